@@ -1,0 +1,33 @@
+#pragma once
+/// A handler's checkpoint row in projectord.checkpoints. `advance` runs inside the batch's transaction
+/// and fails unless the row still holds the position this process last read: a second process working
+/// the same handler makes the transaction roll back instead of applying events twice.
+#include <string>
+
+#include <pqxx/connection>
+#include <pqxx/transaction>
+
+#include "daemon/event.hpp"
+
+namespace projectord::checkpoints {
+
+/// Thrown by `advance` when another process moved the checkpoint; the caller reloads it.
+struct CheckpointMoved : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class CheckpointStore {
+ public:
+  CheckpointStore(std::string handler, std::string source) : handler_(std::move(handler)), source_(std::move(source)) {}
+
+  /// Creates the row at position 0 when missing and returns the stored position.
+  Position load(pqxx::connection& connection) const;
+
+  void advance(pqxx::work& txn, Position from, Position to, std::int64_t events) const;
+
+ private:
+  std::string handler_;
+  std::string source_;
+};
+
+}  // namespace projectord::checkpoints

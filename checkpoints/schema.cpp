@@ -1,0 +1,39 @@
+#include "checkpoints/schema.hpp"
+
+#include <pqxx/transaction>
+
+namespace projectord::checkpoints {
+
+std::vector<std::string> install_schema_sql() {
+  return {
+      "CREATE SCHEMA IF NOT EXISTS projectord",
+      "CREATE TABLE IF NOT EXISTS projectord.schema_version (version integer NOT NULL)",
+      "INSERT INTO projectord.schema_version SELECT " + std::to_string(kSchemaVersion) +
+          " WHERE NOT EXISTS (SELECT 1 FROM projectord.schema_version)",
+      // One row per handler. `position` is the last settled position: every event at or below it has been
+      // applied (or dead-lettered, or was a permanent hole).
+      "CREATE TABLE IF NOT EXISTS projectord.checkpoints ("
+      " handler text PRIMARY KEY, source text NOT NULL, position bigint NOT NULL DEFAULT 0,"
+      " events_applied bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())",
+      "CREATE TABLE IF NOT EXISTS projectord.dead_letters ("
+      " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, handler text NOT NULL, source text NOT NULL,"
+      " position bigint NOT NULL, stream_id text, event_type text, payload text, error text NOT NULL,"
+      " attempts integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (handler, position))",
+  };
+}
+
+std::vector<std::string> uninstall_schema_sql() { return {"DROP SCHEMA IF EXISTS projectord CASCADE"}; }
+
+std::string check_schema(pqxx::connection& connection) {
+  pqxx::read_transaction txn(connection);
+  const pqxx::row exists = txn.exec1("SELECT to_regclass('projectord.schema_version') IS NOT NULL");
+  if (!exists[0].as<bool>()) return "the projectord schema is not installed: run `projectord migrate`";
+  const pqxx::result version = txn.exec("SELECT version FROM projectord.schema_version");
+  if (version.empty() || version[0][0].as<int>() != kSchemaVersion) {
+    return "the projectord schema has another version than this binary (" + std::to_string(kSchemaVersion) +
+           "): run `projectord migrate`";
+  }
+  return {};
+}
+
+}  // namespace projectord::checkpoints

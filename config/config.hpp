@@ -1,0 +1,102 @@
+#pragma once
+/// The validated configuration of one projectord process.
+///
+/// Produced only by `load_config` (config/loader.hpp) from a TOML file; every value here has been
+/// type-checked, defaulted and cross-checked (a handler's source exists, a sql handler has statements, ...).
+/// The set of keys, their types, defaults and help text live in one table, config/options.cpp.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace projectord::config {
+
+using Duration = std::chrono::milliseconds;
+
+/// How writers of a PostgreSQL store order their commits relative to their positions.
+enum class CommitOrder {
+  concurrent,  ///< positions may commit out of order: holes wait for the snapshot horizon + grace
+  serialized,  ///< writers serialise inserts (LOCK TABLE): a visible N+1 proves every position <= N settled
+};
+
+/// What the payload column holds and how to turn it into the event's JSON `data`.
+enum class Codec {
+  json,                     ///< text/json/jsonb/bytea holding a JSON object
+  json_zlib,                ///< zlib-compressed JSON (bytea)
+  eventsourcing_json,       ///< pyeventsourcing JSONTranscoder bytes: {"_type_","_data_"} markers decoded
+  eventsourcing_json_zlib,  ///< the same, zlib-compressed first (COMPRESSOR_TOPIC=zlib)
+};
+
+enum class OnError {
+  stop,         ///< after max_attempts the handler halts; every other handler goes on
+  dead_letter,  ///< after max_attempts the event and error go to projectord.dead_letters; the handler goes on
+};
+
+/// A PostgreSQL table tailed as an event source. Presets fill the column names; `generic` names them all.
+struct PostgresSource {
+  std::string name;
+  std::string url;     ///< libpq connection string or URI of the event store (defaults to database.url)
+  std::string preset;  ///< eventsourcing | eventsourcing_django | django_event_store | generic
+  std::string table;   ///< possibly schema-qualified, e.g. "public.stored_events"
+  // Column mapping (filled from the preset, overridable one by one).
+  std::string position_column;
+  std::string stream_id_column;
+  std::string version_column;  ///< empty: no version column
+  std::string type_column;
+  std::string payload_column;
+  std::string metadata_column;     ///< empty: metadata is {}
+  std::string recorded_at_column;  ///< empty: recorded_at comes from recorded_at_path or stays empty
+  std::string recorded_at_path;    ///< e.g. "data.timestamp" for pyeventsourcing stores without a time column
+  /// Equality filter bound as a parameter, e.g. application_name = 'Shop' for eventsourcing_django.
+  std::string filter_column;
+  std::string filter_value;
+  Codec codec = Codec::json;
+  CommitOrder commit_order = CommitOrder::concurrent;
+  std::string notify_channel;  ///< channel the migrate trigger NOTIFYs and the daemon LISTENs on
+  Duration poll_interval{1000};
+  Duration hole_grace{500};
+  Duration max_hole_wait{300000};
+  Duration hole_recheck{600000};
+  std::size_t batch_size = 5000;  ///< upper bound of one catch-up batch; live batches are as small as one event
+};
+
+/// One parameterised statement of a `sql` handler, run for events whose type matches `on`.
+struct SqlStatement {
+  std::string on;                   ///< event type: the stored type exactly, or its class name (after the last . or :)
+  std::string sql;                  ///< $1..$n placeholders only; event data is never spliced into the text
+  std::vector<std::string> params;  ///< event paths bound to $1..$n: stream_id, data.email, metadata.user_id, ...
+  std::size_t line = 0;             ///< where it was declared, for error messages
+};
+
+struct Handler {
+  std::string name;
+  std::string kind;                ///< sql | event_log | users (registered projection kinds)
+  std::string source;              ///< name of a [sources.NAME] table
+  std::vector<std::string> types;  ///< event types this handler sees (same matching as SqlStatement::on); empty = all
+  OnError on_error = OnError::stop;
+  int max_attempts = 5;
+  Duration retry_backoff{200};  ///< first retry delay; doubles per attempt up to retry_backoff_max
+  Duration retry_backoff_max{10000};
+  // kind-specific
+  std::string table;                     ///< event_log / users: target table (defaults per kind)
+  std::string setup;                     ///< sql: DDL run (idempotently) by `projectord migrate`
+  std::vector<SqlStatement> statements;  ///< sql: per-event statements
+  std::size_t line = 0;
+};
+
+struct Daemon {
+  std::string log_level = "info";
+  Duration shutdown_timeout{30000};
+};
+
+struct Config {
+  std::string file;  ///< path it was loaded from
+  Daemon daemon;
+  std::string database_url;  ///< [database] url: read models, checkpoints and dead letters live here
+  std::map<std::string, PostgresSource> sources;
+  std::map<std::string, Handler> handlers;
+};
+
+}  // namespace projectord::config

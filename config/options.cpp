@@ -1,0 +1,173 @@
+#include "config/options.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace projectord::config {
+namespace {
+
+using enum OptionType;
+
+// Source and handler settings are reloadable: SIGHUP restarts only what changed. What the process itself is
+// bound to (its own database) needs a restart.
+const std::vector<Option> kOptions{
+    // clang-format off
+    // [daemon]
+    {.section = "daemon", .key = "log_level", .type = string, .default_value = R"("info")", .reloadable = true,
+     .help = "Lowest level logged.", .choices = "trace|debug|info|warn|error"},
+    {.section = "daemon", .key = "shutdown_timeout", .type = duration, .default_value = R"("30s")", .reloadable = true,
+     .help = "How long SIGTERM waits for in-flight batches before exiting."},
+
+    // [database]
+    {.section = "database", .key = "url", .type = string, .reloadable = false,
+     .help = "libpq conninfo or URI of the database holding read models, checkpoints, dead letters.", .required = true},
+    {.section = "database", .key = "url_file", .type = string, .reloadable = false,
+     .help = "Read url from this file (relative to the config file), minus its trailing newline."},
+
+    // [sources.NAME]
+    {.section = "sources.*", .key = "kind", .type = string, .default_value = R"("postgres")", .reloadable = true,
+     .help = "Where events come from.", .choices = "postgres"},
+    {.section = "sources.*", .key = "url", .type = string, .reloadable = true,
+     .help = "libpq conninfo or URI of the event store; default: database.url."},
+    {.section = "sources.*", .key = "url_file", .type = string, .reloadable = true,
+     .help = "Read url from this file instead."},
+    {.section = "sources.*", .key = "preset", .type = string, .reloadable = true,
+     .help = "Table layout of a known store; the keys below override it.", .required = true,
+     .choices = "eventsourcing|eventsourcing_django|django_event_store|generic"},
+    {.section = "sources.*", .key = "table", .type = string, .reloadable = true,
+     .help = "Event table, may be schema.table; required for django_event_store and generic."},
+    {.section = "sources.*", .key = "position_column", .type = string, .reloadable = true,
+     .help = "Global position (sequence values); required for generic."},
+    {.section = "sources.*", .key = "stream_id_column", .type = string, .reloadable = true,
+     .help = "Stream (aggregate) id."},
+    {.section = "sources.*", .key = "version_column", .type = string, .reloadable = true,
+     .help = "Version within the stream."},
+    {.section = "sources.*", .key = "type_column", .type = string, .reloadable = true,
+     .help = "Event type; required for generic."},
+    {.section = "sources.*", .key = "payload_column", .type = string, .reloadable = true,
+     .help = "Event data, decoded by codec; required for generic."},
+    {.section = "sources.*", .key = "metadata_column", .type = string, .reloadable = true,
+     .help = "JSON metadata; none: metadata is {}."},
+    {.section = "sources.*", .key = "recorded_at_column", .type = string, .reloadable = true,
+     .help = "Time the event was recorded."},
+    {.section = "sources.*", .key = "recorded_at_path", .type = string, .reloadable = true,
+     .help = "Payload key holding the time when no column does: data.KEY, e.g. data.timestamp."},
+    {.section = "sources.*", .key = "filter_column", .type = string,
+     .kinds = "eventsourcing,django_event_store,generic", .reloadable = true,
+     .help = "Read only rows where this column equals filter_value."},
+    {.section = "sources.*", .key = "filter_value", .type = string, .kinds = "eventsourcing,django_event_store,generic",
+     .reloadable = true, .help = "See filter_column."},
+    {.section = "sources.*", .key = "application_name", .type = string, .kinds = "eventsourcing_django",
+     .reloadable = true, .help = "Required: read only rows with this application_name."},
+    {.section = "sources.*", .key = "codec", .type = string, .reloadable = true,
+     .help = "Payload encoding; default per preset.",
+     .choices = "json|json_zlib|eventsourcing_json|eventsourcing_json_zlib"},
+    {.section = "sources.*", .key = "commit_order", .type = string, .reloadable = true,
+     .help = "serialized: writers lock the table, holes need no wait; default per preset.",
+     .choices = "concurrent|serialized"},
+    {.section = "sources.*", .key = "notify_channel", .type = string, .reloadable = true,
+     .help = "Channel LISTENed on; default projectord_TABLE ('.' becomes '_')."},
+    {.section = "sources.*", .key = "poll_interval", .type = duration, .default_value = R"("1s")", .reloadable = true,
+     .help = "Read the table this often even without a notification."},
+    {.section = "sources.*", .key = "hole_grace", .type = duration, .default_value = R"("500ms")", .reloadable = true,
+     .help = "Wait after a hole's possible writers ended before skipping it."},
+    {.section = "sources.*", .key = "max_hole_wait", .type = duration, .default_value = R"("5min")", .reloadable = true,
+     .help = "Longest wait on a hole held open by a long transaction."},
+    {.section = "sources.*", .key = "hole_recheck", .type = duration, .default_value = R"("10min")", .reloadable = true,
+     .help = "How long skipped holes are re-checked for late rows."},
+    {.section = "sources.*", .key = "batch_size", .type = integer, .default_value = "5000", .reloadable = true,
+     .help = "Most events read in one catch-up batch.", .min_value = 1, .max_value = 100'000},
+
+    // [handlers.NAME]
+    {.section = "handlers.*", .key = "kind", .type = string, .reloadable = true, .help = "What the handler does.",
+     .required = true, .choices = "sql|event_log|users"},
+    {.section = "handlers.*", .key = "source", .type = string, .reloadable = true,
+     .help = "Name of a [sources.NAME]; may be omitted when there is exactly one."},
+    {.section = "handlers.*", .key = "types", .type = string_list, .default_value = "[]", .reloadable = true,
+     .help = "Event types handled (stored type or class name); []: all."},
+    {.section = "handlers.*", .key = "on_error", .type = string, .default_value = R"("stop")", .reloadable = true,
+     .help = "After max_attempts: halt this handler, or dead-letter the event and go on.",
+     .choices = "stop|dead_letter"},
+    {.section = "handlers.*", .key = "max_attempts", .type = integer, .default_value = "5", .reloadable = true,
+     .help = "Tries per event before on_error applies.", .min_value = 1, .max_value = 1000},
+    {.section = "handlers.*", .key = "retry_backoff", .type = duration, .default_value = R"("200ms")",
+     .reloadable = true, .help = "First retry delay; doubles per attempt."},
+    {.section = "handlers.*", .key = "retry_backoff_max", .type = duration, .default_value = R"("10s")",
+     .reloadable = true, .help = "Longest retry delay."},
+    {.section = "handlers.*", .key = "table", .type = string, .kinds = "event_log,users", .reloadable = true,
+     .help = "Target table; default user_event_log (event_log), user_projection (users)."},
+    {.section = "handlers.*", .key = "setup", .type = string, .kinds = "sql", .reloadable = true,
+     .help = "DDL run by projectord migrate; make it idempotent."},
+    {.section = "handlers.*", .key = "statements", .type = table_list, .kinds = "sql", .reloadable = true,
+     .help = "Statements run per event, at least one."},
+
+    // [[handlers.NAME.statements]]
+    {.section = "handlers.*.statements", .key = "on", .type = string, .reloadable = true,
+     .help = "Event type (stored type or class name).", .required = true},
+    {.section = "handlers.*.statements", .key = "sql", .type = string, .reloadable = true,
+     .help = "SQL with $1..$n placeholders.", .required = true},
+    {.section = "handlers.*.statements", .key = "params", .type = string_list, .default_value = "[]",
+     .reloadable = true, .help = "Event paths bound to $1..$n: stream_id, data.email, recorded_at, ..."},
+    // clang-format on
+};
+
+std::string_view type_name(OptionType type) {
+  switch (type) {
+    case string:
+      return "string";
+    case integer:
+      return "integer";
+    case boolean:
+      return "boolean";
+    case duration:
+      return "duration";
+    case string_list:
+      return "strings";
+    case table_list:
+      return "tables";
+  }
+  return "?";
+}
+
+// "handlers.*.statements" -> "[[handlers.NAME.statements]]": the header a user writes.
+std::string section_header(std::string_view section) {
+  std::string name(section);
+  if (const auto star = name.find('*'); star != std::string::npos) name.replace(star, 1, "NAME");
+  const auto dot = section.rfind('.');
+  const Option* parent =
+      dot == std::string_view::npos ? nullptr : find_option(section.substr(0, dot), section.substr(dot + 1));
+  return parent != nullptr && parent->type == table_list ? "[[" + name + "]]" : "[" + name + "]";
+}
+
+}  // namespace
+
+const std::vector<Option>& option_table() { return kOptions; }
+
+const Option* find_option(std::string_view section, std::string_view key) {
+  const auto it = std::ranges::find_if(kOptions, [&](const Option& o) { return o.section == section && o.key == key; });
+  return it == kOptions.end() ? nullptr : &*it;
+}
+
+std::string options_help() {
+  std::string out =
+      "Durations: 250ms, 1s, 10min, 2h. $${ is a literal ${. [a|b]: allowed values; (only: ...): the kinds or\n"
+      "presets a key applies to; (restart): SIGHUP does not apply it.\n";
+  std::string_view section;
+  for (const Option& o : kOptions) {
+    if (o.section != section) {
+      section = o.section;
+      out += section_header(section) + "\n";
+    }
+    const std::string_view shown_default = o.required ? "required" : o.default_value.empty() ? "-" : o.default_value;
+    std::string help(o.help);
+    if (!o.choices.empty()) help += " [" + std::string(o.choices) + "]";
+    if (o.max_value > 0) help += fmt::format(" [{}..{}]", o.min_value, o.max_value);
+    if (!o.kinds.empty()) help += " (only: " + std::string(o.kinds) + ")";
+    if (!o.reloadable) help += " (restart)";
+    out += fmt::format("  {:<19} {:<9} {:<10} {}\n", o.key, type_name(o.type), shown_default, help);
+  }
+  return out;
+}
+
+}  // namespace projectord::config

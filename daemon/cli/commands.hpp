@@ -1,0 +1,14 @@
+#pragma once
+/// The subcommands of the projectord binary. Each returns the process exit code.
+#include <string>
+
+#include "config/config.hpp"
+
+namespace projectord::cli {
+
+int command_run(const config::Config& config, bool exit_when_caught_up);
+int command_migrate(const config::Config& config, bool uninstall);
+int command_check_config(const config::Config& config);
+int command_status(const config::Config& config);
+
+}  // namespace projectord::cli

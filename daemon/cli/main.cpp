@@ -1,0 +1,113 @@
+// projectord: the projection worker daemon. Parses the command line, loads the config, runs a subcommand.
+#include <algorithm>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "config/loader.hpp"
+#include "config/options.hpp"
+#include "daemon/cli/commands.hpp"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/projectord/projectord.toml";
+
+void print_help() {
+  std::cout << "projectord " PROJECTORD_VERSION
+               " - projection worker for event-sourced PostgreSQL stores\n\n"
+               "Usage: projectord [--config FILE] COMMAND [OPTIONS]\n\n"
+               "Commands:\n"
+               "  run [--exit-when-caught-up]  tail the sources and run every handler until SIGTERM/SIGINT\n"
+               "                               (--exit-when-caught-up: exit 0 once every handler reached the head)\n"
+               "  migrate [--uninstall]        install (or remove) the projectord schema, NOTIFY triggers and\n"
+               "                               read-model tables; idempotent\n"
+               "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
+               "  status                       each handler's checkpoint, the head of its source and the lag\n\n"
+               "Options:\n"
+               "  --config FILE                config file (default "
+            << kDefaultConfig
+            << ")\n"
+               "  --version                    print the version\n"
+               "  --help                       print this help\n\n"
+               "Configuration (TOML; ${ENV} and ${ENV:-default} are interpolated, KEY_file reads KEY from a file):\n"
+            << projectord::config::options_help();
+}
+
+struct Arguments {
+  std::string config = kDefaultConfig;
+  std::string command;
+  bool exit_when_caught_up = false;
+  bool uninstall = false;
+};
+
+std::optional<Arguments> parse(const std::vector<std::string>& args, std::string& error) {
+  Arguments parsed;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--config") {
+      if (i + 1 == args.size()) {
+        error = "--config needs a file";
+        return std::nullopt;
+      }
+      parsed.config = args[++i];
+    } else if (arg.starts_with("--config=")) {
+      parsed.config = arg.substr(9);
+    } else if (arg == "--exit-when-caught-up" && parsed.command == "run") {
+      parsed.exit_when_caught_up = true;
+    } else if (arg == "--uninstall" && parsed.command == "migrate") {
+      parsed.uninstall = true;
+    } else if (parsed.command.empty() && !arg.starts_with("-")) {
+      parsed.command = arg;
+    } else {
+      error = "unexpected argument '" + arg + "'";
+      return std::nullopt;
+    }
+  }
+  return parsed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      print_help();
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << "projectord " PROJECTORD_VERSION "\n";
+      return 0;
+    }
+  }
+  std::string error;
+  const auto arguments = parse(args, error);
+  static const std::vector<std::string> kCommands = {"run", "migrate", "check-config", "status"};
+  if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
+    error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
+  }
+  if (!error.empty()) {
+    std::cerr << "projectord: " << error << " (see projectord --help)\n";
+    return 2;
+  }
+
+  const auto loaded = projectord::config::load_config(arguments->config);
+  if (!loaded.ok()) {
+    for (const std::string& line : loaded.errors) std::cerr << line << "\n";
+    return 1;
+  }
+  const projectord::config::Config& config = loaded.config;
+  // Logs go to stderr: stdout belongs to command output (status, check-config), journald takes both.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("projectord"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(config.daemon.log_level));
+
+  if (arguments->command == "run") return projectord::cli::command_run(config, arguments->exit_when_caught_up);
+  if (arguments->command == "migrate") return projectord::cli::command_migrate(config, arguments->uninstall);
+  if (arguments->command == "check-config") return projectord::cli::command_check_config(config);
+  return projectord::cli::command_status(config);
+}

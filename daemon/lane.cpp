@@ -1,0 +1,335 @@
+#include "daemon/lane.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+
+#include <boost/json/serialize.hpp>
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+#include <spdlog/spdlog.h>
+
+#include "checkpoints/checkpoint_store.hpp"
+#include "checkpoints/dead_letters.hpp"
+#include "daemon/backoff.hpp"
+#include "daemon/sources/postgres_reader.hpp"
+#include "daemon/sources/row_decoder.hpp"
+#include "daemon/sources/settled_horizon.hpp"
+#include "handlers/event_types.hpp"
+
+namespace projectord {
+
+std::string_view to_string(LaneState state) {
+  switch (state) {
+    case LaneState::starting: return "starting";
+    case LaneState::catching_up: return "catching_up";
+    case LaneState::idle: return "idle";
+    case LaneState::waiting_for_hole: return "waiting_for_hole";
+    case LaneState::reconnecting: return "reconnecting";
+    case LaneState::halted: return "halted";
+    case LaneState::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Errors that say nothing about the event: the connection, the server going away, contention the server
+// resolves, or another process moving our checkpoint. They are retried forever; nothing is skipped.
+bool is_transient(const std::exception& error) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) return true;
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) return true;
+  if (dynamic_cast<const checkpoints::CheckpointMoved*>(&error) != nullptr) return true;
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
+    const std::string& state = sql->sqlstate();
+    return state.starts_with("08") || state.starts_with("57P") || state.starts_with("53") || state == "40001" ||
+           state == "40P01";
+  }
+  return false;
+}
+
+// Thrown out of the batch path when on_error = "stop" gives up on an event; ends the lane's run.
+struct Halted {};
+// Thrown out of a retry wait when shutdown is requested.
+struct Stopping {};
+
+constexpr auto kMinHoleWait = std::chrono::milliseconds(5);
+
+// Server messages span lines (ERROR, CONTEXT, ...); a log line stays one line.
+std::string one_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  return text;
+}
+
+}  // namespace
+
+class Lane::Impl {
+ public:
+  Impl(config::Handler handler, config::PostgresSource source, std::string target_url,
+       std::unique_ptr<handlers::ProjectionHandler> projection, WakeSignal& wake, const Clock& clock,
+       LaneOptions options)
+      : handler_(std::move(handler)),
+        source_(std::move(source)),
+        target_url_(std::move(target_url)),
+        projection_(std::move(projection)),
+        wake_(wake),
+        clock_(clock),
+        options_(options),
+        reader_(source_),
+        horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_),
+        checkpoint_(handler_.name, source_.name),
+        types_(handler_.types) {}
+
+  void run(std::stop_token stop) {
+    stop_ = stop;
+    Backoff reconnect(std::chrono::milliseconds(100), std::chrono::seconds(30));
+    while (!stop.stop_requested()) {
+      try {
+        session(stop, reconnect);
+        break;
+      } catch (const Halted&) {
+        return;
+      } catch (const Stopping&) {
+        break;
+      } catch (const std::exception& error) {
+        const auto delay = reconnect.next();
+        spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name, source_.name,
+                      delay.count(), one_line(error.what()));
+        update([&](LaneStatus& s) {
+          s.last_error = one_line(error.what());
+          ++s.reconnects;
+        });
+        set_state(LaneState::reconnecting);
+        wake_.wait(wake_.generation(), delay, stop);
+      }
+    }
+    set_state(LaneState::stopped);
+  }
+
+  LaneStatus status() const {
+    std::lock_guard lock(status_mutex_);
+    return status_;
+  }
+
+  const std::string& name() const { return handler_.name; }
+
+ private:
+  void session(std::stop_token stop, Backoff& reconnect) {
+    pqxx::connection target(target_url_);
+    std::unique_ptr<pqxx::connection> separate_source;
+    if (source_.url != target_url_) separate_source = std::make_unique<pqxx::connection>(source_.url);
+    pqxx::connection& source = separate_source ? *separate_source : target;
+    {
+      pqxx::nontransaction session_settings(source);
+      session_settings.exec("SET TimeZone = 'UTC'");
+    }
+    {
+      pqxx::work setup(target);
+      for (const std::string& sql : projection_->setup_sql()) setup.exec(sql);
+      setup.commit();
+    }
+    projection_->on_connect(target);
+    position_ = checkpoint_.load(target);
+    update([&](LaneStatus& s) { s.position = position_; });
+    reconnect.reset();
+    spdlog::info("handler={} source={} event=connected position={}", handler_.name, source_.name, position_);
+
+    while (!stop.stop_requested()) {
+      const auto seen = wake_.generation();
+      sources::ReadCycle cycle = reader_.read(source, position_, source_.batch_size);
+      horizon_.observe(cycle.snapshot);
+      const Position settled = std::max(horizon_.bound(), cycle.contiguous_end);
+
+      const auto unsettled = std::find_if(cycle.rows.begin(), cycle.rows.end(),
+                                          [&](const sources::RawRow& row) { return row.position > settled; });
+      const bool blocked = unsettled != cycle.rows.end();
+      const bool truncated = cycle.rows.size() == source_.batch_size;
+      // How far this batch covers: past the last row read when the read was cut at the limit, else up to the
+      // settled bound (no more rows exist up to there in the snapshot).
+      const Position to = (!blocked && truncated) ? cycle.rows.back().position : settled;
+      cycle.rows.erase(unsettled, cycle.rows.end());
+      const bool progressed = to > position_;
+      if (progressed) process(target, cycle.rows, to);
+
+      set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
+      update([&](LaneStatus& s) {
+        const auto pending = horizon_.oldest_pending();
+        s.forced_hole_skips = horizon_.forced_advances();
+        s.oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0);
+        s.blocking_xmin = pending ? pending->blocking_xmin : 0;
+      });
+      if (!blocked && !truncated && options_.exit_when_caught_up) return;
+      if (progressed && (truncated || !cycle.rows.empty())) continue;
+      wake_.wait(seen, wait_time(blocked), stop);
+    }
+  }
+
+  std::chrono::milliseconds wait_time(bool blocked) const {
+    const auto deadline = horizon_.next_deadline();
+    if (!blocked || !deadline) return source_.poll_interval;
+    const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_.now());
+    return std::clamp<std::chrono::milliseconds>(until, kMinHoleWait, source_.poll_interval);
+  }
+
+  // Decodes and applies settled rows, moving the checkpoint to `to`. A row that cannot be decoded splits the
+  // batch: what came before it commits, it goes to the error policy, the rest continues.
+  void process(pqxx::connection& target, const std::vector<sources::RawRow>& rows, Position to) {
+    std::vector<Event> batch;
+    batch.reserve(rows.size());
+    for (const sources::RawRow& row : rows) {
+      auto decoded = sources::decode_row(source_, row);
+      if (!decoded) {
+        commit_batch(target, batch, row.position - 1);
+        batch.clear();
+        give_up(target,
+                {handler_.name, source_.name, row.position, row.stream_id, row.type, row.payload, decoded.error(), 1},
+                row.position);
+        continue;
+      }
+      if (types_.accepts(decoded->type)) batch.push_back(std::move(*decoded));
+    }
+    commit_batch(target, batch, to);
+  }
+
+  // Applies a batch in one transaction. When it fails for a reason of its own (not the connection), the
+  // batch is replayed event by event so that exactly the poison event meets the error policy.
+  void commit_batch(pqxx::connection& target, std::span<const Event> batch, Position to) {
+    if (to <= position_) return;
+    if (batch.size() > 1) {
+      try {
+        apply_and_advance(target, batch, to);
+        return;
+      } catch (const std::exception& error) {
+        if (is_transient(error)) throw;
+        spdlog::warn("handler={} event=batch_failed from={} to={} events={} retrying=one_by_one error=\"{}\"",
+                     handler_.name, position_, to, batch.size(), one_line(error.what()));
+      }
+    }
+    if (batch.empty()) {
+      apply_and_advance(target, batch, to);
+      return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      apply_with_retries(target, batch.subspan(i, 1), i + 1 == batch.size() ? to : batch[i].position);
+    }
+  }
+
+  void apply_and_advance(pqxx::connection& target, std::span<const Event> batch, Position to) {
+    pqxx::work txn(target);
+    if (!batch.empty()) projection_->apply(txn, batch);
+    checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()));
+    txn.commit();
+    position_ = to;
+    update([&](LaneStatus& s) {
+      s.position = to;
+      s.events_applied += static_cast<std::int64_t>(batch.size());
+    });
+  }
+
+  void apply_with_retries(pqxx::connection& target, std::span<const Event> single, Position to) {
+    Backoff retry(handler_.retry_backoff, handler_.retry_backoff_max);
+    for (int attempt = 1;; ++attempt) {
+      try {
+        apply_and_advance(target, single, to);
+        return;
+      } catch (const std::exception& error) {
+        if (is_transient(error)) throw;
+        const Event& event = single.front();
+        if (attempt >= handler_.max_attempts) {
+          give_up(target,
+                  {handler_.name, source_.name, event.position, event.stream_id, event.type,
+                   boost::json::serialize(event.data), one_line(error.what()), attempt},
+                  to);
+          return;
+        }
+        const auto delay = retry.next();
+        spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"",
+                     handler_.name, event.position, attempt, delay.count(), one_line(error.what()));
+        update([&](LaneStatus& s) { s.last_error = one_line(error.what()); });
+        pause(delay);
+      }
+    }
+  }
+
+  // The poison-event policy, once an event has used up its attempts (or could not be decoded at all).
+  void give_up(pqxx::connection& target, const checkpoints::DeadLetter& letter, Position to) {
+    const std::string message = "handler " + handler_.name + " failed on source " + source_.name + " position " +
+                                std::to_string(letter.position) + " (" + letter.event_type + ") after " +
+                                std::to_string(letter.attempts) + " attempt(s): " + letter.error;
+    update([&](LaneStatus& s) { s.last_error = message; });
+    if (handler_.on_error == config::OnError::stop) {
+      spdlog::error("handler={} event=halted position={} error=\"{}\"", handler_.name, letter.position, message);
+      set_state(LaneState::halted);
+      throw Halted{};
+    }
+    spdlog::error("handler={} event=dead_letter position={} error=\"{}\"", handler_.name, letter.position, message);
+    pqxx::work txn(target);
+    checkpoints::record_dead_letter(txn, letter);
+    checkpoint_.advance(txn, position_, to, 0);
+    txn.commit();
+    position_ = to;
+    update([&](LaneStatus& s) {
+      s.position = to;
+      ++s.dead_letters;
+    });
+  }
+
+  // A retry delay that shutdown cuts short: the event in hand is left unapplied (its transaction rolled
+  // back), so nothing is lost, and the lane stops.
+  void pause(std::chrono::milliseconds delay) {
+    std::mutex mutex;
+    std::unique_lock lock(mutex);
+    std::condition_variable_any never_notified;
+    never_notified.wait_for(lock, stop_, delay, [] { return false; });
+    if (stop_.stop_requested()) throw Stopping{};
+  }
+
+  template <class Change>
+  void update(Change change) {
+    std::lock_guard lock(status_mutex_);
+    change(status_);
+  }
+
+  void set_state(LaneState state) {
+    LaneState previous;
+    {
+      std::lock_guard lock(status_mutex_);
+      previous = status_.state;
+      status_.state = state;
+    }
+    if (previous == state) return;
+    spdlog::info("handler={} event=state from={} to={} position={}", handler_.name, to_string(previous),
+                 to_string(state), position_);
+  }
+
+  config::Handler handler_;
+  config::PostgresSource source_;
+  std::string target_url_;
+  std::unique_ptr<handlers::ProjectionHandler> projection_;
+  WakeSignal& wake_;
+  const Clock& clock_;
+  LaneOptions options_;
+  sources::PostgresReader reader_;
+  sources::SettledHorizon horizon_;
+  checkpoints::CheckpointStore checkpoint_;
+  handlers::TypeFilter types_;
+  Position position_ = 0;
+  std::stop_token stop_;
+
+  mutable std::mutex status_mutex_;
+  LaneStatus status_;
+};
+
+Lane::Lane(config::Handler handler, config::PostgresSource source, std::string target_url,
+           std::unique_ptr<handlers::ProjectionHandler> projection, WakeSignal& wake, const Clock& clock,
+           LaneOptions options)
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(source), std::move(target_url),
+                                   std::move(projection), wake, clock, options)) {}
+
+Lane::~Lane() = default;
+
+void Lane::run(std::stop_token stop) { impl_->run(stop); }
+LaneStatus Lane::status() const { return impl_->status(); }
+const std::string& Lane::name() const { return impl_->name(); }
+
+}  // namespace projectord

@@ -1,0 +1,117 @@
+#include "daemon/service.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <pqxx/connection>
+#include <spdlog/spdlog.h>
+
+#include "checkpoints/schema.hpp"
+#include "daemon/lane.hpp"
+#include "daemon/sources/notify_listener.hpp"
+#include "handlers/registry.hpp"
+
+namespace projectord {
+
+namespace net = boost::asio;
+
+namespace {
+
+// A missing or outdated schema is a start-up misconfiguration: refuse to run. An unreachable server is
+// not: the lanes retry until it is back.
+bool schema_ready(const std::string& url) {
+  try {
+    pqxx::connection connection(url);
+    const std::string problem = checkpoints::check_schema(connection);
+    if (problem.empty()) return true;
+    spdlog::critical("event=startup_failed error=\"{}\"", problem);
+    return false;
+  } catch (const pqxx::broken_connection& error) {
+    spdlog::warn("event=database_unreachable error=\"{}\" action=retrying_in_lanes", error.what());
+    return true;
+  }
+}
+
+}  // namespace
+
+int run_service(const config::Config& config, RunOptions options) {
+  if (!schema_ready(config.database_url)) return 1;
+
+  SteadyClock clock;
+  std::map<std::string, WakeSignal> wakes;
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (const auto& [name, handler] : config.handlers) {
+    auto projection = handlers::make_projection(handler);
+    if (!projection) {
+      spdlog::critical("event=startup_failed error=\"{}\"", projection.error());
+      return 1;
+    }
+    const config::PostgresSource& source = config.sources.at(handler.source);
+    lanes.push_back(std::make_unique<Lane>(handler, source, config.database_url, std::move(*projection),
+                                           wakes[source.name], clock, LaneOptions{options.exit_when_caught_up}));
+  }
+
+  net::io_context io(1);
+  std::vector<std::unique_ptr<sources::NotifyListener>> listeners;
+  for (const auto& [name, source] : config.sources) {
+    if (!wakes.contains(name)) continue;
+    listeners.push_back(std::make_unique<sources::NotifyListener>(io, source.url, source.notify_channel, wakes[name]));
+    listeners.back()->start();
+  }
+
+  std::size_t running = lanes.size();
+  auto stop_listeners = [&] {
+    for (auto& listener : listeners) listener->stop();
+  };
+  std::vector<std::jthread> threads;
+  for (auto& lane : lanes) {
+    threads.emplace_back([&io, &running, &stop_listeners, lane = lane.get()](std::stop_token stop) {
+      lane->run(stop);
+      net::post(io, [&] {
+        if (--running == 0) {
+          stop_listeners();
+          io.stop();
+        }
+      });
+    });
+  }
+  if (lanes.empty()) {
+    spdlog::warn("event=no_handlers config={}", config.file);
+    io.stop();
+  }
+
+  net::signal_set signals(io, SIGTERM, SIGINT);
+  net::steady_timer shutdown_deadline(io);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("event=shutdown signal={} timeout_ms={}", signal, config.daemon.shutdown_timeout.count());
+    for (auto& thread : threads) thread.request_stop();
+    for (auto& [name, wake] : wakes) wake.notify();
+    stop_listeners();
+    shutdown_deadline.expires_after(config.daemon.shutdown_timeout);
+    shutdown_deadline.async_wait([&](const boost::system::error_code& timer_ec) {
+      if (timer_ec) return;
+      // A lane stuck in a hung server call: its transaction has not committed, so exiting loses nothing.
+      spdlog::critical("event=shutdown_timeout lanes_running={}", running);
+      spdlog::shutdown();
+      std::_Exit(1);
+    });
+  });
+
+  io.run();
+  threads.clear();  // joins
+  bool halted = false;
+  for (const auto& lane : lanes) {
+    const LaneStatus status = lane->status();
+    halted = halted || status.state == LaneState::halted;
+    spdlog::info("handler={} event=stopped state={} position={} applied={}", lane->name(), to_string(status.state),
+                 status.position, status.events_applied);
+  }
+  return halted ? 1 : 0;
+}
+
+}  // namespace projectord

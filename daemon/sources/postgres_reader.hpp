@@ -1,0 +1,71 @@
+#pragma once
+/// Reads one cycle of a PostgreSQL event table: the snapshot it read in, the next rows after a position,
+/// and how far those rows are known to be contiguous (no position missing in the whole table between).
+///
+/// All SQL is built once from the validated, quoted column mapping; the position, limit and filter value
+/// are bound parameters. Each cycle runs in one REPEATABLE READ READ ONLY transaction, so the snapshot
+/// bounds (xmin, xmax, head) describe exactly the rows returned.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "config/config.hpp"
+#include "daemon/event.hpp"
+#include "daemon/sources/settled_horizon.hpp"
+
+namespace projectord::sources {
+
+/// One stored row as the server sent it, before the payload is decoded.
+struct RawRow {
+  Position position = 0;
+  std::string stream_id;
+  std::int64_t version = 0;
+  std::string type;
+  std::string payload;                  ///< text form: bytea hex, json text, ...
+  std::optional<std::string> metadata;  ///< JSON text
+  std::string recorded_at;              ///< timestamptz text (UTC session), empty when unmapped
+};
+
+struct ReadCycle {
+  SnapshotInfo snapshot;
+  std::vector<RawRow> rows;      ///< ordered by position, at most `limit`
+  Position contiguous_end = 0;   ///< every position in (after, contiguous_end] exists in the table
+};
+
+class PostgresReader {
+ public:
+  explicit PostgresReader(const config::PostgresSource& source);
+
+  ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit) const;
+
+  /// Highest position this source (with its filter) has, 0 for an empty table.
+  Position head(pqxx::connection& connection) const;
+  /// Events of this source (with its filter) after `position`: the lag in events.
+  std::int64_t count_after(pqxx::connection& connection, Position position) const;
+
+  /// SQL that installs / removes the statement-level NOTIFY trigger (run by `projectord migrate`).
+  std::vector<std::string> install_trigger_sql() const;
+  std::vector<std::string> uninstall_trigger_sql() const;
+
+  const config::PostgresSource& source() const { return source_; }
+
+ private:
+  template <class Transaction>
+  pqxx::result exec_filtered(Transaction& txn, const std::string& sql, Position position, std::int64_t n) const;
+
+  config::PostgresSource source_;
+  std::string table_;  ///< quoted, possibly schema-qualified
+  std::string position_;
+  std::string select_rows_;
+  std::string select_snapshot_;
+  std::string select_positions_;
+  std::string select_head_;
+  std::string count_after_;
+};
+
+/// Quotes a validated identifier, or each part of "schema.table".
+std::string quote_identifier(const std::string& name);
+
+}  // namespace projectord::sources

@@ -1,0 +1,13 @@
+#pragma once
+/// DDL of the read-model tables of the seeds' Django integration guide (users/models.py: UserProjection
+/// and UserEventLog), as `manage.py sqlmigrate` creates them on PostgreSQL, so those Django models read
+/// what projectord writes without a change. Only the table name is configurable.
+#include <string>
+#include <vector>
+
+namespace projectord::handlers {
+
+std::vector<std::string> user_projection_ddl(const std::string& table);
+std::vector<std::string> user_event_log_ddl(const std::string& table);
+
+}  // namespace projectord::handlers

@@ -1,0 +1,34 @@
+#include "handlers/event_log_handler.hpp"
+
+#include <optional>
+#include <tuple>
+
+#include <boost/json/serialize.hpp>
+#include <pqxx/stream_to>
+
+#include "daemon/sources/postgres_reader.hpp"
+#include "handlers/django_tables.hpp"
+#include "handlers/event_types.hpp"
+
+namespace projectord::handlers {
+
+Result<std::unique_ptr<ProjectionHandler>> EventLogHandler::make(const config::Handler& handler) {
+  return std::unique_ptr<ProjectionHandler>(new EventLogHandler(handler.table));
+}
+
+std::vector<std::string> EventLogHandler::setup_sql() const { return user_event_log_ddl(table_); }
+
+void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
+  static const std::vector<std::string> kColumns = {"user_id",   "event_type",   "event_version",  "event_data",
+                                                    "\"timestamp\"", "processed_at", "global_position"};
+  pqxx::stream_to copy(txn, sources::quote_identifier(table_), kColumns);
+  for (const Event& event : events) {
+    // 'now' is PostgreSQL's input spelling of the transaction time, like Django's timezone.now() fallback.
+    const std::string timestamp = event.recorded_at.empty() ? "now" : event.recorded_at;
+    copy << std::make_tuple(event.stream_id, std::string(class_name_of(event.type)), event.version,
+                            boost::json::serialize(event.data), timestamp, "now", event.position);
+  }
+  copy.complete();
+}
+
+}  // namespace projectord::handlers

@@ -1,0 +1,26 @@
+#pragma once
+/// Built-in `event_log` projection: one row per event in an append-only table shaped like the seeds'
+/// UserEventLog (user_id, event_type, event_version, event_data, timestamp, processed_at,
+/// global_position), written with COPY. event_type is the type's class name ("UserRegistered").
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "daemon/result.hpp"
+#include "handlers/projection_handler.hpp"
+
+namespace projectord::handlers {
+
+class EventLogHandler final : public ProjectionHandler {
+ public:
+  static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
+
+  std::vector<std::string> setup_sql() const override;
+  void apply(pqxx::work& txn, std::span<const Event> events) override;
+
+ private:
+  explicit EventLogHandler(std::string table) : table_(std::move(table)) {}
+  std::string table_;
+};
+
+}  // namespace projectord::handlers

@@ -1,0 +1,37 @@
+#pragma once
+/// Paths into an Event, used to bind sql handler parameters: `position`, `stream_id`, `version`, `type`,
+/// `recorded_at`, `source`, `data` (whole object as JSON text), `data.a.b`, `metadata.user_id`, `data.items.0`.
+///
+/// A path is compiled once at config load (unknown roots are config errors) and evaluated per event
+/// without allocation beyond the result. Evaluation yields the parameter's text form as PostgreSQL expects
+/// it, or SQL NULL (std::nullopt) when the path is missing or JSON null: strings unquoted, numbers and
+/// booleans in their JSON spelling, objects and arrays as compact JSON text.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/event.hpp"
+#include "daemon/result.hpp"
+
+namespace projectord::handlers {
+
+class EventPath {
+ public:
+  /// Parses "data.email" etc.; an error names the bad path and why.
+  static Result<EventPath> parse(std::string_view text);
+
+  std::optional<std::string> evaluate(const Event& event) const;
+  const std::string& text() const { return text_; }
+
+ private:
+  enum class Root { position, stream_id, version, type, recorded_at, source, data, metadata };
+  EventPath(std::string text, Root root, std::vector<std::string> keys)
+      : text_(std::move(text)), root_(root), keys_(std::move(keys)) {}
+
+  std::string text_;
+  Root root_;
+  std::vector<std::string> keys_;  ///< JSON keys (or array indices as decimal text) below data/metadata
+};
+
+}  // namespace projectord::handlers

@@ -1,0 +1,49 @@
+#include "handlers/sql_handler.hpp"
+
+#include <optional>
+
+#include "handlers/event_types.hpp"
+
+namespace projectord::handlers {
+
+Result<std::unique_ptr<ProjectionHandler>> SqlHandler::make(const config::Handler& handler) {
+  if (handler.statements.empty()) return fail("handler " + handler.name + ": a sql handler needs statements");
+  std::vector<Statement> statements;
+  for (std::size_t i = 0; i < handler.statements.size(); ++i) {
+    const config::SqlStatement& declared = handler.statements[i];
+    Statement statement{declared.on, "projectord_" + handler.name + "_" + std::to_string(i), declared.sql, {}};
+    for (const std::string& text : declared.params) {
+      auto path = EventPath::parse(text);
+      if (!path) {
+        return fail("handler " + handler.name + " statement on " + declared.on + " (line " +
+                    std::to_string(declared.line) + "): " + path.error());
+      }
+      statement.params.push_back(std::move(*path));
+    }
+    statements.push_back(std::move(statement));
+  }
+  return std::unique_ptr<ProjectionHandler>(new SqlHandler(handler.setup, std::move(statements)));
+}
+
+std::vector<std::string> SqlHandler::setup_sql() const {
+  if (setup_.empty()) return {};
+  return {setup_};
+}
+
+void SqlHandler::on_connect(pqxx::connection& connection) {
+  for (const Statement& statement : statements_) connection.prepare(statement.prepared_name, statement.sql);
+}
+
+void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
+  std::vector<std::optional<std::string>> values;
+  for (const Event& event : events) {
+    for (const Statement& statement : statements_) {
+      if (!type_matches(statement.on, event.type)) continue;
+      values.clear();
+      for (const EventPath& path : statement.params) values.push_back(path.evaluate(event));
+      txn.exec_prepared(statement.prepared_name, pqxx::prepare::make_dynamic_params(values));
+    }
+  }
+}
+
+}  // namespace projectord::handlers

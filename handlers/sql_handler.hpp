@@ -1,0 +1,37 @@
+#pragma once
+/// The declarative projection: per event type, parameterised statements from config. Parameters are
+/// event paths bound as query parameters; event data never becomes part of the SQL text.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/result.hpp"
+#include "handlers/event_path.hpp"
+#include "handlers/projection_handler.hpp"
+
+namespace projectord::handlers {
+
+class SqlHandler final : public ProjectionHandler {
+ public:
+  static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
+
+  std::vector<std::string> setup_sql() const override;
+  void on_connect(pqxx::connection& connection) override;
+  void apply(pqxx::work& txn, std::span<const Event> events) override;
+
+ private:
+  struct Statement {
+    std::string on;
+    std::string prepared_name;
+    std::string sql;
+    std::vector<EventPath> params;
+  };
+  SqlHandler(std::string setup, std::vector<Statement> statements)
+      : setup_(std::move(setup)), statements_(std::move(statements)) {}
+
+  std::string setup_;
+  std::vector<Statement> statements_;
+};
+
+}  // namespace projectord::handlers

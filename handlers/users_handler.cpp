@@ -1,0 +1,203 @@
+#include "handlers/users_handler.hpp"
+
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+
+#include <pqxx/nontransaction>
+#include <pqxx/stream_to>
+
+#include "daemon/sources/postgres_reader.hpp"
+#include "handlers/django_tables.hpp"
+#include "handlers/event_path.hpp"
+#include "handlers/event_types.hpp"
+
+namespace projectord::handlers {
+
+namespace {
+
+using Text = std::optional<std::string>;
+
+// A field assignment: unset, or set to a value that may be SQL NULL.
+struct Assign {
+  bool set = false;
+  Text value;
+  void to(Text v) {
+    set = true;
+    value = std::move(v);
+  }
+};
+
+// What a run of events does to one row. Both outcomes are tracked because the batch does not know whether
+// the row exists: `existing` applies when it did before the batch, `fresh` when it did not.
+struct Changes {
+  Assign username, email, first_name, last_name, phone, is_active, created_at, deactivated_at;
+  std::int64_t version = 0;
+  Position position = 0;
+  bool touched = false;
+};
+
+struct UserFold {
+  Changes existing;
+  Changes fresh;          // meaningful once `created`; then every column is assigned
+  bool created = false;   // a UserRegistered happened while the row did not exist
+  Position first_seen = 0;
+};
+
+// The payload fields this projection reads, parsed once (a literal path cannot fail to parse) and only read
+// afterwards, so lanes on other threads share them safely.
+struct Fields {
+  EventPath username = *EventPath::parse("data.username");
+  EventPath email = *EventPath::parse("data.email");
+  EventPath new_email = *EventPath::parse("data.new_email");
+  EventPath first_name = *EventPath::parse("data.first_name");
+  EventPath last_name = *EventPath::parse("data.last_name");
+  EventPath phone = *EventPath::parse("data.phone");
+};
+const Fields& fields() {
+  static const Fields parsed;
+  return parsed;
+}
+
+Text event_time(const Event& event) { return event.recorded_at.empty() ? Text("now") : Text(event.recorded_at); }
+
+Text or_empty(Text value) { return value ? std::move(value) : Text(std::string()); }
+
+enum class Kind { registered, email_changed, profile_updated, deactivated, other };
+
+Kind kind_of(const Event& event) {
+  const std::string_view name = class_name_of(event.type);
+  if (name == "UserRegistered") return Kind::registered;
+  if (name == "UserEmailChanged") return Kind::email_changed;
+  if (name == "UserProfileUpdated") return Kind::profile_updated;
+  if (name == "UserDeactivated") return Kind::deactivated;
+  return Kind::other;
+}
+
+// Applies one event to one outcome whose row exists.
+void apply_to_row(Changes& row, Kind kind, const Event& event) {
+  switch (kind) {
+    case Kind::registered:
+      row.username.to(fields().username.evaluate(event));
+      row.email.to(fields().email.evaluate(event));
+      row.first_name.to(or_empty(fields().first_name.evaluate(event)));
+      row.last_name.to(or_empty(fields().last_name.evaluate(event)));
+      break;
+    case Kind::email_changed:
+      row.email.to(fields().new_email.evaluate(event));
+      break;
+    case Kind::profile_updated:
+      if (auto v = fields().first_name.evaluate(event)) row.first_name.to(std::move(v));
+      if (auto v = fields().last_name.evaluate(event)) row.last_name.to(std::move(v));
+      if (auto v = fields().phone.evaluate(event)) row.phone.to(std::move(v));
+      break;
+    case Kind::deactivated:
+      row.is_active.to(Text("false"));
+      row.deactivated_at.to(event_time(event));
+      break;
+    case Kind::other:
+      return;
+  }
+  row.version = event.version;
+  row.position = event.position;
+  row.touched = true;
+}
+
+// A registration of a user with no row: the registration's fields plus every column's initial value.
+void create_row(Changes& row, const Event& event) {
+  apply_to_row(row, Kind::registered, event);
+  row.phone.to(Text(std::string()));
+  row.is_active.to(Text("true"));
+  row.created_at.to(event_time(event));
+  row.deactivated_at.to(Text());
+}
+
+const char* flag(bool b) { return b ? "t" : "f"; }
+
+}  // namespace
+
+Result<std::unique_ptr<ProjectionHandler>> UsersHandler::make(const config::Handler& handler) {
+  return std::unique_ptr<ProjectionHandler>(new UsersHandler(handler.table));
+}
+
+UsersHandler::UsersHandler(std::string table)
+    : table_(std::move(table)), stage_("projectord_users_stage") {
+  const std::string t = sources::quote_identifier(table_);
+  auto keep_or_set = [](const std::string& column, const std::string& stage_column) {
+    return column + " = CASE WHEN s.e_" + stage_column + "_set THEN s.e_" + stage_column + " ELSE u." + column +
+           " END";
+  };
+  update_sql_ = "UPDATE " + t + " u SET " + keep_or_set("username", "username") + ", " +
+                keep_or_set("email", "email") + ", " + keep_or_set("first_name", "first_name") + ", " +
+                keep_or_set("last_name", "last_name") + ", " + keep_or_set("phone", "phone") + ", " +
+                keep_or_set("is_active", "is_active") + ", " + keep_or_set("deactivated_at", "deactivated_at") +
+                ", current_version = s.e_version, last_event_processed = s.e_position, updated_at = now() FROM " +
+                stage_ + " s WHERE s.e_touched AND u.user_id = s.user_id";
+  insert_sql_ = "INSERT INTO " + t +
+                " (user_id, username, email, first_name, last_name, phone, is_active, created_at, updated_at,"
+                " deactivated_at, current_version, last_event_processed)"
+                " SELECT s.user_id, s.f_username, s.f_email, s.f_first_name, s.f_last_name, s.f_phone, s.f_is_active,"
+                " s.f_created_at, now(), s.f_deactivated_at, s.f_version, s.f_position FROM " +
+                stage_ + " s WHERE s.f_created AND NOT EXISTS (SELECT 1 FROM " + t +
+                " u WHERE u.user_id = s.user_id) ORDER BY s.first_seen";
+}
+
+std::vector<std::string> UsersHandler::setup_sql() const { return user_projection_ddl(table_); }
+
+void UsersHandler::on_connect(pqxx::connection& connection) {
+  pqxx::nontransaction txn(connection);
+  txn.exec("CREATE TEMP TABLE IF NOT EXISTS " + stage_ +
+           " (user_id text, first_seen bigint,"
+           " e_touched bool, e_username_set bool, e_username text, e_email_set bool, e_email text,"
+           " e_first_name_set bool, e_first_name text, e_last_name_set bool, e_last_name text,"
+           " e_phone_set bool, e_phone text, e_is_active_set bool, e_is_active bool,"
+           " e_deactivated_at_set bool, e_deactivated_at timestamptz, e_version bigint, e_position bigint,"
+           " f_created bool, f_username text, f_email text, f_first_name text, f_last_name text, f_phone text,"
+           " f_is_active bool, f_created_at timestamptz, f_deactivated_at timestamptz, f_version bigint,"
+           " f_position bigint) ON COMMIT DELETE ROWS");
+}
+
+void UsersHandler::apply(pqxx::work& txn, std::span<const Event> events) {
+  std::unordered_map<std::string, UserFold> folds;
+  std::vector<const std::string*> order;  // users in order of first appearance: inserts keep position order
+  for (const Event& event : events) {
+    const Kind kind = kind_of(event);
+    if (kind == Kind::other) continue;
+    auto [it, inserted] = folds.try_emplace(event.stream_id);
+    UserFold& fold = it->second;
+    if (inserted) {
+      fold.first_seen = event.position;
+      order.push_back(&it->first);
+    }
+    apply_to_row(fold.existing, kind, event);
+    if (fold.created) {
+      apply_to_row(fold.fresh, kind, event);
+    } else if (kind == Kind::registered) {
+      fold.created = true;
+      fold.first_seen = event.position;
+      create_row(fold.fresh, event);
+    }
+  }
+  if (folds.empty()) return;
+
+  {
+    pqxx::stream_to copy(txn, stage_);
+    for (const std::string* user_id : order) {
+      const UserFold& f = folds.at(*user_id);
+      const Changes& e = f.existing;
+      const Changes& n = f.fresh;
+      copy << std::make_tuple(*user_id, f.first_seen, flag(e.touched), flag(e.username.set), e.username.value,
+                              flag(e.email.set), e.email.value, flag(e.first_name.set), e.first_name.value,
+                              flag(e.last_name.set), e.last_name.value, flag(e.phone.set), e.phone.value,
+                              flag(e.is_active.set), e.is_active.value, flag(e.deactivated_at.set),
+                              e.deactivated_at.value, e.version, e.position, flag(f.created), n.username.value,
+                              n.email.value, n.first_name.value, n.last_name.value, n.phone.value,
+                              n.is_active.value, n.created_at.value, n.deactivated_at.value, n.version, n.position);
+    }
+    copy.complete();
+  }
+  txn.exec(update_sql_);
+  txn.exec(insert_sql_);
+}
+
+}  // namespace projectord::handlers

@@ -1,0 +1,40 @@
+#pragma once
+/// Built-in `users` projection: the seeds' UserProjection read model (Django guide, users/models.py),
+/// fed by UserRegistered, UserEmailChanged, UserProfileUpdated and UserDeactivated.
+///
+/// Per event, in position order (this is the contract the batch path must equal):
+/// - UserRegistered: create the row (empty strings for missing names, active, created_at = event time) or,
+///   if it exists, overwrite username, email, first_name, last_name;
+/// - UserEmailChanged: email = new_email; UserProfileUpdated: each non-null of first_name, last_name, phone;
+///   UserDeactivated: is_active = false, deactivated_at = event time;
+/// - every applied event sets current_version = its version, last_event_processed = its position and
+///   updated_at = now(); an event for a user with no row changes nothing (the guide logs a warning).
+/// A batch is folded per user in memory (two outcomes: the row existed before the batch or not), staged
+/// with COPY and applied with one UPDATE and one INSERT.
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "daemon/result.hpp"
+#include "handlers/projection_handler.hpp"
+
+namespace projectord::handlers {
+
+class UsersHandler final : public ProjectionHandler {
+ public:
+  static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
+
+  std::vector<std::string> setup_sql() const override;
+  void on_connect(pqxx::connection& connection) override;
+  void apply(pqxx::work& txn, std::span<const Event> events) override;
+
+ private:
+  explicit UsersHandler(std::string table);
+
+  std::string table_;
+  std::string stage_;
+  std::string update_sql_;
+  std::string insert_sql_;
+};
+
+}  // namespace projectord::handlers

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The projectord demo: a Django-style event store (eventsourcing_django's stored_events, zlib payloads) is
+# filled with user events, projectord projects them into read models (user_projection, user_event_log,
+# signups_per_day), keeps tailing while more events arrive, and the result is shown with psql.
+# Everything lives in ./var: PostgreSQL in var/pg (wiped at the start of each run), the daemon's log in
+# var/projectord.log.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/deps.sh
+source scripts/lib/deps.sh
+# shellcheck source=scripts/lib/servers.sh
+source scripts/lib/servers.sh
+
+readonly CONFIG=examples/projectord.toml
+readonly APP=Shop  # application_name of the events; examples/projectord.toml filters the source on it
+readonly SEED=1
+readonly INITIAL_EVENTS=3000
+readonly LIVE_ROUNDS=4 LIVE_EVENTS_PER_ROUND=250
+readonly CATCH_UP_TIMEOUT=60
+readonly VAR_DIR=$PWD/var PG_DIR=$PWD/var/pg DAEMON_LOG=$PWD/var/projectord.log
+
+step() { printf '\n==> %s\n' "$*"; }
+
+daemon_pid=""
+stop_daemon() {
+  local pid=$daemon_pid deadline=$((SECONDS + 35))
+  daemon_pid=""
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "projectord did not stop within 35 s of SIGTERM; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  local rc=0
+  wait "$pid" 2>/dev/null || rc=$?
+  return "$rc"
+}
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+  stop_daemon || true
+  stop_servers
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ensure_packages
+step "Building"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$(nproc)"
+
+step "Starting a throwaway PostgreSQL in var/pg"
+stop_leftover_postgres "$PG_DIR"  # a run that was killed too hard to clean up
+if [[ -L $PG_DIR ]]; then
+  rm -rf "$(readlink "$PG_DIR")"
+fi
+rm -rf "$PG_DIR"
+mkdir -p "$VAR_DIR"
+chmod 755 "$VAR_DIR"
+if ((EUID == 0)) && ! runuser -u postgres -- test -x "$VAR_DIR"; then
+  # The server runs as the postgres user, which cannot reach this checkout (e.g. under /root).
+  pg_real_dir=$(mktemp -d -t projectord-demo-pg.XXXXXX)
+  chmod 755 "$pg_real_dir"
+  ln -s "$pg_real_dir" "$PG_DIR"
+  echo "note: the postgres user cannot reach $VAR_DIR; var/pg links to $pg_real_dir"
+fi
+start_postgres "$PG_DIR"
+"$PROJECTORD_PG_BINDIR/createdb" -h 127.0.0.1 -p "$PROJECTORD_PG_PORT" -U postgres demo
+export PROJECTORD_DATABASE_URL="host=127.0.0.1 port=$PROJECTORD_PG_PORT user=postgres dbname=demo"
+
+psql_demo() {
+  "$PROJECTORD_PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -P pager=off -d "$PROJECTORD_DATABASE_URL" "$@"
+}
+write_events() {
+  build/examples/projectord-demo-writer --url "$PROJECTORD_DATABASE_URL" --app "$APP" --zlib --seed "$SEED" \
+    --events "$1"
+}
+status() {
+  build/projectord status --config "$CONFIG"
+}
+# True when `projectord status` shows at least one handler and lag=0 on every line that has a lag.
+caught_up() {
+  local out lags
+  out=$(status 2>&1) || return 1
+  lags=$(grep -oE '(^|[[:space:]])lag=[0-9]+' <<<"$out" | tr -d ' \t') || return 1
+  [[ -n $lags ]] && ! grep -qvx 'lag=0' <<<"$lags"
+}
+
+step "Writing $INITIAL_EVENTS events into stored_events, as a Django app with eventsourcing_django would"
+write_events "$INITIAL_EVENTS"
+
+step "projectord migrate"
+build/projectord migrate --config "$CONFIG"
+
+step "projectord run (log: var/projectord.log)"
+build/projectord run --config "$CONFIG" </dev/null >"$DAEMON_LOG" 2>&1 &
+daemon_pid=$!
+
+step "Writing $((LIVE_ROUNDS * LIVE_EVENTS_PER_ROUND)) more events while it runs"
+for ((round = 1; round <= LIVE_ROUNDS; round++)); do
+  write_events "$LIVE_EVENTS_PER_ROUND"
+done
+
+step "Waiting until every handler has caught up (lag=0, at most $CATCH_UP_TIMEOUT s)"
+deadline=$((SECONDS + CATCH_UP_TIMEOUT))
+until caught_up; do
+  if ! kill -0 "$daemon_pid" 2>/dev/null; then
+    echo "projectord exited early; the end of var/projectord.log:" >&2
+    tail -n 30 "$DAEMON_LOG" >&2
+    exit 1
+  fi
+  if ((SECONDS >= deadline)); then
+    echo "projectord did not catch up within $CATCH_UP_TIMEOUT s; status and the end of its log:" >&2
+    status >&2 || true
+    tail -n 30 "$DAEMON_LOG" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+echo "caught up after $((SECONDS + CATCH_UP_TIMEOUT - deadline)) s"
+
+step "Read model: user_projection"
+psql_demo -c "SELECT count(*) AS users, count(*) FILTER (WHERE is_active) AS active FROM user_projection"
+psql_demo -c "SELECT username, email, first_name, last_name, phone, is_active, current_version
+              FROM user_projection ORDER BY username LIMIT 10"
+
+step "Audit log: user_event_log, per event type"
+psql_demo -c "SELECT event_type, count(*) FROM user_event_log GROUP BY event_type ORDER BY event_type"
+psql_demo -c "SELECT (SELECT count(*) FROM stored_events WHERE application_name = '$APP') AS stored_events,
+                     (SELECT count(*) FROM user_event_log) AS logged_events"
+
+step "Declarative SQL projection: signups_per_day"
+psql_demo -c "SELECT * FROM signups_per_day ORDER BY 1"
+
+step "projectord status"
+status
+
+step "Stopping projectord (SIGTERM)"
+daemon_rc=0
+stop_daemon || daemon_rc=$?
+echo "projectord exited with status $daemon_rc"
+stop_servers
+echo
+echo "Demo finished. PostgreSQL data stays in var/pg until the next run; the daemon's log is var/projectord.log."
+exit "$daemon_rc"

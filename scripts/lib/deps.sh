@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# Debian bookworm packages projectord needs to build, test and run its demo. Sourced by scripts/*.sh.
+# Boost is pinned to the 1.81 packages: the unversioned libboost-*-dev names pull in 1.74.
+
+PROJECTORD_PACKAGES=(
+  g++ cmake make pkg-config python3
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev catch2 libtomlplusplus-dev prometheus-cpp-dev
+  libsystemd-dev zlib1g-dev
+  postgresql-15 postgresql-client-15 redis-server
+)
+
+# Installs the packages of PROJECTORD_PACKAGES that are not installed yet; does nothing (and needs no
+# network) when all are present. Runs apt-get as root, through sudo otherwise.
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "${PROJECTORD_PACKAGES[@]}"; do
+    # Captured rather than piped to grep -q, which under pipefail can fail on dpkg's SIGPIPE.
+    if [[ $(dpkg -s "$pkg" 2>/dev/null) != *$'\nStatus: install ok installed'* ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+
+  local as_root=()
+  if ((EUID != 0)); then
+    if ! command -v sudo >/dev/null; then
+      echo "ensure_packages: missing ${missing[*]}; run as root or install sudo" >&2
+      return 1
+    fi
+    as_root=(sudo)
+  fi
+  echo "ensure_packages: installing ${missing[*]}" >&2
+  "${as_root[@]}" apt-get update
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}"
+}

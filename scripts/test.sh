@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds projectord and runs every test (unit, integration, black-box) against a throwaway PostgreSQL 15
+# and Redis on random loopback ports, removed again on exit. Extra arguments go to ctest, e.g.
+#   ./scripts/test.sh -R unit        ./scripts/test.sh -R 'blackbox: ' --repeat until-fail:3
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib/deps.sh
+source scripts/lib/deps.sh
+# shellcheck source=scripts/lib/servers.sh
+source scripts/lib/servers.sh
+
+ensure_packages
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$(nproc)"
+
+tmp=$(mktemp -d -t projectord-test.XXXXXX)
+chmod 755 "$tmp"  # the server runs as the postgres user when we are root
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+  stop_servers
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_postgres "$tmp/pg"
+start_redis "$tmp/redis"
+export PROJECTORD_TEST_PG="host=127.0.0.1 port=$PROJECTORD_PG_PORT user=postgres dbname=postgres"
+export PROJECTORD_TEST_REDIS="redis://127.0.0.1:$PROJECTORD_REDIS_PORT"
+
+status=0
+ctest --test-dir build --output-on-failure -j2 "$@" || status=$?
+exit "$status"

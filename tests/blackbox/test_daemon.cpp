@@ -1,0 +1,175 @@
+// The projectord binary as a black box: its CLI, a real PostgreSQL, events written by the demo writer
+// (eventsourcing_django's stored_events, zlib'd JSONTranscoder payloads), signals and kill -9.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace std::chrono_literals;
+using projectord::testing::DaemonProcess;
+using projectord::testing::eventually;
+using projectord::testing::run_command;
+using projectord::testing::TestDatabase;
+
+namespace {
+
+const std::string kBinary = PROJECTORD_BINARY;
+const std::string kWriter = PROJECTORD_DEMO_WRITER;
+
+// A config for the demo store; `suffix` lets one database hold a second, independent set of read models.
+std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "") {
+  return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n"
+         "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
+         "codec = \"eventsourcing_json_zlib\"\n" +
+         source_extra +
+         "\n[handlers.users" + suffix + "]\nkind = \"users\"\ntable = \"user_projection" + suffix +
+         "\"\n\n"
+         "[handlers.user_log" + suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix +
+         "\"\non_error = \"dead_letter\"\n";
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("projectord-test-" + std::to_string(::getpid()) + "-" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+void write_events(const TestDatabase& db, int events, int per_transaction = 3) {
+  const auto result = run_command({kWriter, "--url", db.url(), "--events", std::to_string(events), "--zlib",
+                                   "--per-transaction", std::to_string(per_transaction)});
+  REQUIRE(result.exit_code == 0);
+}
+
+std::map<std::string, std::string> env_for(const TestDatabase& db) { return {{"TEST_DATABASE_URL", db.url()}}; }
+
+// Rows of a users read model that differ from another: every column but the surrogate id and updated_at.
+std::int64_t users_differences(const TestDatabase& db, const std::string& a, const std::string& b) {
+  const std::string columns =
+      "user_id, username, email, first_name, last_name, phone, is_active, created_at, deactivated_at,"
+      " current_version, last_event_processed";
+  return db.query_int("SELECT count(*) FROM ((SELECT " + columns + " FROM " + a + " EXCEPT SELECT " + columns +
+                      " FROM " + b + ") UNION ALL (SELECT " + columns + " FROM " + b + " EXCEPT SELECT " + columns +
+                      " FROM " + a + ")) d");
+}
+
+}  // namespace
+
+TEST_CASE("check-config accepts a valid file and names file, line and key of a bad one") {
+  const std::string good = write_file("good.toml", demo_config());
+  CHECK(run_command({kBinary, "--config", good, "check-config"}, {{"TEST_DATABASE_URL", "dbname=x"}}).exit_code == 0);
+
+  const std::string valid = demo_config();
+  const auto bad_line = std::count(valid.begin(), valid.end(), '\n') + 1;
+  const std::string bad = write_file("bad.toml", valid + "colour = \"blue\"\n");
+  const auto result = run_command({kBinary, "--config", bad, "check-config"}, {{"TEST_DATABASE_URL", "dbname=x"}});
+  CHECK(result.exit_code == 1);
+  CHECK(result.output.find(bad + ":" + std::to_string(bad_line)) != std::string::npos);
+  CHECK(result.output.find("handlers.user_log.colour") != std::string::npos);
+}
+
+TEST_CASE("--help lists the commands and every config section") {
+  const auto result = run_command({kBinary, "--help"});
+  CHECK(result.exit_code == 0);
+  for (const char* word : {"run", "migrate", "check-config", "status", "[sources.", "[handlers.", "hole_grace"}) {
+    CHECK(result.output.find(word) != std::string::npos);
+  }
+}
+
+TEST_CASE("migrate is idempotent and --uninstall removes what it installed") {
+  TestDatabase db;
+  write_events(db, 10);
+  const std::string config = write_file("migrate.toml", demo_config());
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  CHECK(db.query_int("SELECT count(*) FROM pg_trigger WHERE tgname = 'projectord_notify'") == 1);
+  CHECK(db.query_int("SELECT count(*) FROM information_schema.tables WHERE table_name = 'user_projection'") == 1);
+
+  REQUIRE(run_command({kBinary, "--config", config, "migrate", "--uninstall"}, env_for(db)).exit_code == 0);
+  CHECK(db.query_int("SELECT count(*) FROM pg_trigger WHERE tgname = 'projectord_notify'") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM pg_namespace WHERE nspname = 'projectord'") == 0);
+}
+
+TEST_CASE("run refuses to start without the projectord schema and says what to do") {
+  TestDatabase db;
+  write_events(db, 3);
+  const std::string config = write_file("nomigrate.toml", demo_config());
+  const auto result = run_command({kBinary, "--config", config, "run"}, env_for(db), 30s);
+  CHECK(result.exit_code == 1);
+  CHECK(result.output.find("projectord migrate") != std::string::npos);
+}
+
+TEST_CASE("the daemon projects the store, follows live writes woken by NOTIFY, and stops cleanly on SIGTERM") {
+  TestDatabase db;
+  write_events(db, 300);
+  // A poll interval of an hour: only the NOTIFY trigger can wake the daemon for the live writes.
+  const std::string config = write_file("live.toml", demo_config("", "poll_interval = \"1h\"\n"));
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 300; }));
+  write_events(db, 30);
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 330; }, 10s));
+  CHECK(db.query_int("SELECT count(*) FROM user_projection") > 0);
+  CHECK(db.query_int("SELECT count(*) FROM user_projection WHERE current_version < 1") == 0);
+
+  const auto status = run_command({kBinary, "--config", config, "status"}, env_for(db));
+  CHECK(status.exit_code == 0);
+  CHECK(status.output.find("handler=users ") != std::string::npos);
+  CHECK(status.output.find("lag=0") != std::string::npos);
+
+  daemon.signal(SIGTERM);
+  const auto exit_code = daemon.wait_exit(20s);
+  REQUIRE(exit_code);
+  CHECK(*exit_code == 0);
+}
+
+TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing twice") {
+  TestDatabase db;
+  write_events(db, 20000, 50);
+  const std::string config = write_file("kill.toml", demo_config("", "batch_size = 200\n"));
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const auto total = db.query_int("SELECT count(*) FROM stored_events");
+
+  {
+    DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+    REQUIRE(eventually([&] {
+      return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0;
+    }));
+    daemon.signal(SIGKILL);
+    REQUIRE(daemon.wait_exit(10s));
+  }
+  CHECK(db.query_int("SELECT min(position) FROM projectord.checkpoints") < total);
+
+  REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==
+          0);
+  CHECK(db.query_int("SELECT count(*) FROM user_event_log") == total);
+  CHECK(db.query_int("SELECT count(DISTINCT global_position) FROM user_event_log") == total);
+
+  // A second set of read models built in one uninterrupted run must be identical.
+  const std::string reference = write_file("reference.toml", demo_config("_ref"));
+  REQUIRE(run_command({kBinary, "--config", reference, "migrate"}, env_for(db)).exit_code == 0);
+  REQUIRE(run_command({kBinary, "--config", reference, "run", "--exit-when-caught-up"}, env_for(db), 120s)
+              .exit_code == 0);
+  CHECK(users_differences(db, "user_projection", "user_projection_ref") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM user_projection") > 1000);
+}
+
+TEST_CASE("the users read model built in large batches equals the one built one event at a time") {
+  TestDatabase db;
+  write_events(db, 5000, 7);
+  const std::string batched = write_file("batched.toml", demo_config("_batched", "batch_size = 5000\n"));
+  const std::string single = write_file("single.toml", demo_config("_single", "batch_size = 1\n"));
+  for (const auto& config : {batched, single}) {
+    REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+    REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s)
+                .exit_code == 0);
+  }
+  CHECK(db.query_int("SELECT count(*) FROM user_projection_batched") > 500);
+  CHECK(users_differences(db, "user_projection_batched", "user_projection_single") == 0);
+}

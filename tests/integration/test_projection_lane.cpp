@@ -1,0 +1,262 @@
+// A lane against a real PostgreSQL: catch-up, live tailing, holes (out-of-order commits, rollbacks, long
+// transactions, concurrent writers) and poison events. The sql handler used here inserts each event's
+// position into a table whose primary key turns a double application into an error.
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "checkpoints/schema.hpp"
+#include "daemon/lane.hpp"
+#include "handlers/registry.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace std::chrono_literals;
+using projectord::testing::eventually;
+using projectord::testing::TestDatabase;
+namespace config = projectord::config;
+
+namespace {
+
+config::PostgresSource generic_source(const TestDatabase& db) {
+  config::PostgresSource source;
+  source.name = "store";
+  source.url = db.url();
+  source.preset = "generic";
+  source.table = "events";
+  source.position_column = "id";
+  source.stream_id_column = "stream_id";
+  source.type_column = "type";
+  source.payload_column = "data";
+  source.codec = config::Codec::json;
+  source.notify_channel = "projectord_events";
+  source.poll_interval = 20ms;
+  source.hole_grace = 50ms;
+  source.max_hole_wait = 60s;
+  source.batch_size = 100;
+  return source;
+}
+
+config::Handler applied_log_handler(const std::string& name = "applied_log") {
+  config::Handler handler;
+  handler.name = name;
+  handler.kind = "sql";
+  handler.source = "store";
+  handler.max_attempts = 2;
+  handler.retry_backoff = 1ms;
+  handler.retry_backoff_max = 2ms;
+  handler.setup = "CREATE TABLE IF NOT EXISTS " + name + " (position bigint PRIMARY KEY, n integer)";
+  handler.statements.push_back(
+      {"Counted", "INSERT INTO " + name + " (position, n) VALUES ($1, $2::integer)", {"position", "data.n"}, 1});
+  return handler;
+}
+
+void create_store(const TestDatabase& db) {
+  db.exec("CREATE TABLE events (id bigserial PRIMARY KEY, stream_id text NOT NULL, type text NOT NULL, data jsonb)");
+  pqxx::connection connection(db.url());
+  pqxx::work txn(connection);
+  for (const std::string& sql : projectord::checkpoints::install_schema_sql()) txn.exec(sql);
+  txn.commit();
+}
+
+std::string insert_event(int n) {
+  return "INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": " + std::to_string(n) + "}')";
+}
+
+// Rows in a read model the lane creates itself: -1 until the lane's setup has run.
+std::int64_t rows_in(const TestDatabase& db, const std::string& table) {
+  try {
+    return db.query_int("SELECT count(*) FROM " + table);
+  } catch (const pqxx::undefined_table&) {
+    return -1;
+  }
+}
+
+// Runs one lane on its own thread for the duration of a test.
+class RunningLane {
+ public:
+  RunningLane(const TestDatabase& db, config::PostgresSource source, config::Handler handler)
+      : lane_(handler, source, db.url(), std::move(*projectord::handlers::make_projection(handler)), wake_, clock_,
+              {}),
+        thread_([this](std::stop_token stop) { lane_.run(stop); }) {}
+  ~RunningLane() {
+    thread_.request_stop();
+    wake_.notify();
+  }
+  projectord::LaneStatus status() const { return lane_.status(); }
+  void wake() { wake_.notify(); }
+
+ private:
+  projectord::SteadyClock clock_;
+  projectord::WakeSignal wake_;
+  projectord::Lane lane_;
+  std::jthread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("a lane catches up on existing events and then follows new ones") {
+  TestDatabase db;
+  create_store(db);
+  for (int i = 1; i <= 250; ++i) db.exec(insert_event(i));
+  RunningLane lane(db, generic_source(db), applied_log_handler());
+
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 250; }));
+  db.exec(insert_event(251));
+  lane.wake();
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 251; }));
+  CHECK(db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'") == 251);
+  CHECK(db.query_int("SELECT sum(n) FROM applied_log") == 251 * 252 / 2);
+}
+
+TEST_CASE("a lane does not pass a position whose transaction is still open, then applies it in order") {
+  TestDatabase db;
+  create_store(db);
+  pqxx::connection slow_writer(db.url());
+  pqxx::work slow(slow_writer);
+  slow.exec(insert_event(1));  // takes id 1, not committed yet
+  db.exec(insert_event(2));    // id 2 commits first
+
+  RunningLane lane(db, generic_source(db), applied_log_handler());
+  REQUIRE(eventually([&] { return lane.status().state == projectord::LaneState::waiting_for_hole; }));
+  CHECK(rows_in(db, "applied_log") == 0);
+
+  slow.commit();
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
+  CHECK(db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'") == 2);
+}
+
+TEST_CASE("a rolled-back insert leaves a permanent hole that the lane passes after the grace") {
+  TestDatabase db;
+  create_store(db);
+  {
+    pqxx::connection connection(db.url());
+    pqxx::work aborted(connection);
+    aborted.exec(insert_event(1));
+    aborted.abort();
+  }
+  db.exec(insert_event(2));
+  RunningLane lane(db, generic_source(db), applied_log_handler());
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
+  CHECK(db.query_int("SELECT position FROM applied_log") == 2);
+}
+
+TEST_CASE("a long transaction holds its hole open until it ends, and the lane resumes at once after") {
+  TestDatabase db;
+  create_store(db);
+  pqxx::connection holder_connection(db.url());
+  auto holder = std::make_unique<pqxx::work>(holder_connection);
+  holder->exec(insert_event(1));
+  for (int i = 2; i <= 20; ++i) db.exec(insert_event(i));
+
+  RunningLane lane(db, generic_source(db), applied_log_handler());
+  REQUIRE(eventually([&] { return lane.status().state == projectord::LaneState::waiting_for_hole; }));
+  // Well past the grace, the open transaction still holds the hole: nothing may be applied past it.
+  REQUIRE(eventually([&] { return lane.status().oldest_hole_wait >= 4 * 50ms; }));
+  CHECK(lane.status().state == projectord::LaneState::waiting_for_hole);
+  CHECK(lane.status().blocking_xmin > 0);
+  CHECK(rows_in(db, "applied_log") == 0);
+
+  SECTION("the owner commits") {
+    holder->commit();
+    REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 20; }));
+  }
+  SECTION("the owner rolls back") {
+    holder->abort();
+    REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 19; }));
+    CHECK(db.query_int("SELECT min(position) FROM applied_log") == 2);
+  }
+}
+
+TEST_CASE("concurrent writers with out-of-order commits and rollbacks: the read model equals a replay") {
+  TestDatabase db;
+  create_store(db);
+  RunningLane lane(db, generic_source(db), applied_log_handler());
+
+  constexpr int kWriters = 4;
+  constexpr int kTransactionsPerWriter = 60;
+  std::vector<std::jthread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&db, w] {
+      std::minstd_rand random(static_cast<unsigned>(w + 1));
+      pqxx::connection connection(db.url());
+      for (int t = 0; t < kTransactionsPerWriter; ++t) {
+        pqxx::work txn(connection);
+        const int events = 1 + static_cast<int>(random() % 4);
+        for (int e = 0; e < events; ++e) txn.exec(insert_event(w * 1000 + t));
+        // Hold some transactions open a little so that later ids commit first.
+        if (random() % 3 == 0) txn.exec("SELECT pg_sleep(0.01)");
+        if (random() % 5 == 0) {
+          txn.abort();
+        } else {
+          txn.commit();
+        }
+      }
+    });
+  }
+  writers.clear();  // joins
+
+  const auto committed = rows_in(db, "events");
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == committed; }));
+  CHECK(db.query_int("SELECT count(*) FROM events e LEFT JOIN applied_log a ON a.position = e.id "
+                     "WHERE a.position IS NULL OR a.n <> (e.data->>'n')::integer") == 0);
+}
+
+TEST_CASE("a poison event goes to the dead letters and the handler carries on") {
+  TestDatabase db;
+  create_store(db);
+  db.exec(insert_event(1));
+  db.exec("INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": \"not a number\"}')");
+  db.exec(insert_event(3));
+  auto handler = applied_log_handler();
+  handler.on_error = config::OnError::dead_letter;
+  RunningLane lane(db, generic_source(db), handler);
+
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM projectord.dead_letters") == 1; }));
+  CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 2);
+  CHECK(db.query_int("SELECT attempts FROM projectord.dead_letters") == 2);
+  CHECK(db.query_value("SELECT error FROM projectord.dead_letters").find("invalid input syntax") != std::string::npos);
+  REQUIRE(eventually([&] {
+    return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'") == 3;
+  }));
+}
+
+TEST_CASE("on_error = stop halts only that handler, before the poison event") {
+  TestDatabase db;
+  create_store(db);
+  db.exec(insert_event(1));
+  db.exec("INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": \"x\"}')");
+  db.exec(insert_event(3));
+  RunningLane stopping(db, generic_source(db), applied_log_handler("strict_log"));
+  auto tolerant = applied_log_handler("tolerant_log");
+  tolerant.on_error = config::OnError::dead_letter;
+  RunningLane going_on(db, generic_source(db), tolerant);
+
+  REQUIRE(eventually([&] { return stopping.status().state == projectord::LaneState::halted; }));
+  CHECK(stopping.status().last_error.find("position 2") != std::string::npos);
+  CHECK(stopping.status().last_error.find("strict_log") != std::string::npos);
+  CHECK(db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'strict_log'") == 1);
+  REQUIRE(eventually([&] { return rows_in(db, "tolerant_log") == 2; }));
+}
+
+TEST_CASE("a payload that is not JSON is a poison event, not a crash") {
+  TestDatabase db;
+  db.exec("CREATE TABLE events (id bigserial PRIMARY KEY, stream_id text NOT NULL, type text NOT NULL, data text)");
+  {
+    pqxx::connection connection(db.url());
+    pqxx::work txn(connection);
+    for (const std::string& sql : projectord::checkpoints::install_schema_sql()) txn.exec(sql);
+    txn.commit();
+  }
+  db.exec("INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": 1}'), ('s', 'Counted', '{oops'),"
+          " ('s', 'Counted', '{\"n\": 3}')");
+  auto handler = applied_log_handler();
+  handler.on_error = config::OnError::dead_letter;
+  RunningLane lane(db, generic_source(db), handler);
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
+  CHECK(db.query_value("SELECT error FROM projectord.dead_letters WHERE position = 2").find("position 2") !=
+        std::string::npos);
+}

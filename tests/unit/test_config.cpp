@@ -1,0 +1,577 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config/loader.hpp"
+#include "config/options.hpp"
+#include "daemon/sources/postgres_mapping.hpp"
+
+namespace fs = std::filesystem;
+using namespace projectord::config;
+
+namespace {
+
+LoadResult load(const std::string& text) { return load_config_text(text, "test.toml"); }
+
+std::string joined(const LoadResult& result) {
+  std::string text;
+  for (const std::string& error : result.errors) text += error + "\n";
+  return text;
+}
+
+// Asserts that loading fails with exactly one error, and returns it.
+std::string only_error(const std::string& text) {
+  const LoadResult result = load(text);
+  INFO(joined(result));
+  REQUIRE(result.errors.size() == 1);
+  return result.errors.front();
+}
+
+// The smallest valid file; tests append the tables they are about.
+const std::string kDatabase = "[database]\nurl = \"postgres://projectord@localhost/app\"\n";  // lines 1-2
+const std::string kShop = kDatabase + R"toml([sources.shop]
+preset = "eventsourcing_django"
+application_name = "Shop"
+)toml";                                                                                       // lines 3-5
+
+// A directory of its own under the system temp dir, removed at the end of the test.
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("projectord-config-test-" + std::to_string(::getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path write(const std::string& name, const std::string& content) const {
+    std::ofstream(path / name, std::ios::binary) << content;
+    return path / name;
+  }
+};
+
+struct ScopedEnv {
+  std::string name;
+  ScopedEnv(std::string variable, const char* value) : name(std::move(variable)) { ::setenv(name.c_str(), value, 1); }
+  ~ScopedEnv() { ::unsetenv(name.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("a config using every preset and handler kind loads with every field filled") {
+  const LoadResult result = load(R"toml([daemon]
+log_level = "debug"
+shutdown_timeout = "1min"
+
+[database]
+url = "postgres://projectord@db/app"
+
+[sources.worlds]
+preset = "eventsourcing"
+url = "postgres://reader@store/worlds"
+table = "public.worlds_events"
+commit_order = "concurrent"
+codec = "eventsourcing_json_zlib"
+poll_interval = "250ms"
+hole_grace = "1s"
+max_hole_wait = "2min"
+hole_recheck = "1h"
+batch_size = 100
+
+[sources.shop]
+preset = "eventsourcing_django"
+application_name = "Shop"
+
+[sources.orders]
+preset = "django_event_store"
+table = "shop_eventstorerecord"
+notify_channel = "orders_wakeup"
+
+[sources.legacy]
+preset = "generic"
+table = "legacy.events"
+position_column = "seq"
+type_column = "kind"
+payload_column = "body"
+metadata_column = "meta"
+recorded_at_column = "created"
+filter_column = "tenant"
+filter_value = "acme"
+codec = "json_zlib"
+
+[handlers.users]
+kind = "users"
+source = "shop"
+
+[handlers.audit]
+kind = "event_log"
+source = "orders"
+types = ["OrderPlaced", "shop.events:OrderShipped"]
+on_error = "dead_letter"
+max_attempts = 3
+retry_backoff = "1s"
+retry_backoff_max = "1min"
+
+[handlers.totals]
+kind = "sql"
+source = "legacy"
+setup = "CREATE TABLE IF NOT EXISTS totals (n bigint)"
+
+[[handlers.totals.statements]]
+on = "Counted"
+sql = "UPDATE totals SET n = n + $1"
+params = ["data.n"]
+
+[[handlers.totals.statements]]
+on = "Reset"
+sql = "UPDATE totals SET n = 0"
+)toml");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  const Config& config = result.config;
+  CHECK(config.file == "test.toml");
+  CHECK(config.daemon.log_level == "debug");
+  CHECK(config.daemon.shutdown_timeout == Duration{60'000});
+  CHECK(config.database_url == "postgres://projectord@db/app");
+  REQUIRE(config.sources.size() == 4);
+
+  const PostgresSource& worlds = config.sources.at("worlds");
+  CHECK(worlds.name == "worlds");
+  CHECK(worlds.preset == "eventsourcing");
+  CHECK(worlds.url == "postgres://reader@store/worlds");
+  CHECK(worlds.table == "public.worlds_events");
+  CHECK(worlds.position_column == "notification_id");
+  CHECK(worlds.stream_id_column == "originator_id");
+  CHECK(worlds.version_column == "originator_version");
+  CHECK(worlds.type_column == "topic");
+  CHECK(worlds.payload_column == "state");
+  CHECK(worlds.metadata_column.empty());
+  CHECK(worlds.recorded_at_column.empty());
+  CHECK(worlds.recorded_at_path == "data.timestamp");
+  CHECK(worlds.filter_column.empty());
+  CHECK(worlds.codec == Codec::eventsourcing_json_zlib);
+  CHECK(worlds.commit_order == CommitOrder::concurrent);
+  CHECK(worlds.notify_channel == "projectord_public_worlds_events");
+  CHECK(worlds.poll_interval == Duration{250});
+  CHECK(worlds.hole_grace == Duration{1'000});
+  CHECK(worlds.max_hole_wait == Duration{120'000});
+  CHECK(worlds.hole_recheck == Duration{3'600'000});
+  CHECK(worlds.batch_size == 100);
+
+  const PostgresSource& shop = config.sources.at("shop");
+  CHECK(shop.url == "postgres://projectord@db/app");
+  CHECK(shop.table == "stored_events");
+  CHECK(shop.position_column == "id");
+  CHECK(shop.stream_id_column == "originator_id");
+  CHECK(shop.version_column == "originator_version");
+  CHECK(shop.type_column == "topic");
+  CHECK(shop.payload_column == "state");
+  CHECK(shop.recorded_at_path == "data.timestamp");
+  CHECK(shop.filter_column == "application_name");
+  CHECK(shop.filter_value == "Shop");
+  CHECK(shop.codec == Codec::eventsourcing_json);
+  CHECK(shop.commit_order == CommitOrder::serialized);
+  CHECK(shop.notify_channel == "projectord_stored_events");
+  CHECK(shop.poll_interval == Duration{1'000});
+  CHECK(shop.hole_grace == Duration{500});
+  CHECK(shop.max_hole_wait == Duration{300'000});
+  CHECK(shop.hole_recheck == Duration{600'000});
+  CHECK(shop.batch_size == 5000);
+
+  const PostgresSource& orders = config.sources.at("orders");
+  CHECK(orders.table == "shop_eventstorerecord");
+  CHECK(orders.position_column == "id");
+  CHECK(orders.stream_id_column == "aggregate_id");
+  CHECK(orders.version_column == "version");
+  CHECK(orders.type_column == "event_type");
+  CHECK(orders.payload_column == "event_data");
+  CHECK(orders.recorded_at_column == "occurred_at");
+  CHECK(orders.recorded_at_path.empty());
+  CHECK(orders.codec == Codec::json);
+  CHECK(orders.commit_order == CommitOrder::concurrent);
+  CHECK(orders.notify_channel == "orders_wakeup");
+
+  const PostgresSource& legacy = config.sources.at("legacy");
+  CHECK(legacy.table == "legacy.events");
+  CHECK(legacy.position_column == "seq");
+  CHECK(legacy.stream_id_column.empty());
+  CHECK(legacy.version_column.empty());
+  CHECK(legacy.type_column == "kind");
+  CHECK(legacy.payload_column == "body");
+  CHECK(legacy.metadata_column == "meta");
+  CHECK(legacy.recorded_at_column == "created");
+  CHECK(legacy.filter_column == "tenant");
+  CHECK(legacy.filter_value == "acme");
+  CHECK(legacy.codec == Codec::json_zlib);
+  CHECK(legacy.commit_order == CommitOrder::concurrent);
+  CHECK(legacy.notify_channel == "projectord_legacy_events");
+
+  REQUIRE(config.handlers.size() == 3);
+  const Handler& users = config.handlers.at("users");
+  CHECK(users.name == "users");
+  CHECK(users.kind == "users");
+  CHECK(users.source == "shop");
+  CHECK(users.types.empty());
+  CHECK(users.on_error == OnError::stop);
+  CHECK(users.max_attempts == 5);
+  CHECK(users.retry_backoff == Duration{200});
+  CHECK(users.retry_backoff_max == Duration{10'000});
+  CHECK(users.table == "user_projection");
+  CHECK(users.line == 41);
+
+  const Handler& audit = config.handlers.at("audit");
+  CHECK(audit.source == "orders");
+  CHECK(audit.types == std::vector<std::string>{"OrderPlaced", "shop.events:OrderShipped"});
+  CHECK(audit.on_error == OnError::dead_letter);
+  CHECK(audit.max_attempts == 3);
+  CHECK(audit.retry_backoff == Duration{1'000});
+  CHECK(audit.retry_backoff_max == Duration{60'000});
+  CHECK(audit.table == "user_event_log");
+
+  const Handler& totals = config.handlers.at("totals");
+  CHECK(totals.source == "legacy");
+  CHECK(totals.table.empty());
+  CHECK(totals.setup == "CREATE TABLE IF NOT EXISTS totals (n bigint)");
+  REQUIRE(totals.statements.size() == 2);
+  CHECK(totals.statements[0].on == "Counted");
+  CHECK(totals.statements[0].sql == "UPDATE totals SET n = n + $1");
+  CHECK(totals.statements[0].params == std::vector<std::string>{"data.n"});
+  CHECK(totals.statements[0].line == 59);
+  CHECK(totals.statements[1].on == "Reset");
+  CHECK(totals.statements[1].params.empty());
+  CHECK(totals.statements[1].line == 64);
+}
+
+TEST_CASE("the defaults of a minimal config are those of the option table") {
+  const LoadResult result = load(kShop + "[handlers.users]\nkind = \"users\"\n");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  CHECK(result.config.daemon.log_level == "info");
+  CHECK(result.config.daemon.shutdown_timeout == Duration{30'000});
+  // With exactly one source, a handler may leave `source` out.
+  CHECK(result.config.handlers.at("users").source == "shop");
+  CHECK(result.config.sources.at("shop").url == "postgres://projectord@localhost/app");
+}
+
+TEST_CASE("the example config of the demo loads") {
+  const ScopedEnv url("PROJECTORD_DATABASE_URL", "postgres://projectord@localhost/shop");
+  const LoadResult result = load_config(PROJECTORD_SOURCE_DIR "/examples/projectord.toml");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  const Config& config = result.config;
+  CHECK(config.database_url == "postgres://projectord@localhost/shop");
+  const PostgresSource& shop = config.sources.at("shop");
+  CHECK(shop.preset == "eventsourcing_django");
+  CHECK(shop.filter_value == "Shop");
+  CHECK(shop.codec == Codec::eventsourcing_json_zlib);
+  CHECK(config.handlers.at("users").table == "user_projection");
+  CHECK(config.handlers.at("user_log").table == "user_event_log");
+  CHECK(config.handlers.at("user_log").on_error == OnError::dead_letter);
+  const Handler& signups = config.handlers.at("signups_per_day");
+  CHECK(signups.source == "shop");
+  CHECK_THAT(signups.setup, Catch::StartsWith("CREATE TABLE IF NOT EXISTS signups_per_day"));
+  REQUIRE(signups.statements.size() == 1);
+  CHECK(signups.statements[0].on == "UserRegistered");
+  CHECK(signups.statements[0].params == std::vector<std::string>{"recorded_at"});
+}
+
+TEST_CASE("an unknown key is reported with its file, line and full key") {
+  CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\ncolour = \"red\"\n") ==
+        "test.toml:8: handlers.users.colour: unknown key");
+  CHECK(only_error(kShop + "[metrics]\nport = 9464\n") == "test.toml:6: metrics: unknown section");
+}
+
+TEST_CASE("a value of the wrong type is reported with the expected and the actual type") {
+  CHECK(only_error(kShop + "batch_size = \"big\"\n") ==
+        "test.toml:6: sources.shop.batch_size: expected integer, got string");
+  CHECK(only_error(kShop + "poll_interval = 5\n") ==
+        "test.toml:6: sources.shop.poll_interval: expected duration string like \"1s\", got integer");
+  CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\ntypes = \"UserRegistered\"\n") ==
+        "test.toml:8: handlers.users.types: expected array of strings, got string");
+  CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\ntypes = [\"A\", 2]\n") ==
+        "test.toml:8: handlers.users.types: element 1: expected string, got integer");
+  CHECK(only_error("sources = 3\n" + kDatabase) == "test.toml:1: sources: expected table, got integer");
+}
+
+TEST_CASE("a missing required key is reported at its table's header") {
+  CHECK(only_error(kShop + "\n[handlers.users]\ntable = \"people\"\n") == "test.toml:7: handlers.users.kind: required");
+  CHECK(only_error("[sources.shop]\npreset = \"generic\"\ntable = \"t\"\nposition_column = \"p\"\n"
+                   "type_column = \"t\"\npayload_column = \"b\"\n") == "test.toml: database.url: required");
+  CHECK(only_error(kDatabase + "[sources.shop]\npreset = \"eventsourcing_django\"\n") ==
+        "test.toml:3: sources.shop.application_name: required for preset eventsourcing_django");
+}
+
+TEST_CASE("presets that cannot guess the table or columns require them") {
+  const LoadResult generic = load(kDatabase + "[sources.legacy]\npreset = \"generic\"\ntable = \"events\"\n");
+  CHECK(generic.errors == std::vector<std::string>{
+                              "test.toml:3: sources.legacy.position_column: required for preset generic",
+                              "test.toml:3: sources.legacy.type_column: required for preset generic",
+                              "test.toml:3: sources.legacy.payload_column: required for preset generic",
+                          });
+  CHECK(only_error(kDatabase + "[sources.orders]\npreset = \"django_event_store\"\n") ==
+        "test.toml:3: sources.orders.table: required for preset django_event_store");
+}
+
+TEST_CASE("a value outside its enumeration or range is rejected with the allowed values") {
+  CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\non_error = \"retry\"\n") ==
+        "test.toml:8: handlers.users.on_error: expected one of stop, dead_letter, got \"retry\"");
+  CHECK(only_error(kShop + "codec = \"gzip\"\n") ==
+        "test.toml:6: sources.shop.codec: expected one of json, json_zlib, eventsourcing_json, "
+        "eventsourcing_json_zlib, got \"gzip\"");
+  CHECK(only_error(kShop + "batch_size = 0\n") ==
+        "test.toml:6: sources.shop.batch_size: must be between 1 and 100000, got 0");
+  CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\nmax_attempts = 0\n") ==
+        "test.toml:8: handlers.users.max_attempts: must be between 1 and 1000, got 0");
+  CHECK(only_error("[daemon]\nlog_level = \"verbose\"\n" + kShop) ==
+        "test.toml:2: daemon.log_level: expected one of trace, debug, info, warn, error, got \"verbose\"");
+}
+
+TEST_CASE("a bad duration names the key and the reason") {
+  CHECK(only_error(kShop + "hole_grace = \"5m\"\n") ==
+        "test.toml:6: sources.shop.hole_grace: duration \"5m\" has unknown unit \"m\": use ms, s, min or h");
+  CHECK(only_error(kShop + "poll_interval = \"0\"\n") ==
+        "test.toml:6: sources.shop.poll_interval: must be more than 0");
+  CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\nretry_backoff = \"1min\"\n") ==
+        "test.toml:6: handlers.users.retry_backoff_max: must be at least retry_backoff (1min)");
+}
+
+TEST_CASE("table and column names must be identifiers that can be quoted safely") {
+  const std::string generic = kDatabase +
+                              "[sources.legacy]\npreset = \"generic\"\nposition_column = \"seq\"\n"
+                              "type_column = \"kind\"\npayload_column = \"body\"\n";  // lines 3-7
+  CHECK_THAT(only_error(generic + "table = \"events; DROP TABLE users\"\n"),
+             Catch::StartsWith("test.toml:8: sources.legacy.table: \"events; DROP TABLE users\" is not a plain "
+                               "identifier"));
+  CHECK_THAT(only_error(generic + "table = \"a.b.c\"\n"), Catch::StartsWith("test.toml:8: sources.legacy.table:"));
+  CHECK_THAT(only_error(generic + "table = \"t\"\nmetadata_column = \"public.meta\"\n"),
+             Catch::StartsWith("test.toml:9: sources.legacy.metadata_column: \"public.meta\" is not a plain"));
+  CHECK_THAT(only_error(generic + "table = \"t\"\nversion_column = \"1st\"\n"),
+             Catch::StartsWith("test.toml:9: sources.legacy.version_column:"));
+  CHECK_THAT(only_error(generic + "table = \"" + std::string(64, 'x') + "\"\n"),
+             Catch::StartsWith("test.toml:8: sources.legacy.table:"));
+  CHECK_THAT(only_error(kShop + "[handlers.users]\nkind = \"users\"\ntable = \"user projection\"\n"),
+             Catch::StartsWith("test.toml:8: handlers.users.table: \"user projection\" is not a plain identifier"));
+  CHECK_THAT(only_error(generic + "table = \"t\"\nnotify_channel = \"wake-up\"\n"),
+             Catch::StartsWith("test.toml:9: sources.legacy.notify_channel: \"wake-up\" is not a plain"));
+}
+
+TEST_CASE("a notify channel derived from a long table name is cut to PostgreSQL's 63 bytes") {
+  const LoadResult result = load(kDatabase + "[sources.orders]\npreset = \"django_event_store\"\ntable = \"shop." +
+                                 std::string(60, 'x') + "\"\n");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  CHECK(result.config.sources.at("orders").notify_channel == "projectord_shop_" + std::string(47, 'x'));
+}
+
+TEST_CASE("identifier checks accept schema-qualified tables only where allowed") {
+  using projectord::sources::is_safe_identifier;
+  CHECK(is_safe_identifier("stored_events", false));
+  CHECK(is_safe_identifier("_x$1", false));
+  CHECK(is_safe_identifier("public.stored_events", true));
+  CHECK_FALSE(is_safe_identifier("public.stored_events", false));
+  CHECK_FALSE(is_safe_identifier("", false));
+  CHECK_FALSE(is_safe_identifier(".events", true));
+  CHECK_FALSE(is_safe_identifier("\"events\"", false));
+  CHECK_FALSE(is_safe_identifier("événements", false));
+  CHECK(is_safe_identifier(std::string(63, 'a'), false));
+  CHECK_FALSE(is_safe_identifier(std::string(64, 'a'), false));
+}
+
+TEST_CASE("every preset the option table allows exists") {
+  const Option* preset = find_option("sources.*", "preset");
+  REQUIRE(preset != nullptr);
+  std::string_view choices = preset->choices;
+  int count = 0;
+  while (!choices.empty()) {
+    const auto end = choices.find('|');
+    INFO(choices.substr(0, end));
+    CHECK(projectord::sources::find_preset(choices.substr(0, end)) != nullptr);
+    choices = end == std::string_view::npos ? std::string_view() : choices.substr(end + 1);
+    ++count;
+  }
+  CHECK(count == 4);
+}
+
+TEST_CASE("recorded_at_path must name a top-level key of the payload") {
+  CHECK(load(kShop + "recorded_at_path = \"data.occurred_at\"\n").ok());
+  CHECK(only_error(kShop + "recorded_at_path = \"data.meta.time\"\n") ==
+        "test.toml:6: sources.shop.recorded_at_path: must be data.KEY, a top-level key of the payload, got "
+        "\"data.meta.time\"");
+  CHECK_THAT(only_error(kShop + "recorded_at_path = \"metadata.time\"\n"),
+             Catch::StartsWith("test.toml:6: sources.shop.recorded_at_path: must be data.KEY"));
+  CHECK_THAT(only_error(kShop + "recorded_at_path = \"data.\"\n"),
+             Catch::StartsWith("test.toml:6: sources.shop.recorded_at_path: must be data.KEY"));
+}
+
+TEST_CASE("a handler must name a defined source unless exactly one exists") {
+  CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\nsource = \"warehouse\"\n") ==
+        "test.toml:8: handlers.users.source: no [sources.warehouse] is defined");
+  const std::string two_sources = kShop + "[sources.other]\npreset = \"eventsourcing\"\n";  // lines 6-7
+  CHECK(only_error(two_sources + "[handlers.users]\nkind = \"users\"\n") ==
+        "test.toml:8: handlers.users.source: required when more than one source is defined");
+}
+
+TEST_CASE("a key that does not apply to the handler kind or source preset is an error") {
+  CHECK(only_error(kShop + "[handlers.log]\nkind = \"event_log\"\n[[handlers.log.statements]]\non = \"A\"\n"
+                           "sql = \"SELECT 1\"\n") == "test.toml:8: handlers.log.statements: only for kind sql");
+  CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\ntable = \"sums\"\nsetup = \"CREATE TABLE sums ()\"\n"
+                           "[[handlers.sums.statements]]\non = \"A\"\nsql = \"SELECT 1\"\n") ==
+        "test.toml:8: handlers.sums.table: only for kind event_log or users");
+  CHECK(only_error(kShop + "filter_column = \"tenant\"\n") ==
+        "test.toml:6: sources.shop.filter_column: only for preset eventsourcing or django_event_store or generic");
+}
+
+TEST_CASE("sql handlers need statements, each with on and sql") {
+  CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\n") ==
+        "test.toml:6: handlers.sums.statements: required for kind sql: add [[handlers.sums.statements]]");
+  CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\nstatements = []\n") ==
+        "test.toml:8: handlers.sums.statements: must not be empty");
+  CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\n\n[[handlers.sums.statements]]\non = \"A\"\n") ==
+        "test.toml:9: handlers.sums.statements[0].sql: required");
+  CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\n[[handlers.sums.statements]]\non = \"A\"\n"
+                           "sql = \"SELECT $1\"\nparams = [\"data..x\"]\n") ==
+        "test.toml:11: handlers.sums.statements[0].params: \"data..x\" is not an event path such as stream_id or "
+        "data.email");
+  CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\n[[handlers.sums.statements]]\non = \"A\"\n"
+                           "sql = \"SELECT 1\"\nwhen = \"always\"\n") ==
+        "test.toml:11: handlers.sums.statements[0].when: unknown key");
+  CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\n[handlers.sums.statements]\non = \"A\"\n") ==
+        "test.toml:8: handlers.sums.statements: expected array of tables, got table");
+}
+
+TEST_CASE("source and handler names must be short lowercase identifiers") {
+  CHECK_THAT(only_error(kShop + "[handlers.Users]\nkind = \"users\"\n"),
+             Catch::StartsWith("test.toml:6: handlers.Users: bad name"));
+  CHECK_THAT(only_error(kShop + "[handlers." + std::string(49, 'h') + "]\nkind = \"users\"\n"),
+             Catch::StartsWith("test.toml:6: handlers.hhhh"));
+  CHECK(load(kShop + "[handlers." + std::string(48, 'h') + "]\nkind = \"users\"\n").ok());
+}
+
+TEST_CASE("two handlers writing one table are rejected") {
+  CHECK(only_error(kShop + "[handlers.a]\nkind = \"event_log\"\n[handlers.b]\nkind = \"event_log\"\n") ==
+        "test.toml:8: handlers.b.table: user_event_log is also the table of handlers.a");
+}
+
+TEST_CASE("all errors of a file are reported, in file order") {
+  const LoadResult result = load(kShop + R"toml(batch_size = "many"
+[handlers.users]
+kind = "user"
+colour = "red"
+[handlers.sums]
+on_error = "ignore"
+)toml");
+  CHECK(result.errors == std::vector<std::string>{
+                             "test.toml:6: sources.shop.batch_size: expected integer, got string",
+                             "test.toml:8: handlers.users.kind: expected one of sql, event_log, users, got \"user\"",
+                             "test.toml:9: handlers.users.colour: unknown key",
+                             "test.toml:10: handlers.sums.kind: required",
+                             "test.toml:11: handlers.sums.on_error: expected one of stop, dead_letter, got \"ignore\"",
+                         });
+}
+
+TEST_CASE("a TOML syntax error is reported with its line") {
+  const std::string error = only_error(kDatabase + "[sources.shop\npreset = \"generic\"\n");
+  CHECK_THAT(error, Catch::StartsWith("test.toml:3: syntax error: "));
+}
+
+TEST_CASE("environment variables are interpolated in string values") {
+  const ScopedEnv url("PROJECTORD_TEST_URL", "postgres://from-env/app");
+  const ScopedEnv empty("PROJECTORD_TEST_EMPTY", "");
+  ::unsetenv("PROJECTORD_TEST_UNSET");
+  const LoadResult result = load(R"toml([database]
+url = "${PROJECTORD_TEST_URL}"
+[sources.shop]
+preset = "eventsourcing_django"
+application_name = "${PROJECTORD_TEST_UNSET:-Shop}"
+poll_interval = "${PROJECTORD_TEST_EMPTY:-2s}"
+[handlers.costs]
+kind = "sql"
+[[handlers.costs.statements]]
+on = "Priced"
+sql = "SELECT '$${literal}', '$5', '${PROJECTORD_TEST_EMPTY}'"
+)toml");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  CHECK(result.config.database_url == "postgres://from-env/app");
+  CHECK(result.config.sources.at("shop").filter_value == "Shop");
+  CHECK(result.config.sources.at("shop").poll_interval == Duration{2'000});
+  CHECK(result.config.handlers.at("costs").statements.at(0).sql == "SELECT '${literal}', '$5', ''");
+}
+
+TEST_CASE("an unset environment variable without a default is an error naming it and the key") {
+  ::unsetenv("PROJECTORD_TEST_UNSET");
+  CHECK(only_error(kShop + "table = \"${PROJECTORD_TEST_UNSET}\"\n") ==
+        "test.toml:6: sources.shop.table: environment variable PROJECTORD_TEST_UNSET is not set");
+  CHECK(only_error(kShop + "table = \"${PROJECTORD_TEST_UNSET\"\n") ==
+        "test.toml:6: sources.shop.table: unterminated ${ (write $${ for a literal ${)");
+}
+
+TEST_CASE("a url_file key reads the url from a file, without its trailing newline") {
+  const TempDir dir;
+  const fs::path secret = dir.write("database_url", "postgres://projectord:s3cret@db/app\n");
+  const fs::path config = dir.write("projectord.toml", R"toml([database]
+url_file = "database_url"
+[sources.shop]
+preset = "eventsourcing_django"
+application_name = "Shop"
+url_file = ")toml" + secret.string() + "\"\n");
+  const LoadResult result = load_config(config.string());
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  CHECK(result.config.file == config.string());
+  CHECK(result.config.database_url == "postgres://projectord:s3cret@db/app");
+  CHECK(result.config.sources.at("shop").url == "postgres://projectord:s3cret@db/app");
+}
+
+TEST_CASE("a url_file that cannot be read is an error naming the file") {
+  const TempDir dir;
+  const std::string missing = (dir.path / "missing").string();
+  CHECK(only_error("[database]\nurl_file = \"" + missing + "\"\n") ==
+        "test.toml:2: database.url_file: cannot read \"" + missing + "\": No such file or directory");
+  const fs::path empty = dir.write("empty", "\n");
+  CHECK(only_error("[database]\nurl_file = \"" + empty.string() + "\"\n") ==
+        "test.toml:2: database.url_file: \"" + empty.string() + "\" is empty");
+  const fs::path secret = dir.write("url", "postgres://db/app");
+  CHECK(only_error("[database]\nurl = \"postgres://db/app\"\nurl_file = \"" + secret.string() + "\"\n") ==
+        "test.toml:3: database.url_file: set url or url_file, not both");
+}
+
+TEST_CASE("error messages never contain a secret url") {
+  const TempDir dir;
+  const std::string secret = "hunter2";
+  const fs::path file = dir.write("url", "postgres://app:" + secret + "@db/app\n");
+  ::unsetenv("PROJECTORD_TEST_UNSET");
+  const LoadResult result = load(R"toml([database]
+url_file = ")toml" + file.string() +
+                                 R"toml("
+[sources.shop]
+preset = "eventsourcing_django"
+application_name = "Shop"
+url = "postgres://app:hunter2@${PROJECTORD_TEST_UNSET}/app"
+batch_size = "hunter"
+[sources.other]
+preset = "generic"
+url = 5
+[sources.third]
+preset = "eventsourcing"
+url = "postgres://app:hunter2@${bad name}/app"
+)toml");
+  const std::string errors = joined(result);
+  INFO(errors);
+  CHECK(result.errors.size() >= 4);
+  CHECK_THAT(errors, Catch::Contains("sources.shop.url: environment variable PROJECTORD_TEST_UNSET is not set"));
+  CHECK_THAT(errors, Catch::Contains("sources.third.url: bad ${...}"));
+  CHECK(errors.find("app:" + secret) == std::string::npos);
+}
+
+TEST_CASE("options_help lists every key of the option table under its section") {
+  const std::string help = options_help();
+  for (const Option& option : option_table()) {
+    INFO(option.section << "." << option.key);
+    CHECK_THAT(help, Catch::Contains("  " + std::string(option.key) + " "));
+  }
+  CHECK_THAT(help, Catch::Contains("[daemon]"));
+  CHECK_THAT(help, Catch::Contains("[database]"));
+  CHECK_THAT(help, Catch::Contains("[sources.NAME]"));
+  CHECK_THAT(help, Catch::Contains("[handlers.NAME]"));
+  CHECK_THAT(help, Catch::Contains("[[handlers.NAME.statements]]"));
+}

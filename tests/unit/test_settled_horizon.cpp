@@ -1,0 +1,91 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/sources/settled_horizon.hpp"
+
+using namespace std::chrono_literals;
+using projectord::config::CommitOrder;
+using projectord::sources::SettledHorizon;
+using projectord::sources::SnapshotInfo;
+
+namespace {
+
+class FakeClock final : public projectord::Clock {
+ public:
+  time_point now() const override { return now_; }
+  void advance(std::chrono::milliseconds by) { now_ += by; }
+
+ private:
+  time_point now_{};
+};
+
+}  // namespace
+
+TEST_CASE("a serialized store settles every position up to the visible head at once") {
+  FakeClock clock;
+  SettledHorizon horizon(CommitOrder::serialized, 500ms, 5min, clock);
+  horizon.observe({.xmin = 100, .xmax = 105, .head = 42});
+  CHECK(horizon.bound() == 42);
+}
+
+TEST_CASE("a concurrent store settles a head only after its writers ended and the grace passed") {
+  FakeClock clock;
+  SettledHorizon horizon(CommitOrder::concurrent, 500ms, 5min, clock);
+  horizon.observe({.xmin = 100, .xmax = 105, .head = 42});
+  CHECK(horizon.bound() == 0);
+
+  SECTION("writers ended but the grace has not passed") {
+    clock.advance(100ms);
+    horizon.observe({.xmin = 105, .xmax = 106, .head = 42});
+    CHECK(horizon.bound() == 0);
+  }
+  SECTION("the grace passed but a transaction that was running is still running") {
+    clock.advance(600ms);
+    horizon.observe({.xmin = 104, .xmax = 110, .head = 50});
+    CHECK(horizon.bound() == 0);
+    REQUIRE(horizon.oldest_pending());
+    CHECK(horizon.oldest_pending()->head == 42);
+    CHECK(horizon.oldest_pending()->blocking_xmin == 104);
+  }
+  SECTION("both: the head seen in the first snapshot is settled, a later one not yet") {
+    clock.advance(200ms);
+    horizon.observe({.xmin = 104, .xmax = 110, .head = 50});
+    clock.advance(400ms);
+    horizon.observe({.xmin = 105, .xmax = 110, .head = 50});
+    CHECK(horizon.bound() == 42);
+    clock.advance(400ms);
+    horizon.observe({.xmin = 110, .xmax = 111, .head = 50});
+    CHECK(horizon.bound() == 50);
+  }
+}
+
+TEST_CASE("a transaction holding xmin back stalls the horizon only until max_hole_wait") {
+  FakeClock clock;
+  SettledHorizon horizon(CommitOrder::concurrent, 500ms, 10s, clock);
+  horizon.observe({.xmin = 100, .xmax = 105, .head = 42});
+  clock.advance(9s);
+  horizon.observe({.xmin = 100, .xmax = 200, .head = 60});
+  CHECK(horizon.bound() == 0);
+  CHECK(horizon.forced_advances() == 0);
+  clock.advance(2s);
+  horizon.observe({.xmin = 100, .xmax = 200, .head = 60});
+  CHECK(horizon.bound() == 42);
+  CHECK(horizon.forced_advances() == 1);
+}
+
+TEST_CASE("the next deadline is one grace after the oldest pending head was seen") {
+  FakeClock clock;
+  SettledHorizon horizon(CommitOrder::concurrent, 500ms, 5min, clock);
+  CHECK_FALSE(horizon.next_deadline());
+  const auto start = clock.now();
+  horizon.observe({.xmin = 1, .xmax = 2, .head = 3});
+  REQUIRE(horizon.next_deadline());
+  CHECK(*horizon.next_deadline() == start + 500ms);
+}
+
+TEST_CASE("the bound never moves backwards") {
+  FakeClock clock;
+  SettledHorizon horizon(CommitOrder::serialized, 500ms, 5min, clock);
+  horizon.observe({.xmin = 1, .xmax = 2, .head = 30});
+  horizon.observe({.xmin = 1, .xmax = 2, .head = 10});
+  CHECK(horizon.bound() == 30);
+}
