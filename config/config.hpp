@@ -58,7 +58,6 @@ struct PostgresSource {
   Duration poll_interval{1000};
   Duration hole_grace{500};
   Duration max_hole_wait{300000};
-  Duration hole_recheck{600000};
   std::size_t batch_size = 5000;  ///< upper bound of one catch-up batch; live batches are as small as one event
 };
 

@@ -50,7 +50,7 @@ trap 'exit 143' TERM
 ensure_packages
 step "Building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build -j"$(nproc)"
+cmake --build build -j"$(nproc)" --target projectord projectord-demo-writer
 
 step "Starting a throwaway PostgreSQL in var/pg"
 stop_leftover_postgres "$PG_DIR"  # a run that was killed too hard to clean up

@@ -74,7 +74,6 @@ codec = "eventsourcing_json_zlib"
 poll_interval = "250ms"
 hole_grace = "1s"
 max_hole_wait = "2min"
-hole_recheck = "1h"
 batch_size = 100
 
 [sources.shop]
@@ -154,7 +153,6 @@ sql = "UPDATE totals SET n = 0"
   CHECK(worlds.poll_interval == Duration{250});
   CHECK(worlds.hole_grace == Duration{1'000});
   CHECK(worlds.max_hole_wait == Duration{120'000});
-  CHECK(worlds.hole_recheck == Duration{3'600'000});
   CHECK(worlds.batch_size == 100);
 
   const PostgresSource& shop = config.sources.at("shop");
@@ -174,7 +172,6 @@ sql = "UPDATE totals SET n = 0"
   CHECK(shop.poll_interval == Duration{1'000});
   CHECK(shop.hole_grace == Duration{500});
   CHECK(shop.max_hole_wait == Duration{300'000});
-  CHECK(shop.hole_recheck == Duration{600'000});
   CHECK(shop.batch_size == 5000);
 
   const PostgresSource& orders = config.sources.at("orders");
