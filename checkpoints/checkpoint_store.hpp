@@ -2,10 +2,9 @@
 /// A handler's checkpoint row in projectord.checkpoints. `advance` runs inside the batch's transaction
 /// and fails unless the row still holds the position this process last read: a second process working
 /// the same handler makes the transaction roll back instead of applying events twice.
-#include <string>
-
 #include <pqxx/connection>
 #include <pqxx/transaction>
+#include <string>
 
 #include "daemon/event.hpp"
 

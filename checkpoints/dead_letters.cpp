@@ -7,8 +7,8 @@ void record_dead_letter(pqxx::work& txn, const DeadLetter& letter) {
       "INSERT INTO projectord.dead_letters (handler, source, position, stream_id, event_type, payload, error, attempts)"
       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
       " ON CONFLICT (handler, position) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts",
-      letter.handler, letter.source, letter.position, letter.stream_id, letter.event_type, letter.payload,
-      letter.error, letter.attempts);
+      letter.handler, letter.source, letter.position, letter.stream_id, letter.event_type, letter.payload, letter.error,
+      letter.attempts);
 }
 
 }  // namespace projectord::checkpoints

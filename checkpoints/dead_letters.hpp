@@ -1,9 +1,8 @@
 #pragma once
 /// projectord.dead_letters: events a handler gave up on (after max_attempts, with on_error = "dead_letter").
 /// Recorded in the same transaction that moves the checkpoint past the event.
-#include <string>
-
 #include <pqxx/transaction>
+#include <string>
 
 #include "daemon/event.hpp"
 

@@ -1,10 +1,9 @@
 #pragma once
 /// The `projectord` schema in the target database: checkpoints and dead letters. `projectord migrate`
 /// installs it idempotently; `--uninstall` removes it (read-model tables are the user's and stay).
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 namespace projectord::checkpoints {
 

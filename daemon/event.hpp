@@ -10,12 +10,12 @@ namespace projectord {
 using Position = std::int64_t;
 
 struct Event {
-  std::string source;       ///< [sources.NAME] it came from
-  Position position = 0;    ///< global order within the source
-  std::string stream_id;    ///< aggregate / originator id
-  std::int64_t version = 0; ///< position within the stream (0 when the store has none)
-  std::string type;         ///< as stored, e.g. "users.events:UserRegistered" or "UserRegistered"
-  std::string recorded_at;  ///< ISO-8601 timestamp, empty when the store has none
+  std::string source;           ///< [sources.NAME] it came from
+  Position position = 0;        ///< global order within the source
+  std::string stream_id;        ///< aggregate / originator id
+  std::int64_t version = 0;     ///< position within the stream (0 when the store has none)
+  std::string type;             ///< as stored, e.g. "users.events:UserRegistered" or "UserRegistered"
+  std::string recorded_at;      ///< ISO-8601 timestamp, empty when the store has none
   boost::json::value data;      ///< decoded payload, always a JSON object for a good event
   boost::json::value metadata;  ///< JSON object ({} when the store has none)
 };

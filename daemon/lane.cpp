@@ -1,12 +1,12 @@
 #include "daemon/lane.hpp"
 
-#include <algorithm>
-#include <condition_variable>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <condition_variable>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
-#include <spdlog/spdlog.h>
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
@@ -20,13 +20,20 @@ namespace projectord {
 
 std::string_view to_string(LaneState state) {
   switch (state) {
-    case LaneState::starting: return "starting";
-    case LaneState::catching_up: return "catching_up";
-    case LaneState::idle: return "idle";
-    case LaneState::waiting_for_hole: return "waiting_for_hole";
-    case LaneState::reconnecting: return "reconnecting";
-    case LaneState::halted: return "halted";
-    case LaneState::stopped: return "stopped";
+    case LaneState::starting:
+      return "starting";
+    case LaneState::catching_up:
+      return "catching_up";
+    case LaneState::idle:
+      return "idle";
+    case LaneState::waiting_for_hole:
+      return "waiting_for_hole";
+    case LaneState::reconnecting:
+      return "reconnecting";
+    case LaneState::halted:
+      return "halted";
+    case LaneState::stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -243,8 +250,8 @@ class Lane::Impl {
           return;
         }
         const auto delay = retry.next();
-        spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"",
-                     handler_.name, event.position, attempt, delay.count(), one_line(error.what()));
+        spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"", handler_.name,
+                     event.position, attempt, delay.count(), one_line(error.what()));
         update([&](LaneStatus& s) { s.last_error = one_line(error.what()); });
         pause(delay);
       }
@@ -323,8 +330,8 @@ class Lane::Impl {
 Lane::Lane(config::Handler handler, config::PostgresSource source, std::string target_url,
            std::unique_ptr<handlers::ProjectionHandler> projection, WakeSignal& wake, const Clock& clock,
            LaneOptions options)
-    : impl_(std::make_unique<Impl>(std::move(handler), std::move(source), std::move(target_url),
-                                   std::move(projection), wake, clock, options)) {}
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(source), std::move(target_url), std::move(projection),
+                                   wake, clock, options)) {}
 
 Lane::~Lane() = default;
 

@@ -33,7 +33,7 @@ struct LaneStatus {
   std::int64_t reconnects = 0;
   std::uint64_t forced_hole_skips = 0;
   std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
-  std::uint64_t blocking_xmin = 0;                 ///< the oldest running transaction while one waits
+  std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
   std::string last_error;
 };
 

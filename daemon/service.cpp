@@ -1,14 +1,14 @@
 #include "daemon/service.hpp"
 
-#include <csignal>
-#include <thread>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <csignal>
 #include <pqxx/connection>
-#include <spdlog/spdlog.h>
+#include <thread>
 
 #include "checkpoints/schema.hpp"
 #include "daemon/lane.hpp"

@@ -38,8 +38,9 @@ int print_status(const config::Config& config, std::ostream& out) {
       if (checkpoint.empty()) {
         out << " state=never_started";
       } else {
-        out << " applied=" << checkpoint[0][1].as<std::int64_t>() << " dead_letters=" << checkpoint[0][3].as<std::int64_t>()
-            << " updated_at=\"" << checkpoint[0][2].c_str() << "\"";
+        out << " applied=" << checkpoint[0][1].as<std::int64_t>()
+            << " dead_letters=" << checkpoint[0][3].as<std::int64_t>() << " updated_at=\"" << checkpoint[0][2].c_str()
+            << "\"";
       }
     } catch (const std::exception& error) {
       out << " error=\"" << error.what() << "\"";

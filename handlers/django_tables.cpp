@@ -16,6 +16,11 @@ std::string index_name(const std::string& table, const std::string& suffix) {
   return sources::quote_identifier(name);
 }
 
+std::string create_index(const std::string& table, const std::string& suffix, const std::string& columns) {
+  return "CREATE INDEX IF NOT EXISTS " + index_name(table, suffix) + " ON " + sources::quote_identifier(table) + " (" +
+         columns + ")";
+}
+
 }  // namespace
 
 std::vector<std::string> user_projection_ddl(const std::string& table) {
@@ -30,14 +35,12 @@ std::vector<std::string> user_projection_ddl(const std::string& table) {
           " \"deactivated_at\" timestamp with time zone NULL,"
           " \"current_version\" integer NOT NULL CHECK (\"current_version\" >= 0),"
           " \"last_event_processed\" integer NOT NULL CHECK (\"last_event_processed\" >= 0))",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "email_idx") + " ON " + t + " (\"email\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "is_active_idx") + " ON " + t + " (\"is_active\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "created_at_idx") + " ON " + t + " (\"created_at\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "active_created_idx") + " ON " + t +
-          " (\"is_active\", \"created_at\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "email_active_idx") + " ON " + t + " (\"email\", \"is_active\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "username_active_idx") + " ON " + t +
-          " (\"username\", \"is_active\")",
+      create_index(table, "email_idx", "\"email\""),
+      create_index(table, "is_active_idx", "\"is_active\""),
+      create_index(table, "created_at_idx", "\"created_at\""),
+      create_index(table, "active_created_idx", "\"is_active\", \"created_at\""),
+      create_index(table, "email_active_idx", "\"email\", \"is_active\""),
+      create_index(table, "username_active_idx", "\"username\", \"is_active\""),
   };
 }
 
@@ -50,13 +53,11 @@ std::vector<std::string> user_event_log_ddl(const std::string& table) {
           " \"event_version\" integer NOT NULL CHECK (\"event_version\" >= 0), \"event_data\" jsonb NOT NULL,"
           " \"timestamp\" timestamp with time zone NOT NULL, \"processed_at\" timestamp with time zone NOT NULL,"
           " \"global_position\" bigint NULL)",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "user_id_idx") + " ON " + t + " (\"user_id\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "event_type_idx") + " ON " + t + " (\"event_type\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "timestamp_idx") + " ON " + t + " (\"timestamp\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "user_version_idx") + " ON " + t +
-          " (\"user_id\", \"event_version\")",
-      "CREATE INDEX IF NOT EXISTS " + index_name(table, "type_timestamp_idx") + " ON " + t +
-          " (\"event_type\", \"timestamp\")",
+      create_index(table, "user_id_idx", "\"user_id\""),
+      create_index(table, "event_type_idx", "\"event_type\""),
+      create_index(table, "timestamp_idx", "\"timestamp\""),
+      create_index(table, "user_version_idx", "\"user_id\", \"event_version\""),
+      create_index(table, "type_timestamp_idx", "\"event_type\", \"timestamp\""),
   };
 }
 

@@ -1,10 +1,9 @@
 #include "handlers/event_log_handler.hpp"
 
-#include <optional>
-#include <tuple>
-
 #include <boost/json/serialize.hpp>
+#include <optional>
 #include <pqxx/stream_to>
+#include <tuple>
 
 #include "daemon/sources/postgres_reader.hpp"
 #include "handlers/django_tables.hpp"
@@ -19,7 +18,7 @@ Result<std::unique_ptr<ProjectionHandler>> EventLogHandler::make(const config::H
 std::vector<std::string> EventLogHandler::setup_sql() const { return user_event_log_ddl(table_); }
 
 void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
-  static const std::vector<std::string> kColumns = {"user_id",   "event_type",   "event_version",  "event_data",
+  static const std::vector<std::string> kColumns = {"user_id",       "event_type",   "event_version",  "event_data",
                                                     "\"timestamp\"", "processed_at", "global_position"};
   pqxx::stream_to copy(txn, sources::quote_identifier(table_), kColumns);
   for (const Event& event : events) {

@@ -8,12 +8,11 @@
 /// and isolate a poison event, so `apply` must not keep state between calls that a rollback would
 /// invalidate (prepared statements on the connection are fine).
 #include <memory>
+#include <pqxx/connection>
+#include <pqxx/transaction>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
-#include <pqxx/transaction>
 
 #include "daemon/event.hpp"
 

@@ -1,11 +1,10 @@
 #include "handlers/users_handler.hpp"
 
 #include <optional>
-#include <tuple>
-#include <unordered_map>
-
 #include <pqxx/nontransaction>
 #include <pqxx/stream_to>
+#include <tuple>
+#include <unordered_map>
 
 #include "daemon/sources/postgres_reader.hpp"
 #include "handlers/django_tables.hpp"
@@ -39,8 +38,8 @@ struct Changes {
 
 struct UserFold {
   Changes existing;
-  Changes fresh;          // meaningful once `created`; then every column is assigned
-  bool created = false;   // a UserRegistered happened while the row did not exist
+  Changes fresh;         // meaningful once `created`; then every column is assigned
+  bool created = false;  // a UserRegistered happened while the row did not exist
   Position first_seen = 0;
 };
 
@@ -120,17 +119,15 @@ Result<std::unique_ptr<ProjectionHandler>> UsersHandler::make(const config::Hand
   return std::unique_ptr<ProjectionHandler>(new UsersHandler(handler.table));
 }
 
-UsersHandler::UsersHandler(std::string table)
-    : table_(std::move(table)), stage_("projectord_users_stage") {
+UsersHandler::UsersHandler(std::string table) : table_(std::move(table)), stage_("projectord_users_stage") {
   const std::string t = sources::quote_identifier(table_);
   auto keep_or_set = [](const std::string& column, const std::string& stage_column) {
-    return column + " = CASE WHEN s.e_" + stage_column + "_set THEN s.e_" + stage_column + " ELSE u." + column +
-           " END";
+    return column + " = CASE WHEN s.e_" + stage_column + "_set THEN s.e_" + stage_column + " ELSE u." + column + " END";
   };
-  update_sql_ = "UPDATE " + t + " u SET " + keep_or_set("username", "username") + ", " +
-                keep_or_set("email", "email") + ", " + keep_or_set("first_name", "first_name") + ", " +
-                keep_or_set("last_name", "last_name") + ", " + keep_or_set("phone", "phone") + ", " +
-                keep_or_set("is_active", "is_active") + ", " + keep_or_set("deactivated_at", "deactivated_at") +
+  update_sql_ = "UPDATE " + t + " u SET " + keep_or_set("username", "username") + ", " + keep_or_set("email", "email") +
+                ", " + keep_or_set("first_name", "first_name") + ", " + keep_or_set("last_name", "last_name") + ", " +
+                keep_or_set("phone", "phone") + ", " + keep_or_set("is_active", "is_active") + ", " +
+                keep_or_set("deactivated_at", "deactivated_at") +
                 ", current_version = s.e_version, last_event_processed = s.e_position, updated_at = now() FROM " +
                 stage_ + " s WHERE s.e_touched AND u.user_id = s.user_id";
   insert_sql_ = "INSERT INTO " + t +
@@ -191,8 +188,8 @@ void UsersHandler::apply(pqxx::work& txn, std::span<const Event> events) {
                               flag(e.last_name.set), e.last_name.value, flag(e.phone.set), e.phone.value,
                               flag(e.is_active.set), e.is_active.value, flag(e.deactivated_at.set),
                               e.deactivated_at.value, e.version, e.position, flag(f.created), n.username.value,
-                              n.email.value, n.first_name.value, n.last_name.value, n.phone.value,
-                              n.is_active.value, n.created_at.value, n.deactivated_at.value, n.version, n.position);
+                              n.email.value, n.first_name.value, n.last_name.value, n.phone.value, n.is_active.value,
+                              n.created_at.value, n.deactivated_at.value, n.version, n.position);
     }
     copy.complete();
   }

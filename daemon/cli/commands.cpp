@@ -1,7 +1,6 @@
 #include "daemon/cli/commands.hpp"
 
 #include <iostream>
-
 #include <pqxx/connection>
 #include <pqxx/transaction>
 

@@ -1,12 +1,12 @@
 // projectord: the projection worker daemon. Parses the command line, loads the config, runs a subcommand.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "config/loader.hpp"
 #include "config/options.hpp"

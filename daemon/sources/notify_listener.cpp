@@ -1,5 +1,7 @@
 #include "daemon/sources/notify_listener.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -8,7 +10,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <pqxx/connection>
 #include <pqxx/notification>
-#include <spdlog/spdlog.h>
 
 #include "daemon/backoff.hpp"
 

@@ -4,10 +4,9 @@
 /// interval covers a missing trigger or a notification lost while this connection was down. After every
 /// (re)connect it wakes the lanes once, so nothing sent in between waits for the next poll.
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "daemon/wake_signal.hpp"
 

@@ -6,9 +6,8 @@
 /// pyeventsourcing's JSONTranscoder markers `{"_type_": NAME, "_data_": V}` are replaced by plain JSON:
 /// uuid_hex -> canonical dashed UUID string, decimal_str -> the decimal's string, datetime_iso -> the ISO
 /// string; an unknown NAME passes through unchanged (apps register their own).
-#include <string_view>
-
 #include <boost/json/value.hpp>
+#include <string_view>
 
 #include "config/config.hpp"
 #include "daemon/result.hpp"

@@ -35,14 +35,15 @@ PostgresReader::PostgresReader(const config::PostgresSource& source)
   const std::string filter =
       source.filter_column.empty() ? "" : " AND " + quote_identifier(source.filter_column) + " = $3";
   select_rows_ = "SELECT " + position_ + "::bigint, " + column_or(source.stream_id_column, "''") + "::text, " +
-                 (source.version_column.empty() ? "0" : quote_identifier(source.version_column) + "::bigint") +
-                 ", " + quote_identifier(source.type_column) + "::text, " + quote_identifier(source.payload_column) +
-                 ", " + column_or(source.metadata_column, "NULL") + "::text, " +
-                 column_or(source.recorded_at_column, "NULL") + "::text FROM " + table_ + " WHERE " + position_ +
-                 " > $1" + filter + " ORDER BY " + position_ + " LIMIT $2";
+                 (source.version_column.empty() ? "0" : quote_identifier(source.version_column) + "::bigint") + ", " +
+                 quote_identifier(source.type_column) + "::text, " + quote_identifier(source.payload_column) + ", " +
+                 column_or(source.metadata_column, "NULL") + "::text, " + column_or(source.recorded_at_column, "NULL") +
+                 "::text FROM " + table_ + " WHERE " + position_ + " > $1" + filter + " ORDER BY " + position_ +
+                 " LIMIT $2";
   select_snapshot_ =
       "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint, "
-      "(SELECT coalesce(max(" + position_ + "), 0)::bigint FROM " + table_ + ") FROM pg_current_snapshot() s";
+      "(SELECT coalesce(max(" +
+      position_ + "), 0)::bigint FROM " + table_ + ") FROM pg_current_snapshot() s";
   // Unfiltered: positions of other applications' rows are not holes.
   select_positions_ = "SELECT " + position_ + "::bigint FROM " + table_ + " WHERE " + position_ + " > $1 AND " +
                       position_ + " <= $2 ORDER BY " + position_;
@@ -84,8 +85,8 @@ ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std
     cycle.contiguous_end = row.position;
   }
   // A filtered source sees other applications' positions as gaps; ask the whole table whether they exist.
-  const bool gap_may_be_foreign = !source_.filter_column.empty() && !cycle.rows.empty() &&
-                                  cycle.contiguous_end < cycle.rows.back().position;
+  const bool gap_may_be_foreign =
+      !source_.filter_column.empty() && !cycle.rows.empty() && cycle.contiguous_end < cycle.rows.back().position;
   if (gap_may_be_foreign) {
     for (const pqxx::row& row : txn.exec_params(select_positions_, cycle.contiguous_end, cycle.rows.back().position)) {
       const auto position = row[0].as<Position>();

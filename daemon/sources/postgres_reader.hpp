@@ -6,10 +6,9 @@
 /// are bound parameters. Each cycle runs in one REPEATABLE READ READ ONLY transaction, so the snapshot
 /// bounds (xmin, xmax, head) describe exactly the rows returned.
 #include <optional>
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "config/config.hpp"
 #include "daemon/event.hpp"
@@ -30,8 +29,8 @@ struct RawRow {
 
 struct ReadCycle {
   SnapshotInfo snapshot;
-  std::vector<RawRow> rows;      ///< ordered by position, at most `limit`
-  Position contiguous_end = 0;   ///< every position in (after, contiguous_end] exists in the table
+  std::vector<RawRow> rows;     ///< ordered by position, at most `limit`
+  Position contiguous_end = 0;  ///< every position in (after, contiguous_end] exists in the table
 };
 
 class PostgresReader {

@@ -44,7 +44,7 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
     event.metadata = boost::json::object();
   }
 
-  event.recorded_at = !row.recorded_at.empty()             ? row.recorded_at
+  event.recorded_at = !row.recorded_at.empty()           ? row.recorded_at
                       : !source.recorded_at_path.empty() ? recorded_at_from_payload(source.recorded_at_path, event.data)
                                                          : std::string();
   return event;

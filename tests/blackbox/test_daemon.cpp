@@ -1,8 +1,7 @@
 // The projectord binary as a black box: its CLI, a real PostgreSQL, events written by the demo writer
 // (eventsourcing_django's stored_events, zlib'd JSONTranscoder payloads), signals and kill -9.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -26,16 +25,15 @@ std::string demo_config(const std::string& suffix = "", const std::string& sourc
   return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n"
          "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
          "codec = \"eventsourcing_json_zlib\"\n" +
-         source_extra +
-         "\n[handlers.users" + suffix + "]\nkind = \"users\"\ntable = \"user_projection" + suffix +
+         source_extra + "\n[handlers.users" + suffix + "]\nkind = \"users\"\ntable = \"user_projection" + suffix +
          "\"\n\n"
-         "[handlers.user_log" + suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix +
-         "\"\non_error = \"dead_letter\"\n";
+         "[handlers.user_log" +
+         suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix + "\"\non_error = \"dead_letter\"\n";
 }
 
 std::string write_file(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("projectord-test-" + std::to_string(::getpid()) + "-" + name);
+  const auto path =
+      std::filesystem::temp_directory_path() / ("projectord-test-" + std::to_string(::getpid()) + "-" + name);
   std::ofstream(path) << text;
   return path.string();
 }
@@ -138,24 +136,22 @@ TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing
 
   {
     DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
-    REQUIRE(eventually([&] {
-      return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0;
-    }));
+    REQUIRE(
+        eventually([&] { return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0; }));
     daemon.signal(SIGKILL);
     REQUIRE(daemon.wait_exit(10s));
   }
   CHECK(db.query_int("SELECT min(position) FROM projectord.checkpoints") < total);
 
-  REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==
-          0);
+  REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code == 0);
   CHECK(db.query_int("SELECT count(*) FROM user_event_log") == total);
   CHECK(db.query_int("SELECT count(DISTINCT global_position) FROM user_event_log") == total);
 
   // A second set of read models built in one uninterrupted run must be identical.
   const std::string reference = write_file("reference.toml", demo_config("_ref"));
   REQUIRE(run_command({kBinary, "--config", reference, "migrate"}, env_for(db)).exit_code == 0);
-  REQUIRE(run_command({kBinary, "--config", reference, "run", "--exit-when-caught-up"}, env_for(db), 120s)
-              .exit_code == 0);
+  REQUIRE(run_command({kBinary, "--config", reference, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==
+          0);
   CHECK(users_differences(db, "user_projection", "user_projection_ref") == 0);
   CHECK(db.query_int("SELECT count(*) FROM user_projection") > 1000);
 }
@@ -167,8 +163,8 @@ TEST_CASE("the users read model built in large batches equals the one built one 
   const std::string single = write_file("single.toml", demo_config("_single", "batch_size = 1\n"));
   for (const auto& config : {batched, single}) {
     REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
-    REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s)
-                .exit_code == 0);
+    REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==
+            0);
   }
   CHECK(db.query_int("SELECT count(*) FROM user_projection_batched") > 500);
   CHECK(users_differences(db, "user_projection_batched", "user_projection_single") == 0);

@@ -1,7 +1,6 @@
 // The reader against a real PostgreSQL: snapshot bounds, contiguity across holes and across other
 // applications' rows in a shared table (eventsourcing_django's stored_events).
 #include <catch2/catch.hpp>
-
 #include <pqxx/pqxx>
 
 #include "daemon/sources/postgres_reader.hpp"

@@ -2,11 +2,9 @@
 // transactions, concurrent writers) and poison events. The sql handler used here inserts each event's
 // position into a table whose primary key turns a double application into an error.
 #include <catch2/catch.hpp>
-
+#include <pqxx/pqxx>
 #include <random>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "checkpoints/schema.hpp"
 #include "daemon/lane.hpp"
@@ -78,8 +76,7 @@ std::int64_t rows_in(const TestDatabase& db, const std::string& table) {
 class RunningLane {
  public:
   RunningLane(const TestDatabase& db, config::PostgresSource source, config::Handler handler)
-      : lane_(handler, source, db.url(), std::move(*projectord::handlers::make_projection(handler)), wake_, clock_,
-              {}),
+      : lane_(handler, source, db.url(), std::move(*projectord::handlers::make_projection(handler)), wake_, clock_, {}),
         thread_([this](std::stop_token stop) { lane_.run(stop); }) {}
   ~RunningLane() {
     thread_.request_stop();
@@ -219,9 +216,8 @@ TEST_CASE("a poison event goes to the dead letters and the handler carries on") 
   CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 2);
   CHECK(db.query_int("SELECT attempts FROM projectord.dead_letters") == 2);
   CHECK(db.query_value("SELECT error FROM projectord.dead_letters").find("invalid input syntax") != std::string::npos);
-  REQUIRE(eventually([&] {
-    return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'") == 3;
-  }));
+  REQUIRE(eventually(
+      [&] { return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'") == 3; }));
 }
 
 TEST_CASE("on_error = stop halts only that handler, before the poison event") {
@@ -251,8 +247,9 @@ TEST_CASE("a payload that is not JSON is a poison event, not a crash") {
     for (const std::string& sql : projectord::checkpoints::install_schema_sql()) txn.exec(sql);
     txn.commit();
   }
-  db.exec("INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": 1}'), ('s', 'Counted', '{oops'),"
-          " ('s', 'Counted', '{\"n\": 3}')");
+  db.exec(
+      "INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": 1}'), ('s', 'Counted', '{oops'),"
+      " ('s', 'Counted', '{\"n\": 3}')");
   auto handler = applied_log_handler();
   handler.on_error = config::OnError::dead_letter;
   RunningLane lane(db, generic_source(db), handler);

@@ -213,7 +213,7 @@ sql = "UPDATE totals SET n = 0"
   CHECK(users.retry_backoff == Duration{200});
   CHECK(users.retry_backoff_max == Duration{10'000});
   CHECK(users.table == "user_projection");
-  CHECK(users.line == 41);
+  CHECK(users.line == 40);
 
   const Handler& audit = config.handlers.at("audit");
   CHECK(audit.source == "orders");
@@ -232,10 +232,10 @@ sql = "UPDATE totals SET n = 0"
   CHECK(totals.statements[0].on == "Counted");
   CHECK(totals.statements[0].sql == "UPDATE totals SET n = n + $1");
   CHECK(totals.statements[0].params == std::vector<std::string>{"data.n"});
-  CHECK(totals.statements[0].line == 59);
+  CHECK(totals.statements[0].line == 58);
   CHECK(totals.statements[1].on == "Reset");
   CHECK(totals.statements[1].params.empty());
-  CHECK(totals.statements[1].line == 64);
+  CHECK(totals.statements[1].line == 63);
 }
 
 TEST_CASE("the defaults of a minimal config are those of the option table") {
