@@ -6,11 +6,11 @@
 #include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <pqxx/except>
-#include <pqxx/nontransaction>
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
 #include "daemon/backoff.hpp"
+#include "daemon/db_session.hpp"
 #include "daemon/sources/postgres_reader.hpp"
 #include "daemon/sources/row_decoder.hpp"
 #include "daemon/sources/settled_horizon.hpp"
@@ -126,10 +126,8 @@ class Lane::Impl {
     std::unique_ptr<pqxx::connection> separate_source;
     if (source_.url != target_url_) separate_source = std::make_unique<pqxx::connection>(source_.url);
     pqxx::connection& source = separate_source ? *separate_source : target;
-    {
-      pqxx::nontransaction session_settings(source);
-      session_settings.exec("SET TimeZone = 'UTC'");
-    }
+    prepare_session(target, handler_.name);
+    if (separate_source) prepare_session(source, handler_.name + ":read");
     {
       pqxx::work setup(target);
       for (const std::string& sql : projection_->setup_sql()) setup.exec(sql);

@@ -12,6 +12,7 @@
 #include <pqxx/notification>
 
 #include "daemon/backoff.hpp"
+#include "daemon/db_session.hpp"
 
 namespace projectord::sources {
 
@@ -61,6 +62,7 @@ void NotifyListener::start() {
         while (!state->stopped) {
           try {
             pqxx::connection connection(state->url);
+            prepare_session(connection, "listen:" + state->channel);
             Receiver receiver(connection, state->channel, state->wake);
             BorrowedSocket socket(state->io, connection.sock());
             state->socket = &socket;

@@ -127,6 +127,30 @@ TEST_CASE("the daemon projects the store, follows live writes woken by NOTIFY, a
   CHECK(*exit_code == 0);
 }
 
+TEST_CASE("the daemon reconnects after the server drops its connections and catches up") {
+  TestDatabase db;
+  write_events(db, 200);
+  // An hour's poll interval: after a reconnect, only the lanes' own re-read and the listener's wake-up count.
+  const std::string config = write_file("reconnect.toml", demo_config("", "poll_interval = \"1h\"\n"));
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 200; }));
+
+  for (int round = 1; round <= 3; ++round) {
+    const auto killed = db.query_int(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND application_name LIKE 'projectord:%'");
+    CHECK(killed >= 3);  // both lanes and the listener
+    write_events(db, 50);
+    REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 200 + 50 * round; }));
+  }
+  CHECK(daemon.log().find("event=error") != std::string::npos);
+  daemon.signal(SIGTERM);
+  const auto exit_code = daemon.wait_exit(20s);
+  REQUIRE(exit_code);
+  CHECK(*exit_code == 0);
+}
+
 TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing twice") {
   TestDatabase db;
   write_events(db, 20000, 50);

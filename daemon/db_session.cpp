@@ -1,0 +1,13 @@
+#include "daemon/db_session.hpp"
+
+#include <pqxx/nontransaction>
+
+namespace projectord {
+
+void prepare_session(pqxx::connection& connection, const std::string& role) {
+  pqxx::nontransaction txn(connection);
+  txn.exec_params("SELECT set_config('application_name', $1, false), set_config('TimeZone', 'UTC', false)",
+                  "projectord:" + role);
+}
+
+}  // namespace projectord
