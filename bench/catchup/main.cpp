@@ -1,0 +1,179 @@
+// bench-catchup: how fast projectord builds the users read model and its event log from a full store, next
+// to two reference points measured in the same run on the same data: the set-based SQL bound (the whole
+// projection as two INSERT ... SELECT statements) and a naive per-event projector (one transaction per
+// event, as a Celery task per event does). Prints rates, projectord's peak RSS and the ratios, then checks
+// that all three produced the same read models.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <pqxx/nontransaction>
+#include <pqxx/transaction>
+#include <string>
+
+#include "bench/catchup/naive_projector.hpp"
+#include "bench/catchup/reference_sql.hpp"
+#include "bench/support/flags.hpp"
+#include "bench/support/process.hpp"
+#include "bench/support/report.hpp"
+#include "bench/support/store.hpp"
+#include "bench/support/work_dir.hpp"
+
+namespace {
+
+namespace bench = projectord::bench;
+
+constexpr std::string_view kUsage =
+    R"(usage: bench-catchup --url CONNINFO --projectord PATH [--events N] [--naive-events K]
+
+Creates a fresh database `bench_catchup` on the server CONNINFO points at, loads N user events into an
+eventsourcing_django stored_events table (plain JSON state), and measures in the same run:
+  projectord run --exit-when-caught-up   (whole process: wall clock and peak RSS)
+  the set-based SQL bound                (two INSERT ... SELECT in one transaction)
+  a naive per-event projector            (one transaction per event, first K events)
+then checks that the three read models are identical. Exits 1 when a check fails.
+
+options:
+  --url CONNINFO       libpq conninfo or URI of a server where we may create databases (required)
+  --projectord PATH    the projectord binary (required)
+  --events N           events in the store (default 1000000)
+  --naive-events K     events the naive projector processes (default 20000)
+)";
+
+constexpr const char* kUserColumns =
+    "user_id, username, email, first_name, last_name, phone, is_active, created_at, deactivated_at, current_version,"
+    " last_event_processed";
+constexpr const char* kLogColumns = "user_id, event_type, event_version, event_data, \"timestamp\", global_position";
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Flushes what earlier phases left dirty, so a timed phase does not pay for another one's checkpoint.
+void checkpoint(pqxx::connection& connection) {
+  pqxx::nontransaction txn(connection);
+  txn.exec("CHECKPOINT");
+}
+
+std::int64_t query_int(pqxx::connection& connection, const std::string& sql) {
+  pqxx::nontransaction txn(connection);
+  return txn.exec1(sql)[0].as<std::int64_t>();
+}
+
+// Creates `copy` with the columns, defaults, identity and indexes of `original`.
+void create_like(pqxx::connection& connection, const std::string& copy, const std::string& original) {
+  pqxx::work txn(connection);
+  txn.exec("CREATE TABLE " + copy + " (LIKE " + original + " INCLUDING ALL)");
+  txn.commit();
+}
+
+// Compares two tables over `columns` as multisets (EXCEPT ALL both ways) and reports it as a check.
+void check_same(bench::Checks& checks, pqxx::connection& connection, const std::string& what, const std::string& a,
+                const std::string& b, const std::string& columns) {
+  const std::string select_a = "SELECT " + columns + " FROM " + a;
+  const std::string select_b = "SELECT " + columns + " FROM " + b;
+  const std::int64_t rows_a = query_int(connection, "SELECT count(*) FROM " + a);
+  const std::int64_t rows_b = query_int(connection, "SELECT count(*) FROM " + b);
+  const std::int64_t differing =
+      query_int(connection, "SELECT count(*) FROM ((" + select_a + " EXCEPT ALL " + select_b + ") UNION ALL (" +
+                                select_b + " EXCEPT ALL " + select_a + ")) d");
+  checks.expect(differing == 0 && rows_a > 0, what,
+                a + " " + std::to_string(rows_a) + " rows, " + b + " " + std::to_string(rows_b) + " rows, " +
+                    std::to_string(differing) + " rows differ");
+}
+
+// Runs the set-based statements over the events with id <= last_id into the two tables, in one transaction.
+void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
+                   std::int64_t last_id) {
+  const std::string application(bench::kApplication);
+  pqxx::work txn(connection);
+  txn.exec_params(bench::insert_event_log_sql(event_log), application, last_id);
+  txn.exec_params(bench::insert_users_sql(users), application, last_id);
+  txn.commit();
+}
+
+int run(bench::Flags& flags) {
+  const std::string server_url = flags.required_text("--url");
+  const std::string binary = flags.required_text("--projectord");
+  const std::int64_t events = flags.positive("--events", 1'000'000);
+  const std::int64_t naive_events = std::min(events, flags.positive("--naive-events", 20'000));
+  flags.finish();
+
+  bench::WorkDir work_dir("bench-catchup");
+  const std::string url = bench::fresh_database(server_url, "bench_catchup");
+  pqxx::connection connection(url);
+  bench::print_header("projectord benchmark: catch-up", connection);
+  std::cout << "events: " << events << " (naive projector: first " << naive_events << ")" << std::endl;
+
+  // Setup, not timed: the store, projectord's schema and tables, the reference tables.
+  bench::create_stored_events(url, work_dir.path() + "/demo-writer.log");
+  projectord::examples::UserEventGenerator generator(bench::kSeed);
+  const auto load_start = Clock::now();
+  bench::load_events(connection, generator, events);
+  std::cout << "loaded in " << bench::fixed(seconds_since(load_start), 1) << " s (not timed)" << std::endl;
+  const std::int64_t last_id = query_int(connection, "SELECT max(id) FROM stored_events");
+  const std::int64_t naive_last_id = query_int(
+      connection, "SELECT id FROM stored_events ORDER BY id OFFSET " + std::to_string(naive_events - 1) + " LIMIT 1");
+
+  bench::Projectord projectord(binary, url, work_dir.path());
+  projectord.migrate();
+  for (const std::string suffix : {"_sb", "_naive", "_sbk"}) {
+    create_like(connection, "user_projection" + suffix, "user_projection");
+    create_like(connection, "user_event_log" + suffix, "user_event_log");
+  }
+
+  // (a) projectord, the whole process.
+  checkpoint(connection);
+  const bench::ExitInfo daemon =
+      bench::run_process(projectord.command({"run", "--exit-when-caught-up"}), projectord.env(), projectord.log_path());
+  if (daemon.exit_code != 0) {
+    throw std::runtime_error("projectord run --exit-when-caught-up exited with " + std::to_string(daemon.exit_code) +
+                             ":\n" + bench::tail_of(projectord.log_path()));
+  }
+
+  // (b) the set-based bound.
+  checkpoint(connection);
+  const auto set_based_start = Clock::now();
+  run_set_based(connection, "user_projection_sb", "user_event_log_sb", last_id);
+  const double set_based_seconds = seconds_since(set_based_start);
+
+  // (c) the naive per-event projector.
+  checkpoint(connection);
+  const auto naive_start = Clock::now();
+  const std::int64_t naive_done = bench::run_naive_projector(
+      connection, {"user_projection_naive", "user_event_log_naive", "bench_naive_checkpoint"}, naive_events);
+  const double naive_seconds = seconds_since(naive_start);
+
+  const double daemon_rate = static_cast<double>(events) / daemon.seconds;
+  const double set_based_rate = static_cast<double>(events) / set_based_seconds;
+  const double naive_rate = static_cast<double>(naive_done) / naive_seconds;
+  std::cout << "projectord catch-up: " << bench::fixed(daemon_rate, 0) << " events/s ("
+            << bench::fixed(daemon.seconds, 2) << " s), peak RSS " << bench::fixed(daemon.peak_rss_mb, 1) << " MB\n"
+            << "set-based SQL bound: " << bench::fixed(set_based_rate, 0) << " events/s ("
+            << bench::fixed(set_based_seconds, 2) << " s)\n"
+            << "naive per-event transactions: " << bench::fixed(naive_rate, 0) << " events/s (" << naive_done
+            << " events, " << bench::fixed(naive_seconds, 2) << " s)\n"
+            << "ratio projectord / set-based: " << bench::ratio(daemon_rate, set_based_rate) << "\n"
+            << "ratio projectord / naive: " << bench::ratio(daemon_rate, naive_rate) << std::endl;
+
+  // Checks, not timed.
+  run_set_based(connection, "user_projection_sbk", "user_event_log_sbk", naive_last_id);
+  bench::Checks checks;
+  checks.expect(query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
+                "projectord dead-lettered nothing");
+  check_same(checks, connection, "users: projectord = set-based", "user_projection", "user_projection_sb",
+             kUserColumns);
+  check_same(checks, connection, "event log: projectord = set-based", "user_event_log", "user_event_log_sb",
+             kLogColumns);
+  checks.expect(query_int(connection, "SELECT count(*) FROM user_event_log") == events,
+                "event log: projectord logged every event");
+  check_same(checks, connection, "users: naive = set-based (first K)", "user_projection_naive", "user_projection_sbk",
+             kUserColumns);
+  check_same(checks, connection, "event log: naive = set-based (first K)", "user_event_log_naive", "user_event_log_sbk",
+             kLogColumns);
+  if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
+  return checks.failures() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return bench::run_main(argc, argv, "bench-catchup", kUsage, run); }

@@ -1,0 +1,113 @@
+#include "bench/live/latency.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <pqxx/binarystring>
+#include <pqxx/notification>
+#include <pqxx/transaction>
+
+#include "bench/support/store.hpp"
+
+namespace projectord::bench {
+
+LatencySummary summarize(std::vector<double> milliseconds) {
+  LatencySummary summary;
+  summary.count = milliseconds.size();
+  if (milliseconds.empty()) return summary;
+  std::sort(milliseconds.begin(), milliseconds.end());
+  const auto at = [&](double fraction) {
+    const auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(milliseconds.size())));
+    return milliseconds[std::max<std::size_t>(rank, 1) - 1];
+  };
+  summary.p50 = at(0.50);
+  summary.p90 = at(0.90);
+  summary.p99 = at(0.99);
+  summary.max = milliseconds.back();
+  return summary;
+}
+
+WriteRun write_at_rate(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t rate,
+                       std::int64_t seconds) {
+  connection.prepare("bench_append",
+                     "INSERT INTO stored_events (application_name, originator_id, originator_version, topic, state)"
+                     " VALUES ($1, $2, $3, $4, $5) RETURNING id");
+  const std::string application(kApplication);
+  WriteRun run;
+  run.commits.reserve(static_cast<std::size_t>(rate * seconds));
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::seconds(seconds);
+  for (std::int64_t i = 0;; ++i) {
+    const auto due = start + std::chrono::nanoseconds(i * 1'000'000'000 / rate);
+    if (due >= end || Clock::now() >= end) break;
+    std::this_thread::sleep_until(due);
+    const examples::StoredEvent event = generator.next();
+    pqxx::work txn(connection);
+    txn.exec("LOCK TABLE stored_events IN EXCLUSIVE MODE");
+    const std::int64_t id =
+        txn.exec_prepared1("bench_append", application, event.originator_id, event.originator_version, event.topic,
+                           pqxx::binarystring(event.state))[0]
+            .as<std::int64_t>();
+    txn.commit();
+    run.commits.push_back({id, Clock::now()});
+  }
+  run.seconds = std::chrono::duration<double>(std::max(Clock::now(), end) - start).count();
+  return run;
+}
+
+struct VisibilityListener::Receiver final : pqxx::notification_receiver {
+  Receiver(pqxx::connection& connection, VisibilityListener& owner)
+      : pqxx::notification_receiver(connection, kVisibleChannel), owner_(owner) {}
+
+  void operator()(const std::string& payload, int /*backend_pid*/) override {
+    const auto now = Clock::now();
+    std::int64_t id = 0;
+    std::from_chars(payload.data(), payload.data() + payload.size(), id);
+    const std::lock_guard lock(owner_.mutex_);
+    owner_.arrived_.try_emplace(id, now);
+  }
+
+  VisibilityListener& owner_;
+};
+
+VisibilityListener::VisibilityListener(const std::string& url)
+    : connection_(url), receiver_(std::make_unique<Receiver>(connection_, *this)) {
+  // The receiver's constructor has run LISTEN on the open connection, so nothing sent from now on is missed.
+  thread_ = std::thread([this] {
+    while (!stop_.load()) connection_.await_notification(0, 50'000);
+  });
+}
+
+VisibilityListener::~VisibilityListener() {
+  stop_ = true;
+  thread_.join();
+}
+
+bool VisibilityListener::wait_for_all(const std::vector<Commit>& commits, std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (std::all_of(commits.begin(), commits.end(), [&](const Commit& c) { return arrived_.contains(c.id); })) {
+        return true;
+      }
+    }
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+std::vector<double> VisibilityListener::latencies(const std::vector<Commit>& commits) {
+  const std::lock_guard lock(mutex_);
+  std::vector<double> out;
+  out.reserve(commits.size());
+  for (const Commit& commit : commits) {
+    const auto it = arrived_.find(commit.id);
+    if (it != arrived_.end()) {
+      out.push_back(std::chrono::duration<double, std::milli>(it->second - commit.committed).count());
+    }
+  }
+  return out;
+}
+
+}  // namespace projectord::bench

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, otherwise the
+# settings of scripts/lib/servers.sh), runs the benchmarks and stops the server.
+#
+#   bench/run.sh [catchup|live|all] [--events N] [--naive-events K] [--rate R] [--seconds S]
+#
+# --events and --naive-events go to bench-catchup, --rate and --seconds to bench-live. BUILD_DIR (default:
+# build, relative to the repository, the same as scripts/test.sh) is the CMake build directory; only the
+# daemon and the benchmark programs are built.
+# Exits non-zero when a benchmark's checks fail.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/deps.sh
+source "$root/scripts/lib/deps.sh"
+# shellcheck source=scripts/lib/servers.sh
+source "$root/scripts/lib/servers.sh"
+
+usage() {
+  echo "usage: $(sed -n 's/^#   //p' "${BASH_SOURCE[0]}" | head -n 1)" >&2
+  exit 2
+}
+
+which=all
+if (($# > 0)) && [[ $1 != -* ]]; then
+  which=$1
+  shift
+fi
+case $which in
+  catchup | live | all) ;;
+  *) usage ;;
+esac
+catchup_args=()
+live_args=()
+while (($# > 0)); do
+  (($# >= 2)) || usage
+  case $1 in
+    --events | --naive-events) catchup_args+=("$1" "$2") ;;
+    --rate | --seconds) live_args+=("$1" "$2") ;;
+    *) usage ;;
+  esac
+  shift 2
+done
+
+build_dir=${BUILD_DIR:-build}
+[[ $build_dir == /* ]] || build_dir=$root/$build_dir
+ensure_packages
+cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir" --parallel "$(nproc)" --target projectord bench-catchup bench-live >/dev/null
+
+# Under /tmp: the postgres system user must reach the directory when we run as root.
+work=$(mktemp -d /tmp/projectord-bench.XXXXXX)
+chmod 755 "$work"
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  stop_servers
+  rm -rf "$work"
+}
+trap cleanup EXIT
+start_postgres "$work/pg"
+
+status=0
+if [[ $which == catchup || $which == all ]]; then
+  "$build_dir/bench/bench-catchup" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
+    "${catchup_args[@]}" || status=1
+fi
+if [[ $which == live || $which == all ]]; then
+  if [[ $which == all ]]; then
+    echo
+  fi
+  "$build_dir/bench/bench-live" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
+    "${live_args[@]}" || status=1
+fi
+exit "$status"

@@ -1,0 +1,149 @@
+#include "bench/support/store.hpp"
+
+#include <libpq-fe.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <pqxx/nontransaction>
+#include <pqxx/stream_to>
+#include <pqxx/transaction>
+#include <stdexcept>
+#include <tuple>
+
+namespace projectord::bench {
+
+namespace {
+
+// A conninfo value in single quotes, as libpq parses it.
+std::string quote_conninfo_value(std::string_view value) {
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "'";
+}
+
+// bytea's hex input form, which COPY's text format passes through once its backslash is escaped.
+std::string bytea_hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + 2 * bytes.size());
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xf];
+  }
+  return out;
+}
+
+// TOML basic string.
+std::string toml_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string with_database(const std::string& url, const std::string& database) {
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(url.c_str(), &error),
+                                                                       &PQconninfoFree);
+  if (!options) {
+    const std::string message = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    throw std::runtime_error("bad connection string: " + message);
+  }
+  std::string conninfo;
+  for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr || std::string_view(o->keyword) == "dbname") continue;
+    conninfo += std::string(o->keyword) + "=" + quote_conninfo_value(o->val) + " ";
+  }
+  return conninfo + "dbname=" + quote_conninfo_value(database);
+}
+
+std::string fresh_database(const std::string& server_url, const std::string& name) {
+  pqxx::connection admin(server_url);
+  pqxx::nontransaction txn(admin);
+  txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name) + " WITH (FORCE)");
+  txn.exec("CREATE DATABASE " + txn.quote_name(name));
+  return with_database(server_url, name);
+}
+
+void create_stored_events(const std::string& url, const std::string& log_path) {
+  const ExitInfo exit = run_process({PROJECTORD_DEMO_WRITER, "--url", url, "--events", "0"}, {}, log_path);
+  if (exit.exit_code != 0) {
+    throw std::runtime_error("projectord-demo-writer exited with " + std::to_string(exit.exit_code) + ":\n" +
+                             tail_of(log_path));
+  }
+}
+
+void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count) {
+  {
+    pqxx::work txn(connection);
+    pqxx::stream_to copy(
+        txn, "stored_events",
+        std::vector<std::string>{"application_name", "originator_id", "originator_version", "topic", "state"});
+    const std::string application(kApplication);
+    for (std::int64_t i = 0; i < count; ++i) {
+      const examples::StoredEvent event = generator.next();
+      copy << std::make_tuple(application, event.originator_id, event.originator_version, event.topic,
+                              bytea_hex(event.state));
+    }
+    copy.complete();
+    txn.commit();
+  }
+  pqxx::nontransaction txn(connection);
+  txn.exec("VACUUM ANALYZE stored_events");
+}
+
+std::string server_setting(pqxx::connection& connection, const std::string& name) {
+  pqxx::nontransaction txn(connection);
+  return txn.exec1("SHOW " + txn.quote_name(name))[0].c_str();
+}
+
+Projectord::Projectord(std::string binary, std::string database_url, const std::string& work_dir,
+                       const std::string& extra_source_lines)
+    : binary_(std::move(binary)),
+      config_path_(work_dir + "/projectord.toml"),
+      log_path_(work_dir + "/projectord.log"),
+      env_{{"BENCH_DATABASE_URL", std::move(database_url)}} {
+  std::filesystem::create_directories(work_dir);
+  std::ofstream config(config_path_);
+  config << "[daemon]\nlog_level = \"warn\"\n\n"
+         << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\n\n"
+         << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
+         << "\ncodec = \"eventsourcing_json\"\n"
+         << extra_source_lines << "\n[handlers.users]\nkind = \"users\"\ntable = \"user_projection\"\n\n"
+         << "[handlers.user_log]\nkind = \"event_log\"\ntable = \"user_event_log\"\n";
+  if (!config) throw std::runtime_error("cannot write " + config_path_);
+}
+
+std::vector<std::string> Projectord::command(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{binary_, "--config", config_path_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+void Projectord::migrate() const {
+  const ExitInfo exit = run_process(command({"migrate"}), env_, log_path_);
+  if (exit.exit_code != 0) {
+    throw std::runtime_error("projectord migrate exited with " + std::to_string(exit.exit_code) + ":\n" +
+                             tail_of(log_path_));
+  }
+}
+
+bool Projectord::caught_up(pqxx::connection& connection) {
+  pqxx::read_transaction txn(connection);
+  const pqxx::row row = txn.exec1(
+      "SELECT count(*) = 2 AND min(c.position) >= (SELECT coalesce(max(id), 0) FROM stored_events)"
+      " FROM projectord.checkpoints c WHERE c.handler IN ('users', 'user_log')");
+  return row[0].as<bool>();
+}
+
+}  // namespace projectord::bench

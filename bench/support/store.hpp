@@ -1,0 +1,65 @@
+#pragma once
+/// The throwaway event store the benchmarks run against, and the projectord instance that reads it.
+///
+/// The store is eventsourcing_django's `stored_events` table (created by examples/demo_writer.cpp) holding
+/// events of `UserEventGenerator`, all of application kApplication, with PLAIN JSON state bytes (no zlib) so
+/// that SQL can read them too (`convert_from(state, 'UTF8')::jsonb`).
+#include <cstdint>
+#include <pqxx/connection>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bench/support/process.hpp"
+#include "examples/user_events.hpp"
+
+namespace projectord::bench {
+
+inline constexpr std::string_view kApplication = "Shop";
+inline constexpr std::uint64_t kSeed = 42;
+
+/// `url` (conninfo or URI) with its database replaced by `database`, as a keyword=value conninfo.
+std::string with_database(const std::string& url, const std::string& database);
+
+/// Drops database `name` if it exists (ending its sessions), creates it empty, and returns its conninfo.
+std::string fresh_database(const std::string& server_url, const std::string& name);
+
+/// Creates stored_events in the database `url` names, as eventsourcing_django's migration 0001 does: by
+/// running `projectord-demo-writer --events 0`, whose DDL is the reference. Its output goes to `log_path`.
+void create_stored_events(const std::string& url, const std::string& log_path);
+
+/// Appends the generator's next `count` events with one COPY, then runs VACUUM ANALYZE on the table.
+void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count);
+
+/// `SHOW name` on the server.
+std::string server_setting(pqxx::connection& connection, const std::string& name);
+
+/// The projectord binary with a config for the bench database: source `shop` (preset eventsourcing_django,
+/// application kApplication, codec eventsourcing_json), handlers `users` (kind users, table user_projection)
+/// and `user_log` (kind event_log, table user_event_log). The database url reaches projectord through the
+/// environment, never through the file. Files live in `work_dir`.
+class Projectord {
+ public:
+  Projectord(std::string binary, std::string database_url, const std::string& work_dir,
+             const std::string& extra_source_lines = "");
+
+  /// `projectord --config FILE <args>` as an argv.
+  std::vector<std::string> command(const std::vector<std::string>& args) const;
+  const std::vector<std::pair<std::string, std::string>>& env() const { return env_; }
+  const std::string& log_path() const { return log_path_; }
+
+  /// Runs `projectord migrate`; throws with the log's tail when it fails.
+  void migrate() const;
+
+  /// True once both handlers' checkpoints reached the newest stored event.
+  static bool caught_up(pqxx::connection& connection);
+
+ private:
+  std::string binary_;
+  std::string config_path_;
+  std::string log_path_;
+  std::vector<std::pair<std::string, std::string>> env_;
+};
+
+}  // namespace projectord::bench
