@@ -75,7 +75,7 @@ const std::vector<Option> kOptions{
     {.section = "sources.*", .key = "max_hole_wait", .type = duration, .default_value = R"("5min")", .reloadable = true,
      .help = "Longest wait on a hole held open by a long transaction."},
     {.section = "sources.*", .key = "batch_size", .type = integer, .default_value = "5000", .reloadable = true,
-     .help = "Most events read in one catch-up batch.", .min_value = 1, .max_value = 100'000},
+     .help = "Most events read at once; while catching up, one transaction spans up to 4 such reads.", .min_value = 1, .max_value = 100'000},
 
     // [handlers.NAME]
     {.section = "handlers.*", .key = "kind", .type = string, .reloadable = true, .help = "What the handler does.",

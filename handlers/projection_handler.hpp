@@ -1,12 +1,13 @@
 #pragma once
 /// A projection handler writes a read model in PostgreSQL.
 ///
-/// Contract: `apply` receives a batch of events in position order, all already type-filtered for this
-/// handler, and must leave the read model exactly as applying them one by one in that order would. It runs
-/// inside the caller's transaction, which also moves the handler's checkpoint: the handler never commits,
-/// and any exception rolls the whole batch back. The caller then retries the batch event by event to find
-/// and isolate a poison event, so `apply` must not keep state between calls that a rollback would
-/// invalidate (prepared statements on the connection are fine).
+/// Contract: within one transaction of the caller's, `apply` receives one or more consecutive batches of
+/// events in position order (already type-filtered for this handler), then `flush` once, then the caller
+/// moves the handler's checkpoint in the same transaction and commits. The read model must end exactly as
+/// applying the events one by one in that order would. A handler may write in `apply` or defer work to
+/// `flush` (folding many events into fewer writes); it never commits. Any exception rolls the whole
+/// transaction back, after which the caller calls `discard` and replays the range in smaller transactions,
+/// down to one event, to isolate a poison event.
 #include <memory>
 #include <pqxx/connection>
 #include <pqxx/transaction>
@@ -29,6 +30,12 @@ class ProjectionHandler {
   virtual void on_connect(pqxx::connection& /*connection*/) {}
 
   virtual void apply(pqxx::work& txn, std::span<const Event> events) = 0;
+
+  /// Writes what `apply` deferred; called once per transaction, before the checkpoint moves.
+  virtual void flush(pqxx::work& /*txn*/) {}
+
+  /// The transaction was rolled back (or the connection lost): forget what `apply` deferred.
+  virtual void discard() {}
 };
 
 }  // namespace projectord::handlers

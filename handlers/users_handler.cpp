@@ -115,11 +115,20 @@ const char* flag(bool b) { return b ? "t" : "f"; }
 
 }  // namespace
 
+// Users folded so far in the current transaction, in order of first appearance (inserts keep position order).
+struct UsersHandler::Pending {
+  std::unordered_map<std::string, UserFold> folds;
+  std::vector<const std::string*> order;  // keys of `folds`: node-based, so stable across rehashing
+};
+
+UsersHandler::~UsersHandler() = default;
+
 Result<std::unique_ptr<ProjectionHandler>> UsersHandler::make(const config::Handler& handler) {
   return std::unique_ptr<ProjectionHandler>(new UsersHandler(handler.table));
 }
 
-UsersHandler::UsersHandler(std::string table) : table_(std::move(table)), stage_("projectord_users_stage") {
+UsersHandler::UsersHandler(std::string table)
+    : table_(std::move(table)), stage_("projectord_users_stage"), pending_(std::make_unique<Pending>()) {
   const std::string t = sources::quote_identifier(table_);
   auto keep_or_set = [](const std::string& column, const std::string& stage_column) {
     return column + " = CASE WHEN s.e_" + stage_column + "_set THEN s.e_" + stage_column + " ELSE u." + column + " END";
@@ -154,17 +163,15 @@ void UsersHandler::on_connect(pqxx::connection& connection) {
            " f_position bigint) ON COMMIT DELETE ROWS");
 }
 
-void UsersHandler::apply(pqxx::work& txn, std::span<const Event> events) {
-  std::unordered_map<std::string, UserFold> folds;
-  std::vector<const std::string*> order;  // users in order of first appearance: inserts keep position order
+void UsersHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events) {
   for (const Event& event : events) {
     const Kind kind = kind_of(event);
     if (kind == Kind::other) continue;
-    auto [it, inserted] = folds.try_emplace(event.stream_id);
+    auto [it, inserted] = pending_->folds.try_emplace(event.stream_id);
     UserFold& fold = it->second;
     if (inserted) {
       fold.first_seen = event.position;
-      order.push_back(&it->first);
+      pending_->order.push_back(&it->first);
     }
     apply_to_row(fold.existing, kind, event);
     if (fold.created) {
@@ -175,12 +182,14 @@ void UsersHandler::apply(pqxx::work& txn, std::span<const Event> events) {
       create_row(fold.fresh, event);
     }
   }
-  if (folds.empty()) return;
+}
 
+void UsersHandler::flush(pqxx::work& txn) {
+  if (pending_->folds.empty()) return;
   {
     pqxx::stream_to copy(txn, stage_);
-    for (const std::string* user_id : order) {
-      const UserFold& f = folds.at(*user_id);
+    for (const std::string* user_id : pending_->order) {
+      const UserFold& f = pending_->folds.at(*user_id);
       const Changes& e = f.existing;
       const Changes& n = f.fresh;
       copy << std::make_tuple(*user_id, f.first_seen, flag(e.touched), flag(e.username.set), e.username.value,
@@ -195,6 +204,12 @@ void UsersHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   }
   txn.exec(update_sql_);
   txn.exec(insert_sql_);
+  discard();
+}
+
+void UsersHandler::discard() {
+  pending_->folds.clear();
+  pending_->order.clear();
 }
 
 }  // namespace projectord::handlers

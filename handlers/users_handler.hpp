@@ -9,8 +9,9 @@
 ///   UserDeactivated: is_active = false, deactivated_at = event time;
 /// - every applied event sets current_version = its version, last_event_processed = its position and
 ///   updated_at = now(); an event for a user with no row changes nothing (the guide logs a warning).
-/// A batch is folded per user in memory (two outcomes: the row existed before the batch or not), staged
-/// with COPY and applied with one UPDATE and one INSERT.
+/// The events of a transaction are folded per user in memory (two outcomes: the row existed before the
+/// transaction or not); `flush` stages the folds with COPY and applies them with one UPDATE and one INSERT,
+/// so a user touched by many events in a catch-up is written once.
 #include <memory>
 #include <string>
 
@@ -27,14 +28,19 @@ class UsersHandler final : public ProjectionHandler {
   std::vector<std::string> setup_sql() const override;
   void on_connect(pqxx::connection& connection) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
+  void flush(pqxx::work& txn) override;
+  void discard() override;
+  ~UsersHandler() override;
 
  private:
   explicit UsersHandler(std::string table);
+  struct Pending;
 
   std::string table_;
   std::string stage_;
   std::string update_sql_;
   std::string insert_sql_;
+  std::unique_ptr<Pending> pending_;
 };
 
 }  // namespace projectord::handlers

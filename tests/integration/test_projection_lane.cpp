@@ -257,3 +257,24 @@ TEST_CASE("a payload that is not JSON is a poison event, not a crash") {
   CHECK(db.query_value("SELECT error FROM projectord.dead_letters WHERE position = 2").find("position 2") !=
         std::string::npos);
 }
+
+TEST_CASE("a poison event inside a catch-up spanning several reads is isolated and the rest applied once") {
+  TestDatabase db;
+  create_store(db);
+  for (int i = 1; i <= 40; ++i) {
+    db.exec(i == 23 ? "INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": \"x\"}')"
+                    : insert_event(i));
+  }
+  auto source = generic_source(db);
+  source.batch_size = 3;  // 40 events: many full reads, so transactions span several of them
+  auto handler = applied_log_handler();
+  handler.on_error = config::OnError::dead_letter;
+  RunningLane lane(db, source, handler);
+
+  REQUIRE(eventually([&] {
+    return db.query_value("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'") == "40";
+  }));
+  CHECK(rows_in(db, "applied_log") == 39);
+  CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 23);
+  CHECK(db.query_int("SELECT events_applied FROM projectord.checkpoints WHERE handler = 'applied_log'") == 39);
+}
