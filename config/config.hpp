@@ -94,6 +94,9 @@ struct Config {
   std::string file;  ///< path it was loaded from
   Daemon daemon;
   std::string database_url;  ///< [database] url: read models, checkpoints and dead letters live here
+  /// synchronous_commit of the projection transactions. "off" keeps exactly-once: read model and checkpoint
+  /// commit together, so a server crash loses both and the events are applied again.
+  std::string synchronous_commit = "off";
   std::map<std::string, PostgresSource> sources;
   std::map<std::string, Handler> handlers;
 };

@@ -633,6 +633,7 @@ void load_document(const toml::table& root, Diagnostics& diagnostics, Config& co
 
   const Section database = single_section(diagnostics, document, "database");
   config.database_url = database.str("url");
+  config.synchronous_commit = database.str("synchronous_commit");
 
   for (const Named& named : group(document, "sources")) {
     Section section(diagnostics, "sources.*", "sources." + named.name, named.table, named.line);

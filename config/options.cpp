@@ -24,6 +24,9 @@ const std::vector<Option> kOptions{
      .help = "libpq conninfo or URI of the database holding read models, checkpoints, dead letters.", .required = true},
     {.section = "database", .key = "url_file", .type = string, .reloadable = false,
      .help = "Read url from this file (relative to the config file), minus its trailing newline."},
+    {.section = "database", .key = "synchronous_commit", .type = string, .default_value = R"("off")", .reloadable = false,
+     .help = "synchronous_commit of projection transactions. off is safe: a server crash loses read model and"
+             " checkpoint together, and the events are applied again.", .choices = "off|local|on"},
 
     // [sources.NAME]
     {.section = "sources.*", .key = "kind", .type = string, .default_value = R"("postgres")", .reloadable = true,

@@ -10,4 +10,9 @@ void prepare_session(pqxx::connection& connection, const std::string& role) {
                   "projectord:" + role);
 }
 
+void set_synchronous_commit(pqxx::connection& connection, const std::string& level) {
+  pqxx::nontransaction txn(connection);
+  txn.exec_params("SELECT set_config('synchronous_commit', $1, false)", level);
+}
+
 }  // namespace projectord

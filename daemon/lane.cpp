@@ -140,6 +140,7 @@ class Lane::Impl {
     pqxx::connection source(source_.url);
     prepare_session(target, handler_.name);
     prepare_session(source, handler_.name + ":read");
+    set_synchronous_commit(target, options_.synchronous_commit);
     {
       pqxx::work setup(target);
       for (const std::string& sql : projection_->setup_sql()) setup.exec(sql);

@@ -38,7 +38,8 @@ struct LaneStatus {
 };
 
 struct LaneOptions {
-  bool exit_when_caught_up = false;  ///< return from run() once a read finds nothing after the checkpoint
+  bool exit_when_caught_up = false;        ///< return from run() once a read finds nothing after the checkpoint
+  std::string synchronous_commit = "off";  ///< of the write connection ([database] synchronous_commit)
 };
 
 class Lane {

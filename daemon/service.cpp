@@ -52,7 +52,8 @@ int run_service(const config::Config& config, RunOptions options) {
     }
     const config::PostgresSource& source = config.sources.at(handler.source);
     lanes.push_back(std::make_unique<Lane>(handler, source, config.database_url, std::move(*projection),
-                                           wakes[source.name], clock, LaneOptions{options.exit_when_caught_up}));
+                                           wakes[source.name], clock,
+                                           LaneOptions{options.exit_when_caught_up, config.synchronous_commit}));
   }
 
   net::io_context io(1);
