@@ -157,7 +157,7 @@ class Lane::Impl {
     while (!stop.stop_requested()) {
       const auto seen = wake_.generation();
       const Position read_from = open ? open->to : position_;
-      sources::ReadCycle cycle = reader_.read(source, read_from, source_.batch_size);
+      sources::ReadCycle cycle = reader_.read(source, read_from, source_.batch_size, horizon_.bound());
       horizon_.observe(cycle.snapshot);
       const Position settled = std::max(horizon_.bound(), cycle.contiguous_end);
 

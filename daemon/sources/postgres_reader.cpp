@@ -1,5 +1,6 @@
 #include "daemon/sources/postgres_reader.hpp"
 
+#include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/transaction>
 
@@ -32,24 +33,42 @@ std::string column_or(const std::string& column, const std::string& fallback) {
 
 PostgresReader::PostgresReader(const config::PostgresSource& source)
     : source_(source), table_(quote_identifier(source.table)), position_(quote_identifier(source.position_column)) {
-  const std::string filter =
-      source.filter_column.empty() ? "" : " AND " + quote_identifier(source.filter_column) + " = $3";
-  select_rows_ = "SELECT " + position_ + "::bigint, " + column_or(source.stream_id_column, "''") + "::text, " +
-                 (source.version_column.empty() ? "0" : quote_identifier(source.version_column) + "::bigint") + ", " +
-                 quote_identifier(source.type_column) + "::text, " + quote_identifier(source.payload_column) + ", " +
-                 column_or(source.metadata_column, "NULL") + "::text, " + column_or(source.recorded_at_column, "NULL") +
-                 "::text FROM " + table_ + " WHERE " + position_ + " > $1" + filter + " ORDER BY " + position_ +
-                 " LIMIT $2";
-  select_snapshot_ =
-      "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint, "
-      "(SELECT coalesce(max(" +
-      position_ + "), 0)::bigint FROM " + table_ + ") FROM pg_current_snapshot() s";
+  auto filter = [&](int parameter) {
+    return source.filter_column.empty()
+               ? std::string()
+               : " AND " + quote_identifier(source.filter_column) + " = $" + std::to_string(parameter);
+  };
+  auto select_rows = [&](int filter_parameter) {
+    return "SELECT " + position_ + "::bigint AS position, " + column_or(source.stream_id_column, "''") +
+           "::text AS stream_id, " +
+           (source.version_column.empty() ? "0" : quote_identifier(source.version_column) + "::bigint") +
+           " AS version, " + quote_identifier(source.type_column) + "::text AS type, " +
+           quote_identifier(source.payload_column) + " AS payload, " + column_or(source.metadata_column, "NULL") +
+           "::text AS metadata, " + column_or(source.recorded_at_column, "NULL") + "::text AS recorded_at FROM " +
+           table_ + " WHERE " + position_ + " > $1" + filter(filter_parameter) + " ORDER BY " + position_ + " LIMIT $2";
+  };
+  const std::string snapshot_columns =
+      "pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax, (SELECT coalesce(max(" +
+      position_ + "), 0)::bigint FROM " + table_ + ") AS head";
+
+  // One statement, so one snapshot and one round trip: the snapshot bounds, the head, the rows, and for a
+  // filtered source beyond the settled bound ($3) how many positions of the whole table lie under the rows.
+  select_cycle_ = "WITH snapshot AS MATERIALIZED (SELECT " + snapshot_columns +
+                  " FROM pg_current_snapshot() s), batch AS MATERIALIZED (" + select_rows(4) +
+                  "), present AS MATERIALIZED (SELECT CASE WHEN (SELECT max(position) FROM batch) > $3 THEN (SELECT "
+                  "count(*) FROM " +
+                  table_ + " WHERE " + position_ + " > $1 AND " + position_ +
+                  " <= (SELECT max(position) FROM batch)) END AS n) SELECT snapshot.*, present.n, batch.* FROM "
+                  "snapshot CROSS JOIN present LEFT JOIN batch ON true ORDER BY batch.position";
+  select_snapshot_ = "SELECT " + snapshot_columns + " FROM pg_current_snapshot() s";
+  select_rows_ = select_rows(3);
   // Unfiltered: positions of other applications' rows are not holes.
   select_positions_ = "SELECT " + position_ + "::bigint FROM " + table_ + " WHERE " + position_ + " > $1 AND " +
                       position_ + " <= $2 ORDER BY " + position_;
   select_head_ = "SELECT coalesce(max(" + position_ + "), 0)::bigint FROM " + table_ + " WHERE " + position_ +
-                 " > $1 AND $2::bigint IS NOT NULL" + filter;
-  count_after_ = "SELECT count(*) FROM " + table_ + " WHERE " + position_ + " > $1 AND $2::bigint IS NOT NULL" + filter;
+                 " > $1 AND $2::bigint IS NOT NULL" + filter(3);
+  count_after_ =
+      "SELECT count(*) FROM " + table_ + " WHERE " + position_ + " > $1 AND $2::bigint IS NOT NULL" + filter(3);
 }
 
 template <class Transaction>
@@ -59,35 +78,71 @@ pqxx::result PostgresReader::exec_filtered(Transaction& txn, const std::string& 
   return txn.exec_params(sql, position, n, source_.filter_value);
 }
 
-ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std::size_t limit) const {
+namespace {
+
+// Rows of a result whose columns from `first` on are position, stream_id, version, type, payload, metadata,
+// recorded_at; a NULL position (the empty side of a LEFT JOIN) ends them.
+void append_rows(const pqxx::result& result, pqxx::row::size_type first, std::vector<RawRow>& rows) {
+  rows.reserve(result.size());
+  for (const pqxx::row& row : result) {
+    if (row[first].is_null()) break;
+    RawRow raw;
+    raw.position = row[first].as<Position>();
+    raw.stream_id = row[first + 1].c_str();
+    raw.version = row[first + 2].as<std::int64_t>();
+    raw.type = row[first + 3].c_str();
+    raw.payload.assign(row[first + 4].c_str(), row[first + 4].size());
+    if (!row[first + 5].is_null()) raw.metadata.emplace(row[first + 5].c_str(), row[first + 5].size());
+    if (!row[first + 6].is_null()) raw.recorded_at = row[first + 6].c_str();
+    rows.push_back(std::move(raw));
+  }
+}
+
+// How far the rows run on from `after` without a missing position.
+Position contiguous_from(Position after, const std::vector<RawRow>& rows) {
+  for (const RawRow& row : rows) {
+    if (row.position != after + 1) break;
+    after = row.position;
+  }
+  return after;
+}
+
+}  // namespace
+
+ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std::size_t limit,
+                               Position settled) const {
+  ReadCycle cycle;
+  std::optional<std::int64_t> present;
+  {
+    pqxx::nontransaction txn(connection);
+    const auto n = static_cast<std::int64_t>(limit);
+    const pqxx::result result = source_.filter_column.empty()
+                                    ? txn.exec_params(select_cycle_, after, n, settled)
+                                    : txn.exec_params(select_cycle_, after, n, settled, source_.filter_value);
+    const pqxx::row first = result[0];
+    cycle.snapshot = {first[0].as<std::uint64_t>(), first[1].as<std::uint64_t>(), first[2].as<Position>()};
+    if (!first[3].is_null()) present = first[3].as<std::int64_t>();
+    append_rows(result, 4, cycle.rows);
+  }
+  cycle.contiguous_end = contiguous_from(after, cycle.rows);
+  if (cycle.rows.empty() || cycle.contiguous_end == cycle.rows.back().position || !present) return cycle;
+  // A filtered source sees other applications' rows as gaps: if every position under the rows exists in the
+  // whole table, they are contiguous; if one is missing, find the run before it, in one snapshot.
+  if (*present == cycle.rows.back().position - after) {
+    cycle.contiguous_end = cycle.rows.back().position;
+    return cycle;
+  }
+  return read_exact(connection, after, limit);
+}
+
+ReadCycle PostgresReader::read_exact(pqxx::connection& connection, Position after, std::size_t limit) const {
   ReadCycle cycle;
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(connection);
   const pqxx::row snapshot = txn.exec1(select_snapshot_);
   cycle.snapshot = {snapshot[0].as<std::uint64_t>(), snapshot[1].as<std::uint64_t>(), snapshot[2].as<Position>()};
-
-  const pqxx::result rows = exec_filtered(txn, select_rows_, after, static_cast<std::int64_t>(limit));
-  cycle.rows.reserve(rows.size());
-  for (const pqxx::row& row : rows) {
-    RawRow raw;
-    raw.position = row[0].as<Position>();
-    raw.stream_id = row[1].c_str();
-    raw.version = row[2].as<std::int64_t>();
-    raw.type = row[3].c_str();
-    raw.payload.assign(row[4].c_str(), row[4].size());
-    if (!row[5].is_null()) raw.metadata.emplace(row[5].c_str(), row[5].size());
-    if (!row[6].is_null()) raw.recorded_at = row[6].c_str();
-    cycle.rows.push_back(std::move(raw));
-  }
-
-  cycle.contiguous_end = after;
-  for (const RawRow& row : cycle.rows) {
-    if (row.position != cycle.contiguous_end + 1) break;
-    cycle.contiguous_end = row.position;
-  }
-  // A filtered source sees other applications' positions as gaps; ask the whole table whether they exist.
-  const bool gap_may_be_foreign =
-      !source_.filter_column.empty() && !cycle.rows.empty() && cycle.contiguous_end < cycle.rows.back().position;
-  if (gap_may_be_foreign) {
+  append_rows(exec_filtered(txn, select_rows_, after, static_cast<std::int64_t>(limit)), 0, cycle.rows);
+  cycle.contiguous_end = contiguous_from(after, cycle.rows);
+  if (!cycle.rows.empty() && cycle.contiguous_end < cycle.rows.back().position) {
     for (const pqxx::row& row : txn.exec_params(select_positions_, cycle.contiguous_end, cycle.rows.back().position)) {
       const auto position = row[0].as<Position>();
       if (position != cycle.contiguous_end + 1) break;

@@ -3,8 +3,9 @@
 /// and how far those rows are known to be contiguous (no position missing in the whole table between).
 ///
 /// All SQL is built once from the validated, quoted column mapping; the position, limit and filter value
-/// are bound parameters. Each cycle runs in one REPEATABLE READ READ ONLY transaction, so the snapshot
-/// bounds (xmin, xmax, head) describe exactly the rows returned.
+/// are bound parameters. A cycle is one statement (one snapshot, one round trip), so the snapshot bounds
+/// (xmin, xmax, head) describe exactly the rows returned; only a filtered source with a missing position
+/// under its rows takes a second, REPEATABLE READ pass to find the contiguous run in one snapshot.
 #include <optional>
 #include <pqxx/connection>
 #include <string>
@@ -37,7 +38,8 @@ class PostgresReader {
  public:
   explicit PostgresReader(const config::PostgresSource& source);
 
-  ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit) const;
+  /// `settled`: the caller's settled bound; contiguity is only worked out for rows beyond it.
+  ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit, Position settled) const;
 
   /// Highest position this source (with its filter) has, 0 for an empty table.
   Position head(pqxx::connection& connection) const;
@@ -51,12 +53,15 @@ class PostgresReader {
   const config::PostgresSource& source() const { return source_; }
 
  private:
+  ReadCycle read_exact(pqxx::connection& connection, Position after, std::size_t limit) const;
+
   template <class Transaction>
   pqxx::result exec_filtered(Transaction& txn, const std::string& sql, Position position, std::int64_t n) const;
 
   config::PostgresSource source_;
   std::string table_;  ///< quoted, possibly schema-qualified
   std::string position_;
+  std::string select_cycle_;
   std::string select_rows_;
   std::string select_snapshot_;
   std::string select_positions_;

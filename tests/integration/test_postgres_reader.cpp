@@ -48,7 +48,7 @@ TEST_CASE("the reader reports the snapshot's bounds and the whole table's head")
   db.exec(insert_for("Shop", 1));
   db.exec(insert_for("Billing", 1));
   pqxx::connection connection(db.url());
-  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10);
+  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10, 0);
   CHECK(cycle.snapshot.head == 2);
   CHECK(cycle.snapshot.xmin <= cycle.snapshot.xmax);
   REQUIRE(cycle.rows.size() == 1);
@@ -64,7 +64,7 @@ TEST_CASE("other applications' rows in a shared table are not holes") {
   db.exec(insert_for("Billing", 1));  // 2
   db.exec(insert_for("Shop", 2));     // 3
   pqxx::connection connection(db.url());
-  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10);
+  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10, 0);
   REQUIRE(cycle.rows.size() == 2);
   CHECK(cycle.contiguous_end == 3);
 }
@@ -81,7 +81,7 @@ TEST_CASE("a rolled-back position ends the contiguous run") {
   }
   db.exec(insert_for("Shop", 3));
   pqxx::connection connection(db.url());
-  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10);
+  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10, 0);
   REQUIRE(cycle.rows.size() == 2);
   CHECK(cycle.contiguous_end == 1);
   CHECK(cycle.snapshot.head == 3);
