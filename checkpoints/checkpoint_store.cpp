@@ -2,6 +2,16 @@
 
 namespace projectord::checkpoints {
 
+namespace {
+constexpr const char* kAdvance = "projectord_checkpoint_advance";
+}  // namespace
+
+void CheckpointStore::prepare(pqxx::connection& connection) const {
+  connection.prepare(kAdvance,
+                     "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4,"
+                     " updated_at = now() WHERE handler = $1 AND position = $2");
+}
+
 Position CheckpointStore::load(pqxx::connection& connection) const {
   pqxx::work txn(connection);
   txn.exec_params("INSERT INTO projectord.checkpoints (handler, source) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -13,10 +23,7 @@ Position CheckpointStore::load(pqxx::connection& connection) const {
 }
 
 void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::int64_t events) const {
-  const pqxx::result updated = txn.exec_params(
-      "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4, updated_at = now()"
-      " WHERE handler = $1 AND position = $2",
-      handler_, from, to, events);
+  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events);
   if (updated.affected_rows() != 1) {
     throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
                           " (another projectord process runs this handler?)");

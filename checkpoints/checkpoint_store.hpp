@@ -19,6 +19,9 @@ class CheckpointStore {
  public:
   CheckpointStore(std::string handler, std::string source) : handler_(std::move(handler)), source_(std::move(source)) {}
 
+  /// Prepares `advance`'s statement; call once per connection.
+  void prepare(pqxx::connection& connection) const;
+
   /// Creates the row at position 0 when missing and returns the stored position.
   Position load(pqxx::connection& connection) const;
 

@@ -148,6 +148,8 @@ class Lane::Impl {
     }
     projection_->discard();
     projection_->on_connect(target);
+    checkpoint_.prepare(target);
+    reader_.prepare(source);
     position_ = checkpoint_.load(target);
     update([&](LaneStatus& s) { s.position = position_; });
     reconnect.reset();

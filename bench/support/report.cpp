@@ -22,10 +22,11 @@ void print_header(std::string_view title, pqxx::connection& connection) {
   pqxx::nontransaction txn(connection);
   const std::string version = txn.exec1("SHOW server_version")[0].c_str();
   const std::string fsync = txn.exec1("SHOW fsync")[0].c_str();
+  const std::string shared_buffers = txn.exec1("SHOW shared_buffers")[0].c_str();
   std::cout << "== " << title << " ==\n"
             << "date: " << date.data() << "\n"
             << "machine: nproc " << ::sysconf(_SC_NPROCESSORS_ONLN) << ", PostgreSQL " << version << " (fsync " << fsync
-            << "), build " BENCH_BUILD_TYPE "\n";
+            << ", shared_buffers " << shared_buffers << "), build " BENCH_BUILD_TYPE "\n";
 }
 
 std::string fixed(double value, int decimals) {

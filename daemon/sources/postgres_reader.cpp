@@ -80,6 +80,9 @@ pqxx::result PostgresReader::exec_filtered(Transaction& txn, const std::string& 
 
 namespace {
 
+// The live path runs it for every event: prepared, so the server plans it once per connection.
+constexpr const char* kReadCycle = "projectord_read_cycle";
+
 // Rows of a result whose columns from `first` on are position, stream_id, version, type, payload, metadata,
 // recorded_at; a NULL position (the empty side of a LEFT JOIN) ends them.
 void append_rows(const pqxx::result& result, pqxx::row::size_type first, std::vector<RawRow>& rows) {
@@ -109,6 +112,8 @@ Position contiguous_from(Position after, const std::vector<RawRow>& rows) {
 
 }  // namespace
 
+void PostgresReader::prepare(pqxx::connection& connection) const { connection.prepare(kReadCycle, select_cycle_); }
+
 ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std::size_t limit,
                                Position settled) const {
   ReadCycle cycle;
@@ -117,8 +122,8 @@ ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std
     pqxx::nontransaction txn(connection);
     const auto n = static_cast<std::int64_t>(limit);
     const pqxx::result result = source_.filter_column.empty()
-                                    ? txn.exec_params(select_cycle_, after, n, settled)
-                                    : txn.exec_params(select_cycle_, after, n, settled, source_.filter_value);
+                                    ? txn.exec_prepared(kReadCycle, after, n, settled)
+                                    : txn.exec_prepared(kReadCycle, after, n, settled, source_.filter_value);
     const pqxx::row first = result[0];
     cycle.snapshot = {first[0].as<std::uint64_t>(), first[1].as<std::uint64_t>(), first[2].as<Position>()};
     if (!first[3].is_null()) present = first[3].as<std::int64_t>();

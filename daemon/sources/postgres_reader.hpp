@@ -38,6 +38,9 @@ class PostgresReader {
  public:
   explicit PostgresReader(const config::PostgresSource& source);
 
+  /// Prepares the read cycle on a connection; call once per connection before `read`.
+  void prepare(pqxx::connection& connection) const;
+
   /// `settled`: the caller's settled bound; contiguity is only worked out for rows beyond it.
   ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit, Position settled) const;
 

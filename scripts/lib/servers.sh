@@ -88,6 +88,11 @@ shared_buffers = 128MB
 max_connections = 200
 fsync = on
 EOF
+  # Callers may add or override settings (later lines win), e.g. bench/run.sh sizes the server for a
+  # million-event store.
+  if [[ -n ${PROJECTORD_PG_SETTINGS:-} ]]; then
+    printf '%s\n' "$PROJECTORD_PG_SETTINGS" >>"$dir/data/postgresql.conf"
+  fi
   cat >"$dir/data/pg_hba.conf" <<'EOF'
 local all all trust
 host  all all 127.0.0.1/32 trust

@@ -40,6 +40,14 @@ std::string insert_for(const std::string& application, int version) {
          ", 'shop.domain:Order.Created', convert_to('{}', 'UTF8'))";
 }
 
+// One read cycle after position 0, on a fresh connection, the way a lane runs it.
+projectord::sources::ReadCycle read_once(const TestDatabase& db, const std::string& application) {
+  const PostgresReader reader(shared_table_source(db, application));
+  pqxx::connection connection(db.url());
+  reader.prepare(connection);
+  return reader.read(connection, 0, 10, 0);
+}
+
 }  // namespace
 
 TEST_CASE("the reader reports the snapshot's bounds and the whole table's head") {
@@ -47,8 +55,7 @@ TEST_CASE("the reader reports the snapshot's bounds and the whole table's head")
   create_shared_table(db);
   db.exec(insert_for("Shop", 1));
   db.exec(insert_for("Billing", 1));
-  pqxx::connection connection(db.url());
-  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10, 0);
+  const auto cycle = read_once(db, "Shop");
   CHECK(cycle.snapshot.head == 2);
   CHECK(cycle.snapshot.xmin <= cycle.snapshot.xmax);
   REQUIRE(cycle.rows.size() == 1);
@@ -63,8 +70,7 @@ TEST_CASE("other applications' rows in a shared table are not holes") {
   db.exec(insert_for("Shop", 1));     // 1
   db.exec(insert_for("Billing", 1));  // 2
   db.exec(insert_for("Shop", 2));     // 3
-  pqxx::connection connection(db.url());
-  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10, 0);
+  const auto cycle = read_once(db, "Shop");
   REQUIRE(cycle.rows.size() == 2);
   CHECK(cycle.contiguous_end == 3);
 }
@@ -80,8 +86,7 @@ TEST_CASE("a rolled-back position ends the contiguous run") {
     aborted.abort();
   }
   db.exec(insert_for("Shop", 3));
-  pqxx::connection connection(db.url());
-  const auto cycle = PostgresReader(shared_table_source(db, "Shop")).read(connection, 0, 10, 0);
+  const auto cycle = read_once(db, "Shop");
   REQUIRE(cycle.rows.size() == 2);
   CHECK(cycle.contiguous_end == 1);
   CHECK(cycle.snapshot.head == 3);
