@@ -1,5 +1,7 @@
 #include "checkpoints/checkpoint_store.hpp"
 
+#include <boost/json.hpp>
+
 namespace projectord::checkpoints {
 
 namespace {
@@ -9,21 +11,29 @@ constexpr const char* kAdvance = "projectord_checkpoint_advance";
 void CheckpointStore::prepare(pqxx::connection& connection) const {
   connection.prepare(kAdvance,
                      "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4,"
-                     " updated_at = now() WHERE handler = $1 AND position = $2");
+                     " holes = $5::jsonb, updated_at = now() WHERE handler = $1 AND position = $2");
 }
 
-Position CheckpointStore::load(pqxx::connection& connection) const {
+Checkpoint CheckpointStore::load(pqxx::connection& connection) const {
   pqxx::work txn(connection);
   txn.exec_params("INSERT INTO projectord.checkpoints (handler, source) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                   handler_, source_);
-  const Position position =
-      txn.exec_params1("SELECT position FROM projectord.checkpoints WHERE handler = $1", handler_)[0].as<Position>();
+  const pqxx::row row =
+      txn.exec_params1("SELECT position, holes::text FROM projectord.checkpoints WHERE handler = $1", handler_);
   txn.commit();
-  return position;
+  Checkpoint checkpoint{row[0].as<Position>(), {}};
+  const boost::json::value holes = boost::json::parse(row[1].c_str());
+  for (const auto& [position, deadline] : holes.as_object()) {
+    checkpoint.holes.emplace(std::stoll(std::string(position)), deadline.to_number<std::int64_t>());
+  }
+  return checkpoint;
 }
 
-void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::int64_t events) const {
-  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events);
+void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::int64_t events,
+                              const HoleDeadlines& holes) const {
+  boost::json::object json;
+  for (const auto& [position, deadline] : holes) json[std::to_string(position)] = deadline;
+  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, boost::json::serialize(json));
   if (updated.affected_rows() != 1) {
     throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
                           " (another projectord process runs this handler?)");

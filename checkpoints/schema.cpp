@@ -11,10 +11,12 @@ std::vector<std::string> install_schema_sql() {
       "INSERT INTO projectord.schema_version SELECT " + std::to_string(kSchemaVersion) +
           " WHERE NOT EXISTS (SELECT 1 FROM projectord.schema_version)",
       // One row per handler. `position` is the last settled position: every event at or below it has been
-      // applied (or dead-lettered, or was a permanent hole).
+      // applied (or dead-lettered, or was a hole). `holes`: positions passed with no row while live, each with
+      // the time (unix ms) until which it is looked at again for a late row: {"1234": 1763900000000}.
       "CREATE TABLE IF NOT EXISTS projectord.checkpoints ("
       " handler text PRIMARY KEY, source text NOT NULL, position bigint NOT NULL DEFAULT 0,"
-      " events_applied bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())",
+      " events_applied bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now(),"
+      " holes jsonb NOT NULL DEFAULT '{}')",
       "CREATE TABLE IF NOT EXISTS projectord.dead_letters ("
       " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, handler text NOT NULL, source text NOT NULL,"
       " position bigint NOT NULL, stream_id text, event_type text, payload text, error text NOT NULL,"

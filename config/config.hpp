@@ -58,6 +58,7 @@ struct PostgresSource {
   Duration poll_interval{1000};
   Duration hole_grace{500};
   Duration max_hole_wait{300000};
+  Duration hole_recheck{600000};  ///< how long holes passed while live are re-read for late rows; 0 = never
   std::size_t batch_size = 5000;  ///< upper bound of one catch-up batch; live batches are as small as one event
 };
 

@@ -550,6 +550,7 @@ PostgresSource load_source(Section& s, const std::string& database_url) {
   if (source.poll_interval <= Duration::zero()) s.error("poll_interval", "must be more than 0");
   source.hole_grace = s.duration("hole_grace");
   source.max_hole_wait = s.duration("max_hole_wait");
+  source.hole_recheck = s.duration("hole_recheck");
   source.batch_size = static_cast<std::size_t>(s.integer("batch_size"));
   // Without a preset (a bad one is reported already) every column would be reported missing.
   if (preset != nullptr) {

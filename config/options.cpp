@@ -77,6 +77,8 @@ const std::vector<Option> kOptions{
      .help = "Wait after a hole's possible writers ended before skipping it."},
     {.section = "sources.*", .key = "max_hole_wait", .type = duration, .default_value = R"("5min")", .reloadable = true,
      .help = "Longest wait on a hole held open by a long transaction."},
+    {.section = "sources.*", .key = "hole_recheck", .type = duration, .default_value = R"("10min")", .reloadable = true,
+     .help = "How long holes passed while live are looked at again; a row that commits there later is applied then. 0: never."},
     {.section = "sources.*", .key = "batch_size", .type = integer, .default_value = "5000", .reloadable = true,
      .help = "Most events read at once; while catching up, one transaction spans up to 4 such reads.", .min_value = 1, .max_value = 100'000},
 

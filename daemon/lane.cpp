@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <pqxx/except>
+#include <set>
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
@@ -65,6 +66,14 @@ constexpr auto kMinHoleWait = std::chrono::milliseconds(5);
 // (users) write each row once per transaction, and there are fewer commits to wait for. Bounded so that a
 // rollback loses little work and the fold's memory stays small (bench/: 4 x 5000 keeps RSS under 50 MB).
 constexpr std::size_t kReadsPerTransaction = 4;
+
+// A live batch that passes more empty positions than this (a sequence that jumped) records none as holes.
+constexpr Position kMaxHoleScan = 10'000;
+
+std::int64_t unix_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // Server messages span lines (ERROR, CONTEXT, ...); a log line stays one line.
 std::string one_line(std::string text) {
@@ -150,7 +159,9 @@ class Lane::Impl {
     projection_->on_connect(target);
     checkpoint_.prepare(target);
     reader_.prepare(source);
-    position_ = checkpoint_.load(target);
+    checkpoints::Checkpoint loaded = checkpoint_.load(target);
+    position_ = loaded.position;
+    holes_ = std::move(loaded.holes);
     update([&](LaneStatus& s) { s.position = position_; });
     reconnect.reset();
     spdlog::info("handler={} source={} event=connected position={}", handler_.name, source_.name, position_);
@@ -169,8 +180,9 @@ class Lane::Impl {
       const bool truncated = cycle.rows.size() == source_.batch_size;
       // How far this batch covers: past the last row read when the read was cut at the limit, else up to the
       // settled bound (no more rows exist up to there in the snapshot).
-      const Position to = (!blocked && truncated) ? cycle.rows.back().position : settled;
+      Position to = (!blocked && truncated) ? cycle.rows.back().position : settled;
       cycle.rows.erase(unsettled, cycle.rows.end());
+      if (!truncated && to > cycle.contiguous_end) to = note_passed_holes(source, cycle, to);
       const bool progressed = to > read_from;
       if (progressed) {
         if (open || (truncated && read_from >= careful_until_)) {
@@ -188,6 +200,7 @@ class Lane::Impl {
         s.oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0);
         s.blocking_xmin = pending ? pending->blocking_xmin : 0;
       });
+      if (!holes_.empty() && clock_.now() >= next_recheck_) recheck_holes(target, source);
       if (!blocked && !truncated && options_.exit_when_caught_up) return;
       if (progressed && (truncated || !cycle.rows.empty())) continue;
       wake_.wait(seen, wait_time(blocked), stop);
@@ -220,7 +233,7 @@ class Lane::Impl {
   void commit_open(std::optional<OpenTransaction>& open) {
     try {
       projection_->flush(*open->txn);
-      checkpoint_.advance(*open->txn, position_, open->to, open->events);
+      checkpoint_.advance(*open->txn, position_, open->to, open->events, holes_);
       open->txn->commit();
     } catch (const std::exception& error) {
       if (is_transient(error)) throw;
@@ -242,6 +255,50 @@ class Lane::Impl {
     projection_->discard();
   }
 
+  // Live, the horizon lets the lane pass positions that no row holds. They are looked at again in a later
+  // snapshot: a row of this source that committed there in the meantime ends the batch before it (the next
+  // read takes it in order); the others are remembered as holes, re-read for hole_recheck. Returns the
+  // (possibly lowered) end of the batch. Catch-up batches are not scanned: their holes are history.
+  Position note_passed_holes(pqxx::connection& source, sources::ReadCycle& cycle, Position to) {
+    if (source_.hole_recheck <= std::chrono::milliseconds::zero() || to - cycle.contiguous_end > kMaxHoleScan) {
+      return to;
+    }
+    std::set<Position> read;
+    for (const sources::RawRow& row : cycle.rows) read.insert(row.position);
+    const auto deadline = unix_millis() + source_.hole_recheck.count();
+    Position expected = cycle.contiguous_end + 1;
+    for (const auto& [position, ours] : reader_.positions_between(source, cycle.contiguous_end, to)) {
+      if (ours && !read.contains(position)) {
+        to = position - 1;
+        break;
+      }
+      for (; expected < position; ++expected) holes_.try_emplace(expected, deadline);
+      expected = position + 1;
+    }
+    for (; expected <= to; ++expected) holes_.try_emplace(expected, deadline);
+    std::erase_if(cycle.rows, [&](const sources::RawRow& row) { return row.position > to; });
+    return to;
+  }
+
+  // Re-reads the remembered holes: a row of this source found there is a late arrival, applied now, out of
+  // order, and counted; positions another application's row took, and expired ones, are forgotten.
+  void recheck_holes(pqxx::connection& target, pqxx::connection& source) {
+    next_recheck_ = clock_.now() + source_.poll_interval;
+    std::vector<Position> positions;
+    for (const auto& [position, deadline] : holes_) positions.push_back(position);
+    const sources::HoleCheck check = reader_.check_holes(source, positions);
+    const auto now = unix_millis();
+    const auto before = holes_.size();
+    std::erase_if(holes_, [&](const auto& hole) { return hole.second < now; });
+    for (const Position taken : check.existing) holes_.erase(taken);
+    for (const sources::RawRow& row : check.rows) {
+      spdlog::warn("handler={} event=late_arrival position={} checkpoint={}", handler_.name, row.position, position_);
+      update([&](LaneStatus& s) { ++s.late_arrivals; });
+      process(target, {row}, position_);
+    }
+    if (check.rows.empty() && holes_.size() != before) apply_and_advance(target, {}, position_);
+  }
+
   std::chrono::milliseconds wait_time(bool blocked) const {
     const auto deadline = horizon_.next_deadline();
     if (!blocked || !deadline) return source_.poll_interval;
@@ -261,7 +318,7 @@ class Lane::Impl {
         batch.clear();
         give_up(target,
                 {handler_.name, source_.name, row.position, row.stream_id, row.type, row.payload, decoded.error(), 1},
-                row.position);
+                std::max(row.position, position_));  // a late arrival (below the checkpoint) moves nothing
         continue;
       }
       if (types_.accepts(decoded->type)) batch.push_back(std::move(*decoded));
@@ -272,7 +329,7 @@ class Lane::Impl {
   // Applies a batch in one transaction. When it fails for a reason of its own (not the connection), the
   // batch is replayed event by event so that exactly the poison event meets the error policy.
   void commit_batch(pqxx::connection& target, std::span<const Event> batch, Position to) {
-    if (to <= position_) return;
+    if (to < position_ || (to == position_ && batch.empty())) return;
     if (batch.size() > 1) {
       try {
         apply_and_advance(target, batch, to);
@@ -297,7 +354,7 @@ class Lane::Impl {
       pqxx::work txn(target);
       if (!batch.empty()) projection_->apply(txn, batch);
       projection_->flush(txn);
-      checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()));
+      checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), holes_);
       txn.commit();
     } catch (...) {
       projection_->discard();
@@ -349,7 +406,7 @@ class Lane::Impl {
     spdlog::error("handler={} event=dead_letter position={} error=\"{}\"", handler_.name, letter.position, message);
     pqxx::work txn(target);
     checkpoints::record_dead_letter(txn, letter);
-    checkpoint_.advance(txn, position_, to, 0);
+    checkpoint_.advance(txn, position_, to, 0, holes_);
     txn.commit();
     position_ = to;
     update([&](LaneStatus& s) {
@@ -398,7 +455,9 @@ class Lane::Impl {
   checkpoints::CheckpointStore checkpoint_;
   handlers::TypeFilter types_;
   Position position_ = 0;
-  Position careful_until_ = 0;  ///< up to here, one chunk per transaction: a failure was seen in this range
+  Position careful_until_ = 0;
+  checkpoints::HoleDeadlines holes_;  ///< written with every checkpoint move (see note_passed_holes)
+  Clock::time_point next_recheck_{};  ///< up to here, one chunk per transaction: a failure was seen in this range
   std::stop_token stop_;
 
   mutable std::mutex status_mutex_;

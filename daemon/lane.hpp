@@ -32,6 +32,7 @@ struct LaneStatus {
   std::int64_t dead_letters = 0;
   std::int64_t reconnects = 0;
   std::uint64_t forced_hole_skips = 0;
+  std::int64_t late_arrivals = 0;                 ///< rows found in holes after the lane had passed them
   std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
   std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
   std::string last_error;

@@ -38,14 +38,15 @@ PostgresReader::PostgresReader(const config::PostgresSource& source)
                ? std::string()
                : " AND " + quote_identifier(source.filter_column) + " = $" + std::to_string(parameter);
   };
+  const std::string columns =
+      "SELECT " + position_ + "::bigint AS position, " + column_or(source.stream_id_column, "''") +
+      "::text AS stream_id, " +
+      (source.version_column.empty() ? "0" : quote_identifier(source.version_column) + "::bigint") + " AS version, " +
+      quote_identifier(source.type_column) + "::text AS type, " + quote_identifier(source.payload_column) +
+      " AS payload, " + column_or(source.metadata_column, "NULL") + "::text AS metadata, " +
+      column_or(source.recorded_at_column, "NULL") + "::text AS recorded_at FROM " + table_ + " WHERE ";
   auto select_rows = [&](int filter_parameter) {
-    return "SELECT " + position_ + "::bigint AS position, " + column_or(source.stream_id_column, "''") +
-           "::text AS stream_id, " +
-           (source.version_column.empty() ? "0" : quote_identifier(source.version_column) + "::bigint") +
-           " AS version, " + quote_identifier(source.type_column) + "::text AS type, " +
-           quote_identifier(source.payload_column) + " AS payload, " + column_or(source.metadata_column, "NULL") +
-           "::text AS metadata, " + column_or(source.recorded_at_column, "NULL") + "::text AS recorded_at FROM " +
-           table_ + " WHERE " + position_ + " > $1" + filter(filter_parameter) + " ORDER BY " + position_ + " LIMIT $2";
+    return columns + position_ + " > $1" + filter(filter_parameter) + " ORDER BY " + position_ + " LIMIT $2";
   };
   const std::string snapshot_columns =
       "pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax, (SELECT coalesce(max(" +
@@ -62,6 +63,12 @@ PostgresReader::PostgresReader(const config::PostgresSource& source)
                   "snapshot CROSS JOIN present LEFT JOIN batch ON true ORDER BY batch.position";
   select_snapshot_ = "SELECT " + snapshot_columns + " FROM pg_current_snapshot() s";
   select_rows_ = select_rows(3);
+  select_at_ = columns + position_ + " = ANY($1::bigint[])" + filter(2) + " ORDER BY " + position_;
+  select_existing_ = "SELECT " + position_ + "::bigint FROM " + table_ + " WHERE " + position_ + " = ANY($1::bigint[])";
+  select_range_ =
+      "SELECT " + position_ + "::bigint, " +
+      (source.filter_column.empty() ? std::string("true") : "(" + quote_identifier(source.filter_column) + " = $3)") +
+      " FROM " + table_ + " WHERE " + position_ + " > $1 AND " + position_ + " <= $2 ORDER BY " + position_;
   // Unfiltered: positions of other applications' rows are not holes.
   select_positions_ = "SELECT " + position_ + "::bigint FROM " + table_ + " WHERE " + position_ + " > $1 AND " +
                       position_ + " <= $2 ORDER BY " + position_;
@@ -156,6 +163,32 @@ ReadCycle PostgresReader::read_exact(pqxx::connection& connection, Position afte
   }
   txn.commit();
   return cycle;
+}
+
+std::vector<std::pair<Position, bool>> PostgresReader::positions_between(pqxx::connection& connection, Position after,
+                                                                         Position to) const {
+  pqxx::read_transaction txn(connection);
+  std::vector<std::pair<Position, bool>> positions;
+  for (const pqxx::row& row : exec_filtered(txn, select_range_, after, to)) {
+    positions.emplace_back(row[0].as<Position>(), row[1].as<bool>());
+  }
+  return positions;
+}
+
+HoleCheck PostgresReader::check_holes(pqxx::connection& connection, const std::vector<Position>& holes) const {
+  std::string array = "{";
+  for (const Position hole : holes) array += (array.size() > 1 ? "," : "") + std::to_string(hole);
+  array += "}";
+  HoleCheck check;
+  pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(connection);
+  for (const pqxx::row& row : txn.exec_params(select_existing_, array)) check.existing.push_back(row[0].as<Position>());
+  if (!check.existing.empty()) {
+    append_rows(source_.filter_column.empty() ? txn.exec_params(select_at_, array)
+                                              : txn.exec_params(select_at_, array, source_.filter_value),
+                0, check.rows);
+  }
+  txn.commit();
+  return check;
 }
 
 Position PostgresReader::head(pqxx::connection& connection) const {

@@ -34,6 +34,13 @@ struct ReadCycle {
   Position contiguous_end = 0;  ///< every position in (after, contiguous_end] exists in the table
 };
 
+/// What became of positions a lane passed as holes: the source's rows now there (late arrivals), and every
+/// position now taken by any row (another application's rows are no late arrival but no hole either).
+struct HoleCheck {
+  std::vector<RawRow> rows;
+  std::vector<Position> existing;
+};
+
 class PostgresReader {
  public:
   explicit PostgresReader(const config::PostgresSource& source);
@@ -43,6 +50,13 @@ class PostgresReader {
 
   /// `settled`: the caller's settled bound; contiguity is only worked out for rows beyond it.
   ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit, Position settled) const;
+
+  /// Positions in (after, to] taken in the whole table, each with whether the row is this source's.
+  std::vector<std::pair<Position, bool>> positions_between(pqxx::connection& connection, Position after,
+                                                           Position to) const;
+
+  /// Looks again at positions passed as holes.
+  HoleCheck check_holes(pqxx::connection& connection, const std::vector<Position>& holes) const;
 
   /// Highest position this source (with its filter) has, 0 for an empty table.
   Position head(pqxx::connection& connection) const;
@@ -66,6 +80,9 @@ class PostgresReader {
   std::string position_;
   std::string select_cycle_;
   std::string select_rows_;
+  std::string select_at_;
+  std::string select_existing_;
+  std::string select_range_;
   std::string select_snapshot_;
   std::string select_positions_;
   std::string select_head_;

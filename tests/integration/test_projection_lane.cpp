@@ -33,6 +33,7 @@ config::PostgresSource generic_source(const TestDatabase& db) {
   source.poll_interval = 20ms;
   source.hole_grace = 50ms;
   source.max_hole_wait = 60s;
+  source.hole_recheck = 1s;
   source.batch_size = 100;
   return source;
 }
@@ -277,4 +278,51 @@ TEST_CASE("a poison event inside a catch-up spanning several reads is isolated a
   CHECK(rows_in(db, "applied_log") == 39);
   CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 23);
   CHECK(db.query_int("SELECT events_applied FROM projectord.checkpoints WHERE handler = 'applied_log'") == 39);
+}
+
+TEST_CASE("a hole passed after max_hole_wait is re-read, and a row that commits there later is applied") {
+  TestDatabase db;
+  create_store(db);
+  pqxx::connection holder_connection(db.url());
+  pqxx::work holder(holder_connection);
+  holder.exec(insert_event(1));  // takes position 1 and holds it
+  db.exec(insert_event(2));
+  auto source = generic_source(db);
+  source.max_hole_wait = 200ms;
+  source.hole_recheck = 60s;
+  RunningLane lane(db, source, applied_log_handler());
+
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
+  CHECK(lane.status().forced_hole_skips == 1);
+  CHECK(db.query_value("SELECT holes ? '1' FROM projectord.checkpoints WHERE handler = 'applied_log'") == "t");
+
+  holder.commit();
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
+  CHECK(lane.status().late_arrivals == 1);
+  CHECK(db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'") == 2);
+  REQUIRE(eventually([&] {
+    return db.query_value("SELECT holes::text FROM projectord.checkpoints WHERE handler = 'applied_log'") == "{}";
+  }));
+}
+
+TEST_CASE("a rolled-back hole is forgotten once hole_recheck has passed") {
+  TestDatabase db;
+  create_store(db);
+  db.exec(insert_event(1));
+  RunningLane lane(db, generic_source(db), applied_log_handler());
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
+  {
+    pqxx::connection connection(db.url());
+    pqxx::work aborted(connection);
+    aborted.exec(insert_event(2));
+    aborted.abort();
+  }
+  db.exec(insert_event(3));
+  lane.wake();
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
+  CHECK(db.query_value("SELECT holes ? '2' FROM projectord.checkpoints WHERE handler = 'applied_log'") == "t");
+  REQUIRE(eventually([&] {
+    return db.query_value("SELECT holes::text FROM projectord.checkpoints WHERE handler = 'applied_log'") == "{}";
+  }));
+  CHECK(lane.status().late_arrivals == 0);
 }
