@@ -56,6 +56,12 @@ std::int64_t users_differences(const TestDatabase& db, const std::string& a, con
                       " FROM " + a + ")) d");
 }
 
+// Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
+int exit_code_after(DaemonProcess& daemon, int signal) {
+  daemon.signal(signal);
+  return daemon.wait_exit(20s).value_or(-1);
+}
+
 }  // namespace
 
 TEST_CASE("check-config accepts a valid file and names file, line and key of a bad one") {
@@ -121,10 +127,7 @@ TEST_CASE("the daemon projects the store, follows live writes woken by NOTIFY, a
   CHECK(status.output.find("handler=users ") != std::string::npos);
   CHECK(status.output.find("lag=0") != std::string::npos);
 
-  daemon.signal(SIGTERM);
-  const auto exit_code = daemon.wait_exit(20s);
-  REQUIRE(exit_code);
-  CHECK(*exit_code == 0);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
 TEST_CASE("the daemon reconnects after the server drops its connections and catches up") {
@@ -145,10 +148,27 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
     REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 200 + 50 * round; }));
   }
   CHECK(daemon.log().find("event=error") != std::string::npos);
-  daemon.signal(SIGTERM);
-  const auto exit_code = daemon.wait_exit(20s);
-  REQUIRE(exit_code);
-  CHECK(*exit_code == 0);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("SIGINT in the middle of a catch-up ends the batch in flight cleanly and a restart finishes") {
+  TestDatabase db;
+  write_events(db, 20000, 50);
+  const std::string config = write_file("sigint.toml", demo_config("", "batch_size = 200\n"));
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const auto total = db.query_int("SELECT count(*) FROM stored_events");
+
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(
+      eventually([&] { return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0; }));
+  CHECK(exit_code_after(daemon, SIGINT) == 0);
+  // The log holds exactly the events up to its checkpoint: the batch in flight committed with it or not at all.
+  const auto logged_up_to = db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'user_log'");
+  CHECK(db.query_int("SELECT count(*) FROM user_event_log") == logged_up_to);
+  CHECK(db.query_int("SELECT coalesce(max(global_position), 0) FROM user_event_log") == logged_up_to);
+
+  REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code == 0);
+  CHECK(db.query_int("SELECT count(*) FROM user_event_log") == total);
 }
 
 TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing twice") {
