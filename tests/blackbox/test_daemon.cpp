@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/test_database.hpp"
@@ -148,6 +149,27 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
     REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 200 + 50 * round; }));
   }
   CHECK(daemon.log().find("event=error") != std::string::npos);
+
+  // An outage: the database refuses connections for a while, so reconnecting fails and backs off.
+  auto admin = [](const std::string& sql) {
+    pqxx::connection connection(std::getenv("PROJECTORD_TEST_PG"));
+    pqxx::nontransaction(connection).exec(sql);
+  };
+  admin("ALTER DATABASE " + db.name() + " ALLOW_CONNECTIONS false");
+  admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db.name() + "'");
+  auto refusals = [&] {
+    const std::string log = daemon.log();
+    std::size_t count = 0;
+    for (auto at = log.find("is not currently accepting connections"); at != std::string::npos;
+         at = log.find("is not currently accepting connections", at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  REQUIRE(eventually([&] { return refusals() >= 6; }));  // every lane and the listener, retried
+  admin("ALTER DATABASE " + db.name() + " ALLOW_CONNECTIONS true");
+  write_events(db, 50);
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 400; }, 60s));
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
