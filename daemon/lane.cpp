@@ -200,7 +200,8 @@ class Lane::Impl {
         s.oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0);
         s.blocking_xmin = pending ? pending->blocking_xmin : 0;
       });
-      if (!holes_.empty() && clock_.now() >= next_recheck_) recheck_holes(target, source);
+      // Between transactions only: a late arrival commits in a transaction of its own.
+      if (!open && !holes_.empty() && clock_.now() >= next_recheck_) recheck_holes(target, source);
       if (!blocked && !truncated && options_.exit_when_caught_up) return;
       if (progressed && (truncated || !cycle.rows.empty())) continue;
       wake_.wait(seen, wait_time(blocked), stop);
