@@ -326,3 +326,32 @@ TEST_CASE("a rolled-back hole is forgotten once hole_recheck has passed") {
   }));
   CHECK(lane.status().late_arrivals == 0);
 }
+
+TEST_CASE("holes being re-checked do not disturb a catch-up that spans several reads") {
+  TestDatabase db;
+  create_store(db);
+  auto source = generic_source(db);
+  source.batch_size = 3;
+  source.hole_recheck = 60s;
+  RunningLane lane(db, source, applied_log_handler());
+  db.exec(insert_event(1));
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
+  {
+    pqxx::connection connection(db.url());
+    pqxx::work aborted(connection);
+    aborted.exec(insert_event(2));
+    aborted.abort();
+  }
+  db.exec(insert_event(3));
+  lane.wake();
+  REQUIRE(eventually([&] {
+    return db.query_value("SELECT holes ? '2' FROM projectord.checkpoints WHERE handler = 'applied_log'") == "t";
+  }));
+
+  db.exec("INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
+          " FROM generate_series(4, 300) g");
+  lane.wake();
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 299; }));
+  CHECK(lane.status().reconnects == 0);
+  CHECK(lane.status().last_error.empty());
+}
