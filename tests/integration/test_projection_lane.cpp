@@ -327,12 +327,12 @@ TEST_CASE("a rolled-back hole is forgotten once hole_recheck has passed") {
   CHECK(lane.status().late_arrivals == 0);
 }
 
-TEST_CASE("holes being re-checked do not disturb a catch-up that spans several reads") {
+TEST_CASE("a hole that expires during a catch-up spanning several reads causes no reconnect") {
   TestDatabase db;
   create_store(db);
   auto source = generic_source(db);
   source.batch_size = 3;
-  source.hole_recheck = 60s;
+  source.hole_recheck = 100ms;
   RunningLane lane(db, source, applied_log_handler());
   db.exec(insert_event(1));
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
@@ -344,14 +344,15 @@ TEST_CASE("holes being re-checked do not disturb a catch-up that spans several r
   }
   db.exec(insert_event(3));
   lane.wake();
-  REQUIRE(eventually([&] {
-    return db.query_value("SELECT holes ? '2' FROM projectord.checkpoints WHERE handler = 'applied_log'") == "t";
-  }));
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
 
-  db.exec("INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
-          " FROM generate_series(4, 300) g");
+  // Two thousand reads of three: the hole expires (and is forgotten, in a commit) while a catch-up
+  // transaction is open.
+  db.exec(
+      "INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
+      " FROM generate_series(4, 6000) g");
   lane.wake();
-  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 299; }));
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 5999; }));
+  CHECK(db.query_value("SELECT holes::text FROM projectord.checkpoints WHERE handler = 'applied_log'") == "{}");
   CHECK(lane.status().reconnects == 0);
-  CHECK(lane.status().last_error.empty());
 }
