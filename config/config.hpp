@@ -98,6 +98,7 @@ struct Config {
   /// synchronous_commit of the projection transactions. "off" keeps exactly-once: read model and checkpoint
   /// commit together, so a server crash loses both and the events are applied again.
   std::string synchronous_commit = "off";
+  std::string http_listen = "127.0.0.1:9464";  ///< [http] listen; empty: no HTTP endpoint
   std::map<std::string, PostgresSource> sources;
   std::map<std::string, Handler> handlers;
 };

@@ -632,6 +632,9 @@ void load_document(const toml::table& root, Diagnostics& diagnostics, Config& co
   config.daemon.log_level = daemon.str("log_level");
   config.daemon.shutdown_timeout = daemon.duration("shutdown_timeout");
 
+  const Section http = single_section(diagnostics, document, "http");
+  config.http_listen = http.str("listen");
+
   const Section database = single_section(diagnostics, document, "database");
   config.database_url = database.str("url");
   config.synchronous_commit = database.str("synchronous_commit");

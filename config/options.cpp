@@ -28,6 +28,10 @@ const std::vector<Option> kOptions{
      .help = "synchronous_commit of projection transactions. off is safe: a server crash loses read model and"
              " checkpoint together, and the events are applied again.", .choices = "off|local|on"},
 
+    // [http]
+    {.section = "http", .key = "listen", .type = string, .default_value = R"("127.0.0.1:9464")", .reloadable = false,
+     .help = "HOST:PORT of /healthz, /readyz, /status and /metrics ([::1]:9464 for IPv6); empty: no HTTP."},
+
     // [sources.NAME]
     {.section = "sources.*", .key = "kind", .type = string, .default_value = R"("postgres")", .reloadable = true,
      .help = "Where events come from.", .choices = "postgres"},

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "checkpoints/schema.hpp"
+#include "daemon/http/endpoints.hpp"
 #include "daemon/lane.hpp"
 #include "daemon/sources/notify_listener.hpp"
 #include "handlers/registry.hpp"
@@ -54,6 +55,26 @@ int run_service(const config::Config& config, RunOptions options) {
     lanes.push_back(std::make_unique<Lane>(handler, source, config.database_url, std::move(*projection),
                                            wakes[source.name], clock,
                                            LaneOptions{options.exit_when_caught_up, config.synchronous_commit}));
+  }
+
+  // Declared after the lanes it reads: destroyed (and its thread joined) before them.
+  std::unique_ptr<http::Server> http_server;
+  if (!config.http_listen.empty()) {
+    auto started =
+        http::Server::start(config.http_listen, http::make_endpoints([&lanes, &config] {
+                              std::vector<http::HandlerStatus> statuses;
+                              for (const auto& lane : lanes) {
+                                const config::Handler& handler = config.handlers.at(lane->name());
+                                statuses.push_back({handler.name, handler.kind, handler.source, lane->status()});
+                              }
+                              return statuses;
+                            }));
+    if (!started) {
+      spdlog::critical("event=startup_failed error=\"{}\"", started.error());
+      return 1;
+    }
+    http_server = std::move(*started);
+    spdlog::info("event=http_listening listen={} port={}", config.http_listen, http_server->port());
   }
 
   net::io_context io(1);
@@ -112,7 +133,9 @@ int run_service(const config::Config& config, RunOptions options) {
     spdlog::info("handler={} event=stopped state={} position={} applied={}", lane->name(), to_string(status.state),
                  status.position, status.events_applied);
   }
-  return halted ? 1 : 0;
+  // A stop on request is clean even with a halted handler (readiness and metrics said so); a one-shot
+  // catch-up reports that it did not get everything to the head.
+  return options.exit_when_caught_up && halted ? 1 : 0;
 }
 
 }  // namespace projectord

@@ -10,7 +10,8 @@ struct RunOptions {
   bool exit_when_caught_up = false;
 };
 
-/// Returns the process exit code: 0 after a clean stop, 1 on a start-up error or a halted handler at exit.
+/// Returns the process exit code: 0 after a clean stop, 1 on a start-up error or when a one-shot catch-up
+/// (exit_when_caught_up) ends with a halted handler.
 int run_service(const config::Config& config, RunOptions options);
 
 }  // namespace projectord

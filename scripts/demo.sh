@@ -138,6 +138,14 @@ psql_demo -c "SELECT * FROM signups_per_day ORDER BY 1"
 step "projectord status"
 status
 
+step "HTTP endpoints of the running daemon (127.0.0.1:9464)"
+for path in /healthz /readyz /status; do
+  printf 'GET %s -> ' "$path"
+  curl -sS "http://127.0.0.1:9464$path"
+done
+echo "GET /metrics (projectord_events_applied_total):"
+curl -sS http://127.0.0.1:9464/metrics | grep '^projectord_events_applied_total'
+
 step "Stopping projectord (SIGTERM)"
 daemon_rc=0
 stop_daemon || daemon_rc=$?

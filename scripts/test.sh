@@ -10,6 +10,8 @@ source scripts/lib/deps.sh
 source scripts/lib/servers.sh
 
 ensure_packages
+PROJECTORD_PROMTOOL=$(ensure_promtool "$PWD/build/tools/prometheus")
+export PROJECTORD_PROMTOOL
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 

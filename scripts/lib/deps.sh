@@ -3,7 +3,7 @@
 # Boost is pinned to the 1.81 packages: the unversioned libboost-*-dev names pull in 1.74.
 
 PROJECTORD_PACKAGES=(
-  g++ cmake make pkg-config python3
+  g++ cmake make pkg-config python3 curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev catch2 libtomlplusplus-dev prometheus-cpp-dev
   libsystemd-dev zlib1g-dev
@@ -36,4 +36,19 @@ ensure_packages() {
   "${as_root[@]}" apt-get update
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# promtool (from Debian's prometheus package) checks the /metrics output in the tests. Installing the
+# package would also install and, under systemd, start a Prometheus server; so the .deb is only unpacked
+# into DIR (once) and the path of its promtool is printed.
+ensure_promtool() {
+  local dir=${1:?usage: ensure_promtool DIR}
+  local promtool=$dir/usr/bin/promtool
+  if [[ ! -x $promtool ]]; then
+    mkdir -p "$dir"
+    (cd "$dir" && apt-get download prometheus >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get download prometheus >/dev/null; })
+    dpkg-deb -x "$dir"/prometheus_*.deb "$dir"
+    rm -f "$dir"/prometheus_*.deb
+  fi
+  echo "$promtool"
 }

@@ -1,6 +1,7 @@
 // The projectord binary as a black box: its CLI, a real PostgreSQL, events written by the demo writer
 // (eventsourcing_django's stored_events, zlib'd JSONTranscoder payloads), signals and kill -9.
 #include <algorithm>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <filesystem>
@@ -8,11 +9,13 @@
 #include <pqxx/pqxx>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace std::chrono_literals;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
+using projectord::testing::http_request;
 using projectord::testing::run_command;
 using projectord::testing::TestDatabase;
 
@@ -23,7 +26,7 @@ const std::string kWriter = PROJECTORD_DEMO_WRITER;
 
 // A config for the demo store; `suffix` lets one database hold a second, independent set of read models.
 std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "") {
-  return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n"
+  return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n"
          "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
          "codec = \"eventsourcing_json_zlib\"\n" +
          source_extra + "\n[handlers.users" + suffix + "]\nkind = \"users\"\ntable = \"user_projection" + suffix +
@@ -55,6 +58,14 @@ std::int64_t users_differences(const TestDatabase& db, const std::string& a, con
   return db.query_int("SELECT count(*) FROM ((SELECT " + columns + " FROM " + a + " EXCEPT SELECT " + columns +
                       " FROM " + b + ") UNION ALL (SELECT " + columns + " FROM " + b + " EXCEPT SELECT " + columns +
                       " FROM " + a + ")) d");
+}
+
+// The port the daemon's HTTP endpoint bound (listen = 127.0.0.1:0), read from its log; 0 until it says.
+unsigned short http_port(const DaemonProcess& daemon) {
+  const std::string log = daemon.log();
+  const std::string marker = "event=http_listening listen=127.0.0.1:0 port=";
+  const auto at = log.find(marker);
+  return at == std::string::npos ? 0 : static_cast<unsigned short>(std::stoi(log.substr(at + marker.size())));
 }
 
 // Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
@@ -191,6 +202,59 @@ TEST_CASE("SIGINT in the middle of a catch-up ends the batch in flight cleanly a
 
   REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code == 0);
   CHECK(db.query_int("SELECT count(*) FROM user_event_log") == total);
+}
+
+TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, and readiness says who halted") {
+  TestDatabase db;
+  write_events(db, 100);
+  const std::string config = write_file("http.toml", demo_config());
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+  const unsigned short port = http_port(daemon);
+  auto get = [&](const std::string& target) { return http_request("127.0.0.1", port, "GET", target); };
+
+  CHECK(get("/healthz").status == 200);
+  REQUIRE(eventually([&] { return get("/readyz").status == 200; }));
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 100; }));
+  REQUIRE(eventually([&] {
+    return get("/metrics").body.find("projectord_events_applied_total{handler=\"user_log\",source=\"shop\"} 100") !=
+           std::string::npos;
+  }));
+  const auto status = boost::json::parse(get("/status").body).as_object();
+  CHECK(status.at("ready").as_bool());
+  REQUIRE(status.at("handlers").as_array().size() == 2);
+  for (const auto& handler : status.at("handlers").as_array()) {
+    CHECK(handler.at("state").as_string() == "idle");
+    CHECK(handler.at("position").as_int64() == 100);
+  }
+  const auto metrics = get("/metrics");
+  CHECK(metrics.content_type.find("text/plain; version=0.0.4") == 0);
+  CHECK(metrics.body.find("# TYPE projectord_handler_state gauge") != std::string::npos);
+  CHECK(metrics.body.find("process_resident_memory_bytes") != std::string::npos);
+  const char* promtool = std::getenv("PROJECTORD_PROMTOOL");
+  REQUIRE(promtool != nullptr);  // scripts/test.sh unpacks Debian's promtool and names it
+  const std::string scraped = write_file("metrics.txt", metrics.body);
+  const auto lint = run_command({"/bin/sh", "-c", std::string(promtool) + " check metrics < " + scraped});
+  INFO(lint.output);
+  CHECK(lint.exit_code == 0);
+  CHECK(get("/nope").status == 404);
+  CHECK(http_request("127.0.0.1", port, "POST", "/status").status == 405);
+
+  // A payload that is not zlib: users (on_error = stop) halts, user_log dead-letters it and goes on.
+  db.exec(
+      "INSERT INTO stored_events (application_name, originator_id, originator_version, topic, state)"
+      " VALUES ('Shop', gen_random_uuid(), 1, 'users.events:UserRegistered', '\\x00ff')");
+  REQUIRE(eventually([&] { return get("/readyz").status == 503; }));
+  const auto readiness = boost::json::parse(get("/readyz").body).as_object();
+  REQUIRE(readiness.at("not_ready").as_array().size() == 1);
+  CHECK(readiness.at("not_ready").as_array()[0].at("handler").as_string() == "users");
+  CHECK(readiness.at("not_ready").as_array()[0].at("state").as_string() == "halted");
+  REQUIRE(eventually([&] {
+    return get("/metrics").body.find("projectord_dead_letters_total{handler=\"user_log\",source=\"shop\"} 1") !=
+           std::string::npos;
+  }));
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);  // a stop on request is clean, halted handler or not
 }
 
 TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing twice") {

@@ -1,0 +1,18 @@
+#pragma once
+/// A blocking HTTP/1.1 client for tests: one request per connection, with a deadline.
+#include <chrono>
+#include <string>
+
+namespace projectord::testing {
+
+struct HttpReply {
+  unsigned status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+/// GET (or another method) http://HOST:PORT/TARGET; throws when the server cannot be reached in time.
+HttpReply http_request(const std::string& host, unsigned short port, const std::string& method,
+                       const std::string& target, std::chrono::milliseconds deadline = std::chrono::seconds(5));
+
+}  // namespace projectord::testing
