@@ -19,6 +19,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
@@ -184,7 +185,7 @@ net::awaitable<void> Server::State::accept() {
     if (ec) {
       // Out of descriptors, or a connection reset before it was accepted: keep serving the others, but do
       // not spin while the cause lasts.
-      spdlog::warn("HTTP server on port {}: accept failed: {}", port, ec.message());
+      spdlog::warn("event=http_accept_failed port={} error=\"{}\"", port, ec.message());
       net::steady_timer pause(io, std::chrono::milliseconds(100));
       co_await pause.async_wait(kTuple);
       continue;
@@ -218,7 +219,8 @@ net::awaitable<void> Server::State::serve(tcp::socket socket) {
         co_await within(limits.read_deadline, socket, http::async_read(socket, buffer, parser, kTuple));
     if (ec) {
       if (const auto status = refusal(ec, parser.got_some())) {
-        const Response answer{.status = *status, .body = ec.message() + "\n"};
+        const Response answer{.status = *status,
+                              .body = std::string(http::obsolete_reason(http::int_to_status(*status))) + "\n"};
         const auto failed = co_await write(socket, answer, 11, /*keep_alive=*/false, /*head=*/false);
         if (!failed) co_await finish(socket);
       }
@@ -241,11 +243,13 @@ Response Server::State::respond(Request request) const {
   try {
     response = handler(request);
   } catch (const std::exception& e) {
-    spdlog::error("HTTP handler failed on {} {}: {}", request.method, request.target, e.what());
+    spdlog::error("event=http_handler_failed method={} target={} error=\"{}\"", request.method, request.target,
+                  e.what());
     return Response{.status = 500, .body = "internal error\n"};
   }
   if (response.status < 200 || response.status > 599) {
-    spdlog::error("HTTP handler answered {} {} with status {}", request.method, request.target, response.status);
+    spdlog::error("event=http_handler_failed method={} target={} error=\"invalid status {}\"", request.method,
+                  request.target, response.status);
     return Response{.status = 500, .body = "internal error\n"};
   }
   return response;

@@ -301,14 +301,18 @@ TEST_CASE("HTTP server: an IPv6 loopback address in brackets works", "[http]") {
   CHECK(client.request("GET", "/v6").result_int() == 200);
 }
 
-TEST_CASE("HTTP server: the destructor returns promptly with an idle keep-alive client connected", "[http]") {
+TEST_CASE("HTTP server: the destructor returns promptly with an idle client and a client mid-request", "[http]") {
   auto server = start();
   Client idle(server->port());
   REQUIRE(idle.request("GET", "/keep").result_int() == 200);
+  Client halfway(server->port());
+  halfway.send("GET /half");
+  CHECK_FALSE(halfway.closed_within(50ms));  // the server waits for the rest (read deadline 5 s)
   const auto stop_start = Clock::now();
   server.reset();
   CHECK(since(stop_start) < 2s);
   CHECK(idle.closed_within(2s));
+  CHECK(halfway.closed_within(2s));
 }
 
 TEST_CASE("HTTP server: 200 sequential GETs on one connection each complete with p99 under 50 ms", "[http]") {
