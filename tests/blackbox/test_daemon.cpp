@@ -68,6 +68,24 @@ unsigned short http_port(const DaemonProcess& daemon) {
   return at == std::string::npos ? 0 : static_cast<unsigned short>(std::stoi(log.substr(at + marker.size())));
 }
 
+// A store of 20,000 events, migrated, with a config whose small batches make a catch-up take many
+// transactions: long enough to interrupt in the middle.
+struct CatchUp {
+  std::string config;
+  std::int64_t total;
+};
+CatchUp prepare_catch_up(const TestDatabase& db, const std::string& name) {
+  write_events(db, 20000, 50);
+  const std::string config = write_file(name, demo_config("", "batch_size = 200\n"));
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  return {config, db.query_int("SELECT count(*) FROM stored_events")};
+}
+
+// Every handler has committed at least one batch.
+bool every_handler_committed(const TestDatabase& db) {
+  return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0;
+}
+
 // Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
 int exit_code_after(DaemonProcess& daemon, int signal) {
   daemon.signal(signal);
@@ -186,14 +204,11 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
 
 TEST_CASE("SIGINT in the middle of a catch-up ends the batch in flight cleanly and a restart finishes") {
   TestDatabase db;
-  write_events(db, 20000, 50);
-  const std::string config = write_file("sigint.toml", demo_config("", "batch_size = 200\n"));
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
-  const auto total = db.query_int("SELECT count(*) FROM stored_events");
+  const CatchUp catch_up = prepare_catch_up(db, "sigint.toml");
+  const auto& [config, total] = catch_up;
 
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
-  REQUIRE(
-      eventually([&] { return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0; }));
+  REQUIRE(eventually([&] { return every_handler_committed(db); }));
   CHECK(exit_code_after(daemon, SIGINT) == 0);
   // The log holds exactly the events up to its checkpoint: the batch in flight committed with it or not at all.
   const auto logged_up_to = db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'user_log'");
@@ -259,15 +274,12 @@ TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, an
 
 TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing twice") {
   TestDatabase db;
-  write_events(db, 20000, 50);
-  const std::string config = write_file("kill.toml", demo_config("", "batch_size = 200\n"));
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
-  const auto total = db.query_int("SELECT count(*) FROM stored_events");
+  const CatchUp catch_up = prepare_catch_up(db, "kill.toml");
+  const auto& [config, total] = catch_up;
 
   {
     DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
-    REQUIRE(
-        eventually([&] { return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0; }));
+    REQUIRE(eventually([&] { return every_handler_committed(db); }));
     daemon.signal(SIGKILL);
     REQUIRE(daemon.wait_exit(10s));
   }

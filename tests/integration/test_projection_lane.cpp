@@ -64,6 +64,14 @@ std::string insert_event(int n) {
   return "INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": " + std::to_string(n) + "}')";
 }
 
+// Inserts an event in a transaction that rolls back: its position is consumed, a permanent hole.
+void insert_and_roll_back(const TestDatabase& db, int n) {
+  pqxx::connection connection(db.url());
+  pqxx::work aborted(connection);
+  aborted.exec(insert_event(n));
+  aborted.abort();
+}
+
 // Rows in a read model the lane creates itself: -1 until the lane's setup has run.
 std::int64_t rows_in(const TestDatabase& db, const std::string& table) {
   try {
@@ -129,12 +137,7 @@ TEST_CASE("a lane does not pass a position whose transaction is still open, then
 TEST_CASE("a rolled-back insert leaves a permanent hole that the lane passes after the grace") {
   TestDatabase db;
   create_store(db);
-  {
-    pqxx::connection connection(db.url());
-    pqxx::work aborted(connection);
-    aborted.exec(insert_event(1));
-    aborted.abort();
-  }
+  insert_and_roll_back(db, 1);  // leaves a permanent hole
   db.exec(insert_event(2));
   RunningLane lane(db, generic_source(db), applied_log_handler());
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
@@ -311,12 +314,7 @@ TEST_CASE("a rolled-back hole is forgotten once hole_recheck has passed") {
   db.exec(insert_event(1));
   RunningLane lane(db, generic_source(db), applied_log_handler());
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
-  {
-    pqxx::connection connection(db.url());
-    pqxx::work aborted(connection);
-    aborted.exec(insert_event(2));
-    aborted.abort();
-  }
+  insert_and_roll_back(db, 2);  // leaves a permanent hole
   db.exec(insert_event(3));
   lane.wake();
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
@@ -336,12 +334,7 @@ TEST_CASE("a hole that expires during a catch-up spanning several reads causes n
   RunningLane lane(db, source, applied_log_handler());
   db.exec(insert_event(1));
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 1; }));
-  {
-    pqxx::connection connection(db.url());
-    pqxx::work aborted(connection);
-    aborted.exec(insert_event(2));
-    aborted.abort();
-  }
+  insert_and_roll_back(db, 2);  // leaves a permanent hole
   db.exec(insert_event(3));
   lane.wake();
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 2; }));
