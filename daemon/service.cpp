@@ -14,6 +14,7 @@
 #include "daemon/http/endpoints.hpp"
 #include "daemon/lane.hpp"
 #include "daemon/sources/notify_listener.hpp"
+#include "daemon/systemd_notify.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord {
@@ -78,6 +79,7 @@ int run_service(const config::Config& config, RunOptions options) {
   }
 
   net::io_context io(1);
+  net::steady_timer status_timer(io);  // READY and STATUS reports to systemd, see below
   std::vector<std::unique_ptr<sources::NotifyListener>> listeners;
   for (const auto& [name, source] : config.sources) {
     if (!wakes.contains(name)) continue;
@@ -91,11 +93,12 @@ int run_service(const config::Config& config, RunOptions options) {
   };
   std::vector<std::jthread> threads;
   for (auto& lane : lanes) {
-    threads.emplace_back([&io, &running, &stop_listeners, lane = lane.get()](std::stop_token stop) {
+    threads.emplace_back([&io, &running, &stop_listeners, &status_timer, lane = lane.get()](std::stop_token stop) {
       lane->run(stop);
       net::post(io, [&] {
         if (--running == 0) {
           stop_listeners();
+          status_timer.cancel();
           io.stop();
         }
       });
@@ -106,11 +109,36 @@ int run_service(const config::Config& config, RunOptions options) {
     io.stop();
   }
 
+  // READY=1 once every lane has connected and loaded its checkpoint (config, schema check and HTTP bind
+  // came before), then a STATUS= line every few seconds.
+  bool ready = false;
+  std::function<void()> report_status = [&] {
+    std::map<std::string_view, int> states;
+    for (const auto& lane : lanes) ++states[to_string(lane->status().state)];
+    std::string summary = std::to_string(lanes.size()) + " handler(s):";
+    for (const auto& [state, count] : states) summary += " " + std::to_string(count) + " " + std::string(state);
+    const bool connected = !states.contains("starting") && !states.contains("reconnecting");
+    if (!ready && connected) {
+      ready = true;
+      spdlog::info("event=ready status=\"{}\"", summary);
+      notify_ready(summary);
+    } else if (ready) {
+      notify_status(summary);
+    }
+    status_timer.expires_after(ready ? std::chrono::seconds(5) : std::chrono::milliseconds(50));
+    status_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) report_status();
+    });
+  };
+  report_status();
+
   net::signal_set signals(io, SIGTERM, SIGINT);
   net::steady_timer shutdown_deadline(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("event=shutdown signal={} timeout_ms={}", signal, config.daemon.shutdown_timeout.count());
+    notify_stopping();
+    status_timer.cancel();
     for (auto& thread : threads) thread.request_stop();
     for (auto& [name, wake] : wakes) wake.notify();
     stop_listeners();

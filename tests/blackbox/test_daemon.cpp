@@ -1,6 +1,12 @@
 // The projectord binary as a black box: its CLI, a real PostgreSQL, events written by the demo writer
 // (eventsourcing_django's stored_events, zlib'd JSONTranscoder payloads), signals and kill -9.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -270,6 +276,72 @@ TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, an
            std::string::npos;
   }));
   CHECK(exit_code_after(daemon, SIGTERM) == 0);  // a stop on request is clean, halted handler or not
+}
+
+namespace {
+
+// Stands in for systemd's notification socket: a Unix datagram socket whose messages the test reads.
+class NotifySocket {
+ public:
+  NotifySocket() : path_(write_file("notify.sock", "")) {
+    std::filesystem::remove(path_);
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    path_.copy(address.sun_path, sizeof(address.sun_path) - 1);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  }
+  ~NotifySocket() {
+    ::close(fd_);
+    std::filesystem::remove(path_);
+  }
+  const std::string& path() const { return path_; }
+
+  /// The next message, or "" when none arrives within `deadline`.
+  std::string next(std::chrono::milliseconds deadline = 20s) {
+    pollfd ready{fd_, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(deadline.count())) != 1) return {};
+    std::array<char, 4096> buffer{};
+    const auto n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    return n > 0 ? std::string(buffer.data(), static_cast<std::size_t>(n)) : std::string();
+  }
+
+  /// Reads messages until one contains `text`; returns it, or "" after `deadline`.
+  std::string wait_for(const std::string& text, std::chrono::milliseconds deadline = 20s) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      std::string message = next(left);
+      if (message.find(text) != std::string::npos) return message;
+    }
+    return {};
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("under systemd the daemon sends READY once every handler is connected, STATUS, and STOPPING") {
+  TestDatabase db;
+  write_events(db, 50);
+  const std::string config = write_file("notify.toml", demo_config());
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  NotifySocket systemd;
+  auto env = env_for(db);
+  env["NOTIFY_SOCKET"] = systemd.path();
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env);
+
+  const std::string ready = systemd.wait_for("READY=1");
+  REQUIRE_FALSE(ready.empty());
+  CHECK(ready.find("STATUS=2 handler(s):") != std::string::npos);
+  // Each lane loads (and so creates) its checkpoint before it counts as connected.
+  CHECK(db.query_int("SELECT count(*) FROM projectord.checkpoints") == 2);
+  daemon.signal(SIGTERM);
+  CHECK_FALSE(systemd.wait_for("STOPPING=1").empty());
+  REQUIRE(daemon.wait_exit(20s));
 }
 
 TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing twice") {
