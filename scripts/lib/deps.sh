@@ -3,7 +3,7 @@
 # Boost is pinned to the 1.81 packages: the unversioned libboost-*-dev names pull in 1.74.
 
 PROJECTORD_PACKAGES=(
-  g++ cmake make pkg-config python3 curl
+  g++ cmake make pkg-config python3 curl systemd
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev catch2 libtomlplusplus-dev prometheus-cpp-dev
   libsystemd-dev zlib1g-dev

@@ -344,6 +344,43 @@ TEST_CASE("under systemd the daemon sends READY once every handler is connected,
   REQUIRE(daemon.wait_exit(20s));
 }
 
+TEST_CASE("the systemd unit verifies, its exposure is at most 2.0, and cmake --install puts the files in place") {
+  std::ifstream source(std::string(PROJECTORD_SOURCE_DIR) + "/systemd/projectord.service");
+  std::string unit((std::istreambuf_iterator<char>(source)), std::istreambuf_iterator<char>());
+  const std::string installed_path = "/usr/bin/projectord";
+  REQUIRE(unit.find(installed_path) != std::string::npos);
+  // verify wants ExecStart to exist: point it at the binary under test.
+  unit.replace(unit.find(installed_path), installed_path.size(), kBinary);
+  const auto dir = std::filesystem::temp_directory_path() / ("projectord-unit-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string unit_path = (dir / "projectord.service").string();
+  std::ofstream(unit_path) << unit;
+
+  const auto verify = run_command({"systemd-analyze", "verify", unit_path});
+  INFO(verify.output);
+  CHECK(verify.exit_code == 0);
+  const auto security = run_command({"systemd-analyze", "security", "--offline=true", "--threshold=20", unit_path});
+  INFO(security.output);
+  CHECK(security.exit_code == 0);
+
+  const auto prefix = dir / "root";
+  const auto install = run_command({"cmake", "--install", PROJECTORD_BUILD_DIR, "--prefix", prefix.string()});
+  INFO(install.output);
+  REQUIRE(install.exit_code == 0);
+  for (const char* file : {"bin/projectord", "lib/systemd/system/projectord.service", "lib/sysusers.d/projectord.conf",
+                           "lib/tmpfiles.d/projectord.conf", "etc/projectord/projectord.toml"}) {
+    CHECK(std::filesystem::exists(prefix / file));
+  }
+  // The sample config is valid as shipped (its secret file aside).
+  const std::string sample = std::string(PROJECTORD_SOURCE_DIR) + "/systemd/projectord.toml";
+  const auto check = run_command({kBinary, "--config", sample, "check-config"});
+  INFO(check.output);
+  CHECK(check.exit_code == 1);
+  CHECK(std::count(check.output.begin(), check.output.end(), '\n') == 1);  // one complaint: the secret file
+  CHECK(check.output.find("database_url") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing twice") {
   TestDatabase db;
   const CatchUp catch_up = prepare_catch_up(db, "kill.toml");
