@@ -106,6 +106,7 @@ class Lane::Impl {
     Backoff reconnect(std::chrono::milliseconds(100), std::chrono::seconds(30));
     while (!stop.stop_requested()) {
       try {
+        update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
         session(stop, reconnect);
         break;
       } catch (const Halted&) {
@@ -121,6 +122,7 @@ class Lane::Impl {
           ++s.reconnects;
         });
         set_state(LaneState::reconnecting);
+        update([&](LaneStatus& s) { s.busy_since.reset(); });
         wake_.wait(wake_.generation(), delay, stop);
       }
     }
@@ -169,6 +171,7 @@ class Lane::Impl {
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
       const auto seen = wake_.generation();
+      update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
       const Position read_from = open ? open->to : position_;
       sources::ReadCycle cycle = reader_.read(source, read_from, source_.batch_size, horizon_.bound());
       horizon_.observe(cycle.snapshot);
@@ -204,6 +207,7 @@ class Lane::Impl {
       if (!open && !holes_.empty() && clock_.now() >= next_recheck_) recheck_holes(target, source);
       if (!blocked && !truncated && options_.exit_when_caught_up) return;
       if (progressed && (truncated || !cycle.rows.empty())) continue;
+      update([&](LaneStatus& s) { s.busy_since.reset(); });
       wake_.wait(seen, wait_time(blocked), stop);
     }
     if (open) commit_open(open);

@@ -36,6 +36,9 @@ struct LaneStatus {
   std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
   std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
   std::string last_error;
+  /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it
+  /// waits for events. The watchdog calls a lane busy for too long stalled (a hung server, a lock).
+  std::optional<Clock::time_point> busy_since;
 };
 
 struct LaneOptions {

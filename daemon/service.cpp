@@ -132,6 +132,32 @@ int run_service(const config::Config& config, RunOptions options) {
   };
   report_status();
 
+  // WATCHDOG=1 only while no lane has been busy with one unit of work for half the watchdog interval: a
+  // lane stuck in a hung server call or behind a lock stops the pings, and systemd restarts the service.
+  net::steady_timer watchdog_timer(io);
+  std::function<void()> watch;
+  if (const auto interval = watchdog_interval()) {
+    const auto stall_limit = std::chrono::duration_cast<Clock::time_point::duration>(*interval / 2);
+    watch = [&, stall_limit, period = *interval / 4] {
+      const auto now = clock.now();
+      bool stalled = false;
+      for (const auto& lane : lanes) {
+        const auto busy_since = lane->status().busy_since;
+        if (busy_since && now - *busy_since > stall_limit) {
+          stalled = true;
+          spdlog::warn("handler={} event=stalled busy_ms={}", lane->name(),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(now - *busy_since).count());
+        }
+      }
+      if (!stalled) notify_watchdog();
+      watchdog_timer.expires_after(period);
+      watchdog_timer.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) watch();
+      });
+    };
+    watch();
+  }
+
   net::signal_set signals(io, SIGTERM, SIGINT);
   net::steady_timer shutdown_deadline(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -139,6 +165,7 @@ int run_service(const config::Config& config, RunOptions options) {
     spdlog::info("event=shutdown signal={} timeout_ms={}", signal, config.daemon.shutdown_timeout.count());
     notify_stopping();
     status_timer.cancel();
+    watchdog_timer.cancel();
     for (auto& thread : threads) thread.request_stop();
     for (auto& [name, wake] : wakes) wake.notify();
     stop_listeners();

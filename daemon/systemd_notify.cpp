@@ -15,5 +15,12 @@ void send(const std::string& message) { static_cast<void>(sd_notify(0, message.c
 void notify_ready(const std::string& status) { send("READY=1\nSTATUS=" + status); }
 void notify_status(const std::string& status) { send("STATUS=" + status); }
 void notify_stopping() { send("STOPPING=1"); }
+void notify_watchdog() { send("WATCHDOG=1"); }
+
+std::optional<std::chrono::microseconds> watchdog_interval() {
+  std::uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0) return std::nullopt;
+  return std::chrono::microseconds(usec);
+}
 
 }  // namespace projectord

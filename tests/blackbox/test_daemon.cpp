@@ -344,6 +344,36 @@ TEST_CASE("under systemd the daemon sends READY once every handler is connected,
   REQUIRE(daemon.wait_exit(20s));
 }
 
+TEST_CASE("the watchdog is pinged while the lanes get on, not while one is stuck behind a lock, and again after") {
+  TestDatabase db;
+  write_events(db, 20);
+  const std::string config = write_file("watchdog.toml", demo_config());
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  NotifySocket systemd;
+  auto env = env_for(db);
+  env["NOTIFY_SOCKET"] = systemd.path();
+  env["WATCHDOG_USEC"] = "1000000";  // a lane busy for more than 0.5 s counts as stalled
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env);
+  REQUIRE_FALSE(systemd.wait_for("READY=1").empty());
+  REQUIRE_FALSE(systemd.wait_for("WATCHDOG=1").empty());
+
+  pqxx::connection locker(db.url());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE user_event_log IN ACCESS EXCLUSIVE MODE");
+  write_events(db, 3);  // the log lane's next COPY waits for the lock
+  REQUIRE(eventually([&] { return daemon.log().find("handler=user_log event=stalled") != std::string::npos; }));
+  // Pings sent before the stall was seen (bounded: a watchdog that never stops must fail, not hang).
+  const auto drained_by = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < drained_by && !systemd.wait_for("WATCHDOG=1", 300ms).empty()) {
+  }
+  CHECK(systemd.wait_for("WATCHDOG=1", 1500ms).empty());
+
+  lock.abort();
+  CHECK_FALSE(systemd.wait_for("WATCHDOG=1").empty());
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 23; }));
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
 TEST_CASE("the systemd unit verifies, its exposure is at most 2.0, and cmake --install puts the files in place") {
   std::ifstream source(std::string(PROJECTORD_SOURCE_DIR) + "/systemd/projectord.service");
   std::string unit((std::istreambuf_iterator<char>(source)), std::istreambuf_iterator<char>());
