@@ -74,6 +74,13 @@ unsigned short http_port(const DaemonProcess& daemon) {
   return at == std::string::npos ? 0 : static_cast<unsigned short>(std::stoi(log.substr(at + marker.size())));
 }
 
+// Writes a config file and runs `projectord migrate` with it; returns the file's path.
+std::string migrated(const TestDatabase& db, const std::string& name, const std::string& config_text) {
+  const std::string config = write_file(name, config_text);
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  return config;
+}
+
 // A store of 20,000 events, migrated, with a config whose small batches make a catch-up take many
 // transactions: long enough to interrupt in the middle.
 struct CatchUp {
@@ -82,8 +89,7 @@ struct CatchUp {
 };
 CatchUp prepare_catch_up(const TestDatabase& db, const std::string& name) {
   write_events(db, 20000, 50);
-  const std::string config = write_file(name, demo_config("", "batch_size = 200\n"));
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string config = migrated(db, name, demo_config("", "batch_size = 200\n"));
   return {config, db.query_int("SELECT count(*) FROM stored_events")};
 }
 
@@ -124,8 +130,7 @@ TEST_CASE("--help lists the commands and every config section") {
 TEST_CASE("migrate is idempotent and --uninstall removes what it installed") {
   TestDatabase db;
   write_events(db, 10);
-  const std::string config = write_file("migrate.toml", demo_config());
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string config = migrated(db, "migrate.toml", demo_config());
   REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
   CHECK(db.query_int("SELECT count(*) FROM pg_trigger WHERE tgname = 'projectord_notify'") == 1);
   CHECK(db.query_int("SELECT count(*) FROM information_schema.tables WHERE table_name = 'user_projection'") == 1);
@@ -148,8 +153,7 @@ TEST_CASE("the daemon projects the store, follows live writes woken by NOTIFY, a
   TestDatabase db;
   write_events(db, 300);
   // A poll interval of an hour: only the NOTIFY trigger can wake the daemon for the live writes.
-  const std::string config = write_file("live.toml", demo_config("", "poll_interval = \"1h\"\n"));
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string config = migrated(db, "live.toml", demo_config("", "poll_interval = \"1h\"\n"));
 
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 300; }));
@@ -170,8 +174,7 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
   TestDatabase db;
   write_events(db, 200);
   // An hour's poll interval: after a reconnect, only the lanes' own re-read and the listener's wake-up count.
-  const std::string config = write_file("reconnect.toml", demo_config("", "poll_interval = \"1h\"\n"));
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string config = migrated(db, "reconnect.toml", demo_config("", "poll_interval = \"1h\"\n"));
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 200; }));
 
@@ -228,8 +231,7 @@ TEST_CASE("SIGINT in the middle of a catch-up ends the batch in flight cleanly a
 TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, and readiness says who halted") {
   TestDatabase db;
   write_events(db, 100);
-  const std::string config = write_file("http.toml", demo_config());
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string config = migrated(db, "http.toml", demo_config());
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
   const unsigned short port = http_port(daemon);
@@ -327,8 +329,7 @@ class NotifySocket {
 TEST_CASE("under systemd the daemon sends READY once every handler is connected, STATUS, and STOPPING") {
   TestDatabase db;
   write_events(db, 50);
-  const std::string config = write_file("notify.toml", demo_config());
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string config = migrated(db, "notify.toml", demo_config());
   NotifySocket systemd;
   auto env = env_for(db);
   env["NOTIFY_SOCKET"] = systemd.path();
@@ -347,8 +348,7 @@ TEST_CASE("under systemd the daemon sends READY once every handler is connected,
 TEST_CASE("the watchdog is pinged while the lanes get on, not while one is stuck behind a lock, and again after") {
   TestDatabase db;
   write_events(db, 20);
-  const std::string config = write_file("watchdog.toml", demo_config());
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string config = migrated(db, "watchdog.toml", demo_config());
   NotifySocket systemd;
   auto env = env_for(db);
   env["NOTIFY_SOCKET"] = systemd.path();
@@ -429,8 +429,7 @@ TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing
   CHECK(db.query_int("SELECT count(DISTINCT global_position) FROM user_event_log") == total);
 
   // A second set of read models built in one uninterrupted run must be identical.
-  const std::string reference = write_file("reference.toml", demo_config("_ref"));
-  REQUIRE(run_command({kBinary, "--config", reference, "migrate"}, env_for(db)).exit_code == 0);
+  const std::string reference = migrated(db, "reference.toml", demo_config("_ref"));
   REQUIRE(run_command({kBinary, "--config", reference, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==
           0);
   CHECK(users_differences(db, "user_projection", "user_projection_ref") == 0);
