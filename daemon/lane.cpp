@@ -174,7 +174,9 @@ class Lane::Impl {
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
       const Position read_from = open ? open->to : position_;
       sources::ReadCycle cycle = reader_.read(source, read_from, source_.batch_size, horizon_.bound());
+      const auto forced_before = horizon_.forced_advances();
       horizon_.observe(cycle.snapshot);
+      if (horizon_.forced_advances() != forced_before) forced_until_ = horizon_.bound();
       const Position settled = std::max(horizon_.bound(), cycle.contiguous_end);
 
       const auto unsettled = std::find_if(cycle.rows.begin(), cycle.rows.end(),
@@ -185,7 +187,11 @@ class Lane::Impl {
       // settled bound (no more rows exist up to there in the snapshot).
       Position to = (!blocked && truncated) ? cycle.rows.back().position : settled;
       cycle.rows.erase(unsettled, cycle.rows.end());
-      if (!truncated && to > cycle.contiguous_end) to = note_passed_holes(source, cycle, to);
+      // Holes are noted live, and in a catch-up only where max_hole_wait forced the bound past an open
+      // transaction (its rows may still commit); other catch-up holes are history.
+      if (to > cycle.contiguous_end && (!truncated || cycle.contiguous_end < forced_until_)) {
+        to = note_passed_holes(source, cycle, to);
+      }
       const bool progressed = to > read_from;
       if (progressed) {
         if (open || (truncated && read_from >= careful_until_)) {
@@ -263,7 +269,7 @@ class Lane::Impl {
   // Live, the horizon lets the lane pass positions that no row holds. They are looked at again in a later
   // snapshot: a row of this source that committed there in the meantime ends the batch before it (the next
   // read takes it in order); the others are remembered as holes, re-read for hole_recheck. Returns the
-  // (possibly lowered) end of the batch. Catch-up batches are not scanned: their holes are history.
+  // (possibly lowered) end of the batch.
   Position note_passed_holes(pqxx::connection& source, sources::ReadCycle& cycle, Position to) {
     if (source_.hole_recheck <= std::chrono::milliseconds::zero() || to - cycle.contiguous_end > kMaxHoleScan) {
       return to;
@@ -462,6 +468,7 @@ class Lane::Impl {
   Position position_ = 0;
   Position careful_until_ = 0;
   checkpoints::HoleDeadlines holes_;  ///< written with every checkpoint move (see note_passed_holes)
+  Position forced_until_ = 0;         ///< the bound max_hole_wait last forced: holes below it are noted
   Clock::time_point next_recheck_{};  ///< up to here, one chunk per transaction: a failure was seen in this range
   std::stop_token stop_;
 

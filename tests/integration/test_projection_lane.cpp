@@ -349,3 +349,25 @@ TEST_CASE("a hole that expires during a catch-up spanning several reads causes n
   CHECK(db.query_value("SELECT holes::text FROM projectord.checkpoints WHERE handler = 'applied_log'") == "{}");
   CHECK(lane.status().reconnects == 0);
 }
+
+TEST_CASE("a hole forced past during a catch-up is re-read too, and its late row applied") {
+  TestDatabase db;
+  create_store(db);
+  pqxx::connection holder_connection(db.url());
+  pqxx::work holder(holder_connection);
+  holder.exec(insert_event(1));  // takes position 1 and holds it
+  db.exec(
+      "INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
+      " FROM generate_series(2, 40) g");
+  auto source = generic_source(db);
+  source.batch_size = 3;  // full reads: a catch-up
+  source.max_hole_wait = 200ms;
+  source.hole_recheck = 60s;
+  RunningLane lane(db, source, applied_log_handler());
+
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 39; }));
+  CHECK(lane.status().forced_hole_skips >= 1);
+  holder.commit();
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 40; }));
+  CHECK(lane.status().late_arrivals == 1);
+}
