@@ -74,6 +74,9 @@ unsigned short http_port(const DaemonProcess& daemon) {
   return at == std::string::npos ? 0 : static_cast<unsigned short>(std::stoi(log.substr(at + marker.size())));
 }
 
+// Rows in the demo's event log table.
+std::int64_t logged_events(const TestDatabase& db) { return db.query_int("SELECT count(*) FROM user_event_log"); }
+
 // Writes a config file and runs `projectord migrate` with it; returns the file's path.
 std::string migrated(const TestDatabase& db, const std::string& name, const std::string& config_text) {
   const std::string config = write_file(name, config_text);
@@ -156,9 +159,9 @@ TEST_CASE("the daemon projects the store, follows live writes woken by NOTIFY, a
   const std::string config = migrated(db, "live.toml", demo_config("", "poll_interval = \"1h\"\n"));
 
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
-  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 300; }));
+  REQUIRE(eventually([&] { return logged_events(db) == 300; }));
   write_events(db, 30);
-  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 330; }, 10s));
+  REQUIRE(eventually([&] { return logged_events(db) == 330; }, 10s));
   CHECK(db.query_int("SELECT count(*) FROM user_projection") > 0);
   CHECK(db.query_int("SELECT count(*) FROM user_projection WHERE current_version < 1") == 0);
 
@@ -176,7 +179,7 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
   // An hour's poll interval: after a reconnect, only the lanes' own re-read and the listener's wake-up count.
   const std::string config = migrated(db, "reconnect.toml", demo_config("", "poll_interval = \"1h\"\n"));
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
-  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 200; }));
+  REQUIRE(eventually([&] { return logged_events(db) == 200; }));
 
   for (int round = 1; round <= 3; ++round) {
     const auto killed = db.query_int(
@@ -184,7 +187,7 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
         " WHERE datname = current_database() AND application_name LIKE 'projectord:%'");
     CHECK(killed >= 3);  // both lanes and the listener
     write_events(db, 50);
-    REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 200 + 50 * round; }));
+    REQUIRE(eventually([&] { return logged_events(db) == 200 + 50 * round; }));
   }
   CHECK(daemon.log().find("event=error") != std::string::npos);
 
@@ -207,7 +210,7 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
   REQUIRE(eventually([&] { return refusals() >= 6; }));  // every lane and the listener, retried
   admin("ALTER DATABASE " + db.name() + " ALLOW_CONNECTIONS true");
   write_events(db, 50);
-  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 400; }, 60s));
+  REQUIRE(eventually([&] { return logged_events(db) == 400; }, 60s));
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
@@ -221,11 +224,11 @@ TEST_CASE("SIGINT in the middle of a catch-up ends the batch in flight cleanly a
   CHECK(exit_code_after(daemon, SIGINT) == 0);
   // The log holds exactly the events up to its checkpoint: the batch in flight committed with it or not at all.
   const auto logged_up_to = db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'user_log'");
-  CHECK(db.query_int("SELECT count(*) FROM user_event_log") == logged_up_to);
+  CHECK(logged_events(db) == logged_up_to);
   CHECK(db.query_int("SELECT coalesce(max(global_position), 0) FROM user_event_log") == logged_up_to);
 
   REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code == 0);
-  CHECK(db.query_int("SELECT count(*) FROM user_event_log") == total);
+  CHECK(logged_events(db) == total);
 }
 
 TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, and readiness says who halted") {
@@ -239,7 +242,7 @@ TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, an
 
   CHECK(get("/healthz").status == 200);
   REQUIRE(eventually([&] { return get("/readyz").status == 200; }));
-  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 100; }));
+  REQUIRE(eventually([&] { return logged_events(db) == 100; }));
   REQUIRE(eventually([&] {
     return get("/metrics").body.find("projectord_events_applied_total{handler=\"user_log\",source=\"shop\"} 100") !=
            std::string::npos;
@@ -370,7 +373,7 @@ TEST_CASE("the watchdog is pinged while the lanes get on, not while one is stuck
 
   lock.abort();
   CHECK_FALSE(systemd.wait_for("WATCHDOG=1").empty());
-  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM user_event_log") == 23; }));
+  REQUIRE(eventually([&] { return logged_events(db) == 23; }));
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
@@ -425,7 +428,7 @@ TEST_CASE("kill -9 in the middle of a catch-up loses nothing and applies nothing
   CHECK(db.query_int("SELECT min(position) FROM projectord.checkpoints") < total);
 
   REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code == 0);
-  CHECK(db.query_int("SELECT count(*) FROM user_event_log") == total);
+  CHECK(logged_events(db) == total);
   CHECK(db.query_int("SELECT count(DISTINCT global_position) FROM user_event_log") == total);
 
   // A second set of read models built in one uninterrupted run must be identical.

@@ -64,6 +64,14 @@ std::string insert_event(int n) {
   return "INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": " + std::to_string(n) + "}')";
 }
 
+// Events n = first..last in one transaction, as insert_event writes them one by one.
+void insert_events(const TestDatabase& db, int first, int last) {
+  db.exec(
+      "INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
+      " FROM generate_series(" +
+      std::to_string(first) + ", " + std::to_string(last) + ") g");
+}
+
 // Inserts an event in a transaction that rolls back: its position is consumed, a permanent hole.
 void insert_and_roll_back(const TestDatabase& db, int n) {
   pqxx::connection connection(db.url());
@@ -341,9 +349,7 @@ TEST_CASE("a hole that expires during a catch-up spanning several reads causes n
 
   // Two thousand reads of three: the hole expires (and is forgotten, in a commit) while a catch-up
   // transaction is open.
-  db.exec(
-      "INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
-      " FROM generate_series(4, 6000) g");
+  insert_events(db, 4, 6000);
   lane.wake();
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 5999; }));
   CHECK(db.query_value("SELECT holes::text FROM projectord.checkpoints WHERE handler = 'applied_log'") == "{}");
@@ -356,9 +362,7 @@ TEST_CASE("a hole forced past during a catch-up is re-read too, and its late row
   pqxx::connection holder_connection(db.url());
   pqxx::work holder(holder_connection);
   holder.exec(insert_event(1));  // takes position 1 and holds it
-  db.exec(
-      "INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
-      " FROM generate_series(2, 40) g");
+  insert_events(db, 2, 40);
   auto source = generic_source(db);
   source.batch_size = 3;  // full reads: a catch-up
   source.max_hole_wait = 200ms;
