@@ -60,6 +60,8 @@ struct PostgresSource {
   Duration max_hole_wait{300000};
   Duration hole_recheck{600000};  ///< how long holes passed while live are re-read for late rows; 0 = never
   std::size_t batch_size = 5000;  ///< upper bound of one catch-up batch; live batches are as small as one event
+
+  bool operator==(const PostgresSource&) const = default;
 };
 
 /// One parameterised statement of a `sql` handler, run for events whose type matches `on`.
@@ -68,6 +70,8 @@ struct SqlStatement {
   std::string sql;                  ///< $1..$n placeholders only; event data is never spliced into the text
   std::vector<std::string> params;  ///< event paths bound to $1..$n: stream_id, data.email, metadata.user_id, ...
   std::size_t line = 0;             ///< where it was declared, for error messages
+
+  bool operator==(const SqlStatement&) const = default;
 };
 
 struct Handler {
@@ -84,11 +88,20 @@ struct Handler {
   std::string setup;                     ///< sql: DDL run (idempotently) by `projectord migrate`
   std::vector<SqlStatement> statements;  ///< sql: per-event statements
   std::size_t line = 0;
+
+  bool operator==(const Handler&) const = default;
 };
 
 struct Daemon {
   std::string log_level = "info";
   Duration shutdown_timeout{30000};
+  Duration stuck_after{60000};  ///< no progress this long while work waits: the handler is stuck
+};
+
+struct Http {
+  std::string listen = "127.0.0.1:9464";  ///< empty: no HTTP endpoint
+  std::string admin_token;                ///< empty: admin calls need no token (loopback by default)
+  Duration ready_max_lag{300000};         ///< /readyz fails while a handler is behind for longer than this
 };
 
 struct Config {
@@ -98,7 +111,7 @@ struct Config {
   /// synchronous_commit of the projection transactions. "off" keeps exactly-once: read model and checkpoint
   /// commit together, so a server crash loses both and the events are applied again.
   std::string synchronous_commit = "off";
-  std::string http_listen = "127.0.0.1:9464";  ///< [http] listen; empty: no HTTP endpoint
+  Http http;
   std::map<std::string, PostgresSource> sources;
   std::map<std::string, Handler> handlers;
 };

@@ -631,9 +631,12 @@ void load_document(const toml::table& root, Diagnostics& diagnostics, Config& co
   const Section daemon = single_section(diagnostics, document, "daemon");
   config.daemon.log_level = daemon.str("log_level");
   config.daemon.shutdown_timeout = daemon.duration("shutdown_timeout");
+  config.daemon.stuck_after = daemon.duration("stuck_after");
 
   const Section http = single_section(diagnostics, document, "http");
-  config.http_listen = http.str("listen");
+  config.http.listen = http.str("listen");
+  config.http.admin_token = http.str("admin_token");
+  config.http.ready_max_lag = http.duration("ready_max_lag");
 
   const Section database = single_section(diagnostics, document, "database");
   config.database_url = database.str("url");

@@ -18,6 +18,8 @@ const std::vector<Option> kOptions{
      .help = "Lowest level logged.", .choices = "trace|debug|info|warn|error"},
     {.section = "daemon", .key = "shutdown_timeout", .type = duration, .default_value = R"("30s")", .reloadable = true,
      .help = "How long SIGTERM waits for in-flight batches before exiting."},
+    {.section = "daemon", .key = "stuck_after", .type = duration, .default_value = R"("60s")", .reloadable = true,
+     .help = "A handler without progress this long while work waits is reported stuck (and not ready)."},
 
     // [database]
     {.section = "database", .key = "url", .type = string, .reloadable = false,
@@ -30,7 +32,13 @@ const std::vector<Option> kOptions{
 
     // [http]
     {.section = "http", .key = "listen", .type = string, .default_value = R"("127.0.0.1:9464")", .reloadable = false,
-     .help = "HOST:PORT of /healthz, /readyz, /status and /metrics ([::1]:9464 for IPv6); empty: no HTTP."},
+     .help = "HOST:PORT of the health, metrics and admin endpoints ([::1]:9464 for IPv6); empty: no HTTP."},
+    {.section = "http", .key = "admin_token", .type = string, .reloadable = true,
+     .help = "When set, POST /admin/... needs 'Authorization: Bearer TOKEN'. Prefer admin_token_file or ${ENV}."},
+    {.section = "http", .key = "admin_token_file", .type = string, .reloadable = true,
+     .help = "Read admin_token from this file instead."},
+    {.section = "http", .key = "ready_max_lag", .type = duration, .default_value = R"("5min")", .reloadable = true,
+     .help = "/readyz fails while a handler has been behind its source's head for longer than this."},
 
     // [sources.NAME]
     {.section = "sources.*", .key = "kind", .type = string, .default_value = R"("postgres")", .reloadable = true,

@@ -12,6 +12,7 @@
 #include "checkpoints/dead_letters.hpp"
 #include "daemon/backoff.hpp"
 #include "daemon/db_session.hpp"
+#include "daemon/progress_watch.hpp"
 #include "daemon/sources/postgres_reader.hpp"
 #include "daemon/sources/row_decoder.hpp"
 #include "daemon/sources/settled_horizon.hpp"
@@ -31,6 +32,8 @@ std::string_view to_string(LaneState state) {
       return "waiting_for_hole";
     case LaneState::reconnecting:
       return "reconnecting";
+    case LaneState::paused:
+      return "paused";
     case LaneState::halted:
       return "halted";
     case LaneState::stopped:
@@ -55,8 +58,10 @@ bool is_transient(const std::exception& error) {
   return false;
 }
 
-// Thrown out of the batch path when on_error = "stop" gives up on an event; ends the lane's run.
+// Thrown out of the batch path when on_error = "stop" gives up on an event in a one-shot run; ends the run.
 struct Halted {};
+// Thrown out of a halt when an operator resumes the lane: it starts a new session (reconnect, re-read).
+struct Resumed {};
 // Thrown out of a retry wait when shutdown is requested.
 struct Stopping {};
 
@@ -99,7 +104,8 @@ class Lane::Impl {
         reader_(source_),
         horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_),
         checkpoint_(handler_.name, source_.name),
-        types_(handler_.types) {}
+        types_(handler_.types),
+        progress_(options_.progress_window) {}
 
   void run(std::stop_token stop) {
     stop_ = stop;
@@ -111,6 +117,9 @@ class Lane::Impl {
         break;
       } catch (const Halted&) {
         return;
+      } catch (const Resumed&) {
+        spdlog::info("handler={} event=resumed action=reconnecting", handler_.name);
+        continue;
       } catch (const Stopping&) {
         break;
       } catch (const std::exception& error) {
@@ -136,10 +145,82 @@ class Lane::Impl {
 
   const std::string& name() const { return handler_.name; }
 
+  Result<void> pause() {
+    {
+      std::lock_guard lock(control_mutex_);
+      if (const auto refused = refuse_unless_running("pause")) return fail(*refused);
+      control_.pause = true;
+    }
+    wake_.notify();  // out of an idle wait
+    return {};
+  }
+
+  Result<void> resume() {
+    {
+      std::lock_guard lock(control_mutex_);
+      const LaneState state = status().state;
+      if (state == LaneState::halted) {
+        control_.retry = true;
+      } else if (control_.pause) {
+        control_.pause = false;
+      } else {
+        return fail("handler " + handler_.name + " is " + std::string(to_string(state)) + ", not paused or halted");
+      }
+    }
+    control_changed_.notify_all();
+    return {};
+  }
+
+  Result<Position> skip() {
+    Position poison = 0;
+    {
+      std::lock_guard lock(control_mutex_);
+      const LaneStatus now = status();
+      if (now.state != LaneState::halted) {
+        return fail("handler " + handler_.name + " is " + std::string(to_string(now.state)) +
+                    ": only a halted handler has an event to skip");
+      }
+      poison = now.halted_at;
+      control_.skip = poison;
+    }
+    control_changed_.notify_all();
+    return poison;
+  }
+
  private:
+  // Operator requests, read by the lane's thread at its safe points.
+  struct Control {
+    bool pause = false;              ///< hold before the next read
+    bool retry = false;              ///< leave the halt, reconnect, try the poison event again
+    std::optional<Position> skip;  ///< dead-letter the poison event at this position instead of halting
+  };
+
+  // Caller holds control_mutex_.
+  std::optional<std::string> refuse_unless_running(std::string_view action) const {
+    const LaneState state = status().state;
+    if (state == LaneState::halted) {
+      return "handler " + handler_.name + " is halted: skip or resume it instead of " + std::string(action);
+    }
+    if (state == LaneState::stopped) return "handler " + handler_.name + " has stopped";
+    return std::nullopt;
+  }
+
+  bool pause_requested() const {
+    std::lock_guard lock(control_mutex_);
+    return control_.pause;
+  }
+
+  // Holds the lane, between transactions, until it is resumed or the daemon stops.
+  void hold_while_paused(std::stop_token stop) {
+    set_state(LaneState::paused);
+    update([&](LaneStatus& s) { s.busy_since.reset(); });
+    std::unique_lock lock(control_mutex_);
+    control_changed_.wait(lock, stop, [&] { return !control_.pause; });
+  }
   // A write transaction that spans several read chunks during catch-up (see kReadsPerTransaction).
   struct OpenTransaction {
     std::unique_ptr<pqxx::work> txn;
+    Clock::time_point started;  ///< its first read
     Position to = 0;
     std::int64_t events = 0;
     std::size_t reads = 0;
@@ -165,15 +246,23 @@ class Lane::Impl {
     position_ = loaded.position;
     holes_ = std::move(loaded.holes);
     update([&](LaneStatus& s) { s.position = position_; });
+    if (options_.on_checkpoint) options_.on_checkpoint(position_);
     reconnect.reset();
     spdlog::info("handler={} source={} event=connected position={}", handler_.name, source_.name, position_);
 
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
+      if (pause_requested()) {
+        if (open) commit_open(open);
+        hold_while_paused(stop);
+        continue;
+      }
       const auto seen = wake_.generation();
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
       const Position read_from = open ? open->to : position_;
+      const auto read_started = clock_.now();
       sources::ReadCycle cycle = reader_.read(source, read_from, source_.batch_size, horizon_.bound());
+      head_ = std::max(head_, cycle.snapshot.head);
       const auto forced_before = horizon_.forced_advances();
       horizon_.observe(cycle.snapshot);
       if (horizon_.forced_advances() != forced_before) forced_until_ = horizon_.bound();
@@ -195,15 +284,22 @@ class Lane::Impl {
       const bool progressed = to > read_from;
       if (progressed) {
         if (open || (truncated && read_from >= careful_until_)) {
-          add_to_open(target, open, cycle.rows, to);
+          add_to_open(target, open, cycle.rows, to, read_started);
         } else {
+          batch_started_ = read_started;
           process(target, cycle.rows, to);
         }
       }
       if (open && (!truncated || ++open->reads >= kReadsPerTransaction)) commit_open(open);
 
       set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
+      progress_.observe(clock_.now(), position_, head_);
       update([&](LaneStatus& s) {
+        s.head = head_;
+        s.behind_since = progress_.behind_since();
+        s.last_progress = progress_.last_progress();
+        s.lag_growing = progress_.lag_growing();
+        s.open_holes = holes_.size();
         const auto pending = horizon_.oldest_pending();
         s.forced_hole_skips = horizon_.forced_advances();
         s.oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0);
@@ -222,7 +318,7 @@ class Lane::Impl {
   // Adds a chunk to the open multi-chunk transaction (opening it if needed). Any trouble of the events' own
   // rolls it back and marks the range for replay in one-chunk transactions, where poison events are isolated.
   void add_to_open(pqxx::connection& target, std::optional<OpenTransaction>& open,
-                   const std::vector<sources::RawRow>& rows, Position to) {
+                   const std::vector<sources::RawRow>& rows, Position to, Clock::time_point read_started) {
     std::vector<Event> batch;
     batch.reserve(rows.size());
     for (const sources::RawRow& row : rows) {
@@ -230,7 +326,7 @@ class Lane::Impl {
       if (!decoded) return abandon(open, to, decoded.error());
       if (types_.accepts(decoded->type)) batch.push_back(std::move(*decoded));
     }
-    if (!open) open = OpenTransaction{std::make_unique<pqxx::work>(target), position_, 0, 0};
+    if (!open) open = OpenTransaction{std::make_unique<pqxx::work>(target), read_started, position_, 0, 0};
     try {
       if (!batch.empty()) projection_->apply(*open->txn, batch);
     } catch (const std::exception& error) {
@@ -250,11 +346,7 @@ class Lane::Impl {
       if (is_transient(error)) throw;
       return abandon(open, open->to, one_line(error.what()));
     }
-    position_ = open->to;
-    update([&](LaneStatus& s) {
-      s.position = position_;
-      s.events_applied += open->events;
-    });
+    moved(open->to, open->events, open->started);
     open.reset();
   }
 
@@ -295,6 +387,7 @@ class Lane::Impl {
   // order, and counted; positions another application's row took, and expired ones, are forgotten.
   void recheck_holes(pqxx::connection& target, pqxx::connection& source) {
     next_recheck_ = clock_.now() + source_.poll_interval;
+    batch_started_ = clock_.now();
     std::vector<Position> positions;
     for (const auto& [position, deadline] : holes_) positions.push_back(position);
     const sources::HoleCheck check = reader_.check_holes(source, positions);
@@ -371,11 +464,21 @@ class Lane::Impl {
       projection_->discard();
       throw;
     }
+    moved(to, static_cast<std::int64_t>(batch.size()), batch_started_);
+    batch_started_ = clock_.now();  // a batch split one by one: each later piece is timed from here
+  }
+
+  // After a commit that moved the checkpoint to `to` with `events` applied in a transaction begun at `started`.
+  void moved(Position to, std::int64_t events, Clock::time_point started) {
     position_ = to;
+    const double seconds = std::chrono::duration<double>(clock_.now() - started).count();
     update([&](LaneStatus& s) {
       s.position = to;
-      s.events_applied += static_cast<std::int64_t>(batch.size());
+      s.events_applied += events;
+      s.batch_sizes.observe(static_cast<double>(events));
+      s.batch_seconds.observe(seconds);
     });
+    if (options_.on_checkpoint) options_.on_checkpoint(to);
   }
 
   void apply_with_retries(pqxx::connection& target, std::span<const Event> single, Position to) {
@@ -409,21 +512,44 @@ class Lane::Impl {
                                 std::to_string(letter.position) + " (" + letter.event_type + ") after " +
                                 std::to_string(letter.attempts) + " attempt(s): " + letter.error;
     update([&](LaneStatus& s) { s.last_error = message; });
-    if (handler_.on_error == config::OnError::stop) {
-      spdlog::error("handler={} event=halted position={} error=\"{}\"", handler_.name, letter.position, message);
-      set_state(LaneState::halted);
-      throw Halted{};
-    }
+    if (handler_.on_error == config::OnError::stop && !skip_requested(letter.position)) halt(letter.position, message);
     spdlog::error("handler={} event=dead_letter position={} error=\"{}\"", handler_.name, letter.position, message);
+    const auto started = clock_.now();
     pqxx::work txn(target);
     checkpoints::record_dead_letter(txn, letter);
     checkpoint_.advance(txn, position_, to, 0, holes_);
     txn.commit();
-    position_ = to;
+    update([&](LaneStatus& s) { ++s.dead_letters; });
+    moved(to, 0, started);
+    std::lock_guard lock(control_mutex_);
+    if (control_.skip == letter.position) control_.skip.reset();
+  }
+
+  bool skip_requested(Position position) const {
+    std::lock_guard lock(control_mutex_);
+    return control_.skip == position;
+  }
+
+  // on_error = "stop": the lane holds on the poison event (connections open, checkpoint before it) until an
+  // operator skips it (returns: the caller dead-letters it), resumes (retry in a new session) or the daemon
+  // stops. A one-shot run (exit_when_caught_up) ends instead.
+  void halt(Position position, const std::string& message) {
+    spdlog::error("handler={} event=halted position={} error=\"{}\"", handler_.name, position, message);
     update([&](LaneStatus& s) {
-      s.position = to;
-      ++s.dead_letters;
+      s.halted_at = position;
+      s.busy_since.reset();
     });
+    set_state(LaneState::halted);
+    if (options_.exit_when_caught_up) throw Halted{};
+    std::unique_lock lock(control_mutex_);
+    control_changed_.wait(lock, stop_, [&] { return control_.retry || control_.skip == position; });
+    update([&](LaneStatus& s) { s.halted_at = 0; });
+    if (stop_.stop_requested()) throw Stopping{};
+    if (control_.retry) {
+      control_.retry = false;
+      throw Resumed{};
+    }
+    spdlog::warn("handler={} event=skip position={} action=dead_letter", handler_.name, position);
   }
 
   // A retry delay that shutdown cuts short: the event in hand is left unapplied (its transaction rolled
@@ -466,11 +592,18 @@ class Lane::Impl {
   checkpoints::CheckpointStore checkpoint_;
   handlers::TypeFilter types_;
   Position position_ = 0;
-  Position careful_until_ = 0;
-  checkpoints::HoleDeadlines holes_;  ///< written with every checkpoint move (see note_passed_holes)
-  Position forced_until_ = 0;         ///< the bound max_hole_wait last forced: holes below it are noted
-  Clock::time_point next_recheck_{};  ///< up to here, one chunk per transaction: a failure was seen in this range
+  Position careful_until_ = 0;         ///< up to here, one chunk per transaction: a failure was seen in this range
+  checkpoints::HoleDeadlines holes_;   ///< written with every checkpoint move (see note_passed_holes)
+  Position forced_until_ = 0;          ///< the bound max_hole_wait last forced: holes below it are noted
+  Clock::time_point next_recheck_{};   ///< when recheck_holes runs next
+  Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
+  Position head_ = 0;                  ///< the highest head a read has seen
+  ProgressWatch progress_;
   std::stop_token stop_;
+
+  mutable std::mutex control_mutex_;
+  std::condition_variable_any control_changed_;
+  Control control_;
 
   mutable std::mutex status_mutex_;
   LaneStatus status_;
@@ -487,5 +620,8 @@ Lane::~Lane() = default;
 void Lane::run(std::stop_token stop) { impl_->run(stop); }
 LaneStatus Lane::status() const { return impl_->status(); }
 const std::string& Lane::name() const { return impl_->name(); }
+Result<void> Lane::pause() { return impl_->pause(); }
+Result<void> Lane::resume() { return impl_->resume(); }
+Result<Position> Lane::skip() { return impl_->skip(); }
 
 }  // namespace projectord

@@ -8,7 +8,11 @@
 /// backoff, reconnecting and reloading the checkpoint; nothing is skipped. A failing batch is retried event
 /// by event; an event that still fails after max_attempts (or cannot be decoded) is the poison event:
 /// on_error = "stop" halts this lane only, "dead_letter" records it and moves on.
+///
+/// Operators steer a lane from other threads (the admin API): pause it after the transaction in flight,
+/// resume it, or skip the event a halted lane stopped on (recorded as a dead letter).
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,33 +21,47 @@
 
 #include "config/config.hpp"
 #include "daemon/clock.hpp"
+#include "daemon/histogram.hpp"
+#include "daemon/result.hpp"
 #include "daemon/wake_signal.hpp"
 #include "handlers/projection_handler.hpp"
 
 namespace projectord {
 
-enum class LaneState { starting, catching_up, idle, waiting_for_hole, reconnecting, halted, stopped };
+enum class LaneState { starting, catching_up, idle, waiting_for_hole, reconnecting, paused, halted, stopped };
 std::string_view to_string(LaneState state);
 
 struct LaneStatus {
   LaneState state = LaneState::starting;
   Position position = 0;
+  Position head = 0;       ///< the highest position of the source's table in the last read
+  Position halted_at = 0;  ///< while halted: the position of the event it stopped on
   std::int64_t events_applied = 0;
   std::int64_t dead_letters = 0;
   std::int64_t reconnects = 0;
   std::uint64_t forced_hole_skips = 0;
   std::int64_t late_arrivals = 0;                 ///< rows found in holes after the lane had passed them
+  std::size_t open_holes = 0;                     ///< positions passed as holes, still re-read for late rows
   std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
   std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
   std::string last_error;
   /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it
   /// waits for events. The watchdog calls a lane busy for too long stalled (a hung server, a lock).
   std::optional<Clock::time_point> busy_since;
+  // From ProgressWatch (daemon/progress_watch.hpp), for daemon/lane_health.hpp.
+  std::optional<Clock::time_point> behind_since;
+  std::optional<Clock::time_point> last_progress;
+  bool lag_growing = false;
+  BatchSizeHistogram batch_sizes = batch_size_histogram();
+  BatchDurationHistogram batch_seconds = batch_duration_histogram();
 };
 
 struct LaneOptions {
   bool exit_when_caught_up = false;        ///< return from run() once a read finds nothing after the checkpoint
   std::string synchronous_commit = "off";  ///< of the write connection ([database] synchronous_commit)
+  Clock::duration progress_window = std::chrono::seconds(30);  ///< over which a growing lag makes a lane slow
+  /// Called on the lane's thread after every checkpoint commit (and with the loaded one): must not block.
+  std::function<void(Position)> on_checkpoint{};
 };
 
 class Lane {
@@ -59,6 +77,13 @@ class Lane {
 
   LaneStatus status() const;
   const std::string& name() const;
+
+  /// Stops the lane after the transaction in flight; an error if it is halted (skip or resume it instead).
+  Result<void> pause();
+  /// A paused lane goes on; a halted one reconnects and tries its poison event again (after a fix).
+  Result<void> resume();
+  /// A halted lane records the event it stopped on as a dead letter and goes on; returns its position.
+  Result<Position> skip();
 
  private:
   class Impl;

@@ -8,14 +8,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <pqxx/connection>
-#include <thread>
 
 #include "checkpoints/schema.hpp"
+#include "config/loader.hpp"
+#include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/endpoints.hpp"
-#include "daemon/lane.hpp"
-#include "daemon/sources/notify_listener.hpp"
+#include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
-#include "handlers/registry.hpp"
 
 namespace projectord {
 
@@ -38,84 +37,65 @@ bool schema_ready(const std::string& url) {
   }
 }
 
+void reload(Supervisor& supervisor) {
+  const std::string& file = supervisor.config().file;
+  spdlog::info("event=reload config={}", file);
+  const config::LoadResult loaded = config::load_config(file);
+  for (const std::string& error : loaded.errors) spdlog::error("event=reload_rejected error=\"{}\"", error);
+  if (!loaded.ok()) return;
+  if (const auto applied = supervisor.apply(loaded.config); !applied) {
+    spdlog::error("event=reload_rejected error=\"{}\"", applied.error());
+    return;
+  }
+  spdlog::set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
+  spdlog::info("event=reloaded config={} handlers={}", file, loaded.config.handlers.size());
+}
+
 }  // namespace
 
 int run_service(const config::Config& config, RunOptions options) {
   if (!schema_ready(config.database_url)) return 1;
 
   SteadyClock clock;
-  std::map<std::string, WakeSignal> wakes;
-  std::vector<std::unique_ptr<Lane>> lanes;
-  for (const auto& [name, handler] : config.handlers) {
-    auto projection = handlers::make_projection(handler);
-    if (!projection) {
-      spdlog::critical("event=startup_failed error=\"{}\"", projection.error());
-      return 1;
-    }
-    const config::PostgresSource& source = config.sources.at(handler.source);
-    lanes.push_back(std::make_unique<Lane>(handler, source, config.database_url, std::move(*projection),
-                                           wakes[source.name], clock,
-                                           LaneOptions{options.exit_when_caught_up, config.synchronous_commit}));
+  CheckpointWaiters waiters(clock);
+  net::io_context io(1);
+  net::steady_timer status_timer(io);    // READY and STATUS reports to systemd, see below
+  net::steady_timer watchdog_timer(io);  // WATCHDOG pings, see below
+  net::signal_set signals(io, SIGTERM, SIGINT);
+  net::signal_set reload_signal(io, SIGHUP);
+  // Declared after what its idle callback touches, before the HTTP server that reads it.
+  Supervisor supervisor(io, clock, waiters, options.exit_when_caught_up, [&] {
+    status_timer.cancel();
+    watchdog_timer.cancel();
+    io.stop();
+  });
+  if (const auto started = supervisor.apply(config); !started) {
+    spdlog::critical("event=startup_failed error=\"{}\"", started.error());
+    return 1;
   }
+  if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
 
-  // Declared after the lanes it reads: destroyed (and its thread joined) before them.
+  // Declared after the supervisor it reads: destroyed (and its thread joined) before it.
   std::unique_ptr<http::Server> http_server;
-  if (!config.http_listen.empty()) {
-    auto started =
-        http::Server::start(config.http_listen, http::make_endpoints([&lanes, &config] {
-                              std::vector<http::HandlerStatus> statuses;
-                              for (const auto& lane : lanes) {
-                                const config::Handler& handler = config.handlers.at(lane->name());
-                                statuses.push_back({handler.name, handler.kind, handler.source, lane->status()});
-                              }
-                              return statuses;
-                            }));
+  if (!config.http.listen.empty()) {
+    auto started = http::Server::start(config.http.listen, http::make_endpoints(supervisor, waiters));
     if (!started) {
       spdlog::critical("event=startup_failed error=\"{}\"", started.error());
       return 1;
     }
     http_server = std::move(*started);
-    spdlog::info("event=http_listening listen={} port={}", config.http_listen, http_server->port());
-  }
-
-  net::io_context io(1);
-  net::steady_timer status_timer(io);  // READY and STATUS reports to systemd, see below
-  std::vector<std::unique_ptr<sources::NotifyListener>> listeners;
-  for (const auto& [name, source] : config.sources) {
-    if (!wakes.contains(name)) continue;
-    listeners.push_back(std::make_unique<sources::NotifyListener>(io, source.url, source.notify_channel, wakes[name]));
-    listeners.back()->start();
-  }
-
-  std::size_t running = lanes.size();
-  auto stop_listeners = [&] {
-    for (auto& listener : listeners) listener->stop();
-  };
-  std::vector<std::jthread> threads;
-  for (auto& lane : lanes) {
-    threads.emplace_back([&io, &running, &stop_listeners, &status_timer, lane = lane.get()](std::stop_token stop) {
-      lane->run(stop);
-      net::post(io, [&] {
-        if (--running == 0) {
-          stop_listeners();
-          status_timer.cancel();
-          io.stop();
-        }
-      });
-    });
-  }
-  if (lanes.empty()) {
-    spdlog::warn("event=no_handlers config={}", config.file);
-    io.stop();
+    spdlog::info("event=http_listening listen={} port={} admin_token={}", config.http.listen, http_server->port(),
+                 config.http.admin_token.empty() ? "none" : "required");
   }
 
   // READY=1 once every lane has connected and loaded its checkpoint (config, schema check and HTTP bind
   // came before), then a STATUS= line every few seconds.
   bool ready = false;
   std::function<void()> report_status = [&] {
+    const auto handlers = supervisor.handlers();
     std::map<std::string_view, int> states;
-    for (const auto& lane : lanes) ++states[to_string(lane->status().state)];
-    std::string summary = std::to_string(lanes.size()) + " handler(s):";
+    for (const auto& handler : handlers) ++states[to_string(handler.status.state)];
+    std::string summary = std::to_string(handlers.size()) + " handler(s):";
     for (const auto& [state, count] : states) summary += " " + std::to_string(count) + " " + std::string(state);
     const bool connected = !states.contains("starting") && !states.contains("reconnecting");
     if (!ready && connected) {
@@ -134,18 +114,17 @@ int run_service(const config::Config& config, RunOptions options) {
 
   // WATCHDOG=1 only while no lane has been busy with one unit of work for half the watchdog interval: a
   // lane stuck in a hung server call or behind a lock stops the pings, and systemd restarts the service.
-  net::steady_timer watchdog_timer(io);
   std::function<void()> watch;
   if (const auto interval = watchdog_interval()) {
-    const auto stall_limit = std::chrono::duration_cast<Clock::time_point::duration>(*interval / 2);
+    const auto stall_limit = std::chrono::duration_cast<Clock::duration>(*interval / 2);
     watch = [&, stall_limit, period = *interval / 4] {
       const auto now = clock.now();
       bool stalled = false;
-      for (const auto& lane : lanes) {
-        const auto busy_since = lane->status().busy_since;
+      for (const auto& handler : supervisor.handlers()) {
+        const auto busy_since = handler.status.busy_since;
         if (busy_since && now - *busy_since > stall_limit) {
           stalled = true;
-          spdlog::warn("handler={} event=stalled busy_ms={}", lane->name(),
+          spdlog::warn("handler={} event=stalled busy_ms={}", handler.name,
                        std::chrono::duration_cast<std::chrono::milliseconds>(now - *busy_since).count());
         }
       }
@@ -158,39 +137,42 @@ int run_service(const config::Config& config, RunOptions options) {
     watch();
   }
 
-  net::signal_set signals(io, SIGTERM, SIGINT);
+  // SIGHUP: read the file again; an invalid one is refused and the running configuration stays.
+  std::function<void()> await_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reload(supervisor);
+      await_reload();
+    });
+  };
+  await_reload();
+
   net::steady_timer shutdown_deadline(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
-    spdlog::info("event=shutdown signal={} timeout_ms={}", signal, config.daemon.shutdown_timeout.count());
+    const auto timeout = supervisor.config().daemon.shutdown_timeout;
+    spdlog::info("event=shutdown signal={} timeout_ms={}", signal, timeout.count());
     notify_stopping();
-    status_timer.cancel();
-    watchdog_timer.cancel();
-    for (auto& thread : threads) thread.request_stop();
-    for (auto& [name, wake] : wakes) wake.notify();
-    stop_listeners();
-    shutdown_deadline.expires_after(config.daemon.shutdown_timeout);
+    reload_signal.cancel();
+    shutdown_deadline.expires_after(timeout);
     shutdown_deadline.async_wait([&](const boost::system::error_code& timer_ec) {
       if (timer_ec) return;
       // A lane stuck in a hung server call: its transaction has not committed, so exiting loses nothing.
-      spdlog::critical("event=shutdown_timeout lanes_running={}", running);
+      spdlog::critical("event=shutdown_timeout lanes_running={}", supervisor.running());
       spdlog::shutdown();
       std::_Exit(1);
     });
+    supervisor.stop();
   });
 
   io.run();
-  threads.clear();  // joins
-  bool halted = false;
-  for (const auto& lane : lanes) {
-    const LaneStatus status = lane->status();
-    halted = halted || status.state == LaneState::halted;
-    spdlog::info("handler={} event=stopped state={} position={} applied={}", lane->name(), to_string(status.state),
-                 status.position, status.events_applied);
+  for (const auto& handler : supervisor.handlers()) {
+    spdlog::info("handler={} event=stopped state={} position={} applied={}", handler.name,
+                 to_string(handler.status.state), handler.status.position, handler.status.events_applied);
   }
   // A stop on request is clean even with a halted handler (readiness and metrics said so); a one-shot
   // catch-up reports that it did not get everything to the head.
-  return options.exit_when_caught_up && halted ? 1 : 0;
+  return options.exit_when_caught_up && supervisor.any_halted() ? 1 : 0;
 }
 
 }  // namespace projectord

@@ -1,6 +1,8 @@
 #include "daemon/http/endpoints.hpp"
 
 #include <boost/json.hpp>
+#include <boost/url/parse_query.hpp>
+#include <charconv>
 
 #include "daemon/http/metrics.hpp"
 
@@ -9,67 +11,181 @@ namespace projectord::http {
 namespace {
 
 constexpr const char* kJson = "application/json";
+constexpr std::int64_t kDefaultWaitMs = 5000;
+constexpr std::int64_t kMaxWaitMs = 300000;
 
 Response json(unsigned status, const boost::json::value& body) {
   return {status, kJson, boost::json::serialize(body) + "\n"};
 }
 
-bool is_ready(LaneState state) {
-  return state == LaneState::idle || state == LaneState::catching_up || state == LaneState::waiting_for_hole;
-}
+Response error(unsigned status, std::string message) { return json(status, {{"error", std::move(message)}}); }
 
-boost::json::object describe(const HandlerStatus& handler) {
+boost::json::object describe(const HandlerStatus& handler, const LaneHealth& health) {
   const LaneStatus& s = handler.status;
-  return {{"name", handler.name},
-          {"kind", handler.kind},
-          {"source", handler.source},
-          {"state", to_string(s.state)},
-          {"position", s.position},
-          {"events_applied", s.events_applied},
-          {"dead_letters", s.dead_letters},
-          {"reconnects", s.reconnects},
-          {"late_arrivals", s.late_arrivals},
-          {"forced_hole_skips", s.forced_hole_skips},
-          {"oldest_hole_wait_ms", s.oldest_hole_wait.count()},
-          {"blocking_xmin", s.blocking_xmin},
-          {"last_error", s.last_error}};
+  boost::json::object described{{"name", handler.name},
+                                {"kind", handler.kind},
+                                {"source", handler.source},
+                                {"state", health.state},
+                                {"reason", health.reason},
+                                {"ready", health.ready},
+                                {"position", s.position},
+                                {"head", s.head},
+                                {"lag_positions", health.lag_positions},
+                                {"lag_seconds", health.lag_seconds},
+                                {"events_applied", s.events_applied},
+                                {"dead_letters", s.dead_letters},
+                                {"reconnects", s.reconnects},
+                                {"late_arrivals", s.late_arrivals},
+                                {"forced_hole_skips", s.forced_hole_skips},
+                                {"open_holes", s.open_holes},
+                                {"oldest_hole_wait_ms", s.oldest_hole_wait.count()},
+                                {"blocking_xmin", s.blocking_xmin},
+                                {"last_error", s.last_error}};
+  if (s.halted_at != 0) described["halted_at"] = s.halted_at;
+  return described;
 }
 
-Response readiness(const std::vector<HandlerStatus>& handlers) {
+Response readiness(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits) {
+  const auto now = std::chrono::steady_clock::now();
   boost::json::array not_ready;
   for (const HandlerStatus& handler : handlers) {
-    if (is_ready(handler.status.state)) continue;
+    const LaneHealth health = assess(handler.status, now, limits);
+    if (health.ready) continue;
     not_ready.push_back({{"handler", handler.name},
-                         {"state", to_string(handler.status.state)},
-                         {"last_error", handler.status.last_error}});
+                         {"state", health.state},
+                         {"reason", health.reason.empty() ? handler.status.last_error : health.reason},
+                         {"lag_seconds", health.lag_seconds}});
   }
   const bool ready = not_ready.empty();
   return json(ready ? 200 : 503, {{"ready", ready}, {"not_ready", std::move(not_ready)}});
 }
 
-Response status(const std::vector<HandlerStatus>& handlers) {
+Response status(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits) {
+  const auto now = std::chrono::steady_clock::now();
   boost::json::array described;
   bool ready = true;
   for (const HandlerStatus& handler : handlers) {
-    described.push_back(describe(handler));
-    ready = ready && is_ready(handler.status.state);
+    const LaneHealth health = assess(handler.status, now, limits);
+    described.push_back(describe(handler, health));
+    ready = ready && health.ready;
   }
   return json(200, {{"ready", ready}, {"handlers", std::move(described)}});
 }
 
+// "/PREFIX/NAME" -> NAME, or "" when the path has another shape.
+std::string_view tail_after(std::string_view path, std::string_view prefix) {
+  if (!path.starts_with(prefix)) return {};
+  const std::string_view rest = path.substr(prefix.size());
+  return rest.find('/') == std::string_view::npos ? rest : std::string_view{};
+}
+
+std::optional<std::int64_t> non_negative(std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+  return value;
+}
+
+bool handler_exists(const std::vector<HandlerStatus>& handlers, std::string_view name) {
+  return std::any_of(handlers.begin(), handlers.end(), [&](const HandlerStatus& h) { return h.name == name; });
+}
+
+Answer wait_for_checkpoint(const Request& request, std::string_view handler, DaemonView& daemon,
+                           CheckpointWaiters& waiters) {
+  std::optional<std::int64_t> position;
+  std::int64_t timeout_ms = kDefaultWaitMs;
+  const auto params = boost::urls::parse_query(request.query);
+  if (!params) return error(400, "malformed query string");
+  for (const auto& param : *params) {
+    const auto value = non_negative(param.value);
+    if (param.key == "position") {
+      if (!value) return error(400, "position must be a non-negative integer");
+      position = *value;
+    } else if (param.key == "timeout_ms") {
+      if (!value || *value > kMaxWaitMs) return error(400, "timeout_ms must be an integer from 0 to 300000");
+      timeout_ms = *value;
+    } else {
+      return error(400, "unknown parameter '" + std::string(param.key) + "': expected position and timeout_ms");
+    }
+  }
+  if (!position) return error(400, "position is required: GET /wait/HANDLER?position=N&timeout_ms=T");
+  if (!handler_exists(daemon.handlers(), handler)) return error(404, "no such handler: " + std::string(handler));
+
+  const std::string name(handler);
+  const auto timeout = std::chrono::milliseconds(timeout_ms);
+  return Deferred{
+      .timeout = timeout,
+      .on_timeout = json(408, {{"handler", name},
+                               {"reached", false},
+                               {"error", "the checkpoint did not reach " + std::to_string(*position) + " within " +
+                                             std::to_string(timeout_ms) + " ms"}}),
+      .start = [&waiters, name, wanted = *position, timeout](Reply reply) {
+        waiters.wait(name, wanted, std::chrono::steady_clock::now() + timeout,
+                     [name, reply = std::move(reply)](Position reached) {
+                       reply(json(200, {{"handler", name}, {"reached", true}, {"position", reached}}));
+                     });
+      }};
+}
+
+bool authorized(const Request& request, const std::string& token) {
+  if (token.empty()) return true;
+  constexpr std::string_view kScheme = "bearer ";
+  const std::string_view header = request.authorization;
+  if (header.size() < kScheme.size()) return false;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  }
+  return constant_time_equal(header.substr(kScheme.size()), token);
+}
+
+Response admin(const Request& request, DaemonView& daemon) {
+  if (!authorized(request, daemon.settings().admin_token)) {
+    return error(401, "admin calls need 'Authorization: Bearer TOKEN' with the configured admin_token");
+  }
+  if (request.method != "POST") return error(405, "admin calls are POST requests");
+  static const std::pair<std::string_view, AdminAction> kActions[] = {
+      {"/admin/pause/", AdminAction::pause}, {"/admin/resume/", AdminAction::resume}, {"/admin/skip/", AdminAction::skip}};
+  for (const auto& [prefix, action] : kActions) {
+    const std::string_view handler = tail_after(request.path, prefix);
+    if (handler.empty()) continue;
+    const AdminOutcome outcome = daemon.admin(action, std::string(handler));
+    boost::json::object body{{"handler", handler}, {"message", outcome.message}};
+    if (outcome.position) body["position"] = *outcome.position;
+    if (outcome.status >= 400) body["error"] = outcome.message;
+    return json(outcome.status, body);
+  }
+  return error(404, "no such admin call: " + request.path + " (pause, resume or skip /admin/ACTION/HANDLER)");
+}
+
 }  // namespace
 
-Handler make_endpoints(StatusProvider handlers) {
-  return [handlers = std::move(handlers)](const Request& request) -> Response {
-    if (request.method != "GET" && request.method != "HEAD") {
-      return json(405, {{"error", "only GET and HEAD are served here"}});
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  // Every byte of the longer string is looked at; the lengths only decide the result at the end.
+  const std::size_t n = std::max(a.size(), b.size());
+  unsigned char difference = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto x = static_cast<unsigned char>(i < a.size() ? a[i] : 0);
+    const auto y = static_cast<unsigned char>(i < b.size() ? b[i] : 0);
+    difference |= static_cast<unsigned char>(x ^ y);
+  }
+  return difference == 0;
+}
+
+Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters) {
+  return [&daemon, &waiters](const Request& request) -> Answer {
+    if (request.path.starts_with("/admin/")) return admin(request, daemon);
+    if (request.method != "GET") return error(405, "only GET and HEAD are served here");
+    if (request.path == "/healthz") return Response{200, "text/plain; charset=utf-8", "ok\n"};
+    const HealthLimits limits = daemon.settings().limits;
+    if (request.path == "/readyz") return readiness(daemon.handlers(), limits);
+    if (request.path == "/status") return status(daemon.handlers(), limits);
+    if (request.path == "/metrics") {
+      return Response{200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(daemon.handlers(), limits)};
     }
-    if (request.path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-    if (request.path == "/readyz") return readiness(handlers());
-    if (request.path == "/status") return status(handlers());
-    if (request.path == "/metrics")
-      return {200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(handlers())};
-    return json(404, {{"error", "no such endpoint: " + request.path}});
+    if (const std::string_view handler = tail_after(request.path, "/wait/"); !handler.empty()) {
+      return wait_for_checkpoint(request, handler, daemon, waiters);
+    }
+    return error(404, "no such endpoint: " + request.path);
   };
 }
 

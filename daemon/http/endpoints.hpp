@@ -1,15 +1,26 @@
 #pragma once
-/// The daemon's read-only endpoints, served by http::Server:
+/// The daemon's endpoints, served by http::Server:
 /// - GET /healthz: 200 while the server's loop answers;
-/// - GET /readyz: 200 when every handler is connected and not halted (idle, catching up or waiting for a
-///   hole), else 503 with the handlers that are not and why, as JSON;
-/// - GET /status: every handler's state, position, counters and last error, as JSON;
-/// - GET /metrics: Prometheus text format (daemon/http/metrics.hpp).
+/// - GET /readyz: 200 when every handler is connected, neither halted nor stuck, and its lag is under
+///   [http] ready_max_lag; else 503 with the handlers that are not and why, as JSON;
+/// - GET /status: every handler's state (daemon/lane_health.hpp), position, head, lag, counters and last
+///   error, as JSON;
+/// - GET /metrics: Prometheus text format (daemon/http/metrics.hpp);
+/// - GET /wait/HANDLER?position=N&timeout_ms=T: 200 once the handler's checkpoint is at N or past it, 408 when
+///   T passes first (read-your-writes for an application that just appended event N);
+/// - POST /admin/{pause,resume,skip}/HANDLER: operator actions, 202 when accepted; with [http] admin_token
+///   set, only with `Authorization: Bearer TOKEN` (else 401).
+/// Errors are JSON {"error": "..."} with a 4xx status.
+#include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
 #include "daemon/http/server.hpp"
 
 namespace projectord::http {
 
-Handler make_endpoints(StatusProvider handlers);
+/// `daemon` and `waiters` must outlive the server that runs the returned handler.
+Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters);
+
+/// Compares in time independent of where the strings differ (a token check must not leak a prefix).
+bool constant_time_equal(std::string_view a, std::string_view b);
 
 }  // namespace projectord::http

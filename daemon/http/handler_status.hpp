@@ -1,11 +1,13 @@
 #pragma once
-/// What the HTTP endpoints report about one handler: its identity and its lane's latest status. Built on
-/// demand from the lanes (each `Lane::status()` is a locked copy), so the endpoints never touch a database.
-#include <functional>
+/// What the HTTP endpoints see of the running daemon: every handler's identity and its lane's latest status,
+/// the operator actions, and the settings SIGHUP may change. The service implements it over its lanes; the
+/// endpoints never touch a database (each `Lane::status()` is a locked copy).
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "daemon/lane.hpp"
+#include "daemon/lane_health.hpp"
 
 namespace projectord::http {
 
@@ -16,6 +18,27 @@ struct HandlerStatus {
   LaneStatus status;
 };
 
-using StatusProvider = std::function<std::vector<HandlerStatus>()>;
+enum class AdminAction { pause, resume, skip };
+
+struct AdminOutcome {
+  unsigned status = 202;  ///< 202 accepted, 404 no such handler, 409 not in a state that allows it
+  std::string message;
+  std::optional<Position> position;  ///< skip: the event that becomes a dead letter
+};
+
+/// Settings of the endpoints that a reload may change.
+struct EndpointSettings {
+  std::string admin_token;  ///< empty: admin calls need no token
+  HealthLimits limits;
+};
+
+class DaemonView {
+ public:
+  virtual ~DaemonView() = default;
+  virtual std::vector<HandlerStatus> handlers() const = 0;
+  virtual EndpointSettings settings() const = 0;
+  /// Called on the HTTP thread: must not block (lanes act on the request from their own threads).
+  virtual AdminOutcome admin(AdminAction action, const std::string& handler) = 0;
+};
 
 }  // namespace projectord::http

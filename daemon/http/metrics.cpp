@@ -17,10 +17,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-constexpr LaneState kStates[] = {LaneState::starting,         LaneState::catching_up,  LaneState::idle,
-                                 LaneState::waiting_for_hole, LaneState::reconnecting, LaneState::halted,
-                                 LaneState::stopped};
-
 // One family with a sample per handler, read from its status by `value`.
 template <class Value>
 MetricFamily per_handler(const std::vector<HandlerStatus>& handlers, std::string name, std::string help,
@@ -31,6 +27,28 @@ MetricFamily per_handler(const std::vector<HandlerStatus>& handlers, std::string
     sample.label = {{"handler", handler.name}, {"source", handler.source}};
     const double v = static_cast<double>(value(handler.status));
     (type == MetricType::Counter ? sample.counter.value : sample.gauge.value) = v;
+    family.metric.push_back(std::move(sample));
+  }
+  return family;
+}
+
+// A histogram family from the lane's fixed-bucket histograms (daemon/histogram.hpp).
+template <std::size_t N>
+MetricFamily per_handler_histogram(const std::vector<HandlerStatus>& handlers, std::string name, std::string help,
+                                   Histogram<N> LaneStatus::*member) {
+  MetricFamily family{std::move(name), std::move(help), MetricType::Histogram, {}};
+  for (const HandlerStatus& handler : handlers) {
+    const Histogram<N>& histogram = handler.status.*member;
+    ClientMetric sample;
+    sample.label = {{"handler", handler.name}, {"source", handler.source}};
+    sample.histogram.sample_count = histogram.count;
+    sample.histogram.sample_sum = histogram.sum;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < N; ++i) {
+      cumulative += histogram.counts[i];
+      sample.histogram.bucket.push_back({cumulative, histogram.upper_bounds[i]});
+    }
+    // prometheus-cpp writes the +Inf bucket itself from sample_count.
     family.metric.push_back(std::move(sample));
   }
   return family;
@@ -68,7 +86,12 @@ double cpu_seconds() {
 
 }  // namespace
 
-std::string render_metrics(const std::vector<HandlerStatus>& handlers) {
+std::string render_metrics(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<LaneHealth> health;
+  health.reserve(handlers.size());
+  for (const HandlerStatus& handler : handlers) health.push_back(assess(handler.status, now, limits));
+
   std::vector<MetricFamily> families;
   families.push_back(per_handler(handlers, "projectord_events_applied_total", "Events applied by the handler.",
                                  MetricType::Counter, [](const LaneStatus& s) { return s.events_applied; }));
@@ -86,20 +109,52 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers) {
                                  MetricType::Counter, [](const LaneStatus& s) { return s.forced_hole_skips; }));
   families.push_back(per_handler(handlers, "projectord_checkpoint_position", "Position of the handler's checkpoint.",
                                  MetricType::Gauge, [](const LaneStatus& s) { return s.position; }));
+  families.push_back(per_handler(handlers, "projectord_head_position",
+                                 "Highest position of the handler's source table in its last read.",
+                                 MetricType::Gauge, [](const LaneStatus& s) { return s.head; }));
+  families.push_back(per_handler(handlers, "projectord_open_holes",
+                                 "Positions passed as holes that are still re-read for late rows.", MetricType::Gauge,
+                                 [](const LaneStatus& s) { return s.open_holes; }));
   families.push_back(per_handler(handlers, "projectord_oldest_hole_wait_seconds",
                                  "How long the oldest unsettled position has waited (0: none).", MetricType::Gauge,
                                  [](const LaneStatus& s) { return s.oldest_hole_wait.count() / 1000.0; }));
 
-  MetricFamily states{
-      "projectord_handler_state", "1 for the handler's current state, 0 for the others.", MetricType::Gauge, {}};
-  for (const HandlerStatus& handler : handlers) {
-    for (const LaneState state : kStates) {
-      ClientMetric sample;
-      sample.label = {{"handler", handler.name}, {"source", handler.source}, {"state", std::string(to_string(state))}};
-      sample.gauge.value = handler.status.state == state ? 1 : 0;
-      states.metric.push_back(std::move(sample));
+  families.push_back(per_handler_histogram(handlers, "projectord_batch_size_events",
+                                           "Events applied per committed transaction.", &LaneStatus::batch_sizes));
+  families.push_back(per_handler_histogram(handlers, "projectord_batch_duration_seconds",
+                                           "Time from a batch's first read to its commit.",
+                                           &LaneStatus::batch_seconds));
+
+  MetricFamily lag_positions{"projectord_lag_positions",
+                             "Positions between the checkpoint and the source's head (for a filtered source, other "
+                             "applications' rows count too).",
+                             MetricType::Gauge,
+                             {}};
+  MetricFamily lag_seconds{
+      "projectord_lag_seconds", "How long the handler has been short of its source's head (0: at the head).",
+      MetricType::Gauge, {}};
+  MetricFamily states{"projectord_handler_state",
+                      "1 for the handler's current state (see /status for the reason), 0 for the others.",
+                      MetricType::Gauge,
+                      {}};
+  for (std::size_t i = 0; i < handlers.size(); ++i) {
+    const HandlerStatus& handler = handlers[i];
+    const ClientMetric::Label name{"handler", handler.name};
+    const ClientMetric::Label source{"source", handler.source};
+    ClientMetric sample;
+    sample.label = {name, source};
+    sample.gauge.value = static_cast<double>(health[i].lag_positions);
+    lag_positions.metric.push_back(sample);
+    sample.gauge.value = health[i].lag_seconds;
+    lag_seconds.metric.push_back(sample);
+    for (const std::string_view state : kReportedStates) {
+      sample.label = {name, source, {"state", std::string(state)}};
+      sample.gauge.value = health[i].state == state ? 1 : 0;
+      states.metric.push_back(sample);
     }
   }
+  families.push_back(std::move(lag_positions));
+  families.push_back(std::move(lag_seconds));
   families.push_back(std::move(states));
 
   families.push_back(

@@ -7,6 +7,6 @@
 
 namespace projectord::http {
 
-std::string render_metrics(const std::vector<HandlerStatus>& handlers);
+std::string render_metrics(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits);
 
 }  // namespace projectord::http

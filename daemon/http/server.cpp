@@ -23,6 +23,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <charconv>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <tuple>
@@ -131,6 +132,19 @@ Result<HostPort> split_listen(const std::string& listen) {
 
 }  // namespace
 
+// Lets threads that reply to deferred requests post to the server's io_context only while it exists: the
+// server closes the gate before it stops and destroys the io_context.
+struct ReplyGate {
+  std::mutex mutex;
+  bool open = true;
+};
+
+// A deferred request waiting for its reply: the timer runs to the timeout, a reply cancels it.
+struct PendingReply {
+  net::steady_timer timer;
+  std::optional<Response> response;
+};
+
 struct Server::State {
   Handler handler;
   Limits limits;
@@ -144,7 +158,9 @@ struct Server::State {
   Result<tcp::endpoint> bind(const std::string& listen);
   net::awaitable<void> accept();
   net::awaitable<void> serve(tcp::socket socket);
-  Response respond(Request request) const;
+  std::shared_ptr<ReplyGate> gate = std::make_shared<ReplyGate>();
+  net::awaitable<Response> respond(Request request);
+  net::awaitable<Response> await_reply(Deferred deferred, const Request& request);
   net::awaitable<beast::error_code> write(tcp::socket& socket, Response response, unsigned version, bool keep_alive,
                                           bool head);
   net::awaitable<void> finish(tcp::socket& socket);
@@ -230,7 +246,9 @@ net::awaitable<void> Server::State::serve(tcp::socket socket) {
     const unsigned version = message.version();
     const bool keep_alive = message.keep_alive();
     const bool head = message.method() == http::verb::head;
-    if (co_await write(socket, respond(to_request(std::move(message))), version, keep_alive, head)) co_return;
+    // One co_await per statement: GCC 12 destroys temporaries of nested co_await expressions twice.
+    Response response = co_await respond(to_request(std::move(message)));
+    if (co_await write(socket, std::move(response), version, keep_alive, head)) co_return;
     if (!keep_alive) {
       co_await finish(socket);
       co_return;
@@ -238,21 +256,51 @@ net::awaitable<void> Server::State::serve(tcp::socket socket) {
   }
 }
 
-Response Server::State::respond(Request request) const {
-  Response response;
+net::awaitable<Response> Server::State::respond(Request request) {
+  Answer answer;
   try {
-    response = handler(request);
+    answer = handler(request);
   } catch (const std::exception& e) {
     spdlog::error("event=http_handler_failed method={} target={} error=\"{}\"", request.method, request.target,
                   e.what());
-    return Response{.status = 500, .body = "internal error\n"};
+    co_return Response{.status = 500, .body = "internal error\n"};
+  }
+  Response response;
+  if (auto* deferred = std::get_if<Deferred>(&answer)) {
+    response = co_await await_reply(std::move(*deferred), request);
+  } else {
+    response = std::get<Response>(std::move(answer));
   }
   if (response.status < 200 || response.status > 599) {
     spdlog::error("event=http_handler_failed method={} target={} error=\"invalid status {}\"", request.method,
                   request.target, response.status);
-    return Response{.status = 500, .body = "internal error\n"};
+    co_return Response{.status = 500, .body = "internal error\n"};
   }
-  return response;
+  co_return response;
+}
+
+net::awaitable<Response> Server::State::await_reply(Deferred deferred, const Request& request) {
+  auto pending = std::make_shared<PendingReply>(PendingReply{net::steady_timer(io, deferred.timeout), {}});
+  Reply reply = [gate = gate, io = &io, weak = std::weak_ptr<PendingReply>(pending)](Response response) {
+    std::lock_guard lock(gate->mutex);
+    if (!gate->open) return;
+    net::post(*io, [weak, response = std::move(response)]() mutable {
+      const auto waiting = weak.lock();
+      if (!waiting || waiting->response) return;  // timed out (connection gone), or replied before
+      waiting->response = std::move(response);
+      waiting->timer.cancel();
+    });
+  };
+  try {
+    deferred.start(std::move(reply));
+  } catch (const std::exception& e) {
+    spdlog::error("event=http_handler_failed method={} target={} error=\"{}\"", request.method, request.target,
+                  e.what());
+    co_return Response{.status = 500, .body = "internal error\n"};
+  }
+  co_await pending->timer.async_wait(kTuple);
+  // After this the pending reply is gone: a reply still on its way finds nothing to complete.
+  co_return pending->response ? std::move(*pending->response) : std::move(deferred.on_timeout);
 }
 
 net::awaitable<beast::error_code> Server::State::write(tcp::socket& socket, Response response, unsigned version,
@@ -306,6 +354,10 @@ Result<std::unique_ptr<Server>> Server::start(const std::string& listen, Handler
 Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 Server::~Server() {
+  {
+    std::lock_guard lock(state_->gate->mutex);
+    state_->gate->open = false;
+  }
   net::post(state_->io, [state = state_.get()] { state->stop(); });
   // If run() already returned (nothing left to do), the posted stop never runs and the join returns at once.
   state_->thread.join();

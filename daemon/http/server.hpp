@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 
 #include "daemon/result.hpp"
 
@@ -31,9 +32,23 @@ struct Response {
   std::string body;
 };
 
+/// Completes a deferred request. Callable from any thread; only the first call counts, and a call after the
+/// request timed out or the server stopped does nothing.
+using Reply = std::function<void(Response)>;
+
+/// An answer that comes later (a long poll such as GET /wait): the server calls `start` with the Reply for
+/// this request and holds the connection until it is called or `timeout` passes, then sends `on_timeout`.
+struct Deferred {
+  std::chrono::milliseconds timeout{0};
+  Response on_timeout;
+  std::function<void(Reply)> start;
+};
+
+using Answer = std::variant<Response, Deferred>;
+
 /// Handlers run on the server's thread and must not block; they read state that other threads publish.
 /// A handler that throws is answered with 500 and logged.
-using Handler = std::function<Response(const Request&)>;
+using Handler = std::function<Answer(const Request&)>;
 
 /// The read deadline runs from a connection's accept (first request) or from the first byte of a later
 /// request until the whole request is in; it also bounds writing a response and the lingering close.

@@ -1,24 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/sources/settled_horizon.hpp"
+#include "fake_clock.hpp"
 
 using namespace std::chrono_literals;
 using projectord::config::CommitOrder;
+using projectord::testing::FakeClock;
 using projectord::sources::SettledHorizon;
 using projectord::sources::SnapshotInfo;
-
-namespace {
-
-class FakeClock final : public projectord::Clock {
- public:
-  time_point now() const override { return now_; }
-  void advance(std::chrono::milliseconds by) { now_ += by; }
-
- private:
-  time_point now_{};
-};
-
-}  // namespace
 
 TEST_CASE("a serialized store settles every position up to the visible head at once") {
   FakeClock clock;

@@ -1,0 +1,51 @@
+#pragma once
+/// Read-your-writes: callers wait until a handler's checkpoint reaches a position (GET /wait). Lanes report
+/// every checkpoint commit here, and that report is what completes the waits; nothing polls. Thread-safe:
+/// lanes report from their threads, the HTTP server waits from its own.
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/clock.hpp"
+#include "daemon/event.hpp"
+
+namespace projectord {
+
+class CheckpointWaiters {
+ public:
+  using Reached = std::function<void(Position)>;
+
+  explicit CheckpointWaiters(const Clock& clock) : clock_(clock) {}
+
+  /// Calls `reached` with the checkpoint once `handler`'s checkpoint is at or past `position`: at once (on
+  /// this thread) when it already is, else from the lane's thread that commits it. A wait whose deadline
+  /// passed is dropped without a call (the caller answers the timeout itself).
+  void wait(std::string_view handler, Position position, Clock::time_point deadline, Reached reached);
+
+  /// A lane committed its checkpoint at `position` (or loaded it).
+  void advanced(std::string_view handler, Position position);
+
+  /// The last checkpoint reported for `handler`, if any.
+  std::optional<Position> position(std::string_view handler) const;
+
+ private:
+  struct Waiter {
+    Position position;
+    Clock::time_point deadline;
+    Reached reached;
+  };
+  struct Handler {
+    std::optional<Position> position;
+    std::vector<Waiter> waiters;
+  };
+
+  const Clock& clock_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Handler, std::less<>> handlers_;
+};
+
+}  // namespace projectord

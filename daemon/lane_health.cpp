@@ -1,0 +1,64 @@
+#include "daemon/lane_health.hpp"
+
+#include <fmt/format.h>
+
+namespace projectord {
+
+namespace {
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits& limits) {
+  LaneHealth health;
+  health.lag_positions = s.head > s.position ? s.head - s.position : 0;
+  health.lag_seconds = s.behind_since ? seconds(now - *s.behind_since) : 0;
+  const auto since_progress = s.last_progress ? now - *s.last_progress : Clock::duration::zero();
+  const bool work_waits = health.lag_positions > 0 || s.state == LaneState::waiting_for_hole;
+
+  switch (s.state) {
+    case LaneState::halted:
+      health.state = "halted";
+      health.reason = s.last_error;
+      return health;
+    case LaneState::paused:
+      health.state = "paused";
+      // An operator's decision, not a fault; the lag limit still applies.
+      health.ready = health.lag_seconds <= seconds(limits.ready_max_lag);
+      return health;
+    case LaneState::starting:
+    case LaneState::stopped:
+      health.state = to_string(s.state);
+      return health;
+    default:
+      break;
+  }
+
+  if (s.busy_since && now - *s.busy_since > limits.stuck_after) {
+    health.state = "stuck";
+    health.reason = fmt::format("one unit of work has run for {:.0f} s: a hung database server or a lock",
+                                seconds(now - *s.busy_since));
+  } else if (s.state == LaneState::reconnecting) {
+    health.state = since_progress > limits.stuck_after ? "stuck" : "reconnecting";
+    health.reason = "cannot reach the database: " + s.last_error;
+  } else if (s.state == LaneState::waiting_for_hole && s.oldest_hole_wait > limits.stuck_after) {
+    health.state = "stuck";
+    health.reason = fmt::format("a hole has waited {:.0f} s for transaction xid {} to end (see pg_stat_activity)",
+                                seconds(s.oldest_hole_wait), s.blocking_xmin);
+  } else if (work_waits && since_progress > limits.stuck_after) {
+    health.state = "stuck";
+    health.reason = fmt::format("no progress for {:.0f} s while {} positions wait", seconds(since_progress),
+                                health.lag_positions);
+  } else if (s.state == LaneState::catching_up && s.lag_growing) {
+    health.state = "slow";
+    health.reason = "behind the head and the lag grew over the last window";
+  } else {
+    health.state = to_string(s.state);
+  }
+  health.ready = health.state != "stuck" && health.state != "reconnecting" &&
+                 health.lag_seconds <= seconds(limits.ready_max_lag);
+  return health;
+}
+
+}  // namespace projectord

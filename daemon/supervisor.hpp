@@ -1,0 +1,79 @@
+#pragma once
+/// Runs the lanes of one configuration — a thread per handler, a NOTIFY listener per source — and changes
+/// them when the configuration is reloaded: handlers that were removed stop, new ones start, changed ones
+/// (their own settings or their source's) restart once their old lane has finished its transaction in
+/// flight; untouched handlers go on undisturbed. It is also what the HTTP endpoints see of the daemon.
+///
+/// Lanes and listeners are started, replaced and joined on the io_context's thread; the HTTP thread reads
+/// statuses and sends operator actions under a mutex.
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "config/config.hpp"
+#include "daemon/checkpoint_waiters.hpp"
+#include "daemon/http/handler_status.hpp"
+#include "daemon/lane.hpp"
+#include "daemon/result.hpp"
+#include "daemon/sources/notify_listener.hpp"
+#include "daemon/wake_signal.hpp"
+
+namespace projectord {
+
+class Supervisor final : public http::DaemonView {
+ public:
+  /// `on_idle` runs on the io thread when no lane runs any more after stop() or, with exit_when_caught_up,
+  /// when every lane has caught up (or halted).
+  Supervisor(boost::asio::io_context& io, const Clock& clock, CheckpointWaiters& waiters, bool exit_when_caught_up,
+             std::function<void()> on_idle);
+  ~Supervisor() override;  // stops and joins whatever still runs
+
+  /// The first call starts everything. Later calls (SIGHUP) reconcile: an error (a handler that cannot be
+  /// built) leaves the running configuration untouched. Settings that need a restart are kept and logged.
+  Result<void> apply(const config::Config& config);
+
+  /// Shutdown: every lane finishes or rolls back its transaction in flight; listeners stop.
+  void stop();
+
+  std::size_t running() const;
+  bool any_halted() const;
+  const config::Config& config() const { return config_; }
+
+  std::vector<http::HandlerStatus> handlers() const override;
+  http::EndpointSettings settings() const override;
+  http::AdminOutcome admin(http::AdminAction action, const std::string& handler) override;
+
+ private:
+  struct Running;
+  struct Listener;
+  struct Pending;
+
+  void start(Pending pending);
+  void finished(std::uint64_t id);
+  void reconcile_listeners();
+  void check_idle();
+
+  boost::asio::io_context& io_;
+  const Clock& clock_;
+  CheckpointWaiters& waiters_;
+  bool exit_when_caught_up_;
+  std::function<void()> on_idle_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::uint64_t next_id_ = 1;
+  config::Config config_;
+
+  std::map<std::string, WakeSignal> wakes_;  ///< per source name; never erased (lanes hold references)
+  std::map<std::string, std::unique_ptr<Listener>> listeners_;
+  std::map<std::string, std::unique_ptr<Pending>> pending_;  ///< replacements waiting for the old lane to end
+
+  mutable std::mutex mutex_;  // guards the members below against the HTTP thread
+  std::map<std::string, std::unique_ptr<Running>> lanes_;
+  std::vector<std::unique_ptr<Running>> retiring_;
+  http::EndpointSettings settings_;
+};
+
+}  // namespace projectord
