@@ -181,6 +181,7 @@ class Lane::Impl {
                     ": only a halted handler has an event to skip");
       }
       poison = now.halted_at;
+      if (poison == 0) return fail("handler " + handler_.name + " is still starting its halt; try again");
       control_.skip = poison;
     }
     control_changed_.notify_all();
@@ -547,6 +548,7 @@ class Lane::Impl {
     if (stop_.stop_requested()) throw Stopping{};
     if (control_.retry) {
       control_.retry = false;
+      set_state(LaneState::starting);  // until the new session has its checkpoint
       throw Resumed{};
     }
     spdlog::warn("handler={} event=skip position={} action=dead_letter", handler_.name, position);

@@ -14,7 +14,11 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
   LaneHealth health;
   health.lag_positions = s.head > s.position ? s.head - s.position : 0;
   health.lag_seconds = s.behind_since ? seconds(now - *s.behind_since) : 0;
-  const auto since_progress = s.last_progress ? now - *s.last_progress : Clock::duration::zero();
+  // Progress is owed only since work has been waiting: a lane idle at the head for an hour is not stuck the
+  // moment a new event arrives.
+  std::optional<Clock::time_point> owed_since = s.last_progress;
+  if (s.behind_since && (!owed_since || *s.behind_since > *owed_since)) owed_since = s.behind_since;
+  const auto since_progress = owed_since ? now - *owed_since : Clock::duration::zero();
   const bool work_waits = health.lag_positions > 0 || s.state == LaneState::waiting_for_hole;
 
   switch (s.state) {
@@ -40,12 +44,15 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
     health.reason = fmt::format("one unit of work has run for {:.0f} s: a hung database server or a lock",
                                 seconds(now - *s.busy_since));
   } else if (s.state == LaneState::reconnecting) {
-    health.state = since_progress > limits.stuck_after ? "stuck" : "reconnecting";
+    health.state = work_waits && since_progress > limits.stuck_after ? "stuck" : "reconnecting";
     health.reason = "cannot reach the database: " + s.last_error;
-  } else if (s.state == LaneState::waiting_for_hole && s.oldest_hole_wait > limits.stuck_after) {
-    health.state = "stuck";
-    health.reason = fmt::format("a hole has waited {:.0f} s for transaction xid {} to end (see pg_stat_activity)",
-                                seconds(s.oldest_hole_wait), s.blocking_xmin);
+  } else if (s.state == LaneState::waiting_for_hole) {
+    const bool stuck = s.oldest_hole_wait > limits.stuck_after;
+    health.state = stuck ? "stuck" : "waiting_for_hole";
+    if (stuck) {
+      health.reason = fmt::format("a hole has waited {:.0f} s for transaction xid {} to end (see pg_stat_activity)",
+                                  seconds(s.oldest_hole_wait), s.blocking_xmin);
+    }
   } else if (work_waits && since_progress > limits.stuck_after) {
     health.state = "stuck";
     health.reason = fmt::format("no progress for {:.0f} s while {} positions wait", seconds(since_progress),

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon/http/server.hpp"
@@ -328,4 +329,85 @@ TEST_CASE("HTTP server: 200 sequential GETs on one connection each complete with
   const auto p99 = latencies[latencies.size() * 99 / 100 - 1];
   INFO("p99 " << p99.count() << " us, max " << latencies.back().count() << " us");
   CHECK(p99 < 50ms);
+}
+
+TEST_CASE("HTTP server: a deferred answer is sent when another thread replies, else on_timeout; late replies are ignored",
+          "[http]") {
+  using projectord::http::Deferred;
+  using projectord::http::Reply;
+  std::mutex mutex;
+  std::vector<Reply> replies;  // handed to the "lane" thread below
+  auto server = start([&](const Request& request) -> projectord::http::Answer {
+    return Deferred{.timeout = request.path == "/quick" ? 100ms : 5s,
+                    .on_timeout = Response{408, "text/plain", "timed out\n"},
+                    .start = [&](Reply reply) {
+                      const std::lock_guard lock(mutex);
+                      replies.push_back(std::move(reply));
+                    }};
+  });
+  auto take_reply = [&] {
+    for (const auto deadline = Clock::now() + 2s; Clock::now() < deadline; std::this_thread::yield()) {
+      const std::lock_guard lock(mutex);
+      if (!replies.empty()) {
+        Reply reply = std::move(replies.front());
+        replies.erase(replies.begin());
+        return reply;
+      }
+    }
+    FAIL("the server never started the deferred request");
+    return Reply{};
+  };
+
+  Client waiting(server->port());
+  waiting.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+  Reply reply = take_reply();
+  std::thread([&reply] { reply(Response{200, "text/plain", "reached\n"}); }).join();
+  const auto answered = waiting.receive();
+  REQUIRE(answered);
+  CHECK(answered->result_int() == 200);
+  CHECK(answered->body() == "reached\n");
+  reply(Response{500, "text/plain", "second\n"});  // only the first call counts
+  waiting.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");  // the connection goes on
+  take_reply()(Response{201, "text/plain", "next\n"});
+  const auto next = waiting.receive();
+  REQUIRE(next);
+  CHECK(next->result_int() == 201);
+
+  Client quick(server->port());
+  const auto started = Clock::now();
+  quick.send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
+  Reply late = take_reply();
+  const auto timed_out = quick.receive();
+  REQUIRE(timed_out);
+  CHECK(timed_out->result_int() == 408);
+  CHECK(since(started) >= 100ms);
+  late(Response{200, "text/plain", "too late\n"});  // does nothing, crashes nothing
+  CHECK_FALSE(quick.receive(false, 100ms));         // in particular, no second response
+}
+
+TEST_CASE("HTTP server: stopping with a deferred request pending is prompt; a reply after the stop does nothing",
+          "[http]") {
+  using projectord::http::Deferred;
+  using projectord::http::Reply;
+  std::mutex mutex;
+  std::optional<Reply> pending;
+  auto server = start([&](const Request&) -> projectord::http::Answer {
+    return Deferred{.timeout = 30s, .on_timeout = Response{408, "text/plain", ""}, .start = [&](Reply reply) {
+                      const std::lock_guard lock(mutex);
+                      pending = std::move(reply);
+                    }};
+  });
+  Client client(server->port());
+  client.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (const auto deadline = Clock::now() + 2s; Clock::now() < deadline; std::this_thread::yield()) {
+    const std::lock_guard lock(mutex);
+    if (pending) break;
+  }
+  const std::lock_guard lock(mutex);
+  REQUIRE(pending);
+  const auto stop_start = Clock::now();
+  server.reset();
+  CHECK(since(stop_start) < 2s);
+  CHECK(client.closed_within(2s));
+  (*pending)(Response{200, "text/plain", "after the stop\n"});
 }

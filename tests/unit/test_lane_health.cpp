@@ -82,6 +82,19 @@ TEST_CASE("health: a lane behind without progress for stuck_after is stuck and n
   CHECK_THAT(health.reason, Catch::Contains("no progress for 61 s while 40 positions wait"));
 }
 
+TEST_CASE("health: a lane idle at the head for long that falls behind is owed progress only from then") {
+  FakeClock clock;
+  LaneStatus status;
+  status.state = LaneState::catching_up;
+  status.position = 10;
+  status.last_progress = clock.now();
+  clock.advance(1h);
+  status.head = 20;
+  status.behind_since = clock.now();
+  clock.advance(2s);
+  CHECK(assess(status, clock.now(), {.stuck_after = 60s, .ready_max_lag = 10min}).state == "catching_up");
+}
+
 TEST_CASE("health: a hole held open past stuck_after names the transaction") {
   FakeClock clock;
   LaneStatus status = behind(LaneState::waiting_for_hole, clock, 1s);

@@ -1,0 +1,45 @@
+#pragma once
+/// What the black-box tests share: the binaries under test, the demo store's config, writing events with the
+/// demo writer, and reading the daemon's log and read model.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/test_database.hpp"
+
+namespace projectord::testing::blackbox {
+
+inline const std::string kBinary = PROJECTORD_BINARY;
+inline const std::string kWriter = PROJECTORD_DEMO_WRITER;
+
+/// A config for the demo store (eventsourcing_django, zlib'd payloads) with a `users` handler (on_error stop)
+/// and a `user_log` one (dead_letter); `suffix` lets one database hold a second, independent set of read
+/// models, `source_extra` adds lines to the source.
+std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "");
+
+/// Writes `text` to a file under the temp directory named after this process and `name`; returns its path.
+std::string write_file(const std::string& name, const std::string& text);
+
+/// Appends `events` demo events with the demo writer, `per_transaction` in each transaction.
+void write_events(const TestDatabase& db, int events, int per_transaction = 3);
+
+/// The environment the demo config expects.
+std::map<std::string, std::string> env_for(const TestDatabase& db);
+
+/// Rows of a users read model that differ from another's.
+std::int64_t users_differences(const TestDatabase& db, const std::string& a, const std::string& b);
+
+/// The port the daemon's HTTP endpoint bound (listen = 127.0.0.1:0), read from its log; 0 until it says.
+unsigned short http_port(const DaemonProcess& daemon);
+
+/// Rows in the demo's event log table.
+std::int64_t logged_events(const TestDatabase& db);
+
+/// Writes a config file and runs `projectord migrate` with it; returns the file's path.
+std::string migrated(const TestDatabase& db, const std::string& name, const std::string& config_text);
+
+/// Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
+int exit_code_after(DaemonProcess& daemon, int signal);
+
+}  // namespace projectord::testing::blackbox

@@ -1,0 +1,243 @@
+// Operating the running daemon as a black box: the admin API (pause, resume, skip; the token), read-your-
+// writes waits, SIGHUP reloads, and the states /status and /readyz report when a handler is stuck.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <future>
+#include <pqxx/pqxx>
+
+#include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace std::chrono_literals;
+using namespace projectord::testing::blackbox;
+using projectord::testing::DaemonProcess;
+using projectord::testing::eventually;
+using projectord::testing::http_request;
+using projectord::testing::HttpReply;
+using projectord::testing::TestDatabase;
+
+namespace {
+
+const std::string kPoison =
+    "INSERT INTO stored_events (application_name, originator_id, originator_version, topic, state)"
+    " VALUES ('Shop', gen_random_uuid(), 1, 'users.events:UserRegistered', '\\x00ff')";
+
+// The running daemon's HTTP endpoint, once it has said where it listens.
+class Endpoint {
+ public:
+  explicit Endpoint(const DaemonProcess& daemon) {
+    REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+    port_ = http_port(daemon);
+  }
+
+  HttpReply get(const std::string& target, std::chrono::milliseconds deadline = 5s) const {
+    return http_request("127.0.0.1", port_, "GET", target, deadline);
+  }
+  HttpReply post(const std::string& target, const std::string& token = "") const {
+    projectord::testing::Headers headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return http_request("127.0.0.1", port_, "POST", target, 5s, headers);
+  }
+
+  /// The /status entry of one handler.
+  boost::json::object handler(const std::string& name) const {
+    const boost::json::value status = boost::json::parse(get("/status").body);
+    for (const auto& entry : status.at("handlers").as_array()) {
+      if (entry.at("name").as_string() == name) return entry.as_object();
+    }
+    return {};
+  }
+  std::string state(const std::string& name) const {
+    const auto entry = handler(name);
+    return entry.empty() ? "" : std::string(entry.at("state").as_string());
+  }
+  std::int64_t position(const std::string& name) const {
+    const auto entry = handler(name);
+    return entry.empty() ? -1 : entry.at("position").as_int64();
+  }
+
+ private:
+  unsigned short port_ = 0;
+};
+
+std::int64_t head(const TestDatabase& db) { return db.query_int("SELECT max(id) FROM stored_events"); }
+
+std::string with_http(const std::string& config, const std::string& lines) {
+  const std::string listen = "listen = \"127.0.0.1:0\"\n";
+  std::string text = config;
+  text.replace(text.find(listen), listen.size(), listen + lines);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("admin: pause holds one handler while the other goes on; resume wakes a /wait; calls need the token") {
+  TestDatabase db;
+  write_events(db, 60);
+  const std::string token_file = write_file("admin.token", "s3cret-token\n");
+  const std::string config =
+      migrated(db, "admin.toml", with_http(demo_config(), "admin_token_file = \"" + token_file + "\"\n"));
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  REQUIRE(eventually([&] { return http.position("users") == head(db) && http.position("user_log") == head(db); }));
+  CHECK(daemon.log().find("s3cret") == std::string::npos);  // the token is never logged
+
+  CHECK(http.post("/admin/pause/users").status == 401);
+  CHECK(http.post("/admin/pause/users", "s3cret-tokeN").status == 401);
+  CHECK(http.post("/admin/pause/users", "s3cret-token-and-more").status == 401);
+  CHECK(http.get("/admin/pause/users").status == 401);  // the token is checked before anything else
+  CHECK(http.post("/admin/pause/nobody", "s3cret-token").status == 404);
+  CHECK(http.post("/admin/frobnicate/users", "s3cret-token").status == 404);
+  const auto paused = http.post("/admin/pause/users", "s3cret-token");
+  CHECK(paused.status == 202);
+  CHECK(paused.content_type == "application/json");
+  REQUIRE(eventually([&] { return http.state("users") == "paused"; }));
+
+  const std::int64_t held_at = http.position("users");
+  write_events(db, 30);
+  const std::int64_t target = head(db);
+  REQUIRE(eventually([&] { return http.position("user_log") == target; }));
+  CHECK(http.position("users") == held_at);
+  CHECK(http.state("users") == "paused");
+  CHECK(http.get("/readyz").status == 200);  // paused by an operator, not failing
+
+  const auto timed_out = http.get("/wait/users?position=" + std::to_string(target) + "&timeout_ms=200");
+  CHECK(timed_out.status == 408);
+  const auto already = http.get("/wait/user_log?position=" + std::to_string(target) + "&timeout_ms=200");
+  CHECK(already.status == 200);
+  CHECK(boost::json::parse(already.body).at("position").as_int64() == target);
+
+  // A waiter for the paused handler is answered by the commit that follows resume, well before its timeout.
+  auto waiting = std::async(std::launch::async, [&] {
+    return http.get("/wait/users?position=" + std::to_string(target) + "&timeout_ms=20000", 30s);
+  });
+  REQUIRE(waiting.wait_for(300ms) == std::future_status::timeout);  // still waiting while paused
+  CHECK(http.post("/admin/resume/users", "s3cret-token").status == 202);
+  REQUIRE(waiting.wait_for(10s) == std::future_status::ready);
+  const auto woken = waiting.get();
+  CHECK(woken.status == 200);
+  CHECK(boost::json::parse(woken.body).at("reached").as_bool());
+  CHECK(boost::json::parse(woken.body).at("position").as_int64() >= target);
+
+  CHECK(http.post("/admin/resume/users", "s3cret-token").status == 409);  // not paused any more
+  CHECK(http.post("/admin/skip/users", "s3cret-token").status == 409);    // not halted: nothing to skip
+  CHECK(http.get("/wait/users?position=x").status == 400);
+  CHECK(http.get("/wait/users").status == 400);
+  CHECK(http.get("/wait/users?position=1&timeout_ms=99999999").status == 400);
+  CHECK(http.get("/wait/nobody?position=1").status == 404);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("admin: a halted handler retries on resume and, skipped, dead-letters its poison event and goes on") {
+  TestDatabase db;
+  write_events(db, 30);
+  const std::int64_t poison = db.query_int("SELECT id FROM stored_events ORDER BY id OFFSET 20 LIMIT 1");
+  db.exec("UPDATE stored_events SET state = '\\x00ff' WHERE id = " + std::to_string(poison));  // not zlib
+  const std::string config = migrated(db, "skip.toml", demo_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  REQUIRE(eventually([&] { return http.state("users") == "halted"; }));
+  CHECK(http.handler("users").at("halted_at").as_int64() == poison);
+  CHECK(http.position("users") < poison);
+  REQUIRE(eventually([&] { return http.position("user_log") == head(db); }));  // the other handler goes on
+
+  CHECK(http.post("/admin/resume/users").status == 202);  // no token configured: loopback is trusted
+  REQUIRE(eventually([&] { return daemon.log().find("event=resumed") != std::string::npos; }));
+  REQUIRE(eventually([&] { return http.state("users") == "halted"; }));  // the event is still poison
+  CHECK(http.position("users") < poison);
+
+  const auto skipped = http.post("/admin/skip/users");
+  REQUIRE(skipped.status == 202);
+  CHECK(boost::json::parse(skipped.body).at("position").as_int64() == poison);
+  REQUIRE(eventually([&] { return http.position("users") == head(db); }));
+  CHECK(http.state("users") == "idle");
+  CHECK(db.query_int("SELECT count(*) FROM projectord.dead_letters WHERE handler = 'users' AND position = " +
+                     std::to_string(poison)) == 1);
+  // Every registration after it made it into the read model, the poison one not.
+  CHECK(db.query_int("SELECT count(*) FROM user_projection") ==
+        db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%UserRegistered' AND id <> " +
+                     std::to_string(poison)));
+  CHECK(http.get("/readyz").status == 200);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("SIGHUP: added handlers start, removed ones stop, changed ones restart; a bad file changes nothing") {
+  TestDatabase db;
+  write_events(db, 50);
+  const std::string config = migrated(db, "reload.toml", demo_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  REQUIRE(eventually([&] { return http.position("user_log") == head(db); }));
+  const std::string event_log2 = "\n[handlers.second_log]\nkind = \"event_log\"\ntable = \"second_log\"\n";
+
+  // Swap user_log for second_log (the read model's table is created by the new lane's setup).
+  std::string without_log = demo_config();
+  without_log.erase(without_log.find("[handlers.user_log]"));
+  write_file("reload.toml", without_log + event_log2);
+  daemon.signal(SIGHUP);
+  REQUIRE(eventually([&] { return http.state("user_log").empty() && http.position("second_log") == head(db); }));
+  CHECK(db.query_int("SELECT count(*) FROM second_log") == 50);
+  CHECK(http.state("users") == "idle");
+  CHECK(daemon.log().find("handler=users event=retiring") == std::string::npos);  // untouched: not restarted
+
+  // A broken file is refused with its file:line; everything keeps running as it was.
+  write_file("reload.toml", without_log + event_log2 + "colour = \"blue\"\n");
+  daemon.signal(SIGHUP);
+  REQUIRE(eventually([&] { return daemon.log().find("event=reload_rejected") != std::string::npos; }));
+  CHECK(daemon.log().find("reload.toml:") != std::string::npos);
+  write_events(db, 10);
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM second_log") == 60; }));
+
+  // A changed handler restarts from its checkpoint: nothing applied twice.
+  write_file("reload.toml", without_log + event_log2 + "on_error = \"dead_letter\"\n");
+  daemon.signal(SIGHUP);
+  REQUIRE(eventually([&] { return daemon.log().find("handler=second_log event=retired") != std::string::npos; }));
+  write_events(db, 5);
+  REQUIRE(eventually([&] { return http.position("second_log") == head(db); }));
+  CHECK(db.query_int("SELECT count(*) FROM second_log") == 65);
+  CHECK(db.query_int("SELECT count(DISTINCT global_position) FROM second_log") == 65);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("a hole held open past stuck_after makes the handler stuck, named in /status and /readyz, until it ends") {
+  TestDatabase db;
+  write_events(db, 10);
+  // Only the event log (dead_letter): the rows inserted below are not valid events, the writer cannot run
+  // beside an open transaction (it locks the table), and no handler should halt on them.
+  // The writer of this test does not lock the table: its positions may commit out of order.
+  std::string log_only = demo_config(
+      "", "commit_order = \"concurrent\"\nmax_hole_wait = \"10min\"\npoll_interval = \"100ms\"\n");
+  log_only.erase(log_only.find("[handlers.users]"), log_only.find("[handlers.user_log]") - log_only.find("[handlers.users]"));
+  const std::string config = migrated(db, "stuck.toml", "[daemon]\nstuck_after = \"1s\"\n" + log_only);
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  REQUIRE(eventually([&] { return http.position("user_log") == head(db); }));
+
+  auto holder = db.connect();
+  pqxx::work open_transaction(*holder);
+  open_transaction.exec(kPoison);  // takes the next position and keeps it open
+  const auto xid = open_transaction.exec1("SELECT txid_current()")[0].as<std::int64_t>();
+  db.exec(kPoison);  // a later position, committed
+  const bool got_stuck = eventually([&] { return http.state("user_log") == "stuck"; });
+  INFO(http.get("/status").body);
+  REQUIRE(got_stuck);
+  const auto stuck = http.handler("user_log");
+  // The oldest transaction still running: ours, or an older one of a test running beside this one.
+  const std::string reason(stuck.at("reason").as_string());
+  REQUIRE(reason.find("xid ") != std::string::npos);
+  const auto named = std::stoll(reason.substr(reason.find("xid ") + 4));
+  CHECK(named > 0);
+  CHECK(named <= xid);
+  const auto readiness = http.get("/readyz");
+  CHECK(readiness.status == 503);
+  CHECK(readiness.body.find("stuck") != std::string::npos);
+  CHECK(http.get("/metrics").body.find(
+            "projectord_handler_state{handler=\"user_log\",source=\"shop\",state=\"stuck\"} 1") != std::string::npos);
+
+  open_transaction.abort();  // a rolled-back insert: a permanent hole, passed once its owner has ended
+  REQUIRE(eventually([&] { return http.position("user_log") == head(db); }));
+  REQUIRE(eventually([&] { return http.get("/readyz").status == 200; }));
+  CHECK(http.state("user_log") == "idle");
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
