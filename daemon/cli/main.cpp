@@ -10,6 +10,7 @@
 
 #include "config/loader.hpp"
 #include "config/options.hpp"
+#include "daemon/cli/admin_client.hpp"
 #include "daemon/cli/commands.hpp"
 
 namespace {
@@ -27,7 +28,12 @@ void print_help() {
                "  migrate [--uninstall]        install (or remove) the projectord schema, NOTIFY triggers and\n"
                "                               read-model tables; idempotent\n"
                "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
-               "  status                       each handler's checkpoint, the head of its source and the lag\n\n"
+               "  status                       each handler's checkpoint, the head of its source and the lag\n"
+               "  pause HANDLER                ask the running daemon to pause a handler after its transaction\n"
+               "  resume HANDLER               ... to resume it (a halted one retries its poison event)\n"
+               "  skip HANDLER                 ... to dead-letter the event a halted handler stopped on\n"
+               "                               (these three use [http] listen and admin_token; --http HOST:PORT\n"
+               "                               names another endpoint)\n\n"
                "Options:\n"
                "  --config FILE                config file (default "
             << kDefaultConfig
@@ -43,7 +49,11 @@ struct Arguments {
   std::string command;
   bool exit_when_caught_up = false;
   bool uninstall = false;
+  std::string handler;   // pause, resume, skip
+  std::string endpoint;  // --http HOST:PORT
 };
+
+bool is_admin(const std::string& command) { return command == "pause" || command == "resume" || command == "skip"; }
 
 std::optional<Arguments> parse(const std::vector<std::string>& args, std::string& error) {
   Arguments parsed;
@@ -61,6 +71,10 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.exit_when_caught_up = true;
     } else if (arg == "--uninstall" && parsed.command == "migrate") {
       parsed.uninstall = true;
+    } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
+      parsed.endpoint = args[++i];
+    } else if (is_admin(parsed.command) && parsed.handler.empty() && !arg.starts_with("-")) {
+      parsed.handler = arg;
     } else if (parsed.command.empty() && !arg.starts_with("-")) {
       parsed.command = arg;
     } else {
@@ -87,9 +101,12 @@ int main(int argc, char** argv) {
   }
   std::string error;
   const auto arguments = parse(args, error);
-  static const std::vector<std::string> kCommands = {"run", "migrate", "check-config", "status"};
+  static const std::vector<std::string> kCommands = {"run",   "migrate", "check-config", "status",
+                                                      "pause", "resume",  "skip"};
   if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
+  } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {
+    error = arguments->command + " needs a handler name";
   }
   if (!error.empty()) {
     std::cerr << "projectord: " << error << " (see projectord --help)\n";
@@ -110,5 +127,8 @@ int main(int argc, char** argv) {
   if (arguments->command == "run") return projectord::cli::command_run(config, arguments->exit_when_caught_up);
   if (arguments->command == "migrate") return projectord::cli::command_migrate(config, arguments->uninstall);
   if (arguments->command == "check-config") return projectord::cli::command_check_config(config);
+  if (is_admin(arguments->command)) {
+    return projectord::cli::command_admin(config, arguments->command, arguments->handler, arguments->endpoint);
+  }
   return projectord::cli::command_status(config);
 }

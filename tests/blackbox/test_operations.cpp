@@ -14,6 +14,7 @@ using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
 using projectord::testing::http_request;
+using projectord::testing::run_command;
 using projectord::testing::HttpReply;
 using projectord::testing::TestDatabase;
 
@@ -126,6 +127,22 @@ TEST_CASE("admin: pause holds one handler while the other goes on; resume wakes 
   CHECK(http.get("/wait/users").status == 400);
   CHECK(http.get("/wait/users?position=1&timeout_ms=99999999").status == 400);
   CHECK(http.get("/wait/nobody?position=1").status == 404);
+
+  // The same calls from the CLI, which takes the token from the config.
+  const std::string endpoint = "127.0.0.1:" + std::to_string(http_port(daemon));
+  auto cli = [&](const std::string& action, const std::string& handler) {
+    return run_command({kBinary, "--config", config, action, handler, "--http", endpoint}, env_for(db));
+  };
+  const auto paused_by_cli = cli("pause", "users");
+  CHECK(paused_by_cli.exit_code == 0);
+  CHECK(paused_by_cli.output.find("users: pausing") != std::string::npos);
+  REQUIRE(eventually([&] { return http.state("users") == "paused"; }));
+  CHECK(cli("resume", "users").exit_code == 0);
+  REQUIRE(eventually([&] { return http.state("users") == "idle"; }));
+  const auto refused = cli("skip", "users");
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.output.find("409") != std::string::npos);
+  CHECK(run_command({kBinary, "--config", config, "pause"}, env_for(db)).exit_code == 2);  // which handler?
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 

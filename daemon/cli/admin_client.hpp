@@ -1,0 +1,14 @@
+#pragma once
+/// `projectord pause|resume|skip HANDLER`: asks the running daemon, over its HTTP admin endpoint, to act on
+/// one handler, with the configured admin token. Prints the daemon's answer; exit 0 when it accepted.
+#include <string>
+
+#include "config/config.hpp"
+
+namespace projectord::cli {
+
+/// `endpoint` is HOST:PORT of the daemon's HTTP endpoint; empty: [http] listen of the config.
+int command_admin(const config::Config& config, const std::string& action, const std::string& handler,
+                  const std::string& endpoint);
+
+}  // namespace projectord::cli
