@@ -29,6 +29,9 @@ class CheckpointStore {
  public:
   CheckpointStore(std::string handler, std::string source) : handler_(std::move(handler)), source_(std::move(source)) {}
 
+  /// The checkpoint's row: the handler's name, or NAME:rebuild for a rebuild's shadow.
+  const std::string& key() const { return handler_; }
+
   /// Prepares `advance`'s statement; call once per connection.
   void prepare(pqxx::connection& connection) const;
 

@@ -10,6 +10,8 @@ std::vector<std::string> install_schema_sql() {
       "CREATE TABLE IF NOT EXISTS projectord.schema_version (version integer NOT NULL)",
       "INSERT INTO projectord.schema_version SELECT " + std::to_string(kSchemaVersion) +
           " WHERE NOT EXISTS (SELECT 1 FROM projectord.schema_version)",
+      // Version 1 lacked `rebuilds`; what it had is unchanged, so an upgrade is the CREATEs below.
+      "UPDATE projectord.schema_version SET version = " + std::to_string(kSchemaVersion),
       // One row per handler. `position` is the last settled position: every event at or below it has been
       // applied (or dead-lettered, or was a hole). `holes`: positions passed with no row while live, each with
       // the time (unix ms) until which it is looked at again for a late row: {"1234": 1763900000000}.
@@ -21,6 +23,11 @@ std::vector<std::string> install_schema_sql() {
       " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, handler text NOT NULL, source text NOT NULL,"
       " position bigint NOT NULL, stream_id text, event_type text, payload text, error text NOT NULL,"
       " attempts integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (handler, position))",
+      // A rebuild in progress: its shadow schema and checkpoint (handler + ':rebuild') survive a crash, and
+      // `run` resumes it. The row goes in the swap's transaction.
+      "CREATE TABLE IF NOT EXISTS projectord.rebuilds ("
+      " handler text PRIMARY KEY, shadow_schema text NOT NULL, requested_by text NOT NULL,"
+      " started_at timestamptz NOT NULL DEFAULT now())",
   };
 }
 

@@ -83,6 +83,7 @@ struct Handler {
   int max_attempts = 5;
   Duration retry_backoff{200};  ///< first retry delay; doubles per attempt up to retry_backoff_max
   Duration retry_backoff_max{10000};
+  bool rebuild_on_signal = false;  ///< SIGUSR1 rebuilds it
   // kind-specific
   std::string table;                     ///< event_log / users: target table (defaults per kind)
   std::string setup;                     ///< sql: DDL run (idempotently) by `projectord migrate`

@@ -320,6 +320,7 @@ class Section {
   const std::string& str(std::string_view key) const { return get<std::string>(key); }
   std::int64_t integer(std::string_view key) const { return get<std::int64_t>(key); }
   Duration duration(std::string_view key) const { return get<Duration>(key); }
+  bool flag(std::string_view key) const { return get<bool>(key); }
   const std::vector<std::string>& strings(std::string_view key) const { return get<std::vector<std::string>>(key); }
   /// An enumerated string as its C++ enum: the option's choices are listed in the enum's order.
   template <class Enum>
@@ -594,6 +595,7 @@ Handler load_handler(Section& s, Diagnostics& diagnostics, const std::map<std::s
   handler.max_attempts = static_cast<int>(s.integer("max_attempts"));
   handler.retry_backoff = s.duration("retry_backoff");
   handler.retry_backoff_max = s.duration("retry_backoff_max");
+  handler.rebuild_on_signal = s.flag("rebuild_on_signal");
   if (handler.retry_backoff_max < handler.retry_backoff) {
     s.error("retry_backoff_max", "must be at least retry_backoff (" + format_duration(handler.retry_backoff) + ")");
   }

@@ -110,6 +110,8 @@ const std::vector<Option> kOptions{
      .reloadable = true, .help = "First retry delay; doubles per attempt."},
     {.section = "handlers.*", .key = "retry_backoff_max", .type = duration, .default_value = R"("10s")",
      .reloadable = true, .help = "Longest retry delay."},
+    {.section = "handlers.*", .key = "rebuild_on_signal", .type = boolean, .default_value = "false", .reloadable = true,
+     .help = "SIGUSR1 rebuilds this handler's read model (blue/green, like POST /admin/rebuild/NAME)."},
     {.section = "handlers.*", .key = "table", .type = string, .kinds = "event_log,users", .reloadable = true,
      .help = "Target table; default user_event_log (event_log), user_projection (users)."},
     {.section = "handlers.*", .key = "setup", .type = string, .kinds = "sql", .reloadable = true,

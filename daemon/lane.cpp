@@ -13,6 +13,7 @@
 #include "daemon/backoff.hpp"
 #include "daemon/db_session.hpp"
 #include "daemon/progress_watch.hpp"
+#include "daemon/rebuild.hpp"
 #include "daemon/sources/postgres_reader.hpp"
 #include "daemon/sources/row_decoder.hpp"
 #include "daemon/sources/settled_horizon.hpp"
@@ -103,7 +104,7 @@ class Lane::Impl {
         options_(options),
         reader_(source_),
         horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_),
-        checkpoint_(handler_.name, source_.name),
+        checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_.name),
         types_(handler_.types),
         progress_(options_.progress_window) {}
 
@@ -234,6 +235,7 @@ class Lane::Impl {
     prepare_session(target, handler_.name);
     prepare_session(source, handler_.name + ":read");
     set_synchronous_commit(target, options_.synchronous_commit);
+    if (options_.rebuild) enter_rebuild(target);
     {
       pqxx::work setup(target);
       for (const std::string& sql : projection_->setup_sql()) setup.exec(sql);
@@ -249,7 +251,8 @@ class Lane::Impl {
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
     reconnect.reset();
-    spdlog::info("handler={} source={} event=connected position={}", handler_.name, source_.name, position_);
+    spdlog::info("handler={} source={} event=connected checkpoint={} position={}", handler_.name, source_.name,
+                 checkpoint_.key(), position_);
 
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
@@ -309,11 +312,52 @@ class Lane::Impl {
       // Between transactions only: a late arrival commits in a transaction of its own.
       if (!open && !holes_.empty() && clock_.now() >= next_recheck_) recheck_holes(target, source);
       if (!blocked && !truncated && options_.exit_when_caught_up) return;
+      if (!blocked && !truncated && !open && options_.rebuild && options_.rebuild->may_swap()) {
+        swap_in(target);
+        return;
+      }
       if (progressed && (truncated || !cycle.rows.empty())) continue;
       update([&](LaneStatus& s) { s.busy_since.reset(); });
       wake_.wait(seen, wait_time(blocked), stop);
     }
     if (open) commit_open(open);
+  }
+
+  // A rebuild lane's connection writes the shadow schema; a fresh rebuild first clears what an earlier one left.
+  void enter_rebuild(pqxx::connection& target) {
+    if (options_.rebuild->fresh && !rebuild_begun_) {
+      pqxx::work txn(target);
+      rebuild::begin(txn, handler_.name, options_.rebuild->requested_by);
+      txn.commit();
+      rebuild_begun_ = true;
+      spdlog::info("handler={} event=rebuild_started shadow={} requested_by={}", handler_.name,
+                   rebuild::shadow_schema(handler_.name), options_.rebuild->requested_by);
+    }
+    rebuild::enter_shadow(target, handler_.name);
+  }
+
+  // The live lane has stopped and this one is at the head: the shadow takes the live model's place.
+  void swap_in(pqxx::connection& target) {
+    update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
+    pqxx::work txn(target);
+    const auto swapped = rebuild::swap(txn, handler_.name);
+    if (!swapped) {
+      txn.abort();
+      spdlog::error("handler={} event=rebuild_failed action=abandoned error=\"{}\"", handler_.name, swapped.error());
+      update([&](LaneStatus& s) { s.last_error = swapped.error(); });
+      pqxx::work cleanup(target);
+      rebuild::abandon(cleanup, handler_.name);
+      cleanup.commit();
+      return;
+    }
+    txn.commit();
+    std::string tables;
+    for (const std::string& table : *swapped) tables += (tables.empty() ? "" : ",") + table;
+    spdlog::info("handler={} event=rebuild_swapped position={} tables={}", handler_.name, position_, tables);
+    update([&](LaneStatus& s) {
+      s.swapped = true;
+      s.busy_since.reset();
+    });
   }
 
   // Adds a chunk to the open multi-chunk transaction (opening it if needed). Any trouble of the events' own
@@ -600,6 +644,7 @@ class Lane::Impl {
   Clock::time_point next_recheck_{};   ///< when recheck_holes runs next
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
   Position head_ = 0;                  ///< the highest head a read has seen
+  bool rebuild_begun_ = false;         ///< a fresh rebuild has cleared and recorded itself (once, not per session)
   ProgressWatch progress_;
   std::stop_token stop_;
 

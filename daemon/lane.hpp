@@ -40,6 +40,7 @@ struct LaneStatus {
   std::int64_t dead_letters = 0;
   std::int64_t reconnects = 0;
   std::uint64_t forced_hole_skips = 0;
+  bool swapped = false;  ///< a rebuild lane that ended by swapping its shadow in
   std::int64_t late_arrivals = 0;                 ///< rows found in holes after the lane had passed them
   std::size_t open_holes = 0;                     ///< positions passed as holes, still re-read for late rows
   std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
@@ -62,6 +63,17 @@ struct LaneOptions {
   Clock::duration progress_window = std::chrono::seconds(30);  ///< over which a growing lag makes a lane slow
   /// Called on the lane's thread after every checkpoint commit (and with the loaded one): must not block.
   std::function<void(Position)> on_checkpoint{};
+
+  /// Rebuild mode (daemon/rebuild.hpp): the lane builds the shadow copy of the handler's read model under
+  /// the checkpoint NAME:rebuild and ends by swapping it in.
+  struct Rebuild {
+    bool fresh = false;        ///< drop what an earlier rebuild left and record this one (else: resume)
+    std::string requested_by;  ///< "http", "SIGUSR1", ... for projectord.rebuilds
+    /// Asked between transactions whenever the lane is at the head; true once the live lane has stopped, so
+    /// that the swap may run. Must not block.
+    std::function<bool()> may_swap;
+  };
+  std::optional<Rebuild> rebuild{};
 };
 
 class Lane {

@@ -13,6 +13,7 @@
 #include "config/loader.hpp"
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/endpoints.hpp"
+#include "daemon/rebuild.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
 
@@ -22,18 +23,25 @@ namespace net = boost::asio;
 
 namespace {
 
+struct Startup {
+  bool ready = false;                           ///< schema present and of this version, or server unreachable
+  std::vector<std::string> rebuilds_to_resume;  ///< rebuilds a previous run left in progress
+};
+
 // A missing or outdated schema is a start-up misconfiguration: refuse to run. An unreachable server is
-// not: the lanes retry until it is back.
-bool schema_ready(const std::string& url) {
+// not: the lanes retry until it is back (rebuilds in progress then resume at the next start).
+Startup check_database(const std::string& url) {
   try {
     pqxx::connection connection(url);
     const std::string problem = checkpoints::check_schema(connection);
-    if (problem.empty()) return true;
-    spdlog::critical("event=startup_failed error=\"{}\"", problem);
-    return false;
+    if (!problem.empty()) {
+      spdlog::critical("event=startup_failed error=\"{}\"", problem);
+      return {};
+    }
+    return {true, rebuild::in_progress(connection)};
   } catch (const pqxx::broken_connection& error) {
     spdlog::warn("event=database_unreachable error=\"{}\" action=retrying_in_lanes", error.what());
-    return true;
+    return {true, {}};
   }
 }
 
@@ -54,7 +62,8 @@ void reload(Supervisor& supervisor) {
 }  // namespace
 
 int run_service(const config::Config& config, RunOptions options) {
-  if (!schema_ready(config.database_url)) return 1;
+  const Startup startup = check_database(config.database_url);
+  if (!startup.ready) return 1;
 
   SteadyClock clock;
   CheckpointWaiters waiters(clock);
@@ -63,6 +72,7 @@ int run_service(const config::Config& config, RunOptions options) {
   net::steady_timer watchdog_timer(io);  // WATCHDOG pings, see below
   net::signal_set signals(io, SIGTERM, SIGINT);
   net::signal_set reload_signal(io, SIGHUP);
+  net::signal_set rebuild_signal(io, SIGUSR1);
   // Declared after what its idle callback touches, before the HTTP server that reads it.
   Supervisor supervisor(io, clock, waiters, options.exit_when_caught_up, [&] {
     status_timer.cancel();
@@ -74,6 +84,7 @@ int run_service(const config::Config& config, RunOptions options) {
     return 1;
   }
   if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
+  for (const std::string& handler : startup.rebuilds_to_resume) supervisor.start_rebuild(handler, "resume", true);
 
   // Declared after the supervisor it reads: destroyed (and its thread joined) before it.
   std::unique_ptr<http::Server> http_server;
@@ -147,6 +158,22 @@ int run_service(const config::Config& config, RunOptions options) {
   };
   await_reload();
 
+  // SIGUSR1: rebuild the handlers marked rebuild_on_signal.
+  std::function<void()> await_rebuild_signal = [&] {
+    rebuild_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      bool any = false;
+      for (const auto& [name, handler] : supervisor.config().handlers) {
+        if (!handler.rebuild_on_signal) continue;
+        any = true;
+        supervisor.start_rebuild(name, "SIGUSR1", false);
+      }
+      if (!any) spdlog::warn("event=rebuild_signal_ignored reason=\"no handler has rebuild_on_signal = true\"");
+      await_rebuild_signal();
+    });
+  };
+  await_rebuild_signal();
+
   net::steady_timer shutdown_deadline(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
@@ -154,6 +181,7 @@ int run_service(const config::Config& config, RunOptions options) {
     spdlog::info("event=shutdown signal={} timeout_ms={}", signal, timeout.count());
     notify_stopping();
     reload_signal.cancel();
+    rebuild_signal.cancel();
     shutdown_deadline.expires_after(timeout);
     shutdown_deadline.async_wait([&](const boost::system::error_code& timer_ec) {
       if (timer_ec) return;

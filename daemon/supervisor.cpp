@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "daemon/rebuild.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord {
@@ -42,6 +43,20 @@ struct Supervisor::Running {
   std::unique_ptr<Lane> lane;
   std::jthread thread;  // declared after the lane: joined before the lane is destroyed
   bool finished = false;
+  bool stopped_for_swap = false;  ///< a rebuild asked it to stop; a fresh lane replaces it after the swap
+};
+
+// A rebuild lane and what it shares with it: it asks (from its thread) for the live lane to stop and learns
+// when it has.
+struct Supervisor::Rebuild {
+  struct Gate {
+    std::atomic<bool> asked{false};
+    std::atomic<bool> live_stopped{false};
+  };
+  std::unique_ptr<Running> running;
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  std::string requested_by;
+  Clock::time_point started;
 };
 
 struct Supervisor::Listener {
@@ -63,10 +78,12 @@ Supervisor::~Supervisor() {
   for (auto& [name, listener] : listeners_) listener->listener->stop();
   std::map<std::string, std::unique_ptr<Running>> lanes;
   std::vector<std::unique_ptr<Running>> retiring;
+  std::map<std::string, std::unique_ptr<Rebuild>> rebuilds;
   {
     std::lock_guard lock(mutex_);
     lanes.swap(lanes_);
     retiring.swap(retiring_);
+    rebuilds.swap(rebuilds_);
   }
   for (auto& [name, wake] : wakes_) wake.notify();
   // Destroying each Running joins its thread; a lane's last post to io is then never run.
@@ -118,6 +135,11 @@ Result<void> Supervisor::apply(const config::Config& config) {
       spdlog::info("handler={} event=retiring reason={}", name,
                    config_.handlers.contains(name) ? "changed" : "removed");
       found->second->thread.request_stop();
+      if (const auto rebuild = rebuilds_.find(name); rebuild != rebuilds_.end()) {
+        // Its shadow was built with the old settings: a new rebuild request starts over.
+        spdlog::warn("handler={} event=rebuild_stopped reason=reload", name);
+        rebuild->second->running->thread.request_stop();
+      }
       // A lane that already ended (a one-shot run) has nothing to wait for.
       if (!found->second->finished) retiring_.push_back(std::move(found->second));
       lanes_.erase(found);
@@ -140,6 +162,22 @@ Result<void> Supervisor::apply(const config::Config& config) {
   return {};
 }
 
+std::unique_ptr<Supervisor::Running> Supervisor::launch(const config::Handler& handler,
+                                                         const config::PostgresSource& source,
+                                                         std::unique_ptr<handlers::ProjectionHandler> projection,
+                                                         LaneOptions options) {
+  auto running = std::make_unique<Running>();
+  running->id = next_id_++;
+  running->handler = handler;
+  running->lane = std::make_unique<Lane>(handler, source, config_.database_url, std::move(projection),
+                                         wakes_[source.name], clock_, std::move(options));
+  running->thread = std::jthread([this, id = running->id, lane = running->lane.get()](std::stop_token stop) {
+    lane->run(stop);
+    net::post(io_, [this, id] { finished(id); });
+  });
+  return running;
+}
+
 void Supervisor::start(Pending pending) {
   const std::string name = pending.handler.name;
   LaneOptions options{.exit_when_caught_up = exit_when_caught_up_,
@@ -148,33 +186,113 @@ void Supervisor::start(Pending pending) {
                       .on_checkpoint = [&waiters = waiters_, name](Position position) {
                         waiters.advanced(name, position);
                       }};
-  auto running = std::make_unique<Running>();
-  running->id = next_id_++;
-  running->handler = pending.handler;
-  running->lane = std::make_unique<Lane>(pending.handler, pending.source, config_.database_url,
-                                         std::move(pending.projection), wakes_[pending.source.name], clock_,
-                                         std::move(options));
-  running->thread = std::jthread([this, id = running->id, lane = running->lane.get()](std::stop_token stop) {
-    lane->run(stop);
-    net::post(io_, [this, id] { finished(id); });
-  });
+  auto running = launch(pending.handler, pending.source, std::move(pending.projection), std::move(options));
   spdlog::info("handler={} source={} event=started", name, pending.source.name);
   std::lock_guard lock(mutex_);
   lanes_[name] = std::move(running);
 }
 
+void Supervisor::start_rebuild(const std::string& name, const std::string& requested_by, bool resume) {
+  if (stopping_ || rebuilds_.contains(name)) return;
+  const auto configured = config_.handlers.find(name);
+  if (configured == config_.handlers.end()) {
+    spdlog::warn("handler={} event=rebuild_ignored reason=\"no such handler in {}\"", name, config_.file);
+    return;
+  }
+  const config::Handler& handler = configured->second;
+  if (const auto refused = rebuild::refusal(handler)) {
+    spdlog::error("handler={} event=rebuild_refused error=\"{}\"", name, *refused);
+    return;
+  }
+  auto projection = handlers::make_projection(handler);
+  if (!projection) {
+    spdlog::error("handler={} event=rebuild_refused error=\"{}\"", name, projection.error());
+    return;
+  }
+  auto entry = std::make_unique<Rebuild>();
+  entry->requested_by = requested_by;
+  entry->started = clock_.now();
+  // Asked on the rebuild lane's thread: the first time it is at the head, ask the io thread to stop the live
+  // lane; the swap may run once that lane has finished its transaction in flight.
+  auto may_swap = [this, gate = entry->gate, name] {
+    if (!gate->asked.exchange(true)) {
+      net::post(io_, [this, name] { stop_live_for_swap(name); });
+      return false;
+    }
+    return gate->live_stopped.load();
+  };
+  LaneOptions options{.exit_when_caught_up = false,
+                      .synchronous_commit = config_.synchronous_commit,
+                      .progress_window = progress_window(config_),
+                      .rebuild = LaneOptions::Rebuild{!resume, requested_by, std::move(may_swap)}};
+  entry->running = launch(handler, config_.sources.at(handler.source), std::move(*projection), std::move(options));
+  spdlog::info("handler={} event=rebuild_{} requested_by={}", name, resume ? "resumed" : "requested", requested_by);
+  std::lock_guard lock(mutex_);
+  rebuilds_[name] = std::move(entry);
+}
+
+void Supervisor::stop_live_for_swap(const std::string& name) {
+  std::shared_ptr<Rebuild::Gate> gate;
+  bool already_stopped = true;
+  {
+    std::lock_guard lock(mutex_);
+    const auto rebuild = rebuilds_.find(name);
+    if (rebuild == rebuilds_.end()) return;
+    gate = rebuild->second->gate;
+    if (const auto live = lanes_.find(name); live != lanes_.end() && !live->second->finished) {
+      live->second->stopped_for_swap = true;
+      live->second->thread.request_stop();
+      already_stopped = false;
+    }
+  }
+  spdlog::info("handler={} event=rebuild_caught_up action=stopping_live_lane", name);
+  if (already_stopped) gate->live_stopped = true;
+  for (auto& [source, wake] : wakes_) wake.notify();
+}
+
 void Supervisor::finished(std::uint64_t id) {
   std::unique_ptr<Running> retired;
+  std::unique_ptr<Rebuild> rebuilt;
   {
     std::lock_guard lock(mutex_);
     for (auto& [name, running] : lanes_) {
-      if (running->id == id) running->finished = true;  // kept: its final status is reported at exit
+      if (running->id != id) continue;
+      running->finished = true;  // kept: its final status is reported at exit
+      if (const auto rebuild = rebuilds_.find(name); running->stopped_for_swap && rebuild != rebuilds_.end()) {
+        rebuild->second->gate->live_stopped = true;
+        wakes_[running->handler.source].notify();
+      }
+    }
+    for (auto it = rebuilds_.begin(); it != rebuilds_.end(); ++it) {
+      if (it->second->running->id != id) continue;
+      rebuilt = std::move(it->second);
+      rebuilds_.erase(it);
+      break;
     }
     const auto found =
         std::find_if(retiring_.begin(), retiring_.end(), [id](const auto& running) { return running->id == id; });
     if (found != retiring_.end()) {
       retired = std::move(*found);
       retiring_.erase(found);
+    }
+  }
+  if (rebuilt) {
+    const std::string name = rebuilt->running->handler.name;
+    const bool swapped = rebuilt->running->lane->status().swapped;
+    rebuilt.reset();  // joins a thread that has returned
+    // The live lane stopped for the swap (or a swap that failed) starts again, from the swapped checkpoint.
+    bool restart = false;
+    {
+      std::lock_guard lock(mutex_);
+      const auto live = lanes_.find(name);
+      restart = live != lanes_.end() && live->second->stopped_for_swap && live->second->finished;
+    }
+    spdlog::info("handler={} event=rebuild_ended swapped={}", name, swapped);
+    if (restart && !stopping_ && config_.handlers.contains(name)) {
+      const config::Handler& handler = config_.handlers.at(name);
+      if (auto projection = handlers::make_projection(handler)) {
+        start({handler, config_.sources.at(handler.source), std::move(*projection)});
+      }
     }
   }
   if (retired) {
@@ -217,6 +335,7 @@ void Supervisor::stop() {
     std::lock_guard lock(mutex_);
     for (auto& [name, running] : lanes_) running->thread.request_stop();
     for (auto& running : retiring_) running->thread.request_stop();
+    for (auto& [name, rebuild] : rebuilds_) rebuild->running->thread.request_stop();
   }
   for (auto& [name, wake] : wakes_) wake.notify();
   for (auto& [name, listener] : listeners_) listener->listener->stop();
@@ -234,7 +353,7 @@ void Supervisor::check_idle() {
 
 std::size_t Supervisor::running() const {
   std::lock_guard lock(mutex_);
-  std::size_t count = retiring_.size();
+  std::size_t count = retiring_.size() + rebuilds_.size();
   for (const auto& [name, running] : lanes_) count += running->finished ? 0 : 1;
   return count;
 }
@@ -250,7 +369,12 @@ std::vector<http::HandlerStatus> Supervisor::handlers() const {
   std::vector<http::HandlerStatus> statuses;
   statuses.reserve(lanes_.size());
   for (const auto& [name, running] : lanes_) {
-    statuses.push_back({name, running->handler.kind, running->handler.source, running->lane->status()});
+    statuses.push_back({name, running->handler.kind, running->handler.source, running->lane->status(), std::nullopt});
+    if (const auto rebuild = rebuilds_.find(name); rebuild != rebuilds_.end()) {
+      const Rebuild& r = *rebuild->second;
+      statuses.back().rebuild = http::RebuildStatus{r.gate->asked ? "swapping" : "replaying", r.requested_by,
+                                                    r.started, r.running->lane->status()};
+    }
   }
   return statuses;
 }
@@ -278,6 +402,12 @@ http::AdminOutcome Supervisor::admin(http::AdminAction action, const std::string
       if (!done) return conflict(done.error());
       spdlog::info("handler={} event=admin action=resume", handler);
       return {202, "resuming", std::nullopt};
+    }
+    case http::AdminAction::rebuild: {
+      if (rebuilds_.contains(handler)) return conflict("handler " + handler + " is being rebuilt already");
+      if (const auto refused = rebuild::refusal(found->second->handler)) return conflict(*refused);
+      net::post(io_, [this, handler] { start_rebuild(handler, "http", false); });
+      return {202, "rebuilding into a shadow copy; the live read model serves until the swap", std::nullopt};
     }
     case http::AdminAction::skip: {
       const auto skipped = lane.skip();

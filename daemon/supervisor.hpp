@@ -38,6 +38,10 @@ class Supervisor final : public http::DaemonView {
   /// Shutdown: every lane finishes or rolls back its transaction in flight; listeners stop.
   void stop();
 
+  /// Starts a blue/green rebuild of `handler` (fresh) unless one runs; `resume`: continue one that a
+  /// previous run left in projectord.rebuilds. Called on the io thread.
+  void start_rebuild(const std::string& handler, const std::string& requested_by, bool resume);
+
   std::size_t running() const;
   bool any_halted() const;
   const config::Config& config() const { return config_; }
@@ -50,9 +54,13 @@ class Supervisor final : public http::DaemonView {
   struct Running;
   struct Listener;
   struct Pending;
+  struct Rebuild;
 
   void start(Pending pending);
   void finished(std::uint64_t id);
+  void stop_live_for_swap(const std::string& handler);
+  std::unique_ptr<Running> launch(const config::Handler& handler, const config::PostgresSource& source,
+                                  std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options);
   void reconcile_listeners();
   void check_idle();
 
@@ -73,6 +81,7 @@ class Supervisor final : public http::DaemonView {
   mutable std::mutex mutex_;  // guards the members below against the HTTP thread
   std::map<std::string, std::unique_ptr<Running>> lanes_;
   std::vector<std::unique_ptr<Running>> retiring_;
+  std::map<std::string, std::unique_ptr<Rebuild>> rebuilds_;
   http::EndpointSettings settings_;
 };
 

@@ -32,7 +32,10 @@ void print_help() {
                "  pause HANDLER                ask the running daemon to pause a handler after its transaction\n"
                "  resume HANDLER               ... to resume it (a halted one retries its poison event)\n"
                "  skip HANDLER                 ... to dead-letter the event a halted handler stopped on\n"
-               "                               (these three use [http] listen and admin_token; --http HOST:PORT\n"
+               "  rebuild HANDLER              ... to rebuild its read model blue/green (replay into a shadow\n"
+               "                               copy, swap when caught up); SIGUSR1 rebuilds those marked\n"
+               "                               rebuild_on_signal\n"
+               "                               (these four use [http] listen and admin_token; --http HOST:PORT\n"
                "                               names another endpoint)\n\n"
                "Options:\n"
                "  --config FILE                config file (default "
@@ -53,7 +56,9 @@ struct Arguments {
   std::string endpoint;  // --http HOST:PORT
 };
 
-bool is_admin(const std::string& command) { return command == "pause" || command == "resume" || command == "skip"; }
+bool is_admin(const std::string& command) {
+  return command == "pause" || command == "resume" || command == "skip" || command == "rebuild";
+}
 
 std::optional<Arguments> parse(const std::vector<std::string>& args, std::string& error) {
   Arguments parsed;
@@ -102,7 +107,7 @@ int main(int argc, char** argv) {
   std::string error;
   const auto arguments = parse(args, error);
   static const std::vector<std::string> kCommands = {"run",   "migrate", "check-config", "status",
-                                                      "pause", "resume",  "skip"};
+                                                      "pause", "resume",  "skip",         "rebuild"};
   if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
   } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {

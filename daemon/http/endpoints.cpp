@@ -20,7 +20,27 @@ Response json(unsigned status, const boost::json::value& body) {
 
 Response error(unsigned status, std::string message) { return json(status, {{"error", std::move(message)}}); }
 
-boost::json::object describe(const HandlerStatus& handler, const LaneHealth& health) {
+// Progress of a rebuild: the shadow's position against the head, and an ETA from its pace so far.
+boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_point now) {
+  const LaneStatus& shadow = rebuild.shadow;
+  const double elapsed = std::chrono::duration<double>(now - rebuild.started).count();
+  const double progress = shadow.head > 0 ? static_cast<double>(shadow.position) / static_cast<double>(shadow.head) : 0;
+  const double pace = elapsed > 0 ? static_cast<double>(shadow.position) / elapsed : 0;  // positions per second
+  boost::json::object described{{"phase", rebuild.phase},
+                                {"requested_by", rebuild.requested_by},
+                                {"state", to_string(shadow.state)},
+                                {"position", shadow.position},
+                                {"head", shadow.head},
+                                {"progress", progress},
+                                {"events_applied", shadow.events_applied},
+                                {"elapsed_seconds", elapsed},
+                                {"last_error", shadow.last_error}};
+  const Position left = shadow.head > shadow.position ? shadow.head - shadow.position : 0;
+  described["eta_seconds"] = pace > 0 ? boost::json::value(static_cast<double>(left) / pace) : boost::json::value(nullptr);
+  return described;
+}
+
+boost::json::object describe(const HandlerStatus& handler, const LaneHealth& health, Clock::time_point now) {
   const LaneStatus& s = handler.status;
   boost::json::object described{{"name", handler.name},
                                 {"kind", handler.kind},
@@ -42,6 +62,7 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
                                 {"blocking_xmin", s.blocking_xmin},
                                 {"last_error", s.last_error}};
   if (s.halted_at != 0) described["halted_at"] = s.halted_at;
+  described["rebuild"] = handler.rebuild ? describe_rebuild(*handler.rebuild, now) : boost::json::value(nullptr);
   return described;
 }
 
@@ -66,7 +87,7 @@ Response status(const std::vector<HandlerStatus>& handlers, const HealthLimits& 
   bool ready = true;
   for (const HandlerStatus& handler : handlers) {
     const LaneHealth health = assess(handler.status, now, limits);
-    described.push_back(describe(handler, health));
+    described.push_back(describe(handler, health, now));
     ready = ready && health.ready;
   }
   return json(200, {{"ready", ready}, {"handlers", std::move(described)}});
@@ -143,8 +164,10 @@ Response admin(const Request& request, DaemonView& daemon) {
     return error(401, "admin calls need 'Authorization: Bearer TOKEN' with the configured admin_token");
   }
   if (request.method != "POST") return error(405, "admin calls are POST requests");
-  static const std::pair<std::string_view, AdminAction> kActions[] = {
-      {"/admin/pause/", AdminAction::pause}, {"/admin/resume/", AdminAction::resume}, {"/admin/skip/", AdminAction::skip}};
+  static const std::pair<std::string_view, AdminAction> kActions[] = {{"/admin/pause/", AdminAction::pause},
+                                                                      {"/admin/resume/", AdminAction::resume},
+                                                                      {"/admin/skip/", AdminAction::skip},
+                                                                      {"/admin/rebuild/", AdminAction::rebuild}};
   for (const auto& [prefix, action] : kActions) {
     const std::string_view handler = tail_after(request.path, prefix);
     if (handler.empty()) continue;
@@ -154,7 +177,7 @@ Response admin(const Request& request, DaemonView& daemon) {
     if (outcome.status >= 400) body["error"] = outcome.message;
     return json(outcome.status, body);
   }
-  return error(404, "no such admin call: " + request.path + " (pause, resume or skip /admin/ACTION/HANDLER)");
+  return error(404, "no such admin call: " + request.path + " (/admin/ACTION/HANDLER: pause, resume, skip, rebuild)");
 }
 
 }  // namespace

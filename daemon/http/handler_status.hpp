@@ -11,14 +11,23 @@
 
 namespace projectord::http {
 
+/// A blue/green rebuild in progress (daemon/rebuild.hpp).
+struct RebuildStatus {
+  std::string phase;  ///< replaying (into the shadow) | swapping (live lane stopping, last catch-up, swap)
+  std::string requested_by;
+  Clock::time_point started;
+  LaneStatus shadow;  ///< the rebuild lane's own status
+};
+
 struct HandlerStatus {
   std::string name;
   std::string kind;
   std::string source;
   LaneStatus status;
+  std::optional<RebuildStatus> rebuild;
 };
 
-enum class AdminAction { pause, resume, skip };
+enum class AdminAction { pause, resume, skip, rebuild };
 
 struct AdminOutcome {
   unsigned status = 202;  ///< 202 accepted, 404 no such handler, 409 not in a state that allows it

@@ -153,6 +153,19 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
       states.metric.push_back(sample);
     }
   }
+  MetricFamily rebuild_progress{"projectord_rebuild_progress_ratio",
+                                "Shadow position / head of a rebuild in progress (only while one runs).",
+                                MetricType::Gauge,
+                                {}};
+  for (const HandlerStatus& handler : handlers) {
+    if (!handler.rebuild) continue;
+    const LaneStatus& shadow = handler.rebuild->shadow;
+    ClientMetric sample;
+    sample.label = {{"handler", handler.name}, {"source", handler.source}, {"phase", handler.rebuild->phase}};
+    sample.gauge.value = shadow.head > 0 ? static_cast<double>(shadow.position) / static_cast<double>(shadow.head) : 0;
+    rebuild_progress.metric.push_back(std::move(sample));
+  }
+  families.push_back(std::move(rebuild_progress));
   families.push_back(std::move(lag_positions));
   families.push_back(std::move(lag_seconds));
   families.push_back(std::move(states));

@@ -1,0 +1,163 @@
+// Blue/green rebuilds of the running daemon as a black box: under a steady write load, through each of its
+// triggers, and through kill -9 during the replay and during the swap.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <pqxx/pqxx>
+
+#include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/http_client.hpp"
+
+using namespace std::chrono_literals;
+using namespace projectord::testing::blackbox;
+using projectord::testing::DaemonProcess;
+using projectord::testing::eventually;
+using projectord::testing::http_request;
+using projectord::testing::run_command;
+using projectord::testing::TestDatabase;
+
+namespace {
+
+// The demo's handlers plus `users_check`: the same users read model, never rebuilt, to compare with.
+// Small batches make the replay take many transactions.
+std::string rebuild_config(const std::string& users_extra = "") {
+  std::string config = demo_config("", "batch_size = 200\n");
+  const std::string users_header = "[handlers.users]\n";
+  config.insert(config.find(users_header) + users_header.size(), users_extra);
+  return config + "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n";
+}
+
+std::int64_t head(const TestDatabase& db) { return db.query_int("SELECT max(id) FROM stored_events"); }
+
+std::int64_t checkpoint(const TestDatabase& db, const std::string& key) {
+  return db.query_int("SELECT coalesce((SELECT position FROM projectord.checkpoints WHERE handler = '" + key +
+                      "'), -1)");
+}
+
+std::int64_t table_oid(const TestDatabase& db) { return db.query_int("SELECT 'user_projection'::regclass::oid"); }
+
+bool rebuild_recorded(const TestDatabase& db) {
+  return db.query_int("SELECT count(*) FROM projectord.rebuilds WHERE handler = 'users'") == 1;
+}
+
+// Everything a finished rebuild leaves: the swapped model equal to the never-rebuilt one, at the head, and no
+// trace of the rebuild.
+void check_swapped(const TestDatabase& db) {
+  REQUIRE(eventually([&] { return !rebuild_recorded(db); }, 60s));
+  REQUIRE(eventually([&] {
+    return checkpoint(db, "users") == head(db) && checkpoint(db, "users_check") == head(db);
+  }));
+  CHECK(users_differences(db, "user_projection", "user_projection_check") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM user_projection") > 0);
+  CHECK(checkpoint(db, "users:rebuild") == -1);
+  CHECK(db.query_int("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'projectord\\_%\\_users'") == 0);
+}
+
+}  // namespace
+
+TEST_CASE("rebuild under a steady write load swaps in a model equal to one never rebuilt, with every write") {
+  TestDatabase db;
+  write_events(db, 5000);
+  const std::string config = migrated(db, "rebuild.toml", rebuild_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+  const unsigned short port = http_port(daemon);
+  REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db); }));
+  const auto old_table = table_oid(db);
+
+  // A writer appends 3,000 more events while the rebuild replays and swaps.
+  DaemonProcess writer({kWriter, "--url", db.url(), "--events", "3000", "--zlib", "--per-transaction", "2"}, {});
+  const auto accepted = http_request("127.0.0.1", port, "POST", "/admin/rebuild/users");
+  REQUIRE(accepted.status == 202);
+  CHECK(http_request("127.0.0.1", port, "POST", "/admin/rebuild/users_nope").status == 404);
+  REQUIRE(eventually([&] { return daemon.log().find("handler=users event=rebuild_requested") != std::string::npos; }));
+  REQUIRE(writer.wait_exit(60s) == 0);
+  REQUIRE(eventually([&] { return daemon.log().find("event=rebuild_ended swapped=true") != std::string::npos; }, 60s));
+  check_swapped(db);
+  CHECK(table_oid(db) != old_table);  // a new table took the name
+  const auto status = boost::json::parse(http_request("127.0.0.1", port, "GET", "/status").body);
+  for (const auto& handler : status.at("handlers").as_array()) CHECK(handler.at("rebuild").is_null());
+
+  // The live lane after the swap goes on from the swapped checkpoint.
+  write_events(db, 30);
+  REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db) && checkpoint(db, "users_check") == head(db); }));
+  CHECK(users_differences(db, "user_projection", "user_projection_check") == 0);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("rebuild triggers: the CLI, and SIGUSR1 for handlers marked rebuild_on_signal") {
+  TestDatabase db;
+  write_events(db, 500);
+  const std::string config = migrated(db, "rebuild-triggers.toml", rebuild_config("rebuild_on_signal = true\n"));
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+  REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db); }));
+
+  const std::string endpoint = "127.0.0.1:" + std::to_string(http_port(daemon));
+  const auto by_cli = run_command({kBinary, "--config", config, "rebuild", "users", "--http", endpoint}, env_for(db));
+  CHECK(by_cli.exit_code == 0);
+  CHECK(by_cli.output.find("users: rebuilding") != std::string::npos);
+  REQUIRE(eventually([&] { return daemon.log().find("requested_by=http") != std::string::npos; }));
+  check_swapped(db);
+  const auto first_swap = table_oid(db);
+
+  daemon.signal(SIGUSR1);
+  REQUIRE(eventually([&] { return daemon.log().find("requested_by=SIGUSR1") != std::string::npos; }));
+  REQUIRE(eventually([&] { return table_oid(db) != first_swap; }, 60s));
+  check_swapped(db);
+  // users_check is not marked: SIGUSR1 left it alone.
+  CHECK(daemon.log().find("handler=users_check event=rebuild") == std::string::npos);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("kill -9 during a rebuild's replay resumes it at restart; kill -9 during its swap rolls the swap back") {
+  TestDatabase db;
+  write_events(db, 20000, 50);
+  const std::string config = migrated(db, "rebuild-crash.toml", rebuild_config());
+  const auto old_table = [&] {
+    DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+    REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+    REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db); }, 60s));
+    const auto oid = table_oid(db);
+    REQUIRE(http_request("127.0.0.1", http_port(daemon), "POST", "/admin/rebuild/users").status == 202);
+    REQUIRE(eventually([&] { return checkpoint(db, "users:rebuild") > 0; }));
+    daemon.signal(SIGKILL);
+    REQUIRE(daemon.wait_exit(20s).has_value());
+    return oid;
+  }();
+  REQUIRE(rebuild_recorded(db));
+  const auto replayed = checkpoint(db, "users:rebuild");
+  REQUIRE(replayed < head(db));  // killed in the middle of the replay
+  CHECK(table_oid(db) == old_table);
+
+  // A reader holding the live table keeps the resumed rebuild's swap waiting for its lock: kill -9 there.
+  auto reader = db.connect();
+  auto holding = std::make_unique<pqxx::work>(*reader);
+  holding->exec0("LOCK TABLE user_projection IN ACCESS SHARE MODE");
+  {
+    DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+    REQUIRE(eventually([&] {
+      return daemon.log().find("checkpoint=users:rebuild position=" + std::to_string(replayed)) != std::string::npos;
+    }));  // resumed from its shadow checkpoint, not from 0
+    REQUIRE(eventually(
+        [&] {
+          return db.query_int("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                              " AND query LIKE 'ALTER TABLE%' AND datname = current_database()") == 1;
+        },
+        60s));
+    daemon.signal(SIGKILL);
+    REQUIRE(daemon.wait_exit(20s).has_value());
+  }
+  holding->abort();  // the orphaned swap gets its lock, then fails on the lost client: it never commits
+  REQUIRE(eventually([&] {
+    return db.query_int("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE%'"
+                        " AND datname = current_database()") == 0;
+  }));
+  CHECK(rebuild_recorded(db));
+  CHECK(table_oid(db) == old_table);
+
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  check_swapped(db);
+  CHECK(table_oid(db) != old_table);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
