@@ -100,7 +100,9 @@ int run(bench::Flags& flags) {
   bench::create_stored_events(url, work_dir.path() + "/demo-writer.log");
   projectord::examples::UserEventGenerator generator(bench::kSeed);
   bench::load_events(connection, generator, preload);
-  const bench::Projectord projectord(binary, url, work_dir.path(), "poll_interval = \"1s\"\n");
+  bench::ProjectordOptions options;
+  options.extra_source_lines = "poll_interval = \"1s\"\n";
+  const bench::Projectord projectord(binary, url, work_dir.path(), options);
   projectord.migrate();
 
   // Baseline: no daemon; the event is "visible" when its own INSERT's notification arrives.
@@ -111,13 +113,8 @@ int run(bench::Flags& flags) {
 
   // projectord: caught up first (preload and baseline events), then measured on live writes only.
   bench::Child daemon(projectord.command({"run"}), projectord.env(), projectord.log_path());
-  const auto catch_up_deadline = bench::Clock::now() + std::chrono::minutes(10);
-  while (!bench::Projectord::caught_up(connection)) {
-    if (const auto exit = daemon.wait_for(std::chrono::milliseconds(100))) {
-      throw std::runtime_error("projectord exited with " + std::to_string(exit->exit_code) + " while catching up:\n" +
-                               bench::tail_of(projectord.log_path()));
-    }
-    if (bench::Clock::now() > catch_up_deadline) throw std::runtime_error("projectord did not catch up in 10 min");
+  if (!projectord.wait_until_caught_up(daemon, connection, std::chrono::minutes(10))) {
+    throw std::runtime_error("projectord did not catch up in 10 min");
   }
   install_visibility_trigger(connection, "user_event_log", "global_position");
   const Phase live = measure(url, generator, rate, seconds);
