@@ -2,7 +2,6 @@
 // while the store is written at a steady rate, next to a same-run baseline: the same writer, trigger,
 // NOTIFY and listener with no daemon in between (the trigger sits on stored_events itself). The difference
 // is what projectord adds: waking up, reading, projecting, committing.
-#include <csignal>
 #include <iostream>
 #include <pqxx/nontransaction>
 #include <string>
@@ -125,13 +124,10 @@ int run(bench::Flags& flags) {
             << "projectord adds: p50 " << bench::fixed(live.latency.p50 - baseline.latency.p50, 2) << " ms, p99 "
             << bench::fixed(live.latency.p99 - baseline.latency.p99, 2) << " ms" << std::endl;
 
-  daemon.signal(SIGTERM);
-  const auto exit = daemon.wait_for(std::chrono::seconds(60));
   bench::Checks checks;
   checks.expect(baseline.all_visible, "baseline: every event became visible");
   checks.expect(live.all_visible, "projectord: every event became visible within 30 s after the writer stopped");
-  checks.expect(exit && exit->exit_code == 0, "projectord exits 0 on SIGTERM",
-                exit ? "exit " + std::to_string(exit->exit_code) : "still running after 60 s");
+  bench::Projectord::stop(daemon, checks);
   if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
   return checks.failures() == 0 ? 0 : 1;
 }

@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -182,6 +183,13 @@ bool Projectord::wait_until_caught_up(Child& daemon, pqxx::connection& connectio
     if (std::chrono::steady_clock::now() > deadline) return false;
   }
   return true;
+}
+
+void Projectord::stop(Child& daemon, Checks& checks) {
+  daemon.signal(SIGTERM);
+  const auto exit = daemon.wait_for(std::chrono::seconds(60));
+  checks.expect(exit && exit->exit_code == 0, "projectord exits 0 on SIGTERM",
+                exit ? "exit " + std::to_string(exit->exit_code) : "still running after 60 s");
 }
 
 }  // namespace projectord::bench

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench/support/process.hpp"
+#include "bench/support/report.hpp"
 #include "examples/user_events.hpp"
 
 namespace projectord::bench {
@@ -86,6 +87,9 @@ class Projectord {
   /// Polls caught_up() until it holds (true) or `timeout` has passed (false); throws with the log's tail
   /// when `daemon`, running this config, exits first.
   bool wait_until_caught_up(Child& daemon, pqxx::connection& connection, std::chrono::milliseconds timeout) const;
+
+  /// Sends `daemon` SIGTERM; checks that it exits 0 within 60 s.
+  static void stop(Child& daemon, Checks& checks);
 
  private:
   std::string binary_;
