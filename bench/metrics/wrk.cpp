@@ -13,8 +13,9 @@ Wrk::Wrk(const std::string& wrk_binary, const std::string& url, std::int64_t con
     : log_path_(log_path),
       child_(std::make_unique<Child>(
           std::vector<std::string>{wrk_binary, "--threads", "1", "--connections", std::to_string(connections),
-                                   "--duration", std::to_string(limit.count()) + "s", "--latency", "--script",
-                                   BENCH_WRK_SCRIPT, url},
+                                   "--duration", std::to_string(limit.count()) + "s", "--timeout",
+                                   std::to_string(kWrkTimeout.count()) + "s", "--latency", "--script", BENCH_WRK_SCRIPT,
+                                   url},
           std::vector<std::pair<std::string, std::string>>{}, log_path)) {}
 
 void Wrk::stop() const { child_->signal(SIGINT); }
@@ -46,8 +47,9 @@ WrkResult Wrk::finish(std::chrono::seconds timeout) {
   result.latency_p50_ms = figure("latency_p50_us") / 1e3;
   result.latency_p99_ms = figure("latency_p99_us") / 1e3;
   result.latency_max_ms = figure("latency_max_us") / 1e3;
-  result.socket_errors = static_cast<std::int64_t>(figure("errors_connect") + figure("errors_read") +
-                                                   figure("errors_write") + figure("errors_timeout"));
+  result.socket_errors =
+      static_cast<std::int64_t>(figure("errors_connect") + figure("errors_read") + figure("errors_write"));
+  result.slow = static_cast<std::int64_t>(figure("errors_timeout"));  // wrk counts the late answers it got
   result.bad_status = static_cast<std::int64_t>(figure("errors_status"));
   result.cpu_seconds = exit->cpu_seconds;
   return result;

@@ -20,12 +20,16 @@ struct WrkResult {
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;
   double latency_max_ms = 0;
-  std::int64_t socket_errors = 0;  ///< connect, read, write and timeout errors
+  std::int64_t socket_errors = 0;  ///< connect, read and write errors
   std::int64_t bad_status = 0;     ///< responses with a status of 400 or more
+  std::int64_t slow = 0;           ///< responses later than kWrkTimeout, left out of the latencies
   double cpu_seconds = 0;          ///< what wrk itself used: on a small machine, taken from the daemon and its server
 
   double requests_per_second() const { return seconds > 0 ? static_cast<double>(requests) / seconds : 0; }
 };
+
+/// Prometheus's default scrape_timeout: a scrape slower than this is lost.
+inline constexpr std::chrono::seconds kWrkTimeout{10};
 
 class Wrk {
  public:
