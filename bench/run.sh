@@ -2,11 +2,13 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB), runs the benchmarks and stops the server.
 #
-#   bench/run.sh [catchup|live|all] [--events N] [--naive-events K] [--rate R] [--seconds S]
+#   bench/run.sh [catchup|live|metrics|all] [--events N] [--naive-events K] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C]
 #
-# --events and --naive-events go to bench-catchup, --rate and --seconds to bench-live. BUILD_DIR (default:
-# build, relative to the repository, the same as scripts/test.sh) is the CMake build directory; only the
-# daemon and the benchmark programs are built.
+# --events and --naive-events go to bench-catchup, --rate and --seconds to bench-live; bench-metrics gets
+# --metrics-events as its --events, --handlers, --wrk-seconds as its --seconds, and --connections. Installs
+# wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
+# repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
+# programs are built.
 # Exits non-zero when a benchmark's checks fail.
 set -euo pipefail
 
@@ -27,16 +29,20 @@ if (($# > 0)) && [[ $1 != -* ]]; then
   shift
 fi
 case $which in
-  catchup | live | all) ;;
+  catchup | live | metrics | all) ;;
   *) usage ;;
 esac
 catchup_args=()
 live_args=()
+metrics_args=()
 while (($# > 0)); do
   (($# >= 2)) || usage
   case $1 in
     --events | --naive-events) catchup_args+=("$1" "$2") ;;
     --rate | --seconds) live_args+=("$1" "$2") ;;
+    --metrics-events) metrics_args+=(--events "$2") ;;
+    --wrk-seconds) metrics_args+=(--seconds "$2") ;;
+    --handlers | --connections) metrics_args+=("$1" "$2") ;;
     *) usage ;;
   esac
   shift 2
@@ -45,8 +51,11 @@ done
 build_dir=${BUILD_DIR:-build}
 [[ $build_dir == /* ]] || build_dir=$root/$build_dir
 ensure_packages
+if [[ $which == metrics || $which == all ]]; then
+  ensure_packages "${PROJECTORD_BENCH_PACKAGES[@]}"
+fi
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" --parallel "$(nproc)" --target projectord bench-catchup bench-live >/dev/null
+cmake --build "$build_dir" --parallel "$(nproc)" --target projectord bench-catchup bench-live bench-metrics >/dev/null
 
 # Under /tmp: the postgres system user must reach the directory when we run as root.
 work=$(mktemp -d /tmp/projectord-bench.XXXXXX)
@@ -58,10 +67,12 @@ cleanup() {
 }
 trap cleanup EXIT
 # Sized like a production server for a store of a million events (fsync stays on); the same server runs
-# projectord and the baselines, so the ratios compare like with like.
+# projectord and the baselines, so the ratios compare like with like. bench-metrics runs 100 handlers of
+# two connections each.
 export PROJECTORD_PG_SETTINGS="shared_buffers = 1GB
 max_wal_size = 4GB
-checkpoint_timeout = 15min"
+checkpoint_timeout = 15min
+max_connections = 300"
 start_postgres "$work/pg"
 
 status=0
@@ -75,5 +86,12 @@ if [[ $which == live || $which == all ]]; then
   fi
   "$build_dir/bench/bench-live" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
     "${live_args[@]}" || status=1
+fi
+if [[ $which == metrics || $which == all ]]; then
+  if [[ $which == all ]]; then
+    echo
+  fi
+  "$build_dir/bench/bench-metrics" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
+    --wrk "$(command -v wrk)" "${metrics_args[@]}" || status=1
 fi
 exit "$status"

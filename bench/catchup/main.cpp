@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 #include <string>
 
@@ -48,17 +47,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Flushes what earlier phases left dirty, so a timed phase does not pay for another one's checkpoint.
-void checkpoint(pqxx::connection& connection) {
-  pqxx::nontransaction txn(connection);
-  txn.exec("CHECKPOINT");
-}
-
-std::int64_t query_int(pqxx::connection& connection, const std::string& sql) {
-  pqxx::nontransaction txn(connection);
-  return txn.exec1(sql)[0].as<std::int64_t>();
-}
-
 // Creates `copy` with the columns, defaults, identity and indexes of `original`.
 void create_like(pqxx::connection& connection, const std::string& copy, const std::string& original) {
   pqxx::work txn(connection);
@@ -71,11 +59,11 @@ void check_same(bench::Checks& checks, pqxx::connection& connection, const std::
                 const std::string& b, const std::string& columns) {
   const std::string select_a = "SELECT " + columns + " FROM " + a;
   const std::string select_b = "SELECT " + columns + " FROM " + b;
-  const std::int64_t rows_a = query_int(connection, "SELECT count(*) FROM " + a);
-  const std::int64_t rows_b = query_int(connection, "SELECT count(*) FROM " + b);
+  const std::int64_t rows_a = bench::query_int(connection, "SELECT count(*) FROM " + a);
+  const std::int64_t rows_b = bench::query_int(connection, "SELECT count(*) FROM " + b);
   const std::int64_t differing =
-      query_int(connection, "SELECT count(*) FROM ((" + select_a + " EXCEPT ALL " + select_b + ") UNION ALL (" +
-                                select_b + " EXCEPT ALL " + select_a + ")) d");
+      bench::query_int(connection, "SELECT count(*) FROM ((" + select_a + " EXCEPT ALL " + select_b + ") UNION ALL (" +
+                                       select_b + " EXCEPT ALL " + select_a + ")) d");
   checks.expect(differing == 0 && rows_a > 0, what,
                 a + " " + std::to_string(rows_a) + " rows, " + b + " " + std::to_string(rows_b) + " rows, " +
                     std::to_string(differing) + " rows differ");
@@ -110,8 +98,8 @@ int run(bench::Flags& flags) {
   const auto load_start = Clock::now();
   bench::load_events(connection, generator, events);
   std::cout << "loaded in " << bench::fixed(seconds_since(load_start), 1) << " s (not timed)" << std::endl;
-  const std::int64_t last_id = query_int(connection, "SELECT max(id) FROM stored_events");
-  const std::int64_t naive_last_id = query_int(
+  const std::int64_t last_id = bench::query_int(connection, "SELECT max(id) FROM stored_events");
+  const std::int64_t naive_last_id = bench::query_int(
       connection, "SELECT id FROM stored_events ORDER BY id OFFSET " + std::to_string(naive_events - 1) + " LIMIT 1");
 
   bench::Projectord projectord(binary, url, work_dir.path());
@@ -122,7 +110,7 @@ int run(bench::Flags& flags) {
   }
 
   // (a) projectord, the whole process.
-  checkpoint(connection);
+  bench::checkpoint(connection);
   const bench::ExitInfo daemon =
       bench::run_process(projectord.command({"run", "--exit-when-caught-up"}), projectord.env(), projectord.log_path());
   if (daemon.exit_code != 0) {
@@ -131,13 +119,13 @@ int run(bench::Flags& flags) {
   }
 
   // (b) the set-based bound.
-  checkpoint(connection);
+  bench::checkpoint(connection);
   const auto set_based_start = Clock::now();
   run_set_based(connection, "user_projection_sb", "user_event_log_sb", last_id);
   const double set_based_seconds = seconds_since(set_based_start);
 
   // (c) the naive per-event projector.
-  checkpoint(connection);
+  bench::checkpoint(connection);
   const auto naive_start = Clock::now();
   const std::int64_t naive_done = bench::run_naive_projector(
       connection, {"user_projection_naive", "user_event_log_naive", "bench_naive_checkpoint"}, naive_events);
@@ -158,13 +146,13 @@ int run(bench::Flags& flags) {
   // Checks, not timed.
   run_set_based(connection, "user_projection_sbk", "user_event_log_sbk", naive_last_id);
   bench::Checks checks;
-  checks.expect(query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
+  checks.expect(bench::query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
                 "projectord dead-lettered nothing");
   check_same(checks, connection, "users: projectord = set-based", "user_projection", "user_projection_sb",
              kUserColumns);
   check_same(checks, connection, "event log: projectord = set-based", "user_event_log", "user_event_log_sb",
              kLogColumns);
-  checks.expect(query_int(connection, "SELECT count(*) FROM user_event_log") == events,
+  checks.expect(bench::query_int(connection, "SELECT count(*) FROM user_event_log") == events,
                 "event log: projectord logged every event");
   check_same(checks, connection, "users: naive = set-based (first K)", "user_projection_naive", "user_projection_sbk",
              kUserColumns);

@@ -2,7 +2,6 @@
 // while the store is written at a steady rate, next to a same-run baseline: the same writer, trigger,
 // NOTIFY and listener with no daemon in between (the trigger sits on stored_events itself). The difference
 // is what projectord adds: waking up, reading, projecting, committing.
-#include <csignal>
 #include <iostream>
 #include <pqxx/nontransaction>
 #include <string>
@@ -100,7 +99,9 @@ int run(bench::Flags& flags) {
   bench::create_stored_events(url, work_dir.path() + "/demo-writer.log");
   projectord::examples::UserEventGenerator generator(bench::kSeed);
   bench::load_events(connection, generator, preload);
-  const bench::Projectord projectord(binary, url, work_dir.path(), "poll_interval = \"1s\"\n");
+  bench::ProjectordOptions options;
+  options.extra_source_lines = "poll_interval = \"1s\"\n";
+  const bench::Projectord projectord(binary, url, work_dir.path(), options);
   projectord.migrate();
 
   // Baseline: no daemon; the event is "visible" when its own INSERT's notification arrives.
@@ -111,13 +112,8 @@ int run(bench::Flags& flags) {
 
   // projectord: caught up first (preload and baseline events), then measured on live writes only.
   bench::Child daemon(projectord.command({"run"}), projectord.env(), projectord.log_path());
-  const auto catch_up_deadline = bench::Clock::now() + std::chrono::minutes(10);
-  while (!bench::Projectord::caught_up(connection)) {
-    if (const auto exit = daemon.wait_for(std::chrono::milliseconds(100))) {
-      throw std::runtime_error("projectord exited with " + std::to_string(exit->exit_code) + " while catching up:\n" +
-                               bench::tail_of(projectord.log_path()));
-    }
-    if (bench::Clock::now() > catch_up_deadline) throw std::runtime_error("projectord did not catch up in 10 min");
+  if (!projectord.wait_until_caught_up(daemon, connection, std::chrono::minutes(10))) {
+    throw std::runtime_error("projectord did not catch up in 10 min");
   }
   install_visibility_trigger(connection, "user_event_log", "global_position");
   const Phase live = measure(url, generator, rate, seconds);
@@ -128,13 +124,10 @@ int run(bench::Flags& flags) {
             << "projectord adds: p50 " << bench::fixed(live.latency.p50 - baseline.latency.p50, 2) << " ms, p99 "
             << bench::fixed(live.latency.p99 - baseline.latency.p99, 2) << " ms" << std::endl;
 
-  daemon.signal(SIGTERM);
-  const auto exit = daemon.wait_for(std::chrono::seconds(60));
   bench::Checks checks;
   checks.expect(baseline.all_visible, "baseline: every event became visible");
   checks.expect(live.all_visible, "projectord: every event became visible within 30 s after the writer stopped");
-  checks.expect(exit && exit->exit_code == 0, "projectord exits 0 on SIGTERM",
-                exit ? "exit " + std::to_string(exit->exit_code) : "still running after 60 s");
+  bench::Projectord::stop(daemon, checks);
   if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
   return checks.failures() == 0 ? 0 : 1;
 }

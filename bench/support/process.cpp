@@ -8,12 +8,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -21,10 +26,21 @@ namespace projectord::bench {
 
 namespace {
 
-// The pipes between us and the launcher: requests go down, replies (a pid, later an ExitInfo) come up.
+// The pipes between us and the launcher: requests go down, replies come up.
 int request_fd = -1;
 int reply_fd = -1;
-bool child_running = false;
+
+// A request is answered at once with a `started` reply; the child's exit follows whenever it happens, so
+// the exits of children running side by side arrive in the order they end. A reply is far smaller than
+// PIPE_BUF, so the launcher's threads never interleave theirs.
+struct Reply {
+  pid_t pid = 0;  ///< the child's, or -errno when it could not be started
+  bool exited = false;
+  ExitInfo info;
+};
+
+// Exits read while we were waiting for another reply (ours, the benchmark's side of the pipes).
+std::map<pid_t, ExitInfo> early_exits;
 
 std::runtime_error system_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
@@ -78,7 +94,15 @@ bool read_strings(int fd, std::vector<std::string>& strings) {
   return true;
 }
 
-// Forks, execs and reaps one request's process; returns false when the benchmark has gone.
+std::mutex send_mutex;  // the launcher's threads share the reply pipe
+
+bool send_reply(int fd, const Reply& reply) {
+  std::lock_guard lock(send_mutex);
+  return write_all(fd, &reply, sizeof reply);
+}
+
+// Forks and execs one request's process, and starts the thread that reaps it; returns false when the
+// benchmark has gone.
 bool launch(int requests, int replies) {
   std::vector<std::string> request;
   if (!read_strings(requests, request)) return false;
@@ -104,7 +128,8 @@ bool launch(int requests, int replies) {
   const auto started = std::chrono::steady_clock::now();
   pid_t pid = log_fd < 0 ? -1 : ::fork();
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the launcher gone means the benchmark is gone
+    // The launcher's main thread forks every child, so the launcher gone means the benchmark is gone.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     ::execve(argv[0], argv.data(), envp.data());
@@ -112,25 +137,56 @@ bool launch(int requests, int replies) {
   }
   if (log_fd >= 0) ::close(log_fd);
   if (pid < 0) pid = -errno;
-  if (!write_all(replies, &pid, sizeof pid)) return false;
+  if (!send_reply(replies, {.pid = pid, .exited = false, .info = {}})) return false;
   if (pid < 0) return true;
 
-  int status = 0;
-  struct rusage usage {};
-  while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
-  }
-  ExitInfo info;
-  info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  info.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  info.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
-  return write_all(replies, &info, sizeof info);
+  // Reaped by a thread of its own, so that the next request is served while this child runs.
+  std::thread([pid, started, replies] {
+    int status = 0;
+    struct rusage usage {};
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    Reply exit{.pid = pid, .exited = true, .info = {}};
+    exit.info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    exit.info.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    exit.info.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+    const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    exit.info.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    send_reply(replies, exit);  // if the benchmark is gone, so is everybody else soon
+  }).detach();
+  return true;
 }
 
-ExitInfo read_exit() {
-  ExitInfo info;
-  if (!read_all(reply_fd, &info, sizeof info)) throw std::runtime_error("the process launcher died");
-  child_running = false;
-  return info;
+Reply read_reply() {
+  Reply reply;
+  if (!read_all(reply_fd, &reply, sizeof reply)) throw std::runtime_error("the process launcher died");
+  return reply;
+}
+
+// Reads replies until `pid`'s exit arrives (keeping the other children's), or until `timeout` has passed.
+std::optional<ExitInfo> await_exit(pid_t pid, std::optional<std::chrono::milliseconds> timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::milliseconds(0));
+  for (;;) {
+    if (const auto it = early_exits.find(pid); it != early_exits.end()) {
+      const ExitInfo info = it->second;
+      early_exits.erase(it);
+      return info;
+    }
+    if (timeout) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      struct pollfd ready {
+        reply_fd, POLLIN, 0
+      };
+      int n = 0;
+      while ((n = ::poll(&ready, 1, static_cast<int>(std::max<long>(left, 0)))) < 0 && errno == EINTR) {
+      }
+      if (n == 0) return std::nullopt;
+    }
+    // Only exits come outside a constructor: it reads its own `started` reply before it returns.
+    const Reply reply = read_reply();
+    early_exits[reply.pid] = reply.info;
+  }
 }
 
 }  // namespace
@@ -159,26 +215,29 @@ void start_launcher() {
 Child::Child(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& extra_env,
              const std::string& log_path) {
   if (request_fd < 0) throw std::logic_error("bench::Child: start_launcher() was not called");
-  if (child_running) throw std::logic_error("bench::Child: another child is still running");
   std::vector<std::string> request{log_path};
   request.insert(request.end(), argv.begin(), argv.end());
   request.emplace_back();
   for (const auto& [key, value] : extra_env) request.push_back(key + "=" + value);
-  if (!write_strings(request_fd, request) || !read_all(reply_fd, &pid_, sizeof pid_)) {
-    throw std::runtime_error("the process launcher died");
+  if (!write_strings(request_fd, request)) throw std::runtime_error("the process launcher died");
+  for (Reply reply = read_reply();; reply = read_reply()) {
+    if (!reply.exited) {
+      pid_ = reply.pid;
+      break;
+    }
+    early_exits[reply.pid] = reply.info;
   }
   if (pid_ < 0) {
     errno = -pid_;
     throw system_error("cannot start " + argv.at(0) + " (log " + log_path + ")");
   }
-  child_running = true;
 }
 
 Child::~Child() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     try {
-      read_exit();
+      await_exit(pid_, std::nullopt);
     } catch (const std::exception&) {
       // The launcher is gone, and with it the child (PR_SET_PDEATHSIG).
     }
@@ -191,21 +250,15 @@ void Child::signal(int signal_number) const {
 
 ExitInfo Child::wait() {
   if (pid_ <= 0) throw std::logic_error("bench::Child::wait: already reaped");
-  pid_ = -1;
-  return read_exit();
+  const pid_t pid = std::exchange(pid_, -1);
+  return *await_exit(pid, std::nullopt);
 }
 
 std::optional<ExitInfo> Child::wait_for(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) throw std::logic_error("bench::Child::wait_for: already reaped");
-  struct pollfd ready {
-    reply_fd, POLLIN, 0
-  };
-  int n = 0;
-  while ((n = ::poll(&ready, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
-  }
-  if (n == 0) return std::nullopt;
-  pid_ = -1;
-  return read_exit();
+  auto exit = await_exit(pid_, timeout);
+  if (exit) pid_ = -1;
+  return exit;
 }
 
 ExitInfo run_process(const std::vector<std::string>& argv,

@@ -7,9 +7,11 @@
 /// its own size as projectord's. So `start_launcher()`, called first thing in main() while we are still
 /// small, forks a launcher process that starts (and reaps) every Child: their ru_maxrss is their own.
 ///
-/// Contract: one Child at a time. The child's stdout and stderr go to `log_path` (appended); its environment
+/// Contract: Children may run side by side (a daemon and the load generator aimed at it); they are started
+/// and waited for from one thread. The child's stdout and stderr go to `log_path` (appended); its environment
 /// is ours at start_launcher() plus `extra_env`. A Child still running when destroyed is killed (SIGKILL)
-/// and reaped; if the benchmark dies, the launcher and the child are killed too, so no daemon is left behind.
+/// and reaped; if the benchmark dies, the launcher and the children are killed too, so no daemon is left
+/// behind.
 #include <sys/types.h>
 
 #include <chrono>
@@ -24,6 +26,7 @@ struct ExitInfo {
   int exit_code = 0;       ///< the exit status, or 128 + signal number when a signal ended the process
   double seconds = 0;      ///< wall clock from fork to reaping
   double peak_rss_mb = 0;  ///< ru_maxrss of the process, in MiB
+  double cpu_seconds = 0;  ///< user + system CPU time of the process
 };
 
 /// Forks the launcher; call it before anything else in main(). Idempotent.

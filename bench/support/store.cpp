@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -83,21 +84,23 @@ void create_stored_events(const std::string& url, const std::string& log_path) {
   }
 }
 
-void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count) {
-  {
-    pqxx::work txn(connection);
-    pqxx::stream_to copy(
-        txn, "stored_events",
-        std::vector<std::string>{"application_name", "originator_id", "originator_version", "topic", "state"});
-    const std::string application(kApplication);
-    for (std::int64_t i = 0; i < count; ++i) {
-      const examples::StoredEvent event = generator.next();
-      copy << std::make_tuple(application, event.originator_id, event.originator_version, event.topic,
-                              bytea_hex(event.state));
-    }
-    copy.complete();
-    txn.commit();
+void append_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count) {
+  pqxx::work txn(connection);
+  pqxx::stream_to copy(
+      txn, "stored_events",
+      std::vector<std::string>{"application_name", "originator_id", "originator_version", "topic", "state"});
+  const std::string application(kApplication);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const examples::StoredEvent event = generator.next();
+    copy << std::make_tuple(application, event.originator_id, event.originator_version, event.topic,
+                            bytea_hex(event.state));
   }
+  copy.complete();
+  txn.commit();
+}
+
+void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count) {
+  append_events(connection, generator, count);
   pqxx::nontransaction txn(connection);
   txn.exec("VACUUM ANALYZE stored_events");
 }
@@ -107,8 +110,23 @@ std::string server_setting(pqxx::connection& connection, const std::string& name
   return txn.exec1("SHOW " + txn.quote_name(name))[0].c_str();
 }
 
+std::int64_t query_int(pqxx::connection& connection, const std::string& sql) {
+  pqxx::nontransaction txn(connection);
+  return txn.exec1(sql)[0].as<std::int64_t>();
+}
+
+void checkpoint(pqxx::connection& connection) {
+  pqxx::nontransaction txn(connection);
+  txn.exec("CHECKPOINT");
+}
+
+std::vector<HandlerConfig> demo_handlers() {
+  return {{"users", "kind = \"users\"\ntable = \"user_projection\"\n"},
+          {"user_log", "kind = \"event_log\"\ntable = \"user_event_log\"\n"}};
+}
+
 Projectord::Projectord(std::string binary, std::string database_url, const std::string& work_dir,
-                       const std::string& extra_source_lines)
+                       const ProjectordOptions& options)
     : binary_(std::move(binary)),
       config_path_(work_dir + "/projectord.toml"),
       log_path_(work_dir + "/projectord.log"),
@@ -116,12 +134,21 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
   std::filesystem::create_directories(work_dir);
   std::ofstream config(config_path_);
   config << "[daemon]\nlog_level = \"warn\"\n\n"
-         << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\n\n"
-         << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
+         << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\n\n";
+  if (options.http_listen) config << "[http]\nlisten = " << toml_string(*options.http_listen) << "\n\n";
+  config << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
          << "\ncodec = \"eventsourcing_json\"\n"
-         << extra_source_lines << "\n[handlers.users]\nkind = \"users\"\ntable = \"user_projection\"\n\n"
-         << "[handlers.user_log]\nkind = \"event_log\"\ntable = \"user_event_log\"\n";
+         << options.extra_source_lines;
+  std::string names;
+  for (const HandlerConfig& handler : options.handlers) {
+    config << "\n[handlers." << handler.name << "]\n" << handler.toml;
+    names += (names.empty() ? "'" : ", '") + handler.name + "'";  // names are TOML bare keys: no quotes inside
+  }
   if (!config) throw std::runtime_error("cannot write " + config_path_);
+  caught_up_sql_ = "SELECT count(*) = " + std::to_string(options.handlers.size()) +
+                   " AND min(c.position) >= (SELECT coalesce(max(id), 0) FROM stored_events)"
+                   " FROM projectord.checkpoints c WHERE c.handler IN (" +
+                   names + ")";
 }
 
 std::vector<std::string> Projectord::command(const std::vector<std::string>& args) const {
@@ -138,12 +165,31 @@ void Projectord::migrate() const {
   }
 }
 
-bool Projectord::caught_up(pqxx::connection& connection) {
+bool Projectord::caught_up(pqxx::connection& connection) const {
   pqxx::read_transaction txn(connection);
-  const pqxx::row row = txn.exec1(
-      "SELECT count(*) = 2 AND min(c.position) >= (SELECT coalesce(max(id), 0) FROM stored_events)"
-      " FROM projectord.checkpoints c WHERE c.handler IN ('users', 'user_log')");
-  return row[0].as<bool>();
+  return txn.exec1(caught_up_sql_)[0].as<bool>();
+}
+
+bool Projectord::wait_until_caught_up(Child& daemon, pqxx::connection& connection,
+                                      std::chrono::milliseconds timeout) const {
+  // Fine enough to time a catch-up of seconds, light enough not to load the server it measures.
+  constexpr auto kPollInterval = std::chrono::milliseconds(20);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!caught_up(connection)) {
+    if (const auto exit = daemon.wait_for(kPollInterval)) {
+      throw std::runtime_error("projectord exited with " + std::to_string(exit->exit_code) + " while catching up:\n" +
+                               tail_of(log_path_));
+    }
+    if (std::chrono::steady_clock::now() > deadline) return false;
+  }
+  return true;
+}
+
+void Projectord::stop(Child& daemon, Checks& checks) {
+  daemon.signal(SIGTERM);
+  const auto exit = daemon.wait_for(std::chrono::seconds(60));
+  checks.expect(exit && exit->exit_code == 0, "projectord exits 0 on SIGTERM",
+                exit ? "exit " + std::to_string(exit->exit_code) : "still running after 60 s");
 }
 
 }  // namespace projectord::bench

@@ -4,7 +4,9 @@
 /// The store is eventsourcing_django's `stored_events` table (created by examples/demo_writer.cpp) holding
 /// events of `UserEventGenerator`, all of application kApplication, with PLAIN JSON state bytes (no zlib) so
 /// that SQL can read them too (`convert_from(state, 'UTF8')::jsonb`).
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <pqxx/connection>
 #include <string>
 #include <string_view>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "bench/support/process.hpp"
+#include "bench/support/report.hpp"
 #include "examples/user_events.hpp"
 
 namespace projectord::bench {
@@ -29,20 +32,46 @@ std::string fresh_database(const std::string& server_url, const std::string& nam
 /// running `projectord-demo-writer --events 0`, whose DDL is the reference. Its output goes to `log_path`.
 void create_stored_events(const std::string& url, const std::string& log_path);
 
-/// Appends the generator's next `count` events with one COPY, then runs VACUUM ANALYZE on the table.
+/// Appends the generator's next `count` events with one COPY, in one transaction.
+void append_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count);
+
+/// append_events, then VACUUM ANALYZE on the table.
 void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count);
 
 /// `SHOW name` on the server.
 std::string server_setting(pqxx::connection& connection, const std::string& name);
 
+/// The one integer `sql` returns.
+std::int64_t query_int(pqxx::connection& connection, const std::string& sql);
+
+/// Runs CHECKPOINT: flushes what earlier phases left dirty, so that a timed phase does not pay for another
+/// one's writes.
+void checkpoint(pqxx::connection& connection);
+
+/// One [handlers.NAME] of the config: the name, and the TOML lines under its header (sub-tables such as
+/// [[handlers.NAME.statements]] included).
+struct HandlerConfig {
+  std::string name;
+  std::string toml;
+};
+
+/// The demo's read models: `users` (kind users, table user_projection) and `user_log` (kind event_log, table
+/// user_event_log).
+std::vector<HandlerConfig> demo_handlers();
+
+struct ProjectordOptions {
+  std::string extra_source_lines;  ///< more keys of [sources.shop], one per line
+  std::vector<HandlerConfig> handlers = demo_handlers();
+  std::optional<std::string> http_listen;  ///< [http] listen; unset: the daemon's default
+};
+
 /// The projectord binary with a config for the bench database: source `shop` (preset eventsourcing_django,
-/// application kApplication, codec eventsourcing_json), handlers `users` (kind users, table user_projection)
-/// and `user_log` (kind event_log, table user_event_log). The database url reaches projectord through the
-/// environment, never through the file. Files live in `work_dir`.
+/// application kApplication, codec eventsourcing_json) and the handlers of the options. The database url
+/// reaches projectord through the environment, never through the file. Files live in `work_dir`.
 class Projectord {
  public:
   Projectord(std::string binary, std::string database_url, const std::string& work_dir,
-             const std::string& extra_source_lines = "");
+             const ProjectordOptions& options = {});
 
   /// `projectord --config FILE <args>` as an argv.
   std::vector<std::string> command(const std::vector<std::string>& args) const;
@@ -52,14 +81,22 @@ class Projectord {
   /// Runs `projectord migrate`; throws with the log's tail when it fails.
   void migrate() const;
 
-  /// True once both handlers' checkpoints reached the newest stored event.
-  static bool caught_up(pqxx::connection& connection);
+  /// True once every handler's checkpoint has reached the newest stored event.
+  bool caught_up(pqxx::connection& connection) const;
+
+  /// Polls caught_up() until it holds (true) or `timeout` has passed (false); throws with the log's tail
+  /// when `daemon`, running this config, exits first.
+  bool wait_until_caught_up(Child& daemon, pqxx::connection& connection, std::chrono::milliseconds timeout) const;
+
+  /// Sends `daemon` SIGTERM; checks that it exits 0 within 60 s.
+  static void stop(Child& daemon, Checks& checks);
 
  private:
   std::string binary_;
   std::string config_path_;
   std::string log_path_;
   std::vector<std::pair<std::string, std::string>> env_;
+  std::string caught_up_sql_;
 };
 
 }  // namespace projectord::bench

@@ -10,11 +10,18 @@ PROJECTORD_PACKAGES=(
   postgresql-15 postgresql-client-15 redis-server
 )
 
-# Installs the packages of PROJECTORD_PACKAGES that are not installed yet; does nothing (and needs no
-# network) when all are present. Runs apt-get as root, through sudo otherwise.
+# What bench/run.sh needs on top: wrk loads /metrics in bench/metrics.
+# shellcheck disable=SC2034  # used by bench/run.sh
+PROJECTORD_BENCH_PACKAGES=(wrk)
+
+# ensure_packages [PKG...]: installs the packages (default: PROJECTORD_PACKAGES) that are not installed yet;
+# does nothing (and needs no network) when all are present. Runs apt-get as root, through sudo otherwise.
 ensure_packages() {
   local missing=() pkg
-  for pkg in "${PROJECTORD_PACKAGES[@]}"; do
+  if (($# == 0)); then
+    set -- "${PROJECTORD_PACKAGES[@]}"
+  fi
+  for pkg in "$@"; do
     # Captured rather than piped to grep -q, which under pipefail can fail on dpkg's SIGPIPE.
     if [[ $(dpkg -s "$pkg" 2>/dev/null) != *$'\nStatus: install ok installed'* ]]; then
       missing+=("$pkg")

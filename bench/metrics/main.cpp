@@ -1,0 +1,213 @@
+// bench-metrics: GET /metrics under load, and what that load costs dispatching. The daemon runs with many
+// handlers (100 by default) on one source; wrk hammers /metrics for a fixed time while the daemon is idle
+// (requests/s, latency), then the daemon catches up on N new events twice in the same run, once with no HTTP
+// load (the baseline) and once while wrk hammers /metrics; the ratio loaded / baseline is the cost.
+#include <chrono>
+#include <iostream>
+#include <pqxx/nontransaction>
+#include <sstream>
+#include <string>
+
+#include "bench/metrics/handler_fleet.hpp"
+#include "bench/metrics/wrk.hpp"
+#include "bench/support/flags.hpp"
+#include "bench/support/free_port.hpp"
+#include "bench/support/process.hpp"
+#include "bench/support/report.hpp"
+#include "bench/support/store.hpp"
+#include "bench/support/work_dir.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace {
+
+namespace bench = projectord::bench;
+
+constexpr std::string_view kUsage =
+    R"(usage: bench-metrics --url CONNINFO --projectord PATH --wrk PATH [--events N] [--handlers H] [--seconds S]
+                     [--connections C]
+
+Creates a fresh database `bench_metrics` on the server CONNINFO points at, configures projectord with H
+handlers on one eventsourcing_django source (every fourth an event_log, the others sql handlers of one event
+type each, every handler its own table) and, with the daemon running:
+  wrk on GET /metrics for S seconds, daemon idle   (requests/s, latency p50/p99; target 5,000 requests/s)
+  a catch-up of N new events, no HTTP load         (the baseline: events/s)
+  a catch-up of N new events, wrk on /metrics      (events/s; target: >= 0.95 of the baseline)
+A catch-up is timed from the COMMIT of the N events to every handler's checkpoint at the head. Exits 1 when
+a check fails (a /metrics response that is not 200, a handler that does not reach the head, a read model
+that misses events), never because of a speed.
+
+options:
+  --url CONNINFO       libpq conninfo or URI of a server where we may create databases (required)
+  --projectord PATH    the projectord binary (required)
+  --wrk PATH           the wrk binary (required)
+  --events N           events per catch-up (default 10000)
+  --handlers H         handlers configured (default 100); the server needs max_connections >= 2H + 10
+  --seconds S          how long wrk runs against the idle daemon (default 10)
+  --connections C      wrk's connections (default 4)
+)";
+
+constexpr double kTargetRequestsPerSecond = 5000;
+constexpr double kTargetDispatchRatio = 0.95;
+constexpr auto kCatchUpTimeout = std::chrono::minutes(10);
+// wrk's own limit in the loaded phase: it is stopped as soon as the catch-up ends, long before this.
+constexpr auto kLoadedWrkLimit = std::chrono::seconds(3600);
+constexpr auto kWrkExitTimeout = std::chrono::seconds(30);
+
+using Clock = std::chrono::steady_clock;
+
+struct CatchUp {
+  double seconds = 0;
+  bool reached_head = false;
+};
+
+// Vacuums the store and checkpoints the server, so that each catch-up starts from the same state and pays
+// for no earlier phase's writes.
+void settle(pqxx::connection& connection) {
+  {
+    pqxx::nontransaction txn(connection);
+    txn.exec("VACUUM ANALYZE stored_events");
+  }
+  bench::checkpoint(connection);
+}
+
+// Commits `events` new events at once and times the daemon from that COMMIT until every handler is at the
+// head.
+CatchUp catch_up(pqxx::connection& connection, projectord::examples::UserEventGenerator& generator, std::int64_t events,
+                 const bench::Projectord& projectord, bench::Child& daemon) {
+  bench::append_events(connection, generator, events);
+  const auto committed = Clock::now();
+  CatchUp result;
+  result.reached_head = projectord.wait_until_caught_up(daemon, connection, kCatchUpTimeout);
+  result.seconds = std::chrono::duration<double>(Clock::now() - committed).count();
+  return result;
+}
+
+struct Scrape {
+  unsigned status = 0;
+  std::size_t bytes = 0;
+  std::size_t samples = 0;
+  std::size_t handlers = 0;  ///< samples of projectord_events_applied_total: one per handler
+};
+
+Scrape scrape_metrics(unsigned short port) {
+  const projectord::testing::HttpReply reply = projectord::testing::http_request("127.0.0.1", port, "GET", "/metrics");
+  Scrape scrape{.status = reply.status, .bytes = reply.body.size(), .samples = 0, .handlers = 0};
+  std::istringstream body(reply.body);
+  for (std::string line; std::getline(body, line);) {
+    if (!line.empty() && !line.starts_with('#')) ++scrape.samples;
+    if (line.starts_with("projectord_events_applied_total{")) ++scrape.handlers;
+  }
+  return scrape;
+}
+
+std::string met(bool ok) { return ok ? "met" : "NOT MET"; }
+
+void print_wrk(const std::string& name, const bench::WrkResult& wrk) {
+  std::cout << name << ": " << bench::fixed(wrk.requests_per_second(), 0) << " requests/s (" << wrk.requests << " in "
+            << bench::fixed(wrk.seconds, 1) << " s), latency p50 " << bench::fixed(wrk.latency_p50_ms, 2) << " ms, p99 "
+            << bench::fixed(wrk.latency_p99_ms, 2) << " ms, max " << bench::fixed(wrk.latency_max_ms, 2) << " ms, "
+            << wrk.slow << " slower than " << bench::kWrkTimeout.count() << " s; wrk itself used "
+            << bench::fixed(wrk.cpu_seconds / wrk.seconds, 2) << " cores" << std::endl;
+}
+
+void print_catch_up(const std::string& name, const CatchUp& catch_up, std::int64_t events, std::size_t handlers) {
+  const double rate = static_cast<double>(events) / catch_up.seconds;
+  std::cout << name << ": " << bench::fixed(rate, 0) << " events/s (" << events << " events to " << handlers
+            << " handlers in " << bench::fixed(catch_up.seconds, 2) << " s; "
+            << bench::fixed(rate * static_cast<double>(handlers), 0) << " handler-events/s)" << std::endl;
+}
+
+void check_wrk(bench::Checks& checks, const std::string& phase, const bench::WrkResult& wrk) {
+  checks.expect(wrk.requests > 0 && wrk.bad_status == 0 && wrk.socket_errors == 0,
+                phase + ": every /metrics request answered 200",
+                std::to_string(wrk.requests) + " requests, " + std::to_string(wrk.bad_status) +
+                    " with status >= 400, " + std::to_string(wrk.socket_errors) + " socket errors");
+}
+
+int run(bench::Flags& flags) {
+  const std::string server_url = flags.required_text("--url");
+  const std::string binary = flags.required_text("--projectord");
+  const std::string wrk_binary = flags.required_text("--wrk");
+  const std::int64_t events = flags.positive("--events", 10'000);
+  const auto handlers = static_cast<std::size_t>(flags.positive("--handlers", 100));
+  const std::chrono::seconds seconds(flags.positive("--seconds", 10));
+  const std::int64_t connections = flags.positive("--connections", 4);
+  flags.finish();
+
+  bench::WorkDir work_dir("bench-metrics");
+  const std::string url = bench::fresh_database(server_url, "bench_metrics");
+  pqxx::connection connection(url);
+  bench::print_header("projectord benchmark: /metrics under load", connection);
+  std::cout << "handlers: " << handlers << " (" << bench::event_log_handlers(handlers) << " event_log, "
+            << handlers - bench::event_log_handlers(handlers) << " sql), one source; wrk: 1 thread, " << connections
+            << " connections; catch-ups of " << events << " events" << std::endl;
+
+  bench::create_stored_events(url, work_dir.path() + "/demo-writer.log");
+  projectord::examples::UserEventGenerator generator(bench::kSeed);
+  const unsigned short port = bench::free_loopback_port();
+  bench::ProjectordOptions options;
+  options.handlers = bench::handler_fleet(handlers);
+  options.http_listen = "127.0.0.1:" + std::to_string(port);
+  const bench::Projectord projectord(binary, url, work_dir.path(), options);
+  projectord.migrate();
+
+  // Warm-up, not timed: the daemon starts on N events and catches up (connections, prepared statements,
+  // the server's caches); /metrics is served from before the lanes start, so it answers once they are done.
+  bench::load_events(connection, generator, events);
+  bench::Child daemon(projectord.command({"run"}), projectord.env(), projectord.log_path());
+  if (!projectord.wait_until_caught_up(daemon, connection, kCatchUpTimeout)) {
+    throw std::runtime_error("projectord did not catch up on the first events in 10 min:\n" +
+                             bench::tail_of(projectord.log_path()));
+  }
+  const Scrape scrape = scrape_metrics(port);
+  std::cout << "GET /metrics: status " << scrape.status << ", " << scrape.bytes << " bytes, " << scrape.samples
+            << " samples" << std::endl;
+
+  const std::string metrics_url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  bench::Wrk idle_wrk(wrk_binary, metrics_url, connections, seconds, work_dir.path() + "/wrk-idle.log");
+  const bench::WrkResult idle = idle_wrk.finish(seconds + kWrkExitTimeout);
+  print_wrk("wrk on /metrics, daemon idle", idle);
+
+  settle(connection);
+  const CatchUp baseline = catch_up(connection, generator, events, projectord, daemon);
+  print_catch_up("catch-up, no HTTP load (baseline)", baseline, events, handlers);
+
+  // wrk starts before the COMMIT and stops after the head: its run covers the whole catch-up (checked below).
+  settle(connection);
+  bench::Wrk loaded_wrk(wrk_binary, metrics_url, connections, kLoadedWrkLimit, work_dir.path() + "/wrk-loaded.log");
+  const CatchUp loaded = catch_up(connection, generator, events, projectord, daemon);
+  loaded_wrk.stop();
+  const bench::WrkResult during = loaded_wrk.finish(kWrkExitTimeout);
+  print_catch_up("catch-up, wrk on /metrics", loaded, events, handlers);
+  print_wrk("wrk on /metrics, during that catch-up", during);
+
+  const double idle_rate = idle.requests_per_second();
+  const double dispatch_ratio = baseline.seconds / loaded.seconds;
+  std::cout << "summary: /metrics " << bench::fixed(idle_rate, 0) << " requests/s with " << handlers
+            << " handlers (target " << bench::fixed(kTargetRequestsPerSecond, 0) << ": "
+            << met(idle_rate >= kTargetRequestsPerSecond) << "), p99 " << bench::fixed(idle.latency_p99_ms, 2)
+            << " ms; dispatch under /metrics load / baseline: " << bench::ratio(baseline.seconds, loaded.seconds)
+            << " (target " << bench::fixed(kTargetDispatchRatio, 2)
+            << "x: " << met(dispatch_ratio >= kTargetDispatchRatio) << ")" << std::endl;
+
+  bench::Checks checks;
+  checks.expect(scrape.status == 200 && scrape.handlers == handlers, "GET /metrics answers 200 with every handler",
+                "status " + std::to_string(scrape.status) + ", " + std::to_string(scrape.handlers) +
+                    " projectord_events_applied_total samples");
+  check_wrk(checks, "daemon idle", idle);
+  check_wrk(checks, "during the catch-up", during);
+  checks.expect(during.seconds >= loaded.seconds, "wrk ran through the whole loaded catch-up",
+                "wrk " + bench::fixed(during.seconds, 2) + " s, catch-up " + bench::fixed(loaded.seconds, 2) + " s");
+  checks.expect(baseline.reached_head && loaded.reached_head, "every handler reached the head in both catch-ups");
+  checks.expect(bench::query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
+                "projectord dead-lettered nothing");
+  bench::check_fleet(checks, connection, options.handlers);
+
+  bench::Projectord::stop(daemon, checks);
+  if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
+  return checks.failures() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return bench::run_main(argc, argv, "bench-metrics", kUsage, run); }
