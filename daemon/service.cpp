@@ -12,8 +12,10 @@
 #include "checkpoints/schema.hpp"
 #include "config/loader.hpp"
 #include "daemon/checkpoint_waiters.hpp"
+#include "daemon/control_channel.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/rebuild.hpp"
+#include "daemon/sources/notify_listener.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
 
@@ -85,6 +87,24 @@ int run_service(const config::Config& config, RunOptions options) {
   }
   if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
   for (const std::string& handler : startup.rebuilds_to_resume) supervisor.start_rebuild(handler, "resume", true);
+
+  // The admin calls by NOTIFY (daemon/control_channel.hpp), for applications that only reach the database.
+  sources::NotifyListener control(io, config.database_url, std::string(kControlChannel),
+                                  [&supervisor](std::optional<std::string_view> payload) {
+                                    if (!payload) return;
+                                    const auto request = parse_control(*payload);
+                                    if (!request) {
+                                      spdlog::warn("event=control_ignored channel={} error=\"{}\"",
+                                                   kControlChannel, request.error());
+                                      return;
+                                    }
+                                    const auto outcome = supervisor.admin(request->action, request->handler, "notify");
+                                    if (outcome.status >= 300) {
+                                      spdlog::warn("handler={} event=control_refused error=\"{}\"", request->handler,
+                                                   outcome.message);
+                                    }
+                                  });
+  control.start();
 
   // Declared after the supervisor it reads: destroyed (and its thread joined) before it.
   std::unique_ptr<http::Server> http_server;

@@ -322,7 +322,9 @@ void Supervisor::reconcile_listeners() {
     if (listeners_.contains(name)) continue;
     auto listener = std::make_unique<Listener>();
     listener->source = *source;
-    listener->listener = std::make_unique<sources::NotifyListener>(io_, source->url, source->notify_channel, wakes_[name]);
+    listener->listener = std::make_unique<sources::NotifyListener>(
+        io_, source->url, source->notify_channel,
+        [&wake = wakes_[name]](std::optional<std::string_view>) { wake.notify(); });
     listener->listener->start();
     listeners_.emplace(name, std::move(listener));
   }
@@ -384,7 +386,7 @@ http::EndpointSettings Supervisor::settings() const {
   return settings_;
 }
 
-http::AdminOutcome Supervisor::admin(http::AdminAction action, const std::string& handler) {
+http::AdminOutcome Supervisor::admin(http::AdminAction action, const std::string& handler, std::string_view origin) {
   std::lock_guard lock(mutex_);
   const auto found = lanes_.find(handler);
   if (found == lanes_.end()) return {404, "no such handler: " + handler, std::nullopt};
@@ -394,25 +396,25 @@ http::AdminOutcome Supervisor::admin(http::AdminAction action, const std::string
     case http::AdminAction::pause: {
       const auto done = lane.pause();
       if (!done) return conflict(done.error());
-      spdlog::info("handler={} event=admin action=pause", handler);
+      spdlog::info("handler={} event=admin action=pause origin={}", handler, origin);
       return {202, "pausing after the transaction in flight", std::nullopt};
     }
     case http::AdminAction::resume: {
       const auto done = lane.resume();
       if (!done) return conflict(done.error());
-      spdlog::info("handler={} event=admin action=resume", handler);
+      spdlog::info("handler={} event=admin action=resume origin={}", handler, origin);
       return {202, "resuming", std::nullopt};
     }
     case http::AdminAction::rebuild: {
       if (rebuilds_.contains(handler)) return conflict("handler " + handler + " is being rebuilt already");
       if (const auto refused = rebuild::refusal(found->second->handler)) return conflict(*refused);
-      net::post(io_, [this, handler] { start_rebuild(handler, "http", false); });
+      net::post(io_, [this, handler, origin = std::string(origin)] { start_rebuild(handler, origin, false); });
       return {202, "rebuilding into a shadow copy; the live read model serves until the swap", std::nullopt};
     }
     case http::AdminAction::skip: {
       const auto skipped = lane.skip();
       if (!skipped) return conflict(skipped.error());
-      spdlog::warn("handler={} event=admin action=skip position={}", handler, *skipped);
+      spdlog::warn("handler={} event=admin action=skip position={} origin={}", handler, *skipped, origin);
       return {202, "recording the event as a dead letter and going on", *skipped};
     }
   }

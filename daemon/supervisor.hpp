@@ -48,7 +48,7 @@ class Supervisor final : public http::DaemonView {
 
   std::vector<http::HandlerStatus> handlers() const override;
   http::EndpointSettings settings() const override;
-  http::AdminOutcome admin(http::AdminAction action, const std::string& handler) override;
+  http::AdminOutcome admin(http::AdminAction action, const std::string& handler, std::string_view origin) override;
 
  private:
   struct Running;

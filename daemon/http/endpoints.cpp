@@ -175,7 +175,7 @@ Response admin(const Request& request, DaemonView& daemon) {
   for (const auto& [prefix, action] : kActions) {
     const std::string_view handler = tail_after(request.path, prefix);
     if (handler.empty()) continue;
-    const AdminOutcome outcome = daemon.admin(action, std::string(handler));
+    const AdminOutcome outcome = daemon.admin(action, std::string(handler), "http");
     boost::json::object body{{"handler", handler}, {"message", outcome.message}};
     if (outcome.position) body["position"] = *outcome.position;
     if (outcome.status >= 400) body["error"] = outcome.message;

@@ -46,8 +46,8 @@ class DaemonView {
   virtual ~DaemonView() = default;
   virtual std::vector<HandlerStatus> handlers() const = 0;
   virtual EndpointSettings settings() const = 0;
-  /// Called on the HTTP thread: must not block (lanes act on the request from their own threads).
-  virtual AdminOutcome admin(AdminAction action, const std::string& handler) = 0;
+  /// Must not block (lanes act on the request from their own threads); `origin` says who asked (http, ...).
+  virtual AdminOutcome admin(AdminAction action, const std::string& handler, std::string_view origin) = 0;
 };
 
 }  // namespace projectord::http

@@ -22,12 +22,12 @@ namespace {
 
 class Receiver final : public pqxx::notification_receiver {
  public:
-  Receiver(pqxx::connection& connection, const std::string& channel, WakeSignal& wake)
-      : pqxx::notification_receiver(connection, channel), wake_(wake) {}
-  void operator()(const std::string& /*payload*/, int /*backend_pid*/) override { wake_.notify(); }
+  Receiver(pqxx::connection& connection, const std::string& channel, const NotifyListener::OnNotify& on_notify)
+      : pqxx::notification_receiver(connection, channel), on_notify_(on_notify) {}
+  void operator()(const std::string& payload, int /*backend_pid*/) override { on_notify_(payload); }
 
  private:
-  WakeSignal& wake_;
+  const NotifyListener::OnNotify& on_notify_;
 };
 
 // The socket belongs to the libpq connection: Asio only watches it and must never close it.
@@ -43,14 +43,14 @@ struct NotifyListener::State {
   net::io_context& io;
   std::string url;
   std::string channel;
-  WakeSignal& wake;
+  NotifyListener::OnNotify on_notify;
   bool stopped = false;
   BorrowedSocket* socket = nullptr;
   net::steady_timer retry_timer{io};
 };
 
-NotifyListener::NotifyListener(net::io_context& io, std::string url, std::string channel, WakeSignal& wake)
-    : state_(std::make_shared<State>(io, std::move(url), std::move(channel), wake)) {}
+NotifyListener::NotifyListener(net::io_context& io, std::string url, std::string channel, OnNotify on_notify)
+    : state_(std::make_shared<State>(io, std::move(url), std::move(channel), std::move(on_notify))) {}
 
 NotifyListener::~NotifyListener() = default;
 
@@ -63,12 +63,12 @@ void NotifyListener::start() {
           try {
             pqxx::connection connection(state->url);
             prepare_session(connection, "listen:" + state->channel);
-            Receiver receiver(connection, state->channel, state->wake);
+            Receiver receiver(connection, state->channel, state->on_notify);
             BorrowedSocket socket(state->io, connection.sock());
             state->socket = &socket;
             spdlog::info("channel={} event=listening", state->channel);
             backoff.reset();
-            state->wake.notify();
+            state->on_notify(std::nullopt);
             while (!state->stopped) {
               co_await socket.descriptor.async_wait(net::posix::stream_descriptor::wait_read, net::use_awaitable);
               connection.get_notifs();

@@ -85,7 +85,7 @@ TEST_CASE("rebuild under a steady write load swaps in a model equal to one never
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
-TEST_CASE("rebuild triggers: the CLI, and SIGUSR1 for handlers marked rebuild_on_signal") {
+TEST_CASE("rebuild triggers: the CLI, SIGUSR1 for handlers marked rebuild_on_signal, NOTIFY projectord_control") {
   TestDatabase db;
   write_events(db, 500);
   const std::string config = migrated(db, "rebuild-triggers.toml", rebuild_config("rebuild_on_signal = true\n"));
@@ -107,6 +107,14 @@ TEST_CASE("rebuild triggers: the CLI, and SIGUSR1 for handlers marked rebuild_on
   check_swapped(db);
   // users_check is not marked: SIGUSR1 left it alone.
   CHECK(daemon.log().find("handler=users_check event=rebuild") == std::string::npos);
+  const auto second_swap = table_oid(db);
+
+  db.exec("SELECT pg_notify('projectord_control', 'frobnicate users')");
+  REQUIRE(eventually([&] { return daemon.log().find("event=control_ignored") != std::string::npos; }));
+  db.exec("SELECT pg_notify('projectord_control', 'rebuild users')");
+  REQUIRE(eventually([&] { return daemon.log().find("requested_by=notify") != std::string::npos; }));
+  REQUIRE(eventually([&] { return table_oid(db) != second_swap; }, 60s));
+  check_swapped(db);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 

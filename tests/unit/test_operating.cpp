@@ -1,6 +1,9 @@
+// Pure pieces of operating the daemon: lane health and progress, /wait registrations, histograms, the admin
+// token compare and the control channel.
 #include <catch2/catch.hpp>
 
 #include "daemon/checkpoint_waiters.hpp"
+#include "daemon/control_channel.hpp"
 #include "daemon/histogram.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/lane_health.hpp"
@@ -195,4 +198,18 @@ TEST_CASE("the admin token compare: equal only for the same bytes and length") {
   CHECK_FALSE(constant_time_equal("s3cret", "s3creT"));
   CHECK_FALSE(constant_time_equal("", "x"));
   CHECK(constant_time_equal("", ""));
+}
+
+TEST_CASE("control channel: 'ACTION HANDLER' payloads, and clear errors for the rest") {
+  using projectord::parse_control;
+  using projectord::http::AdminAction;
+  const auto rebuild = parse_control("rebuild users");
+  REQUIRE(rebuild.has_value());
+  CHECK(rebuild->action == AdminAction::rebuild);
+  CHECK(rebuild->handler == "users");
+  CHECK(parse_control("skip user_log")->action == AdminAction::skip);
+  CHECK_THAT(parse_control("rebuild").error(), Catch::Contains("expected 'rebuild HANDLER'"));
+  CHECK_THAT(parse_control("rebuild a b").error(), Catch::Contains("expected 'rebuild HANDLER'"));
+  CHECK_THAT(parse_control("drop users").error(), Catch::Contains("unknown action 'drop'"));
+  CHECK_FALSE(parse_control("").has_value());
 }

@@ -1,0 +1,28 @@
+#include "daemon/control_channel.hpp"
+
+#include <array>
+#include <utility>
+
+namespace projectord {
+
+Result<ControlRequest> parse_control(std::string_view payload) {
+  static constexpr std::array<std::pair<std::string_view, http::AdminAction>, 4> kActions{{
+      {"pause", http::AdminAction::pause},
+      {"resume", http::AdminAction::resume},
+      {"skip", http::AdminAction::skip},
+      {"rebuild", http::AdminAction::rebuild},
+  }};
+  const auto space = payload.find(' ');
+  const std::string_view action = payload.substr(0, space);
+  const std::string_view handler = space == std::string_view::npos ? std::string_view{} : payload.substr(space + 1);
+  for (const auto& [name, value] : kActions) {
+    if (action != name) continue;
+    if (handler.empty() || handler.find(' ') != std::string_view::npos) {
+      return fail("expected '" + std::string(name) + " HANDLER'");
+    }
+    return ControlRequest{value, std::string(handler)};
+  }
+  return fail("unknown action '" + std::string(action.substr(0, 32)) + "': expected pause, resume, skip or rebuild");
+}
+
+}  // namespace projectord

@@ -1,0 +1,22 @@
+#pragma once
+/// `NOTIFY projectord_control, 'ACTION HANDLER'` on the daemon's database: the admin calls for applications
+/// that can reach the database but not the HTTP endpoint (a Django admin action runs
+/// `SELECT pg_notify('projectord_control', 'rebuild users')`). ACTION is pause, resume, skip or rebuild.
+#include <string>
+#include <string_view>
+
+#include "daemon/http/handler_status.hpp"
+#include "daemon/result.hpp"
+
+namespace projectord {
+
+inline constexpr std::string_view kControlChannel = "projectord_control";
+
+struct ControlRequest {
+  http::AdminAction action;
+  std::string handler;
+};
+
+Result<ControlRequest> parse_control(std::string_view payload);
+
+}  // namespace projectord
