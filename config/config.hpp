@@ -83,7 +83,8 @@ struct Handler {
   int max_attempts = 5;
   Duration retry_backoff{200};  ///< first retry delay; doubles per attempt up to retry_backoff_max
   Duration retry_backoff_max{10000};
-  bool rebuild_on_signal = false;  ///< SIGUSR1 rebuilds it
+  bool rebuild_on_signal = false;   ///< SIGUSR1 rebuilds it
+  std::int64_t rebuild_max_rate = 0;  ///< events/s a rebuild replays at most; 0: unlimited
   // kind-specific
   std::string table;                     ///< event_log / users: target table (defaults per kind)
   std::string setup;                     ///< sql: DDL run (idempotently) by `projectord migrate`

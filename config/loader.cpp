@@ -596,6 +596,7 @@ Handler load_handler(Section& s, Diagnostics& diagnostics, const std::map<std::s
   handler.retry_backoff = s.duration("retry_backoff");
   handler.retry_backoff_max = s.duration("retry_backoff_max");
   handler.rebuild_on_signal = s.flag("rebuild_on_signal");
+  handler.rebuild_max_rate = s.integer("rebuild_max_rate");
   if (handler.retry_backoff_max < handler.retry_backoff) {
     s.error("retry_backoff_max", "must be at least retry_backoff (" + format_duration(handler.retry_backoff) + ")");
   }

@@ -5,7 +5,7 @@
 
 namespace projectord {
 
-Result<ControlRequest> parse_control(std::string_view payload) {
+Result<http::AdminRequest> parse_control(std::string_view payload) {
   static constexpr std::array<std::pair<std::string_view, http::AdminAction>, 4> kActions{{
       {"pause", http::AdminAction::pause},
       {"resume", http::AdminAction::resume},
@@ -20,7 +20,7 @@ Result<ControlRequest> parse_control(std::string_view payload) {
     if (handler.empty() || handler.find(' ') != std::string_view::npos) {
       return fail("expected '" + std::string(name) + " HANDLER'");
     }
-    return ControlRequest{value, std::string(handler)};
+    return http::AdminRequest{value, std::string(handler), "notify", std::nullopt};
   }
   return fail("unknown action '" + std::string(action.substr(0, 32)) + "': expected pause, resume, skip or rebuild");
 }

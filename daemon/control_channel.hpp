@@ -12,11 +12,7 @@ namespace projectord {
 
 inline constexpr std::string_view kControlChannel = "projectord_control";
 
-struct ControlRequest {
-  http::AdminAction action;
-  std::string handler;
-};
-
-Result<ControlRequest> parse_control(std::string_view payload);
+/// The request a payload asks for (origin "notify"), or why it is not one.
+Result<http::AdminRequest> parse_control(std::string_view payload);
 
 }  // namespace projectord

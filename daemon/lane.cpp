@@ -254,6 +254,8 @@ class Lane::Impl {
     spdlog::info("handler={} source={} event=connected checkpoint={} position={}", handler_.name, source_.name,
                  checkpoint_.key(), position_);
 
+    throttle_start_ = clock_.now();
+    throttled_rows_ = 0;
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
       if (pause_requested()) {
@@ -295,6 +297,7 @@ class Lane::Impl {
         }
       }
       if (open && (!truncated || ++open->reads >= kReadsPerTransaction)) commit_open(open);
+      if (options_.rebuild && options_.rebuild->max_rate > 0) throttle(open, cycle.rows.size());
 
       set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
       progress_.observe(clock_.now(), position_, head_);
@@ -321,6 +324,18 @@ class Lane::Impl {
       wake_.wait(seen, wait_time(blocked), stop);
     }
     if (open) commit_open(open);
+  }
+
+  // A throttled rebuild reads at most max_rate rows a second on average over its session. It waits between
+  // transactions: an open one would hold back the snapshot horizon of every lane on this database.
+  void throttle(std::optional<OpenTransaction>& open, std::size_t rows) {
+    throttled_rows_ += rows;
+    const double seconds = static_cast<double>(throttled_rows_) / static_cast<double>(options_.rebuild->max_rate);
+    const auto due = throttle_start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    if (due <= clock_.now()) return;
+    if (open) commit_open(open);
+    update([&](LaneStatus& s) { s.busy_since.reset(); });
+    pause(std::chrono::ceil<std::chrono::milliseconds>(due - clock_.now()));
   }
 
   // A rebuild lane's connection writes the shadow schema; a fresh rebuild first clears what an earlier one left.
@@ -645,6 +660,8 @@ class Lane::Impl {
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
   Position head_ = 0;                  ///< the highest head a read has seen
   bool rebuild_begun_ = false;         ///< a fresh rebuild has cleared and recorded itself (once, not per session)
+  Clock::time_point throttle_start_{};  ///< a throttled rebuild's rows are counted from here (its session's start)
+  std::size_t throttled_rows_ = 0;
   ProgressWatch progress_;
   std::stop_token stop_;
 

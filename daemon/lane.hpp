@@ -69,6 +69,7 @@ struct LaneOptions {
   struct Rebuild {
     bool fresh = false;        ///< drop what an earlier rebuild left and record this one (else: resume)
     std::string requested_by;  ///< "http", "SIGUSR1", ... for projectord.rebuilds
+    std::int64_t max_rate = 0;  ///< events read per second at most; 0: as fast as it goes
     /// Asked between transactions whenever the lane is at the head; true once the live lane has stopped, so
     /// that the swap may run. Must not block.
     std::function<bool()> may_swap;

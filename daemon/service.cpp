@@ -98,7 +98,7 @@ int run_service(const config::Config& config, RunOptions options) {
                                                    kControlChannel, request.error());
                                       return;
                                     }
-                                    const auto outcome = supervisor.admin(request->action, request->handler, "notify");
+                                    const auto outcome = supervisor.admin(*request);
                                     if (outcome.status >= 300) {
                                       spdlog::warn("handler={} event=control_refused error=\"{}\"", request->handler,
                                                    outcome.message);

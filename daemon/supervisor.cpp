@@ -56,6 +56,7 @@ struct Supervisor::Rebuild {
   std::unique_ptr<Running> running;
   std::shared_ptr<Gate> gate = std::make_shared<Gate>();
   std::string requested_by;
+  std::int64_t max_rate = 0;
   Clock::time_point started;
 };
 
@@ -192,7 +193,8 @@ void Supervisor::start(Pending pending) {
   lanes_[name] = std::move(running);
 }
 
-void Supervisor::start_rebuild(const std::string& name, const std::string& requested_by, bool resume) {
+void Supervisor::start_rebuild(const std::string& name, const std::string& requested_by, bool resume,
+                               std::optional<std::int64_t> max_rate) {
   if (stopping_ || rebuilds_.contains(name)) return;
   const auto configured = config_.handlers.find(name);
   if (configured == config_.handlers.end()) {
@@ -211,6 +213,7 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
   }
   auto entry = std::make_unique<Rebuild>();
   entry->requested_by = requested_by;
+  entry->max_rate = max_rate.value_or(handler.rebuild_max_rate);
   entry->started = clock_.now();
   // Asked on the rebuild lane's thread: the first time it is at the head, ask the io thread to stop the live
   // lane; the swap may run once that lane has finished its transaction in flight.
@@ -224,9 +227,11 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
   LaneOptions options{.exit_when_caught_up = false,
                       .synchronous_commit = config_.synchronous_commit,
                       .progress_window = progress_window(config_),
-                      .rebuild = LaneOptions::Rebuild{!resume, requested_by, std::move(may_swap)}};
+                      .rebuild = LaneOptions::Rebuild{!resume, requested_by,
+                                                      entry->max_rate, std::move(may_swap)}};
   entry->running = launch(handler, config_.sources.at(handler.source), std::move(*projection), std::move(options));
-  spdlog::info("handler={} event=rebuild_{} requested_by={}", name, resume ? "resumed" : "requested", requested_by);
+  spdlog::info("handler={} event=rebuild_{} requested_by={} max_rate={}", name, resume ? "resumed" : "requested",
+               requested_by, entry->max_rate);
   std::lock_guard lock(mutex_);
   rebuilds_[name] = std::move(entry);
 }
@@ -375,7 +380,7 @@ std::vector<http::HandlerStatus> Supervisor::handlers() const {
     if (const auto rebuild = rebuilds_.find(name); rebuild != rebuilds_.end()) {
       const Rebuild& r = *rebuild->second;
       statuses.back().rebuild = http::RebuildStatus{r.gate->asked ? "swapping" : "replaying", r.requested_by,
-                                                    r.started, r.running->lane->status()};
+                                                    r.max_rate, r.started, r.running->lane->status()};
     }
   }
   return statuses;
@@ -386,35 +391,36 @@ http::EndpointSettings Supervisor::settings() const {
   return settings_;
 }
 
-http::AdminOutcome Supervisor::admin(http::AdminAction action, const std::string& handler, std::string_view origin) {
+http::AdminOutcome Supervisor::admin(const http::AdminRequest& request) {
+  const std::string& handler = request.handler;
   std::lock_guard lock(mutex_);
   const auto found = lanes_.find(handler);
   if (found == lanes_.end()) return {404, "no such handler: " + handler, std::nullopt};
   Lane& lane = *found->second->lane;
   const auto conflict = [](const std::string& why) { return http::AdminOutcome{409, why, std::nullopt}; };
-  switch (action) {
+  switch (request.action) {
     case http::AdminAction::pause: {
       const auto done = lane.pause();
       if (!done) return conflict(done.error());
-      spdlog::info("handler={} event=admin action=pause origin={}", handler, origin);
+      spdlog::info("handler={} event=admin action=pause origin={}", handler, request.origin);
       return {202, "pausing after the transaction in flight", std::nullopt};
     }
     case http::AdminAction::resume: {
       const auto done = lane.resume();
       if (!done) return conflict(done.error());
-      spdlog::info("handler={} event=admin action=resume origin={}", handler, origin);
+      spdlog::info("handler={} event=admin action=resume origin={}", handler, request.origin);
       return {202, "resuming", std::nullopt};
     }
     case http::AdminAction::rebuild: {
       if (rebuilds_.contains(handler)) return conflict("handler " + handler + " is being rebuilt already");
       if (const auto refused = rebuild::refusal(found->second->handler)) return conflict(*refused);
-      net::post(io_, [this, handler, origin = std::string(origin)] { start_rebuild(handler, origin, false); });
+      net::post(io_, [this, request] { start_rebuild(request.handler, request.origin, false, request.max_rate); });
       return {202, "rebuilding into a shadow copy; the live read model serves until the swap", std::nullopt};
     }
     case http::AdminAction::skip: {
       const auto skipped = lane.skip();
       if (!skipped) return conflict(skipped.error());
-      spdlog::warn("handler={} event=admin action=skip position={} origin={}", handler, *skipped, origin);
+      spdlog::warn("handler={} event=admin action=skip position={} origin={}", handler, *skipped, request.origin);
       return {202, "recording the event as a dead letter and going on", *skipped};
     }
   }

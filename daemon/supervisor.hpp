@@ -40,7 +40,9 @@ class Supervisor final : public http::DaemonView {
 
   /// Starts a blue/green rebuild of `handler` (fresh) unless one runs; `resume`: continue one that a
   /// previous run left in projectord.rebuilds. Called on the io thread.
-  void start_rebuild(const std::string& handler, const std::string& requested_by, bool resume);
+  /// `max_rate`: events/s at most, 0 unlimited; empty: the handler's rebuild_max_rate.
+  void start_rebuild(const std::string& handler, const std::string& requested_by, bool resume,
+                     std::optional<std::int64_t> max_rate = std::nullopt);
 
   std::size_t running() const;
   bool any_halted() const;
@@ -48,7 +50,7 @@ class Supervisor final : public http::DaemonView {
 
   std::vector<http::HandlerStatus> handlers() const override;
   http::EndpointSettings settings() const override;
-  http::AdminOutcome admin(http::AdminAction action, const std::string& handler, std::string_view origin) override;
+  http::AdminOutcome admin(const http::AdminRequest& request) override;
 
  private:
   struct Running;

@@ -57,7 +57,7 @@ std::string field(const std::string& body, const char* key) {
 }  // namespace
 
 int command_admin(const config::Config& config, const std::string& action, const std::string& handler,
-                  const std::string& endpoint) {
+                  const std::string& endpoint, const std::string& query) {
   const std::string listen = endpoint.empty() ? config.http.listen : endpoint;
   if (listen.empty()) {
     std::cerr << "projectord: " << config.file << " has no [http] listen: the running daemon has no admin endpoint\n";
@@ -68,7 +68,8 @@ int command_admin(const config::Config& config, const std::string& action, const
     std::cerr << "projectord: " << address.error() << "\n";
     return 1;
   }
-  const auto response = post(*address, "/admin/" + action + "/" + handler, config.http.admin_token);
+  const std::string target = "/admin/" + action + "/" + handler + (query.empty() ? "" : "?" + query);
+  const auto response = post(*address, target, config.http.admin_token);
   if (!response) {
     std::cerr << "projectord: " << response.error() << "\n";
     return 1;

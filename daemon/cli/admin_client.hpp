@@ -7,8 +7,9 @@
 
 namespace projectord::cli {
 
-/// `endpoint` is HOST:PORT of the daemon's HTTP endpoint; empty: [http] listen of the config.
+/// `endpoint` is HOST:PORT of the daemon's HTTP endpoint; empty: [http] listen of the config. `query` goes
+/// with the call (rebuild: max_rate=N).
 int command_admin(const config::Config& config, const std::string& action, const std::string& handler,
-                  const std::string& endpoint);
+                  const std::string& endpoint, const std::string& query);
 
 }  // namespace projectord::cli

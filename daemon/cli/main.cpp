@@ -32,9 +32,9 @@ void print_help() {
                "  pause HANDLER                ask the running daemon to pause a handler after its transaction\n"
                "  resume HANDLER               ... to resume it (a halted one retries its poison event)\n"
                "  skip HANDLER                 ... to dead-letter the event a halted handler stopped on\n"
-               "  rebuild HANDLER              ... to rebuild its read model blue/green (replay into a shadow\n"
-               "                               copy, swap when caught up); SIGUSR1 rebuilds those marked\n"
-               "                               rebuild_on_signal\n"
+               "  rebuild HANDLER [--max-rate N]  ... to rebuild its read model blue/green (replay into a\n"
+               "                               shadow copy at most N events/s, swap when caught up); SIGUSR1\n"
+               "                               rebuilds those marked rebuild_on_signal\n"
                "                               (these four use [http] listen and admin_token; --http HOST:PORT\n"
                "                               names another endpoint)\n\n"
                "Options:\n"
@@ -54,6 +54,7 @@ struct Arguments {
   bool uninstall = false;
   std::string handler;   // pause, resume, skip
   std::string endpoint;  // --http HOST:PORT
+  std::string query;     // rebuild --max-rate N
 };
 
 bool is_admin(const std::string& command) {
@@ -78,6 +79,13 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.uninstall = true;
     } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
       parsed.endpoint = args[++i];
+    } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
+      const std::string& rate = args[++i];
+      if (rate.empty() || !std::ranges::all_of(rate, [](char c) { return c >= '0' && c <= '9'; })) {
+        error = "--max-rate needs a number of events per second";
+        return std::nullopt;
+      }
+      parsed.query = "max_rate=" + rate;
     } else if (is_admin(parsed.command) && parsed.handler.empty() && !arg.starts_with("-")) {
       parsed.handler = arg;
     } else if (parsed.command.empty() && !arg.starts_with("-")) {
@@ -133,7 +141,8 @@ int main(int argc, char** argv) {
   if (arguments->command == "migrate") return projectord::cli::command_migrate(config, arguments->uninstall);
   if (arguments->command == "check-config") return projectord::cli::command_check_config(config);
   if (is_admin(arguments->command)) {
-    return projectord::cli::command_admin(config, arguments->command, arguments->handler, arguments->endpoint);
+    return projectord::cli::command_admin(config, arguments->command, arguments->handler, arguments->endpoint,
+                                          arguments->query);
   }
   return projectord::cli::command_status(config);
 }

@@ -32,6 +32,7 @@ boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_p
   const double pace = elapsed > 0 ? static_cast<double>(shadow.position) / elapsed : 0;  // positions per second
   boost::json::object described{{"phase", rebuild.phase},
                                 {"requested_by", rebuild.requested_by},
+                                {"max_rate", rebuild.max_rate},
                                 {"state", to_string(shadow.state)},
                                 {"position", shadow.position},
                                 {"head", shadow.head},
@@ -175,7 +176,17 @@ Response admin(const Request& request, DaemonView& daemon) {
   for (const auto& [prefix, action] : kActions) {
     const std::string_view handler = tail_after(request.path, prefix);
     if (handler.empty()) continue;
-    const AdminOutcome outcome = daemon.admin(action, std::string(handler), "http");
+    AdminRequest admin_request{action, std::string(handler), "http", std::nullopt};
+    if (action == AdminAction::rebuild && !request.query.empty()) {
+      const auto params = boost::urls::parse_query(request.query);
+      if (!params) return error(400, "malformed query string");
+      for (const auto& param : *params) {
+        const auto value = non_negative(param.value);
+        if (param.key != "max_rate" || !value) return error(400, "rebuild takes max_rate=N (events/s, 0: unlimited)");
+        admin_request.max_rate = *value;
+      }
+    }
+    const AdminOutcome outcome = daemon.admin(admin_request);
     boost::json::object body{{"handler", handler}, {"message", outcome.message}};
     if (outcome.position) body["position"] = *outcome.position;
     if (outcome.status >= 400) body["error"] = outcome.message;

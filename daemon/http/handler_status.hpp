@@ -15,6 +15,7 @@ namespace projectord::http {
 struct RebuildStatus {
   std::string phase;  ///< replaying (into the shadow) | swapping (live lane stopping, last catch-up, swap)
   std::string requested_by;
+  std::int64_t max_rate = 0;  ///< events/s, 0: unlimited
   Clock::time_point started;
   LaneStatus shadow;  ///< the rebuild lane's own status
 };
@@ -28,6 +29,14 @@ struct HandlerStatus {
 };
 
 enum class AdminAction { pause, resume, skip, rebuild };
+
+/// An operator's call, from HTTP, the control channel or a signal.
+struct AdminRequest {
+  AdminAction action = AdminAction::pause;
+  std::string handler;
+  std::string origin;              ///< who asked: http, notify, SIGUSR1, ...
+  std::optional<std::int64_t> max_rate;  ///< rebuild: events/s at most (0: unlimited); empty: the handler's setting
+};
 
 struct AdminOutcome {
   unsigned status = 202;  ///< 202 accepted, 404 no such handler, 409 not in a state that allows it
@@ -46,8 +55,8 @@ class DaemonView {
   virtual ~DaemonView() = default;
   virtual std::vector<HandlerStatus> handlers() const = 0;
   virtual EndpointSettings settings() const = 0;
-  /// Must not block (lanes act on the request from their own threads); `origin` says who asked (http, ...).
-  virtual AdminOutcome admin(AdminAction action, const std::string& handler, std::string_view origin) = 0;
+  /// Must not block: lanes act on the request from their own threads.
+  virtual AdminOutcome admin(const AdminRequest& request) = 0;
 };
 
 }  // namespace projectord::http

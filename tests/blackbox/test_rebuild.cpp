@@ -169,3 +169,37 @@ TEST_CASE("kill -9 during a rebuild's replay resumes it at restart; kill -9 duri
   CHECK(table_oid(db) != old_table);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
+
+TEST_CASE("a throttled rebuild replays no faster than its max_rate and reports it in /status") {
+  TestDatabase db;
+  write_events(db, 3000);
+  const std::string config = migrated(db, "rebuild-throttled.toml", rebuild_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+  const unsigned short port = http_port(daemon);
+  REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db); }));
+
+  const auto requested = std::chrono::steady_clock::now();
+  const std::string endpoint = "127.0.0.1:" + std::to_string(port);
+  REQUIRE(run_command({kBinary, "--config", config, "rebuild", "users", "--max-rate", "1500", "--http", endpoint},
+                      env_for(db))
+              .exit_code == 0);
+  std::int64_t reported_rate = -1;
+  REQUIRE(eventually([&] {
+    const auto status = boost::json::parse(http_request("127.0.0.1", port, "GET", "/status").body);
+    for (const auto& handler : status.at("handlers").as_array()) {
+      if (handler.at("name").as_string() == "users" && !handler.at("rebuild").is_null()) {
+        reported_rate = handler.at("rebuild").at("max_rate").as_int64();
+        return true;
+      }
+    }
+    return false;
+  }));
+  CHECK(reported_rate == 1500);
+  REQUIRE(eventually([&] { return daemon.log().find("event=rebuild_ended swapped=true") != std::string::npos; }, 60s));
+  // 3,000 events at 1,500/s: two seconds at least (a slow machine only makes it longer).
+  CHECK(std::chrono::steady_clock::now() - requested >= 1900ms);
+  check_swapped(db);
+  CHECK(run_command({kBinary, "--config", config, "rebuild", "users", "--max-rate", "fast"}, env_for(db)).exit_code == 2);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
