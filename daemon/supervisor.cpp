@@ -195,7 +195,11 @@ void Supervisor::start(Pending pending) {
 
 void Supervisor::start_rebuild(const std::string& name, const std::string& requested_by, bool resume,
                                std::optional<std::int64_t> max_rate) {
-  if (stopping_ || rebuilds_.contains(name)) return;
+  if (stopping_) return;
+  if (rebuilds_.contains(name)) {
+    spdlog::info("handler={} event=rebuild_ignored requested_by={} reason=\"one is running\"", name, requested_by);
+    return;
+  }
   const auto configured = config_.handlers.find(name);
   if (configured == config_.handlers.end()) {
     spdlog::warn("handler={} event=rebuild_ignored reason=\"no such handler in {}\"", name, config_.file);
