@@ -14,47 +14,26 @@
 #include <fstream>
 #include <pqxx/pqxx>
 
-#include "tests/support/daemon_process.hpp"
+#include "tests/blackbox/daemon_helpers.hpp"
 #include "tests/support/http_client.hpp"
-#include "tests/support/test_database.hpp"
 
 using namespace std::chrono_literals;
 using projectord::testing::DaemonProcess;
+using projectord::testing::demo_config;
+using projectord::testing::env_for;
 using projectord::testing::eventually;
+using projectord::testing::exit_code_after;
+using projectord::testing::http_port;
 using projectord::testing::http_request;
+using projectord::testing::kBinary;
+using projectord::testing::logged_events;
+using projectord::testing::migrated;
 using projectord::testing::run_command;
 using projectord::testing::TestDatabase;
+using projectord::testing::write_events;
+using projectord::testing::write_file;
 
 namespace {
-
-const std::string kBinary = PROJECTORD_BINARY;
-const std::string kWriter = PROJECTORD_DEMO_WRITER;
-
-// A config for the demo store; `suffix` lets one database hold a second, independent set of read models.
-std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "") {
-  return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n"
-         "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
-         "codec = \"eventsourcing_json_zlib\"\n" +
-         source_extra + "\n[handlers.users" + suffix + "]\nkind = \"users\"\ntable = \"user_projection" + suffix +
-         "\"\n\n"
-         "[handlers.user_log" +
-         suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix + "\"\non_error = \"dead_letter\"\n";
-}
-
-std::string write_file(const std::string& name, const std::string& text) {
-  const auto path =
-      std::filesystem::temp_directory_path() / ("projectord-test-" + std::to_string(::getpid()) + "-" + name);
-  std::ofstream(path) << text;
-  return path.string();
-}
-
-void write_events(const TestDatabase& db, int events, int per_transaction = 3) {
-  const auto result = run_command({kWriter, "--url", db.url(), "--events", std::to_string(events), "--zlib",
-                                   "--per-transaction", std::to_string(per_transaction)});
-  REQUIRE(result.exit_code == 0);
-}
-
-std::map<std::string, std::string> env_for(const TestDatabase& db) { return {{"TEST_DATABASE_URL", db.url()}}; }
 
 // Rows of a users read model that differ from another: every column but the surrogate id and updated_at.
 std::int64_t users_differences(const TestDatabase& db, const std::string& a, const std::string& b) {
@@ -64,24 +43,6 @@ std::int64_t users_differences(const TestDatabase& db, const std::string& a, con
   return db.query_int("SELECT count(*) FROM ((SELECT " + columns + " FROM " + a + " EXCEPT SELECT " + columns +
                       " FROM " + b + ") UNION ALL (SELECT " + columns + " FROM " + b + " EXCEPT SELECT " + columns +
                       " FROM " + a + ")) d");
-}
-
-// The port the daemon's HTTP endpoint bound (listen = 127.0.0.1:0), read from its log; 0 until it says.
-unsigned short http_port(const DaemonProcess& daemon) {
-  const std::string log = daemon.log();
-  const std::string marker = "event=http_listening listen=127.0.0.1:0 port=";
-  const auto at = log.find(marker);
-  return at == std::string::npos ? 0 : static_cast<unsigned short>(std::stoi(log.substr(at + marker.size())));
-}
-
-// Rows in the demo's event log table.
-std::int64_t logged_events(const TestDatabase& db) { return db.query_int("SELECT count(*) FROM user_event_log"); }
-
-// Writes a config file and runs `projectord migrate` with it; returns the file's path.
-std::string migrated(const TestDatabase& db, const std::string& name, const std::string& config_text) {
-  const std::string config = write_file(name, config_text);
-  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
-  return config;
 }
 
 // A store of 20,000 events, migrated, with a config whose small batches make a catch-up take many
@@ -99,12 +60,6 @@ CatchUp prepare_catch_up(const TestDatabase& db, const std::string& name) {
 // Every handler has committed at least one batch.
 bool every_handler_committed(const TestDatabase& db) {
   return db.query_int("SELECT coalesce(min(position), 0) FROM projectord.checkpoints") > 0;
-}
-
-// Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
-int exit_code_after(DaemonProcess& daemon, int signal) {
-  daemon.signal(signal);
-  return daemon.wait_exit(20s).value_or(-1);
 }
 
 }  // namespace

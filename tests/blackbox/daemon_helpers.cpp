@@ -1,0 +1,58 @@
+#include "tests/blackbox/daemon_helpers.hpp"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+namespace projectord::testing {
+
+using namespace std::chrono_literals;
+
+std::string demo_config(const std::string& suffix, const std::string& source_extra) {
+  return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n"
+         "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
+         "codec = \"eventsourcing_json_zlib\"\n" +
+         source_extra + "\n[handlers.users" + suffix + "]\nkind = \"users\"\ntable = \"user_projection" + suffix +
+         "\"\n\n"
+         "[handlers.user_log" +
+         suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix + "\"\non_error = \"dead_letter\"\n";
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("projectord-test-" + std::to_string(::getpid()) + "-" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+void write_events(const TestDatabase& db, int events, int per_transaction) {
+  const auto result = run_command({kWriter, "--url", db.url(), "--events", std::to_string(events), "--zlib",
+                                   "--per-transaction", std::to_string(per_transaction)});
+  REQUIRE(result.exit_code == 0);
+}
+
+std::map<std::string, std::string> env_for(const TestDatabase& db) { return {{"TEST_DATABASE_URL", db.url()}}; }
+
+std::string migrated(const TestDatabase& db, const std::string& name, const std::string& config_text) {
+  const std::string config = write_file(name, config_text);
+  REQUIRE(run_command({kBinary, "--config", config, "migrate"}, env_for(db)).exit_code == 0);
+  return config;
+}
+
+unsigned short http_port(const DaemonProcess& daemon) {
+  const std::string log = daemon.log();
+  const std::string marker = "event=http_listening listen=127.0.0.1:0 port=";
+  const auto at = log.find(marker);
+  return at == std::string::npos ? 0 : static_cast<unsigned short>(std::stoi(log.substr(at + marker.size())));
+}
+
+std::int64_t logged_events(const TestDatabase& db) { return db.query_int("SELECT count(*) FROM user_event_log"); }
+
+int exit_code_after(DaemonProcess& daemon, int signal) {
+  daemon.signal(signal);
+  return daemon.wait_exit(20s).value_or(-1);
+}
+
+}  // namespace projectord::testing
