@@ -17,8 +17,9 @@ inline const std::string kWriter = PROJECTORD_DEMO_WRITER;
 
 /// A config for the demo store (eventsourcing_django's stored_events, application Shop) with the demo's users
 /// and user_log handlers, HTTP on a free loopback port. `suffix` lets one database hold a second, independent
-/// set of read models; `source_extra` adds lines to [sources.shop].
-std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "");
+/// set of read models; `source_extra` adds lines to [sources.shop]; `codec` is the payloads' codec.
+std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "",
+                        const std::string& codec = "eventsourcing_json_zlib");
 
 /// Writes `text` to a file in the temporary directory named after this process and `name`; returns its path.
 std::string write_file(const std::string& name, const std::string& text);
