@@ -10,10 +10,10 @@ namespace projectord::testing::blackbox {
 
 using namespace std::chrono_literals;
 
-std::string demo_config(const std::string& suffix, const std::string& source_extra) {
+std::string demo_config(const std::string& suffix, const std::string& source_extra, const std::string& codec) {
   return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n"
          "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
-         "codec = \"eventsourcing_json_zlib\"\n" +
+         "codec = \"" + codec + "\"\n" +
          source_extra + "\n[handlers.users" + suffix + "]\nkind = \"users\"\ntable = \"user_projection" + suffix +
          "\"\n\n"
          "[handlers.user_log" +

@@ -13,10 +13,11 @@ namespace projectord::testing::blackbox {
 inline const std::string kBinary = PROJECTORD_BINARY;
 inline const std::string kWriter = PROJECTORD_DEMO_WRITER;
 
-/// A config for the demo store (eventsourcing_django, zlib'd payloads) with a `users` handler (on_error stop)
-/// and a `user_log` one (dead_letter); `suffix` lets one database hold a second, independent set of read
-/// models, `source_extra` adds lines to the source.
-std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "");
+/// A config for the demo store (eventsourcing_django, zlib'd payloads unless `codec` says otherwise) with a
+/// `users` handler (on_error stop) and a `user_log` one (dead_letter); `suffix` lets one database hold a
+/// second, independent set of read models, `source_extra` adds lines to the source.
+std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "",
+                        const std::string& codec = "eventsourcing_json_zlib");
 
 /// Writes `text` to a file under the temp directory named after this process and `name`; returns its path.
 std::string write_file(const std::string& name, const std::string& text);
