@@ -202,6 +202,7 @@ int run_service(const config::Config& config, RunOptions options) {
     notify_stopping();
     reload_signal.cancel();
     rebuild_signal.cancel();
+    control.stop();
     shutdown_deadline.expires_after(timeout);
     shutdown_deadline.async_wait([&](const boost::system::error_code& timer_ec) {
       if (timer_ec) return;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -100,7 +101,13 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
 
 }  // namespace
 
+// libpq waits for a server that accepted the connection but never answers (a hung host, a black-holing
+// firewall) without limit. Every connection attempt is bounded instead, so that a listener reconnecting on
+// the daemon's io thread cannot keep it from answering signals; PGCONNECT_TIMEOUT from the environment wins.
+constexpr const char* kConnectTimeoutSeconds = "10";
+
 int main(int argc, char** argv) {
+  ::setenv("PGCONNECT_TIMEOUT", kConnectTimeoutSeconds, /*overwrite=*/0);
   const std::vector<std::string> args(argv + 1, argv + argc);
   for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h") {

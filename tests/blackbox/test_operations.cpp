@@ -1,5 +1,10 @@
 // Operating the running daemon as a black box: the admin API (pause, resume, skip; the token), read-your-
 // writes waits, SIGHUP reloads, and the states /status and /readyz report when a handler is stuck.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -257,4 +262,34 @@ TEST_CASE("a hole held open past stuck_after makes the handler stuck, named in /
   REQUIRE(eventually([&] { return http.get("/readyz").status == 200; }));
   CHECK(http.state("user_log") == "idle");
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("a database that accepts connections and never answers: /healthz answers, SIGTERM still stops the daemon") {
+  // A listening socket nobody accepts from: the kernel completes the handshake, then nothing is ever said.
+  const int black_hole = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(black_hole >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(black_hole, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  REQUIRE(::listen(black_hole, 64) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(::getsockname(black_hole, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string url = "host=127.0.0.1 port=" + std::to_string(ntohs(address.sin_port)) + " dbname=nowhere";
+
+  const std::string config = write_file("black-hole.toml", "[daemon]\nshutdown_timeout = \"3s\"\n" + demo_config());
+  // The daemon bounds every connection attempt: 10 s unless PGCONNECT_TIMEOUT says otherwise, 2 s here to keep
+  // the test short.
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, {{"TEST_DATABASE_URL", url}, {"PGCONNECT_TIMEOUT", "2"}});
+  const Endpoint http(daemon);  // the start-up check gave up after the timeout and the HTTP endpoint came up
+  CHECK(http.get("/healthz", 1s).status == 200);
+  REQUIRE(eventually([&] { return http.get("/readyz").status == 503; }));
+  CHECK(daemon.log().find("event=database_unreachable") != std::string::npos);
+  const auto stop_sent = std::chrono::steady_clock::now();
+  // Lanes stuck in a connection attempt end with it or are abandoned after shutdown_timeout (exit 1): either
+  // way the process ends within one attempt plus the timeout.
+  const int code = exit_code_after(daemon, SIGTERM);
+  CHECK((code == 0 || code == 1));
+  CHECK(std::chrono::steady_clock::now() - stop_sent < 10s);
+  ::close(black_hole);
 }
