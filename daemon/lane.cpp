@@ -480,6 +480,7 @@ class Lane::Impl {
       if (!decoded) {
         commit_batch(target, batch, row.position - 1);
         batch.clear();
+        update([&](LaneStatus& s) { ++s.failed_attempts; });
         give_up(target,
                 {handler_.name, source_.name, row.position, row.stream_id, row.type, row.payload, decoded.error(), 1},
                 std::max(row.position, position_));  // a late arrival (below the checkpoint) moves nothing
@@ -550,6 +551,7 @@ class Lane::Impl {
       } catch (const std::exception& error) {
         if (is_transient(error)) throw;
         const Event& event = single.front();
+        update([&](LaneStatus& s) { ++s.failed_attempts; });
         if (attempt >= handler_.max_attempts) {
           give_up(target,
                   {handler_.name, source_.name, event.position, event.stream_id, event.type,

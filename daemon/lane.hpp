@@ -38,6 +38,7 @@ struct LaneStatus {
   Position halted_at = 0;  ///< while halted: the position of the event it stopped on
   std::int64_t events_applied = 0;
   std::int64_t dead_letters = 0;
+  std::int64_t failed_attempts = 0;  ///< an event's apply that failed (each retry counts) or its payload did not decode
   std::int64_t reconnects = 0;
   std::uint64_t forced_hole_skips = 0;
   bool swapped = false;  ///< a rebuild lane that ended by swapping its shadow in

@@ -125,9 +125,17 @@ int run_service(const config::Config& config, RunOptions options) {
   std::function<void()> report_status = [&] {
     const auto handlers = supervisor.handlers();
     std::map<std::string_view, int> states;
-    for (const auto& handler : handlers) ++states[to_string(handler.status.state)];
+    Position max_lag = 0;
+    double max_lag_seconds = 0;
+    for (const auto& handler : handlers) {
+      ++states[to_string(handler.status.state)];
+      const LaneHealth health = assess(handler.status, clock.now(), supervisor.settings().limits);
+      max_lag = std::max(max_lag, health.lag_positions);
+      max_lag_seconds = std::max(max_lag_seconds, health.lag_seconds);
+    }
     std::string summary = std::to_string(handlers.size()) + " handler(s):";
     for (const auto& [state, count] : states) summary += " " + std::to_string(count) + " " + std::string(state);
+    summary += fmt::format("; max lag {} positions, {:.1f} s", max_lag, max_lag_seconds);
     const bool connected = !states.contains("starting") && !states.contains("reconnecting");
     if (!ready && connected) {
       ready = true;

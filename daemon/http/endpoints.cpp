@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse_query.hpp>
 #include <charconv>
+#include <map>
 
 #include "daemon/http/metrics.hpp"
 
@@ -59,6 +60,7 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
                                 {"lag_seconds", health.lag_seconds},
                                 {"events_applied", s.events_applied},
                                 {"dead_letters", s.dead_letters},
+                                {"failed_attempts", s.failed_attempts},
                                 {"reconnects", s.reconnects},
                                 {"late_arrivals", s.late_arrivals},
                                 {"forced_hole_skips", s.forced_hole_skips},
@@ -89,13 +91,21 @@ Response readiness(const std::vector<HandlerStatus>& handlers, const HealthLimit
 Response status(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits) {
   const auto now = std::chrono::steady_clock::now();
   boost::json::array described;
+  // A source as its lanes see it: the highest head any of them read, and who reads it.
+  std::map<std::string, boost::json::object> sources;
   bool ready = true;
   for (const HandlerStatus& handler : handlers) {
     const LaneHealth health = assess(handler.status, now, limits);
     described.push_back(describe(handler, health, now));
     ready = ready && health.ready;
+    boost::json::object& source = sources[handler.source];
+    if (source.empty()) source = {{"name", handler.source}, {"head", 0}, {"handlers", boost::json::array()}};
+    source["head"] = std::max(source["head"].as_int64(), handler.status.head);
+    source["handlers"].as_array().push_back(boost::json::string(handler.name));
   }
-  return json(200, {{"ready", ready}, {"handlers", std::move(described)}});
+  boost::json::array source_list;
+  for (auto& [name, source] : sources) source_list.push_back(std::move(source));
+  return json(200, {{"ready", ready}, {"sources", std::move(source_list)}, {"handlers", std::move(described)}});
 }
 
 // "/PREFIX/NAME" -> NAME, or "" when the path has another shape.

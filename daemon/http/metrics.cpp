@@ -95,6 +95,9 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
   std::vector<MetricFamily> families;
   families.push_back(per_handler(handlers, "projectord_events_applied_total", "Events applied by the handler.",
                                  MetricType::Counter, [](const LaneStatus& s) { return s.events_applied; }));
+  families.push_back(per_handler(handlers, "projectord_event_failures_total",
+                                 "Failed attempts to apply an event (every retry counts) and undecodable payloads.",
+                                 MetricType::Counter, [](const LaneStatus& s) { return s.failed_attempts; }));
   families.push_back(per_handler(handlers, "projectord_dead_letters_total",
                                  "Events the handler gave up on and recorded in projectord.dead_letters.",
                                  MetricType::Counter, [](const LaneStatus& s) { return s.dead_letters; }));

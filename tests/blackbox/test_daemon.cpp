@@ -190,6 +190,10 @@ TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, an
   const auto status = boost::json::parse(get("/status").body).as_object();
   CHECK(status.at("ready").as_bool());
   REQUIRE(status.at("handlers").as_array().size() == 2);
+  REQUIRE(status.at("sources").as_array().size() == 1);
+  CHECK(status.at("sources").as_array()[0].at("name").as_string() == "shop");
+  CHECK(status.at("sources").as_array()[0].at("head").as_int64() == 100);
+  CHECK(status.at("sources").as_array()[0].at("handlers").as_array().size() == 2);
   for (const auto& handler : status.at("handlers").as_array()) {
     CHECK(handler.at("state").as_string() == "idle");
     CHECK(handler.at("position").as_int64() == 100);
@@ -220,6 +224,8 @@ TEST_CASE("the daemon serves health, readiness, status and metrics over HTTP, an
     return get("/metrics").body.find("projectord_dead_letters_total{handler=\"user_log\",source=\"shop\"} 1") !=
            std::string::npos;
   }));
+  CHECK(get("/metrics").body.find("projectord_event_failures_total{handler=\"users\",source=\"shop\"} 1") !=
+        std::string::npos);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);  // a stop on request is clean, halted handler or not
 }
 
@@ -281,6 +287,9 @@ TEST_CASE("under systemd the daemon sends READY once every handler is connected,
   const std::string ready = systemd.wait_for("READY=1");
   REQUIRE_FALSE(ready.empty());
   CHECK(ready.find("STATUS=2 handler(s):") != std::string::npos);
+  CHECK(ready.find("max lag") != std::string::npos);
+  // Once both are at the head, a later STATUS line says so.
+  CHECK_FALSE(systemd.wait_for("max lag 0 positions, 0.0 s").empty());
   // Each lane loads (and so creates) its checkpoint before it counts as connected.
   CHECK(db.query_int("SELECT count(*) FROM projectord.checkpoints") == 2);
   daemon.signal(SIGTERM);

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -292,4 +293,59 @@ TEST_CASE("a database that accepts connections and never answers: /healthz answe
   CHECK((code == 0 || code == 1));
   CHECK(std::chrono::steady_clock::now() - stop_sent < 10s);
   ::close(black_hole);
+}
+
+namespace {
+
+// Sends `bytes` on a fresh connection and returns what comes back before the server closes (or 5 s pass).
+std::string raw_exchange(unsigned short port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  for (std::size_t sent = 0; sent < bytes.size();) {
+    const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may refuse before it has read everything
+    sent += static_cast<std::size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+  std::string answer;
+  std::array<char, 4096> buffer{};
+  for (;;) {
+    const auto n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n <= 0) break;
+    answer.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+}  // namespace
+
+TEST_CASE("the daemon's HTTP endpoint refuses garbage and oversized requests and goes on serving") {
+  TestDatabase db;
+  write_events(db, 5);
+  const std::string config = migrated(db, "garbage.toml", demo_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  const unsigned short port = http_port(daemon);
+
+  const std::string garbage = raw_exchange(port, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15));
+  CHECK((garbage.empty() || garbage.starts_with("HTTP/1.1 400")));
+  const std::string body(200 * 1024, 'x');
+  const std::string oversized = raw_exchange(
+      port, "POST /admin/pause/users HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n\r\n" + body);
+  CHECK(oversized.starts_with("HTTP/1.1 413"));
+  const std::string huge_header =
+      raw_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(64 * 1024, 'y') + "\r\n\r\n");
+  CHECK((huge_header.starts_with("HTTP/1.1 431") || huge_header.starts_with("HTTP/1.1 400")));
+  CHECK(http.state("users") != "paused");  // the refused request never reached the handler
+  CHECK(http.get("/healthz").status == 200);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
