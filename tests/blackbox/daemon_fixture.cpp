@@ -51,6 +51,8 @@ unsigned short http_port(const DaemonProcess& daemon) {
   return at == std::string::npos ? 0 : static_cast<unsigned short>(std::stoi(log.substr(at + marker.size())));
 }
 
+std::int64_t head(const TestDatabase& db) { return db.query_int("SELECT max(id) FROM stored_events"); }
+
 std::int64_t logged_events(const TestDatabase& db) { return db.query_int("SELECT count(*) FROM user_event_log"); }
 
 std::string migrated(const TestDatabase& db, const std::string& name, const std::string& config_text) {

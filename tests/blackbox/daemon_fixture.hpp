@@ -34,6 +34,9 @@ std::int64_t users_differences(const TestDatabase& db, const std::string& a, con
 /// The port the daemon's HTTP endpoint bound (listen = 127.0.0.1:0), read from its log; 0 until it says.
 unsigned short http_port(const DaemonProcess& daemon);
 
+/// The highest position in the demo store.
+std::int64_t head(const TestDatabase& db);
+
 /// Rows in the demo's event log table.
 std::int64_t logged_events(const TestDatabase& db);
 

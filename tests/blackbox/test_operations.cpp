@@ -68,8 +68,6 @@ class Endpoint {
   unsigned short port_ = 0;
 };
 
-std::int64_t head(const TestDatabase& db) { return db.query_int("SELECT max(id) FROM stored_events"); }
-
 std::string with_http(const std::string& config, const std::string& lines) {
   const std::string listen = "listen = \"127.0.0.1:0\"\n";
   std::string text = config;

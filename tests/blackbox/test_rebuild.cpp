@@ -27,8 +27,6 @@ std::string rebuild_config(const std::string& users_extra = "") {
   return config + "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n";
 }
 
-std::int64_t head(const TestDatabase& db) { return db.query_int("SELECT max(id) FROM stored_events"); }
-
 std::int64_t checkpoint(const TestDatabase& db, const std::string& key) {
   return db.query_int("SELECT coalesce((SELECT position FROM projectord.checkpoints WHERE handler = '" + key +
                       "'), -1)");
