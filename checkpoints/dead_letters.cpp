@@ -1,5 +1,7 @@
 #include "checkpoints/dead_letters.hpp"
 
+#include <pqxx/result>
+
 namespace projectord::checkpoints {
 
 void record_dead_letter(pqxx::work& txn, const DeadLetter& letter) {
@@ -9,6 +11,13 @@ void record_dead_letter(pqxx::work& txn, const DeadLetter& letter) {
       " ON CONFLICT (handler, position) DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts",
       letter.handler, letter.source, letter.position, letter.stream_id, letter.event_type, letter.payload, letter.error,
       letter.attempts);
+}
+
+bool is_dead_letter(pqxx::connection& connection, const std::string& handler, Position position) {
+  pqxx::read_transaction txn(connection);
+  return !txn.exec_params("SELECT 1 FROM projectord.dead_letters WHERE handler = $1 AND position = $2", handler,
+                          position)
+              .empty();
 }
 
 }  // namespace projectord::checkpoints

@@ -1,6 +1,7 @@
 #pragma once
 /// projectord.dead_letters: events a handler gave up on (after max_attempts, with on_error = "dead_letter").
 /// Recorded in the same transaction that moves the checkpoint past the event.
+#include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
 
@@ -20,5 +21,8 @@ struct DeadLetter {
 };
 
 void record_dead_letter(pqxx::work& txn, const DeadLetter& letter);
+
+/// Whether `handler` has given up on the event at `position` before (by its policy or an operator's skip).
+bool is_dead_letter(pqxx::connection& connection, const std::string& handler, Position position);
 
 }  // namespace projectord::checkpoints

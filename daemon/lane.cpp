@@ -574,7 +574,13 @@ class Lane::Impl {
                                 std::to_string(letter.position) + " (" + letter.event_type + ") after " +
                                 std::to_string(letter.attempts) + " attempt(s): " + letter.error;
     update([&](LaneStatus& s) { s.last_error = message; });
-    if (handler_.on_error == config::OnError::stop && !skip_requested(letter.position)) halt(letter.position, message);
+    // A rebuild replays history: an event the live handler gave up on (its policy or an operator's skip) is
+    // given up on again instead of halting the replay where nobody would look.
+    const bool given_up_before =
+        options_.rebuild && checkpoints::is_dead_letter(target, handler_.name, letter.position);
+    if (handler_.on_error == config::OnError::stop && !given_up_before && !skip_requested(letter.position)) {
+      halt(letter.position, message);
+    }
     spdlog::error("handler={} event=dead_letter position={} error=\"{}\"", handler_.name, letter.position, message);
     const auto started = clock_.now();
     pqxx::work txn(target);

@@ -400,7 +400,18 @@ http::AdminOutcome Supervisor::admin(const http::AdminRequest& request) {
   std::lock_guard lock(mutex_);
   const auto found = lanes_.find(handler);
   if (found == lanes_.end()) return {404, "no such handler: " + handler, std::nullopt};
-  Lane& lane = *found->second->lane;
+  Lane* halted_rebuild = nullptr;
+  if (const auto rebuild = rebuilds_.find(handler); rebuild != rebuilds_.end()) {
+    Lane& shadow = *rebuild->second->running->lane;
+    if (shadow.status().state == LaneState::halted) halted_rebuild = &shadow;
+  }
+  // Skip and resume reach a rebuild's lane when it is the one halted (on an event the live lane never saw
+  // fail) and the live lane is not.
+  const bool live_halted = found->second->lane->status().state == LaneState::halted;
+  Lane& lane = (request.action == http::AdminAction::skip || request.action == http::AdminAction::resume) &&
+                       halted_rebuild != nullptr && !live_halted
+                   ? *halted_rebuild
+                   : *found->second->lane;
   const auto conflict = [](const std::string& why) { return http::AdminOutcome{409, why, std::nullopt}; };
   switch (request.action) {
     case http::AdminAction::pause: {

@@ -180,6 +180,14 @@ TEST_CASE("admin: a halted handler retries on resume and, skipped, dead-letters 
         db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%UserRegistered' AND id <> " +
                      std::to_string(poison)));
   CHECK(http.get("/readyz").status == 200);
+
+  // A rebuild replays the poison event too: given up on before, it is given up on again, not halted on.
+  const std::int64_t users = db.query_int("SELECT count(*) FROM user_projection");
+  REQUIRE(http.post("/admin/rebuild/users").status == 202);
+  REQUIRE(eventually([&] { return daemon.log().find("event=rebuild_ended swapped=true") != std::string::npos; }, 60s));
+  REQUIRE(eventually([&] { return http.position("users") == head(db); }));
+  CHECK(db.query_int("SELECT count(*) FROM user_projection") == users);
+  CHECK(db.query_int("SELECT count(*) FROM projectord.dead_letters WHERE handler = 'users'") == 1);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
