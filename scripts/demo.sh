@@ -146,6 +146,28 @@ done
 echo "GET /metrics (projectord_events_applied_total):"
 curl -sS http://127.0.0.1:9464/metrics | grep '^projectord_events_applied_total'
 
+step "Read-your-writes: append 5 events, then GET /wait until user_projection shows the last one"
+write_events 5
+newest=$(psql_demo -At -c "SELECT max(id) FROM stored_events")
+printf 'GET /wait/users?position=%s -> ' "$newest"
+curl -sS "http://127.0.0.1:9464/wait/users?position=$newest&timeout_ms=5000"
+
+step "Blue/green rebuild of user_projection (projectord rebuild users) while the old copy keeps serving"
+table_before=$(psql_demo -At -c "SELECT 'user_projection'::regclass::oid")
+build/projectord rebuild users --config "$CONFIG"
+deadline=$((SECONDS + CATCH_UP_TIMEOUT))
+until grep -q 'handler=users event=rebuild_ended swapped=true' "$DAEMON_LOG"; do
+  if ((SECONDS >= deadline)); then
+    echo "the rebuild did not finish within $CATCH_UP_TIMEOUT s; the end of var/projectord.log:" >&2
+    tail -n 20 "$DAEMON_LOG" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+grep -E 'handler=users event=(rebuild_started|rebuild_swapped)' "$DAEMON_LOG" | sed 's/^/  log: /'
+psql_demo -c "SELECT count(*) AS users, '$table_before' AS table_before,
+                     'user_projection'::regclass::oid AS table_after FROM user_projection"
+
 step "Stopping projectord (SIGTERM)"
 daemon_rc=0
 stop_daemon || daemon_rc=$?
