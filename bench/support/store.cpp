@@ -120,6 +120,16 @@ void checkpoint(pqxx::connection& connection) {
   txn.exec("CHECKPOINT");
 }
 
+void settle(pqxx::connection& connection, const std::vector<std::string>& tables) {
+  {
+    pqxx::nontransaction txn(connection);
+    std::string names;
+    for (const std::string& table : tables) names += (names.empty() ? " " : ", ") + txn.quote_name(table);
+    txn.exec("VACUUM ANALYZE" + names);
+  }
+  checkpoint(connection);
+}
+
 std::vector<HandlerConfig> demo_handlers() {
   return {{"users", "kind = \"users\"\ntable = \"user_projection\"\n"},
           {"user_log", "kind = \"event_log\"\ntable = \"user_event_log\"\n"}};

@@ -49,6 +49,10 @@ std::int64_t query_int(pqxx::connection& connection, const std::string& sql);
 /// one's writes.
 void checkpoint(pqxx::connection& connection);
 
+/// VACUUM ANALYZE of `tables` (of the whole database when empty), then CHECKPOINT: a timed phase starts from
+/// the same state each time, with no autovacuum work and no dirty pages an earlier phase left behind.
+void settle(pqxx::connection& connection, const std::vector<std::string>& tables = {});
+
 /// One [handlers.NAME] of the config: the name, and the TOML lines under its header (sub-tables such as
 /// [[handlers.NAME.statements]] included).
 struct HandlerConfig {
