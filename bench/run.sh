@@ -2,11 +2,12 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB), runs the benchmarks and stops the server.
 #
-#   bench/run.sh [catchup|live|metrics|all] [--events N] [--naive-events K] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C]
+#   bench/run.sh [catchup|live|metrics|rebuild|all] [--events N] [--naive-events K] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E]
 #
-# --events and --naive-events go to bench-catchup, --rate and --seconds to bench-live; bench-metrics gets
-# --metrics-events as its --events, --handlers, --wrk-seconds as its --seconds, and --connections. Installs
-# wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
+# --events and --naive-events go to bench-catchup, --rate and --seconds (the live writer's rate and phase
+# length) to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
+# --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events.
+# Installs wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
 # repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
 # programs are built.
 # Exits non-zero when a benchmark's checks fail.
@@ -29,20 +30,25 @@ if (($# > 0)) && [[ $1 != -* ]]; then
   shift
 fi
 case $which in
-  catchup | live | metrics | all) ;;
+  catchup | live | metrics | rebuild | all) ;;
   *) usage ;;
 esac
 catchup_args=()
 live_args=()
 metrics_args=()
+rebuild_args=()
 while (($# > 0)); do
   (($# >= 2)) || usage
   case $1 in
     --events | --naive-events) catchup_args+=("$1" "$2") ;;
-    --rate | --seconds) live_args+=("$1" "$2") ;;
+    --rate | --seconds)
+      live_args+=("$1" "$2")
+      rebuild_args+=("$1" "$2")
+      ;;
     --metrics-events) metrics_args+=(--events "$2") ;;
     --wrk-seconds) metrics_args+=(--seconds "$2") ;;
     --handlers | --connections) metrics_args+=("$1" "$2") ;;
+    --rebuild-events) rebuild_args+=(--events "$2") ;;
     *) usage ;;
   esac
   shift 2
@@ -55,7 +61,8 @@ if [[ $which == metrics || $which == all ]]; then
   ensure_packages "${PROJECTORD_BENCH_PACKAGES[@]}"
 fi
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" --parallel "$(nproc)" --target projectord bench-catchup bench-live bench-metrics >/dev/null
+cmake --build "$build_dir" --parallel "$(nproc)" --target projectord bench-catchup bench-live bench-metrics \
+  bench-rebuild >/dev/null
 
 # Under /tmp: the postgres system user must reach the directory when we run as root.
 work=$(mktemp -d /tmp/projectord-bench.XXXXXX)
@@ -93,5 +100,12 @@ if [[ $which == metrics || $which == all ]]; then
   fi
   "$build_dir/bench/bench-metrics" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
     --wrk "$(command -v wrk)" "${metrics_args[@]}" || status=1
+fi
+if [[ $which == rebuild || $which == all ]]; then
+  if [[ $which == all ]]; then
+    echo
+  fi
+  "$build_dir/bench/bench-rebuild" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
+    "${rebuild_args[@]}" || status=1
 fi
 exit "$status"

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <pqxx/transaction>
+#include <pqxx/connection>
 #include <string>
 
 #include "bench/catchup/naive_projector.hpp"
-#include "bench/catchup/reference_sql.hpp"
 #include "bench/support/flags.hpp"
 #include "bench/support/process.hpp"
+#include "bench/support/read_models.hpp"
 #include "bench/support/report.hpp"
 #include "bench/support/store.hpp"
 #include "bench/support/work_dir.hpp"
@@ -38,46 +38,9 @@ options:
   --naive-events K     events the naive projector processes (default 20000)
 )";
 
-constexpr const char* kUserColumns =
-    "user_id, username, email, first_name, last_name, phone, is_active, created_at, deactivated_at, current_version,"
-    " last_event_processed";
-constexpr const char* kLogColumns = "user_id, event_type, event_version, event_data, \"timestamp\", global_position";
-
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// Creates `copy` with the columns, defaults, identity and indexes of `original`.
-void create_like(pqxx::connection& connection, const std::string& copy, const std::string& original) {
-  pqxx::work txn(connection);
-  txn.exec("CREATE TABLE " + copy + " (LIKE " + original + " INCLUDING ALL)");
-  txn.commit();
-}
-
-// Compares two tables over `columns` as multisets (EXCEPT ALL both ways) and reports it as a check.
-void check_same(bench::Checks& checks, pqxx::connection& connection, const std::string& what, const std::string& a,
-                const std::string& b, const std::string& columns) {
-  const std::string select_a = "SELECT " + columns + " FROM " + a;
-  const std::string select_b = "SELECT " + columns + " FROM " + b;
-  const std::int64_t rows_a = bench::query_int(connection, "SELECT count(*) FROM " + a);
-  const std::int64_t rows_b = bench::query_int(connection, "SELECT count(*) FROM " + b);
-  const std::int64_t differing =
-      bench::query_int(connection, "SELECT count(*) FROM ((" + select_a + " EXCEPT ALL " + select_b + ") UNION ALL (" +
-                                       select_b + " EXCEPT ALL " + select_a + ")) d");
-  checks.expect(differing == 0 && rows_a > 0, what,
-                a + " " + std::to_string(rows_a) + " rows, " + b + " " + std::to_string(rows_b) + " rows, " +
-                    std::to_string(differing) + " rows differ");
-}
-
-// Runs the set-based statements over the events with id <= last_id into the two tables, in one transaction.
-void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
-                   std::int64_t last_id) {
-  const std::string application(bench::kApplication);
-  pqxx::work txn(connection);
-  txn.exec_params(bench::insert_event_log_sql(event_log), application, last_id);
-  txn.exec_params(bench::insert_users_sql(users), application, last_id);
-  txn.commit();
-}
 
 int run(bench::Flags& flags) {
   const std::string server_url = flags.required_text("--url");
@@ -105,23 +68,18 @@ int run(bench::Flags& flags) {
   bench::Projectord projectord(binary, url, work_dir.path());
   projectord.migrate();
   for (const std::string suffix : {"_sb", "_naive", "_sbk"}) {
-    create_like(connection, "user_projection" + suffix, "user_projection");
-    create_like(connection, "user_event_log" + suffix, "user_event_log");
+    bench::create_like(connection, "user_projection" + suffix, "user_projection");
+    bench::create_like(connection, "user_event_log" + suffix, "user_event_log");
   }
 
   // (a) projectord, the whole process.
   bench::checkpoint(connection);
-  const bench::ExitInfo daemon =
-      bench::run_process(projectord.command({"run", "--exit-when-caught-up"}), projectord.env(), projectord.log_path());
-  if (daemon.exit_code != 0) {
-    throw std::runtime_error("projectord run --exit-when-caught-up exited with " + std::to_string(daemon.exit_code) +
-                             ":\n" + bench::tail_of(projectord.log_path()));
-  }
+  const bench::ExitInfo daemon = projectord.catch_up();
 
   // (b) the set-based bound.
   bench::checkpoint(connection);
   const auto set_based_start = Clock::now();
-  run_set_based(connection, "user_projection_sb", "user_event_log_sb", last_id);
+  bench::run_set_based(connection, "user_projection_sb", "user_event_log_sb", last_id);
   const double set_based_seconds = seconds_since(set_based_start);
 
   // (c) the naive per-event projector.
@@ -144,20 +102,20 @@ int run(bench::Flags& flags) {
             << "ratio projectord / naive: " << bench::ratio(daemon_rate, naive_rate) << std::endl;
 
   // Checks, not timed.
-  run_set_based(connection, "user_projection_sbk", "user_event_log_sbk", naive_last_id);
+  bench::run_set_based(connection, "user_projection_sbk", "user_event_log_sbk", naive_last_id);
   bench::Checks checks;
   checks.expect(bench::query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
                 "projectord dead-lettered nothing");
-  check_same(checks, connection, "users: projectord = set-based", "user_projection", "user_projection_sb",
-             kUserColumns);
-  check_same(checks, connection, "event log: projectord = set-based", "user_event_log", "user_event_log_sb",
-             kLogColumns);
+  bench::check_same(checks, connection, "users: projectord = set-based", "user_projection", "user_projection_sb",
+                    bench::kUserColumns);
+  bench::check_same(checks, connection, "event log: projectord = set-based", "user_event_log", "user_event_log_sb",
+                    bench::kLogColumns);
   checks.expect(bench::query_int(connection, "SELECT count(*) FROM user_event_log") == events,
                 "event log: projectord logged every event");
-  check_same(checks, connection, "users: naive = set-based (first K)", "user_projection_naive", "user_projection_sbk",
-             kUserColumns);
-  check_same(checks, connection, "event log: naive = set-based (first K)", "user_event_log_naive", "user_event_log_sbk",
-             kLogColumns);
+  bench::check_same(checks, connection, "users: naive = set-based (first K)", "user_projection_naive",
+                    "user_projection_sbk", bench::kUserColumns);
+  bench::check_same(checks, connection, "event log: naive = set-based (first K)", "user_event_log_naive",
+                    "user_event_log_sbk", bench::kLogColumns);
   if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
   return checks.failures() == 0 ? 0 : 1;
 }

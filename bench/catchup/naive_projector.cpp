@@ -3,7 +3,7 @@
 #include <optional>
 #include <pqxx/transaction>
 
-#include "bench/catchup/reference_sql.hpp"
+#include "bench/support/reference_sql.hpp"
 #include "bench/support/store.hpp"
 
 namespace projectord::bench {

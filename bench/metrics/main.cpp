@@ -4,7 +4,6 @@
 // load (the baseline) and once while wrk hammers /metrics; the ratio loaded / baseline is the cost.
 #include <chrono>
 #include <iostream>
-#include <pqxx/nontransaction>
 #include <sstream>
 #include <string>
 
@@ -59,16 +58,6 @@ struct CatchUp {
   double seconds = 0;
   bool reached_head = false;
 };
-
-// Vacuums the store and checkpoints the server, so that each catch-up starts from the same state and pays
-// for no earlier phase's writes.
-void settle(pqxx::connection& connection) {
-  {
-    pqxx::nontransaction txn(connection);
-    txn.exec("VACUUM ANALYZE stored_events");
-  }
-  bench::checkpoint(connection);
-}
 
 // Commits `events` new events at once and times the daemon from that COMMIT until every handler is at the
 // head.
@@ -168,12 +157,12 @@ int run(bench::Flags& flags) {
   const bench::WrkResult idle = idle_wrk.finish(seconds + kWrkExitTimeout);
   print_wrk("wrk on /metrics, daemon idle", idle);
 
-  settle(connection);
+  bench::settle(connection, {"stored_events"});
   const CatchUp baseline = catch_up(connection, generator, events, projectord, daemon);
   print_catch_up("catch-up, no HTTP load (baseline)", baseline, events, handlers);
 
   // wrk starts before the COMMIT and stops after the head: its run covers the whole catch-up (checked below).
-  settle(connection);
+  bench::settle(connection, {"stored_events"});
   bench::Wrk loaded_wrk(wrk_binary, metrics_url, connections, kLoadedWrkLimit, work_dir.path() + "/wrk-loaded.log");
   const CatchUp loaded = catch_up(connection, generator, events, projectord, daemon);
   loaded_wrk.stop();

@@ -120,6 +120,16 @@ void checkpoint(pqxx::connection& connection) {
   txn.exec("CHECKPOINT");
 }
 
+void settle(pqxx::connection& connection, const std::vector<std::string>& tables) {
+  {
+    pqxx::nontransaction txn(connection);
+    std::string names;
+    for (const std::string& table : tables) names += (names.empty() ? " " : ", ") + txn.quote_name(table);
+    txn.exec("VACUUM ANALYZE" + names);
+  }
+  checkpoint(connection);
+}
+
 std::vector<HandlerConfig> demo_handlers() {
   return {{"users", "kind = \"users\"\ntable = \"user_projection\"\n"},
           {"user_log", "kind = \"event_log\"\ntable = \"user_event_log\"\n"}};
@@ -133,7 +143,7 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
       env_{{"BENCH_DATABASE_URL", std::move(database_url)}} {
   std::filesystem::create_directories(work_dir);
   std::ofstream config(config_path_);
-  config << "[daemon]\nlog_level = \"warn\"\n\n"
+  config << "[daemon]\nlog_level = " << toml_string(options.log_level) << "\n\n"
          << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\n\n";
   if (options.http_listen) config << "[http]\nlisten = " << toml_string(*options.http_listen) << "\n\n";
   config << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
@@ -165,24 +175,39 @@ void Projectord::migrate() const {
   }
 }
 
+ExitInfo Projectord::catch_up() const {
+  const ExitInfo exit = run_process(command({"run", "--exit-when-caught-up"}), env_, log_path_);
+  if (exit.exit_code != 0) {
+    throw std::runtime_error("projectord run --exit-when-caught-up exited with " + std::to_string(exit.exit_code) +
+                             ":\n" + tail_of(log_path_));
+  }
+  return exit;
+}
+
 bool Projectord::caught_up(pqxx::connection& connection) const {
   pqxx::read_transaction txn(connection);
   return txn.exec1(caught_up_sql_)[0].as<bool>();
 }
 
-bool Projectord::wait_until_caught_up(Child& daemon, pqxx::connection& connection,
-                                      std::chrono::milliseconds timeout) const {
+bool Projectord::wait_until(Child& daemon, const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                            std::string_view while_doing) const {
   // Fine enough to time a catch-up of seconds, light enough not to load the server it measures.
   constexpr auto kPollInterval = std::chrono::milliseconds(20);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!caught_up(connection)) {
+  while (!condition()) {
     if (const auto exit = daemon.wait_for(kPollInterval)) {
-      throw std::runtime_error("projectord exited with " + std::to_string(exit->exit_code) + " while catching up:\n" +
-                               tail_of(log_path_));
+      throw std::runtime_error("projectord exited with " + std::to_string(exit->exit_code) + " while " +
+                               std::string(while_doing) + ":\n" + tail_of(log_path_));
     }
     if (std::chrono::steady_clock::now() > deadline) return false;
   }
   return true;
+}
+
+bool Projectord::wait_until_caught_up(Child& daemon, pqxx::connection& connection,
+                                      std::chrono::milliseconds timeout) const {
+  return wait_until(
+      daemon, [&] { return caught_up(connection); }, timeout, "catching up");
 }
 
 void Projectord::stop(Child& daemon, Checks& checks) {

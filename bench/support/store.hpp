@@ -6,6 +6,7 @@
 /// that SQL can read them too (`convert_from(state, 'UTF8')::jsonb`).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <pqxx/connection>
 #include <string>
@@ -48,6 +49,10 @@ std::int64_t query_int(pqxx::connection& connection, const std::string& sql);
 /// one's writes.
 void checkpoint(pqxx::connection& connection);
 
+/// VACUUM ANALYZE of `tables` (of the whole database when empty), then CHECKPOINT: a timed phase starts from
+/// the same state each time, with no autovacuum work and no dirty pages an earlier phase left behind.
+void settle(pqxx::connection& connection, const std::vector<std::string>& tables = {});
+
 /// One [handlers.NAME] of the config: the name, and the TOML lines under its header (sub-tables such as
 /// [[handlers.NAME.statements]] included).
 struct HandlerConfig {
@@ -63,6 +68,7 @@ struct ProjectordOptions {
   std::string extra_source_lines;  ///< more keys of [sources.shop], one per line
   std::vector<HandlerConfig> handlers = demo_handlers();
   std::optional<std::string> http_listen;  ///< [http] listen; unset: the daemon's default
+  std::string log_level = "warn";          ///< [daemon] log_level
 };
 
 /// The projectord binary with a config for the bench database: source `shop` (preset eventsourcing_django,
@@ -81,11 +87,19 @@ class Projectord {
   /// Runs `projectord migrate`; throws with the log's tail when it fails.
   void migrate() const;
 
+  /// A catch-up from the checkpoints as they are to the head: `projectord run --exit-when-caught-up`, whole
+  /// process (wall clock from fork to exit, peak RSS). Throws with the log's tail when it does not exit 0.
+  ExitInfo catch_up() const;
+
   /// True once every handler's checkpoint has reached the newest stored event.
   bool caught_up(pqxx::connection& connection) const;
 
-  /// Polls caught_up() until it holds (true) or `timeout` has passed (false); throws with the log's tail
-  /// when `daemon`, running this config, exits first.
+  /// Polls `condition` until it holds (true) or `timeout` has passed (false); throws with the log's tail when
+  /// `daemon`, running this config, exits first (`while_doing` says what it was doing then).
+  bool wait_until(Child& daemon, const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                  std::string_view while_doing) const;
+
+  /// wait_until(caught_up()).
   bool wait_until_caught_up(Child& daemon, pqxx::connection& connection, std::chrono::milliseconds timeout) const;
 
   /// Sends `daemon` SIGTERM; checks that it exits 0 within 60 s.

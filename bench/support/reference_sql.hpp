@@ -1,7 +1,8 @@
 #pragma once
 /// SQL that computes from stored_events alone what projectord's `users` and `event_log` handlers write
-/// (handlers/users_handler.hpp and handlers/event_log_handler.hpp give the per-event semantics), for the two
-/// reference points of the catch-up benchmark: the set-based bound and the naive per-event projector.
+/// (handlers/users_handler.hpp and handlers/event_log_handler.hpp give the per-event semantics): the catch-up
+/// benchmark's reference points (the set-based bound and the naive per-event projector) and the reference the
+/// benchmarks check projectord's read models against (read_models.hpp).
 ///
 /// Every statement takes $1 = application_name and $2 = a stored_events id. Payloads must be plain JSON
 /// (no zlib). The JSONTranscoder markers are decoded for the fields the user events carry: `timestamp`

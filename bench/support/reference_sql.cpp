@@ -1,4 +1,4 @@
-#include "bench/catchup/reference_sql.hpp"
+#include "bench/support/reference_sql.hpp"
 
 namespace projectord::bench {
 

@@ -1,12 +1,15 @@
-#include "bench/live/latency.hpp"
+#include "bench/support/latency.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <iostream>
 #include <pqxx/binarystring>
+#include <pqxx/nontransaction>
 #include <pqxx/notification>
 #include <pqxx/transaction>
 
+#include "bench/support/report.hpp"
 #include "bench/support/store.hpp"
 
 namespace projectord::bench {
@@ -28,7 +31,7 @@ LatencySummary summarize(std::vector<double> milliseconds) {
 }
 
 WriteRun write_at_rate(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t rate,
-                       std::int64_t seconds) {
+                       std::int64_t seconds, std::stop_token stop) {
   connection.prepare("bench_append",
                      "INSERT INTO stored_events (application_name, originator_id, originator_version, topic, state)"
                      " VALUES ($1, $2, $3, $4, $5) RETURNING id");
@@ -39,7 +42,7 @@ WriteRun write_at_rate(pqxx::connection& connection, examples::UserEventGenerato
   const auto end = start + std::chrono::seconds(seconds);
   for (std::int64_t i = 0;; ++i) {
     const auto due = start + std::chrono::nanoseconds(i * 1'000'000'000 / rate);
-    if (due >= end || Clock::now() >= end) break;
+    if (due >= end || Clock::now() >= end || stop.stop_requested()) break;
     std::this_thread::sleep_until(due);
     const examples::StoredEvent event = generator.next();
     pqxx::work txn(connection);
@@ -51,7 +54,8 @@ WriteRun write_at_rate(pqxx::connection& connection, examples::UserEventGenerato
     txn.commit();
     run.commits.push_back({id, Clock::now()});
   }
-  run.seconds = std::chrono::duration<double>(std::max(Clock::now(), end) - start).count();
+  const auto finished = stop.stop_requested() ? Clock::now() : std::max(Clock::now(), end);
+  run.seconds = std::chrono::duration<double>(finished - start).count();
   return run;
 }
 
@@ -108,6 +112,42 @@ std::vector<double> VisibilityListener::latencies(const std::vector<Commit>& com
     }
   }
   return out;
+}
+
+void install_visibility_trigger(pqxx::connection& connection, const std::string& table, const std::string& id_column) {
+  pqxx::nontransaction txn(connection);
+  const std::string function = "bench_notify_" + table;
+  txn.exec("CREATE OR REPLACE FUNCTION " + function +
+           "() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN PERFORM pg_notify('" + kVisibleChannel + "', NEW." +
+           id_column + "::text); RETURN NULL; END$$");
+  txn.exec("CREATE TRIGGER bench_visible AFTER INSERT ON " + table + " FOR EACH ROW EXECUTE FUNCTION " + function +
+           "()");
+}
+
+void drop_visibility_trigger(pqxx::connection& connection, const std::string& table) {
+  pqxx::nontransaction txn(connection);
+  txn.exec("DROP TRIGGER bench_visible ON " + table);
+}
+
+LivePhase measure_visibility(const std::string& url, examples::UserEventGenerator& generator, std::int64_t rate,
+                             std::int64_t seconds, std::stop_token stop) {
+  VisibilityListener listener(url);
+  pqxx::connection writer(url);
+  const WriteRun run = write_at_rate(writer, generator, rate, seconds, stop);
+  LivePhase phase;
+  phase.written = run.commits.size();
+  phase.seconds = run.seconds;
+  phase.achieved_rate = static_cast<double>(run.commits.size()) / run.seconds;
+  phase.all_visible = listener.wait_for_all(run.commits, kVisibleTimeout);
+  phase.latency = summarize(listener.latencies(run.commits));
+  return phase;
+}
+
+void print_phase(const std::string& name, const LivePhase& phase) {
+  const LatencySummary& l = phase.latency;
+  std::cout << name << ": " << fixed(phase.achieved_rate, 0) << " events/s achieved, latency p50 " << fixed(l.p50, 2)
+            << " ms, p90 " << fixed(l.p90, 2) << " ms, p99 " << fixed(l.p99, 2) << " ms, max " << fixed(l.max, 2)
+            << " ms (" << l.count << " of " << phase.written << " events seen)" << std::endl;
 }
 
 }  // namespace projectord::bench

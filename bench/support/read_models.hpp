@@ -1,0 +1,37 @@
+#pragma once
+/// The demo's read models (user_projection, user_event_log) as the benchmarks check them: copies of the same
+/// shape, the set-based reference computed into such copies, and comparisons reported as checks. The columns
+/// compared leave out those set from the clock when a row is written (updated_at, processed_at).
+#include <cstdint>
+#include <pqxx/connection>
+#include <string>
+
+#include "bench/support/report.hpp"
+
+namespace projectord::bench {
+
+/// user_projection's columns that follow from the events alone.
+inline constexpr const char* kUserColumns =
+    "user_id, username, email, first_name, last_name, phone, is_active, created_at, deactivated_at, current_version,"
+    " last_event_processed";
+/// user_event_log's columns that follow from the events alone.
+inline constexpr const char* kLogColumns =
+    "user_id, event_type, event_version, event_data, \"timestamp\", global_position";
+
+/// Creates `copy` with the columns, defaults, identity and indexes of `original`.
+void create_like(pqxx::connection& connection, const std::string& copy, const std::string& original);
+
+/// Creates `copy` with `original`'s columns and rows (no indexes: a snapshot to compare with later).
+void copy_table(pqxx::connection& connection, const std::string& copy, const std::string& original);
+
+/// Runs the set-based statements (reference_sql.hpp) over the events with id <= last_id into the two tables,
+/// shaped like user_projection and user_event_log, in one transaction.
+void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
+                   std::int64_t last_id);
+
+/// Compares two tables over `columns` as multisets (EXCEPT ALL both ways) and reports it as a check, which
+/// also fails when `a` is empty.
+void check_same(Checks& checks, pqxx::connection& connection, const std::string& what, const std::string& a,
+                const std::string& b, const std::string& columns);
+
+}  // namespace projectord::bench
