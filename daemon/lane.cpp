@@ -54,7 +54,7 @@ bool is_transient(const std::exception& error) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
     const std::string& state = sql->sqlstate();
     return state.starts_with("08") || state.starts_with("57P") || state.starts_with("53") || state == "40001" ||
-           state == "40P01";
+           state == "40P01" || state == "55P03";  // 55P03: a lock timeout (the rebuild swap's)
   }
   return false;
 }

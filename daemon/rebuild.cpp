@@ -77,6 +77,9 @@ Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handle
     return fail("the shadow schema " + shadow + " holds no table: does handler " + handler +
                 "'s setup name its tables with a schema?");
   }
+  // The swap needs the live tables exclusively. Waiting behind a long reader would queue every later reader
+  // behind the swap's lock request; giving up after a moment (lock_not_available) and retrying does not.
+  txn.exec0("SET LOCAL lock_timeout = '" + std::to_string(kSwapLockTimeout.count()) + "ms'");
   txn.exec0("DROP SCHEMA IF EXISTS " + txn.quote_name(retired) + " CASCADE");
   txn.exec0("CREATE SCHEMA " + txn.quote_name(retired));
   for (const std::string& table : tables) {

@@ -10,6 +10,7 @@
 ///
 /// `projectord.rebuilds` remembers a rebuild in progress, so that `run` resumes it after a crash from the
 /// shadow checkpoint; the swap is one transaction, so a crash in it leaves either the old or the new model.
+#include <chrono>
 #include <optional>
 #include <pqxx/connection>
 #include <pqxx/transaction>
@@ -20,6 +21,10 @@
 #include "daemon/result.hpp"
 
 namespace projectord::rebuild {
+
+/// How long the swap waits for a live table's lock before it fails with lock_not_available (55P03), which the
+/// rebuild lane retries with backoff.
+inline constexpr std::chrono::milliseconds kSwapLockTimeout{2000};
 
 std::string shadow_schema(const std::string& handler);
 std::string shadow_checkpoint(const std::string& handler);

@@ -213,3 +213,33 @@ TEST_CASE("a throttled rebuild replays no faster than its max_rate and reports i
   CHECK(run_command({kBinary, "--config", config, "rebuild", "users", "--max-rate", "fast"}, env_for(db)).exit_code == 2);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
+
+TEST_CASE("a reader holding the live table makes the swap give up its lock wait and retry until the table is free") {
+  TestDatabase db;
+  write_events(db, 500);
+  const std::string config = migrated(db, "rebuild-locked.toml", rebuild_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+  REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db); }));
+  const auto old_table = table_oid(db);
+
+  auto reader = db.connect();
+  auto holding = std::make_unique<pqxx::work>(*reader);
+  holding->exec0("LOCK TABLE user_projection IN ACCESS SHARE MODE");
+  REQUIRE(http_request("127.0.0.1", http_port(daemon), "POST", "/admin/rebuild/users").status == 202);
+  // The swap's lock wait ends after lock_timeout and the rebuild lane tries again, more than once.
+  REQUIRE(eventually(
+      [&] {
+        const std::string log = daemon.log();
+        const auto first = log.find("lock timeout");
+        return first != std::string::npos && log.find("lock timeout", first + 1) != std::string::npos;
+      },
+      30s));
+  CHECK(table_oid(db) == old_table);
+  CHECK(rebuild_recorded(db));
+  holding->abort();
+  REQUIRE(eventually([&] { return swaps(daemon) == 1; }, 60s));
+  check_swapped(db);
+  CHECK(table_oid(db) != old_table);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
