@@ -161,7 +161,9 @@ TEST_CASE("the daemon reconnects after the server drops its connections and catc
     }
     return count;
   };
-  REQUIRE(eventually([&] { return refusals() >= 6; }));  // every lane and the listener, retried
+  const bool refused = eventually([&] { return refusals() >= 6; });  // every lane and the listener, retried
+  INFO(daemon.log());
+  REQUIRE(refused);
   admin("ALTER DATABASE " + db.name() + " ALLOW_CONNECTIONS true");
   write_events(db, 50);
   REQUIRE(eventually([&] { return logged_events(db) == 400; }, 60s));
