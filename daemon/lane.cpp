@@ -17,6 +17,7 @@
 #include "checkpoints/dead_letters.hpp"
 #include "daemon/backoff.hpp"
 #include "daemon/db_session.hpp"
+#include "daemon/lane_control.hpp"
 #include "daemon/progress_watch.hpp"
 #include "daemon/rebuild.hpp"
 #include "daemon/sources/postgres_reader.hpp"
@@ -114,7 +115,8 @@ class Lane::Impl {
         horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_),
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_.name),
         types_(handler_.types),
-        progress_(options_.progress_window) {}
+        progress_(options_.progress_window),
+        control_(handler_.name) {}
 
   void run(std::stop_token stop) {
     stop_ = stop;
@@ -156,78 +158,26 @@ class Lane::Impl {
   const std::string& name() const { return handler_.name; }
 
   Result<void> pause() {
-    {
-      std::lock_guard lock(control_mutex_);
-      if (const auto refused = refuse_unless_running("pause")) return fail(*refused);
-      control_.pause = true;
-    }
-    wake_.notify();  // out of an idle wait
-    return {};
+    const auto requested = control_.pause(status().state);
+    if (requested) wake_.notify();  // out of an idle wait
+    return requested;
   }
 
-  Result<void> resume() {
-    {
-      std::lock_guard lock(control_mutex_);
-      const LaneState state = status().state;
-      if (state == LaneState::halted) {
-        control_.retry = true;
-      } else if (control_.pause) {
-        control_.pause = false;
-      } else {
-        return fail("handler " + handler_.name + " is " + std::string(to_string(state)) + ", not paused or halted");
-      }
-    }
-    control_changed_.notify_all();
-    return {};
-  }
+  Result<void> resume() { return control_.resume(status().state); }
 
   Result<Position> skip() {
-    Position poison = 0;
-    {
-      std::lock_guard lock(control_mutex_);
-      const LaneStatus now = status();
-      if (now.state != LaneState::halted) {
-        return fail("handler " + handler_.name + " is " + std::string(to_string(now.state)) +
-                    ": only a halted handler has an event to skip");
-      }
-      poison = now.halted_at;
-      if (poison == 0) return fail("handler " + handler_.name + " is still starting its halt; try again");
-      control_.skip = poison;
-    }
-    control_changed_.notify_all();
-    return poison;
+    const LaneStatus now = status();
+    return control_.skip(now.state, now.halted_at);
   }
 
  private:
-  // Operator requests, read by the lane's thread at its safe points.
-  struct Control {
-    bool pause = false;              ///< hold before the next read
-    bool retry = false;              ///< leave the halt, reconnect, try the poison event again
-    std::optional<Position> skip;  ///< dead-letter the poison event at this position instead of halting
-  };
-
-  // Caller holds control_mutex_.
-  std::optional<std::string> refuse_unless_running(std::string_view action) const {
-    const LaneState state = status().state;
-    if (state == LaneState::halted) {
-      return "handler " + handler_.name + " is halted: skip or resume it instead of " + std::string(action);
-    }
-    if (state == LaneState::stopped) return "handler " + handler_.name + " has stopped";
-    return std::nullopt;
-  }
-
-  bool pause_requested() const {
-    std::lock_guard lock(control_mutex_);
-    return control_.pause;
-  }
-
   // Holds the lane, between transactions, until it is resumed or the daemon stops.
   void hold_while_paused(std::stop_token stop) {
     set_state(LaneState::paused);
     update([&](LaneStatus& s) { s.busy_since.reset(); });
-    std::unique_lock lock(control_mutex_);
-    control_changed_.wait(lock, stop, [&] { return !control_.pause; });
+    control_.wait_while_paused(stop);
   }
+
   // A write transaction that spans several read chunks during catch-up (see kReadsPerTransaction).
   struct OpenTransaction {
     std::unique_ptr<pqxx::work> txn;
@@ -267,7 +217,7 @@ class Lane::Impl {
     throttled_rows_ = 0;
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
-      if (pause_requested()) {
+      if (control_.pause_requested()) {
         if (open) commit_open(open);
         hold_while_paused(stop);
         continue;
@@ -597,7 +547,7 @@ class Lane::Impl {
     // given up on again instead of halting the replay where nobody would look.
     const bool given_up_before =
         options_.rebuild && checkpoints::is_dead_letter(target, handler_.name, letter.position);
-    if (handler_.on_error == config::OnError::stop && !given_up_before && !skip_requested(letter.position)) {
+    if (handler_.on_error == config::OnError::stop && !given_up_before && !control_.skip_requested(letter.position)) {
       halt(letter.position, message);
     }
     spdlog::error("handler={} event=dead_letter position={} error=\"{}\"", handler_.name, letter.position, message);
@@ -608,13 +558,7 @@ class Lane::Impl {
     txn.commit();
     update([&](LaneStatus& s) { ++s.dead_letters; });
     moved(to, 0, started);
-    std::lock_guard lock(control_mutex_);
-    if (control_.skip == letter.position) control_.skip.reset();
-  }
-
-  bool skip_requested(Position position) const {
-    std::lock_guard lock(control_mutex_);
-    return control_.skip == position;
+    control_.skipped(letter.position);
   }
 
   // on_error = "stop": the lane holds on the poison event (connections open, checkpoint before it) until an
@@ -628,12 +572,10 @@ class Lane::Impl {
     });
     set_state(LaneState::halted);
     if (options_.exit_when_caught_up) throw Halted{};
-    std::unique_lock lock(control_mutex_);
-    control_changed_.wait(lock, stop_, [&] { return control_.retry || control_.skip == position; });
+    const LaneControl::Verdict verdict = control_.wait_in_halt(position, stop_);
     update([&](LaneStatus& s) { s.halted_at = 0; });
-    if (stop_.stop_requested()) throw Stopping{};
-    if (control_.retry) {
-      control_.retry = false;
+    if (verdict == LaneControl::Verdict::stop) throw Stopping{};
+    if (verdict == LaneControl::Verdict::retry) {
       set_state(LaneState::starting);  // until the new session has its checkpoint
       throw Resumed{};
     }
@@ -692,9 +634,7 @@ class Lane::Impl {
   ProgressWatch progress_;
   std::stop_token stop_;
 
-  mutable std::mutex control_mutex_;
-  std::condition_variable_any control_changed_;
-  Control control_;
+  LaneControl control_;
 
   mutable std::mutex status_mutex_;
   LaneStatus status_;
