@@ -3,6 +3,7 @@
 #include <pqxx/connection>
 #include <pqxx/transaction>
 
+#include "daemon/rebuild.hpp"
 #include "daemon/sources/postgres_reader.hpp"
 
 namespace projectord {
@@ -41,6 +42,16 @@ int print_status(const config::Config& config, std::ostream& out) {
         out << " applied=" << checkpoint[0][1].as<std::int64_t>()
             << " dead_letters=" << checkpoint[0][3].as<std::int64_t>() << " updated_at=\"" << checkpoint[0][2].c_str()
             << "\"";
+      }
+      // A blue/green rebuild in progress (or left by a crash, resumed by the next `run`).
+      pqxx::read_transaction rebuilds(*target);
+      const pqxx::result rebuild = rebuilds.exec_params(
+          "SELECT coalesce(c.position, 0), r.requested_by, r.started_at::text FROM projectord.rebuilds r"
+          " LEFT JOIN projectord.checkpoints c ON c.handler = $2 WHERE r.handler = $1",
+          name, rebuild::shadow_checkpoint(name));
+      if (!rebuild.empty()) {
+        out << " rebuild_position=" << rebuild[0][0].as<Position>() << " rebuild_requested_by="
+            << rebuild[0][1].c_str() << " rebuild_started_at=\"" << rebuild[0][2].c_str() << "\"";
       }
     } catch (const std::exception& error) {
       out << " error=\"" << error.what() << "\"";
