@@ -77,7 +77,7 @@ std::string with_http(const std::string& config, const std::string& lines) {
 
 }  // namespace
 
-TEST_CASE("admin: pause holds one handler while the other goes on; resume wakes a /wait; calls need the token") {
+TEST_CASE("admin: pause holds one handler while the other goes on, resume wakes a /wait, calls need the token") {
   TestDatabase db;
   write_events(db, 60);
   const std::string token_file = write_file("admin.token", "s3cret-token\n");
@@ -191,7 +191,7 @@ TEST_CASE("admin: a halted handler retries on resume and, skipped, dead-letters 
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
-TEST_CASE("SIGHUP: added handlers start, removed ones stop, changed ones restart; a bad file changes nothing") {
+TEST_CASE("SIGHUP: added handlers start, removed ones stop, changed ones restart, a bad file changes nothing") {
   TestDatabase db;
   write_events(db, 50);
   const std::string config = migrated(db, "reload.toml", demo_config());

@@ -128,7 +128,7 @@ TEST_CASE("rebuild triggers: the CLI, SIGUSR1 for handlers marked rebuild_on_sig
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
-TEST_CASE("kill -9 during a rebuild's replay resumes it at restart; kill -9 during its swap rolls the swap back") {
+TEST_CASE("kill -9 during a rebuild's replay resumes it at restart, kill -9 during its swap rolls the swap back") {
   TestDatabase db;
   write_events(db, 20000, 50);
   const std::string config = migrated(db, "rebuild-crash.toml", rebuild_config());

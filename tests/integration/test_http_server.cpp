@@ -331,7 +331,7 @@ TEST_CASE("HTTP server: 200 sequential GETs on one connection each complete with
   CHECK(p99 < 50ms);
 }
 
-TEST_CASE("HTTP server: a deferred answer is sent when another thread replies, else on_timeout; late replies are ignored",
+TEST_CASE("HTTP server: a deferred answer is sent when another thread replies, else on_timeout, late replies are ignored",
           "[http]") {
   using projectord::http::Deferred;
   using projectord::http::Reply;
@@ -385,7 +385,7 @@ TEST_CASE("HTTP server: a deferred answer is sent when another thread replies, e
   CHECK_FALSE(quick.receive(false, 100ms));         // in particular, no second response
 }
 
-TEST_CASE("HTTP server: stopping with a deferred request pending is prompt; a reply after the stop does nothing",
+TEST_CASE("HTTP server: stopping with a deferred request pending is prompt, a reply after the stop does nothing",
           "[http]") {
   using projectord::http::Deferred;
   using projectord::http::Reply;

@@ -121,7 +121,7 @@ TEST_CASE("health: one unit of work running past stuck_after is a hung server or
   CHECK_THAT(health.reason, Catch::Contains("hung database server or a lock"));
 }
 
-TEST_CASE("health: a growing lag makes a catching-up lane slow; a lag over ready_max_lag makes it unready") {
+TEST_CASE("health: a growing lag makes a catching-up lane slow, a lag over ready_max_lag makes it unready") {
   FakeClock clock;
   LaneStatus status = behind(LaneState::catching_up, clock, 20s);
   status.lag_growing = true;
@@ -179,7 +179,7 @@ TEST_CASE("checkpoint waiters: a wait completes at once, on a later commit, or n
   CHECK_FALSE(waiters.position("nobody"));
 }
 
-TEST_CASE("histogram: a value lands in the first bucket whose bound holds it; beyond the last only in count") {
+TEST_CASE("histogram: a value lands in the first bucket whose bound holds it, beyond the last only in count") {
   auto histogram = projectord::batch_size_histogram();
   histogram.observe(1);
   histogram.observe(7);
@@ -216,7 +216,7 @@ TEST_CASE("control channel: 'ACTION HANDLER' payloads, and clear errors for the 
   CHECK_FALSE(parse_control("").has_value());
 }
 
-TEST_CASE("lane control: pause and resume; a halted lane is resumed (retry) or skipped, never paused") {
+TEST_CASE("lane control: pause and resume, a halted lane is resumed (retry) or skipped, never paused") {
   using projectord::LaneControl;
   using projectord::LaneState;
   LaneControl control("users");
