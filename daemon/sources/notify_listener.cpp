@@ -13,6 +13,7 @@
 
 #include "daemon/backoff.hpp"
 #include "daemon/db_session.hpp"
+#include "daemon/sources/borrowed_socket.hpp"
 
 namespace projectord::sources {
 
@@ -28,13 +29,6 @@ class Receiver final : public pqxx::notification_receiver {
 
  private:
   const NotifyListener::OnNotify& on_notify_;
-};
-
-// The socket belongs to the libpq connection: Asio only watches it and must never close it.
-struct BorrowedSocket {
-  net::posix::stream_descriptor descriptor;
-  BorrowedSocket(net::io_context& io, int fd) : descriptor(io, fd) {}
-  ~BorrowedSocket() { descriptor.release(); }
 };
 
 }  // namespace
