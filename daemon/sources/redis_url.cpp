@@ -25,8 +25,9 @@ std::optional<int> number_in(std::string_view text, int low, int high) {
 // Redis numbers its databases from 0; the server rejects the ones past its `databases` setting.
 Result<int> parse_db(std::string_view text, std::string_view where) {
   const auto db = number_in(text, 0, std::numeric_limits<int>::max());
-  if (!db) return fail("redis URL: the database " + std::string(where) + " must be a number >= 0, not '" +
-                       std::string(text) + "'");
+  if (!db)
+    return fail("redis URL: the database " + std::string(where) + " must be a number >= 0, not '" + std::string(text) +
+                "'");
   return *db;
 }
 
@@ -37,7 +38,8 @@ Result<RedisUrl> parse_tcp(const urls::url_view& url) {
   if (out.host.empty()) return fail("redis URL: the host is missing");
   if (url.has_port()) {
     const auto port = number_in(url.port(), 1, std::numeric_limits<unsigned short>::max());
-    if (!port) return fail("redis URL: the port must be a number from 1 to 65535, not '" + std::string(url.port()) + "'");
+    if (!port)
+      return fail("redis URL: the port must be a number from 1 to 65535, not '" + std::string(url.port()) + "'");
     out.port = static_cast<unsigned short>(*port);
   }
   if (url.has_userinfo()) {

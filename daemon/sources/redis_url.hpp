@@ -11,7 +11,7 @@
 namespace projectord::sources {
 
 struct RedisUrl {
-  std::string host;       ///< empty for a Unix socket; an IPv6 address without brackets
+  std::string host;  ///< empty for a Unix socket; an IPv6 address without brackets
   unsigned short port = 6379;
   std::string unix_path;  ///< set for unix://, then host is empty
   std::string user;       ///< empty: AUTH with the password alone (the `default` user)
