@@ -25,7 +25,7 @@ std::string rejected(std::string_view text) {
 
 }  // namespace
 
-TEST_CASE("redis URL: host alone takes port 6379, database 0 and no credentials") {
+TEST_CASE("redis URL: a host alone takes port 6379 and database 0 with no credentials") {
   const auto url = parsed("redis://cache.internal");
   CHECK(url.host == "cache.internal");
   CHECK(url.port == 6379);
@@ -36,7 +36,7 @@ TEST_CASE("redis URL: host alone takes port 6379, database 0 and no credentials"
   CHECK(url.endpoint() == "cache.internal:6379");
 }
 
-TEST_CASE("redis URL: port, database, user and password are read, percent-decoded") {
+TEST_CASE("redis URL: port and database and percent-decoded user and password are read") {
   const auto url = parsed("redis://app:p%40ss%3Aword@10.0.0.5:6380/3");
   CHECK(url.host == "10.0.0.5");
   CHECK(url.port == 6380);
@@ -53,7 +53,7 @@ TEST_CASE("redis URL: a password without a user authenticates as the default use
   CHECK(url.db == 0);
 }
 
-TEST_CASE("redis URL: an IPv6 host loses its brackets, which the endpoint puts back") {
+TEST_CASE("redis URL: an IPv6 host loses its brackets and the endpoint puts them back") {
   const auto url = parsed("redis://[::1]:7000");
   CHECK(url.host == "::1");
   CHECK(url.port == 7000);
