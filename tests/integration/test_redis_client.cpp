@@ -31,6 +31,7 @@ using projectord::Result;
 using projectord::sources::RedisClient;
 using projectord::sources::RedisUrl;
 using projectord::sources::Reply;
+using projectord::testing::test_redis_socket;
 using projectord::testing::test_redis_url;
 using projectord::testing::unique_redis_name;
 using Clock = std::chrono::steady_clock;
@@ -238,6 +239,22 @@ net::awaitable<void> select_db(net::io_context& io) {
 
 TEST_CASE("redis client: SELECT follows the database of the URL", "[redis]") {
   run([](net::io_context& io) { return select_db(io); });
+}
+
+namespace {
+
+net::awaitable<void> unix_socket(net::io_context& io) {
+  const auto url = projectord::sources::parse_redis_url("unix://" + test_redis_socket() + "?db=2");
+  if (!url) FAIL(url.error());
+  auto client = client_of(co_await RedisClient::connect(io, *url, 5s));
+  const auto info = reply_of(co_await send(*client, "CLIENT", "INFO"));
+  CHECK_THAT(info.text, Catch::Contains(" db=2 "));
+}
+
+}  // namespace
+
+TEST_CASE("redis client: connects over a Unix socket and selects the database of the URL", "[redis]") {
+  run([](net::io_context& io) { return unix_socket(io); });
 }
 
 namespace {

@@ -19,6 +19,14 @@ sources::RedisUrl test_redis_url() {
   return *url;
 }
 
+std::string test_redis_socket() {
+  const char* socket = std::getenv("PROJECTORD_TEST_REDIS_SOCKET");
+  if (socket == nullptr || *socket == '\0') {
+    throw std::runtime_error("PROJECTORD_TEST_REDIS_SOCKET is not set: run ./scripts/test.sh");
+  }
+  return socket;
+}
+
 std::string unique_redis_name(std::string_view prefix) {
   static std::atomic<unsigned> counter{0};
   static const unsigned salt = std::random_device{}() & 0xffffu;
