@@ -30,6 +30,7 @@ start_postgres "$tmp/pg"
 start_redis "$tmp/redis"
 export PROJECTORD_TEST_PG="host=127.0.0.1 port=$PROJECTORD_PG_PORT user=postgres dbname=postgres"
 export PROJECTORD_TEST_REDIS="redis://127.0.0.1:$PROJECTORD_REDIS_PORT"
+export PROJECTORD_TEST_REDIS_SOCKET=$PROJECTORD_REDIS_SOCKET
 
 status=0
 ctest --test-dir build --output-on-failure -j2 "$@" || status=$?

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "daemon/backoff.hpp"
+#include "daemon/sources/borrowed_socket.hpp"
 #include "daemon/result.hpp"
 
 namespace projectord::sources {
@@ -47,13 +48,6 @@ std::string error_of(PGconn* connection) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   return message;
 }
-
-// The socket belongs to libpq: Asio only watches it and must never close it.
-struct BorrowedSocket {
-  net::posix::stream_descriptor descriptor;
-  BorrowedSocket(net::any_io_executor executor, int fd) : descriptor(executor, fd) {}
-  ~BorrowedSocket() { descriptor.release(); }
-};
 
 net::awaitable<void> wait_for(PGconn* connection, net::posix::stream_descriptor::wait_type what) {
   BorrowedSocket socket(co_await net::this_coro::executor, PQsocket(connection));

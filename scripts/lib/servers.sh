@@ -5,7 +5,8 @@
 #
 #   start_postgres DIR  -> PROJECTORD_PG_PORT, PROJECTORD_PG_CONNINFO (dbname=postgres, user postgres, trust),
 #                          PROJECTORD_PG_BINDIR (initdb, pg_ctl, psql, createdb, ...)
-#   start_redis DIR     -> PROJECTORD_REDIS_PORT, PROJECTORD_REDIS_URL (redis://127.0.0.1:PORT)
+#   start_redis DIR     -> PROJECTORD_REDIS_PORT, PROJECTORD_REDIS_URL (redis://127.0.0.1:PORT),
+#                          PROJECTORD_REDIS_SOCKET (DIR/redis.sock; empty when DIR is too deep for a socket)
 #   stop_servers        stops whatever the two started; safe to call twice and from an EXIT trap
 #   stop_leftover_postgres DIR   stops a server a crashed earlier run left running in DIR
 
@@ -130,11 +131,15 @@ start_redis() {
   local dir=${1:?usage: start_redis DIR}
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd -P)
-  local attempt port pid deadline
+  local attempt port pid deadline socket=$dir/redis.sock
+  # A Unix socket path is limited to 107 bytes; a deep directory gets TCP only.
+  if ((${#socket} > 100)); then
+    socket=""
+  fi
   for attempt in 1 2 3; do
     port=$(free_port)
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-      --dir "$dir" >>"$dir/redis.log" 2>&1 &
+      ${socket:+--unixsocket "$socket" --unixsocketperm 700} --dir "$dir" >>"$dir/redis.log" 2>&1 &
     pid=$!
     deadline=$((SECONDS + PROJECTORD_SERVER_TIMEOUT))
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
@@ -142,6 +147,7 @@ start_redis() {
         _projectord_redis_pid=$pid
         export PROJECTORD_REDIS_PORT=$port
         export PROJECTORD_REDIS_URL="redis://127.0.0.1:$port"
+        export PROJECTORD_REDIS_SOCKET=$socket
         echo "start_redis: Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:$port" >&2
         return 0
       fi
