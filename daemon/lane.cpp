@@ -82,6 +82,9 @@ constexpr std::size_t kReadsPerTransaction = 4;
 // The nice value of a rebuild lane's thread (see yield_cpu_to_live_lanes).
 constexpr int kRebuildNice = 10;
 
+// A rebuild's read size while its source is being written (see rebuild_under_writes).
+constexpr std::size_t kRebuildBatchUnderWrites = 200;
+
 // A live batch that passes more empty positions than this (a sequence that jumped) records none as holes.
 constexpr Position kMaxHoleScan = 10'000;
 
@@ -215,6 +218,7 @@ class Lane::Impl {
 
     throttle_start_ = clock_.now();
     throttled_rows_ = 0;
+    rebuild_seen_generation_ = wake_.generation();
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
       if (control_.pause_requested()) {
@@ -226,7 +230,8 @@ class Lane::Impl {
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
       const Position read_from = open ? open->to : position_;
       const auto read_started = clock_.now();
-      sources::ReadCycle cycle = reader_.read(source, read_from, source_.batch_size, horizon_.bound());
+      const std::size_t limit = read_limit();
+      sources::ReadCycle cycle = reader_.read(source, read_from, limit, horizon_.bound());
       head_ = std::max(head_, cycle.snapshot.head);
       const auto forced_before = horizon_.forced_advances();
       horizon_.observe(cycle.snapshot);
@@ -236,7 +241,7 @@ class Lane::Impl {
       const auto unsettled = std::find_if(cycle.rows.begin(), cycle.rows.end(),
                                           [&](const sources::RawRow& row) { return row.position > settled; });
       const bool blocked = unsettled != cycle.rows.end();
-      const bool truncated = cycle.rows.size() == source_.batch_size;
+      const bool truncated = cycle.rows.size() == limit;
       // How far this batch covers: past the last row read when the read was cut at the limit, else up to the
       // settled bound (no more rows exist up to there in the snapshot).
       Position to = (!blocked && truncated) ? cycle.rows.back().position : settled;
@@ -255,7 +260,7 @@ class Lane::Impl {
           process(target, cycle.rows, to);
         }
       }
-      if (open && (!truncated || ++open->reads >= kReadsPerTransaction)) commit_open(open);
+      if (open && (!truncated || ++open->reads >= reads_per_transaction())) commit_open(open);
       if (options_.rebuild && options_.rebuild->max_rate > 0) throttle(open, cycle.rows.size());
 
       set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
@@ -294,6 +299,21 @@ class Lane::Impl {
       spdlog::warn("handler={} event=rebuild_priority_unchanged error=\"{}\"", handler_.name, std::strerror(errno));
     }
   }
+
+  // While its source is being written (its NOTIFYs move the wake generation), a rebuild works in small
+  // transactions: its bursts of CPU, WAL and locks stay short, and live lanes' commits wait less behind them.
+  bool rebuild_under_writes() {
+    if (!options_.rebuild) return false;
+    const auto generation = wake_.generation();
+    const bool written = generation != rebuild_seen_generation_;
+    rebuild_seen_generation_ = generation;
+    return written;
+  }
+  std::size_t read_limit() {
+    under_writes_ = rebuild_under_writes();
+    return under_writes_ ? std::min<std::size_t>(source_.batch_size, kRebuildBatchUnderWrites) : source_.batch_size;
+  }
+  std::size_t reads_per_transaction() const { return under_writes_ ? 1 : kReadsPerTransaction; }
 
   // A throttled rebuild reads at most max_rate rows a second on average over its session. It waits between
   // transactions: an open one would hold back the snapshot horizon of every lane on this database.
@@ -628,6 +648,8 @@ class Lane::Impl {
   Clock::time_point next_recheck_{};   ///< when recheck_holes runs next
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
   Position head_ = 0;                  ///< the highest head a read has seen
+  std::uint64_t rebuild_seen_generation_ = 0;  ///< see rebuild_under_writes
+  bool under_writes_ = false;
   bool rebuild_begun_ = false;         ///< a fresh rebuild has cleared and recorded itself (once, not per session)
   Clock::time_point throttle_start_{};  ///< a throttled rebuild's rows are counted from here (its session's start)
   std::size_t throttled_rows_ = 0;
