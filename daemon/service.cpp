@@ -127,9 +127,11 @@ int run_service(const config::Config& config, RunOptions options) {
     std::map<std::string_view, int> states;
     Position max_lag = 0;
     double max_lag_seconds = 0;
+    const auto now = clock.now();
+    const HealthLimits limits = supervisor.settings().limits;
     for (const auto& handler : handlers) {
       ++states[to_string(handler.status.state)];
-      const LaneHealth health = assess(handler.status, clock.now(), supervisor.settings().limits);
+      const LaneHealth health = assess(handler.status, now, limits);
       max_lag = std::max(max_lag, health.lag_positions);
       max_lag_seconds = std::max(max_lag_seconds, health.lag_seconds);
     }

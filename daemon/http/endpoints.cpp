@@ -29,7 +29,6 @@ Response error(unsigned status, std::string message) { return json(status, {{"er
 boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_point now) {
   const LaneStatus& shadow = rebuild.shadow;
   const double elapsed = std::chrono::duration<double>(now - rebuild.started).count();
-  const double progress = shadow.head > 0 ? static_cast<double>(shadow.position) / static_cast<double>(shadow.head) : 0;
   const double pace = elapsed > 0 ? static_cast<double>(shadow.position) / elapsed : 0;  // positions per second
   boost::json::object described{{"phase", rebuild.phase},
                                 {"requested_by", rebuild.requested_by},
@@ -37,7 +36,7 @@ boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_p
                                 {"state", to_string(shadow.state)},
                                 {"position", shadow.position},
                                 {"head", shadow.head},
-                                {"progress", progress},
+                                {"progress", rebuild.progress()},
                                 {"events_applied", shadow.events_applied},
                                 {"elapsed_seconds", elapsed},
                                 {"last_error", shadow.last_error}};

@@ -18,6 +18,11 @@ struct RebuildStatus {
   std::int64_t max_rate = 0;  ///< events/s, 0: unlimited
   Clock::time_point started;
   LaneStatus shadow;  ///< the rebuild lane's own status
+
+  /// The shadow's position against the head it last read: 0 to 1.
+  double progress() const {
+    return shadow.head > 0 ? static_cast<double>(shadow.position) / static_cast<double>(shadow.head) : 0;
+  }
 };
 
 struct HandlerStatus {

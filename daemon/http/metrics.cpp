@@ -162,10 +162,9 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
                                 {}};
   for (const HandlerStatus& handler : handlers) {
     if (!handler.rebuild) continue;
-    const LaneStatus& shadow = handler.rebuild->shadow;
     ClientMetric sample;
     sample.label = {{"handler", handler.name}, {"source", handler.source}, {"phase", handler.rebuild->phase}};
-    sample.gauge.value = shadow.head > 0 ? static_cast<double>(shadow.position) / static_cast<double>(shadow.head) : 0;
+    sample.gauge.value = handler.rebuild->progress();
     rebuild_progress.metric.push_back(std::move(sample));
   }
   families.push_back(std::move(rebuild_progress));

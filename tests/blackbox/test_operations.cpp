@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -273,16 +275,11 @@ TEST_CASE("a hole held open past stuck_after makes the handler stuck, named in /
 
 TEST_CASE("a database that accepts connections and never answers: /healthz answers, SIGTERM still stops the daemon") {
   // A listening socket nobody accepts from: the kernel completes the handshake, then nothing is ever said.
-  const int black_hole = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(black_hole >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(black_hole, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  REQUIRE(::listen(black_hole, 64) == 0);
-  socklen_t length = sizeof(address);
-  REQUIRE(::getsockname(black_hole, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const std::string url = "host=127.0.0.1 port=" + std::to_string(ntohs(address.sin_port)) + " dbname=nowhere";
+  boost::asio::io_context io;
+  const boost::asio::ip::tcp::acceptor black_hole(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::address_v4::loopback(), 0));
+  const std::string url =
+      "host=127.0.0.1 port=" + std::to_string(black_hole.local_endpoint().port()) + " dbname=nowhere";
 
   const std::string config = write_file("black-hole.toml", "[daemon]\nshutdown_timeout = \"3s\"\n" + demo_config());
   // The daemon bounds every blocking connection attempt (10 s unless PGCONNECT_TIMEOUT says otherwise); its
@@ -298,7 +295,6 @@ TEST_CASE("a database that accepts connections and never answers: /healthz answe
   const int code = exit_code_after(daemon, SIGTERM);
   CHECK((code == 0 || code == 1));
   CHECK(std::chrono::steady_clock::now() - stop_sent < 6s);
-  ::close(black_hole);
 }
 
 namespace {
