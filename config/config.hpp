@@ -64,6 +64,28 @@ struct PostgresSource {
   bool operator==(const PostgresSource&) const = default;
 };
 
+/// A Redis stream tailed as an event source through a consumer group.
+struct RedisSource {
+  std::string name;
+  std::string url;     ///< redis://[user:pass@]host:port/db or unix:///path/redis.sock[?db=N]
+  std::string stream;  ///< the stream key
+  std::string group = "projectord";  ///< consumer group prefix: each handler reads in group GROUP:HANDLER
+  std::string consumer;              ///< this process's consumer name; default HOSTNAME-PID
+  std::string start = "0";           ///< where a new group starts: "0" (the whole stream) or "$" (new entries only)
+  // Entry fields mapped to the Event.
+  std::string type_field = "type";
+  std::string stream_id_field = "stream_id";
+  std::string version_field = "version";
+  std::string data_field = "data";          ///< JSON object text
+  std::string metadata_field = "metadata";  ///< JSON object text; a missing field is {}
+  std::string recorded_at_field = "recorded_at";  ///< a missing field leaves recorded_at empty
+  Duration block{1000};        ///< longest XREADGROUP BLOCK; also how soon a pause or stop is noticed
+  Duration claim_idle{60000};  ///< pending entries of other consumers idle this long are claimed (XAUTOCLAIM)
+  std::size_t batch_size = 5000;
+
+  bool operator==(const RedisSource&) const = default;
+};
+
 /// One parameterised statement of a `sql` handler, run for events whose type matches `on`.
 struct SqlStatement {
   std::string on;                   ///< event type: the stored type exactly, or its class name (after the last . or :)
