@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace projectord::config {
@@ -96,18 +97,41 @@ struct SqlStatement {
   bool operator==(const SqlStatement&) const = default;
 };
 
+/// Where a side-effect handler delivers (handlers/side_effects/): the keys of its kind, the rest empty.
+struct SideEffectSettings {
+  std::string url;     ///< webhook: the endpoint; celery: the broker; redis_publish: the Redis server
+  std::string secret;  ///< webhook: HMAC-SHA256 key of the signature header
+  Duration connect_timeout{5000};
+  Duration request_timeout{10000};
+  std::size_t max_in_flight = 16;  ///< webhook: concurrent requests
+  std::string ca_file;             ///< webhook: extra CA bundle for https
+  std::string task;                ///< celery: registered task name
+  std::string queue;               ///< celery: queue (a Redis list)
+  std::vector<std::string> args;   ///< celery: event paths of the positional arguments
+  std::map<std::string, std::string> kwargs;  ///< celery: keyword -> event path
+  std::string stream;                         ///< redis_publish: outgoing stream key
+  std::int64_t maxlen = 0;                    ///< redis_publish: MAXLEN ~ N; 0: unbounded
+  std::map<std::string, std::string> fields;  ///< redis_publish: entry field -> event path; empty: the whole event
+
+  bool operator==(const SideEffectSettings&) const = default;
+};
+
+/// Handler kinds that deliver outside the read-model database, at least once.
+bool is_side_effect_kind(std::string_view kind);
+
 struct Handler {
   std::string name;
-  std::string kind;                ///< sql | event_log | users (registered projection kinds)
+  std::string kind;                ///< projections: sql | event_log | users; side effects: webhook | celery | redis_publish
   std::string source;              ///< name of a [sources.NAME] table
   std::vector<std::string> types;  ///< event types this handler sees (same matching as SqlStatement::on); empty = all
   OnError on_error = OnError::stop;
   int max_attempts = 5;
   Duration retry_backoff{200};  ///< first retry delay; doubles per attempt up to retry_backoff_max
   Duration retry_backoff_max{10000};
-  bool rebuild_on_signal = false;   ///< SIGUSR1 rebuilds it
+  bool rebuild_on_signal = false;   ///< SIGUSR1 rebuilds it (never a side effect: rebuilds do not re-deliver)
   std::int64_t rebuild_max_rate = 0;  ///< events/s a rebuild replays at most; 0: unlimited
   // kind-specific
+  SideEffectSettings side_effect;        ///< webhook / celery / redis_publish
   std::string table;                     ///< event_log / users: target table (defaults per kind)
   std::string setup;                     ///< sql: DDL run (idempotently) by `projectord migrate`
   std::vector<SqlStatement> statements;  ///< sql: per-event statements
@@ -136,7 +160,8 @@ struct Config {
   /// commit together, so a server crash loses both and the events are applied again.
   std::string synchronous_commit = "off";
   Http http;
-  std::map<std::string, PostgresSource> sources;
+  std::map<std::string, PostgresSource> postgres_sources;  ///< [sources.NAME] of kind postgres
+  std::map<std::string, RedisSource> redis_sources;        ///< [sources.NAME] of kind redis
   std::map<std::string, Handler> handlers;
 };
 

@@ -178,7 +178,9 @@ Result<std::string> read_value_file(const fs::path& config_dir, const std::strin
 }
 
 // table_list values stay in the document (Section::tables); monostate marks them checked.
-using Value = std::variant<std::string, std::int64_t, bool, Duration, std::vector<std::string>, std::monostate>;
+using StringMap = std::map<std::string, std::string>;
+using Value =
+    std::variant<std::string, std::int64_t, bool, Duration, std::vector<std::string>, std::monostate, StringMap>;
 
 Result<Value> bad(std::string message) { return {boost::system::in_place_error, std::move(message)}; }
 
@@ -228,6 +230,17 @@ Result<Value> convert(const Option& option, const toml::node& node) {
         auto item = string_of(*array->get(i), "string");
         if (!item) return bad("element " + std::to_string(i) + ": " + item.error());
         items.push_back(std::move(*item));
+      }
+      return Value{std::move(items)};
+    }
+    case OptionType::string_map: {
+      const auto* table = node.as_table();
+      if (table == nullptr) return bad(expected("table of strings", node));
+      StringMap items;
+      for (auto&& [key, item] : *table) {
+        auto text = string_of(item, "string");
+        if (!text) return bad(std::string(key.str()) + ": " + text.error());
+        items.emplace(std::string(key.str()), std::move(*text));
       }
       return Value{std::move(items)};
     }
@@ -322,6 +335,7 @@ class Section {
   Duration duration(std::string_view key) const { return get<Duration>(key); }
   bool flag(std::string_view key) const { return get<bool>(key); }
   const std::vector<std::string>& strings(std::string_view key) const { return get<std::vector<std::string>>(key); }
+  const StringMap& string_map(std::string_view key) const { return get<StringMap>(key); }
   /// An enumerated string as its C++ enum: the option's choices are listed in the enum's order.
   template <class Enum>
   Enum choice(std::string_view key) const {
@@ -414,22 +428,37 @@ class Section {
     }
   }
 
-  // A row with `kinds` applies only when the section's discriminator (the row whose choices name those
-  // kinds: handlers' `kind`, sources' `preset`) has one of them.
+  // An enumerated key whose values other keys of its section are restricted to (kind, preset).
+  static bool is_discriminator(const Option& candidate) {
+    if (candidate.choices.empty()) return false;
+    return std::ranges::any_of(option_table(), [&](const Option& o) {
+      if (o.section != candidate.section || o.kinds.empty()) return false;
+      const std::string_view first_kind = o.kinds.substr(0, o.kinds.find(','));
+      return list_contains(candidate.choices, '|', first_kind);
+    });
+  }
+
+  // A row with `kinds` applies only when one of the section's enumerated keys (handlers' kind; sources' kind
+  // or preset) has one of those values. An enumerated key that is unset or bad decides nothing.
   void check_kinds() {
     for (const auto& [key, at] : lines_) {
       const Option& option = row(key);
       if (option.kinds.empty()) continue;
-      const std::string_view first_kind = option.kinds.substr(0, option.kinds.find(','));
-      const auto discriminator = std::ranges::find_if(option_table(), [&](const Option& o) {
-        return o.section == pattern_ && !o.choices.empty() && list_contains(o.choices, '|', first_kind);
-      });
-      if (discriminator == option_table().end()) {
-        throw std::logic_error("no option has kind " + std::string(first_kind));
+      bool decided = false;
+      bool applies = false;
+      const Option* named = nullptr;  // the enumerated key whose values `kinds` lists, for the message
+      for (const Option& o : option_table()) {
+        if (o.section != pattern_ || !is_discriminator(o)) continue;
+        const std::string_view first_kind = option.kinds.substr(0, option.kinds.find(','));
+        if (list_contains(o.choices, '|', first_kind)) named = &o;
+        const std::string& value = str(o.key);
+        if (value.empty() || !list_contains(o.choices, '|', value)) continue;
+        decided = true;
+        applies = applies || list_contains(option.kinds, ',', value);
       }
-      const std::string& kind = str(discriminator->key);
-      if (!kind.empty() && !list_contains(option.kinds, ',', kind)) {
-        error(key, "only for " + std::string(discriminator->key) + " " + replace_separator(option.kinds, ',', " or "));
+      if (named == nullptr) throw std::logic_error("no option has the kinds of " + std::string(key));
+      if (decided && !applies) {
+        error(key, "only for " + std::string(named->key) + " " + replace_separator(option.kinds, ',', " or "));
       }
     }
   }
@@ -512,8 +541,9 @@ const std::vector<Named>& group(const Document& document, std::string_view name)
   return found == document.groups.end() ? kNone : found->second;
 }
 
-PostgresSource load_source(Section& s, const std::string& database_url) {
+PostgresSource load_postgres_source(Section& s, const std::string& database_url) {
   PostgresSource source;
+  if (!s.has("preset")) s.error("preset", "required for kind postgres");
   source.preset = s.str("preset");
   const sources::Preset* preset = sources::find_preset(source.preset);
   if (preset != nullptr) {
@@ -561,6 +591,31 @@ PostgresSource load_source(Section& s, const std::string& database_url) {
   return source;
 }
 
+RedisSource load_redis_source(Section& s) {
+  RedisSource source;
+  source.url = s.str("url");
+  if (!s.has("url")) s.error("url", "required for kind redis");
+  source.stream = s.str("stream");
+  if (!s.has("stream")) s.error("stream", "required for kind redis");
+  source.group = s.str("group");
+  source.consumer = s.str("consumer");
+  source.start = s.str("start");
+  source.type_field = s.str("type_field");
+  source.stream_id_field = s.str("stream_id_field");
+  source.version_field = s.str("version_field");
+  source.data_field = s.str("data_field");
+  source.metadata_field = s.str("metadata_field");
+  source.recorded_at_field = s.str("recorded_at_field");
+  source.block = s.duration("block");
+  if (source.block <= Duration::zero()) s.error("block", "must be more than 0");
+  source.claim_idle = s.duration("claim_idle");
+  source.batch_size = static_cast<std::size_t>(s.integer("batch_size"));
+  for (const std::string_view key : {"stream", "group", "type_field", "data_field"}) {
+    if (s.has(key) && s.str(key).empty()) s.error(key, "must not be empty");
+  }
+  return source;
+}
+
 SqlStatement load_statement(Section& s) {
   SqlStatement statement{.on = s.str("on"), .sql = s.str("sql"), .params = s.strings("params"), .line = s.line()};
   if (s.has("on") && statement.on.empty()) s.error("on", "must not be empty");
@@ -575,14 +630,40 @@ SqlStatement load_statement(Section& s) {
   return statement;
 }
 
-Handler load_handler(Section& s, Diagnostics& diagnostics, const std::map<std::string, PostgresSource>& sources) {
+void load_side_effect(Section& s, Handler& handler) {
+  SideEffectSettings& out = handler.side_effect;
+  out.url = s.str("url");
+  if (!s.has("url")) s.error("url", "required for kind " + handler.kind);
+  out.secret = s.str("secret");
+  out.connect_timeout = s.duration("connect_timeout");
+  out.request_timeout = s.duration("request_timeout");
+  out.max_in_flight = static_cast<std::size_t>(s.integer("max_in_flight"));
+  out.ca_file = s.str("ca_file");
+  out.task = s.str("task");
+  out.queue = s.str("queue");
+  out.args = s.strings("args");
+  out.kwargs = s.string_map("kwargs");
+  out.stream = s.str("stream");
+  out.maxlen = s.integer("maxlen");
+  out.fields = s.string_map("fields");
+  if (handler.kind == "celery" && out.task.empty()) s.error("task", "required for kind celery");
+  if (handler.kind == "redis_publish" && out.stream.empty()) s.error("stream", "required for kind redis_publish");
+  const auto check_path = [&](std::string_view key, const std::string& path) {
+    if (!is_plausible_event_path(path)) s.error(key, in_quotes(path) + " is not an event path such as data.email");
+  };
+  for (const std::string& path : out.args) check_path("args", path);
+  for (const auto& [name, path] : out.kwargs) check_path("kwargs", path);
+  for (const auto& [name, path] : out.fields) check_path("fields", path);
+}
+
+Handler load_handler(Section& s, Diagnostics& diagnostics, const std::set<std::string, std::less<>>& sources) {
   Handler handler;
   handler.kind = s.str("kind");
   handler.line = s.line();
   handler.source = s.str("source");
   if (!s.has("source")) {
     if (sources.size() == 1) {
-      handler.source = sources.begin()->first;
+      handler.source = *sources.begin();
     } else {
       s.error("source", sources.empty() ? "required, and no [sources.NAME] is defined"
                                         : "required when more than one source is defined");
@@ -611,6 +692,7 @@ Handler load_handler(Section& s, Diagnostics& diagnostics, const std::map<std::s
     }
   }
 
+  if (is_side_effect_kind(handler.kind)) load_side_effect(s, handler);
   handler.setup = s.str("setup");
   if (handler.kind == "sql") {
     const toml::array* statements = s.tables("statements");
@@ -645,18 +727,26 @@ void load_document(const toml::table& root, Diagnostics& diagnostics, Config& co
   config.database_url = database.str("url");
   config.synchronous_commit = database.str("synchronous_commit");
 
+  std::set<std::string, std::less<>> source_names;
   for (const Named& named : group(document, "sources")) {
     Section section(diagnostics, "sources.*", "sources." + named.name, named.table, named.line);
-    PostgresSource source = load_source(section, config.database_url);
-    source.name = named.name;
-    config.sources.emplace(named.name, std::move(source));
+    source_names.insert(named.name);
+    if (section.str("kind") == "redis") {
+      RedisSource source = load_redis_source(section);
+      source.name = named.name;
+      config.redis_sources.emplace(named.name, std::move(source));
+    } else {
+      PostgresSource source = load_postgres_source(section, config.database_url);
+      source.name = named.name;
+      config.postgres_sources.emplace(named.name, std::move(source));
+    }
   }
 
   // Two handlers appending to one table would each see the other's rows as their own.
   std::map<std::string, std::string> table_writers;
   for (const Named& named : group(document, "handlers")) {
     Section section(diagnostics, "handlers.*", "handlers." + named.name, named.table, named.line);
-    Handler handler = load_handler(section, diagnostics, config.sources);
+    Handler handler = load_handler(section, diagnostics, source_names);
     handler.name = named.name;
     if (!handler.table.empty()) {
       const auto [writer, added] = table_writers.emplace(handler.table, named.name);
@@ -667,6 +757,10 @@ void load_document(const toml::table& root, Diagnostics& diagnostics, Config& co
 }
 
 }  // namespace
+
+bool is_side_effect_kind(std::string_view kind) {
+  return kind == "webhook" || kind == "celery" || kind == "redis_publish";
+}
 
 LoadResult load_config(const std::string& path) {
   auto text = read_text_file(path);

@@ -8,14 +8,16 @@
 
 namespace projectord::config {
 
-enum class OptionType { string, integer, boolean, duration, string_list, table_list };
+enum class OptionType { string, integer, boolean, duration, string_list, table_list, string_map };
 
 struct Option {
   std::string_view section;  ///< "daemon", "database", "sources.*", "handlers.*", "handlers.*.statements"
   std::string_view key;
   OptionType type;
   std::string_view default_value{};  ///< as written in TOML; empty = required or kind-specific (see `kinds`)
-  std::string_view kinds{};  ///< for sources.*/handlers.*: comma-separated kinds/presets it applies to; empty = all
+  /// For sources.*/handlers.*: the comma-separated values of the section's enumerated keys (handlers' kind;
+  /// sources' kind or preset) it applies to; empty = all.
+  std::string_view kinds{};
   bool reloadable;           ///< SIGHUP applies it without a restart
   std::string_view help;
   /// Must be set (a `KEY_file` row satisfies `KEY`). Requirements that depend on the kind or preset, e.g.

@@ -29,7 +29,7 @@ int print_status(const config::Config& config, std::ostream& out) {
       txn.commit();
       const Position position = checkpoint.empty() ? 0 : checkpoint[0][0].as<Position>();
 
-      const config::PostgresSource& source = config.sources.at(handler.source);
+      const config::PostgresSource& source = config.postgres_sources.at(handler.source);
       const sources::PostgresReader reader(source);
       std::unique_ptr<pqxx::connection> separate;
       if (source.url != config.database_url) separate = std::make_unique<pqxx::connection>(source.url);

@@ -27,7 +27,7 @@ bool same_lane(const config::Config& old_config, const config::Config& new_confi
   const config::Handler& old_handler = old_config.handlers.at(name);
   const config::Handler& new_handler = new_config.handlers.at(name);
   return same_settings(old_handler, new_handler) &&
-         old_config.sources.at(old_handler.source) == new_config.sources.at(new_handler.source);
+         old_config.postgres_sources.at(old_handler.source) == new_config.postgres_sources.at(new_handler.source);
 }
 
 // A lane is told how long "behind and getting further behind" must last before it is called slow.
@@ -99,7 +99,7 @@ Result<void> Supervisor::apply(const config::Config& config) {
     if (unchanged) continue;
     auto projection = handlers::make_projection(handler);
     if (!projection) return fail(projection.error());
-    to_start.push_back({handler, config.sources.at(handler.source), std::move(*projection)});
+    to_start.push_back({handler, config.postgres_sources.at(handler.source), std::move(*projection)});
     if (started_ && config_.handlers.contains(name)) to_retire.push_back(name);
   }
   if (started_) {
@@ -233,7 +233,7 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
                       .progress_window = progress_window(config_),
                       .rebuild = LaneOptions::Rebuild{!resume, requested_by,
                                                       entry->max_rate, std::move(may_swap)}};
-  entry->running = launch(handler, config_.sources.at(handler.source), std::move(*projection), std::move(options));
+  entry->running = launch(handler, config_.postgres_sources.at(handler.source), std::move(*projection), std::move(options));
   spdlog::info("handler={} event=rebuild_{} requested_by={} max_rate={}", name, resume ? "resumed" : "requested",
                requested_by, entry->max_rate);
   std::lock_guard lock(mutex_);
@@ -300,7 +300,7 @@ void Supervisor::finished(std::uint64_t id) {
     if (restart && !stopping_ && config_.handlers.contains(name)) {
       const config::Handler& handler = config_.handlers.at(name);
       if (auto projection = handlers::make_projection(handler)) {
-        start({handler, config_.sources.at(handler.source), std::move(*projection)});
+        start({handler, config_.postgres_sources.at(handler.source), std::move(*projection)});
       }
     }
   }
@@ -317,7 +317,7 @@ void Supervisor::finished(std::uint64_t id) {
 
 void Supervisor::reconcile_listeners() {
   std::map<std::string, const config::PostgresSource*> wanted;
-  for (const auto& [name, handler] : config_.handlers) wanted[handler.source] = &config_.sources.at(handler.source);
+  for (const auto& [name, handler] : config_.handlers) wanted[handler.source] = &config_.postgres_sources.at(handler.source);
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     const auto keep = wanted.find(it->first);
     if (keep != wanted.end() && *keep->second == it->second->source) {

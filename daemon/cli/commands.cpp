@@ -45,7 +45,7 @@ int command_migrate(const config::Config& config, bool uninstall) {
     return 1;
   }
   try {
-    for (const auto& [name, source] : config.sources) {
+    for (const auto& [name, source] : config.postgres_sources) {
       pqxx::connection connection(source.url);
       const sources::PostgresReader reader(source);
       exec_all(connection, uninstall ? reader.uninstall_trigger_sql() : reader.install_trigger_sql());
@@ -78,7 +78,7 @@ int command_check_config(const config::Config& config) {
     std::cerr << config.file << ": " << projections.error() << "\n";
     return 1;
   }
-  std::cout << config.file << ": ok (" << config.sources.size() << " source(s), " << config.handlers.size()
+  std::cout << config.file << ": ok (" << config.postgres_sources.size() << " source(s), " << config.handlers.size()
             << " handler(s))\n";
   return 0;
 }

@@ -42,7 +42,7 @@ std::string project(const TestDatabase& db, const std::string& source_toml) {
   const auto& handler = loaded.config.handlers.at("seen");
   projectord::SteadyClock clock;
   projectord::WakeSignal wake;
-  projectord::Lane lane(handler, loaded.config.sources.at(handler.source), db.url(),
+  projectord::Lane lane(handler, loaded.config.postgres_sources.at(handler.source), db.url(),
                         std::move(*projectord::handlers::make_projection(handler)), wake, clock,
                         {.exit_when_caught_up = true});
   lane.run(std::stop_token());

@@ -131,9 +131,9 @@ sql = "UPDATE totals SET n = 0"
   CHECK(config.daemon.log_level == "debug");
   CHECK(config.daemon.shutdown_timeout == Duration{60'000});
   CHECK(config.database_url == "postgres://projectord@db/app");
-  REQUIRE(config.sources.size() == 4);
+  REQUIRE(config.postgres_sources.size() == 4);
 
-  const PostgresSource& worlds = config.sources.at("worlds");
+  const PostgresSource& worlds = config.postgres_sources.at("worlds");
   CHECK(worlds.name == "worlds");
   CHECK(worlds.preset == "eventsourcing");
   CHECK(worlds.url == "postgres://reader@store/worlds");
@@ -155,7 +155,7 @@ sql = "UPDATE totals SET n = 0"
   CHECK(worlds.max_hole_wait == Duration{120'000});
   CHECK(worlds.batch_size == 100);
 
-  const PostgresSource& shop = config.sources.at("shop");
+  const PostgresSource& shop = config.postgres_sources.at("shop");
   CHECK(shop.url == "postgres://projectord@db/app");
   CHECK(shop.table == "stored_events");
   CHECK(shop.position_column == "id");
@@ -174,7 +174,7 @@ sql = "UPDATE totals SET n = 0"
   CHECK(shop.max_hole_wait == Duration{300'000});
   CHECK(shop.batch_size == 5000);
 
-  const PostgresSource& orders = config.sources.at("orders");
+  const PostgresSource& orders = config.postgres_sources.at("orders");
   CHECK(orders.table == "shop_eventstorerecord");
   CHECK(orders.position_column == "id");
   CHECK(orders.stream_id_column == "aggregate_id");
@@ -187,7 +187,7 @@ sql = "UPDATE totals SET n = 0"
   CHECK(orders.commit_order == CommitOrder::concurrent);
   CHECK(orders.notify_channel == "orders_wakeup");
 
-  const PostgresSource& legacy = config.sources.at("legacy");
+  const PostgresSource& legacy = config.postgres_sources.at("legacy");
   CHECK(legacy.table == "legacy.events");
   CHECK(legacy.position_column == "seq");
   CHECK(legacy.stream_id_column.empty());
@@ -246,7 +246,7 @@ TEST_CASE("the defaults of a minimal config are those of the option table") {
   CHECK(result.config.daemon.shutdown_timeout == Duration{30'000});
   // With exactly one source, a handler may leave `source` out.
   CHECK(result.config.handlers.at("users").source == "shop");
-  CHECK(result.config.sources.at("shop").url == "postgres://projectord@localhost/app");
+  CHECK(result.config.postgres_sources.at("shop").url == "postgres://projectord@localhost/app");
 }
 
 TEST_CASE("the example config of the demo loads") {
@@ -256,7 +256,7 @@ TEST_CASE("the example config of the demo loads") {
   REQUIRE(result.ok());
   const Config& config = result.config;
   CHECK(config.database_url == "postgres://projectord@localhost/shop");
-  const PostgresSource& shop = config.sources.at("shop");
+  const PostgresSource& shop = config.postgres_sources.at("shop");
   CHECK(shop.preset == "eventsourcing_django");
   CHECK(shop.filter_value == "Shop");
   CHECK(shop.codec == Codec::eventsourcing_json_zlib);
@@ -356,7 +356,7 @@ TEST_CASE("a notify channel derived from a long table name is cut to PostgreSQL'
                                  std::string(60, 'x') + "\"\n");
   INFO(joined(result));
   REQUIRE(result.ok());
-  CHECK(result.config.sources.at("orders").notify_channel == "projectord_shop_" + std::string(47, 'x'));
+  CHECK(result.config.postgres_sources.at("orders").notify_channel == "projectord_shop_" + std::string(47, 'x'));
 }
 
 TEST_CASE("identifier checks accept schema-qualified tables only where allowed") {
@@ -458,7 +458,7 @@ on_error = "ignore"
 )toml");
   CHECK(result.errors == std::vector<std::string>{
                              "test.toml:6: sources.shop.batch_size: expected integer, got string",
-                             "test.toml:8: handlers.users.kind: expected one of sql, event_log, users, got \"user\"",
+                             "test.toml:8: handlers.users.kind: expected one of sql, event_log, users, webhook, celery, redis_publish, got \"user\"",
                              "test.toml:9: handlers.users.colour: unknown key",
                              "test.toml:10: handlers.sums.kind: required",
                              "test.toml:11: handlers.sums.on_error: expected one of stop, dead_letter, got \"ignore\"",
@@ -489,8 +489,8 @@ sql = "SELECT '$${literal}', '$5', '${PROJECTORD_TEST_EMPTY}'"
   INFO(joined(result));
   REQUIRE(result.ok());
   CHECK(result.config.database_url == "postgres://from-env/app");
-  CHECK(result.config.sources.at("shop").filter_value == "Shop");
-  CHECK(result.config.sources.at("shop").poll_interval == Duration{2'000});
+  CHECK(result.config.postgres_sources.at("shop").filter_value == "Shop");
+  CHECK(result.config.postgres_sources.at("shop").poll_interval == Duration{2'000});
   CHECK(result.config.handlers.at("costs").statements.at(0).sql == "SELECT '${literal}', '$5', ''");
 }
 
@@ -516,7 +516,7 @@ url_file = ")toml" + secret.string() + "\"\n");
   REQUIRE(result.ok());
   CHECK(result.config.file == config.string());
   CHECK(result.config.database_url == "postgres://projectord:s3cret@db/app");
-  CHECK(result.config.sources.at("shop").url == "postgres://projectord:s3cret@db/app");
+  CHECK(result.config.postgres_sources.at("shop").url == "postgres://projectord:s3cret@db/app");
 }
 
 TEST_CASE("a url_file that cannot be read is an error naming the file") {
@@ -571,4 +571,114 @@ TEST_CASE("options_help lists every key of the option table under its section") 
   CHECK_THAT(help, Catch::Contains("[sources.NAME]"));
   CHECK_THAT(help, Catch::Contains("[handlers.NAME]"));
   CHECK_THAT(help, Catch::Contains("[[handlers.NAME.statements]]"));
+}
+
+TEST_CASE("a redis source loads with its defaults and every field it can set") {
+  const LoadResult result = load(kDatabase + R"toml([sources.orders]
+kind = "redis"
+url = "redis://127.0.0.1:6380/2"
+stream = "orders"
+start = "$"
+data_field = "payload"
+block = "250ms"
+claim_idle = "30s"
+[sources.clicks]
+kind = "redis"
+url = "unix:///run/redis/redis.sock"
+stream = "clicks"
+[handlers.order_log]
+kind = "event_log"
+source = "orders"
+)toml");
+  INFO(joined(result));
+  REQUIRE(result.errors.empty());
+  CHECK(result.config.postgres_sources.empty());
+  REQUIRE(result.config.redis_sources.size() == 2);
+  const RedisSource& orders = result.config.redis_sources.at("orders");
+  CHECK(orders.name == "orders");
+  CHECK(orders.url == "redis://127.0.0.1:6380/2");
+  CHECK(orders.stream == "orders");
+  CHECK(orders.start == "$");
+  CHECK(orders.data_field == "payload");
+  CHECK(orders.block == Duration{250});
+  CHECK(orders.claim_idle == Duration{30'000});
+  const RedisSource& clicks = result.config.redis_sources.at("clicks");
+  CHECK(clicks.group == "projectord");
+  CHECK(clicks.consumer.empty());  // the daemon names it HOSTNAME-PID
+  CHECK(clicks.start == "0");
+  CHECK(clicks.type_field == "type");
+  CHECK(clicks.metadata_field == "metadata");
+  CHECK(clicks.batch_size == 5000);
+  CHECK(result.config.handlers.at("order_log").source == "orders");
+}
+
+TEST_CASE("a redis source needs url and stream and takes no table keys, a postgres one no stream keys") {
+  const LoadResult redis = load(kDatabase + R"toml([sources.orders]
+kind = "redis"
+table = "orders"
+poll_interval = "1s"
+)toml");
+  CHECK(redis.errors == std::vector<std::string>{
+                           "test.toml:3: sources.orders.url: required for kind redis",
+                           "test.toml:3: sources.orders.stream: required for kind redis",
+                           "test.toml:5: sources.orders.table: only for kind postgres",
+                           "test.toml:6: sources.orders.poll_interval: only for kind postgres",
+                       });
+  CHECK(only_error(kShop + "stream = \"orders\"\n") == "test.toml:6: sources.shop.stream: only for kind redis");
+  CHECK(only_error(kDatabase + "[sources.shop]\ntable = \"events\"\n") ==
+        "test.toml:3: sources.shop.preset: required for kind postgres");
+}
+
+TEST_CASE("side-effect handlers load their delivery settings, checked per kind") {
+  const LoadResult result = load(kShop + R"toml([handlers.welcome]
+kind = "celery"
+url = "redis://127.0.0.1:6379/0"
+task = "users.tasks.send_welcome_email"
+args = ["stream_id", "data.email"]
+kwargs = { name = "data.name" }
+types = ["UserRegistered"]
+[handlers.hook]
+kind = "webhook"
+url = "https://example.com/events"
+secret = "s3cret"
+max_in_flight = 4
+request_timeout = "2s"
+[handlers.feed]
+kind = "redis_publish"
+url = "redis://127.0.0.1:6379/0"
+stream = "user-feed"
+maxlen = 1000
+fields = { kind = "type", who = "stream_id" }
+)toml");
+  INFO(joined(result));
+  REQUIRE(result.errors.empty());
+  const SideEffectSettings& welcome = result.config.handlers.at("welcome").side_effect;
+  CHECK(welcome.task == "users.tasks.send_welcome_email");
+  CHECK(welcome.queue == "celery");
+  CHECK(welcome.args == std::vector<std::string>{"stream_id", "data.email"});
+  CHECK(welcome.kwargs == std::map<std::string, std::string>{{"name", "data.name"}});
+  const SideEffectSettings& hook = result.config.handlers.at("hook").side_effect;
+  CHECK(hook.url == "https://example.com/events");
+  CHECK(hook.secret == "s3cret");
+  CHECK(hook.max_in_flight == 4);
+  CHECK(hook.request_timeout == Duration{2'000});
+  CHECK(hook.connect_timeout == Duration{5'000});
+  const SideEffectSettings& feed = result.config.handlers.at("feed").side_effect;
+  CHECK(feed.stream == "user-feed");
+  CHECK(feed.maxlen == 1000);
+  CHECK(feed.fields == std::map<std::string, std::string>{{"kind", "type"}, {"who", "stream_id"}});
+  CHECK(is_side_effect_kind("webhook"));
+  CHECK_FALSE(is_side_effect_kind("users"));
+
+  CHECK(only_error(kShop + "[handlers.welcome]\nkind = \"celery\"\nurl = \"redis://r\"\n") ==
+        "test.toml:6: handlers.welcome.task: required for kind celery");
+  CHECK(only_error(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"http://h/\"\ntask = \"t\"\n") ==
+        "test.toml:9: handlers.hook.task: only for kind celery");
+  CHECK(only_error(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"http://h/\"\nrebuild_on_signal = true\n") ==
+        "test.toml:9: handlers.hook.rebuild_on_signal: only for kind sql or event_log or users");
+  CHECK(only_error(kShop + "[handlers.feed]\nkind = \"redis_publish\"\nurl = \"redis://r\"\nstream = \"s\"\n"
+                           "fields = { who = \"data..x\" }\n") ==
+        "test.toml:10: handlers.feed.fields: \"data..x\" is not an event path such as data.email");
+  CHECK(only_error(kShop + "[handlers.hook]\nkind = \"webhook\"\n") ==
+        "test.toml:6: handlers.hook.url: required for kind webhook");
 }
