@@ -20,9 +20,6 @@
 #include "daemon/lane_control.hpp"
 #include "daemon/progress_watch.hpp"
 #include "daemon/rebuild.hpp"
-#include "daemon/sources/postgres_reader.hpp"
-#include "daemon/sources/row_decoder.hpp"
-#include "daemon/sources/settled_horizon.hpp"
 #include "handlers/event_types.hpp"
 
 namespace projectord {
@@ -72,8 +69,6 @@ struct Resumed {};
 // Thrown out of a retry wait when shutdown is requested.
 struct Stopping {};
 
-constexpr auto kMinHoleWait = std::chrono::milliseconds(5);
-
 // While catching up, one write transaction spans this many full reads (batch_size each): handlers that fold
 // (users) write each row once per transaction, and there are fewer commits to wait for. Bounded so that a
 // rollback loses little work and the fold's memory stays small (bench/: 4 x 5000 keeps RSS under 50 MB).
@@ -84,14 +79,6 @@ constexpr int kRebuildNice = 10;
 
 // A rebuild's read size while its source is being written (see rebuild_under_writes).
 constexpr std::size_t kRebuildBatchUnderWrites = 200;
-
-// A live batch that passes more empty positions than this (a sequence that jumped) records none as holes.
-constexpr Position kMaxHoleScan = 10'000;
-
-std::int64_t unix_millis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Server messages span lines (ERROR, CONTEXT, ...); a log line stays one line.
 std::string one_line(std::string text) {
@@ -104,19 +91,16 @@ std::string one_line(std::string text) {
 
 class Lane::Impl {
  public:
-  Impl(config::Handler handler, config::PostgresSource source, std::string target_url,
-       std::unique_ptr<handlers::ProjectionHandler> projection, WakeSignal& wake, const Clock& clock,
-       LaneOptions options)
+  Impl(config::Handler handler, std::unique_ptr<Feed> feed, std::string target_url,
+       std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options)
       : handler_(std::move(handler)),
-        source_(std::move(source)),
+        feed_(std::move(feed)),
         target_url_(std::move(target_url)),
         projection_(std::move(projection)),
-        wake_(wake),
         clock_(clock),
         options_(options),
-        reader_(source_),
-        horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_),
-        checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_.name),
+        checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name,
+                    feed_->source_name()),
         types_(handler_.types),
         progress_(options_.progress_window),
         control_(handler_.name) {}
@@ -139,15 +123,15 @@ class Lane::Impl {
         break;
       } catch (const std::exception& error) {
         const auto delay = reconnect.next();
-        spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name, source_.name,
-                      delay.count(), one_line(error.what()));
+        spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name,
+                      feed_->source_name(), delay.count(), one_line(error.what()));
         update([&](LaneStatus& s) {
           s.last_error = one_line(error.what());
           ++s.reconnects;
         });
         set_state(LaneState::reconnecting);
         update([&](LaneStatus& s) { s.busy_since.reset(); });
-        wake_.wait(wake_.generation(), delay, stop);
+        sleep(delay);
       }
     }
     set_state(LaneState::stopped);
@@ -162,7 +146,7 @@ class Lane::Impl {
 
   Result<void> pause() {
     const auto requested = control_.pause(status().state);
-    if (requested) wake_.notify();  // out of an idle wait
+    if (requested) feed_->wake();  // out of an idle wait
     return requested;
   }
 
@@ -191,11 +175,9 @@ class Lane::Impl {
   };
 
   void session(std::stop_token stop, Backoff& reconnect) {
-    // Reads run in their own transactions while a write transaction may be open: two connections.
+    // Reads run in their own transactions while a write transaction may be open: the feed has its own connection.
     pqxx::connection target(target_url_);
-    pqxx::connection source(source_.url);
     prepare_session(target, handler_.name);
-    prepare_session(source, handler_.name + ":read");
     set_synchronous_commit(target, options_.synchronous_commit);
     if (options_.rebuild) enter_rebuild(target);
     {
@@ -206,19 +188,17 @@ class Lane::Impl {
     projection_->discard();
     projection_->on_connect(target);
     checkpoint_.prepare(target);
-    reader_.prepare(source);
     checkpoints::Checkpoint loaded = checkpoint_.load(target);
     position_ = loaded.position;
-    holes_ = std::move(loaded.holes);
+    feed_->open(handler_.name + ":read", std::move(loaded.holes));
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
     reconnect.reset();
-    spdlog::info("handler={} source={} event=connected checkpoint={} position={}", handler_.name, source_.name,
-                 checkpoint_.key(), position_);
+    spdlog::info("handler={} source={} event=connected checkpoint={} position={}", handler_.name,
+                 feed_->source_name(), checkpoint_.key(), position_);
 
     throttle_start_ = clock_.now();
     throttled_rows_ = 0;
-    rebuild_seen_generation_ = wake_.generation();
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
       if (control_.pause_requested()) {
@@ -226,42 +206,24 @@ class Lane::Impl {
         hold_while_paused(stop);
         continue;
       }
-      const auto seen = wake_.generation();
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
       const Position read_from = open ? open->to : position_;
       const auto read_started = clock_.now();
-      const std::size_t limit = read_limit();
-      sources::ReadCycle cycle = reader_.read(source, read_from, limit, horizon_.bound());
-      head_ = std::max(head_, cycle.snapshot.head);
-      const auto forced_before = horizon_.forced_advances();
-      horizon_.observe(cycle.snapshot);
-      if (horizon_.forced_advances() != forced_before) forced_until_ = horizon_.bound();
-      const Position settled = std::max(horizon_.bound(), cycle.contiguous_end);
-
-      const auto unsettled = std::find_if(cycle.rows.begin(), cycle.rows.end(),
-                                          [&](const sources::RawRow& row) { return row.position > settled; });
-      const bool blocked = unsettled != cycle.rows.end();
-      const bool truncated = cycle.rows.size() == limit;
-      // How far this batch covers: past the last row read when the read was cut at the limit, else up to the
-      // settled bound (no more rows exist up to there in the snapshot).
-      Position to = (!blocked && truncated) ? cycle.rows.back().position : settled;
-      cycle.rows.erase(unsettled, cycle.rows.end());
-      // Holes are noted live, and in a catch-up only where max_hole_wait forced the bound past an open
-      // transaction (its rows may still commit); other catch-up holes are history.
-      if (to > cycle.contiguous_end && (!truncated || cycle.contiguous_end < forced_until_)) {
-        to = note_passed_holes(source, cycle, to);
-      }
-      const bool progressed = to > read_from;
+      FeedBatch batch = feed_->read(read_from, read_limit(), stop);
+      head_ = std::max(head_, batch.head);
+      const bool blocked = batch.blocked;
+      const bool truncated = batch.truncated;
+      const bool progressed = batch.to > read_from;
       if (progressed) {
         if (open || (truncated && read_from >= careful_until_)) {
-          add_to_open(target, open, cycle.rows, to, read_started);
+          add_to_open(target, open, batch.rows, batch.to, read_started);
         } else {
           batch_started_ = read_started;
-          process(target, cycle.rows, to);
+          process(target, batch.rows, batch.to);
         }
       }
       if (open && (!truncated || ++open->reads >= reads_per_transaction())) commit_open(open);
-      if (options_.rebuild && options_.rebuild->max_rate > 0) throttle(open, cycle.rows.size());
+      if (options_.rebuild && options_.rebuild->max_rate > 0) throttle(open, batch.rows.size());
 
       set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
       progress_.observe(clock_.now(), position_, head_);
@@ -270,22 +232,22 @@ class Lane::Impl {
         s.behind_since = progress_.behind_since();
         s.last_progress = progress_.last_progress();
         s.lag_growing = progress_.lag_growing();
-        s.open_holes = holes_.size();
-        const auto pending = horizon_.oldest_pending();
-        s.forced_hole_skips = horizon_.forced_advances();
-        s.oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0);
-        s.blocking_xmin = pending ? pending->blocking_xmin : 0;
+        const Feed::Diagnostics feed = feed_->diagnostics();
+        s.open_holes = feed.open_holes;
+        s.forced_hole_skips = feed.forced_hole_skips;
+        s.oldest_hole_wait = feed.oldest_hole_wait;
+        s.blocking_xmin = feed.blocking_xmin;
       });
       // Between transactions only: a late arrival commits in a transaction of its own.
-      if (!open && !holes_.empty() && clock_.now() >= next_recheck_) recheck_holes(target, source);
+      if (!open) apply_late_rows(target);
       if (!blocked && !truncated && options_.exit_when_caught_up) return;
       if (!blocked && !truncated && !open && options_.rebuild && options_.rebuild->may_swap()) {
         swap_in(target);
         return;
       }
-      if (progressed && (truncated || !cycle.rows.empty())) continue;
+      if (progressed && (truncated || !batch.rows.empty())) continue;
       update([&](LaneStatus& s) { s.busy_since.reset(); });
-      wake_.wait(seen, wait_time(blocked), stop);
+      feed_->wait(blocked, stop);
     }
     if (open) commit_open(open);
   }
@@ -300,18 +262,12 @@ class Lane::Impl {
     }
   }
 
-  // While its source is being written (its NOTIFYs move the wake generation), a rebuild works in small
-  // transactions: its bursts of CPU, WAL and locks stay short, and live lanes' commits wait less behind them.
-  bool rebuild_under_writes() {
-    if (!options_.rebuild) return false;
-    const auto generation = wake_.generation();
-    const bool written = generation != rebuild_seen_generation_;
-    rebuild_seen_generation_ = generation;
-    return written;
-  }
+  // While its source is being written, a rebuild works in small transactions: its bursts of CPU, WAL and
+  // locks stay short, and live lanes' commits wait less behind them.
   std::size_t read_limit() {
-    under_writes_ = rebuild_under_writes();
-    return under_writes_ ? std::min<std::size_t>(source_.batch_size, kRebuildBatchUnderWrites) : source_.batch_size;
+    under_writes_ = options_.rebuild && feed_->written_since_last_asked();
+    const std::size_t batch_size = feed_->batch_size();
+    return under_writes_ ? std::min(batch_size, kRebuildBatchUnderWrites) : batch_size;
   }
   std::size_t reads_per_transaction() const { return under_writes_ ? 1 : kReadsPerTransaction; }
 
@@ -367,13 +323,13 @@ class Lane::Impl {
   // Adds a chunk to the open multi-chunk transaction (opening it if needed). Any trouble of the events' own
   // rolls it back and marks the range for replay in one-chunk transactions, where poison events are isolated.
   void add_to_open(pqxx::connection& target, std::optional<OpenTransaction>& open,
-                   const std::vector<sources::RawRow>& rows, Position to, Clock::time_point read_started) {
+                   std::vector<FedRow>& rows, Position to, Clock::time_point read_started) {
     std::vector<Event> batch;
     batch.reserve(rows.size());
-    for (const sources::RawRow& row : rows) {
-      auto decoded = sources::decode_row(source_, row);
-      if (!decoded) return abandon(open, to, decoded.error());
-      if (types_.accepts(decoded->type)) batch.push_back(std::move(*decoded));
+    for (FedRow& row : rows) {
+      if (const auto* poison = std::get_if<Undecodable>(&row.content)) return abandon(open, to, poison->error);
+      Event& event = std::get<Event>(row.content);
+      if (types_.accepts(event.type)) batch.push_back(std::move(event));
     }
     if (!open) open = OpenTransaction{std::make_unique<pqxx::work>(target), read_started, position_, 0, 0};
     try {
@@ -389,7 +345,7 @@ class Lane::Impl {
   void commit_open(std::optional<OpenTransaction>& open) {
     try {
       projection_->flush(*open->txn);
-      checkpoint_.advance(*open->txn, position_, open->to, open->events, holes_);
+      checkpoint_.advance(*open->txn, position_, open->to, open->events, feed_->holes());
       open->txn->commit();
     } catch (const std::exception& error) {
       if (is_transient(error)) throw;
@@ -407,75 +363,40 @@ class Lane::Impl {
     projection_->discard();
   }
 
-  // Live, the horizon lets the lane pass positions that no row holds. They are looked at again in a later
-  // snapshot: a row of this source that committed there in the meantime ends the batch before it (the next
-  // read takes it in order); the others are remembered as holes, re-read for hole_recheck. Returns the
-  // (possibly lowered) end of the batch.
-  Position note_passed_holes(pqxx::connection& source, sources::ReadCycle& cycle, Position to) {
-    if (source_.hole_recheck <= std::chrono::milliseconds::zero() || to - cycle.contiguous_end > kMaxHoleScan) {
-      return to;
-    }
-    std::set<Position> read;
-    for (const sources::RawRow& row : cycle.rows) read.insert(row.position);
-    const auto deadline = unix_millis() + source_.hole_recheck.count();
-    Position expected = cycle.contiguous_end + 1;
-    for (const auto& [position, ours] : reader_.positions_between(source, cycle.contiguous_end, to)) {
-      if (ours && !read.contains(position)) {
-        to = position - 1;
-        break;
-      }
-      for (; expected < position; ++expected) holes_.try_emplace(expected, deadline);
-      expected = position + 1;
-    }
-    for (; expected <= to; ++expected) holes_.try_emplace(expected, deadline);
-    std::erase_if(cycle.rows, [&](const sources::RawRow& row) { return row.position > to; });
-    return to;
-  }
-
-  // Re-reads the remembered holes: a row of this source found there is a late arrival, applied now, out of
-  // order, and counted; positions another application's row took, and expired ones, are forgotten.
-  void recheck_holes(pqxx::connection& target, pqxx::connection& source) {
-    next_recheck_ = clock_.now() + source_.poll_interval;
+  // Rows the feed found in positions the lane passed as holes: each is applied now, out of order, and counted.
+  void apply_late_rows(pqxx::connection& target) {
+    bool holes_changed = false;
+    std::vector<FedRow> rows = feed_->late_rows(holes_changed);
     batch_started_ = clock_.now();
-    std::vector<Position> positions;
-    for (const auto& [position, deadline] : holes_) positions.push_back(position);
-    const sources::HoleCheck check = reader_.check_holes(source, positions);
-    const auto now = unix_millis();
-    const auto before = holes_.size();
-    std::erase_if(holes_, [&](const auto& hole) { return hole.second < now; });
-    for (const Position taken : check.existing) holes_.erase(taken);
-    for (const sources::RawRow& row : check.rows) {
+    for (FedRow& row : rows) {
       spdlog::warn("handler={} event=late_arrival position={} checkpoint={}", handler_.name, row.position, position_);
       update([&](LaneStatus& s) { ++s.late_arrivals; });
-      process(target, {row}, position_);
+      std::vector<FedRow> one;
+      one.push_back(std::move(row));
+      process(target, one, position_);
     }
-    if (check.rows.empty() && holes_.size() != before) apply_and_advance(target, {}, position_);
+    // Fewer holes to watch: stored with the checkpoint, which stays where it is.
+    if (rows.empty() && holes_changed) apply_and_advance(target, {}, position_);
   }
 
-  std::chrono::milliseconds wait_time(bool blocked) const {
-    const auto deadline = horizon_.next_deadline();
-    if (!blocked || !deadline) return source_.poll_interval;
-    const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_.now());
-    return std::clamp<std::chrono::milliseconds>(until, kMinHoleWait, source_.poll_interval);
-  }
-
-  // Decodes and applies settled rows, moving the checkpoint to `to`. A row that cannot be decoded splits the
-  // batch: what came before it commits, it goes to the error policy, the rest continues.
-  void process(pqxx::connection& target, const std::vector<sources::RawRow>& rows, Position to) {
+  // Applies settled rows, moving the checkpoint to `to`. A row that could not be decoded splits the batch:
+  // what came before it commits, it goes to the error policy, the rest continues.
+  void process(pqxx::connection& target, std::vector<FedRow>& rows, Position to) {
     std::vector<Event> batch;
     batch.reserve(rows.size());
-    for (const sources::RawRow& row : rows) {
-      auto decoded = sources::decode_row(source_, row);
-      if (!decoded) {
+    for (FedRow& row : rows) {
+      if (const auto* poison = std::get_if<Undecodable>(&row.content)) {
         commit_batch(target, batch, row.position - 1);
         batch.clear();
         update([&](LaneStatus& s) { ++s.failed_attempts; });
         give_up(target,
-                {handler_.name, source_.name, row.position, row.stream_id, row.type, row.payload, decoded.error(), 1},
+                {handler_.name, feed_->source_name(), row.position, poison->stream_id, poison->type, poison->payload,
+                 poison->error, 1},
                 std::max(row.position, position_));  // a late arrival (below the checkpoint) moves nothing
         continue;
       }
-      if (types_.accepts(decoded->type)) batch.push_back(std::move(*decoded));
+      Event& event = std::get<Event>(row.content);
+      if (types_.accepts(event.type)) batch.push_back(std::move(event));
     }
     commit_batch(target, batch, to);
   }
@@ -508,7 +429,7 @@ class Lane::Impl {
       pqxx::work txn(target);
       if (!batch.empty()) projection_->apply(txn, batch);
       projection_->flush(txn);
-      checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), holes_);
+      checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), feed_->holes());
       txn.commit();
     } catch (...) {
       projection_->discard();
@@ -528,6 +449,7 @@ class Lane::Impl {
       s.batch_sizes.observe(static_cast<double>(events));
       s.batch_seconds.observe(seconds);
     });
+    feed_->committed(to);
     if (options_.on_checkpoint) options_.on_checkpoint(to);
   }
 
@@ -543,7 +465,7 @@ class Lane::Impl {
         update([&](LaneStatus& s) { ++s.failed_attempts; });
         if (attempt >= handler_.max_attempts) {
           give_up(target,
-                  {handler_.name, source_.name, event.position, event.stream_id, event.type,
+                  {handler_.name, feed_->source_name(), event.position, event.stream_id, event.type,
                    boost::json::serialize(event.data), one_line(error.what()), attempt},
                   to);
           return;
@@ -559,7 +481,7 @@ class Lane::Impl {
 
   // The poison-event policy, once an event has used up its attempts (or could not be decoded at all).
   void give_up(pqxx::connection& target, const checkpoints::DeadLetter& letter, Position to) {
-    const std::string message = "handler " + handler_.name + " failed on source " + source_.name + " position " +
+    const std::string message = "handler " + handler_.name + " failed on source " + feed_->source_name() + " position " +
                                 std::to_string(letter.position) + " (" + letter.event_type + ") after " +
                                 std::to_string(letter.attempts) + " attempt(s): " + letter.error;
     update([&](LaneStatus& s) { s.last_error = message; });
@@ -574,7 +496,7 @@ class Lane::Impl {
     const auto started = clock_.now();
     pqxx::work txn(target);
     checkpoints::record_dead_letter(txn, letter);
-    checkpoint_.advance(txn, position_, to, 0, holes_);
+    checkpoint_.advance(txn, position_, to, 0, feed_->holes());
     txn.commit();
     update([&](LaneStatus& s) { ++s.dead_letters; });
     moved(to, 0, started);
@@ -605,11 +527,16 @@ class Lane::Impl {
   // A retry delay that shutdown cuts short: the event in hand is left unapplied (its transaction rolled
   // back), so nothing is lost, and the lane stops.
   void pause(std::chrono::milliseconds delay) {
+    sleep(delay);
+    if (stop_.stop_requested()) throw Stopping{};
+  }
+
+  // Waits for `delay`, or less when shutdown is requested.
+  void sleep(std::chrono::milliseconds delay) const {
     std::mutex mutex;
     std::unique_lock lock(mutex);
     std::condition_variable_any never_notified;
     never_notified.wait_for(lock, stop_, delay, [] { return false; });
-    if (stop_.stop_requested()) throw Stopping{};
   }
 
   template <class Change>
@@ -631,24 +558,17 @@ class Lane::Impl {
   }
 
   config::Handler handler_;
-  config::PostgresSource source_;
+  std::unique_ptr<Feed> feed_;
   std::string target_url_;
   std::unique_ptr<handlers::ProjectionHandler> projection_;
-  WakeSignal& wake_;
   const Clock& clock_;
   LaneOptions options_;
-  sources::PostgresReader reader_;
-  sources::SettledHorizon horizon_;
   checkpoints::CheckpointStore checkpoint_;
   handlers::TypeFilter types_;
   Position position_ = 0;
   Position careful_until_ = 0;         ///< up to here, one chunk per transaction: a failure was seen in this range
-  checkpoints::HoleDeadlines holes_;   ///< written with every checkpoint move (see note_passed_holes)
-  Position forced_until_ = 0;          ///< the bound max_hole_wait last forced: holes below it are noted
-  Clock::time_point next_recheck_{};   ///< when recheck_holes runs next
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
   Position head_ = 0;                  ///< the highest head a read has seen
-  std::uint64_t rebuild_seen_generation_ = 0;  ///< see rebuild_under_writes
   bool under_writes_ = false;
   bool rebuild_begun_ = false;         ///< a fresh rebuild has cleared and recorded itself (once, not per session)
   Clock::time_point throttle_start_{};  ///< a throttled rebuild's rows are counted from here (its session's start)
@@ -662,11 +582,10 @@ class Lane::Impl {
   LaneStatus status_;
 };
 
-Lane::Lane(config::Handler handler, config::PostgresSource source, std::string target_url,
-           std::unique_ptr<handlers::ProjectionHandler> projection, WakeSignal& wake, const Clock& clock,
-           LaneOptions options)
-    : impl_(std::make_unique<Impl>(std::move(handler), std::move(source), std::move(target_url), std::move(projection),
-                                   wake, clock, options)) {}
+Lane::Lane(config::Handler handler, std::unique_ptr<Feed> feed, std::string target_url,
+           std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options)
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(feed), std::move(target_url), std::move(projection),
+                                   clock, options)) {}
 
 Lane::~Lane() = default;
 

@@ -1,5 +1,5 @@
 #pragma once
-/// A lane runs one projection handler over its source: read a settled batch after the checkpoint, apply
+/// A lane runs one projection handler over its source's feed (daemon/feeds/): read a settled batch after the checkpoint, apply
 /// it and move the checkpoint in the same transaction, repeat; wait for a wake-up when there is nothing
 /// to do. Lanes are independent: each has its own connections, checkpoint and thread, so a halted or
 /// slow handler never holds back another.
@@ -23,7 +23,7 @@
 #include "daemon/clock.hpp"
 #include "daemon/histogram.hpp"
 #include "daemon/result.hpp"
-#include "daemon/wake_signal.hpp"
+#include "daemon/feeds/feed.hpp"
 #include "handlers/projection_handler.hpp"
 
 namespace projectord {
@@ -80,9 +80,8 @@ struct LaneOptions {
 
 class Lane {
  public:
-  Lane(config::Handler handler, config::PostgresSource source, std::string target_url,
-       std::unique_ptr<handlers::ProjectionHandler> projection, WakeSignal& wake, const Clock& clock,
-       LaneOptions options);
+  Lane(config::Handler handler, std::unique_ptr<Feed> feed, std::string target_url,
+       std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options);
   ~Lane();
 
   /// The lane's thread body; returns when stop is requested, the handler halts, or (with

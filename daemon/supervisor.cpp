@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "daemon/feeds/postgres_feed.hpp"
 #include "daemon/rebuild.hpp"
 #include "handlers/registry.hpp"
 
@@ -22,12 +23,23 @@ config::Handler without_lines(config::Handler handler) {
 
 bool same_settings(const config::Handler& a, const config::Handler& b) { return without_lines(a) == without_lines(b); }
 
+template <class Sources>
+bool same_entry(const Sources& a, const Sources& b, const std::string& name) {
+  const auto in_a = a.find(name);
+  const auto in_b = b.find(name);
+  if (in_a == a.end() || in_b == b.end()) return in_a == a.end() && in_b == b.end();
+  return in_a->second == in_b->second;
+}
+
+bool same_source(const config::Config& a, const config::Config& b, const std::string& name) {
+  return same_entry(a.postgres_sources, b.postgres_sources, name) && same_entry(a.redis_sources, b.redis_sources, name);
+}
+
 // A lane's view of the store changes only with its own handler's or its source's settings.
 bool same_lane(const config::Config& old_config, const config::Config& new_config, const std::string& name) {
   const config::Handler& old_handler = old_config.handlers.at(name);
   const config::Handler& new_handler = new_config.handlers.at(name);
-  return same_settings(old_handler, new_handler) &&
-         old_config.postgres_sources.at(old_handler.source) == new_config.postgres_sources.at(new_handler.source);
+  return same_settings(old_handler, new_handler) && same_source(old_config, new_config, new_handler.source);
 }
 
 // A lane is told how long "behind and getting further behind" must last before it is called slow.
@@ -67,7 +79,6 @@ struct Supervisor::Listener {
 
 struct Supervisor::Pending {
   config::Handler handler;
-  config::PostgresSource source;
   std::unique_ptr<handlers::ProjectionHandler> projection;
 };
 
@@ -99,7 +110,7 @@ Result<void> Supervisor::apply(const config::Config& config) {
     if (unchanged) continue;
     auto projection = handlers::make_projection(handler);
     if (!projection) return fail(projection.error());
-    to_start.push_back({handler, config.postgres_sources.at(handler.source), std::move(*projection)});
+    to_start.push_back({handler, std::move(*projection)});
     if (started_ && config_.handlers.contains(name)) to_retire.push_back(name);
   }
   if (started_) {
@@ -163,15 +174,18 @@ Result<void> Supervisor::apply(const config::Config& config) {
   return {};
 }
 
+std::unique_ptr<Feed> Supervisor::make_feed(const config::Handler& handler, bool /*rebuild*/) {
+  return std::make_unique<PostgresFeed>(config_.postgres_sources.at(handler.source), wakes_[handler.source], clock_);
+}
+
 std::unique_ptr<Supervisor::Running> Supervisor::launch(const config::Handler& handler,
-                                                         const config::PostgresSource& source,
                                                          std::unique_ptr<handlers::ProjectionHandler> projection,
                                                          LaneOptions options) {
   auto running = std::make_unique<Running>();
   running->id = next_id_++;
   running->handler = handler;
-  running->lane = std::make_unique<Lane>(handler, source, config_.database_url, std::move(projection),
-                                         wakes_[source.name], clock_, std::move(options));
+  running->lane = std::make_unique<Lane>(handler, make_feed(handler, options.rebuild.has_value()),
+                                         config_.database_url, std::move(projection), clock_, std::move(options));
   running->thread = std::jthread([this, id = running->id, lane = running->lane.get()](std::stop_token stop) {
     lane->run(stop);
     net::post(io_, [this, id] { finished(id); });
@@ -187,8 +201,8 @@ void Supervisor::start(Pending pending) {
                       .on_checkpoint = [&waiters = waiters_, name](Position position) {
                         waiters.advanced(name, position);
                       }};
-  auto running = launch(pending.handler, pending.source, std::move(pending.projection), std::move(options));
-  spdlog::info("handler={} source={} event=started", name, pending.source.name);
+  auto running = launch(pending.handler, std::move(pending.projection), std::move(options));
+  spdlog::info("handler={} source={} event=started", name, pending.handler.source);
   std::lock_guard lock(mutex_);
   lanes_[name] = std::move(running);
 }
@@ -233,7 +247,7 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
                       .progress_window = progress_window(config_),
                       .rebuild = LaneOptions::Rebuild{!resume, requested_by,
                                                       entry->max_rate, std::move(may_swap)}};
-  entry->running = launch(handler, config_.postgres_sources.at(handler.source), std::move(*projection), std::move(options));
+  entry->running = launch(handler, std::move(*projection), std::move(options));
   spdlog::info("handler={} event=rebuild_{} requested_by={} max_rate={}", name, resume ? "resumed" : "requested",
                requested_by, entry->max_rate);
   std::lock_guard lock(mutex_);
@@ -300,7 +314,7 @@ void Supervisor::finished(std::uint64_t id) {
     if (restart && !stopping_ && config_.handlers.contains(name)) {
       const config::Handler& handler = config_.handlers.at(name);
       if (auto projection = handlers::make_projection(handler)) {
-        start({handler, config_.postgres_sources.at(handler.source), std::move(*projection)});
+        start({handler, std::move(*projection)});
       }
     }
   }
@@ -317,7 +331,11 @@ void Supervisor::finished(std::uint64_t id) {
 
 void Supervisor::reconcile_listeners() {
   std::map<std::string, const config::PostgresSource*> wanted;
-  for (const auto& [name, handler] : config_.handlers) wanted[handler.source] = &config_.postgres_sources.at(handler.source);
+  for (const auto& [name, handler] : config_.handlers) {
+    // Redis streams need no listener: their lanes' reads block until entries arrive.
+    const auto postgres = config_.postgres_sources.find(handler.source);
+    if (postgres != config_.postgres_sources.end()) wanted[handler.source] = &postgres->second;
+  }
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     const auto keep = wanted.find(it->first);
     if (keep != wanted.end() && *keep->second == it->second->source) {

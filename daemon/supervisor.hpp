@@ -61,8 +61,10 @@ class Supervisor final : public http::DaemonView {
   void start(Pending pending);
   void finished(std::uint64_t id);
   void stop_live_for_swap(const std::string& handler);
-  std::unique_ptr<Running> launch(const config::Handler& handler, const config::PostgresSource& source,
+  std::unique_ptr<Running> launch(const config::Handler& handler,
                                   std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options);
+  /// What a lane of `handler` reads: its source's live feed, or the one a rebuild replays history from.
+  std::unique_ptr<Feed> make_feed(const config::Handler& handler, bool rebuild);
   void reconcile_listeners();
   void check_idle();
 

@@ -6,6 +6,7 @@
 
 #include "checkpoints/schema.hpp"
 #include "config/loader.hpp"
+#include "daemon/feeds/postgres_feed.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
 #include "tests/support/test_database.hpp"
@@ -42,9 +43,9 @@ std::string project(const TestDatabase& db, const std::string& source_toml) {
   const auto& handler = loaded.config.handlers.at("seen");
   projectord::SteadyClock clock;
   projectord::WakeSignal wake;
-  projectord::Lane lane(handler, loaded.config.postgres_sources.at(handler.source), db.url(),
-                        std::move(*projectord::handlers::make_projection(handler)), wake, clock,
-                        {.exit_when_caught_up = true});
+  projectord::Lane lane(
+      handler, std::make_unique<projectord::PostgresFeed>(loaded.config.postgres_sources.at(handler.source), wake, clock),
+      db.url(), std::move(*projectord::handlers::make_projection(handler)), clock, {.exit_when_caught_up = true});
   lane.run(std::stop_token());
   return db.query_value(
       "SELECT string_agg(concat_ws('|', position, stream_id, version, type, name, recorded_at AT TIME ZONE 'UTC'),"

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "checkpoints/schema.hpp"
+#include "daemon/feeds/postgres_feed.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
 #include "tests/support/test_database.hpp"
@@ -93,7 +94,8 @@ std::int64_t rows_in(const TestDatabase& db, const std::string& table) {
 class RunningLane {
  public:
   RunningLane(const TestDatabase& db, config::PostgresSource source, config::Handler handler)
-      : lane_(handler, source, db.url(), std::move(*projectord::handlers::make_projection(handler)), wake_, clock_, {}),
+      : lane_(handler, std::make_unique<projectord::PostgresFeed>(source, wake_, clock_), db.url(),
+              std::move(*projectord::handlers::make_projection(handler)), clock_, {}),
         thread_([this](std::stop_token stop) { lane_.run(stop); }) {}
   ~RunningLane() {
     thread_.request_stop();
