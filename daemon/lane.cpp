@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <set>
 
 #include "checkpoints/checkpoint_store.hpp"
@@ -73,6 +74,11 @@ struct Stopping {};
 // (users) write each row once per transaction, and there are fewer commits to wait for. Bounded so that a
 // rollback loses little work and the fold's memory stays small (bench/: 4 x 5000 keeps RSS under 50 MB).
 constexpr std::size_t kReadsPerTransaction = 4;
+
+// The advisory lock class of handler locks (the other key is the hash of the checkpoint's name), and how often
+// a standby asks for the lock.
+constexpr int kHandlerLockClass = 0x70726f6a;  // "proj"
+constexpr auto kStandbyPoll = std::chrono::milliseconds(500);
 
 // The nice value of a rebuild lane's thread (see yield_cpu_to_live_lanes).
 constexpr int kRebuildNice = 10;
@@ -178,6 +184,7 @@ class Lane::Impl {
     // Reads run in their own transactions while a write transaction may be open: the feed has its own connection.
     pqxx::connection target(target_url_);
     prepare_session(target, handler_.name);
+    hold_handler_lock(target);
     set_synchronous_commit(target, options_.synchronous_commit);
     if (options_.rebuild) enter_rebuild(target);
     {
@@ -250,6 +257,28 @@ class Lane::Impl {
       feed_->wait(blocked, stop);
     }
     if (open) commit_open(open);
+  }
+
+  // One process runs a handler at a time (DESIGN §6): another stands by on the lock and takes over as soon
+  // as the first one's session ends (a crash, a stop). The checkpoint's compare-and-set alone would stop two
+  // processes applying an event twice, but a Redis consumer group would split the entries between them.
+  void hold_handler_lock(pqxx::connection& target) {
+    bool told = false;
+    while (true) {
+      pqxx::nontransaction txn(target);
+      const pqxx::result locked =
+          txn.exec_params("SELECT pg_try_advisory_lock($1, hashtext($2))", kHandlerLockClass, checkpoint_.key());
+      if (locked[0][0].as<bool>()) break;
+      if (!told) {
+        spdlog::warn("handler={} event=standby reason=\"another process runs it\" lock={}", handler_.name,
+                     checkpoint_.key());
+        update([&](LaneStatus& s) { s.last_error = "standing by: another process runs handler " + handler_.name; });
+        told = true;
+      }
+      update([&](LaneStatus& s) { s.busy_since.reset(); });
+      pause(kStandbyPoll);
+    }
+    if (told) spdlog::info("handler={} event=taking_over", handler_.name);
   }
 
   // A rebuild competes with the live lanes for the CPU (bench/rebuild: on two cores an unthrottled replay

@@ -97,9 +97,11 @@ class RunningLane {
       : lane_(handler, std::make_unique<projectord::PostgresFeed>(source, wake_, clock_), db.url(),
               std::move(*projectord::handlers::make_projection(handler)), clock_, {}),
         thread_([this](std::stop_token stop) { lane_.run(stop); }) {}
-  ~RunningLane() {
+  ~RunningLane() { stop(); }
+  void stop() {
     thread_.request_stop();
     wake_.notify();
+    if (thread_.joinable()) thread_.join();
   }
   projectord::LaneStatus status() const { return lane_.status(); }
   void wake() { wake_.notify(); }
@@ -376,4 +378,22 @@ TEST_CASE("a hole forced past during a catch-up is re-read too, and its late row
   holder.commit();
   REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 40; }));
   CHECK(lane.status().late_arrivals == 1);
+}
+
+TEST_CASE("a second process's lane of the same handler stands by until the first one's session ends") {
+  TestDatabase db;
+  create_store(db);
+  insert_events(db, 1, 50);
+  auto first = std::make_unique<RunningLane>(db, generic_source(db), applied_log_handler());
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 50; }));
+  RunningLane second(db, generic_source(db), applied_log_handler());
+  REQUIRE(eventually([&] { return second.status().last_error.find("standing by") != std::string::npos; }));
+  CHECK(second.status().position == 0);  // it never loaded the checkpoint, let alone applied anything
+
+  first->stop();  // its connections close: the lock is free
+  insert_events(db, 51, 60);
+  second.wake();
+  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 60; }));
+  CHECK(second.status().position == 60);
+  CHECK(db.query_int("SELECT sum(n) FROM applied_log") == 60 * 61 / 2);
 }
