@@ -127,6 +127,9 @@ class Lane::Impl {
         continue;
       } catch (const Stopping&) {
         break;
+      } catch (const FeedRefused& refused) {
+        refuse(refused.what());
+        break;
       } catch (const std::exception& error) {
         const auto delay = reconnect.next();
         spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name,
@@ -141,6 +144,26 @@ class Lane::Impl {
       }
     }
     set_state(LaneState::stopped);
+  }
+
+  // The feed cannot serve this lane as configured: it ends, saying why; a rebuild drops its shadow (the
+  // live read model goes on untouched).
+  void refuse(const std::string& why) {
+    spdlog::error("handler={} source={} event=refused error=\"{}\"", handler_.name, feed_->source_name(), why);
+    update([&](LaneStatus& s) {
+      s.last_error = why;
+      s.busy_since.reset();
+    });
+    if (!options_.rebuild) return;
+    try {
+      pqxx::connection target(target_url_);
+      pqxx::work txn(target);
+      rebuild::abandon(txn, handler_.name);
+      txn.commit();
+      spdlog::warn("handler={} event=rebuild_abandoned", handler_.name);
+    } catch (const std::exception& error) {  // the next start resumes the rebuild and refuses it again
+      spdlog::error("handler={} event=rebuild_abandon_failed error=\"{}\"", handler_.name, one_line(error.what()));
+    }
   }
 
   LaneStatus status() const {
@@ -478,6 +501,7 @@ class Lane::Impl {
       s.batch_sizes.observe(static_cast<double>(events));
       s.batch_seconds.observe(seconds);
     });
+    projection_->committed(to);
     feed_->committed(to);
     if (options_.on_checkpoint) options_.on_checkpoint(to);
   }
@@ -492,14 +516,15 @@ class Lane::Impl {
         if (is_transient(error)) throw;
         const Event& event = single.front();
         update([&](LaneStatus& s) { ++s.failed_attempts; });
-        if (attempt >= handler_.max_attempts) {
+        const auto* delivery = dynamic_cast<const handlers::DeliveryFailed*>(&error);
+        if (attempt >= handler_.max_attempts || (delivery != nullptr && delivery->permanent)) {
           give_up(target,
                   {handler_.name, feed_->source_name(), event.position, event.stream_id, event.type,
                    boost::json::serialize(event.data), one_line(error.what()), attempt},
                   to);
           return;
         }
-        const auto delay = retry.next();
+        const auto delay = std::max(retry.next(), delivery != nullptr ? delivery->retry_after : config::Duration(0));
         spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"", handler_.name,
                      event.position, attempt, delay.count(), one_line(error.what()));
         update([&](LaneStatus& s) { s.last_error = one_line(error.what()); });

@@ -16,6 +16,10 @@ std::string shadow_schema(const std::string& handler) { return "projectord_r_" +
 std::string shadow_checkpoint(const std::string& handler) { return handler + ":rebuild"; }
 
 std::optional<std::string> refusal(const config::Handler& handler) {
+  if (config::is_side_effect_kind(handler.kind)) {
+    return "handler " + handler.name + " is a " + handler.kind +
+           " side effect: a rebuild replays history, and side effects are never sent again";
+  }
   if (handler.table.find('.') != std::string::npos) {
     return "handler " + handler.name + " writes the schema-qualified table " + handler.table +
            ": a rebuild builds the unqualified names of the handler's setup in a shadow schema";

@@ -251,6 +251,7 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
   spdlog::info("handler={} event=rebuild_{} requested_by={} max_rate={}", name, resume ? "resumed" : "requested",
                requested_by, entry->max_rate);
   std::lock_guard lock(mutex_);
+  failed_rebuilds_.erase(name);
   rebuilds_[name] = std::move(entry);
 }
 
@@ -301,7 +302,14 @@ void Supervisor::finished(std::uint64_t id) {
   }
   if (rebuilt) {
     const std::string name = rebuilt->running->handler.name;
-    const bool swapped = rebuilt->running->lane->status().swapped;
+    const LaneStatus shadow = rebuilt->running->lane->status();
+    const bool swapped = shadow.swapped;
+    if (!swapped && !shadow.last_error.empty() && !rebuilt->running->thread.get_stop_token().stop_requested()) {
+      // It gave up (a failed swap, a stream trimmed past what it needs): /status says why until the next one.
+      std::lock_guard lock(mutex_);
+      failed_rebuilds_.insert_or_assign(
+          name, http::RebuildStatus{"failed", rebuilt->requested_by, rebuilt->max_rate, rebuilt->started, shadow});
+    }
     rebuilt.reset();  // joins a thread that has returned
     // The live lane stopped for the swap (or a swap that failed) starts again, from the swapped checkpoint.
     bool restart = false;
@@ -403,6 +411,8 @@ std::vector<http::HandlerStatus> Supervisor::handlers() const {
       const Rebuild& r = *rebuild->second;
       statuses.back().rebuild = http::RebuildStatus{r.gate->asked ? "swapping" : "replaying", r.requested_by,
                                                     r.max_rate, r.started, r.running->lane->status()};
+    } else if (const auto failed = failed_rebuilds_.find(name); failed != failed_rebuilds_.end()) {
+      statuses.back().rebuild = failed->second;
     }
   }
   return statuses;

@@ -86,6 +86,7 @@ class Supervisor final : public http::DaemonView {
   std::map<std::string, std::unique_ptr<Running>> lanes_;
   std::vector<std::unique_ptr<Running>> retiring_;
   std::map<std::string, std::unique_ptr<Rebuild>> rebuilds_;
+  std::map<std::string, http::RebuildStatus> failed_rebuilds_;  ///< the last rebuild's, until another starts
   http::EndpointSettings settings_;
 };
 

@@ -8,10 +8,12 @@
 /// `flush` (folding many events into fewer writes); it never commits. Any exception rolls the whole
 /// transaction back, after which the caller calls `discard` and replays the range in smaller transactions,
 /// down to one event, to isolate a poison event.
+#include <chrono>
 #include <memory>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,18 @@ class ProjectionHandler {
 
   /// The transaction was rolled back (or the connection lost): forget what `apply` deferred.
   virtual void discard() {}
+
+  /// The checkpoint moved to `position` and committed: everything up to it is done for good.
+  virtual void committed(Position /*position*/) {}
+};
+
+/// What `apply` may throw to say more than "it failed": a side effect's receiver refused the event for good
+/// (no more attempts: on_error applies now), or asked to be left alone for a while (Retry-After).
+struct DeliveryFailed : std::runtime_error {
+  DeliveryFailed(const std::string& what, bool permanent, std::chrono::milliseconds retry_after)
+      : std::runtime_error(what), permanent(permanent), retry_after(retry_after) {}
+  bool permanent;
+  std::chrono::milliseconds retry_after;  ///< the least delay before the next attempt
 };
 
 }  // namespace projectord::handlers

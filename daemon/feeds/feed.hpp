@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <variant>
@@ -38,6 +39,12 @@ struct FeedBatch {
   Position head = 0;         ///< the highest position the source has, as far as this read saw
   bool blocked = false;      ///< events beyond `to` exist but are not settled yet
   bool truncated = false;    ///< the read stopped at its limit: more is ready now
+};
+
+/// Thrown by a feed that cannot serve its lane as configured, for a reason no retry fixes (a stream trimmed
+/// past what a rebuild needs): the lane stops and says why.
+struct FeedRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 class Feed {

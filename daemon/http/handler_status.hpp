@@ -13,7 +13,9 @@ namespace projectord::http {
 
 /// A blue/green rebuild in progress (daemon/rebuild.hpp).
 struct RebuildStatus {
-  std::string phase;  ///< replaying (into the shadow) | swapping (live lane stopping, last catch-up, swap)
+  /// replaying (into the shadow) | swapping (live lane stopping, last catch-up, swap) | failed (it gave up:
+  /// shadow.last_error says why; shown until the next rebuild starts)
+  std::string phase;
   std::string requested_by;
   std::int64_t max_rate = 0;  ///< events/s, 0: unlimited
   Clock::time_point started;

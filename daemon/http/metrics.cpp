@@ -161,7 +161,7 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
                                 MetricType::Gauge,
                                 {}};
   for (const HandlerStatus& handler : handlers) {
-    if (!handler.rebuild) continue;
+    if (!handler.rebuild || handler.rebuild->phase == "failed") continue;
     ClientMetric sample;
     sample.label = {{"handler", handler.name}, {"source", handler.source}, {"phase", handler.rebuild->phase}};
     sample.gauge.value = handler.rebuild->progress();

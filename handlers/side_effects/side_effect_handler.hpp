@@ -1,0 +1,32 @@
+#pragma once
+/// Runs a side effect (webhook, celery, redis_publish) in a lane like a projection, so that it gets the
+/// same checkpoint, retries, poison-event policy, pause/resume/skip and status; only its work leaves the
+/// database. `apply` delivers the events and the lane then moves the checkpoint in its transaction: at
+/// least once, because a crash between the two delivers again (receivers deduplicate by the idempotency
+/// key). Events delivered in a batch that failed as a whole are remembered, so the lane's event-by-event
+/// replay of that batch resends only what was not delivered.
+#include <memory>
+#include <set>
+
+#include "handlers/projection_handler.hpp"
+#include "handlers/side_effects/side_effect.hpp"
+
+namespace projectord::handlers {
+
+class SideEffectHandler final : public ProjectionHandler {
+ public:
+  SideEffectHandler(std::string name, std::unique_ptr<SideEffect> effect)
+      : name_(std::move(name)), effect_(std::move(effect)) {}
+
+  std::vector<std::string> setup_sql() const override { return {}; }
+  /// Throws DeliveryFailed for the first event (in order) that was not delivered.
+  void apply(pqxx::work& txn, std::span<const Event> events) override;
+  void committed(Position position) override;
+
+ private:
+  std::string name_;
+  std::unique_ptr<SideEffect> effect_;
+  std::set<Position> delivered_;  ///< delivered, not yet covered by a committed checkpoint
+};
+
+}  // namespace projectord::handlers
