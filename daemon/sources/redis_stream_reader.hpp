@@ -52,8 +52,8 @@ class RedisStreamReader {
   /// for the first (0: does not wait); empty when none came or interrupt() was called.
   Result<std::vector<StreamEntry>> read_new(std::size_t count, std::chrono::milliseconds block);
 
-  /// Takes over up to `count` entries pending for at least `min_idle` in the group, whoever holds them,
-  /// and returns them; they become this consumer's pending entries.
+  /// Takes over up to `count` entries pending for at least `min_idle` in the group, whoever holds them (this
+  /// consumer too), lowest ids first, and returns them; they become this consumer's pending entries.
   Result<std::vector<StreamEntry>> claim_idle(std::chrono::milliseconds min_idle, std::size_t count);
 
   /// The lowest pending entry of the whole group and its consumer; nullopt when nothing is pending.
