@@ -1,0 +1,172 @@
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/sources/stream_entry_decoder.hpp"
+
+namespace json = boost::json;
+using projectord::Event;
+using projectord::config::RedisSource;
+using projectord::sources::decode_entry;
+using projectord::sources::StreamEntry;
+using projectord::sources::StreamEntryId;
+
+namespace {
+
+RedisSource orders() {
+  RedisSource source;
+  source.name = "orders";
+  source.stream = "orders-stream";
+  return source;
+}
+
+constexpr StreamEntryId kId{1700000000000, 3};
+
+// An entry of every default field, with `changes` applied: a pair with an empty value removes the field.
+StreamEntry entry_with(std::vector<std::pair<std::string, std::string>> changes = {}) {
+  StreamEntry entry{kId,
+                    {{"type", "OrderPlaced"},
+                     {"stream_id", "order-17"},
+                     {"version", "4"},
+                     {"data", R"({"total":12.5,"items":["a","b"]})"},
+                     {"metadata", R"({"user_id":"u-1"})"},
+                     {"recorded_at", "2026-11-23T22:45:39Z"}}};
+  for (auto& [name, value] : changes) {
+    std::erase_if(entry.fields, [&](const auto& field) { return field.first == name; });
+    if (!value.empty()) entry.fields.emplace_back(name, std::move(value));
+  }
+  return entry;
+}
+
+Event decoded(const StreamEntry& entry, const RedisSource& source = orders()) {
+  auto event = decode_entry(source, entry);
+  INFO((event ? std::string() : event.error()));
+  REQUIRE(event.has_value());
+  return std::move(*event);
+}
+
+// The error for an entry that must be refused; it always names the source and the entry.
+std::string refused(const StreamEntry& entry, const RedisSource& source = orders()) {
+  const auto event = decode_entry(source, entry);
+  REQUIRE_FALSE(event.has_value());
+  CHECK_THAT(event.error(), Catch::StartsWith("source " + source.name + " entry " + entry.id.text() + ": "));
+  return event.error();
+}
+
+}  // namespace
+
+TEST_CASE("stream entry decoder: every field maps to the event and the id gives its position") {
+  const auto event = decoded(entry_with());
+  CHECK(event.source == "orders");
+  CHECK(event.entry_id == "1700000000000-3");
+  CHECK(event.position == *kId.position());
+  CHECK(event.type == "OrderPlaced");
+  CHECK(event.stream_id == "order-17");
+  CHECK(event.version == 4);
+  CHECK(event.data == json::parse(R"({"items":["a","b"],"total":12.5})"));
+  CHECK(event.metadata == json::parse(R"({"user_id":"u-1"})"));
+  CHECK(event.recorded_at == "2026-11-23T22:45:39Z");
+}
+
+TEST_CASE("stream entry decoder: optional fields that are missing take their defaults") {
+  const auto event = decoded(StreamEntry{kId, {{"type", "OrderPlaced"}, {"data", "{}"}}});
+  CHECK(event.type == "OrderPlaced");
+  CHECK(event.stream_id.empty());
+  CHECK(event.version == 0);
+  CHECK(event.data == json::object());
+  REQUIRE(event.metadata.is_object());
+  CHECK(event.metadata.as_object().empty());
+  CHECK(event.recorded_at.empty());
+}
+
+TEST_CASE("stream entry decoder: the source's field names are the ones read, and other fields are ignored") {
+  auto source = orders();
+  source.type_field = "t";
+  source.stream_id_field = "aggregate";
+  source.version_field = "seq";
+  source.data_field = "payload";
+  source.metadata_field = "meta";
+  source.recorded_at_field = "at";
+  const StreamEntry entry{kId,
+                          {{"type", "Ignored"},
+                           {"t", "OrderShipped"},
+                           {"aggregate", "order-9"},
+                           {"seq", "-2"},
+                           {"payload", R"({"carrier":"dhl"})"},
+                           {"meta", R"({"trace":"t-1"})"},
+                           {"at", "2026-01-01T00:00:00Z"},
+                           {"data", "not json at all"}}};
+  const auto event = decoded(entry, source);
+  CHECK(event.type == "OrderShipped");
+  CHECK(event.stream_id == "order-9");
+  CHECK(event.version == -2);
+  CHECK(event.data == json::parse(R"({"carrier":"dhl"})"));
+  CHECK(event.metadata == json::parse(R"({"trace":"t-1"})"));
+  CHECK(event.recorded_at == "2026-01-01T00:00:00Z");
+}
+
+TEST_CASE("stream entry decoder: a field given twice counts the first time") {
+  auto entry = entry_with();
+  entry.fields.emplace_back("type", "Other");
+  CHECK(decoded(entry).type == "OrderPlaced");
+}
+
+TEST_CASE("stream entry decoder: the largest version decodes and nested data stays whole") {
+  const auto event = decoded(entry_with({{"version", "9223372036854775807"}, {"data", R"({"a":{"b":{"c":[1,{}]}}})"}}));
+  CHECK(event.version == 9223372036854775807);
+  CHECK(event.data.at("a").at("b").at("c").at(0) == 1);
+}
+
+TEST_CASE("stream entry decoder: a missing type or data is refused naming the field") {
+  CHECK_THAT(refused(entry_with({{"type", ""}})), Catch::Contains("field 'type' is missing"));
+  CHECK_THAT(refused(entry_with({{"data", ""}})), Catch::Contains("field 'data' is missing"));
+  auto source = orders();
+  source.data_field = "payload";
+  CHECK_THAT(refused(entry_with(), source), Catch::Contains("field 'payload' is missing"));
+}
+
+TEST_CASE("stream entry decoder: data that is not a JSON object is refused naming the field and the problem") {
+  const auto truncated = refused(entry_with({{"data", R"({"total":)"}}));
+  CHECK_THAT(truncated, Catch::Contains("field 'data'") && Catch::Contains("invalid JSON"));
+  const auto trailing = refused(entry_with({{"data", R"({"a":1} x)"}}));
+  CHECK_THAT(trailing, Catch::Contains("field 'data'") && Catch::Contains("invalid JSON at offset 8"));
+  for (const std::string not_object : {"[1,2]", "\"text\"", "12", "null"}) {
+    INFO(not_object);
+    CHECK_THAT(refused(entry_with({{"data", not_object}})),
+               Catch::Contains("field 'data'") && Catch::Contains("not a JSON object"));
+  }
+}
+
+TEST_CASE("stream entry decoder: metadata that is not a JSON object is refused naming the field") {
+  CHECK_THAT(refused(entry_with({{"metadata", "{oops}"}})),
+             Catch::Contains("field 'metadata'") && Catch::Contains("invalid JSON"));
+  CHECK_THAT(refused(entry_with({{"metadata", R"(["user"])"}})),
+             Catch::Contains("field 'metadata'") && Catch::Contains("not a JSON object"));
+}
+
+TEST_CASE("stream entry decoder: a version that is not a 64-bit integer is refused showing it") {
+  for (const std::string version : {"1.5", "12x", " 3", "0x10", "+1", "9223372036854775808", "four"}) {
+    INFO(version);
+    CHECK_THAT(refused(entry_with({{"version", version}})),
+               Catch::Contains("field 'version' is not a 64-bit integer: '" + version + "'"));
+  }
+  // An empty value is a value, not a missing field.
+  auto entry = entry_with();
+  std::erase_if(entry.fields, [](const auto& field) { return field.first == "version"; });
+  entry.fields.emplace_back("version", "");
+  CHECK_THAT(refused(entry), Catch::Contains("field 'version' is not a 64-bit integer: ''"));
+}
+
+TEST_CASE("stream entry decoder: an id beyond the positions is refused") {
+  auto entry = entry_with();
+  entry.id = StreamEntryId{std::uint64_t{1} << 42, 0};
+  CHECK_THAT(refused(entry), Catch::Contains("beyond the positions"));
+  entry.id = StreamEntryId{1, std::uint64_t{1} << 21};
+  CHECK_THAT(refused(entry), Catch::Contains("beyond the positions"));
+}
+
+TEST_CASE("stream entry decoder: an entry deleted while pending (no fields) is refused as deleted") {
+  CHECK_THAT(refused(StreamEntry{kId, {}}), Catch::Contains("deleted"));
+}

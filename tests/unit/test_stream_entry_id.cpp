@@ -1,0 +1,93 @@
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "daemon/sources/stream_entry_id.hpp"
+
+using projectord::Position;
+using projectord::sources::StreamEntryId;
+
+namespace {
+
+constexpr std::uint64_t kMaxMs = (std::uint64_t{1} << 42) - 1;
+constexpr std::uint64_t kMaxSeq = (std::uint64_t{1} << 21) - 1;
+
+Position position_of(StreamEntryId id) {
+  const auto position = id.position();
+  INFO(id.text());
+  REQUIRE(position.has_value());
+  return *position;
+}
+
+}  // namespace
+
+TEST_CASE("stream entry id: MS-SEQ text is read and written back unchanged") {
+  for (const std::string text : {"0-0", "0-1", "1700000000000-3", "1700000000000-0", "4398046511103-2097151",
+                                 "18446744073709551615-18446744073709551615"}) {
+    const auto id = StreamEntryId::parse(text);
+    INFO(text);
+    REQUIRE(id.has_value());
+    CHECK(id->text() == text);
+  }
+  const auto id = StreamEntryId::parse("1700000000000-3");
+  REQUIRE(id.has_value());
+  CHECK(id->ms == 1700000000000u);
+  CHECK(id->seq == 3u);
+}
+
+TEST_CASE("stream entry id: a bare millisecond time means sequence 0") {
+  const auto id = StreamEntryId::parse("1700000000000");
+  REQUIRE(id.has_value());
+  CHECK(*id == StreamEntryId{1700000000000, 0});
+  CHECK(id->text() == "1700000000000-0");
+}
+
+TEST_CASE("stream entry id: text that is not MS-SEQ in unsigned 64-bit numbers is refused") {
+  for (const std::string text : {"", "-", "-1", "1-", "a-1", "1-a", "1-2-3", " 1-2", "1-2 ", "+1-2", "1-+2", "1--2",
+                                 "0x10-1", "18446744073709551616-0", "1-18446744073709551616", "*", "$", ">"}) {
+    INFO("'" << text << "'");
+    CHECK_FALSE(StreamEntryId::parse(text).has_value());
+  }
+}
+
+TEST_CASE("stream entry id: a position maps back to its id, up to the largest id a position can hold") {
+  for (const StreamEntryId id :
+       {StreamEntryId{0, 0}, StreamEntryId{0, 1}, StreamEntryId{1, 0}, StreamEntryId{1700000000000, 3},
+        StreamEntryId{1700000000000, kMaxSeq}, StreamEntryId{kMaxMs, 0}, StreamEntryId{kMaxMs, kMaxSeq}}) {
+    INFO(id.text());
+    CHECK(StreamEntryId::from_position(position_of(id)) == id);
+  }
+  CHECK(position_of({0, 0}) == 0);
+  CHECK(position_of({1, 0}) == (Position{1} << 21));
+  CHECK(position_of({kMaxMs, kMaxSeq}) == std::numeric_limits<Position>::max());
+}
+
+TEST_CASE("stream entry id: positions keep the order of the ids") {
+  std::vector<StreamEntryId> ids{{0, 0},
+                                 {0, 1},
+                                 {0, kMaxSeq},
+                                 {1, 0},
+                                 {1, 1},
+                                 {1700000000000, 0},
+                                 {1700000000000, 7},
+                                 {1700000000000, kMaxSeq},
+                                 {1700000000001, 0},
+                                 {kMaxMs, 0},
+                                 {kMaxMs, kMaxSeq}};
+  REQUIRE(std::is_sorted(ids.begin(), ids.end()));
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    INFO(ids[i - 1].text() << " < " << ids[i].text());
+    CHECK(position_of(ids[i - 1]) < position_of(ids[i]));
+  }
+}
+
+TEST_CASE("stream entry id: an id beyond 42 bits of milliseconds or 21 bits of sequence has no position") {
+  CHECK_FALSE(StreamEntryId{kMaxMs + 1, 0}.position().has_value());
+  CHECK_FALSE(StreamEntryId{0, kMaxSeq + 1}.position().has_value());
+  CHECK_FALSE(StreamEntryId{1700000000000, kMaxSeq + 1}.position().has_value());
+  CHECK_FALSE(StreamEntryId::parse("18446744073709551615-18446744073709551615")->position().has_value());
+  CHECK(StreamEntryId{kMaxMs, kMaxSeq}.position().has_value());
+}
