@@ -261,9 +261,19 @@ Result<std::vector<StreamEntry>> RedisStreamReader::claim_idle(std::chrono::mill
   return claimed;
 }
 
-Result<std::optional<PendingEntry>> RedisStreamReader::oldest_pending() {
+Result<std::optional<PendingEntry>> RedisStreamReader::oldest_pending_elsewhere(StreamEntryId above) {
   State& s = *state_;
-  return s.request({"XPENDING", s.source.stream, s.group, "-", "+", "1"}, parse_first_pending);
+  auto consumers = s.request({"XPENDING", s.source.stream, s.group}, parse_pending_consumers);
+  if (!consumers) return fail(consumers.error());
+  std::optional<PendingEntry> oldest;
+  for (const std::string& consumer : *consumers) {
+    if (consumer == s.consumer) continue;
+    auto first = s.request({"XPENDING", s.source.stream, s.group, "(" + above.text(), "+", "1", consumer},
+                           parse_first_pending);
+    if (!first) return fail(first.error());
+    if (*first && (!oldest || (*first)->id < oldest->id)) oldest = std::move(*first);
+  }
+  return oldest;
 }
 
 Result<void> RedisStreamReader::ack(std::span<const StreamEntryId> ids) {

@@ -56,8 +56,9 @@ class RedisStreamReader {
   /// consumer too), lowest ids first, and returns them; they become this consumer's pending entries.
   Result<std::vector<StreamEntry>> claim_idle(std::chrono::milliseconds min_idle, std::size_t count);
 
-  /// The lowest pending entry of the whole group and its consumer; nullopt when nothing is pending.
-  Result<std::optional<PendingEntry>> oldest_pending();
+  /// The lowest entry above `above` pending on another consumer of the group than this reader's, and that
+  /// consumer; nullopt when there is none. One XPENDING summary, then one XPENDING per such consumer.
+  Result<std::optional<PendingEntry>> oldest_pending_elsewhere(StreamEntryId above = {});
 
   /// Acknowledges the entries in one command; ids that are not pending are ignored by Redis.
   Result<void> ack(std::span<const StreamEntryId> ids);

@@ -80,6 +80,22 @@ Result<ClaimedPage> parse_claimed(Reply reply) {
   return ClaimedPage{*next != kNoId ? std::optional(*next) : std::nullopt, std::move(*entries)};
 }
 
+Result<std::vector<std::string>> parse_pending_consumers(Reply reply) {
+  // [count, lowest id, highest id, [[consumer, count], ...]]; with nothing pending the last three are nil.
+  if (!is_array(reply, 4)) return fail("unexpected reply: an XPENDING summary that is not 4 elements");
+  std::vector<std::string> consumers;
+  Reply& holders = reply.elements[3];
+  if (holders.kind == Reply::Kind::nil) return consumers;
+  if (holders.kind != Reply::Kind::array) return fail("unexpected reply: XPENDING consumers are not an array");
+  for (Reply& holder : holders.elements) {
+    if (!is_array(holder, 2) || holder.elements[0].kind != Reply::Kind::string) {
+      return fail("unexpected reply: an XPENDING consumer that is not [name, count]");
+    }
+    consumers.push_back(std::move(holder.elements[0].text));
+  }
+  return consumers;
+}
+
 Result<std::optional<PendingEntry>> parse_first_pending(Reply reply) {
   if (reply.kind != Reply::Kind::array) return fail("unexpected reply: not an array of pending entries");
   if (reply.elements.empty()) return std::optional<PendingEntry>();

@@ -50,7 +50,9 @@ Result<std::vector<StreamEntry>> parse_entries(Reply reply);
 /// XREADGROUP on one stream: nil (a block that timed out) or [[key, entries]].
 Result<std::vector<StreamEntry>> parse_read(Reply reply);
 Result<ClaimedPage> parse_claimed(Reply reply);
-/// XPENDING key group - + 1: nothing or the lowest pending entry.
+/// XPENDING key group (the summary): the consumers that hold pending entries.
+Result<std::vector<std::string>> parse_pending_consumers(Reply reply);
+/// XPENDING key group - + 1 [consumer]: nothing or the lowest pending entry.
 Result<std::optional<PendingEntry>> parse_first_pending(Reply reply);
 Result<StreamInfo> parse_stream_info(Reply reply);
 

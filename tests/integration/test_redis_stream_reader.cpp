@@ -19,6 +19,7 @@
 
 #include "daemon/sources/redis_client.hpp"
 #include "daemon/sources/redis_stream_reader.hpp"
+#include "tests/support/redis_test_stream.hpp"
 #include "tests/support/test_redis.hpp"
 
 namespace {
@@ -34,27 +35,15 @@ using projectord::sources::StreamEntry;
 using projectord::sources::StreamEntryId;
 using projectord::testing::test_redis_url;
 using projectord::testing::unique_redis_name;
+using projectord::testing::Admin;
+using projectord::testing::kStreamUserPassword;
+using projectord::testing::succeeded;
+using projectord::testing::TestStream;
+using projectord::testing::value_of;
 using Clock = std::chrono::steady_clock;
 using Ids = std::vector<StreamEntryId>;
 
-const std::string kPassword = "reader-secret-pw";
 const std::string kGroup = "projectord:orders_view";
-
-template <class T>
-T value_of(Result<T> result) {
-  if (!result) FAIL(result.error());
-  return std::move(*result);
-}
-
-void succeeded(const Result<void>& result) {
-  if (!result) FAIL(result.error());
-}
-
-Ids ids_of(const std::vector<StreamEntry>& entries) {
-  Ids ids;
-  for (const auto& entry : entries) ids.push_back(entry.id);
-  return ids;
-}
 
 // Polls `condition` until it holds; false when it still does not after `limit`.
 bool eventually(const std::function<bool()>& condition, Clock::duration limit = 5s) {
@@ -66,116 +55,27 @@ bool eventually(const std::function<bool()>& condition, Clock::duration limit = 
   return true;
 }
 
-// A connection for what tests do beside the reader under test: XADD, XDEL, XTRIM, ACL, CLIENT LIST and KILL.
-class Admin {
- public:
-  Admin() : client_(value_of(run(RedisClient::connect(io_, test_redis_url(), 5s)))) {}
+Ids ids_of(const std::vector<StreamEntry>& entries) {
+  Ids ids;
+  for (const auto& entry : entries) ids.push_back(entry.id);
+  return ids;
+}
 
-  Result<Reply> send(std::vector<std::string> args) { return run(client_->command(std::move(args))); }
+// A reader for `consumer` of kGroup, connected as the test stream's user.
+std::unique_ptr<RedisStreamReader> connected(const TestStream& stream, const std::string& consumer,
+                                             std::string start = "0") {
+  auto reader = std::make_unique<RedisStreamReader>(stream.source(std::move(start)), kGroup, consumer);
+  succeeded(reader->connect(5s));
+  return reader;
+}
 
-  // The reply to a command that must succeed: admin("XADD", key, "*", "type", "T").
-  template <class... Args>
-  Reply operator()(const Args&... args) {
-    auto reply = value_of(send({std::string(args)...}));
-    if (reply.is_error()) FAIL("admin: " << reply.text);
-    return reply;
-  }
-
- private:
-  template <class T>
-  T run(net::awaitable<T> work) {
-    std::optional<T> result;
-    net::co_spawn(io_, std::move(work), [&result](std::exception_ptr error, T value) {
-      if (error) std::rethrow_exception(error);
-      result.emplace(std::move(value));
-    });
-    io_.restart();
-    const auto deadline = Clock::now() + 10s;
-    while (!result && io_.run_one_until(deadline) > 0) {
-    }
-    if (!result) return projectord::fail("admin: no reply within 10 s");
-    return std::move(*result);
-  }
-
-  net::io_context io_;
-  std::unique_ptr<RedisClient> client_;
-};
-
-// A stream key and an ACL user (with `acl_rule` added to +@all) of this test alone; both go at the end.
-class TestStream {
- public:
-  explicit TestStream(std::string acl_rule = "+@all") : key(unique_redis_name("stream")), user(user_name()) {
-    admin("ACL", "SETUSER", user, "on", ">" + kPassword, "~*", "&*", "+@all", acl_rule);
-  }
-  ~TestStream() {
-    (void)admin.send({"ACL", "DELUSER", user});  // closes the user's connections too
-    (void)admin.send({"DEL", key});
-  }
-
-  RedisSource source(std::string start = "0") const {
-    RedisSource source;
-    source.name = "orders";
-    const auto server = test_redis_url();
-    source.url = "redis://" + user + ":" + kPassword + "@" + server.endpoint() + "/" + std::to_string(server.db);
-    source.stream = key;
-    source.start = std::move(start);
-    return source;
-  }
-
-  // A reader for `consumer` of kGroup, connected as this test's user.
-  std::unique_ptr<RedisStreamReader> connected(const std::string& consumer, std::string start = "0") const {
-    auto reader = std::make_unique<RedisStreamReader>(source(std::move(start)), kGroup, consumer);
-    succeeded(reader->connect(5s));
-    return reader;
-  }
-
-  // The same, with the group ensured.
-  std::unique_ptr<RedisStreamReader> reader(const std::string& consumer, std::string start = "0") const {
-    auto reader = connected(consumer, std::move(start));
-    succeeded(reader->ensure_group());
-    return reader;
-  }
-
-  // Adds `count` entries {type: Added, data: {"n": i}}; returns their ids.
-  Ids add(int count) {
-    Ids ids;
-    for (int i = 0; i < count; ++i) {
-      const auto reply = admin("XADD", key, "*", "type", "Added", "data", R"({"n":)" + std::to_string(i) + "}");
-      const auto id = StreamEntryId::parse(reply.text);
-      REQUIRE(id.has_value());
-      ids.push_back(*id);
-    }
-    return ids;
-  }
-
-  // How many entries the group has delivered and not seen acknowledged.
-  std::int64_t pending() { return admin("XPENDING", key, kGroup).elements.at(0).integer; }
-
-  // This test's user's connections: all of them, or those blocked in a command.
-  int connections(bool blocked_only = false) {
-    std::istringstream lines(admin("CLIENT", "LIST").text);
-    int count = 0;
-    for (std::string line; std::getline(lines, line);) {
-      if (line.find(" user=" + user + " ") == std::string::npos) continue;
-      const auto flags = line.find(" flags=");
-      const auto end = line.find(' ', flags + 1);
-      if (!blocked_only || line.substr(flags, end - flags).find('b') != std::string::npos) ++count;
-    }
-    return count;
-  }
-
-  Admin admin;
-  const std::string key;
-  const std::string user;
-
- private:
-  // unique_redis_name() separates with ':', which in a URL would end the user name.
-  static std::string user_name() {
-    auto name = unique_redis_name("reader");
-    std::replace(name.begin(), name.end(), ':', '-');
-    return name;
-  }
-};
+// The same, with the group ensured.
+std::unique_ptr<RedisStreamReader> group_reader(const TestStream& stream, const std::string& consumer,
+                                                std::string start = "0") {
+  auto reader = connected(stream, consumer, std::move(start));
+  succeeded(reader->ensure_group());
+  return reader;
+}
 
 // Runs read_new(10, block) on another thread.
 std::future<Result<std::vector<StreamEntry>>> read_in_background(RedisStreamReader& reader,
@@ -224,21 +124,21 @@ TEST_CASE("redis stream reader: ensure_group creates the group once where source
   TestStream stream;
   SECTION("start 0: the group sees the entries added before it") {
     const auto before = stream.add(2);
-    auto reader = stream.reader("c", "0");
+    auto reader = group_reader(stream, "c", "0");
     succeeded(reader->ensure_group());
     CHECK(ids_of(value_of(reader->read_new(10, 0ms))) == before);
   }
   SECTION("start $: the group sees only entries added after it, and a later start 0 does not move it") {
     stream.add(2);
-    auto reader = stream.reader("c", "$");
+    auto reader = group_reader(stream, "c", "$");
     succeeded(reader->ensure_group());
-    succeeded(stream.reader("d", "0")->ensure_group());
+    succeeded(group_reader(stream, "d", "0")->ensure_group());
     CHECK(value_of(reader->read_new(10, 0ms)).empty());
     const auto after = stream.add(1);
     CHECK(ids_of(value_of(reader->read_new(10, 0ms))) == after);
   }
   SECTION("a missing stream is created, empty, with the group") {
-    auto reader = stream.reader("c");
+    auto reader = group_reader(stream, "c");
     CHECK(stream.admin("EXISTS", stream.key).integer == 1);
     CHECK(value_of(reader->info()).length == 0);
     const auto groups = stream.admin("XINFO", "GROUPS", stream.key);
@@ -250,10 +150,10 @@ TEST_CASE("redis stream reader: ensure_group creates the group once where source
 TEST_CASE("redis stream reader: a consumer reads its own pending entries after an id, then new ones", "[redis]") {
   TestStream stream;
   const auto first = stream.add(3);
-  CHECK(ids_of(value_of(stream.reader("c")->read_new(10, 0ms))) == first);  // never acknowledged
+  CHECK(ids_of(value_of(group_reader(stream, "c")->read_new(10, 0ms))) == first);  // never acknowledged
   const auto later = stream.add(2);
 
-  auto reader = stream.reader("c");  // the same consumer after a restart
+  auto reader = group_reader(stream, "c");  // the same consumer after a restart
   const auto pending = value_of(reader->read_pending(StreamEntryId{}, 10));
   CHECK(ids_of(pending) == first);
   REQUIRE(pending.size() == 3);
@@ -262,7 +162,7 @@ TEST_CASE("redis stream reader: a consumer reads its own pending entries after a
   CHECK(ids_of(value_of(reader->read_pending(first[0], 10))) == Ids{first[1], first[2]});
   CHECK(ids_of(value_of(reader->read_pending(StreamEntryId{}, 2))) == Ids{first[0], first[1]});
   CHECK(value_of(reader->read_pending(first[2], 10)).empty());
-  CHECK(value_of(stream.reader("other")->read_pending(StreamEntryId{}, 10)).empty());
+  CHECK(value_of(group_reader(stream, "other")->read_pending(StreamEntryId{}, 10)).empty());
 
   CHECK(ids_of(value_of(reader->read_new(10, 0ms))) == later);
   CHECK(value_of(reader->read_new(10, 0ms)).empty());
@@ -272,7 +172,7 @@ TEST_CASE("redis stream reader: a consumer reads its own pending entries after a
 TEST_CASE("redis stream reader: a pending entry deleted from the stream comes back without fields", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(3);
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   CHECK(value_of(reader->read_new(10, 0ms)).size() == 3);
   CHECK(stream.admin("XDEL", stream.key, ids[1].text()).integer == 1);
   const auto pending = value_of(reader->read_pending(StreamEntryId{}, 10));
@@ -284,7 +184,7 @@ TEST_CASE("redis stream reader: a pending entry deleted from the stream comes ba
 
 TEST_CASE("redis stream reader: read_new waits for its block when nothing comes and returns empty", "[redis]") {
   TestStream stream;
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   auto start = Clock::now();
   CHECK(value_of(reader->read_new(10, 300ms)).empty());
   const auto waited = Clock::now() - start;
@@ -298,7 +198,7 @@ TEST_CASE("redis stream reader: read_new waits for its block when nothing comes 
 
 TEST_CASE("redis stream reader: a blocked read_new returns as soon as an entry comes", "[redis]") {
   TestStream stream;
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   Ids added;
   const auto ended = end_blocked_read(stream, *reader, [&] { added = stream.add(1); });
   CHECK(ended.after < 2s);
@@ -308,7 +208,7 @@ TEST_CASE("redis stream reader: a blocked read_new returns as soon as an entry c
 TEST_CASE("redis stream reader: interrupt from another thread ends a 10 s block at once and the reader goes on",
           "[redis]") {
   TestStream stream;
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   const auto ended = end_blocked_read(stream, *reader, [&] { reader->interrupt(); });
   CHECK(ended.after < 1s);
   CHECK(value_of(ended.result).empty());
@@ -321,7 +221,7 @@ TEST_CASE("redis stream reader: interrupt from another thread ends a 10 s block 
 
 TEST_CASE("redis stream reader: an interrupt before read_new ends that read at once and only that one", "[redis]") {
   TestStream stream;
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   reader->interrupt();
   auto start = Clock::now();
   CHECK(value_of(reader->read_new(10, 10s)).empty());
@@ -334,7 +234,7 @@ TEST_CASE("redis stream reader: an interrupt before read_new ends that read at o
 
 TEST_CASE("redis stream reader: interrupts racing the start of reads never leave one blocked", "[redis]") {
   TestStream stream;
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   for (int round = 0; round < 30; ++round) {
     INFO("round " << round);
     auto read = read_in_background(*reader, 10s);
@@ -353,7 +253,7 @@ TEST_CASE(
     "connect() recovers",
     "[redis]") {
   TestStream stream("-client|unblock");
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   const auto ended = end_blocked_read(stream, *reader, [&] { reader->interrupt(); });
   CHECK(ended.after < 2s);
   CHECK(value_of(ended.result).empty());
@@ -370,23 +270,23 @@ TEST_CASE(
 TEST_CASE("redis stream reader: ack removes entries from the group's pending list", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(3);
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   CHECK(value_of(reader->read_new(10, 0ms)).size() == 3);
-  CHECK(stream.pending() == 3);
+  CHECK(stream.pending(kGroup) == 3);
   const Ids acked{ids[0], ids[2]};
   succeeded(reader->ack(acked));
-  CHECK(stream.pending() == 1);
+  CHECK(stream.pending(kGroup) == 1);
   CHECK(ids_of(value_of(reader->read_pending(StreamEntryId{}, 10))) == Ids{ids[1]});
   succeeded(reader->ack(acked));  // again: nothing left to acknowledge, and no error
   succeeded(reader->ack({}));
-  CHECK(stream.pending() == 1);
+  CHECK(stream.pending(kGroup) == 1);
 }
 
 TEST_CASE("redis stream reader: claim_idle takes over what a dead consumer read and never acknowledged", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(3);
-  CHECK(value_of(stream.reader("dead")->read_new(10, 0ms)).size() == 3);
-  auto alive = stream.reader("alive");
+  CHECK(value_of(group_reader(stream, "dead")->read_new(10, 0ms)).size() == 3);
+  auto alive = group_reader(stream, "alive");
   CHECK(value_of(alive->read_pending(StreamEntryId{}, 10)).empty());
 
   SECTION("all of it") {
@@ -396,13 +296,13 @@ TEST_CASE("redis stream reader: claim_idle takes over what a dead consumer read 
     CHECK(claimed[0].fields ==
           std::vector<std::pair<std::string, std::string>>{{"type", "Added"}, {"data", R"({"n":0})"}});
     CHECK(ids_of(value_of(alive->read_pending(StreamEntryId{}, 10))) == ids);
-    CHECK(value_of(stream.reader("dead")->read_pending(StreamEntryId{}, 10)).empty());
-    CHECK(stream.pending() == 3);
+    CHECK(value_of(group_reader(stream, "dead")->read_pending(StreamEntryId{}, 10)).empty());
+    CHECK(stream.pending(kGroup) == 3);
   }
   SECTION("at most `count`, the lowest ids first") {
     CHECK(ids_of(value_of(alive->claim_idle(0ms, 2))) == Ids{ids[0], ids[1]});
     CHECK(ids_of(value_of(alive->read_pending(StreamEntryId{}, 10))) == Ids{ids[0], ids[1]});
-    CHECK(ids_of(value_of(stream.reader("dead")->read_pending(StreamEntryId{}, 10))) == Ids{ids[2]});
+    CHECK(ids_of(value_of(group_reader(stream, "dead")->read_pending(StreamEntryId{}, 10))) == Ids{ids[2]});
   }
   SECTION("nothing idle for min_idle yet") {
     CHECK(value_of(alive->claim_idle(1h, 10)).empty());
@@ -410,44 +310,51 @@ TEST_CASE("redis stream reader: claim_idle takes over what a dead consumer read 
   }
 }
 
-TEST_CASE("redis stream reader: oldest_pending is the group's lowest pending entry and its consumer", "[redis]") {
+TEST_CASE("redis stream reader: oldest_pending_elsewhere is the lowest entry another consumer holds", "[redis]") {
   TestStream stream;
-  auto reader = stream.reader("c");
-  CHECK_FALSE(value_of(reader->oldest_pending()).has_value());
-  const auto ids = stream.add(2);
-  auto other = stream.reader("b");
-  CHECK(ids_of(value_of(other->read_new(1, 0ms))) == Ids{ids[0]});
-  CHECK(ids_of(value_of(reader->read_new(1, 0ms))) == Ids{ids[1]});
+  auto reader = group_reader(stream, "c");
+  CHECK_FALSE(value_of(reader->oldest_pending_elsewhere()).has_value());
+  const auto ids = stream.add(4);
+  auto b = group_reader(stream, "b");
+  auto a = group_reader(stream, "a");
+  CHECK(ids_of(value_of(reader->read_new(1, 0ms))) == Ids{ids[0]});  // its own: never "elsewhere"
+  CHECK(ids_of(value_of(b->read_new(1, 0ms))) == Ids{ids[1]});
+  CHECK(ids_of(value_of(a->read_new(2, 0ms))) == (Ids{ids[2], ids[3]}));
 
-  auto oldest = value_of(reader->oldest_pending());
-  REQUIRE(oldest.has_value());
-  CHECK(oldest->id == ids[0]);
-  CHECK(oldest->consumer == "b");
-  succeeded(other->ack(Ids{ids[0]}));
-  oldest = value_of(reader->oldest_pending());
+  auto oldest = value_of(reader->oldest_pending_elsewhere());
   REQUIRE(oldest.has_value());
   CHECK(oldest->id == ids[1]);
-  CHECK(oldest->consumer == "c");
+  CHECK(oldest->consumer == "b");
+  oldest = value_of(reader->oldest_pending_elsewhere(ids[1]));  // only above ids[1]
+  REQUIRE(oldest.has_value());
+  CHECK(oldest->id == ids[2]);
+  succeeded(b->ack(Ids{ids[1]}));
+  oldest = value_of(reader->oldest_pending_elsewhere());
+  REQUIRE(oldest.has_value());
+  CHECK(oldest->id == ids[2]);
+  CHECK(oldest->consumer == "a");
+  succeeded(a->ack(Ids{ids[2], ids[3]}));
+  CHECK_FALSE(value_of(reader->oldest_pending_elsewhere()).has_value());
 }
 
 TEST_CASE("redis stream reader: range_after reads the entries after an id without touching the group", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(5);
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   const auto all = value_of(reader->range_after(StreamEntryId{}, 10));
   CHECK(ids_of(all) == ids);
   REQUIRE(all.size() == 5);
   CHECK(all[3].fields == std::vector<std::pair<std::string, std::string>>{{"type", "Added"}, {"data", R"({"n":3})"}});
   CHECK(ids_of(value_of(reader->range_after(ids[1], 2))) == Ids{ids[2], ids[3]});
   CHECK(value_of(reader->range_after(ids[4], 10)).empty());
-  CHECK(stream.pending() == 0);
+  CHECK(stream.pending(kGroup) == 0);
   CHECK(ids_of(value_of(reader->read_new(10, 0ms))) == ids);
 }
 
 TEST_CASE("redis stream reader: info reports length, first and last, entries added and the highest deleted id",
           "[redis]") {
   TestStream stream;
-  auto reader = stream.connected("c");
+  auto reader = connected(stream, "c");
   const auto missing = value_of(reader->info());
   CHECK(missing.length == 0);
   CHECK_FALSE(missing.first.has_value());
@@ -485,14 +392,14 @@ TEST_CASE(
     "command, and connect() recovers",
     "[redis]") {
   TestStream stream;
-  auto reader = stream.reader("c");
+  auto reader = group_reader(stream, "c");
   SECTION("between calls") {
     CHECK(stream.admin("CLIENT", "KILL", "USER", stream.user).integer == 1);
     const auto info = reader->info();
     REQUIRE_FALSE(info.has_value());
     CHECK_THAT(info.error(), Catch::Contains("source orders") && Catch::Contains("XINFO") &&
                                  Catch::Contains(test_redis_url().endpoint()));
-    CHECK_THAT(info.error(), !Catch::Contains(kPassword));
+    CHECK_THAT(info.error(), !Catch::Contains(kStreamUserPassword));
   }
   SECTION("during a blocked read") {
     const auto ended = end_blocked_read(
@@ -507,7 +414,7 @@ TEST_CASE(
 
 TEST_CASE("redis stream reader: an error reply fails the call with the command and Redis's words", "[redis]") {
   TestStream stream;
-  auto reader = stream.connected("c");  // no group
+  auto reader = connected(stream, "c");  // no group
   const auto read = reader->read_new(10, 0ms);
   REQUIRE_FALSE(read.has_value());
   CHECK_THAT(read.error(), Catch::Contains("XREADGROUP") && Catch::Contains("NOGROUP") &&
@@ -515,7 +422,7 @@ TEST_CASE("redis stream reader: an error reply fails the call with the command a
   const auto claimed = reader->claim_idle(0ms, 10);
   REQUIRE_FALSE(claimed.has_value());
   CHECK_THAT(claimed.error(), Catch::Contains("XAUTOCLAIM") && Catch::Contains("NOGROUP"));
-  const auto oldest = reader->oldest_pending();
+  const auto oldest = reader->oldest_pending_elsewhere();
   REQUIRE_FALSE(oldest.has_value());
   CHECK_THAT(oldest.error(), Catch::Contains("XPENDING") && Catch::Contains("NOGROUP"));
   // The connection survives an error reply.
@@ -531,12 +438,12 @@ TEST_CASE("redis stream reader: calls before connect fail, and a bad URL fails c
   CHECK_THAT(info.error(), Catch::Contains("XINFO") && Catch::Contains("not connected"));
 
   auto source = stream.source();
-  source.url = "redis://:" + kPassword + "@127.0.0.1:notaport";
+  source.url = "redis://:" + kStreamUserPassword + "@127.0.0.1:notaport";
   RedisStreamReader misconfigured(source, kGroup, "c");
   const auto connected = misconfigured.connect(1s);
   REQUIRE_FALSE(connected.has_value());
   CHECK_THAT(connected.error(), Catch::Contains("source orders") && Catch::Contains("port"));
-  CHECK_THAT(connected.error(), !Catch::Contains(kPassword));
+  CHECK_THAT(connected.error(), !Catch::Contains(kStreamUserPassword));
 }
 
 TEST_CASE("redis stream reader: a server that accepts and never answers fails connect after the timeout", "[redis]") {

@@ -1,0 +1,19 @@
+#pragma once
+/// Redis stream entries as a feed's rows: decoded events, or poison rows that say why not.
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/feeds/feed.hpp"
+#include "daemon/sources/redis_stream_reader.hpp"
+
+namespace projectord {
+
+/// One row per entry, in order. An entry whose id has no position (see stream_entry_id.hpp) takes the
+/// position before it, so that it can still be dead-lettered in order.
+std::vector<FedRow> stream_rows(const config::RedisSource& source, std::vector<sources::StreamEntry>& entries,
+                                Position before);
+
+/// The consumer name of this process when the config names none: HOSTNAME-PID.
+std::string default_consumer_name();
+
+}  // namespace projectord
