@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 
 #include "daemon/feeds/postgres_feed.hpp"
+#include "daemon/feeds/redis_group_feed.hpp"
+#include "daemon/feeds/redis_range_feed.hpp"
 #include "daemon/rebuild.hpp"
 #include "handlers/registry.hpp"
 
@@ -174,7 +176,11 @@ Result<void> Supervisor::apply(const config::Config& config) {
   return {};
 }
 
-std::unique_ptr<Feed> Supervisor::make_feed(const config::Handler& handler, bool /*rebuild*/) {
+std::unique_ptr<Feed> Supervisor::make_feed(const config::Handler& handler, bool rebuild) {
+  if (const auto redis = config_.redis_sources.find(handler.source); redis != config_.redis_sources.end()) {
+    if (rebuild) return std::make_unique<RedisRangeFeed>(redis->second);
+    return std::make_unique<RedisGroupFeed>(redis->second, handler.name, clock_);
+  }
   return std::make_unique<PostgresFeed>(config_.postgres_sources.at(handler.source), wakes_[handler.source], clock_);
 }
 
