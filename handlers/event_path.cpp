@@ -34,8 +34,9 @@ const json::value* child(const json::value& v, std::string_view key) {
 }  // namespace
 
 Result<EventPath> EventPath::parse(std::string_view text) {
-  constexpr std::array<std::pair<std::string_view, Root>, 8> kRoots{{
+  constexpr std::array<std::pair<std::string_view, Root>, 9> kRoots{{
       {"position", Root::position},
+      {"entry_id", Root::entry_id},
       {"stream_id", Root::stream_id},
       {"version", Root::version},
       {"type", Root::type},
@@ -54,7 +55,7 @@ Result<EventPath> EventPath::parse(std::string_view text) {
       std::find_if(kRoots.begin(), kRoots.end(), [root_name](const auto& r) { return r.first == root_name; });
   if (found == kRoots.end()) {
     return bad("unknown root \"" + std::string(root_name) +
-               "\" (expected position, stream_id, version, type, recorded_at, source, data or metadata)");
+               "\" (expected position, entry_id, stream_id, version, type, recorded_at, source, data or metadata)");
   }
   const Root root = found->second;
 
@@ -78,6 +79,9 @@ std::optional<std::string> EventPath::evaluate(const Event& event) const {
   switch (root_) {
     case Root::position:
       return std::to_string(event.position);
+    case Root::entry_id:
+      if (event.entry_id.empty()) return std::nullopt;
+      return event.entry_id;
     case Root::stream_id:
       return event.stream_id;
     case Root::version:
@@ -100,6 +104,27 @@ std::optional<std::string> EventPath::evaluate(const Event& event) const {
     if (v == nullptr) return std::nullopt;
   }
   return to_parameter(*v);
+}
+
+json::value EventPath::evaluate_json(const Event& event) const {
+  switch (root_) {
+    case Root::position:
+      return event.position;
+    case Root::version:
+      return event.version;
+    case Root::data:
+    case Root::metadata:
+      break;
+    default:
+      if (auto text = evaluate(event)) return json::string(*text);
+      return nullptr;
+  }
+  const json::value* v = root_ == Root::data ? &event.data : &event.metadata;
+  for (const std::string& key : keys_) {
+    v = child(*v, key);
+    if (v == nullptr) return nullptr;
+  }
+  return *v;
 }
 
 }  // namespace projectord::handlers

@@ -1,6 +1,8 @@
 #pragma once
-/// Projection kinds by name. The built-in kinds are `sql` (statements from config), `event_log` (an
-/// append-only log table like the seeds' UserEventLog) and `users` (the seeds' UserProjection read model).
+/// Handler kinds by name. The built-in projections are `sql` (statements from config), `event_log` (an
+/// append-only log table like the seeds' UserEventLog) and `users` (the seeds' UserProjection read model);
+/// the side effects `celery`, `redis_publish` and `webhook` run through the same lane interface
+/// (handlers/side_effects/side_effect_handler.hpp).
 /// A compiled-in C++ handler implements ProjectionHandler, adds its factory to the table in registry.cpp
 /// and its name to the `kind` choices of config/options.cpp (so a config naming it is checked at load).
 #include <functional>

@@ -6,7 +6,7 @@ PROJECTORD_PACKAGES=(
   g++ cmake make pkg-config python3 curl systemd
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev catch2 libtomlplusplus-dev prometheus-cpp-dev
-  libsystemd-dev zlib1g-dev
+  libsystemd-dev zlib1g-dev libssl-dev
   postgresql-15 postgresql-client-15 redis-server
 )
 

@@ -145,3 +145,24 @@ TEST_CASE("parsing rejects fields below a scalar root") {
   CHECK(parse_error("position.x") == R"(event path "position.x": position has no fields)");
   CHECK(parse_error("stream_id.id") == R"(event path "stream_id.id": stream_id has no fields)");
 }
+
+TEST_CASE("entry_id is a Redis event's entry id, and SQL NULL for a PostgreSQL event") {
+  CHECK_FALSE(eval("entry_id").has_value());
+  Event redis = sample_event();
+  redis.entry_id = "1700000000000-3";
+  CHECK(eval("entry_id", redis) == "1700000000000-3");
+}
+
+TEST_CASE("evaluate_json keeps JSON types below data and metadata, numbers for position and version") {
+  const Event e = sample_event();
+  CHECK(path("data.age").evaluate_json(e) == json::value(41));
+  CHECK(path("data.active").evaluate_json(e) == json::value(true));
+  CHECK(path("data.email").evaluate_json(e) == json::value("ann@example.com"));
+  CHECK(path("data.address").evaluate_json(e) == json::parse(R"({"city":"Oslo","zip":{"code":"0150"}})"));
+  CHECK(path("data.missing").evaluate_json(e).is_null());
+  CHECK(path("metadata.user_id").evaluate_json(e) == json::value("u1"));
+  CHECK(path("position").evaluate_json(e) == json::value(9000000001));
+  CHECK(path("version").evaluate_json(e) == json::value(3));
+  CHECK(path("stream_id").evaluate_json(e) == json::value("0b6b0d3c-9a6e-4c2f-8d7e-1f2a3b4c5d6e"));
+  CHECK(path("entry_id").evaluate_json(e).is_null());
+}
