@@ -5,8 +5,26 @@
 
 #include "daemon/rebuild.hpp"
 #include "daemon/sources/postgres_reader.hpp"
+#include "daemon/sources/redis_stream_reader.hpp"
 
 namespace projectord {
+
+namespace {
+
+// A Redis-fed handler's checkpoint is an entry id, and so is the stream's head. The lag in entries would take
+// a scan of the stream: /status and /metrics have it from the running daemon.
+std::string redis_position(const config::RedisSource& source, Position position) {
+  std::string out = " position=" + sources::StreamEntryId::from_position(position).text();
+  sources::RedisStreamReader reader(source, std::string(), std::string());
+  auto info = reader.connect(std::chrono::seconds(10));
+  if (!info) throw std::runtime_error(info.error());
+  const auto stream = reader.info();
+  if (!stream) throw std::runtime_error(stream.error());
+  out += " head=" + (stream->last ? stream->last->text() : std::string("0-0"));
+  return out;
+}
+
+}  // namespace
 
 int print_status(const config::Config& config, std::ostream& out) {
   int exit_code = 0;
@@ -29,13 +47,17 @@ int print_status(const config::Config& config, std::ostream& out) {
       txn.commit();
       const Position position = checkpoint.empty() ? 0 : checkpoint[0][0].as<Position>();
 
-      const config::PostgresSource& source = config.postgres_sources.at(handler.source);
-      const sources::PostgresReader reader(source);
-      std::unique_ptr<pqxx::connection> separate;
-      if (source.url != config.database_url) separate = std::make_unique<pqxx::connection>(source.url);
-      pqxx::connection& source_connection = separate ? *separate : *target;
-      out << " position=" << position << " head=" << reader.head(source_connection)
-          << " lag=" << reader.count_after(source_connection, position);
+      if (const auto redis = config.redis_sources.find(handler.source); redis != config.redis_sources.end()) {
+        out << redis_position(redis->second, position);
+      } else {
+        const config::PostgresSource& source = config.postgres_sources.at(handler.source);
+        const sources::PostgresReader reader(source);
+        std::unique_ptr<pqxx::connection> separate;
+        if (source.url != config.database_url) separate = std::make_unique<pqxx::connection>(source.url);
+        pqxx::connection& source_connection = separate ? *separate : *target;
+        out << " position=" << position << " head=" << reader.head(source_connection)
+            << " lag=" << reader.count_after(source_connection, position);
+      }
       if (checkpoint.empty()) {
         out << " state=never_started";
       } else {

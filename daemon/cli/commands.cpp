@@ -78,7 +78,7 @@ int command_check_config(const config::Config& config) {
     std::cerr << config.file << ": " << projections.error() << "\n";
     return 1;
   }
-  std::cout << config.file << ": ok (" << config.postgres_sources.size() << " source(s), " << config.handlers.size()
+  std::cout << config.file << ": ok (" << config.postgres_sources.size() + config.redis_sources.size() << " source(s), " << config.handlers.size()
             << " handler(s))\n";
   return 0;
 }

@@ -1,11 +1,15 @@
 #pragma once
 /// What the black-box tests share: the binaries under test, the demo store's config, writing events with the
 /// demo writer, and reading the daemon's log and read model.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace projectord::testing::blackbox {
@@ -45,5 +49,43 @@ std::string migrated(const TestDatabase& db, const std::string& name, const std:
 
 /// Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
 int exit_code_after(DaemonProcess& daemon, int signal);
+
+/// The running daemon's HTTP endpoint, once it has said where it listens.
+class Endpoint {
+ public:
+  explicit Endpoint(const DaemonProcess& daemon) {
+    REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+    port_ = http_port(daemon);
+  }
+
+  HttpReply get(const std::string& target, std::chrono::milliseconds deadline = std::chrono::seconds(5)) const {
+    return http_request("127.0.0.1", port_, "GET", target, deadline);
+  }
+  HttpReply post(const std::string& target, const std::string& token = "") const {
+    Headers headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return http_request("127.0.0.1", port_, "POST", target, std::chrono::seconds(5), headers);
+  }
+
+  /// The /status entry of one handler.
+  boost::json::object handler(const std::string& name) const {
+    const boost::json::value status = boost::json::parse(get("/status").body);
+    for (const auto& entry : status.at("handlers").as_array()) {
+      if (entry.at("name").as_string() == name) return entry.as_object();
+    }
+    return {};
+  }
+  std::string state(const std::string& name) const {
+    const auto entry = handler(name);
+    return entry.empty() ? "" : std::string(entry.at("state").as_string());
+  }
+  std::int64_t position(const std::string& name) const {
+    const auto entry = handler(name);
+    return entry.empty() ? -1 : entry.at("position").as_int64();
+  }
+
+ private:
+  unsigned short port_ = 0;
+};
 
 }  // namespace projectord::testing::blackbox

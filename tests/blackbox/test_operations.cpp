@@ -32,44 +32,6 @@ const std::string kPoison =
     "INSERT INTO stored_events (application_name, originator_id, originator_version, topic, state)"
     " VALUES ('Shop', gen_random_uuid(), 1, 'users.events:UserRegistered', '\\x00ff')";
 
-// The running daemon's HTTP endpoint, once it has said where it listens.
-class Endpoint {
- public:
-  explicit Endpoint(const DaemonProcess& daemon) {
-    REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
-    port_ = http_port(daemon);
-  }
-
-  HttpReply get(const std::string& target, std::chrono::milliseconds deadline = 5s) const {
-    return http_request("127.0.0.1", port_, "GET", target, deadline);
-  }
-  HttpReply post(const std::string& target, const std::string& token = "") const {
-    projectord::testing::Headers headers;
-    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    return http_request("127.0.0.1", port_, "POST", target, 5s, headers);
-  }
-
-  /// The /status entry of one handler.
-  boost::json::object handler(const std::string& name) const {
-    const boost::json::value status = boost::json::parse(get("/status").body);
-    for (const auto& entry : status.at("handlers").as_array()) {
-      if (entry.at("name").as_string() == name) return entry.as_object();
-    }
-    return {};
-  }
-  std::string state(const std::string& name) const {
-    const auto entry = handler(name);
-    return entry.empty() ? "" : std::string(entry.at("state").as_string());
-  }
-  std::int64_t position(const std::string& name) const {
-    const auto entry = handler(name);
-    return entry.empty() ? -1 : entry.at("position").as_int64();
-  }
-
- private:
-  unsigned short port_ = 0;
-};
-
 std::string with_http(const std::string& config, const std::string& lines) {
   const std::string listen = "listen = \"127.0.0.1:0\"\n";
   std::string text = config;

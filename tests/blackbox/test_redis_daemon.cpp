@@ -1,0 +1,176 @@
+// The daemon as a black box with Redis: a projection fed by a stream of its own Redis server (restarted in
+// the middle), a daemon killed with entries pending whose successor claims them, rebuilds of a stream-fed
+// read model (and their refusal once the stream was trimmed), and the seeds' welcome email sent by a real
+// Celery worker for every UserRegistered of a PostgreSQL store.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <set>
+
+#include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/celery_worker.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/support/test_redis.hpp"
+
+using namespace std::chrono_literals;
+using namespace projectord::testing::blackbox;
+using projectord::testing::DaemonProcess;
+using projectord::testing::eventually;
+using projectord::testing::RedisServer;
+using projectord::testing::TestDatabase;
+
+namespace {
+
+const std::string kStream = "user-events";
+
+std::string stream_config(const std::string& consumer = "a") {
+  return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n"
+         "[sources.users]\nkind = \"redis\"\nurl = \"${TEST_REDIS_URL}\"\nstream = \"" + kStream + "\"\n"
+         "consumer = \"" + consumer + "\"\nblock = \"200ms\"\nclaim_idle = \"1s\"\nbatch_size = 100\n\n"
+         "[handlers.user_log]\nkind = \"event_log\"\ntable = \"user_event_log\"\non_error = \"dead_letter\"\n";
+}
+
+std::map<std::string, std::string> env_for(const TestDatabase& db, const RedisServer& redis) {
+  auto env = projectord::testing::blackbox::env_for(db);
+  env["TEST_REDIS_URL"] = redis.url();
+  return env;
+}
+
+// Adds `count` UserRegistered entries (user-FROM ...) in one server-side loop.
+void add_entries(const RedisServer& redis, int from, int count) {
+  const std::string script =
+      "for i = tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]) - 1 do"
+      " redis.call('XADD', KEYS[1], '*', 'type', 'users.events:UserRegistered', 'stream_id', 'user-' .. i,"
+      " 'version', '1', 'data', '{\"email\": \"user' .. i .. '@example.com\"}') end return 1";
+  REQUIRE(redis.cli({"EVAL", script, "1", kStream, std::to_string(from), std::to_string(count)}) == "1");
+}
+
+std::int64_t distinct_logged(const TestDatabase& db) {
+  return db.query_int("SELECT count(DISTINCT global_position) FROM user_event_log");
+}
+
+std::int64_t pending(const RedisServer& redis) {
+  const std::string summary = redis.cli({"XPENDING", kStream, "projectord:user_log"});
+  return std::stoll(summary.substr(0, summary.find('\n')));
+}
+
+}  // namespace
+
+TEST_CASE("a stream-fed projection follows its stream across a Redis restart and acknowledges what it applied") {
+  TestDatabase db;
+  RedisServer redis;
+  const auto env = env_for(db, redis);
+  const std::string config = write_file("redis-restart.toml", stream_config());
+  REQUIRE(projectord::testing::run_command({kBinary, "--config", config, "migrate"}, env).exit_code == 0);
+  add_entries(redis, 1, 300);
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env);
+  REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM projectord.checkpoints") == 1 &&
+                                  logged_events(db) == 300; }));
+  Endpoint endpoint(daemon);
+  CHECK(endpoint.state("user_log") == "idle");
+
+  redis.stop();
+  REQUIRE(eventually([&] { return daemon.log().find("event=error") != std::string::npos; }));
+  redis.start();
+  add_entries(redis, 301, 200);
+  REQUIRE(eventually([&] { return logged_events(db) == 500; }));
+  CHECK(distinct_logged(db) == 500);
+  REQUIRE(eventually([&] { return pending(redis) == 0; }));
+  CHECK(endpoint.handler("user_log").at("reconnects").as_int64() >= 1);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("a daemon killed with entries pending: a second daemon's consumer claims them, the model ends exact") {
+  TestDatabase db;
+  RedisServer redis;
+  const auto env = env_for(db, redis);
+  const std::string first_config = write_file("redis-first.toml", stream_config("first"));
+  const std::string second_config = write_file("redis-second.toml", stream_config("second"));
+  REQUIRE(projectord::testing::run_command({kBinary, "--config", first_config, "migrate"}, env).exit_code == 0);
+  add_entries(redis, 1, 20000);
+  {
+    DaemonProcess first({kBinary, "--config", first_config, "run"}, env);
+    REQUIRE(eventually([&] { return logged_events(db) > 0; }));
+    first.signal(SIGKILL);
+    REQUIRE(first.wait_exit(10s).has_value());
+  }
+  const std::int64_t left_pending = pending(redis);
+  DaemonProcess second({kBinary, "--config", second_config, "run"}, env);
+  REQUIRE(eventually([&] { return logged_events(db) == 20000; }, 60s));
+  CHECK(distinct_logged(db) == 20000);
+  REQUIRE(eventually([&] { return pending(redis) == 0; }));
+  if (left_pending > 0) CHECK(second.log().find("event=claimed") != std::string::npos);
+  CHECK(exit_code_after(second, SIGTERM) == 0);
+}
+
+TEST_CASE("a stream-fed read model rebuilds from the stream, and a trimmed stream makes the rebuild refuse") {
+  TestDatabase db;
+  RedisServer redis;
+  const auto env = env_for(db, redis);
+  const std::string config = write_file("redis-rebuild.toml", stream_config());
+  REQUIRE(projectord::testing::run_command({kBinary, "--config", config, "migrate"}, env).exit_code == 0);
+  add_entries(redis, 1, 400);
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env);
+  REQUIRE(eventually([&] { return logged_events(db) == 400; }));
+  Endpoint endpoint(daemon);
+
+  REQUIRE(endpoint.post("/admin/rebuild/user_log").status == 202);
+  REQUIRE(eventually([&] { return daemon.log().find("event=rebuild_ended swapped=true") != std::string::npos; }));
+  CHECK(logged_events(db) == 400);
+  CHECK(distinct_logged(db) == 400);
+
+  redis.cli({"XTRIM", kStream, "MAXLEN", "100"});
+  REQUIRE(endpoint.post("/admin/rebuild/user_log").status == 202);
+  REQUIRE(eventually([&] {
+    const auto entry = endpoint.handler("user_log");
+    return !entry.empty() && entry.at("rebuild").is_object() && entry.at("rebuild").at("phase") == "failed";
+  }));
+  const std::string error(endpoint.handler("user_log").at("rebuild").at("last_error").as_string());
+  CHECK_THAT(error, Catch::Contains("trimmed") && Catch::Contains("partial read model"));
+  CHECK(db.query_int("SELECT count(*) FROM projectord.rebuilds") == 0);  // the shadow is gone
+  add_entries(redis, 401, 10);  // the live read model goes on
+  REQUIRE(eventually([&] { return logged_events(db) == 410; }));
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("celery: a real worker sends one welcome email per UserRegistered of the PostgreSQL store") {
+  TestDatabase db;
+  const auto broker = projectord::testing::test_redis_url();
+  const std::string queue = projectord::testing::unique_redis_name("welcome");
+  const std::string record = queue + ":ran";
+  const std::string broker_url = "redis://" + broker.endpoint() + "/" + std::to_string(broker.db);
+  std::string config_text = demo_config();
+  config_text += "\n[handlers.welcome]\nkind = \"celery\"\nurl = \"" + broker_url +
+                 "\"\ntask = \"users.tasks.send_welcome_email\"\nqueue = \"" + queue +
+                 "\"\ntypes = [\"UserRegistered\"]\nargs = [\"stream_id\", \"data.email\"]\n";
+  write_events(db, 600);  // creates the store, which migrate puts its trigger on
+  const std::string config = migrated(db, "celery.toml", config_text);
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  projectord::testing::CeleryWorker worker(broker_url, queue, record);
+  const std::int64_t registered =
+      db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%:UserRegistered'");
+  REQUIRE(registered > 0);
+  const auto ran = [&] {
+    const auto result = projectord::testing::run_command(
+        {"redis-cli", "-h", broker.host, "-p", std::to_string(broker.port), "-n", std::to_string(broker.db), "LRANGE",
+         record, "0", "-1"});
+    std::vector<std::string> lines;
+    std::istringstream in(result.output);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) lines.push_back(line);
+    }
+    return lines;
+  };
+  const bool all_ran = eventually([&] { return static_cast<std::int64_t>(ran().size()) >= registered; }, 90s);
+  INFO(worker.process().log());
+  REQUIRE(all_ran);
+  std::set<std::string> users;
+  for (const std::string& line : ran()) {
+    const boost::json::value run = boost::json::parse(line);
+    users.insert(std::string(run.at("args").at(0).as_string()));
+  }
+  CHECK(static_cast<std::int64_t>(users.size()) == registered);
+  CHECK(static_cast<std::int64_t>(ran().size()) == registered);  // once each
+  CHECK(db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'welcome'") == head(db));
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
