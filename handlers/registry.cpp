@@ -7,6 +7,7 @@
 #include "handlers/side_effects/celery_task.hpp"
 #include "handlers/side_effects/redis_publish.hpp"
 #include "handlers/side_effects/side_effect_handler.hpp"
+#include "handlers/side_effects/webhook.hpp"
 #include "handlers/sql_handler.hpp"
 #include "handlers/users_handler.hpp"
 
@@ -31,6 +32,7 @@ const std::map<std::string, ProjectionFactory, std::less<>>& kinds() {
       {"users", &UsersHandler::make},
       {"celery", &side_effect<CeleryTask>},
       {"redis_publish", &side_effect<RedisPublish>},
+      {"webhook", &side_effect<Webhook>},
   };
   return registry;
 }
