@@ -4,7 +4,8 @@
 /// database. `apply` delivers the events and the lane then moves the checkpoint in its transaction: at
 /// least once, because a crash between the two delivers again (receivers deduplicate by the idempotency
 /// key). Events delivered in a batch that failed as a whole are remembered, so the lane's event-by-event
-/// replay of that batch resends only what was not delivered.
+/// replay of that batch resends only what was not delivered, and an event refused for good is not sent again.
+#include <map>
 #include <memory>
 #include <set>
 
@@ -27,6 +28,8 @@ class SideEffectHandler final : public ProjectionHandler {
   std::string name_;
   std::unique_ptr<SideEffect> effect_;
   std::set<Position> delivered_;  ///< delivered, not yet covered by a committed checkpoint
+  /// Refused for good (a 4xx): not sent again when the lane replays the batch to isolate it.
+  std::map<Position, DeliveryOutcome> refused_;
 };
 
 }  // namespace projectord::handlers

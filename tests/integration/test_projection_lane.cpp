@@ -10,34 +10,21 @@
 #include "daemon/feeds/postgres_feed.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
+#include "tests/support/generic_store.hpp"
+#include "tests/support/running_lane.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace std::chrono_literals;
 using projectord::testing::eventually;
+using projectord::testing::create_store;
+using projectord::testing::generic_source;
+using projectord::testing::insert_event;
+using projectord::testing::insert_events;
+using projectord::testing::RunningLane;
 using projectord::testing::TestDatabase;
 namespace config = projectord::config;
 
 namespace {
-
-config::PostgresSource generic_source(const TestDatabase& db) {
-  config::PostgresSource source;
-  source.name = "store";
-  source.url = db.url();
-  source.preset = "generic";
-  source.table = "events";
-  source.position_column = "id";
-  source.stream_id_column = "stream_id";
-  source.type_column = "type";
-  source.payload_column = "data";
-  source.codec = config::Codec::json;
-  source.notify_channel = "projectord_events";
-  source.poll_interval = 20ms;
-  source.hole_grace = 50ms;
-  source.max_hole_wait = 60s;
-  source.hole_recheck = 1s;
-  source.batch_size = 100;
-  return source;
-}
 
 config::Handler applied_log_handler(const std::string& name = "applied_log") {
   config::Handler handler;
@@ -51,26 +38,6 @@ config::Handler applied_log_handler(const std::string& name = "applied_log") {
   handler.statements.push_back(
       {"Counted", "INSERT INTO " + name + " (position, n) VALUES ($1, $2::integer)", {"position", "data.n"}, 1});
   return handler;
-}
-
-void create_store(const TestDatabase& db) {
-  db.exec("CREATE TABLE events (id bigserial PRIMARY KEY, stream_id text NOT NULL, type text NOT NULL, data jsonb)");
-  pqxx::connection connection(db.url());
-  pqxx::work txn(connection);
-  for (const std::string& sql : projectord::checkpoints::install_schema_sql()) txn.exec(sql);
-  txn.commit();
-}
-
-std::string insert_event(int n) {
-  return "INSERT INTO events (stream_id, type, data) VALUES ('s', 'Counted', '{\"n\": " + std::to_string(n) + "}')";
-}
-
-// Events n = first..last in one transaction, as insert_event writes them one by one.
-void insert_events(const TestDatabase& db, int first, int last) {
-  db.exec(
-      "INSERT INTO events (stream_id, type, data) SELECT 's', 'Counted', jsonb_build_object('n', g)"
-      " FROM generate_series(" +
-      std::to_string(first) + ", " + std::to_string(last) + ") g");
 }
 
 // Inserts an event in a transaction that rolls back: its position is consumed, a permanent hole.
@@ -90,28 +57,6 @@ std::int64_t rows_in(const TestDatabase& db, const std::string& table) {
   }
 }
 
-// Runs one lane on its own thread for the duration of a test.
-class RunningLane {
- public:
-  RunningLane(const TestDatabase& db, config::PostgresSource source, config::Handler handler)
-      : lane_(handler, std::make_unique<projectord::PostgresFeed>(source, wake_, clock_), db.url(),
-              std::move(*projectord::handlers::make_projection(handler)), clock_, {}),
-        thread_([this](std::stop_token stop) { lane_.run(stop); }) {}
-  ~RunningLane() { stop(); }
-  void stop() {
-    thread_.request_stop();
-    wake_.notify();
-    if (thread_.joinable()) thread_.join();
-  }
-  projectord::LaneStatus status() const { return lane_.status(); }
-  void wake() { wake_.notify(); }
-
- private:
-  projectord::SteadyClock clock_;
-  projectord::WakeSignal wake_;
-  projectord::Lane lane_;
-  std::jthread thread_;
-};
 
 }  // namespace
 

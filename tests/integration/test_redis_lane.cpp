@@ -11,11 +11,14 @@
 #include "daemon/feeds/redis_range_feed.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
+#include "tests/support/generic_store.hpp"
 #include "tests/support/redis_test_stream.hpp"
+#include "tests/support/running_lane.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace std::chrono_literals;
 using projectord::testing::eventually;
+using projectord::testing::RunningLane;
 using projectord::testing::TestDatabase;
 using projectord::testing::TestStream;
 namespace config = projectord::config;
@@ -38,12 +41,6 @@ config::Handler counted_handler(const std::string& source, config::OnError on_er
   return handler;
 }
 
-void install_schema(const TestDatabase& db) {
-  pqxx::connection connection(db.url());
-  pqxx::work txn(connection);
-  for (const std::string& sql : projectord::checkpoints::install_schema_sql()) txn.exec(sql);
-  txn.commit();
-}
 
 config::RedisSource lane_source(const TestStream& stream) {
   config::RedisSource source = stream.source();
@@ -57,26 +54,6 @@ config::RedisSource lane_source(const TestStream& stream) {
 const std::string kGroup = "projectord:counted";
 const projectord::SteadyClock kClock;
 
-// Runs one lane on its own thread for the duration of a test.
-class RunningLane {
- public:
-  RunningLane(const TestDatabase& db, std::unique_ptr<projectord::Feed> feed, const config::Handler& handler,
-              projectord::LaneOptions options = {})
-      : lane_(handler, std::move(feed), db.url(), std::move(*projectord::handlers::make_projection(handler)), clock_,
-              std::move(options)),
-        thread_([this](std::stop_token stop) { lane_.run(stop); }) {}
-  ~RunningLane() { stop(); }
-  void stop() {
-    thread_.request_stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  projectord::LaneStatus status() const { return lane_.status(); }
-
- private:
-  projectord::SteadyClock clock_;
-  projectord::Lane lane_;
-  std::jthread thread_;
-};
 
 std::unique_ptr<projectord::Feed> group_feed(const TestStream& stream) {
   return std::make_unique<projectord::RedisGroupFeed>(lane_source(stream), "counted", kClock);
@@ -100,7 +77,7 @@ projectord::Position position_of(const sources::StreamEntryId& id) { return *id.
 
 TEST_CASE("a redis-fed lane applies the stream, then new entries, acknowledging only what committed", "[redis]") {
   TestDatabase db;
-  install_schema(db);
+  projectord::testing::install_projectord_schema(db);
   TestStream stream;
   auto ids = stream.add(120);
   RunningLane lane(db, group_feed(stream), counted_handler("orders"));
@@ -118,7 +95,7 @@ TEST_CASE("a redis-fed lane applies the stream, then new entries, acknowledging 
 
 TEST_CASE("entries redelivered after a lost XACK are acknowledged and skipped, never applied twice", "[redis]") {
   TestDatabase db;
-  install_schema(db);
+  projectord::testing::install_projectord_schema(db);
   TestStream stream;
   stream.add(30);
   {
@@ -138,7 +115,7 @@ TEST_CASE("entries redelivered after a lost XACK are acknowledged and skipped, n
 
 TEST_CASE("a dead consumer's pending entries are claimed and applied before the entries after them", "[redis]") {
   TestDatabase db;
-  install_schema(db);
+  projectord::testing::install_projectord_schema(db);
   TestStream stream;
   stream.add(10);
   {
@@ -157,7 +134,7 @@ TEST_CASE("a dead consumer's pending entries are claimed and applied before the 
 
 TEST_CASE("a malformed entry is dead-lettered with its error, acknowledged, and the lane goes on", "[redis]") {
   TestDatabase db;
-  install_schema(db);
+  projectord::testing::install_projectord_schema(db);
   TestStream stream;
   stream.add(1);
   const auto bad = stream.admin("XADD", stream.key, "*", "type", "Added", "stream_id", "s-9", "data", "{not json");
@@ -174,7 +151,7 @@ TEST_CASE("a malformed entry is dead-lettered with its error, acknowledged, and 
 
 TEST_CASE("a redis-fed lane whose connection is killed mid-stream reconnects and loses nothing", "[redis]") {
   TestDatabase db;
-  install_schema(db);
+  projectord::testing::install_projectord_schema(db);
   TestStream stream;
   stream.add(50);
   RunningLane lane(db, group_feed(stream), counted_handler("orders"));

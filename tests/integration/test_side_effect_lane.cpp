@@ -1,0 +1,91 @@
+// A side effect run by a lane (handlers/side_effects/side_effect_handler.hpp) over a real PostgreSQL store:
+// retries resend only what was not delivered, with one idempotency key; a refusal for good dead-letters at
+// once; the checkpoint moves only past delivered (or given-up) events.
+#include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
+
+#include "tests/support/generic_store.hpp"
+#include "tests/support/running_lane.hpp"
+#include "tests/support/webhook_receiver.hpp"
+
+using namespace std::chrono_literals;
+using projectord::testing::eventually;
+using projectord::testing::RunningLane;
+using projectord::testing::ScriptedResponse;
+using projectord::testing::TestDatabase;
+using projectord::testing::WebhookReceiver;
+namespace config = projectord::config;
+
+namespace {
+
+config::Handler webhook_handler(const WebhookReceiver& receiver, config::OnError on_error) {
+  config::Handler handler;
+  handler.name = "hook";
+  handler.kind = "webhook";
+  handler.source = "store";
+  handler.on_error = on_error;
+  handler.max_attempts = 5;
+  handler.retry_backoff = 1ms;
+  handler.retry_backoff_max = 2ms;
+  handler.side_effect.url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/events";
+  handler.side_effect.secret = "s3cret";
+  handler.side_effect.request_timeout = 5s;
+  return handler;
+}
+
+// Requests per idempotency key.
+std::map<std::string, int> per_key(const WebhookReceiver& receiver) {
+  std::map<std::string, int> counts;
+  for (const auto& request : receiver.requests()) ++counts[request.headers.at("idempotency-key")];
+  return counts;
+}
+
+std::int64_t checkpoint(const TestDatabase& db) {
+  return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = 'hook'");
+}
+
+}  // namespace
+
+TEST_CASE("a webhook lane: a receiver failing 3 times gets 4 attempts of one key, the others are sent once") {
+  TestDatabase db;
+  projectord::testing::create_store(db);
+  projectord::testing::insert_events(db, 1, 3);
+  std::mutex mutex;
+  int failures_left = 3;
+  WebhookReceiver receiver([&](std::size_t, const projectord::testing::ReceivedRequest& request) {
+    std::lock_guard lock(mutex);
+    if (request.headers.at("idempotency-key") == "store:2" && failures_left > 0) {
+      --failures_left;
+      return ScriptedResponse{503};
+    }
+    return ScriptedResponse{200};
+  });
+  RunningLane lane(db, projectord::testing::generic_source(db), webhook_handler(receiver, config::OnError::stop));
+  REQUIRE(eventually([&] { return checkpoint(db) == 3; }));
+  CHECK(per_key(receiver) == std::map<std::string, int>{{"store:1", 1}, {"store:2", 4}, {"store:3", 1}});
+  CHECK(lane.status().failed_attempts == 2);  // the batch's try fails before the event-by-event ones count
+  CHECK(lane.status().dead_letters == 0);
+
+  projectord::testing::insert_events(db, 4, 4);
+  lane.wake();
+  REQUIRE(eventually([&] { return checkpoint(db) == 4; }));
+  CHECK(per_key(receiver).at("store:4") == 1);
+}
+
+TEST_CASE("a webhook lane dead-letters an event its receiver refuses with a 4xx, without retrying it") {
+  TestDatabase db;
+  projectord::testing::create_store(db);
+  projectord::testing::insert_events(db, 1, 3);
+  WebhookReceiver receiver([](std::size_t, const projectord::testing::ReceivedRequest& request) {
+    return ScriptedResponse{request.headers.at("idempotency-key") == "store:2" ? 422u : 200u};
+  });
+  RunningLane lane(db, projectord::testing::generic_source(db),
+                   webhook_handler(receiver, config::OnError::dead_letter));
+  REQUIRE(eventually([&] { return checkpoint(db) == 3; }));
+  CHECK(per_key(receiver) == std::map<std::string, int>{{"store:1", 1}, {"store:2", 1}, {"store:3", 1}});
+  CHECK(db.query_int("SELECT position FROM projectord.dead_letters WHERE handler = 'hook'") == 2);
+  CHECK_THAT(db.query_value("SELECT error FROM projectord.dead_letters WHERE handler = 'hook'"),
+             Catch::Contains("422") && Catch::Contains("/events"));
+  CHECK(db.query_int("SELECT attempts FROM projectord.dead_letters WHERE handler = 'hook'") == 1);
+}

@@ -1,0 +1,38 @@
+#include "tests/support/running_lane.hpp"
+
+#include <stdexcept>
+
+#include "daemon/feeds/postgres_feed.hpp"
+#include "handlers/registry.hpp"
+
+namespace projectord::testing {
+
+namespace {
+
+std::unique_ptr<handlers::ProjectionHandler> handler_for(const config::Handler& handler) {
+  auto made = handlers::make_projection(handler);
+  if (!made) throw std::runtime_error(made.error());
+  return std::move(*made);
+}
+
+}  // namespace
+
+RunningLane::RunningLane(const TestDatabase& db, const config::PostgresSource& source, const config::Handler& handler,
+                         LaneOptions options)
+    : lane_(std::make_unique<Lane>(handler, std::make_unique<PostgresFeed>(source, wake_, clock_), db.url(),
+                                   handler_for(handler), clock_, std::move(options))),
+      thread_([this](std::stop_token stop) { lane_->run(stop); }) {}
+
+RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Feed> feed, const config::Handler& handler,
+                         LaneOptions options)
+    : lane_(std::make_unique<Lane>(handler, std::move(feed), db.url(), handler_for(handler), clock_,
+                                   std::move(options))),
+      thread_([this](std::stop_token stop) { lane_->run(stop); }) {}
+
+void RunningLane::stop() {
+  thread_.request_stop();
+  wake_.notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace projectord::testing
