@@ -267,6 +267,7 @@ class Lane::Impl {
         s.forced_hole_skips = feed.forced_hole_skips;
         s.oldest_hole_wait = feed.oldest_hole_wait;
         s.blocking_xmin = feed.blocking_xmin;
+        s.lag_events = feed.lag_events;
       });
       // Between transactions only: a late arrival commits in a transaction of its own.
       if (!open) apply_late_rows(target);

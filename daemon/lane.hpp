@@ -46,6 +46,7 @@ struct LaneStatus {
   std::size_t open_holes = 0;                     ///< positions passed as holes, still re-read for late rows
   std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
   std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
+  std::optional<std::int64_t> lag_events;         ///< counted by the feed (Redis); else the lag is head - position
   std::string last_error;
   /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it
   /// waits for events. The watchdog calls a lane busy for too long stalled (a hung server, a lock).

@@ -12,7 +12,7 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits& limits) {
   LaneHealth health;
-  health.lag_positions = s.head > s.position ? s.head - s.position : 0;
+  health.lag_positions = s.lag_events ? *s.lag_events : s.head > s.position ? s.head - s.position : 0;
   health.lag_seconds = s.behind_since ? seconds(now - *s.behind_since) : 0;
   // Progress is owed only since work has been waiting: a lane idle at the head for an hour is not stuck the
   // moment a new event arrives.

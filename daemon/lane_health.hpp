@@ -17,7 +17,7 @@ struct LaneHealth {
   std::string_view state;
   std::string reason;  ///< empty when there is nothing to explain
   double lag_seconds = 0;
-  Position lag_positions = 0;
+  Position lag_positions = 0;  ///< head - position, or the events a Redis-fed lane has not applied
   bool ready = false;  ///< counts as ready for /readyz (connected, not halted or stuck, lag under the limit)
 };
 

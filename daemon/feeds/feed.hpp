@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -85,6 +86,9 @@ class Feed {
     std::uint64_t forced_hole_skips = 0;
     std::chrono::milliseconds oldest_hole_wait{0};
     std::uint64_t blocking_xmin = 0;
+    /// Events the source holds beyond the lane, when the feed counts them (a Redis stream: its positions are
+    /// entry ids, whose differences are no counts); else the lag is head - position.
+    std::optional<std::int64_t> lag_events;
   };
   virtual Diagnostics diagnostics() const = 0;
 

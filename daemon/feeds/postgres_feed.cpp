@@ -141,7 +141,8 @@ Feed::Diagnostics PostgresFeed::diagnostics() const {
   return {.open_holes = holes_.size(),
           .forced_hole_skips = horizon_.forced_advances(),
           .oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0),
-          .blocking_xmin = pending ? pending->blocking_xmin : 0};
+          .blocking_xmin = pending ? pending->blocking_xmin : 0,
+          .lag_events = std::nullopt};
 }
 
 }  // namespace projectord

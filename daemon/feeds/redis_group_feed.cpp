@@ -111,9 +111,17 @@ FeedBatch RedisGroupFeed::read(Position after, std::size_t limit, std::stop_toke
     next_head_ = now + kHeadInterval;
     const sources::StreamInfo info = must(reader_.info());
     if (info.last) head_ = std::max(head_, info.last->position().value_or(head_));
+    undelivered_ = must(reader_.group_lag());
   }
   batch.head = head_;
   return batch;
+}
+
+Feed::Diagnostics RedisGroupFeed::diagnostics() const {
+  Diagnostics diagnostics;
+  // What the group has not delivered, and what this lane read and has not committed yet.
+  if (undelivered_) diagnostics.lag_events = *undelivered_ + static_cast<std::int64_t>(unacked_.size());
+  return diagnostics;
 }
 
 void RedisGroupFeed::committed(Position to) {

@@ -33,7 +33,7 @@ class RedisGroupFeed final : public Feed {
   std::vector<FedRow> late_rows(bool& holes_changed) override;
   const checkpoints::HoleDeadlines& holes() const override { return no_holes_; }
   bool written_since_last_asked() override { return false; }
-  Diagnostics diagnostics() const override { return {}; }
+  Diagnostics diagnostics() const override;
   const std::string& source_name() const override { return source_.name; }
   std::size_t batch_size() const override { return source_.batch_size; }
 
@@ -56,6 +56,7 @@ class RedisGroupFeed final : public Feed {
   Clock::time_point next_claim_{};    ///< when idle entries of other consumers are looked for next
   Clock::time_point next_head_{};     ///< when the stream's last id is asked for next (for the lag)
   Position head_ = 0;
+  std::optional<std::int64_t> undelivered_;  ///< the group's lag when last asked
   /// Entries read and not yet acknowledged, in order: acknowledged once a commit covers their position.
   std::vector<std::pair<Position, sources::StreamEntryId>> unacked_;
   checkpoints::HoleDeadlines no_holes_;

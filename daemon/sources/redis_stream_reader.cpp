@@ -304,6 +304,13 @@ Result<StreamInfo> RedisStreamReader::info() {
   return s.parsed("XINFO", std::move(*reply), parse_stream_info);
 }
 
+Result<std::optional<std::int64_t>> RedisStreamReader::group_lag() {
+  State& s = *state_;
+  const std::string group = s.group;
+  return s.request({"XINFO", "GROUPS", s.source.stream},
+                   [&group](Reply reply) { return parse_group_lag(std::move(reply), group); });
+}
+
 void RedisStreamReader::interrupt() {
   state_->interrupt_requested = true;
   net::post(state_->io, [state = state_.get()] { state->on_interrupt(); });

@@ -68,6 +68,10 @@ class RedisStreamReader {
 
   Result<StreamInfo> info();
 
+  /// How many entries the group has not been delivered yet (XINFO GROUPS lag, Redis 7); nullopt when
+  /// Redis cannot tell.
+  Result<std::optional<std::int64_t>> group_lag();
+
   /// Any thread: ends the read_new in progress, or the next one (see the contract above).
   void interrupt();
 

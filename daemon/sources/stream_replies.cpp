@@ -109,6 +109,25 @@ Result<std::optional<PendingEntry>> parse_first_pending(Reply reply) {
   return std::optional<PendingEntry>(PendingEntry{*id, std::move(first.elements[1].text)});
 }
 
+Result<std::optional<std::int64_t>> parse_group_lag(Reply reply, const std::string& group) {
+  if (reply.kind != Reply::Kind::array) return fail("unexpected reply: XINFO GROUPS is not an array");
+  for (const Reply& entry : reply.elements) {
+    if (entry.kind != Reply::Kind::array || entry.elements.size() % 2 != 0) {
+      return fail("unexpected reply: an XINFO GROUPS entry that is not name, value pairs");
+    }
+    std::optional<std::int64_t> lag;
+    bool ours = false;
+    for (std::size_t i = 0; i < entry.elements.size(); i += 2) {
+      const std::string& name = entry.elements[i].text;
+      const Reply& value = entry.elements[i + 1];
+      if (name == "name") ours = value.text == group;
+      if (name == "lag" && value.kind == Reply::Kind::integer) lag = value.integer;
+    }
+    if (ours) return lag;
+  }
+  return std::optional<std::int64_t>();
+}
+
 Result<StreamInfo> parse_stream_info(Reply reply) {
   if (reply.kind != Reply::Kind::array || reply.elements.size() % 2 != 0) {
     return fail("unexpected reply: XINFO STREAM is not name, value pairs");

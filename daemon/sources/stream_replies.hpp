@@ -55,5 +55,8 @@ Result<std::vector<std::string>> parse_pending_consumers(Reply reply);
 /// XPENDING key group - + 1 [consumer]: nothing or the lowest pending entry.
 Result<std::optional<PendingEntry>> parse_first_pending(Reply reply);
 Result<StreamInfo> parse_stream_info(Reply reply);
+/// XINFO GROUPS: the `lag` of `group` (entries not yet delivered to it); nullopt when the group is not there
+/// or Redis cannot tell (after deletions it answers nil).
+Result<std::optional<std::int64_t>> parse_group_lag(Reply reply, const std::string& group);
 
 }  // namespace projectord::sources

@@ -91,6 +91,8 @@ TEST_CASE("a redis-fed lane applies the stream, then new entries, acknowledging 
   REQUIRE(eventually([&] { return checkpoint(db) == position_of(more.back()); }));
   REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
   CHECK(lane.status().failed_attempts == 0);
+  // Its lag is counted in entries, not in entry-id positions.
+  REQUIRE(eventually([&] { return lane.status().lag_events == std::optional<std::int64_t>(0); }));
 }
 
 TEST_CASE("entries redelivered after a lost XACK are acknowledged and skipped, never applied twice", "[redis]") {

@@ -459,3 +459,15 @@ TEST_CASE("redis stream reader: a server that accepts and never answers fails co
   CHECK_THAT(connected.error(),
              Catch::Contains("127.0.0.1:" + std::to_string(silent.port())) && Catch::Contains("300 ms"));
 }
+
+TEST_CASE("redis stream reader: group_lag counts the entries the group has not been delivered", "[redis]") {
+  TestStream stream;
+  stream.add(5);
+  auto reader = group_reader(stream, "c");
+  CHECK(value_of(reader->group_lag()) == std::optional<std::int64_t>(5));
+  CHECK(value_of(reader->read_new(2, 0ms)).size() == 2);
+  CHECK(value_of(reader->group_lag()) == std::optional<std::int64_t>(3));
+  auto other = std::make_unique<RedisStreamReader>(stream.source(), "projectord:other", "c");
+  succeeded(other->connect(5s));
+  CHECK_FALSE(value_of(other->group_lag()).has_value());  // no such group
+}
