@@ -77,7 +77,8 @@ struct RedisSource {
   std::string type_field = "type";
   std::string stream_id_field = "stream_id";
   std::string version_field = "version";
-  std::string data_field = "data";          ///< JSON object text
+  std::string data_field = "data";          ///< the event data, in `codec`
+  Codec codec = Codec::json;
   std::string metadata_field = "metadata";  ///< JSON object text; a missing field is {}
   std::string recorded_at_field = "recorded_at";  ///< a missing field leaves recorded_at empty
   Duration block{1000};        ///< longest XREADGROUP BLOCK; also how soon a pause or stop is noticed

@@ -604,6 +604,7 @@ RedisSource load_redis_source(Section& s) {
   source.stream_id_field = s.str("stream_id_field");
   source.version_field = s.str("version_field");
   source.data_field = s.str("data_field");
+  if (s.has("codec")) source.codec = s.choice<Codec>("codec");
   source.metadata_field = s.str("metadata_field");
   source.recorded_at_field = s.str("recorded_at_field");
   source.block = s.duration("block");

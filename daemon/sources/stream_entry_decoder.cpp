@@ -54,7 +54,7 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
 
   const auto* data = field(entry, source.data_field);
   if (data == nullptr) return error(source.data_field, "is missing");
-  auto data_json = decode_payload(config::Codec::json, *data);
+  auto data_json = decode_payload(source.codec, *data);
   if (!data_json) return error(source.data_field, "(JSON object text): " + data_json.error());
   event.data = std::move(*data_json);
 

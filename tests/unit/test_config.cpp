@@ -580,6 +580,7 @@ url = "redis://127.0.0.1:6380/2"
 stream = "orders"
 start = "$"
 data_field = "payload"
+codec = "eventsourcing_json"
 block = "250ms"
 claim_idle = "30s"
 [sources.clicks]
@@ -600,6 +601,7 @@ source = "orders"
   CHECK(orders.stream == "orders");
   CHECK(orders.start == "$");
   CHECK(orders.data_field == "payload");
+  CHECK(orders.codec == Codec::eventsourcing_json);
   CHECK(orders.block == Duration{250});
   CHECK(orders.claim_idle == Duration{30'000});
   const RedisSource& clicks = result.config.redis_sources.at("clicks");
@@ -609,6 +611,7 @@ source = "orders"
   CHECK(clicks.type_field == "type");
   CHECK(clicks.metadata_field == "metadata");
   CHECK(clicks.batch_size == 5000);
+  CHECK(clicks.codec == Codec::json);
   CHECK(result.config.handlers.at("order_log").source == "orders");
 }
 
