@@ -1,5 +1,6 @@
 #include "handlers/users_handler.hpp"
 
+#include <limits>
 #include <optional>
 #include <pqxx/nontransaction>
 #include <pqxx/stream_to>
@@ -14,6 +15,13 @@
 namespace projectord::handlers {
 
 namespace {
+
+// last_event_processed is the guide's PositiveIntegerField (integer): a Redis entry's position (its id mapped
+// to 63 bits) does not fit, and such a user keeps 0 there ("not a store position").
+Position last_event_processed(const Event& event) {
+  return event.position <= std::numeric_limits<std::int32_t>::max() ? event.position : 0;
+}
+
 
 using Text = std::optional<std::string>;
 
@@ -98,7 +106,7 @@ void apply_to_row(Changes& row, Kind kind, const Event& event) {
       return;
   }
   row.version = event.version;
-  row.position = event.position;
+  row.position = last_event_processed(event);
   row.touched = true;
 }
 

@@ -146,9 +146,13 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
   config << "[daemon]\nlog_level = " << toml_string(options.log_level) << "\n\n"
          << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\n\n";
   if (options.http_listen) config << "[http]\nlisten = " << toml_string(*options.http_listen) << "\n\n";
-  config << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
-         << "\ncodec = \"eventsourcing_json\"\n"
-         << options.extra_source_lines;
+  if (options.source_toml.empty()) {
+    config << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
+           << "\ncodec = \"eventsourcing_json\"\n"
+           << options.extra_source_lines;
+  } else {
+    config << options.source_toml;
+  }
   std::string names;
   for (const HandlerConfig& handler : options.handlers) {
     config << "\n[handlers." << handler.name << "]\n" << handler.toml;
@@ -156,7 +160,7 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
   }
   if (!config) throw std::runtime_error("cannot write " + config_path_);
   caught_up_sql_ = "SELECT count(*) = " + std::to_string(options.handlers.size()) +
-                   " AND min(c.position) >= (SELECT coalesce(max(id), 0) FROM stored_events)"
+                   " AND min(c.position) >= (" + options.head_sql + ")"
                    " FROM projectord.checkpoints c WHERE c.handler IN (" +
                    names + ")";
 }

@@ -66,13 +66,17 @@ std::vector<HandlerConfig> demo_handlers();
 
 struct ProjectordOptions {
   std::string extra_source_lines;  ///< more keys of [sources.shop], one per line
+  /// Another source instead of the shop store: its whole [sources.NAME] table, header included.
+  std::string source_toml;
+  /// What "caught up" means: every handler's checkpoint at the position this query returns.
+  std::string head_sql = "SELECT coalesce(max(id), 0) FROM stored_events";
   std::vector<HandlerConfig> handlers = demo_handlers();
   std::optional<std::string> http_listen;  ///< [http] listen; unset: the daemon's default
   std::string log_level = "warn";          ///< [daemon] log_level
 };
 
 /// The projectord binary with a config for the bench database: source `shop` (preset eventsourcing_django,
-/// application kApplication, codec eventsourcing_json) and the handlers of the options. The database url
+/// application kApplication, codec eventsourcing_json) or the options' own, and the handlers of the options. The database url
 /// reaches projectord through the environment, never through the file. Files live in `work_dir`.
 class Projectord {
  public:
