@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
-# max_wal_size 4GB), runs the benchmarks and stops the server.
+# max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|all] [--events N] [--naive-events K] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--redis-entries N] [--webhook-events M]
 #
 # --events and --naive-events go to bench-catchup, --rate and --seconds (the live writer's rate and phase
 # length) to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
-# --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events.
+# --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events;
+# bench-redis gets --rate and --seconds too, --redis-entries as its --entries, and --webhook-events.
 # Installs wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
 # repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
 # programs are built.
@@ -30,13 +31,14 @@ if (($# > 0)) && [[ $1 != -* ]]; then
   shift
 fi
 case $which in
-  catchup | live | metrics | rebuild | all) ;;
+  catchup | live | metrics | rebuild | redis | all) ;;
   *) usage ;;
 esac
 catchup_args=()
 live_args=()
 metrics_args=()
 rebuild_args=()
+redis_args=()
 while (($# > 0)); do
   (($# >= 2)) || usage
   case $1 in
@@ -44,7 +46,10 @@ while (($# > 0)); do
     --rate | --seconds)
       live_args+=("$1" "$2")
       rebuild_args+=("$1" "$2")
+      redis_args+=("$1" "$2")
       ;;
+    --redis-entries) redis_args+=(--entries "$2") ;;
+    --webhook-events) redis_args+=("$1" "$2") ;;
     --metrics-events) metrics_args+=(--events "$2") ;;
     --wrk-seconds) metrics_args+=(--seconds "$2") ;;
     --handlers | --connections) metrics_args+=("$1" "$2") ;;
@@ -62,7 +67,7 @@ if [[ $which == metrics || $which == all ]]; then
 fi
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --parallel "$(nproc)" --target projectord bench-catchup bench-live bench-metrics \
-  bench-rebuild >/dev/null
+  bench-rebuild bench-redis >/dev/null
 
 # Under /tmp: the postgres system user must reach the directory when we run as root.
 work=$(mktemp -d /tmp/projectord-bench.XXXXXX)
@@ -81,6 +86,9 @@ max_wal_size = 4GB
 checkpoint_timeout = 15min
 max_connections = 300"
 start_postgres "$work/pg"
+if [[ $which == redis || $which == all ]]; then
+  start_redis "$work/redis"
+fi
 
 status=0
 if [[ $which == catchup || $which == all ]]; then
@@ -107,5 +115,12 @@ if [[ $which == rebuild || $which == all ]]; then
   fi
   "$build_dir/bench/bench-rebuild" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
     "${rebuild_args[@]}" || status=1
+fi
+if [[ $which == redis || $which == all ]]; then
+  if [[ $which == all ]]; then
+    echo
+  fi
+  "$build_dir/bench/bench-redis" --url "$PROJECTORD_PG_CONNINFO" --redis "$PROJECTORD_REDIS_URL" \
+    --projectord "$build_dir/projectord" --redis-benchmark "$(command -v redis-benchmark)" "${redis_args[@]}" || status=1
 fi
 exit "$status"

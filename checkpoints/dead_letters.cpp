@@ -20,4 +20,25 @@ bool is_dead_letter(pqxx::connection& connection, const std::string& handler, Po
               .empty();
 }
 
+std::vector<StoredLetter> dead_letters_of(pqxx::connection& connection, const std::string& handler,
+                                          std::optional<std::int64_t> id) {
+  pqxx::read_transaction txn(connection);
+  const pqxx::result rows =
+      id ? txn.exec_params("SELECT id, position FROM projectord.dead_letters WHERE handler = $1 AND id = $2", handler,
+                           *id)
+         : txn.exec_params("SELECT id, position FROM projectord.dead_letters WHERE handler = $1 ORDER BY position",
+                           handler);
+  std::vector<StoredLetter> letters;
+  for (const auto& row : rows) letters.push_back({row[0].as<std::int64_t>(), row[1].as<Position>()});
+  return letters;
+}
+
+void remove_dead_letter(pqxx::work& txn, std::int64_t id) {
+  txn.exec_params("DELETE FROM projectord.dead_letters WHERE id = $1", id);
+}
+
+void retry_failed(pqxx::work& txn, std::int64_t id, const std::string& error) {
+  txn.exec_params("UPDATE projectord.dead_letters SET error = $2, attempts = attempts + 1 WHERE id = $1", id, error);
+}
+
 }  // namespace projectord::checkpoints

@@ -6,11 +6,13 @@
 namespace projectord {
 
 Result<http::AdminRequest> parse_control(std::string_view payload) {
-  static constexpr std::array<std::pair<std::string_view, http::AdminAction>, 4> kActions{{
+  static constexpr std::array<std::pair<std::string_view, http::AdminAction>, 6> kActions{{
       {"pause", http::AdminAction::pause},
       {"resume", http::AdminAction::resume},
       {"skip", http::AdminAction::skip},
       {"rebuild", http::AdminAction::rebuild},
+      {"retry", http::AdminAction::retry},
+      {"drop", http::AdminAction::drop},
   }};
   const auto space = payload.find(' ');
   const std::string_view action = payload.substr(0, space);
@@ -20,9 +22,9 @@ Result<http::AdminRequest> parse_control(std::string_view payload) {
     if (handler.empty() || handler.find(' ') != std::string_view::npos) {
       return fail("expected '" + std::string(name) + " HANDLER'");
     }
-    return http::AdminRequest{value, std::string(handler), "notify", std::nullopt};
+    return http::AdminRequest{value, std::string(handler), "notify", std::nullopt, std::nullopt};
   }
-  return fail("unknown action '" + std::string(action.substr(0, 32)) + "': expected pause, resume, skip or rebuild");
+  return fail("unknown action '" + std::string(action.substr(0, 32)) + "': expected pause, resume, skip, rebuild, retry or drop");
 }
 
 }  // namespace projectord

@@ -186,6 +186,14 @@ class Lane::Impl {
     return control_.skip(now.state, now.halted_at);
   }
 
+  void dead_letters(DeadLetterAction action, std::optional<std::int64_t> id) {
+    {
+      std::lock_guard lock(status_mutex_);
+      letter_requests_.push_back({action, id});
+    }
+    feed_->wake();
+  }
+
  private:
   // Holds the lane, between transactions, until it is resumed or the daemon stops.
   void hold_while_paused(std::stop_token stop) {
@@ -269,8 +277,11 @@ class Lane::Impl {
         s.blocking_xmin = feed.blocking_xmin;
         s.lag_events = feed.lag_events;
       });
-      // Between transactions only: a late arrival commits in a transaction of its own.
-      if (!open) apply_late_rows(target);
+      // Between transactions only: a late arrival, or a retried dead letter, commits in a transaction of its own.
+      if (!open) {
+        apply_late_rows(target);
+        serve_letter_requests(target);
+      }
       if (!blocked && !truncated && options_.exit_when_caught_up) return;
       if (!blocked && !truncated && !open && options_.rebuild && options_.rebuild->may_swap()) {
         swap_in(target);
@@ -414,6 +425,58 @@ class Lane::Impl {
                  position_, to, error);
     open.reset();  // rolls back
     projection_->discard();
+  }
+
+  // An operator's calls on the dead letters (see Lane::dead_letters).
+  void serve_letter_requests(pqxx::connection& target) {
+    std::vector<LetterRequest> requests;
+    {
+      std::lock_guard lock(status_mutex_);
+      requests.swap(letter_requests_);
+    }
+    for (const LetterRequest& request : requests) {
+      for (const checkpoints::StoredLetter& letter : checkpoints::dead_letters_of(target, handler_.name, request.id)) {
+        if (request.action == DeadLetterAction::drop) {
+          pqxx::work txn(target);
+          checkpoints::remove_dead_letter(txn, letter.id);
+          txn.commit();
+          spdlog::warn("handler={} event=dead_letter_dropped position={}", handler_.name, letter.position);
+          continue;
+        }
+        retry_letter(target, letter);
+      }
+    }
+  }
+
+  void retry_letter(pqxx::connection& target, const checkpoints::StoredLetter& letter) {
+    std::optional<FedRow> row = feed_->read_at(letter.position);
+    std::string error = "the source no longer holds it";
+    if (row) {
+      if (const auto* poison = std::get_if<Undecodable>(&row->content)) {
+        error = poison->error;
+      } else {
+        const Event event = std::move(std::get<Event>(row->content));
+        try {
+          pqxx::work txn(target);
+          if (types_.accepts(event.type)) projection_->apply(txn, std::span(&event, 1));
+          projection_->flush(txn);
+          checkpoints::remove_dead_letter(txn, letter.id);
+          txn.commit();
+          spdlog::info("handler={} event=dead_letter_retried position={} outcome=applied", handler_.name,
+                       letter.position);
+          return;
+        } catch (const std::exception& failure) {
+          projection_->discard();
+          if (is_transient(failure)) throw;
+          error = one_line(failure.what());
+        }
+      }
+    }
+    spdlog::error("handler={} event=dead_letter_retried position={} outcome=failed error=\"{}\"", handler_.name,
+                  letter.position, error);
+    pqxx::work txn(target);
+    checkpoints::retry_failed(txn, letter.id, error);
+    txn.commit();
   }
 
   // Rows the feed found in positions the lane passed as holes: each is applied now, out of order, and counted.
@@ -632,6 +695,11 @@ class Lane::Impl {
   std::stop_token stop_;
 
   LaneControl control_;
+  struct LetterRequest {
+    DeadLetterAction action;
+    std::optional<std::int64_t> id;
+  };
+  std::vector<LetterRequest> letter_requests_;  ///< guarded by status_mutex_
 
   mutable std::mutex status_mutex_;
   LaneStatus status_;
@@ -650,5 +718,6 @@ const std::string& Lane::name() const { return impl_->name(); }
 Result<void> Lane::pause() { return impl_->pause(); }
 Result<void> Lane::resume() { return impl_->resume(); }
 Result<Position> Lane::skip() { return impl_->skip(); }
+void Lane::dead_letters(DeadLetterAction action, std::optional<std::int64_t> id) { impl_->dead_letters(action, id); }
 
 }  // namespace projectord

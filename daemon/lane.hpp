@@ -99,6 +99,12 @@ class Lane {
   /// A halted lane records the event it stopped on as a dead letter and goes on; returns its position.
   Result<Position> skip();
 
+  /// Queues an operator's call on the handler's dead letters (all, or the one with row id `id`), served
+  /// between transactions: retry re-reads each event from the source and applies it (out of order), removing
+  /// the letter when that succeeds and recording the new error when not; drop removes the letters.
+  enum class DeadLetterAction { retry, drop };
+  void dead_letters(DeadLetterAction action, std::optional<std::int64_t> id);
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

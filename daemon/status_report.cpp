@@ -11,6 +11,8 @@ namespace projectord {
 
 namespace {
 
+constexpr std::size_t kDeadLettersShown = 20;
+
 // A Redis-fed handler's checkpoint is an entry id, and so is the stream's head. The lag in entries would take
 // a scan of the stream: /status and /metrics have it from the running daemon.
 std::string redis_position(const config::RedisSource& source, Position position) {
@@ -22,6 +24,21 @@ std::string redis_position(const config::RedisSource& source, Position position)
   if (!stream) throw std::runtime_error(stream.error());
   out += " head=" + (stream->last ? stream->last->text() : std::string("0-0"));
   return out;
+}
+
+// One line per dead letter, under its handler's: what `projectord retry|drop HANDLER --id N` takes.
+void print_dead_letters(pqxx::connection& target, const std::string& handler, std::ostream& out) {
+  pqxx::read_transaction txn(target);
+  const pqxx::result letters = txn.exec_params(
+      "SELECT id, position, coalesce(event_type, ''), attempts, created_at::text, error FROM projectord.dead_letters"
+      " WHERE handler = $1 ORDER BY position LIMIT $2",
+      handler, kDeadLettersShown + 1);
+  for (std::size_t i = 0; i < letters.size() && i < kDeadLettersShown; ++i) {
+    const auto& row = letters[static_cast<int>(i)];
+    out << "  dead_letter id=" << row[0].c_str() << " position=" << row[1].c_str() << " type=" << row[2].c_str()
+        << " attempts=" << row[3].c_str() << " at=\"" << row[4].c_str() << "\" error=\"" << row[5].c_str() << "\"\n";
+  }
+  if (letters.size() > kDeadLettersShown) out << "  (more dead letters: SELECT * FROM projectord.dead_letters)\n";
 }
 
 }  // namespace
@@ -71,15 +88,17 @@ int print_status(const config::Config& config, std::ostream& out) {
           "SELECT coalesce(c.position, 0), r.requested_by, r.started_at::text FROM projectord.rebuilds r"
           " LEFT JOIN projectord.checkpoints c ON c.handler = $2 WHERE r.handler = $1",
           name, rebuild::shadow_checkpoint(name));
+      rebuilds.commit();
       if (!rebuild.empty()) {
         out << " rebuild_position=" << rebuild[0][0].as<Position>() << " rebuild_requested_by="
             << rebuild[0][1].c_str() << " rebuild_started_at=\"" << rebuild[0][2].c_str() << "\"";
       }
+      out << "\n";
+      print_dead_letters(*target, name, out);
     } catch (const std::exception& error) {
-      out << " error=\"" << error.what() << "\"";
+      out << " error=\"" << error.what() << "\"\n";
       exit_code = 1;
     }
-    out << "\n";
   }
   return exit_code;
 }

@@ -466,6 +466,16 @@ http::AdminOutcome Supervisor::admin(const http::AdminRequest& request) {
       net::post(io_, [this, request] { start_rebuild(request.handler, request.origin, false, request.max_rate); });
       return {202, "rebuilding into a shadow copy; the live read model serves until the swap", std::nullopt};
     }
+    case http::AdminAction::retry:
+    case http::AdminAction::drop: {
+      const bool retry = request.action == http::AdminAction::retry;
+      found->second->lane->dead_letters(retry ? Lane::DeadLetterAction::retry : Lane::DeadLetterAction::drop,
+                                        request.dead_letter);
+      spdlog::info("handler={} event=admin action={} dead_letter={} origin={}", handler, retry ? "retry" : "drop",
+                   request.dead_letter ? std::to_string(*request.dead_letter) : "all", request.origin);
+      return {202, retry ? "retrying its dead letters between transactions" : "dropping its dead letters",
+              std::nullopt};
+    }
     case http::AdminAction::skip: {
       const auto skipped = lane.skip();
       if (!skipped) return conflict(skipped.error());

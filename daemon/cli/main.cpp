@@ -29,14 +29,18 @@ void print_help() {
                "  migrate [--uninstall]        install (or remove) the projectord schema, NOTIFY triggers and\n"
                "                               read-model tables; idempotent\n"
                "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
-               "  status                       each handler's checkpoint, the head of its source and the lag\n"
+               "  status                       each handler's checkpoint, the head of its source, the lag and\n"
+               "                               its dead letters\n"
                "  pause HANDLER                ask the running daemon to pause a handler after its transaction\n"
                "  resume HANDLER               ... to resume it (a halted one retries its poison event)\n"
                "  skip HANDLER                 ... to dead-letter the event a halted handler stopped on\n"
                "  rebuild HANDLER [--max-rate N]  ... to rebuild its read model blue/green (replay into a\n"
                "                               shadow copy at most N events/s, swap when caught up); SIGUSR1\n"
                "                               rebuilds those marked rebuild_on_signal\n"
-               "                               (these four use [http] listen and admin_token; --http HOST:PORT\n"
+               "  retry HANDLER [--id N]       ... to apply its dead letters again (all, or the one with id N),\n"
+               "                               out of order; one that fails again stays, with the new error\n"
+               "  drop HANDLER [--id N]        ... to delete its dead letters for good\n"
+               "                               (these six use [http] listen and admin_token; --http HOST:PORT\n"
                "                               names another endpoint)\n\n"
                "Options:\n"
                "  --config FILE                config file (default "
@@ -53,13 +57,18 @@ struct Arguments {
   std::string command;
   bool exit_when_caught_up = false;
   bool uninstall = false;
-  std::string handler;   // pause, resume, skip
+  std::string handler;   // pause, resume, skip, rebuild, retry, drop
   std::string endpoint;  // --http HOST:PORT
-  std::string query;     // rebuild --max-rate N
+  std::string query;     // rebuild --max-rate N, retry/drop --id N
 };
 
 bool is_admin(const std::string& command) {
-  return command == "pause" || command == "resume" || command == "skip" || command == "rebuild";
+  return command == "pause" || command == "resume" || command == "skip" || command == "rebuild" ||
+         command == "retry" || command == "drop";
+}
+
+bool is_number(const std::string& text) {
+  return !text.empty() && std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::optional<Arguments> parse(const std::vector<std::string>& args, std::string& error) {
@@ -82,11 +91,18 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.endpoint = args[++i];
     } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
       const std::string& rate = args[++i];
-      if (rate.empty() || !std::ranges::all_of(rate, [](char c) { return c >= '0' && c <= '9'; })) {
+      if (!is_number(rate)) {
         error = "--max-rate needs a number of events per second";
         return std::nullopt;
       }
       parsed.query = "max_rate=" + rate;
+    } else if (arg == "--id" && (parsed.command == "retry" || parsed.command == "drop") && i + 1 < args.size()) {
+      const std::string& id = args[++i];
+      if (!is_number(id)) {
+        error = "--id needs a dead letter's id (projectord status lists them)";
+        return std::nullopt;
+      }
+      parsed.query = "id=" + id;
     } else if (is_admin(parsed.command) && parsed.handler.empty() && !arg.starts_with("-")) {
       parsed.handler = arg;
     } else if (parsed.command.empty() && !arg.starts_with("-")) {
@@ -121,8 +137,8 @@ int main(int argc, char** argv) {
   }
   std::string error;
   const auto arguments = parse(args, error);
-  static const std::vector<std::string> kCommands = {"run",   "migrate", "check-config", "status",
-                                                      "pause", "resume",  "skip",         "rebuild"};
+  static const std::vector<std::string> kCommands = {"run",     "migrate", "check-config", "status", "pause",
+                                                      "resume",  "skip",    "rebuild",      "retry",  "drop"};
   if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
   } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {

@@ -74,6 +74,10 @@ class Feed {
   /// Returns nothing unless a recheck is due. `holes_changed` says whether `holes()` shrank.
   virtual std::vector<FedRow> late_rows(bool& holes_changed) = 0;
 
+  /// The event at `position`, read again (an operator retries its dead letter); nullopt when the source no
+  /// longer has it.
+  virtual std::optional<FedRow> read_at(Position position) = 0;
+
   /// Positions passed as holes and still watched, stored with every checkpoint move.
   virtual const checkpoints::HoleDeadlines& holes() const = 0;
 

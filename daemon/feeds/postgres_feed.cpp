@@ -119,6 +119,12 @@ std::vector<FedRow> PostgresFeed::late_rows(bool& holes_changed) {
   return rows;
 }
 
+std::optional<FedRow> PostgresFeed::read_at(Position position) {
+  const sources::HoleCheck check = reader_.check_holes(*connection_, {position});
+  if (check.rows.empty()) return std::nullopt;
+  return decode(check.rows.front());
+}
+
 void PostgresFeed::wait(bool blocked, std::stop_token stop) { wake_.wait(seen_generation_, wait_time(blocked), stop); }
 
 std::chrono::milliseconds PostgresFeed::wait_time(bool blocked) const {

@@ -26,6 +26,7 @@ class PostgresFeed final : public Feed {
   void wake() override { wake_.notify(); }
   void committed(Position /*to*/) override {}
   std::vector<FedRow> late_rows(bool& holes_changed) override;
+  std::optional<FedRow> read_at(Position position) override;
   const checkpoints::HoleDeadlines& holes() const override { return holes_; }
   bool written_since_last_asked() override;
   Diagnostics diagnostics() const override;

@@ -146,6 +146,8 @@ void RedisGroupFeed::wait(bool blocked, std::stop_token stop) {
   never_notified.wait_for(lock, stop, std::min(source_.block, kBlockedPoll), [] { return false; });
 }
 
+std::optional<FedRow> RedisGroupFeed::read_at(Position position) { return stream_row_at(source_, reader_, position); }
+
 std::vector<FedRow> RedisGroupFeed::late_rows(bool& holes_changed) {
   holes_changed = false;
   return {};

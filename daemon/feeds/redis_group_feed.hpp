@@ -31,6 +31,7 @@ class RedisGroupFeed final : public Feed {
   void wake() override { reader_.interrupt(); }
   void committed(Position to) override;
   std::vector<FedRow> late_rows(bool& holes_changed) override;
+  std::optional<FedRow> read_at(Position position) override;
   const checkpoints::HoleDeadlines& holes() const override { return no_holes_; }
   bool written_since_last_asked() override { return false; }
   Diagnostics diagnostics() const override;

@@ -77,6 +77,8 @@ void RedisRangeFeed::wait(bool /*blocked*/, std::stop_token stop) {
   never_notified.wait_for(lock, stop, source_.block, [] { return false; });
 }
 
+std::optional<FedRow> RedisRangeFeed::read_at(Position position) { return stream_row_at(source_, reader_, position); }
+
 std::vector<FedRow> RedisRangeFeed::late_rows(bool& holes_changed) {
   holes_changed = false;
   return {};

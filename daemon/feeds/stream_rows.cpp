@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <stdexcept>
 
 #include "daemon/sources/stream_entry_decoder.hpp"
 
@@ -44,6 +45,15 @@ std::vector<FedRow> stream_rows(const config::RedisSource& source, std::vector<s
     }
   }
   return rows;
+}
+
+std::optional<FedRow> stream_row_at(const config::RedisSource& source, sources::RedisStreamReader& reader,
+                                    Position position) {
+  if (position <= 0) return std::nullopt;
+  auto entries = reader.range_after(sources::StreamEntryId::from_position(position - 1), 1);
+  if (!entries) throw std::runtime_error(entries.error());
+  if (entries->empty() || entries->front().id.position() != position) return std::nullopt;
+  return std::move(stream_rows(source, *entries, position - 1).front());
 }
 
 std::string default_consumer_name() {

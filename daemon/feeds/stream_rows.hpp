@@ -1,5 +1,6 @@
 #pragma once
 /// Redis stream entries as a feed's rows: decoded events, or poison rows that say why not.
+#include <optional>
 #include <vector>
 
 #include "config/config.hpp"
@@ -12,6 +13,11 @@ namespace projectord {
 /// position before it, so that it can still be dead-lettered in order.
 std::vector<FedRow> stream_rows(const config::RedisSource& source, std::vector<sources::StreamEntry>& entries,
                                 Position before);
+
+/// The entry at `position`, read with `reader` (XRANGE, outside any group); nullopt when the stream no
+/// longer holds it. Throws when Redis cannot be asked.
+std::optional<FedRow> stream_row_at(const config::RedisSource& source, sources::RedisStreamReader& reader,
+                                    Position position);
 
 /// The consumer name of this process when the config names none: HOSTNAME-PID.
 std::string default_consumer_name();

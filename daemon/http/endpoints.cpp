@@ -181,18 +181,26 @@ Response admin(const Request& request, DaemonView& daemon) {
   static const std::pair<std::string_view, AdminAction> kActions[] = {{"/admin/pause/", AdminAction::pause},
                                                                       {"/admin/resume/", AdminAction::resume},
                                                                       {"/admin/skip/", AdminAction::skip},
-                                                                      {"/admin/rebuild/", AdminAction::rebuild}};
+                                                                      {"/admin/rebuild/", AdminAction::rebuild},
+                                                                      {"/admin/retry/", AdminAction::retry},
+                                                                      {"/admin/drop/", AdminAction::drop}};
   for (const auto& [prefix, action] : kActions) {
     const std::string_view handler = tail_after(request.path, prefix);
     if (handler.empty()) continue;
-    AdminRequest admin_request{action, std::string(handler), "http", std::nullopt};
-    if (action == AdminAction::rebuild && !request.query.empty()) {
+    AdminRequest admin_request{action, std::string(handler), "http", std::nullopt, std::nullopt};
+    const bool on_letters = action == AdminAction::retry || action == AdminAction::drop;
+    if ((action == AdminAction::rebuild || on_letters) && !request.query.empty()) {
       const auto params = boost::urls::parse_query(request.query);
       if (!params) return error(400, "malformed query string");
       for (const auto& param : *params) {
         const auto value = non_negative(param.value);
-        if (param.key != "max_rate" || !value) return error(400, "rebuild takes max_rate=N (events/s, 0: unlimited)");
-        admin_request.max_rate = *value;
+        if (on_letters) {
+          if (param.key != "id" || !value) return error(400, "retry and drop take id=N (a dead letter's id)");
+          admin_request.dead_letter = *value;
+        } else {
+          if (param.key != "max_rate" || !value) return error(400, "rebuild takes max_rate=N (events/s, 0: unlimited)");
+          admin_request.max_rate = *value;
+        }
       }
     }
     const AdminOutcome outcome = daemon.admin(admin_request);
@@ -201,7 +209,7 @@ Response admin(const Request& request, DaemonView& daemon) {
     if (outcome.status >= 400) body["error"] = outcome.message;
     return json(outcome.status, body);
   }
-  return error(404, "no such admin call: " + request.path + " (/admin/ACTION/HANDLER: pause, resume, skip, rebuild)");
+  return error(404, "no such admin call: " + request.path + " (/admin/ACTION/HANDLER: pause, resume, skip, rebuild, retry, drop)");
 }
 
 // The last rendered /metrics text; used only on the server's thread.

@@ -35,7 +35,7 @@ struct HandlerStatus {
   std::optional<RebuildStatus> rebuild;
 };
 
-enum class AdminAction { pause, resume, skip, rebuild };
+enum class AdminAction { pause, resume, skip, rebuild, retry, drop };
 
 /// An operator's call, from HTTP, the control channel or a signal.
 struct AdminRequest {
@@ -43,6 +43,7 @@ struct AdminRequest {
   std::string handler;
   std::string origin;              ///< who asked: http, notify, SIGUSR1, ...
   std::optional<std::int64_t> max_rate;  ///< rebuild: events/s at most (0: unlimited); empty: the handler's setting
+  std::optional<std::int64_t> dead_letter;  ///< retry, drop: the dead letter's id; empty: all of the handler's
 };
 
 struct AdminOutcome {

@@ -313,3 +313,51 @@ TEST_CASE("the daemon's HTTP endpoint refuses garbage and oversized requests and
   CHECK(http.get("/healthz").status == 200);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
+
+TEST_CASE("dead letters: status lists them, retry applies them again once fixed, drop deletes them") {
+  TestDatabase db;
+  write_events(db, 40);
+  const std::string config = migrated(
+      db, "letters.toml",
+      demo_config() +
+          "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
+          "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
+          " CONSTRAINT closed CHECK (false))\"\n[[handlers.registrations.statements]]\non = \"UserRegistered\"\n"
+          "sql = \"INSERT INTO registrations (position) VALUES ($1)\"\nparams = [\"position\"]\n");
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  const std::int64_t registered = db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%UserRegistered'");
+  REQUIRE(registered > 2);
+  const auto letters = [&] {
+    return db.query_int("SELECT count(*) FROM projectord.dead_letters WHERE handler = 'registrations'");
+  };
+  REQUIRE(eventually([&] { return http.position("registrations") == head(db) && letters() == registered; }));
+
+  const auto status = run_command({kBinary, "--config", config, "status"}, env_for(db));
+  const std::string first_id =
+      db.query_value("SELECT min(id) FROM projectord.dead_letters WHERE handler = 'registrations'");
+  CHECK_THAT(status.output, Catch::Contains("  dead_letter id=" + first_id + " position=") &&
+                                Catch::Contains("violates check constraint"));
+
+  // Still broken: the retried letter stays, with one more attempt.
+  REQUIRE(http.post("/admin/retry/registrations?id=" + first_id).status == 202);
+  REQUIRE(eventually([&] {
+    return db.query_int("SELECT attempts FROM projectord.dead_letters WHERE id = " + first_id) == 2;
+  }));
+  // Dropped for good through the CLI.
+  const std::string endpoint = "127.0.0.1:" + std::to_string(http_port(daemon));
+  const auto dropped = run_command(
+      {kBinary, "--config", config, "drop", "registrations", "--id", first_id, "--http", endpoint}, env_for(db));
+  CHECK(dropped.exit_code == 0);
+  REQUIRE(eventually([&] { return letters() == registered - 1; }));
+
+  // Fixed: a retry of all applies every event left, out of order, and empties the letters.
+  db.exec("ALTER TABLE registrations DROP CONSTRAINT closed");
+  const auto retried =
+      run_command({kBinary, "--config", config, "retry", "registrations", "--http", endpoint}, env_for(db));
+  CHECK(retried.exit_code == 0);
+  REQUIRE(eventually([&] { return letters() == 0; }));
+  CHECK(db.query_int("SELECT count(*) FROM registrations") == registered - 1);
+  CHECK(http.post("/admin/retry/registrations?id=x").status == 400);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
