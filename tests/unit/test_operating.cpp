@@ -212,7 +212,10 @@ TEST_CASE("control channel: 'ACTION HANDLER' payloads, and clear errors for the 
   CHECK(parse_control("skip user_log")->action == AdminAction::skip);
   CHECK_THAT(parse_control("rebuild").error(), Catch::Contains("expected 'rebuild HANDLER'"));
   CHECK_THAT(parse_control("rebuild a b").error(), Catch::Contains("expected 'rebuild HANDLER'"));
-  CHECK_THAT(parse_control("drop users").error(), Catch::Contains("unknown action 'drop'"));
+  CHECK(parse_control("drop users")->action == AdminAction::drop);
+  CHECK(parse_control("retry users")->action == AdminAction::retry);
+  CHECK_FALSE(parse_control("retry users")->dead_letter.has_value());  // all of them
+  CHECK_THAT(parse_control("truncate users").error(), Catch::Contains("unknown action 'truncate'"));
   CHECK_FALSE(parse_control("").has_value());
 }
 
