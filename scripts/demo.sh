@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The projectord demo: a Django-style event store (eventsourcing_django's stored_events, zlib payloads) is
 # filled with user events, projectord projects them into read models (user_projection, user_event_log,
-# signups_per_day), keeps tailing while more events arrive, and the result is shown with psql.
-# Everything lives in ./var: PostgreSQL in var/pg (wiped at the start of each run), the daemon's log in
-# var/projectord.log.
+# signups_per_day), keeps tailing while more events arrive, and the result is shown with psql. Beside it a
+# Redis stream of page views is projected into page_views, and registrations are published to a Redis
+# stream (a side effect).
+# Everything lives in ./var: PostgreSQL in var/pg (wiped at the start of each run), Redis in var/redis, the
+# daemon's log in var/projectord.log.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/deps.sh
@@ -17,7 +19,8 @@ readonly SEED=1
 readonly INITIAL_EVENTS=3000
 readonly LIVE_ROUNDS=4 LIVE_EVENTS_PER_ROUND=250
 readonly CATCH_UP_TIMEOUT=60
-readonly VAR_DIR=$PWD/var PG_DIR=$PWD/var/pg DAEMON_LOG=$PWD/var/projectord.log
+readonly PAGE_VIEWS=300
+readonly VAR_DIR=$PWD/var PG_DIR=$PWD/var/pg REDIS_DIR=$PWD/var/redis DAEMON_LOG=$PWD/var/projectord.log
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -71,6 +74,19 @@ start_postgres "$PG_DIR"
 "$PROJECTORD_PG_BINDIR/createdb" -h 127.0.0.1 -p "$PROJECTORD_PG_PORT" -U postgres demo
 export PROJECTORD_DATABASE_URL="host=127.0.0.1 port=$PROJECTORD_PG_PORT user=postgres dbname=demo"
 
+step "Starting a throwaway Redis in var/redis"
+rm -rf "$REDIS_DIR"
+start_redis "$REDIS_DIR"
+redis_demo() { redis-cli -h 127.0.0.1 -p "$PROJECTORD_REDIS_PORT" "$@"; }
+# The web tier's page views: users u1..u20 visiting five paths.
+view_pages() {
+  redis_demo EVAL "for i = 1, tonumber(ARGV[1]) do
+      local paths = {'/', '/pricing', '/docs', '/signup', '/account'}
+      redis.call('XADD', KEYS[1], '*', 'type', 'PageViewed', 'stream_id', 'u' .. (i % 20 + 1),
+                 'data', '{\"path\": \"' .. paths[i % 5 + 1] .. '\"}')
+    end return tonumber(ARGV[1])" 1 user-activity "$1" >/dev/null
+}
+
 psql_demo() {
   "$PROJECTORD_PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -P pager=off -d "$PROJECTORD_DATABASE_URL" "$@"
 }
@@ -99,6 +115,9 @@ step "projectord run (log: var/projectord.log)"
 build/projectord run --config "$CONFIG" </dev/null >"$DAEMON_LOG" 2>&1 &
 daemon_pid=$!
 
+step "Adding $PAGE_VIEWS page views to the Redis stream user-activity while it runs"
+view_pages "$PAGE_VIEWS"
+
 step "Writing $((LIVE_ROUNDS * LIVE_EVENTS_PER_ROUND)) more events while it runs"
 for ((round = 1; round <= LIVE_ROUNDS; round++)); do
   write_events "$LIVE_EVENTS_PER_ROUND"
@@ -120,6 +139,14 @@ until caught_up; do
   fi
   sleep 0.2
 done
+until [[ $(psql_demo -At -c "SELECT coalesce(sum(views), 0) FROM page_views" 2>/dev/null) == "$PAGE_VIEWS" ]]; do
+  if ((SECONDS >= deadline)); then
+    echo "page_views did not reach $PAGE_VIEWS views within $CATCH_UP_TIMEOUT s" >&2
+    tail -n 30 "$DAEMON_LOG" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
 echo "caught up after $((SECONDS + CATCH_UP_TIMEOUT - deadline)) s"
 
 step "Read model: user_projection"
@@ -134,6 +161,25 @@ psql_demo -c "SELECT (SELECT count(*) FROM stored_events WHERE application_name 
 
 step "Declarative SQL projection: signups_per_day"
 psql_demo -c "SELECT * FROM signups_per_day ORDER BY 1"
+
+step "From Redis: page_views, projected from the stream user-activity"
+psql_demo -c "SELECT * FROM page_views ORDER BY views DESC, path"
+printf 'entries the group projectord:page_views has not acknowledged: '
+redis_demo XPENDING user-activity projectord:page_views | head -n 1
+
+step "To Redis: the side effect user_feed published registrations and deactivations to the stream user-feed"
+registrations=$(psql_demo -At -c "SELECT count(*) FROM user_event_log
+                                  WHERE event_type IN ('UserRegistered', 'UserDeactivated')")
+deadline=$((SECONDS + CATCH_UP_TIMEOUT))
+until (($(redis_demo XLEN user-feed) >= registrations)); do
+  if ((SECONDS >= deadline)); then
+    echo "user-feed did not reach $registrations entries within $CATCH_UP_TIMEOUT s" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+echo "XLEN user-feed: $(redis_demo XLEN user-feed) (registrations and deactivations in user_event_log: $registrations)"
+redis_demo XREVRANGE user-feed + - COUNT 1
 
 step "projectord status"
 status

@@ -269,6 +269,12 @@ TEST_CASE("the example config of the demo loads") {
   REQUIRE(signups.statements.size() == 1);
   CHECK(signups.statements[0].on == "UserRegistered");
   CHECK(signups.statements[0].params == std::vector<std::string>{"recorded_at"});
+  const RedisSource& activity = config.redis_sources.at("activity");
+  CHECK(activity.stream == "user-activity");
+  CHECK(config.handlers.at("page_views").source == "activity");
+  const Handler& feed = config.handlers.at("user_feed");
+  CHECK(feed.side_effect.stream == "user-feed");
+  CHECK(feed.side_effect.fields.at("email") == "data.email");
 }
 
 TEST_CASE("an unknown key is reported with its file, line and full key") {
