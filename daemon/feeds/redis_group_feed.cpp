@@ -49,7 +49,8 @@ void RedisGroupFeed::open(const std::string& /*session_name*/, checkpoints::Hole
 }
 
 std::vector<sources::StreamEntry> RedisGroupFeed::next_entries(Position after, std::size_t limit,
-                                                                std::stop_token stop, bool& blocked) {
+                                                                std::stop_token stop, bool& blocked,
+                                                                bool& from_new) {
   // 1. What this consumer read before and never acknowledged (a crash, a lost XACK).
   if (!pending_done_) {
     auto entries = must(reader_.read_pending(pending_cursor_, limit));
@@ -79,13 +80,16 @@ std::vector<sources::StreamEntry> RedisGroupFeed::next_entries(Position after, s
     return {};
   }
   std::stop_callback interrupt_on_stop(stop, [this] { reader_.interrupt(); });
+  from_new = true;
   return must(reader_.read_new(limit, source_.block));
 }
 
 FeedBatch RedisGroupFeed::read(Position after, std::size_t limit, std::stop_token stop) {
   FeedBatch batch;
-  std::vector<sources::StreamEntry> entries = next_entries(after, limit, stop, batch.blocked);
-  batch.truncated = entries.size() == limit;
+  bool from_new = false;
+  std::vector<sources::StreamEntry> entries = next_entries(after, limit, stop, batch.blocked, from_new);
+  // Pending or claimed entries are never the whole story: new ones may wait behind them.
+  batch.truncated = entries.size() == limit || (!from_new && !entries.empty());
 
   // Entries the checkpoint covers were applied before: acknowledge them again, apply them never.
   std::vector<sources::StreamEntryId> applied_before;

@@ -42,8 +42,9 @@ class RedisGroupFeed final : public Feed {
   const std::string& consumer() const { return consumer_; }
 
  private:
+  /// `from_new`: the entries are new ones (not pending or claimed).
   std::vector<sources::StreamEntry> next_entries(Position after, std::size_t limit, std::stop_token stop,
-                                                 bool& blocked);
+                                                 bool& blocked, bool& from_new);
   template <class T>
   T must(Result<T> result) const;
 

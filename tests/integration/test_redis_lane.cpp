@@ -185,3 +185,22 @@ TEST_CASE("a rebuild's range feed replays the stream, and refuses one trimmed pa
   resumed.open("test", {});
   CHECK(resumed.read(position_of(ids[5]), 100, {}).rows.size() == 4);
 }
+
+TEST_CASE("a one-shot redis-fed run re-reads its pending entries and still reads the new ones before it ends",
+          "[redis]") {
+  TestDatabase db;
+  projectord::testing::install_projectord_schema(db);
+  TestStream stream;
+  stream.add(5);
+  {
+    // The lane's own consumer read these and died before applying them.
+    sources::RedisStreamReader earlier(lane_source(stream), kGroup, "lane");
+    projectord::testing::succeeded(earlier.connect(5s));
+    projectord::testing::succeeded(earlier.ensure_group());
+    REQUIRE(projectord::testing::value_of(earlier.read_new(5, 0ms)).size() == 5);
+  }
+  stream.add(5);
+  RunningLane lane(db, group_feed(stream), counted_handler("orders"), {.exit_when_caught_up = true});
+  REQUIRE(eventually([&] { return lane.status().state == projectord::LaneState::stopped; }));
+  CHECK(rows(db) == 10);
+}

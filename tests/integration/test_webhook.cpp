@@ -43,7 +43,8 @@ std::vector<Event> events(int count) {
 }
 
 std::unique_ptr<Webhook> webhook(const std::string& url, const std::string& secret = "",
-                                 const std::string& ca_file = "", std::size_t max_in_flight = 16) {
+                                 const std::string& ca_file = "", std::size_t max_in_flight = 16,
+                                 std::chrono::milliseconds request_timeout = 10s) {
   config::Handler handler;
   handler.name = "hook";
   handler.kind = "webhook";
@@ -52,7 +53,7 @@ std::unique_ptr<Webhook> webhook(const std::string& url, const std::string& secr
   handler.side_effect.ca_file = ca_file;
   handler.side_effect.max_in_flight = max_in_flight;
   handler.side_effect.connect_timeout = 2s;
-  handler.side_effect.request_timeout = 300ms;
+  handler.side_effect.request_timeout = request_timeout;
   auto made = Webhook::make(handler);
   INFO((made ? std::string() : made.error()));
   REQUIRE(made.has_value());
@@ -171,7 +172,7 @@ TEST_CASE("a receiver that never answers, or nobody listening, is a retry", "[we
   SECTION("no answer within request_timeout") {
     WebhookReceiver receiver(always(200));
     receiver.hold();
-    const auto outcome = webhook(url(receiver))->deliver(events(1))[0];
+    const auto outcome = webhook(url(receiver), "", "", 16, 300ms)->deliver(events(1))[0];
     receiver.release();
     CHECK(outcome.kind == DeliveryOutcome::Kind::retry);
     CHECK_THAT(outcome.error, Catch::Contains("timed out"));
