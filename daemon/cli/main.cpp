@@ -20,7 +20,7 @@ constexpr const char* kDefaultConfig = "/etc/projectord/projectord.toml";
 
 void print_help() {
   std::cout << "projectord " PROJECTORD_VERSION
-               " - projection worker for event-sourced PostgreSQL stores\n\n"
+               " - projection worker for event stores in PostgreSQL and Redis Streams\n\n"
                "Usage: projectord [--config FILE] COMMAND [OPTIONS]\n\n"
                "Commands:\n"
                "  run [--exit-when-caught-up]  tail the sources and run every handler until SIGTERM/SIGINT\n"
