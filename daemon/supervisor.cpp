@@ -412,7 +412,8 @@ std::vector<http::HandlerStatus> Supervisor::handlers() const {
   std::vector<http::HandlerStatus> statuses;
   statuses.reserve(lanes_.size());
   for (const auto& [name, running] : lanes_) {
-    statuses.push_back({name, running->handler.kind, running->handler.source, running->lane->status(), std::nullopt});
+    statuses.push_back({name, running->handler.kind, running->handler.source, running->lane->status(), std::nullopt,
+                        config_.redis_sources.contains(running->handler.source)});
     if (const auto rebuild = rebuilds_.find(name); rebuild != rebuilds_.end()) {
       const Rebuild& r = *rebuild->second;
       statuses.back().rebuild = http::RebuildStatus{r.gate->asked ? "swapping" : "replaying", r.requested_by,

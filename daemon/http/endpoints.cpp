@@ -6,6 +6,7 @@
 #include <map>
 
 #include "daemon/http/metrics.hpp"
+#include "daemon/sources/stream_entry_id.hpp"
 
 namespace projectord::http {
 
@@ -68,6 +69,10 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
                                 {"blocking_xmin", s.blocking_xmin},
                                 {"last_error", s.last_error}};
   if (s.halted_at != 0) described["halted_at"] = s.halted_at;
+  if (handler.stream_source) {
+    described["entry_id"] = sources::StreamEntryId::from_position(s.position).text();
+    described["head_entry_id"] = sources::StreamEntryId::from_position(s.head).text();
+  }
   described["rebuild"] = handler.rebuild ? describe_rebuild(*handler.rebuild, now) : boost::json::value(nullptr);
   return described;
 }

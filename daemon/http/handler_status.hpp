@@ -33,6 +33,7 @@ struct HandlerStatus {
   std::string source;
   LaneStatus status;
   std::optional<RebuildStatus> rebuild;
+  bool stream_source = false;  ///< fed by a Redis stream: its positions stand for entry ids
 };
 
 enum class AdminAction { pause, resume, skip, rebuild, retry, drop };

@@ -67,7 +67,12 @@ TEST_CASE("a stream-fed projection follows its stream across a Redis restart and
   REQUIRE(eventually([&] { return db.query_int("SELECT count(*) FROM projectord.checkpoints") == 1 &&
                                   logged_events(db) == 300; }));
   Endpoint endpoint(daemon);
-  CHECK(endpoint.state("user_log") == "idle");
+  REQUIRE(eventually([&] { return endpoint.state("user_log") == "idle"; }));
+  const auto described = endpoint.handler("user_log");
+  const std::string entry_id(described.at("entry_id").as_string());
+  CHECK(entry_id == redis.cli({"XREVRANGE", kStream, "+", "-", "COUNT", "1"}).substr(0, entry_id.size()));
+  CHECK(described.at("head_entry_id") == described.at("entry_id"));
+  CHECK(described.at("lag_positions") == 0);
 
   redis.stop();
   REQUIRE(eventually([&] { return daemon.log().find("event=error") != std::string::npos; }));
