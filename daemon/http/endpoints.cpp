@@ -141,14 +141,23 @@ Answer wait_for_checkpoint(const Request& request, std::string_view handler, Dae
     if (param.key == "position") {
       if (!value) return error(400, "position must be a non-negative integer");
       position = *value;
+    } else if (param.key == "entry_id") {
+      // What XADD answered, for a handler fed by a Redis stream.
+      const auto id = sources::StreamEntryId::parse(param.value);
+      const auto mapped = id ? id->position() : std::nullopt;
+      if (!mapped) return error(400, "entry_id must be a Redis stream entry id such as 1700000000000-0");
+      position = *mapped;
     } else if (param.key == "timeout_ms") {
       if (!value || *value > kMaxWaitMs) return error(400, "timeout_ms must be an integer from 0 to 300000");
       timeout_ms = *value;
     } else {
-      return error(400, "unknown parameter '" + std::string(param.key) + "': expected position and timeout_ms");
+      return error(400, "unknown parameter '" + std::string(param.key) +
+                            "': expected position (or entry_id) and timeout_ms");
     }
   }
-  if (!position) return error(400, "position is required: GET /wait/HANDLER?position=N&timeout_ms=T");
+  if (!position) {
+    return error(400, "position is required: GET /wait/HANDLER?position=N&timeout_ms=T (or entry_id=MS-SEQ)");
+  }
   if (!handler_exists(daemon.handlers(), handler)) return error(404, "no such handler: " + std::string(handler));
 
   const std::string name(handler);

@@ -78,8 +78,14 @@ TEST_CASE("a stream-fed projection follows its stream across a Redis restart and
   REQUIRE(eventually([&] { return daemon.log().find("event=error") != std::string::npos; }));
   redis.start();
   add_entries(redis, 301, 200);
-  REQUIRE(eventually([&] { return logged_events(db) == 500; }));
-  CHECK(distinct_logged(db) == 500);
+  // Read-your-writes with the id XADD answered.
+  const std::string newest = redis.cli({"XADD", kStream, "*", "type", "users.events:UserRegistered", "stream_id",
+                                        "user-501", "data", "{}"});
+  const auto waited = endpoint.get("/wait/user_log?entry_id=" + newest + "&timeout_ms=20000", 25s);
+  CHECK(waited.status == 200);
+  CHECK(logged_events(db) == 501);
+  CHECK(endpoint.get("/wait/user_log?entry_id=soon").status == 400);
+  CHECK(distinct_logged(db) == 501);
   REQUIRE(eventually([&] { return pending(redis) == 0; }));
   CHECK(endpoint.handler("user_log").at("reconnects").as_int64() >= 1);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
