@@ -9,7 +9,7 @@ source scripts/lib/deps.sh
 # shellcheck source=scripts/lib/servers.sh
 source scripts/lib/servers.sh
 
-ensure_packages
+ensure_packages "${PROJECTORD_PACKAGES[@]}" "${PROJECTORD_TEST_PACKAGES[@]}"
 PROJECTORD_PROMTOOL=$(ensure_promtool "$PWD/build/tools/prometheus")
 export PROJECTORD_PROMTOOL
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -8,9 +8,12 @@ PROJECTORD_PACKAGES=(
   libpqxx-dev libpq-dev libhiredis-dev libspdlog-dev catch2 libtomlplusplus-dev prometheus-cpp-dev
   libsystemd-dev zlib1g-dev libssl-dev
   postgresql-15 postgresql-client-15 redis-server
-  # Tests only: a real Celery worker runs the celery side effect's tasks; openssl makes test certificates.
-  python3-celery python3-redis openssl
 )
+
+# What scripts/test.sh needs on top: a real Celery worker runs the celery side effect's tasks (its Redis
+# transport needs python3-redis), and openssl makes the webhook tests' certificates.
+# shellcheck disable=SC2034  # used by scripts/test.sh
+PROJECTORD_TEST_PACKAGES=(python3-celery python3-redis openssl)
 
 # What bench/run.sh needs on top: wrk loads /metrics in bench/metrics.
 # shellcheck disable=SC2034  # used by bench/run.sh
