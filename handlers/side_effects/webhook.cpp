@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,6 +22,7 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <ctime>
+#include <memory>
 #include <optional>
 
 namespace projectord::handlers {
@@ -120,10 +122,17 @@ struct Webhook::State {
 
   net::awaitable<void> connect(Connection& connection) {
     const auto executor = co_await net::this_coro::executor;
-    tcp::resolver resolver(executor);
+    // The stream's deadline does not cover name resolution: a timer of its own cancels a lookup that hangs.
+    // Shared with the timer's handler, which may run after this coroutine has moved on.
+    const auto resolver = std::make_shared<tcp::resolver>(executor);
+    net::steady_timer lookup_deadline(executor, connect_timeout);
+    lookup_deadline.async_wait([resolver](boost::system::error_code expired) {
+      if (!expired) resolver->cancel();
+    });
     beast::tcp_stream stream(executor);
+    const auto endpoints = co_await resolver->async_resolve(target.host, target.port, net::use_awaitable);
+    lookup_deadline.cancel();
     stream.expires_after(connect_timeout);
-    const auto endpoints = co_await resolver.async_resolve(target.host, target.port, net::use_awaitable);
     co_await stream.async_connect(endpoints, net::use_awaitable);
     if (!target.tls) {
       connection.plain.emplace(std::move(stream));
@@ -189,8 +198,13 @@ struct Webhook::State {
         // A receiver that closed an idle kept-alive connection has seen nothing of this request: once more
         // on a new connection.
         if (reused && attempt == 0 && stale_connection(error.code())) continue;
-        const std::string why = error.code() == beast::error::timeout ? "timed out" : error.code().message();
+        // operation_aborted: the name lookup's deadline cancelled it.
+        const bool timed_out = error.code() == beast::error::timeout || error.code() == net::error::operation_aborted;
+        const std::string why = timed_out ? "timed out" : error.code().message();
         co_return DeliveryOutcome{DeliveryOutcome::Kind::retry, target.shown + ": " + why, {}};
+      } catch (const std::exception& error) {  // e.g. out of memory building the request: not the receiver's fault
+        connection.close();
+        co_return DeliveryOutcome{DeliveryOutcome::Kind::retry, target.shown + ": " + error.what(), {}};
       }
     }
   }
