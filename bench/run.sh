@@ -2,9 +2,9 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--redis-entries N] [--webhook-events M]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--redis-entries N] [--webhook-events M]
 #
-# --events and --naive-events go to bench-catchup, --rate and --seconds (the live writer's rate and phase
+# --events, --naive-events and --read-models go to bench-catchup, --rate and --seconds (the live writer's rate and phase
 # length) to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
 # --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events;
 # bench-redis gets --rate and --seconds too, --redis-entries as its --entries, and --webhook-events.
@@ -42,7 +42,7 @@ redis_args=()
 while (($# > 0)); do
   (($# >= 2)) || usage
   case $1 in
-    --events | --naive-events) catchup_args+=("$1" "$2") ;;
+    --events | --naive-events | --read-models) catchup_args+=("$1" "$2") ;;
     --rate | --seconds)
       live_args+=("$1" "$2")
       rebuild_args+=("$1" "$2")

@@ -44,9 +44,11 @@ std::int64_t run_naive_projector(pqxx::connection& connection, const NaiveTables
                                       " SET username = $2, email = $3, first_name = $4, last_name = $5, phone = $6,"
                                       " is_active = $7, created_at = $8, updated_at = now(), deactivated_at = $9,"
                                       " current_version = $10, last_event_processed = $11 WHERE user_id = $1");
-  connection.prepare("append_log", "INSERT INTO " + tables.event_log +
-                                       " (user_id, event_type, event_version, event_data, \"timestamp\","
-                                       " processed_at, global_position) VALUES ($1, $2, $3, $4, $5, now(), $6)");
+  if (!tables.event_log.empty()) {
+    connection.prepare("append_log", "INSERT INTO " + tables.event_log +
+                                         " (user_id, event_type, event_version, event_data, \"timestamp\","
+                                         " processed_at, global_position) VALUES ($1, $2, $3, $4, $5, now(), $6)");
+  }
   connection.prepare("move_checkpoint", "UPDATE " + tables.checkpoint + " SET position = $1 WHERE name = 'users'");
 
   const std::string application(kApplication);
@@ -102,7 +104,8 @@ std::int64_t run_naive_projector(pqxx::connection& connection, const NaiveTables
                           position);
       }
     }
-    txn.exec_prepared("append_log", user_id, kind, version, event[11].c_str(), at, position);
+    if (!tables.event_log.empty())
+      txn.exec_prepared("append_log", user_id, kind, version, event[11].c_str(), at, position);
     txn.exec_prepared("move_checkpoint", position);
     txn.commit();
   }

@@ -12,7 +12,7 @@ namespace projectord::bench {
 
 struct NaiveTables {
   std::string users;       ///< shaped like user_projection
-  std::string event_log;   ///< shaped like user_event_log
+  std::string event_log;   ///< shaped like user_event_log; empty: no event log
   std::string checkpoint;  ///< created by the projector: (name text PRIMARY KEY, position bigint)
 };
 

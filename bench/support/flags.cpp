@@ -1,5 +1,6 @@
 #include "bench/support/flags.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <exception>
 #include <iostream>
@@ -27,6 +28,17 @@ std::string Flags::required_text(std::string_view name) {
   std::string value = std::move(it->second);
   values_.erase(it);
   return value;
+}
+
+std::string Flags::choice(std::string_view name, const std::vector<std::string>& choices) {
+  const auto it = values_.find(name);
+  if (it == values_.end()) return choices.front();
+  std::string value = std::move(it->second);
+  values_.erase(it);
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+  std::string allowed;
+  for (const std::string& choice : choices) allowed += (allowed.empty() ? "" : ", ") + choice;
+  throw UsageError(std::string(name) + " expects one of " + allowed + ", got '" + value + "'");
 }
 
 std::int64_t Flags::positive(std::string_view name, std::int64_t fallback) {

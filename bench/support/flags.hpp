@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace projectord::bench {
 
@@ -25,6 +26,8 @@ class Flags {
   bool help() const { return help_; }
 
   std::string required_text(std::string_view name);
+  /// One of `choices`; the first of them when the flag is absent.
+  std::string choice(std::string_view name, const std::vector<std::string>& choices);
   /// A positive integer; `fallback` when the flag is absent.
   std::int64_t positive(std::string_view name, std::int64_t fallback);
 

@@ -23,7 +23,7 @@ void run_set_based(pqxx::connection& connection, const std::string& users, const
                    std::int64_t last_id) {
   const std::string application(kApplication);
   pqxx::work txn(connection);
-  txn.exec_params(insert_event_log_sql(event_log), application, last_id);
+  if (!event_log.empty()) txn.exec_params(insert_event_log_sql(event_log), application, last_id);
   txn.exec_params(insert_users_sql(users), application, last_id);
   txn.commit();
 }

@@ -25,7 +25,7 @@ void create_like(pqxx::connection& connection, const std::string& copy, const st
 void copy_table(pqxx::connection& connection, const std::string& copy, const std::string& original);
 
 /// Runs the set-based statements (reference_sql.hpp) over the events with id <= last_id into the two tables,
-/// shaped like user_projection and user_event_log, in one transaction.
+/// shaped like user_projection and user_event_log (none when `event_log` is empty), in one transaction.
 void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
                    std::int64_t last_id);
 
