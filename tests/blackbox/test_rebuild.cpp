@@ -3,6 +3,10 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <pqxx/pqxx>
 
 #include "tests/blackbox/daemon_fixture.hpp"
@@ -215,6 +219,51 @@ TEST_CASE("a throttled rebuild replays no faster than its max_rate and reports i
   CHECK(std::chrono::steady_clock::now() - requested >= 1900ms);
   check_swapped(db);
   CHECK(run_command({kBinary, "--config", config, "rebuild", "users", "--max-rate", "fast"}, env_for(db)).exit_code == 2);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+namespace {
+
+// Threads of `pid` whose nice value is `nice` (/proc/PID/task/TID/stat, field 19).
+int threads_at_nice(pid_t pid, int nice) {
+  int count = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const auto after_name = stat.rfind(')');
+    if (after_name == std::string::npos) continue;  // the thread ended while we looked
+    std::istringstream fields(stat.substr(after_name + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19 && std::stoi(field) == nice) ++count;
+    }
+  }
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("a rebuild lane yields the CPU (nice 10) from the first write of its source on, not before") {
+  TestDatabase db;
+  write_events(db, 3000);
+  const std::string config = migrated(db, "rebuild-nice.toml", rebuild_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+  REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db); }));
+  REQUIRE(threads_at_nice(daemon.pid(), 0) > 0);
+
+  // 3,000 events at 600/s: five seconds of replay to look at.
+  const std::string endpoint = "127.0.0.1:" + std::to_string(http_port(daemon));
+  REQUIRE(run_command({kBinary, "--config", config, "rebuild", "users", "--max-rate", "600", "--http", endpoint},
+                      env_for(db))
+              .exit_code == 0);
+  REQUIRE(eventually([&] { return checkpoint(db, "users:rebuild") > 0; }));
+  CHECK(threads_at_nice(daemon.pid(), 10) == 0);
+
+  write_events(db, 30);
+  CHECK(eventually([&] { return threads_at_nice(daemon.pid(), 10) == 1; }));
+  REQUIRE(eventually([&] { return swaps(daemon) == 1; }, 60s));
+  check_swapped(db);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
