@@ -2,12 +2,13 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--redis-entries N] [--webhook-events M]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
 #
-# --events, --naive-events and --read-models go to bench-catchup, --rate and --seconds (the live writer's rate and phase
-# length) to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
-# --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events;
-# bench-redis gets --rate and --seconds too, --redis-entries as its --entries, and --webhook-events.
+# --events, --naive-events and --read-models go to bench-catchup, --rate and --seconds (the live writer's rate
+# and phase length) to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events,
+# --handlers, --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its
+# --events and --rebuild-rounds as its --rounds; bench-redis gets --rate and --seconds too, --redis-entries as
+# its --entries, and --webhook-events.
 # Installs wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
 # repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
 # programs are built.
@@ -54,6 +55,7 @@ while (($# > 0)); do
     --wrk-seconds) metrics_args+=(--seconds "$2") ;;
     --handlers | --connections) metrics_args+=("$1" "$2") ;;
     --rebuild-events) rebuild_args+=(--events "$2") ;;
+    --rebuild-rounds) rebuild_args+=(--rounds "$2") ;;
     *) usage ;;
   esac
   shift 2

@@ -318,9 +318,8 @@ class Lane::Impl {
   // A rebuild competes with the live lanes for the CPU (bench/rebuild: on two cores an unthrottled replay
   // raised live append-to-visible p99 3-18 times). At a lower scheduling priority its thread gets whatever
   // the live lanes leave; its server backend, fed by this thread, follows. Only from the first write of its
-  // source on: before, there is no live work to yield to, and a niced thread also loses the CPU to the server
-  // backends (bench/rebuild, two rebuilds at once without writes: 0.84x-0.97x of the catch-up niced from the
-  // start, 0.92x-0.95x not). Raising one's own nice value needs no privilege; lowering it again would.
+  // source on: before, there is no live work to yield to, and a niced thread only loses the CPU to the server
+  // backends, its own included. Raising one's own nice value needs no privilege; lowering it again would.
   void yield_cpu_to_live_lanes() {
     cpu_yielded_ = true;
     if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kRebuildNice) != 0) {
