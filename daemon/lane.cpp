@@ -227,6 +227,8 @@ class Lane::Impl {
     checkpoint_.prepare(target);
     checkpoints::Checkpoint loaded = checkpoint_.load(target);
     position_ = loaded.position;
+    reader_indexes_pending_ = !projection_->reader_index_sql().empty();
+    if (position_ > 0) build_reader_indexes(target);
     feed_->open(handler_.name + ":read", std::move(loaded.holes));
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
@@ -260,6 +262,7 @@ class Lane::Impl {
         }
       }
       if (open && (!truncated || ++open->reads >= reads_per_transaction())) commit_open(open);
+      if (!truncated && !open && reader_indexes_pending_) build_reader_indexes(target);
       if (options_.rebuild && options_.rebuild->max_rate > 0) throttle(open, batch.rows.size());
 
       set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
@@ -313,6 +316,21 @@ class Lane::Impl {
       pause(kStandbyPoll);
     }
     if (told) spdlog::info("handler={} event=taking_over", handler_.name);
+  }
+
+  // The indexes for readers of the model (ProjectionHandler::reader_index_sql): after a build from position 0
+  // has caught up, or at once in a session that starts further on (all present: nothing to do). One index is
+  // one unit of work for the watchdog and the stuck state, as a batch is.
+  void build_reader_indexes(pqxx::connection& target) {
+    const auto started = clock_.now();
+    for (const std::string& sql : projection_->reader_index_sql()) {
+      update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
+      pqxx::nontransaction txn(target);
+      txn.exec(sql);
+    }
+    reader_indexes_pending_ = false;
+    spdlog::info("handler={} event=reader_indexes_ready position={} ms={}", handler_.name, position_,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started).count());
   }
 
   // A rebuild competes with the live lanes for the CPU (bench/rebuild: on two cores an unthrottled replay
@@ -690,6 +708,7 @@ class Lane::Impl {
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
   Position head_ = 0;                  ///< the highest head a read has seen
   bool under_writes_ = false;
+  bool reader_indexes_pending_ = false;  ///< a build from position 0 has not caught up yet (see build_reader_indexes)
   bool cpu_yielded_ = false;           ///< runs at kRebuildNice (see yield_cpu_to_live_lanes)
   bool rebuild_begun_ = false;         ///< a fresh rebuild has cleared and recorded itself (once, not per session)
   Clock::time_point throttle_start_{};  ///< a throttled rebuild's rows are counted from here (its session's start)

@@ -35,6 +35,11 @@ std::vector<std::string> user_projection_ddl(const std::string& table) {
           " \"deactivated_at\" timestamp with time zone NULL,"
           " \"current_version\" integer NOT NULL CHECK (\"current_version\" >= 0),"
           " \"last_event_processed\" integer NOT NULL CHECK (\"last_event_processed\" >= 0))",
+  };
+}
+
+std::vector<std::string> user_projection_reader_indexes(const std::string& table) {
+  return {
       create_index(table, "email_idx", "\"email\""),
       create_index(table, "is_active_idx", "\"is_active\""),
       create_index(table, "created_at_idx", "\"created_at\""),
@@ -53,6 +58,11 @@ std::vector<std::string> user_event_log_ddl(const std::string& table) {
           " \"event_version\" integer NOT NULL CHECK (\"event_version\" >= 0), \"event_data\" jsonb NOT NULL,"
           " \"timestamp\" timestamp with time zone NOT NULL, \"processed_at\" timestamp with time zone NOT NULL,"
           " \"global_position\" bigint NULL)",
+  };
+}
+
+std::vector<std::string> user_event_log_reader_indexes(const std::string& table) {
+  return {
       create_index(table, "user_id_idx", "\"user_id\""),
       create_index(table, "event_type_idx", "\"event_type\""),
       create_index(table, "timestamp_idx", "\"timestamp\""),

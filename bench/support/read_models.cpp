@@ -4,6 +4,7 @@
 
 #include "bench/support/reference_sql.hpp"
 #include "bench/support/store.hpp"
+#include "handlers/django_tables.hpp"
 
 namespace projectord::bench {
 
@@ -19,12 +20,19 @@ void copy_table(pqxx::connection& connection, const std::string& copy, const std
   txn.commit();
 }
 
+void add_reader_indexes(pqxx::transaction_base& txn, const std::string& users, const std::string& event_log) {
+  for (const std::string& sql : handlers::user_projection_reader_indexes(users)) txn.exec(sql);
+  if (event_log.empty()) return;
+  for (const std::string& sql : handlers::user_event_log_reader_indexes(event_log)) txn.exec(sql);
+}
+
 void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
                    std::int64_t last_id) {
   const std::string application(kApplication);
   pqxx::work txn(connection);
   if (!event_log.empty()) txn.exec_params(insert_event_log_sql(event_log), application, last_id);
   txn.exec_params(insert_users_sql(users), application, last_id);
+  add_reader_indexes(txn, users, event_log);
   txn.commit();
 }
 

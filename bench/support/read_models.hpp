@@ -4,6 +4,7 @@
 /// compared leave out those set from the clock when a row is written (updated_at, processed_at).
 #include <cstdint>
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 #include <string>
 
 #include "bench/support/report.hpp"
@@ -24,8 +25,14 @@ void create_like(pqxx::connection& connection, const std::string& copy, const st
 /// Creates `copy` with `original`'s columns and rows (no indexes: a snapshot to compare with later).
 void copy_table(pqxx::connection& connection, const std::string& copy, const std::string& original);
 
+/// Adds the indexes for readers of the two models (handlers/django_tables.hpp) to tables shaped like them
+/// (none to `event_log` when it is empty): the models as their readers query them, which projectord builds
+/// once caught up and every reference here must end with too.
+void add_reader_indexes(pqxx::transaction_base& txn, const std::string& users, const std::string& event_log);
+
 /// Runs the set-based statements (reference_sql.hpp) over the events with id <= last_id into the two tables,
-/// shaped like user_projection and user_event_log (none when `event_log` is empty), in one transaction.
+/// shaped like user_projection and user_event_log (none when `event_log` is empty), then adds the indexes
+/// for readers, in one transaction.
 void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
                    std::int64_t last_id);
 

@@ -83,6 +83,31 @@ TEST_CASE("migrate is idempotent and --uninstall removes what it installed") {
   CHECK(db.query_int("SELECT count(*) FROM pg_namespace WHERE nspname = 'projectord'") == 0);
 }
 
+TEST_CASE("the indexes for readers are built once a catch-up from position 0 is done, and a later run restores one") {
+  TestDatabase db;
+  write_events(db, 3000);
+  const std::string config = migrated(db, "indexes.toml", demo_config());
+  const auto indexes_of = [&](const std::string& table) {
+    return db.query_int("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table + "'");
+  };
+  // migrate: the tables with their constraints' indexes (primary key; users: unique user_id and username).
+  CHECK(indexes_of("user_projection") == 3);
+  CHECK(indexes_of("user_event_log") == 1);
+
+  const auto first = run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s);
+  REQUIRE(first.exit_code == 0);
+  const std::string at_head = "position=" + std::to_string(head(db));
+  CHECK(first.output.find("handler=users event=reader_indexes_ready " + at_head) != std::string::npos);
+  CHECK(first.output.find("handler=user_log event=reader_indexes_ready " + at_head) != std::string::npos);
+  CHECK(indexes_of("user_projection") == 9);
+  CHECK(indexes_of("user_event_log") == 6);
+
+  db.exec("DROP INDEX user_projection_email_idx");
+  REQUIRE(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==
+          0);
+  CHECK(db.query_int("SELECT count(*) FROM pg_indexes WHERE indexname = 'user_projection_email_idx'") == 1);
+}
+
 TEST_CASE("run refuses to start without the projectord schema and says what to do") {
   TestDatabase db;
   write_events(db, 3);

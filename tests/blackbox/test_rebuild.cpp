@@ -60,6 +60,9 @@ void check_swapped(const TestDatabase& db) {
   }));
   CHECK(users_differences(db, "user_projection", "user_projection_check") == 0);
   CHECK(db.query_int("SELECT count(*) FROM user_projection") > 0);
+  // Built in the shadow once its replay caught up, moved in with it: the constraints' three and six for readers.
+  CHECK(db.query_int("SELECT count(*) FROM pg_indexes WHERE tablename = 'user_projection' AND schemaname = 'public'") ==
+        9);
   CHECK(checkpoint(db, "users:rebuild") == -1);
   CHECK(db.query_int("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'projectord\\_%\\_users'") == 0);
 }
