@@ -228,7 +228,7 @@ class Lane::Impl {
     checkpoints::Checkpoint loaded = checkpoint_.load(target);
     position_ = loaded.position;
     reader_indexes_pending_ = !projection_->reader_index_sql().empty();
-    if (position_ > 0) build_reader_indexes(target);
+    if (position_ > 0 && reader_indexes_pending_) build_reader_indexes(target);
     feed_->open(handler_.name + ":read", std::move(loaded.holes));
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
