@@ -57,7 +57,7 @@ options:
   --url CONNINFO       libpq conninfo or URI of a server where we may create databases (required)
   --projectord PATH    the projectord binary (required)
   --events N           events in the store (default 200000)
-  --rounds K           catch-up / rebuild rounds (default 3)
+  --rounds K           rounds of each comparison, catch-up / rebuild and live without / during (default 3)
   --rate R             live events per second (default 200: the phases compare latencies only while the
                        writer keeps its rate in both; a note says when it did not)
   --seconds S          seconds of each live phase, at most (default 10)
@@ -172,6 +172,12 @@ double median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
+// "lowest Lx, highest Hx" of the rounds' ratios.
+std::string spread(const std::vector<double>& ratios) {
+  const auto [lowest, highest] = std::minmax_element(ratios.begin(), ratios.end());
+  return "lowest " + bench::fixed(*lowest, 2) + "x, highest " + bench::fixed(*highest, 2) + "x";
+}
+
 void check_nothing_left(bench::Checks& checks, pqxx::connection& connection, unsigned short port) {
   const std::size_t in_status = bench::handlers_rebuilding(port).size();
   const std::int64_t recorded = bench::query_int(connection, "SELECT count(*) FROM projectord.rebuilds");
@@ -261,10 +267,8 @@ int run(bench::Flags& flags) {
     }
   }
   const double replay_ratio = median(replay_ratios);
-  std::cout << "ratio rebuild / catch-up, median of " << rounds << " rounds: " << bench::fixed(replay_ratio, 2)
-            << "x (lowest " << bench::fixed(*std::min_element(replay_ratios.begin(), replay_ratios.end()), 2)
-            << "x, highest " << bench::fixed(*std::max_element(replay_ratios.begin(), replay_ratios.end()), 2)
-            << "x; target >= " << bench::fixed(kTargetReplayRatio, 2)
+  std::cout << "ratio rebuild / catch-up, median of " << rounds << " rounds: " << bench::fixed(replay_ratio, 2) << "x ("
+            << spread(replay_ratios) << "; target >= " << bench::fixed(kTargetReplayRatio, 2)
             << "x: " << met(replay_ratio >= kTargetReplayRatio) << ")" << std::endl;
 
   // (3) Live latency of the user_log lane, without a rebuild and while users is rebuilt, in K rounds. The
@@ -317,10 +321,8 @@ int run(bench::Flags& flags) {
   }
   const double latency_ratio = median(p99_ratios);
   std::cout << "ratio live latency during / without a rebuild, median of " << rounds << " rounds: p50 "
-            << bench::fixed(median(p50_ratios), 2) << "x, p99 " << bench::fixed(latency_ratio, 2) << "x (p99 lowest "
-            << bench::fixed(*std::min_element(p99_ratios.begin(), p99_ratios.end()), 2) << "x, highest "
-            << bench::fixed(*std::max_element(p99_ratios.begin(), p99_ratios.end()), 2)
-            << "x; target p99 <= " << bench::fixed(kTargetLatencyRatio, 1)
+            << bench::fixed(median(p50_ratios), 2) << "x, p99 " << bench::fixed(latency_ratio, 2) << "x (p99 "
+            << spread(p99_ratios) << "; target p99 <= " << bench::fixed(kTargetLatencyRatio, 1)
             << "x: " << met(latency_ratio <= kTargetLatencyRatio) << ")\n"
             << "summary: rebuild replay " << bench::fixed(replay_ratio, 2) << "x of the catch-up ("
             << met(replay_ratio >= kTargetReplayRatio) << "), live p99 " << bench::fixed(latency_ratio, 2)
