@@ -21,6 +21,8 @@
 
 namespace projectord::handlers {
 
+class Folding;
+
 class ProjectionHandler {
  public:
   virtual ~ProjectionHandler() = default;
@@ -48,6 +50,29 @@ class ProjectionHandler {
 
   /// The checkpoint moved to `position` and committed: everything up to it is done for good.
   virtual void committed(Position /*position*/) {}
+
+  /// A handler whose `apply` only folds events in memory offers this side of itself (see Folding).
+  virtual Folding* folding() { return nullptr; }
+};
+
+/// What a folding handler gathered for one transaction, taken out of it by `Folding::seal`.
+class SealedWrites {
+ public:
+  virtual ~SealedWrites() = default;
+  /// Writes it in `txn` (never commits). Runs on another thread while the handler folds the next events.
+  virtual void write(pqxx::work& txn) = 0;
+};
+
+/// A handler whose `apply` leaves its transaction untouched, writing everything in `flush`. During a catch-up
+/// the lane folds one transaction's events while another thread writes the previous transaction's, so the
+/// server writes while the lane reads and decodes (bench/catchup: the two took turns, each idle half the time).
+class Folding {
+ public:
+  virtual ~Folding() = default;
+  /// What `apply` does, with no transaction open.
+  virtual void fold(std::span<const Event> events) = 0;
+  /// Takes what `fold` gathered since the last seal, flush or discard; the handler goes on empty.
+  virtual std::unique_ptr<SealedWrites> seal() = 0;
 };
 
 /// What `apply` may throw to say more than "it failed": a side effect's receiver refused the event for good

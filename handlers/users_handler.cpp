@@ -174,7 +174,21 @@ void UsersHandler::on_connect(pqxx::connection& connection) {
            " f_position bigint) ON COMMIT DELETE ROWS");
 }
 
-void UsersHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events) {
+// One transaction's folds, sealed: written on the lane's writer thread while the handler folds the next.
+class UsersHandler::Writes final : public SealedWrites {
+ public:
+  Writes(const UsersHandler& handler, std::unique_ptr<Pending> pending)
+      : handler_(handler), pending_(std::move(pending)) {}
+  void write(pqxx::work& txn) override;
+
+ private:
+  const UsersHandler& handler_;  // its SQL text only, which never changes
+  std::unique_ptr<Pending> pending_;
+};
+
+void UsersHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events) { fold(events); }
+
+void UsersHandler::fold(std::span<const Event> events) {
   for (const Event& event : events) {
     const Kind kind = kind_of(event);
     if (kind == Kind::other) continue;
@@ -195,10 +209,21 @@ void UsersHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events) {
   }
 }
 
+std::unique_ptr<SealedWrites> UsersHandler::seal() {
+  auto sealed = std::make_unique<Writes>(*this, std::move(pending_));
+  pending_ = std::make_unique<Pending>();
+  return sealed;
+}
+
 void UsersHandler::flush(pqxx::work& txn) {
+  if (!pending_->folds.empty()) seal()->write(txn);
+}
+
+void UsersHandler::Writes::write(pqxx::work& txn) {
   if (pending_->folds.empty()) return;
+  const std::size_t users = pending_->order.size();
   {
-    pqxx::stream_to copy(txn, stage_);
+    pqxx::stream_to copy(txn, handler_.stage_);
     for (const std::string* user_id : pending_->order) {
       const UserFold& f = pending_->folds.at(*user_id);
       const Changes& e = f.existing;
@@ -213,15 +238,15 @@ void UsersHandler::flush(pqxx::work& txn) {
     }
     copy.complete();
   }
+  pending_.reset();  // staged: the lane may be folding the next transaction's users meanwhile
   // Without statistics the planner misjudges a large stage's size and hashes the whole read model to join it
   // (bench/catchup: a quarter of the UPDATE's time at 250,000 users). Counted, it hashes the stage against a
   // small model and probes the user_id index of a large one. The row count and the columns the UPDATE
   // filters and joins on are all it needs: analysing every column would cost three times as much. A small
   // stage gets index probes anyway, and a live transaction should not pay for an ANALYZE.
-  if (pending_->order.size() >= kStageRowsWorthCounting) txn.exec("ANALYZE " + stage_ + " (user_id, e_touched)");
-  txn.exec(update_sql_);
-  txn.exec(insert_sql_);
-  discard();
+  if (users >= kStageRowsWorthCounting) txn.exec("ANALYZE " + handler_.stage_ + " (user_id, e_touched)");
+  txn.exec(handler_.update_sql_);
+  txn.exec(handler_.insert_sql_);
 }
 
 void UsersHandler::discard() {

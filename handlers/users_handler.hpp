@@ -10,7 +10,7 @@
 /// - every applied event sets current_version = its version, last_event_processed = its position and
 ///   updated_at = now(); an event for a user with no row changes nothing (the guide logs a warning).
 /// The events of a transaction are folded per user in memory (two outcomes: the row existed before the
-/// transaction or not); `flush` stages the folds with COPY and applies them with one UPDATE (rows that
+/// transaction or not); `flush` (or the sealed writes) stages the folds with COPY and applies them with one UPDATE (rows that
 /// existed) and one INSERT ... ON CONFLICT (user_id) DO NOTHING (rows that did not: the guide's unique user_id
 /// tells them apart), so a user touched by many events in a catch-up is written once.
 #include <memory>
@@ -22,7 +22,7 @@
 
 namespace projectord::handlers {
 
-class UsersHandler final : public ProjectionHandler {
+class UsersHandler final : public ProjectionHandler, public Folding {
  public:
   static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
 
@@ -32,11 +32,15 @@ class UsersHandler final : public ProjectionHandler {
   void apply(pqxx::work& txn, std::span<const Event> events) override;
   void flush(pqxx::work& txn) override;
   void discard() override;
+  Folding* folding() override { return this; }
+  void fold(std::span<const Event> events) override;
+  std::unique_ptr<SealedWrites> seal() override;
   ~UsersHandler() override;
 
  private:
   explicit UsersHandler(std::string table);
   struct Pending;
+  class Writes;
 
   std::string table_;
   std::string stage_;

@@ -240,6 +240,37 @@ TEST_CASE("a poison event inside a catch-up spanning several reads is isolated a
   CHECK(db.query_int("SELECT events_applied FROM projectord.checkpoints WHERE handler = 'applied_log'") == 39);
 }
 
+TEST_CASE("a folding handler's transaction that fails while the next one is folded is replayed carefully") {
+  // The users handler writes a transaction's folds in the background while the lane folds the next one: the
+  // INSERT of a username longer than the model's 150 characters fails there, after the lane has read on.
+  TestDatabase db;
+  create_store(db);
+  for (int i = 1; i <= 40; ++i) {
+    const std::string user = "u" + std::to_string(i);
+    const std::string username = i == 23 ? std::string(200, 'x') : user;
+    db.exec("INSERT INTO events (stream_id, type, data) VALUES ('" + user + "', 'UserRegistered', '{\"username\": \"" +
+            username + "\", \"email\": \"" + user + "@example.com\"}')");
+  }
+  auto source = generic_source(db);
+  source.batch_size = 3;  // several transactions of a few reads each, so that one is written while another folds
+  config::Handler handler;
+  handler.name = "users";
+  handler.kind = "users";
+  handler.source = "store";
+  handler.table = "user_projection";
+  handler.max_attempts = 1;
+  handler.on_error = config::OnError::dead_letter;
+  RunningLane lane(db, source, handler);
+
+  REQUIRE(eventually([&] {
+    return db.query_value("SELECT position FROM projectord.checkpoints WHERE handler = 'users'") == "40";
+  }));
+  CHECK(rows_in(db, "user_projection") == 39);
+  CHECK(db.query_int("SELECT count(*) FROM user_projection WHERE username = 'u' || last_event_processed") == 39);
+  CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 23);
+  CHECK(db.query_int("SELECT events_applied FROM projectord.checkpoints WHERE handler = 'users'") == 39);
+}
+
 TEST_CASE("a hole passed after max_hole_wait is re-read, and a row that commits there later is applied") {
   TestDatabase db;
   create_store(db);
