@@ -128,7 +128,7 @@ const char* flag(bool b) { return b ? "t" : "f"; }
 // Users folded so far in the current transaction, in order of first appearance (inserts keep position order).
 struct UsersHandler::Pending {
   std::unordered_map<std::string, UserFold> folds;
-  std::vector<const std::string*> order;  // keys of `folds`: node-based, so stable across rehashing
+  std::vector<const std::pair<const std::string, UserFold>*> order;  // node-based: stable across rehashing
 };
 
 UsersHandler::~UsersHandler() = default;
@@ -196,7 +196,7 @@ void UsersHandler::fold(std::span<const Event> events) {
     UserFold& fold = it->second;
     if (inserted) {
       fold.first_seen = event.position;
-      pending_->order.push_back(&it->first);
+      pending_->order.push_back(&*it);
     }
     apply_to_row(fold.existing, kind, event);
     if (fold.created) {
@@ -224,17 +224,18 @@ void UsersHandler::Writes::write(pqxx::work& txn) {
   const std::size_t users = pending_->order.size();
   {
     pqxx::stream_to copy(txn, handler_.stage_);
-    for (const std::string* user_id : pending_->order) {
-      const UserFold& f = pending_->folds.at(*user_id);
+    for (const auto* user : pending_->order) {
+      const std::string& user_id = user->first;
+      const UserFold& f = user->second;
       const Changes& e = f.existing;
       const Changes& n = f.fresh;
-      copy << std::make_tuple(*user_id, f.first_seen, flag(e.touched), flag(e.username.set), e.username.value,
-                              flag(e.email.set), e.email.value, flag(e.first_name.set), e.first_name.value,
-                              flag(e.last_name.set), e.last_name.value, flag(e.phone.set), e.phone.value,
-                              flag(e.is_active.set), e.is_active.value, flag(e.deactivated_at.set),
-                              e.deactivated_at.value, e.version, e.position, flag(f.created), n.username.value,
-                              n.email.value, n.first_name.value, n.last_name.value, n.phone.value, n.is_active.value,
-                              n.created_at.value, n.deactivated_at.value, n.version, n.position);
+      copy << std::forward_as_tuple(
+          user_id, f.first_seen, flag(e.touched), flag(e.username.set), e.username.value, flag(e.email.set),
+          e.email.value, flag(e.first_name.set), e.first_name.value, flag(e.last_name.set), e.last_name.value,
+          flag(e.phone.set), e.phone.value, flag(e.is_active.set), e.is_active.value, flag(e.deactivated_at.set),
+          e.deactivated_at.value, e.version, e.position, flag(f.created), n.username.value, n.email.value,
+          n.first_name.value, n.last_name.value, n.phone.value, n.is_active.value, n.created_at.value,
+          n.deactivated_at.value, n.version, n.position);
     }
     copy.complete();
   }

@@ -10,9 +10,9 @@
 /// - every applied event sets current_version = its version, last_event_processed = its position and
 ///   updated_at = now(); an event for a user with no row changes nothing (the guide logs a warning).
 /// The events of a transaction are folded per user in memory (two outcomes: the row existed before the
-/// transaction or not); `flush` (or the sealed writes) stages the folds with COPY and applies them with one UPDATE (rows that
-/// existed) and one INSERT ... ON CONFLICT (user_id) DO NOTHING (rows that did not: the guide's unique user_id
-/// tells them apart), so a user touched by many events in a catch-up is written once.
+/// transaction or not); `flush` (or the sealed writes) stages the folds with COPY and applies them with one UPDATE
+/// (rows that existed) and one INSERT ... ON CONFLICT (user_id) DO NOTHING (rows that did not: the guide's unique
+/// user_id tells them apart), so a user touched by many events in a catch-up is written once.
 #include <memory>
 #include <string>
 
