@@ -65,7 +65,9 @@ class SealedWrites {
 
 /// A handler whose `apply` leaves its transaction untouched, writing everything in `flush`. During a catch-up
 /// the lane folds one transaction's events while another thread writes the previous transaction's, so the
-/// server writes while the lane reads and decodes (bench/catchup: the two took turns, each idle half the time).
+/// server writes while the lane reads and decodes (bench/catchup: 1.2-1.34x, where the two took turns). The
+/// caller moves the checkpoint after `write` in the same transaction; when that transaction fails it calls
+/// `discard` and replays the range, as with `apply`.
 class Folding {
  public:
   virtual ~Folding() = default;
