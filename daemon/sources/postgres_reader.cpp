@@ -55,8 +55,9 @@ PostgresReader::PostgresReader(const config::PostgresSource& source)
 
   // One statement, so one snapshot and one round trip: the snapshot bounds, the head, the rows, and for a
   // filtered source beyond the settled bound ($3) how many positions of the whole table lie under the rows.
-  // No ORDER BY outside `batch`: sorting the joined rows again, payloads and all, took half the statement's
-  // time (bench/catchup). A nested loop over a one-row outer side keeps the CTE's order; append_rows checks.
+  // No ORDER BY outside `batch`: sorting the joined rows again, payloads and all, was about an eighth of the
+  // statement's time (bench/catchup, pg_stat_statements: 4.6 s became 4.0 s per 1,000,000 events). A nested
+  // loop over a one-row outer side keeps the CTE's order; append_rows checks.
   select_cycle_ = "WITH snapshot AS MATERIALIZED (SELECT " + snapshot_columns +
                   " FROM pg_current_snapshot() s), batch AS MATERIALIZED (" + select_rows(4) +
                   "), present AS MATERIALIZED (SELECT CASE WHEN (SELECT max(position) FROM batch) > $3 THEN (SELECT "
