@@ -25,7 +25,7 @@ void SideEffectHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events
     if (delivered_.contains(event.position)) continue;
     const auto refused = refused_.find(event.position);
     const DeliveryOutcome& failure = refused != refused_.end() ? refused->second : *failed_now.at(event.position);
-    throw DeliveryFailed(name_ + ": " + idempotency_key(event) + ": " + failure.error,
+    throw DeliveryFailed(name_ + ": " + idempotency_key(event) + ": " + failure.error, event.position,
                          failure.kind == DeliveryOutcome::Kind::permanent, failure.retry_after);
   }
 }
