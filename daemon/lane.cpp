@@ -241,7 +241,7 @@ class Lane::Impl {
     checkpoint_.prepare(target);
     checkpoints::Checkpoint loaded = checkpoint_.load(target);
     position_ = loaded.position;
-    reader_indexes_pending_ = !projection_->reader_index_sql().empty();
+    reader_indexes_pending_ = !projection_->reader_indexes().empty();
     if (position_ > 0 && reader_indexes_pending_) build_reader_indexes(target);
     feed_->open(handler_.name + ":read", std::move(loaded.holes));
     update([&](LaneStatus& s) { s.position = position_; });
@@ -335,16 +335,16 @@ class Lane::Impl {
     if (told) spdlog::info("handler={} event=taking_over", handler_.name);
   }
 
-  // The indexes for readers of the model (ProjectionHandler::reader_index_sql): after a build from position 0
+  // The indexes for readers of the model (ProjectionHandler::reader_indexes): after a build from position 0
   // has caught up, or at once in a session that starts further on (all present: nothing to do). One index is
   // one unit of work for the watchdog and the stuck state, as a batch is.
   void build_reader_indexes(pqxx::connection& target) {
     finish_writing();
     const auto started = clock_.now();
-    for (const std::string& sql : projection_->reader_index_sql()) {
+    for (const handlers::ReaderIndex& index : projection_->reader_indexes()) {
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
       pqxx::nontransaction txn(target);
-      txn.exec(sql);
+      handlers::create_reader_index(txn, index);
     }
     reader_indexes_pending_ = false;
     spdlog::info("handler={} event=reader_indexes_ready position={} ms={}", handler_.name, position_,

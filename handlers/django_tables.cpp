@@ -8,17 +8,12 @@ namespace {
 
 // Django hashes its index names; ours only need to be unique and stable. An index lives in its table's
 // schema, so the '.' of a schema-qualified table name becomes '_' to keep the name one identifier.
-std::string index_name(const std::string& table, const std::string& suffix) {
+ReaderIndex reader_index(const std::string& table, const std::string& suffix, std::vector<std::string> columns) {
   std::string name = table + "_" + suffix;
   for (char& c : name) {
     if (c == '.') c = '_';
   }
-  return sources::quote_identifier(name);
-}
-
-std::string create_index(const std::string& table, const std::string& suffix, const std::string& columns) {
-  return "CREATE INDEX IF NOT EXISTS " + index_name(table, suffix) + " ON " + sources::quote_identifier(table) + " (" +
-         columns + ")";
+  return {table, std::move(name), std::move(columns)};
 }
 
 }  // namespace
@@ -38,14 +33,14 @@ std::vector<std::string> user_projection_ddl(const std::string& table) {
   };
 }
 
-std::vector<std::string> user_projection_reader_indexes(const std::string& table) {
+std::vector<ReaderIndex> user_projection_reader_indexes(const std::string& table) {
   return {
-      create_index(table, "email_idx", "\"email\""),
-      create_index(table, "is_active_idx", "\"is_active\""),
-      create_index(table, "created_at_idx", "\"created_at\""),
-      create_index(table, "active_created_idx", "\"is_active\", \"created_at\""),
-      create_index(table, "email_active_idx", "\"email\", \"is_active\""),
-      create_index(table, "username_active_idx", "\"username\", \"is_active\""),
+      reader_index(table, "email_idx", {"email"}),
+      reader_index(table, "is_active_idx", {"is_active"}),
+      reader_index(table, "created_at_idx", {"created_at"}),
+      reader_index(table, "active_created_idx", {"is_active", "created_at"}),
+      reader_index(table, "email_active_idx", {"email", "is_active"}),
+      reader_index(table, "username_active_idx", {"username", "is_active"}),
   };
 }
 
@@ -61,13 +56,13 @@ std::vector<std::string> user_event_log_ddl(const std::string& table) {
   };
 }
 
-std::vector<std::string> user_event_log_reader_indexes(const std::string& table) {
+std::vector<ReaderIndex> user_event_log_reader_indexes(const std::string& table) {
   return {
-      create_index(table, "user_id_idx", "\"user_id\""),
-      create_index(table, "event_type_idx", "\"event_type\""),
-      create_index(table, "timestamp_idx", "\"timestamp\""),
-      create_index(table, "user_version_idx", "\"user_id\", \"event_version\""),
-      create_index(table, "type_timestamp_idx", "\"event_type\", \"timestamp\""),
+      reader_index(table, "user_id_idx", {"user_id"}),
+      reader_index(table, "event_type_idx", {"event_type"}),
+      reader_index(table, "timestamp_idx", {"timestamp"}),
+      reader_index(table, "user_version_idx", {"user_id", "event_version"}),
+      reader_index(table, "type_timestamp_idx", {"event_type", "timestamp"}),
   };
 }
 

@@ -17,7 +17,7 @@ Result<std::unique_ptr<ProjectionHandler>> EventLogHandler::make(const config::H
 
 std::vector<std::string> EventLogHandler::setup_sql() const { return user_event_log_ddl(table_); }
 
-std::vector<std::string> EventLogHandler::reader_index_sql() const { return user_event_log_reader_indexes(table_); }
+std::vector<ReaderIndex> EventLogHandler::reader_indexes() const { return user_event_log_reader_indexes(table_); }
 
 void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   static const std::vector<std::string> kColumns = {"user_id",       "event_type",   "event_version",  "event_data",

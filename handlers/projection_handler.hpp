@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "daemon/event.hpp"
+#include "handlers/reader_index.hpp"
 
 namespace projectord::handlers {
 
@@ -30,12 +31,12 @@ class ProjectionHandler {
   /// Idempotent DDL that creates the read model (run by `projectord migrate` and before the first batch).
   virtual std::vector<std::string> setup_sql() const = 0;
 
-  /// Idempotent DDL (CREATE INDEX IF NOT EXISTS) of indexes that only serve readers of the read model: not
-  /// part of `setup_sql`, no constraint, nothing the handler's own writes look rows up by. A lane that starts
-  /// at position 0 builds them once it has caught up, one sort per index instead of an entry per row written
-  /// (bench/catchup: the users model 1.55x faster); a lane that starts further on builds any that are missing
-  /// at once.
-  virtual std::vector<std::string> reader_index_sql() const { return {}; }
+  /// Indexes that only serve readers of the read model: not part of `setup_sql`, no constraint, nothing the
+  /// handler's own writes look rows up by. A lane that starts at position 0 builds them once it has caught
+  /// up, one sort per index instead of an entry per row written (bench/catchup: the users model 1.55x
+  /// faster); a lane that starts further on builds any that are missing at once (create_reader_index: not
+  /// where the table has an equivalent index already, such as one Django's migrations made).
+  virtual std::vector<ReaderIndex> reader_indexes() const { return {}; }
 
   /// Called once per (re)connection before the first batch: prepare statements, temp tables.
   virtual void on_connect(pqxx::connection& /*connection*/) {}

@@ -159,7 +159,7 @@ UsersHandler::UsersHandler(std::string table)
 
 std::vector<std::string> UsersHandler::setup_sql() const { return user_projection_ddl(table_); }
 
-std::vector<std::string> UsersHandler::reader_index_sql() const { return user_projection_reader_indexes(table_); }
+std::vector<ReaderIndex> UsersHandler::reader_indexes() const { return user_projection_reader_indexes(table_); }
 
 void UsersHandler::on_connect(pqxx::connection& connection) {
   pqxx::nontransaction txn(connection);

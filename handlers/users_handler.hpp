@@ -27,7 +27,7 @@ class UsersHandler final : public ProjectionHandler, public Folding {
   static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
 
   std::vector<std::string> setup_sql() const override;
-  std::vector<std::string> reader_index_sql() const override;
+  std::vector<ReaderIndex> reader_indexes() const override;
   void on_connect(pqxx::connection& connection) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
   void flush(pqxx::work& txn) override;

@@ -21,9 +21,9 @@ void copy_table(pqxx::connection& connection, const std::string& copy, const std
 }
 
 void add_reader_indexes(pqxx::transaction_base& txn, const std::string& users, const std::string& event_log) {
-  for (const std::string& sql : handlers::user_projection_reader_indexes(users)) txn.exec(sql);
+  for (const auto& index : handlers::user_projection_reader_indexes(users)) handlers::create_reader_index(txn, index);
   if (event_log.empty()) return;
-  for (const std::string& sql : handlers::user_event_log_reader_indexes(event_log)) txn.exec(sql);
+  for (const auto& index : handlers::user_event_log_reader_indexes(event_log)) handlers::create_reader_index(txn, index);
 }
 
 void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
