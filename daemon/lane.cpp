@@ -11,7 +11,6 @@
 #include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <future>
-#include <optional>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <set>
@@ -612,7 +611,6 @@ class Lane::Impl {
   // batch is replayed event by event so that exactly the poison event meets the error policy.
   void commit_batch(pqxx::connection& target, std::span<const Event> batch, Position to) {
     if (to < position_ || (to == position_ && batch.empty())) return;
-    std::optional<handlers::DeliveryFailed> undelivered;  // the batch's try was that event's first attempt
     if (batch.size() > 1) {
       try {
         apply_and_advance(target, batch, to);
@@ -621,7 +619,6 @@ class Lane::Impl {
         if (is_transient(error)) throw;
         spdlog::warn("handler={} event=batch_failed from={} to={} events={} retrying=one_by_one error=\"{}\"",
                      handler_.name, position_, to, batch.size(), one_line(error.what()));
-        if (const auto* delivery = dynamic_cast<const handlers::DeliveryFailed*>(&error)) undelivered = *delivery;
       }
     }
     if (batch.empty()) {
@@ -629,9 +626,7 @@ class Lane::Impl {
       return;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const bool tried = undelivered && undelivered->position == batch[i].position;
-      apply_with_retries(target, batch.subspan(i, 1), i + 1 == batch.size() ? to : batch[i].position,
-                         tried ? &*undelivered : nullptr);
+      apply_with_retries(target, batch.subspan(i, 1), i + 1 == batch.size() ? to : batch[i].position);
     }
   }
 
@@ -665,45 +660,31 @@ class Lane::Impl {
     if (options_.on_checkpoint) options_.on_checkpoint(to);
   }
 
-  // Applies one event with up to max_attempts attempts; `first_attempt_failed` is the failure of a first
-  // attempt made already (a side effect the failed batch did not deliver), so a receiver never gets more.
-  void apply_with_retries(pqxx::connection& target, std::span<const Event> single, Position to,
-                          const handlers::DeliveryFailed* first_attempt_failed = nullptr) {
+  void apply_with_retries(pqxx::connection& target, std::span<const Event> single, Position to) {
     Backoff retry(handler_.retry_backoff, handler_.retry_backoff_max);
-    int attempt = 1;
-    if (first_attempt_failed != nullptr) {
-      if (gave_up_after(target, single.front(), *first_attempt_failed, attempt, retry, to)) return;
-      ++attempt;
-    }
-    for (;; ++attempt) {
+    for (int attempt = 1;; ++attempt) {
       try {
         apply_and_advance(target, single, to);
         return;
       } catch (const std::exception& error) {
         if (is_transient(error)) throw;
-        if (gave_up_after(target, single.front(), error, attempt, retry, to)) return;
+        const Event& event = single.front();
+        update([&](LaneStatus& s) { ++s.failed_attempts; });
+        const auto* delivery = dynamic_cast<const handlers::DeliveryFailed*>(&error);
+        if (attempt >= handler_.max_attempts || (delivery != nullptr && delivery->permanent)) {
+          give_up(target,
+                  {handler_.name, feed_->source_name(), event.position, event.stream_id, event.type,
+                   boost::json::serialize(event.data), one_line(error.what()), attempt},
+                  to);
+          return;
+        }
+        const auto delay = std::max(retry.next(), delivery != nullptr ? delivery->retry_after : config::Duration(0));
+        spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"", handler_.name,
+                     event.position, attempt, delay.count(), one_line(error.what()));
+        update([&](LaneStatus& s) { s.last_error = one_line(error.what()); });
+        pause(delay);
       }
     }
-  }
-
-  // After `attempt` at `event` failed with `error`: gives up on it (true) or waits before the next attempt.
-  bool gave_up_after(pqxx::connection& target, const Event& event, const std::exception& error, int attempt,
-                     Backoff& retry, Position to) {
-    update([&](LaneStatus& s) { ++s.failed_attempts; });
-    const auto* delivery = dynamic_cast<const handlers::DeliveryFailed*>(&error);
-    if (attempt >= handler_.max_attempts || (delivery != nullptr && delivery->permanent)) {
-      give_up(target,
-              {handler_.name, feed_->source_name(), event.position, event.stream_id, event.type,
-               boost::json::serialize(event.data), one_line(error.what()), attempt},
-              to);
-      return true;
-    }
-    const auto delay = std::max(retry.next(), delivery != nullptr ? delivery->retry_after : config::Duration(0));
-    spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"", handler_.name,
-                 event.position, attempt, delay.count(), one_line(error.what()));
-    update([&](LaneStatus& s) { s.last_error = one_line(error.what()); });
-    pause(delay);
-    return false;
   }
 
   // The poison-event policy, once an event has used up its attempts (or could not be decoded at all).

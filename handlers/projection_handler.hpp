@@ -78,13 +78,11 @@ class Folding {
   virtual std::unique_ptr<SealedWrites> seal() = 0;
 };
 
-/// What `apply` may throw to say more than "it failed": which event was not delivered (so a batch's failed
-/// try counts as that event's first attempt), whether its receiver refused it for good (no more attempts:
-/// on_error applies now), or asked to be left alone for a while (Retry-After).
+/// What `apply` may throw to say more than "it failed": a side effect's receiver refused the event for good
+/// (no more attempts: on_error applies now), or asked to be left alone for a while (Retry-After).
 struct DeliveryFailed : std::runtime_error {
-  DeliveryFailed(const std::string& what, Position position, bool permanent, std::chrono::milliseconds retry_after)
-      : std::runtime_error(what), position(position), permanent(permanent), retry_after(retry_after) {}
-  Position position;
+  DeliveryFailed(const std::string& what, bool permanent, std::chrono::milliseconds retry_after)
+      : std::runtime_error(what), permanent(permanent), retry_after(retry_after) {}
   bool permanent;
   std::chrono::milliseconds retry_after;  ///< the least delay before the next attempt
 };

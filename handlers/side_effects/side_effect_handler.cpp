@@ -5,11 +5,14 @@ namespace projectord::handlers {
 void SideEffectHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events) {
   std::vector<Event> to_deliver;
   for (const Event& event : events) {
-    if (!delivered_.contains(event.position) && !refused_.contains(event.position)) to_deliver.push_back(event);
+    const Position position = event.position;
+    if (!delivered_.contains(position) && !refused_.contains(position) && !failed_in_batch_.contains(position)) {
+      to_deliver.push_back(event);
+    }
   }
   const std::vector<DeliveryOutcome> outcomes = to_deliver.empty() ? std::vector<DeliveryOutcome>()
                                                                     : effect_->deliver(to_deliver);
-  std::map<Position, const DeliveryOutcome*> failed_now;
+  std::map<Position, DeliveryOutcome> failed_now;
   for (std::size_t i = 0; i < to_deliver.size(); ++i) {
     const Position position = to_deliver[i].position;
     if (outcomes[i].kind == DeliveryOutcome::Kind::delivered) {
@@ -17,15 +20,27 @@ void SideEffectHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events
     } else if (outcomes[i].kind == DeliveryOutcome::Kind::permanent) {
       refused_.emplace(position, outcomes[i]);
     } else {
-      failed_now.emplace(position, &outcomes[i]);
+      failed_now.emplace(position, outcomes[i]);
     }
   }
+  // The lane replays a failed batch event by event; this try was the first attempt at what it failed to send.
+  if (events.size() > 1) failed_in_batch_.insert(failed_now.begin(), failed_now.end());
   // The first event, in order, that is not delivered fails the call: the lane retries it (or gives up).
   for (const Event& event : events) {
     if (delivered_.contains(event.position)) continue;
-    const auto refused = refused_.find(event.position);
-    const DeliveryOutcome& failure = refused != refused_.end() ? refused->second : *failed_now.at(event.position);
-    throw DeliveryFailed(name_ + ": " + idempotency_key(event) + ": " + failure.error, event.position,
+    DeliveryOutcome failure;
+    if (const auto refused = refused_.find(event.position); refused != refused_.end()) {
+      failure = refused->second;
+    } else if (const auto now = failed_now.find(event.position); now != failed_now.end()) {
+      failure = now->second;
+    } else if (events.size() == 1) {
+      // The replay's first attempt at an event its batch failed to send: that failure, reported instead of
+      // a second delivery, so that max_attempts bounds what the receiver gets.
+      failure = failed_in_batch_.extract(event.position).mapped();
+    } else {
+      failure = failed_in_batch_.at(event.position);  // a batch again (a new session): the replay reports it
+    }
+    throw DeliveryFailed(name_ + ": " + idempotency_key(event) + ": " + failure.error,
                          failure.kind == DeliveryOutcome::Kind::permanent, failure.retry_after);
   }
 }
@@ -33,6 +48,7 @@ void SideEffectHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events
 void SideEffectHandler::committed(Position position) {
   delivered_.erase(delivered_.begin(), delivered_.upper_bound(position));
   refused_.erase(refused_.begin(), refused_.upper_bound(position));
+  failed_in_batch_.erase(failed_in_batch_.begin(), failed_in_batch_.upper_bound(position));
 }
 
 }  // namespace projectord::handlers

@@ -5,6 +5,8 @@
 /// least once, because a crash between the two delivers again (receivers deduplicate by the idempotency
 /// key). Events delivered in a batch that failed as a whole are remembered, so the lane's event-by-event
 /// replay of that batch resends only what was not delivered, and an event refused for good is not sent again.
+/// The batch's try counts as an attempt of each event it failed to deliver: the replay's first attempt at
+/// such an event reports that failure instead of sending it again, so max_attempts bounds its deliveries.
 #include <map>
 #include <memory>
 #include <set>
@@ -30,6 +32,8 @@ class SideEffectHandler final : public ProjectionHandler {
   std::set<Position> delivered_;  ///< delivered, not yet covered by a committed checkpoint
   /// Refused for good (a 4xx): not sent again when the lane replays the batch to isolate it.
   std::map<Position, DeliveryOutcome> refused_;
+  /// Failed for now in a batch's try, not yet reported to the lane event by event (see above).
+  std::map<Position, DeliveryOutcome> failed_in_batch_;
 };
 
 }  // namespace projectord::handlers
