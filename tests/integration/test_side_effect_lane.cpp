@@ -41,6 +41,15 @@ std::map<std::string, int> per_key(const WebhookReceiver& receiver) {
   return counts;
 }
 
+// A receiver's answer to each request by its idempotency key, the same every time: `status` for the keys
+// listed, `otherwise` for the rest.
+WebhookReceiver::Responder status_by_key(std::map<std::string, unsigned> status, unsigned otherwise) {
+  return [status = std::move(status), otherwise](std::size_t, const projectord::testing::ReceivedRequest& request) {
+    const auto listed = status.find(request.headers.at("idempotency-key"));
+    return ScriptedResponse{listed != status.end() ? listed->second : otherwise};
+  };
+}
+
 std::int64_t checkpoint(const TestDatabase& db) {
   return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = 'hook'");
 }
@@ -77,9 +86,7 @@ TEST_CASE("a webhook lane sends events its receiver always fails max_attempts ti
   TestDatabase db;
   projectord::testing::create_store(db);
   projectord::testing::insert_events(db, 1, 3);
-  WebhookReceiver receiver([](std::size_t, const projectord::testing::ReceivedRequest& request) {
-    return ScriptedResponse{request.headers.at("idempotency-key") == "store:1" ? 200u : 503u};
-  });
+  WebhookReceiver receiver(status_by_key({{"store:1", 200}}, 503));
   RunningLane lane(db, projectord::testing::generic_source(db),
                    webhook_handler(receiver, config::OnError::dead_letter));
   REQUIRE(eventually([&] { return checkpoint(db) == 3; }));
@@ -94,9 +101,7 @@ TEST_CASE("a webhook lane dead-letters an event its receiver refuses with a 4xx,
   TestDatabase db;
   projectord::testing::create_store(db);
   projectord::testing::insert_events(db, 1, 3);
-  WebhookReceiver receiver([](std::size_t, const projectord::testing::ReceivedRequest& request) {
-    return ScriptedResponse{request.headers.at("idempotency-key") == "store:2" ? 422u : 200u};
-  });
+  WebhookReceiver receiver(status_by_key({{"store:2", 422}}, 200));
   RunningLane lane(db, projectord::testing::generic_source(db),
                    webhook_handler(receiver, config::OnError::dead_letter));
   REQUIRE(eventually([&] { return checkpoint(db) == 3; }));
