@@ -8,7 +8,7 @@
 #include <pqxx/transaction>
 #include <string>
 
-#include "daemon/event.hpp"
+#include "base/event.hpp"
 
 namespace projectord::checkpoints {
 

@@ -3,7 +3,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 
 namespace projectord::config {
 

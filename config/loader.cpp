@@ -14,9 +14,10 @@
 #include <stdexcept>
 #include <variant>
 
+#include "base/postgres/identifier.hpp"
 #include "config/duration.hpp"
 #include "config/options.hpp"
-#include "daemon/sources/postgres_mapping.hpp"
+#include "config/presets.hpp"
 
 namespace projectord::config {
 namespace {
@@ -545,7 +546,7 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   PostgresSource source;
   if (!s.has("preset")) s.error("preset", "required for kind postgres");
   source.preset = s.str("preset");
-  const sources::Preset* preset = sources::find_preset(source.preset);
+  const Preset* preset = find_preset(source.preset);
   if (preset != nullptr) {
     for (const auto& [key, value] : preset->defaults) s.set_default(key, value);
     for (const std::string_view key : preset->required) {
@@ -585,9 +586,9 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   source.batch_size = static_cast<std::size_t>(s.integer("batch_size"));
   // Without a preset (a bad one is reported already) every column would be reported missing.
   if (preset != nullptr) {
-    for (const auto& problem : sources::check_mapping(source)) s.error(problem.key, problem.message);
+    for (const auto& problem : check_mapping(source)) s.error(problem.key, problem.message);
   }
-  if (source.notify_channel.empty()) source.notify_channel = sources::default_notify_channel(source.table);
+  if (source.notify_channel.empty()) source.notify_channel = default_notify_channel(source.table);
   return source;
 }
 
@@ -688,7 +689,7 @@ Handler load_handler(Section& s, Diagnostics& diagnostics, const std::set<std::s
   if (default_table != std::end(kDefaultTables)) {
     s.set_default("table", default_table->second);
     handler.table = s.str("table");
-    if (const std::string problem = sources::identifier_problem(handler.table, true); !problem.empty()) {
+    if (const std::string problem = postgres::identifier_problem(handler.table, true); !problem.empty()) {
       s.error("table", problem);
     }
   }

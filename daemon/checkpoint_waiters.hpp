@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/clock.hpp"
-#include "daemon/event.hpp"
+#include "base/clock.hpp"
+#include "base/event.hpp"
 
 namespace projectord {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "daemon/http/handler_status.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 
 namespace projectord {
 

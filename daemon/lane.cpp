@@ -17,11 +17,12 @@
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
-#include "daemon/backoff.hpp"
-#include "daemon/db_session.hpp"
+#include "base/backoff.hpp"
+#include "base/postgres/errors.hpp"
+#include "base/postgres/session.hpp"
 #include "daemon/lane_control.hpp"
 #include "daemon/progress_watch.hpp"
-#include "daemon/rebuild.hpp"
+#include "checkpoints/rebuilds.hpp"
 #include "handlers/event_types.hpp"
 
 namespace projectord {
@@ -53,15 +54,7 @@ namespace {
 // Errors that say nothing about the event: the connection, the server going away, contention the server
 // resolves, or another process moving our checkpoint. They are retried forever; nothing is skipped.
 bool is_transient(const std::exception& error) {
-  if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) return true;
-  if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) return true;
-  if (dynamic_cast<const checkpoints::CheckpointMoved*>(&error) != nullptr) return true;
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
-    const std::string& state = sql->sqlstate();
-    return state.starts_with("08") || state.starts_with("57P") || state.starts_with("53") || state == "40001" ||
-           state == "40P01" || state == "55P03";  // 55P03: a lock timeout (the rebuild swap's)
-  }
-  return false;
+  return postgres::is_transient(error) || dynamic_cast<const checkpoints::CheckpointMoved*>(&error) != nullptr;
 }
 
 // Thrown out of the batch path when on_error = "stop" gives up on an event in a one-shot run; ends the run.
@@ -103,17 +96,17 @@ std::string one_line(std::string text) {
 
 class Lane::Impl {
  public:
-  Impl(config::Handler handler, std::unique_ptr<Feed> feed, std::string target_url,
+  Impl(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
        std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options)
       : handler_(std::move(handler)),
-        feed_(std::move(feed)),
+        source_(std::move(source)),
         target_url_(std::move(target_url)),
         projection_(std::move(projection)),
         folding_(projection_->folding()),
         clock_(clock),
         options_(options),
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name,
-                    feed_->source_name()),
+                    source_->name()),
         types_(handler_.types),
         progress_(options_.progress_window),
         control_(handler_.name) {}
@@ -135,13 +128,13 @@ class Lane::Impl {
         continue;  // at once: nothing is wrong with the connection
       } catch (const Stopping&) {
         break;
-      } catch (const FeedRefused& refused) {
+      } catch (const SourceRefused& refused) {
         refuse(refused.what());
         break;
       } catch (const std::exception& error) {
         const auto delay = reconnect.next();
         spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name,
-                      feed_->source_name(), delay.count(), one_line(error.what()));
+                      source_->name(), delay.count(), one_line(error.what()));
         update([&](LaneStatus& s) {
           s.last_error = one_line(error.what());
           ++s.reconnects;
@@ -154,10 +147,10 @@ class Lane::Impl {
     set_state(LaneState::stopped);
   }
 
-  // The feed cannot serve this lane as configured: it ends, saying why; a rebuild drops its shadow (the
+  // The source cannot serve this lane as configured: it ends, saying why; a rebuild drops its shadow (the
   // live read model goes on untouched).
   void refuse(const std::string& why) {
-    spdlog::error("handler={} source={} event=refused error=\"{}\"", handler_.name, feed_->source_name(), why);
+    spdlog::error("handler={} source={} event=refused error=\"{}\"", handler_.name, source_->name(), why);
     update([&](LaneStatus& s) {
       s.last_error = why;
       s.busy_since.reset();
@@ -183,7 +176,7 @@ class Lane::Impl {
 
   Result<void> pause() {
     const auto requested = control_.pause(status().state);
-    if (requested) feed_->wake();  // out of an idle wait
+    if (requested) source_->wake();  // out of an idle wait
     return requested;
   }
 
@@ -199,7 +192,7 @@ class Lane::Impl {
       std::lock_guard lock(status_mutex_);
       letter_requests_.push_back({action, id});
     }
-    feed_->wake();
+    source_->wake();
   }
 
  private:
@@ -222,13 +215,13 @@ class Lane::Impl {
   };
 
   void session(std::stop_token stop, Backoff& reconnect) {
-    // Reads run in their own transactions while a write transaction may be open: the feed has its own connection.
+    // Reads run in their own transactions while a write transaction may be open: the source has its own connection.
     pqxx::connection target(target_url_);
     // Declared after the connection: a transaction still being written on it ends before it closes.
     const ForgetWritingOnExit writing_ends_first{writing_};
-    prepare_session(target, handler_.name);
+    postgres::prepare_session(target, handler_.name);
     hold_handler_lock(target);
-    set_synchronous_commit(target, options_.synchronous_commit);
+    postgres::set_synchronous_commit(target, options_.synchronous_commit);
     if (options_.rebuild) enter_rebuild(target);
     {
       pqxx::work setup(target);
@@ -242,12 +235,12 @@ class Lane::Impl {
     position_ = loaded.position;
     reader_indexes_pending_ = !projection_->reader_indexes().empty();
     if (position_ > 0 && reader_indexes_pending_) build_reader_indexes(target);
-    feed_->open(handler_.name + ":read", std::move(loaded.holes));
+    source_->open(handler_.name + ":read", std::move(loaded.holes));
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
     reconnect.reset();
     spdlog::info("handler={} source={} event=connected checkpoint={} position={}", handler_.name,
-                 feed_->source_name(), checkpoint_.key(), position_);
+                 source_->name(), checkpoint_.key(), position_);
 
     throttle_start_ = clock_.now();
     throttled_rows_ = 0;
@@ -262,7 +255,7 @@ class Lane::Impl {
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
       const Position read_from = open ? open->to : writing_ ? writing_->to : position_;
       const auto read_started = clock_.now();
-      FeedBatch batch = feed_->read(read_from, read_limit(), stop);
+      SourceBatch batch = source_->read(read_from, read_limit(), stop);
       head_ = std::max(head_, batch.head);
       const bool blocked = batch.blocked;
       const bool truncated = batch.truncated;
@@ -287,12 +280,12 @@ class Lane::Impl {
         s.behind_since = progress_.behind_since();
         s.last_progress = progress_.last_progress();
         s.lag_growing = progress_.lag_growing();
-        const Feed::Diagnostics feed = feed_->diagnostics();
-        s.open_holes = feed.open_holes;
-        s.forced_hole_skips = feed.forced_hole_skips;
-        s.oldest_hole_wait = feed.oldest_hole_wait;
-        s.blocking_xmin = feed.blocking_xmin;
-        s.lag_events = feed.lag_events;
+        const Source::Diagnostics diagnostics = source_->diagnostics();
+        s.open_holes = diagnostics.open_holes;
+        s.forced_hole_skips = diagnostics.forced_hole_skips;
+        s.oldest_hole_wait = diagnostics.oldest_hole_wait;
+        s.blocking_xmin = diagnostics.blocking_xmin;
+        s.lag_events = diagnostics.lag_events;
       });
       // Between transactions only: a late arrival, or a retried dead letter, commits in a transaction of its own.
       if (!open) {
@@ -306,7 +299,7 @@ class Lane::Impl {
       }
       if (progressed && (truncated || !batch.rows.empty())) continue;
       update([&](LaneStatus& s) { s.busy_since.reset(); });
-      feed_->wait(blocked, stop);
+      source_->wait(blocked, stop);
     }
     if (open) commit_open(open);
     finish_writing();
@@ -365,9 +358,9 @@ class Lane::Impl {
   // While its source is being written, a rebuild works in small transactions: its bursts of CPU, WAL and
   // locks stay short, and live lanes' commits wait less behind them.
   std::size_t read_limit() {
-    under_writes_ = options_.rebuild && feed_->written_since_last_asked();
+    under_writes_ = options_.rebuild && source_->written_since_last_asked();
     if (under_writes_ && !cpu_yielded_) yield_cpu_to_live_lanes();
-    const std::size_t batch_size = feed_->batch_size();
+    const std::size_t batch_size = source_->batch_size();
     return under_writes_ ? std::min(batch_size, kRebuildBatchUnderWrites) : batch_size;
   }
   std::size_t reads_per_transaction() const { return under_writes_ ? 1 : kReadsPerTransaction; }
@@ -425,10 +418,10 @@ class Lane::Impl {
   // Adds a chunk to the open multi-chunk transaction (opening it if needed). Any trouble of the events' own
   // rolls it back and marks the range for replay in one-chunk transactions, where poison events are isolated.
   void add_to_open(pqxx::connection& target, std::optional<OpenTransaction>& open,
-                   std::vector<FedRow>& rows, Position to, Clock::time_point read_started) {
+                   std::vector<SourceRow>& rows, Position to, Clock::time_point read_started) {
     std::vector<Event> batch;
     batch.reserve(rows.size());
-    for (FedRow& row : rows) {
+    for (SourceRow& row : rows) {
       if (const auto* poison = std::get_if<Undecodable>(&row.content)) return abandon(open, to, poison->error);
       Event& event = std::get<Event>(row.content);
       if (types_.accepts(event.type)) batch.push_back(std::move(event));
@@ -453,7 +446,7 @@ class Lane::Impl {
     if (folding_) return write_in_background(open, overlap);
     try {
       projection_->flush(*open->txn);
-      checkpoint_.advance(*open->txn, position_, open->to, open->events, feed_->holes());
+      checkpoint_.advance(*open->txn, position_, open->to, open->events, source_->holes());
       open->txn->commit();
     } catch (const std::exception& error) {
       if (is_transient(error)) throw;
@@ -482,7 +475,7 @@ class Lane::Impl {
   void write_in_background(std::optional<OpenTransaction>& open, bool overlap) {
     finish_writing();
     auto write = [this, &target = *open->target, sealed = folding_->seal(), from = position_, to = open->to,
-                  events = open->events, holes = feed_->holes()] {
+                  events = open->events, holes = source_->holes()] {
       pqxx::work txn(target);
       sealed->write(txn);
       checkpoint_.advance(txn, from, to, events, holes);
@@ -536,7 +529,7 @@ class Lane::Impl {
   }
 
   void retry_letter(pqxx::connection& target, const checkpoints::StoredLetter& letter) {
-    std::optional<FedRow> row = feed_->read_at(letter.position);
+    std::optional<SourceRow> row = source_->read_at(letter.position);
     std::string error = "the source no longer holds it";
     if (row) {
       if (const auto* poison = std::get_if<Undecodable>(&row->content)) {
@@ -566,17 +559,17 @@ class Lane::Impl {
     txn.commit();
   }
 
-  // Rows the feed found in positions the lane passed as holes: each is applied now, out of order, and counted.
+  // Rows the source found in positions the lane passed as holes: each is applied now, out of order, and counted.
   void apply_late_rows(pqxx::connection& target) {
     bool holes_changed = false;
-    std::vector<FedRow> rows = feed_->late_rows(holes_changed);
+    std::vector<SourceRow> rows = source_->late_rows(holes_changed);
     if (rows.empty() && !holes_changed) return;
     finish_writing();
     batch_started_ = clock_.now();
-    for (FedRow& row : rows) {
+    for (SourceRow& row : rows) {
       spdlog::warn("handler={} event=late_arrival position={} checkpoint={}", handler_.name, row.position, position_);
       update([&](LaneStatus& s) { ++s.late_arrivals; });
-      std::vector<FedRow> one;
+      std::vector<SourceRow> one;
       one.push_back(std::move(row));
       process(target, one, position_);
     }
@@ -586,17 +579,17 @@ class Lane::Impl {
 
   // Applies settled rows, moving the checkpoint to `to`. A row that could not be decoded splits the batch:
   // what came before it commits, it goes to the error policy, the rest continues.
-  void process(pqxx::connection& target, std::vector<FedRow>& rows, Position to) {
+  void process(pqxx::connection& target, std::vector<SourceRow>& rows, Position to) {
     finish_writing();
     std::vector<Event> batch;
     batch.reserve(rows.size());
-    for (FedRow& row : rows) {
+    for (SourceRow& row : rows) {
       if (const auto* poison = std::get_if<Undecodable>(&row.content)) {
         commit_batch(target, batch, row.position - 1);
         batch.clear();
         update([&](LaneStatus& s) { ++s.failed_attempts; });
         give_up(target,
-                {handler_.name, feed_->source_name(), row.position, poison->stream_id, poison->type, poison->payload,
+                {handler_.name, source_->name(), row.position, poison->stream_id, poison->type, poison->payload,
                  poison->error, 1},
                 std::max(row.position, position_));  // a late arrival (below the checkpoint) moves nothing
         continue;
@@ -635,7 +628,7 @@ class Lane::Impl {
       pqxx::work txn(target);
       if (!batch.empty()) projection_->apply(txn, batch);
       projection_->flush(txn);
-      checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), feed_->holes());
+      checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), source_->holes());
       txn.commit();
     } catch (...) {
       projection_->discard();
@@ -656,7 +649,7 @@ class Lane::Impl {
       s.batch_seconds.observe(seconds);
     });
     projection_->committed(to);
-    feed_->committed(to);
+    source_->committed(to);
     if (options_.on_checkpoint) options_.on_checkpoint(to);
   }
 
@@ -673,7 +666,7 @@ class Lane::Impl {
         const auto* delivery = dynamic_cast<const handlers::DeliveryFailed*>(&error);
         if (attempt >= handler_.max_attempts || (delivery != nullptr && delivery->permanent)) {
           give_up(target,
-                  {handler_.name, feed_->source_name(), event.position, event.stream_id, event.type,
+                  {handler_.name, source_->name(), event.position, event.stream_id, event.type,
                    boost::json::serialize(event.data), one_line(error.what()), attempt},
                   to);
           return;
@@ -689,7 +682,7 @@ class Lane::Impl {
 
   // The poison-event policy, once an event has used up its attempts (or could not be decoded at all).
   void give_up(pqxx::connection& target, const checkpoints::DeadLetter& letter, Position to) {
-    const std::string message = "handler " + handler_.name + " failed on source " + feed_->source_name() + " position " +
+    const std::string message = "handler " + handler_.name + " failed on source " + source_->name() + " position " +
                                 std::to_string(letter.position) + " (" + letter.event_type + ") after " +
                                 std::to_string(letter.attempts) + " attempt(s): " + letter.error;
     update([&](LaneStatus& s) { s.last_error = message; });
@@ -704,7 +697,7 @@ class Lane::Impl {
     const auto started = clock_.now();
     pqxx::work txn(target);
     checkpoints::record_dead_letter(txn, letter);
-    checkpoint_.advance(txn, position_, to, 0, feed_->holes());
+    checkpoint_.advance(txn, position_, to, 0, source_->holes());
     txn.commit();
     update([&](LaneStatus& s) { ++s.dead_letters; });
     moved(to, 0, started);
@@ -766,7 +759,7 @@ class Lane::Impl {
   }
 
   config::Handler handler_;
-  std::unique_ptr<Feed> feed_;
+  std::unique_ptr<Source> source_;
   std::string target_url_;
   std::unique_ptr<handlers::ProjectionHandler> projection_;
   handlers::Folding* const folding_;  ///< projection_'s folding side, or null
@@ -812,9 +805,9 @@ class Lane::Impl {
   LaneStatus status_;
 };
 
-Lane::Lane(config::Handler handler, std::unique_ptr<Feed> feed, std::string target_url,
+Lane::Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
            std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options)
-    : impl_(std::make_unique<Impl>(std::move(handler), std::move(feed), std::move(target_url), std::move(projection),
+    : impl_(std::make_unique<Impl>(std::move(handler), std::move(source), std::move(target_url), std::move(projection),
                                    clock, options)) {}
 
 Lane::~Lane() = default;

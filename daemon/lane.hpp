@@ -1,5 +1,5 @@
 #pragma once
-/// A lane runs one projection handler over its source's feed (daemon/feeds/): read a settled batch after the checkpoint, apply
+/// A lane runs one projection handler over its source's source (daemon/sources/): read a settled batch after the checkpoint, apply
 /// it and move the checkpoint in the same transaction, repeat; wait for a wake-up when there is nothing
 /// to do. Lanes are independent: each has its own connections, checkpoint and thread, so a halted or
 /// slow handler never holds back another.
@@ -20,10 +20,10 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "daemon/clock.hpp"
-#include "daemon/histogram.hpp"
-#include "daemon/result.hpp"
-#include "daemon/feeds/feed.hpp"
+#include "base/clock.hpp"
+#include "base/histogram.hpp"
+#include "base/result.hpp"
+#include "sources/source.hpp"
 #include "handlers/projection_handler.hpp"
 
 namespace projectord {
@@ -46,7 +46,7 @@ struct LaneStatus {
   std::size_t open_holes = 0;                     ///< positions passed as holes, still re-read for late rows
   std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
   std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
-  std::optional<std::int64_t> lag_events;         ///< counted by the feed (Redis); else the lag is head - position
+  std::optional<std::int64_t> lag_events;         ///< counted by the source (Redis); else the lag is head - position
   std::string last_error;
   /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it
   /// waits for events. The watchdog calls a lane busy for too long stalled (a hung server, a lock).
@@ -66,7 +66,7 @@ struct LaneOptions {
   /// Called on the lane's thread after every checkpoint commit (and with the loaded one): must not block.
   std::function<void(Position)> on_checkpoint{};
 
-  /// Rebuild mode (daemon/rebuild.hpp): the lane builds the shadow copy of the handler's read model under
+  /// Rebuild mode (checkpoints/rebuilds.hpp): the lane builds the shadow copy of the handler's read model under
   /// the checkpoint NAME:rebuild and ends by swapping it in.
   struct Rebuild {
     bool fresh = false;        ///< drop what an earlier rebuild left and record this one (else: resume)
@@ -81,7 +81,7 @@ struct LaneOptions {
 
 class Lane {
  public:
-  Lane(config::Handler handler, std::unique_ptr<Feed> feed, std::string target_url,
+  Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
        std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options);
   ~Lane();
 

@@ -8,9 +8,9 @@
 #include <stop_token>
 #include <string>
 
-#include "daemon/event.hpp"
+#include "base/event.hpp"
 #include "daemon/lane.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 
 namespace projectord {
 

@@ -5,8 +5,8 @@
 /// merely catching up, `last_progress` a stuck one (behind, nothing applied for a while).
 #include <optional>
 
-#include "daemon/clock.hpp"
-#include "daemon/event.hpp"
+#include "base/clock.hpp"
+#include "base/event.hpp"
 
 namespace projectord {
 

@@ -14,8 +14,8 @@
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/control_channel.hpp"
 #include "daemon/http/endpoints.hpp"
-#include "daemon/rebuild.hpp"
-#include "daemon/sources/notify_listener.hpp"
+#include "checkpoints/rebuilds.hpp"
+#include "sources/postgres/notify_listener.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
 

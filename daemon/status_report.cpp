@@ -3,9 +3,9 @@
 #include <pqxx/connection>
 #include <pqxx/transaction>
 
-#include "daemon/rebuild.hpp"
-#include "daemon/sources/postgres_reader.hpp"
-#include "daemon/sources/redis_stream_reader.hpp"
+#include "checkpoints/rebuilds.hpp"
+#include "sources/postgres/reader.hpp"
+#include "sources/redis/stream_reader.hpp"
 
 namespace projectord {
 

@@ -4,10 +4,10 @@
 
 #include <boost/asio/post.hpp>
 
-#include "daemon/feeds/postgres_feed.hpp"
-#include "daemon/feeds/redis_group_feed.hpp"
-#include "daemon/feeds/redis_range_feed.hpp"
-#include "daemon/rebuild.hpp"
+#include "sources/postgres/table_source.hpp"
+#include "sources/redis/group_source.hpp"
+#include "sources/redis/range_source.hpp"
+#include "checkpoints/rebuilds.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord {
@@ -176,12 +176,12 @@ Result<void> Supervisor::apply(const config::Config& config) {
   return {};
 }
 
-std::unique_ptr<Feed> Supervisor::make_feed(const config::Handler& handler, bool rebuild) {
+std::unique_ptr<Source> Supervisor::make_source(const config::Handler& handler, bool rebuild) {
   if (const auto redis = config_.redis_sources.find(handler.source); redis != config_.redis_sources.end()) {
-    if (rebuild) return std::make_unique<RedisRangeFeed>(redis->second);
-    return std::make_unique<RedisGroupFeed>(redis->second, handler.name, clock_);
+    if (rebuild) return std::make_unique<RedisRangeSource>(redis->second);
+    return std::make_unique<RedisGroupSource>(redis->second, handler.name, clock_);
   }
-  return std::make_unique<PostgresFeed>(config_.postgres_sources.at(handler.source), wakes_[handler.source], clock_);
+  return std::make_unique<PostgresTableSource>(config_.postgres_sources.at(handler.source), wakes_[handler.source], clock_);
 }
 
 std::unique_ptr<Supervisor::Running> Supervisor::launch(const config::Handler& handler,
@@ -190,7 +190,7 @@ std::unique_ptr<Supervisor::Running> Supervisor::launch(const config::Handler& h
   auto running = std::make_unique<Running>();
   running->id = next_id_++;
   running->handler = handler;
-  running->lane = std::make_unique<Lane>(handler, make_feed(handler, options.rebuild.has_value()),
+  running->lane = std::make_unique<Lane>(handler, make_source(handler, options.rebuild.has_value()),
                                          config_.database_url, std::move(projection), clock_, std::move(options));
   running->thread = std::jthread([this, id = running->id, lane = running->lane.get()](std::stop_token stop) {
     lane->run(stop);

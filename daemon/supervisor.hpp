@@ -17,9 +17,9 @@
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
 #include "daemon/lane.hpp"
-#include "daemon/result.hpp"
-#include "daemon/sources/notify_listener.hpp"
-#include "daemon/wake_signal.hpp"
+#include "base/result.hpp"
+#include "sources/postgres/notify_listener.hpp"
+#include "base/wake_signal.hpp"
 
 namespace projectord {
 
@@ -63,8 +63,8 @@ class Supervisor final : public http::DaemonView {
   void stop_live_for_swap(const std::string& handler);
   std::unique_ptr<Running> launch(const config::Handler& handler,
                                   std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options);
-  /// What a lane of `handler` reads: its source's live feed, or the one a rebuild replays history from.
-  std::unique_ptr<Feed> make_feed(const config::Handler& handler, bool rebuild);
+  /// What a lane of `handler` reads: its source's live source, or the one a rebuild replays history from.
+  std::unique_ptr<Source> make_source(const config::Handler& handler, bool rebuild);
   void reconcile_listeners();
   void check_idle();
 

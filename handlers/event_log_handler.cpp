@@ -5,7 +5,7 @@
 #include <pqxx/stream_to>
 #include <tuple>
 
-#include "daemon/sources/postgres_reader.hpp"
+#include "base/postgres/identifier.hpp"
 #include "handlers/django_tables.hpp"
 #include "handlers/event_types.hpp"
 
@@ -22,7 +22,7 @@ std::vector<ReaderIndex> EventLogHandler::reader_indexes() const { return user_e
 void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   static const std::vector<std::string> kColumns = {"user_id",       "event_type",   "event_version",  "event_data",
                                                     "\"timestamp\"", "processed_at", "global_position"};
-  pqxx::stream_to copy(txn, sources::quote_identifier(table_), kColumns);
+  pqxx::stream_to copy(txn, postgres::quote_identifier(table_), kColumns);
   for (const Event& event : events) {
     // 'now' is PostgreSQL's input spelling of the transaction time, like Django's timezone.now() fallback.
     const std::string timestamp = event.recorded_at.empty() ? "now" : event.recorded_at;

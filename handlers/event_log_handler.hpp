@@ -6,7 +6,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 #include "handlers/projection_handler.hpp"
 
 namespace projectord::handlers {

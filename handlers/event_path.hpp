@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/event.hpp"
-#include "daemon/result.hpp"
+#include "base/event.hpp"
+#include "base/result.hpp"
 
 namespace projectord::handlers {
 

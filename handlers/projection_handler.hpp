@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/event.hpp"
+#include "base/event.hpp"
 #include "handlers/reader_index.hpp"
 
 namespace projectord::handlers {

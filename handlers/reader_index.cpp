@@ -3,7 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 
-#include "daemon/sources/postgres_reader.hpp"
+#include "base/postgres/identifier.hpp"
 
 namespace projectord::handlers {
 
@@ -24,16 +24,16 @@ constexpr const char* kEquivalentIndex =
 }  // namespace
 
 bool create_reader_index(pqxx::transaction_base& txn, const ReaderIndex& index) {
-  const std::string table = sources::quote_identifier(index.table);
+  const std::string table = postgres::quote_identifier(index.table);
   const std::string names = boost::json::serialize(boost::json::value_from(index.columns));
   if (txn.exec_params1(kEquivalentIndex, table, names)[0].as<std::int64_t>() > 0) return false;
   std::string columns;
   for (const std::string& column : index.columns) {
     if (!columns.empty()) columns += ", ";
-    columns += sources::quote_identifier(column);
+    columns += postgres::quote_identifier(column);
   }
   // The name only needs to be unique in the table's schema; CREATE INDEX puts it there.
-  txn.exec("CREATE INDEX IF NOT EXISTS " + sources::quote_identifier(index.name) + " ON " + table + " (" + columns +
+  txn.exec("CREATE INDEX IF NOT EXISTS " + postgres::quote_identifier(index.name) + " ON " + table + " (" + columns +
            ")");
   return true;
 }

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 #include "handlers/projection_handler.hpp"
 
 namespace projectord::handlers {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 #include "handlers/event_path.hpp"
 #include "handlers/projection_handler.hpp"
 

@@ -7,7 +7,7 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "daemon/sources/postgres_reader.hpp"
+#include "base/postgres/identifier.hpp"
 #include "handlers/django_tables.hpp"
 #include "handlers/event_path.hpp"
 #include "handlers/event_types.hpp"
@@ -136,7 +136,7 @@ Result<std::unique_ptr<ProjectionHandler>> UsersHandler::make(const config::Hand
 
 UsersHandler::UsersHandler(std::string table)
     : table_(std::move(table)), stage_("projectord_users_stage"), pending_(std::make_unique<Pending>()) {
-  const std::string t = sources::quote_identifier(table_);
+  const std::string t = postgres::quote_identifier(table_);
   auto keep_or_set = [](const std::string& column, const std::string& stage_column) {
     return column + " = CASE WHEN s.e_" + stage_column + "_set THEN s.e_" + stage_column + " ELSE u." + column + " END";
   };

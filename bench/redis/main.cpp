@@ -17,8 +17,8 @@
 #include "bench/support/report.hpp"
 #include "bench/support/store.hpp"
 #include "bench/support/work_dir.hpp"
-#include "daemon/sources/redis_url.hpp"
-#include "daemon/sources/stream_entry_id.hpp"
+#include "base/redis/url.hpp"
+#include "sources/redis/stream_entry_id.hpp"
 #include "examples/user_events.hpp"
 #include "handlers/side_effects/redis_publish.hpp"
 #include "handlers/side_effects/redis_sink.hpp"
@@ -102,7 +102,7 @@ bench::ProjectordOptions options_for(const std::string& redis_url, const Stream&
 }
 
 // redis-benchmark's XADD rate with its default 50 clients, one command per round trip.
-double xadd_baseline(const std::string& program, const projectord::sources::RedisUrl& url, const std::string& key,
+double xadd_baseline(const std::string& program, const projectord::redis::RedisUrl& url, const std::string& key,
                      const std::string& log) {
   const auto exit = bench::run_process({program, "-h", url.host, "-p", std::to_string(url.port), "-n",
                                         "200000", "-q", "XADD", key, "*", "type", "T", "data", "{\"n\":1}"},
@@ -167,7 +167,7 @@ int run(bench::Flags& flags) {
   const std::int64_t webhook_events = flags.positive("--webhook-events", 30'000);
   const std::string redis_benchmark = flags.required_text("--redis-benchmark");
   flags.finish();
-  const auto redis_url = projectord::sources::parse_redis_url(redis_text);
+  const auto redis_url = projectord::redis::parse_redis_url(redis_text);
   if (!redis_url) throw std::runtime_error("--redis: " + redis_url.error());
 
   bench::WorkDir work_dir("bench-redis");

@@ -9,7 +9,7 @@
 #include <boost/json.hpp>
 #include <iostream>
 
-#include "daemon/http/listen_address.hpp"
+#include "base/http/listen_address.hpp"
 
 namespace projectord::cli {
 

@@ -6,7 +6,7 @@
 
 #include "checkpoints/schema.hpp"
 #include "daemon/service.hpp"
-#include "daemon/sources/postgres_reader.hpp"
+#include "sources/postgres/reader.hpp"
 #include "daemon/status_report.hpp"
 #include "handlers/registry.hpp"
 

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "daemon/http/metrics.hpp"
-#include "daemon/sources/stream_entry_id.hpp"
+#include "sources/redis/stream_entry_id.hpp"
 
 namespace projectord::http {
 

@@ -13,7 +13,7 @@
 /// Errors are JSON {"error": "..."} with a 4xx status.
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
-#include "daemon/http/server.hpp"
+#include "base/http/server.hpp"
 
 namespace projectord::http {
 

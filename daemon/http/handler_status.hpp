@@ -11,7 +11,7 @@
 
 namespace projectord::http {
 
-/// A blue/green rebuild in progress (daemon/rebuild.hpp).
+/// A blue/green rebuild in progress (checkpoints/rebuilds.hpp).
 struct RebuildStatus {
   /// replaying (into the shadow) | swapping (live lane stopping, last catch-up, swap) | failed (it gave up:
   /// shadow.last_error says why; shown until the next rebuild starts)

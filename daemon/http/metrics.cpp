@@ -32,7 +32,7 @@ MetricFamily per_handler(const std::vector<HandlerStatus>& handlers, std::string
   return family;
 }
 
-// A histogram family from the lane's fixed-bucket histograms (daemon/histogram.hpp).
+// A histogram family from the lane's fixed-bucket histograms (base/histogram.hpp).
 template <std::size_t N>
 MetricFamily per_handler_histogram(const std::vector<HandlerStatus>& handlers, std::string name, std::string help,
                                    Histogram<N> LaneStatus::*member) {

@@ -113,7 +113,7 @@ std::vector<DeliveryOutcome> CeleryTask::deliver(std::span<const Event> events) 
   std::vector<std::vector<std::string>> commands;
   commands.reserve(events.size());
   for (const Event& event : events) commands.push_back({"LPUSH", queue_, message(event)});
-  const std::vector<Result<sources::Reply>> replies = sink_->send(std::move(commands));
+  const std::vector<Result<redis::Reply>> replies = sink_->send(std::move(commands));
   std::vector<DeliveryOutcome> outcomes;
   outcomes.reserve(replies.size());
   for (const auto& reply : replies) outcomes.push_back(outcome_of(reply));

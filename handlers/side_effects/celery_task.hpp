@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 #include "handlers/event_path.hpp"
 #include "handlers/side_effects/redis_sink.hpp"
 #include "handlers/side_effects/side_effect.hpp"

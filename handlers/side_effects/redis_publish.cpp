@@ -54,12 +54,12 @@ std::vector<DeliveryOutcome> RedisPublish::deliver(std::span<const Event> events
     commands.push_back(std::move(command));
     sent.push_back(i);
   }
-  const std::vector<Result<sources::Reply>> replies = sink_->send(std::move(commands));
+  const std::vector<Result<redis::Reply>> replies = sink_->send(std::move(commands));
   for (std::size_t k = 0; k < sent.size(); ++k) outcomes[sent[k]] = outcome_of(replies[k]);
   return outcomes;
 }
 
-DeliveryOutcome outcome_of(const Result<sources::Reply>& reply) {
+DeliveryOutcome outcome_of(const Result<redis::Reply>& reply) {
   if (!reply) return {DeliveryOutcome::Kind::retry, reply.error(), {}};
   if (reply->is_error()) return {DeliveryOutcome::Kind::retry, "redis answered " + reply->text, {}};
   return {};

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 #include "handlers/event_path.hpp"
 #include "handlers/side_effects/redis_sink.hpp"
 #include "handlers/side_effects/side_effect.hpp"
@@ -39,6 +39,6 @@ class RedisPublish final : public SideEffect {
 
 /// The outcome of one command's reply: delivered, or retried (a lost connection, an error reply such as
 /// OOM or WRONGTYPE: a fix on the server side lets it through).
-DeliveryOutcome outcome_of(const Result<sources::Reply>& reply);
+DeliveryOutcome outcome_of(const Result<redis::Reply>& reply);
 
 }  // namespace projectord::handlers

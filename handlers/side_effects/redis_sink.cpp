@@ -4,7 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <optional>
 
-#include "daemon/sources/redis_url.hpp"
+#include "base/redis/url.hpp"
 
 namespace projectord::handlers {
 
@@ -16,7 +16,7 @@ struct RedisSink::State {
   std::string url;
   std::chrono::milliseconds timeout;
   net::io_context io;
-  std::unique_ptr<sources::RedisClient> client;
+  std::unique_ptr<redis::RedisClient> client;
 
   // Runs the io_context until `done` or the deadline; past it the connection is closed, which completes
   // everything in flight with a failure.
@@ -36,11 +36,11 @@ struct RedisSink::State {
   }
 
   Result<void> connect(std::chrono::steady_clock::time_point deadline) {
-    auto parsed = sources::parse_redis_url(url);
+    auto parsed = redis::parse_redis_url(url);
     if (!parsed) return fail(parsed.error());
-    std::optional<Result<std::unique_ptr<sources::RedisClient>>> connected;
-    net::co_spawn(io, sources::RedisClient::connect(io, *parsed, timeout),
-                  [&](std::exception_ptr error, Result<std::unique_ptr<sources::RedisClient>> result) {
+    std::optional<Result<std::unique_ptr<redis::RedisClient>>> connected;
+    net::co_spawn(io, redis::RedisClient::connect(io, *parsed, timeout),
+                  [&](std::exception_ptr error, Result<std::unique_ptr<redis::RedisClient>> result) {
                     if (error) std::rethrow_exception(error);
                     connected.emplace(std::move(result));
                   });
@@ -60,26 +60,26 @@ RedisSink::~RedisSink() {
 }
 
 Result<void> RedisSink::check_url(const std::string& url) {
-  auto parsed = sources::parse_redis_url(url);
+  auto parsed = redis::parse_redis_url(url);
   if (!parsed) return fail(parsed.error());
   return {};
 }
 
-std::vector<Result<sources::Reply>> RedisSink::send(std::vector<std::vector<std::string>> commands) {
+std::vector<Result<redis::Reply>> RedisSink::send(std::vector<std::vector<std::string>> commands) {
   State& s = *state_;
   const auto deadline = std::chrono::steady_clock::now() + s.timeout;
-  std::vector<Result<sources::Reply>> replies;
+  std::vector<Result<redis::Reply>> replies;
   if (!s.client) {
     if (auto connected = s.connect(deadline); !connected) {
-      replies.assign(commands.size(), Result<sources::Reply>(boost::system::in_place_error, connected.error()));
+      replies.assign(commands.size(), Result<redis::Reply>(boost::system::in_place_error, connected.error()));
       return replies;
     }
   }
-  std::vector<std::optional<Result<sources::Reply>>> answers(commands.size());
+  std::vector<std::optional<Result<redis::Reply>>> answers(commands.size());
   std::size_t answered = 0;
   for (std::size_t i = 0; i < commands.size(); ++i) {
     net::co_spawn(s.io, s.client->command(std::move(commands[i])),
-                  [&answers, &answered, i](std::exception_ptr error, Result<sources::Reply> reply) {
+                  [&answers, &answered, i](std::exception_ptr error, Result<redis::Reply> reply) {
                     if (error) std::rethrow_exception(error);
                     answers[i].emplace(std::move(reply));
                     ++answered;

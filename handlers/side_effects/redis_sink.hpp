@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/result.hpp"
-#include "daemon/sources/redis_client.hpp"
+#include "base/result.hpp"
+#include "base/redis/client.hpp"
 
 namespace projectord::handlers {
 
@@ -25,7 +25,7 @@ class RedisSink {
 
   /// One result per command, in order: its reply (an error reply is a Reply of kind error), or why none came
   /// (no connection, lost, timed out; the connection is then dropped and the next call opens a new one).
-  std::vector<Result<sources::Reply>> send(std::vector<std::vector<std::string>> commands);
+  std::vector<Result<redis::Reply>> send(std::vector<std::vector<std::string>> commands);
 
  private:
   struct State;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/event.hpp"
+#include "base/event.hpp"
 
 namespace projectord::handlers {
 

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
+#include "base/result.hpp"
 #include "handlers/side_effects/side_effect.hpp"
 
 namespace projectord::handlers {

@@ -130,7 +130,7 @@ std::vector<pid_t> idle_backends(const TestDatabase& db, const std::string& cond
 }
 
 // The backends of the daemon's lanes: application_name projectord:<handler> (writes) and projectord:<handler>:read
-// (see daemon/db_session.cpp).
+// (see base/postgres/session.cpp).
 std::vector<pid_t> idle_lane_backends(const TestDatabase& db) {
   std::string names;
   for (const std::string& handler : kHandlers) {

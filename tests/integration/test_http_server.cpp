@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/http/server.hpp"
+#include "base/http/server.hpp"
 
 namespace {
 

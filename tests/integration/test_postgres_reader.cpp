@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
-#include "daemon/sources/postgres_reader.hpp"
+#include "sources/postgres/reader.hpp"
 #include "tests/support/test_database.hpp"
 
 using projectord::sources::PostgresReader;

@@ -6,7 +6,7 @@
 
 #include "checkpoints/schema.hpp"
 #include "config/loader.hpp"
-#include "daemon/feeds/postgres_feed.hpp"
+#include "sources/postgres/table_source.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
 #include "tests/support/test_database.hpp"
@@ -44,7 +44,7 @@ std::string project(const TestDatabase& db, const std::string& source_toml) {
   projectord::SteadyClock clock;
   projectord::WakeSignal wake;
   projectord::Lane lane(
-      handler, std::make_unique<projectord::PostgresFeed>(loaded.config.postgres_sources.at(handler.source), wake, clock),
+      handler, std::make_unique<projectord::PostgresTableSource>(loaded.config.postgres_sources.at(handler.source), wake, clock),
       db.url(), std::move(*projectord::handlers::make_projection(handler)), clock, {.exit_when_caught_up = true});
   lane.run(std::stop_token());
   return db.query_value(

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "checkpoints/schema.hpp"
-#include "daemon/feeds/postgres_feed.hpp"
+#include "sources/postgres/table_source.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
 #include "tests/support/generic_store.hpp"

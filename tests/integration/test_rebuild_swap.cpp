@@ -1,10 +1,10 @@
-// The swap of a blue/green rebuild (daemon/rebuild.hpp) against a real PostgreSQL: what moves where, which
+// The swap of a blue/green rebuild (checkpoints/rebuilds.hpp) against a real PostgreSQL: what moves where, which
 // checkpoint the live handler ends with, and what is left of the rebuild.
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
 #include "checkpoints/schema.hpp"
-#include "daemon/rebuild.hpp"
+#include "checkpoints/rebuilds.hpp"
 #include "tests/support/test_database.hpp"
 
 using projectord::testing::TestDatabase;

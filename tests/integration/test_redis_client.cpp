@@ -1,4 +1,4 @@
-// sources::RedisClient against the real Redis of PROJECTORD_TEST_REDIS: replies of every kind, binary data,
+// redis::RedisClient against the real Redis of PROJECTORD_TEST_REDIS: replies of every kind, binary data,
 // pipelining, errors as replies, and connections that fail, time out, are closed or are lost. Each test runs
 // its own io_context on its own thread under a deadline, and names its keys and users uniquely because the
 // server is shared by tests running in parallel.
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/sources/redis_client.hpp"
+#include "base/redis/client.hpp"
 #include "tests/support/test_redis.hpp"
 
 // GCC 12 pairs Asio's coroutine-frame operator delete with the aligned_alloc inlined from its operator new
@@ -28,9 +28,9 @@ namespace {
 namespace net = boost::asio;
 using namespace std::chrono_literals;
 using projectord::Result;
-using projectord::sources::RedisClient;
-using projectord::sources::RedisUrl;
-using projectord::sources::Reply;
+using projectord::redis::RedisClient;
+using projectord::redis::RedisUrl;
+using projectord::redis::Reply;
 using projectord::testing::test_redis_socket;
 using projectord::testing::test_redis_url;
 using projectord::testing::unique_redis_name;
@@ -244,7 +244,7 @@ TEST_CASE("redis client: SELECT follows the database of the URL", "[redis]") {
 namespace {
 
 net::awaitable<void> unix_socket(net::io_context& io) {
-  const auto url = projectord::sources::parse_redis_url("unix://" + test_redis_socket() + "?db=2");
+  const auto url = projectord::redis::parse_redis_url("unix://" + test_redis_socket() + "?db=2");
   if (!url) FAIL(url.error());
   auto client = client_of(co_await RedisClient::connect(io, *url, 5s));
   const auto info = reply_of(co_await send(*client, "CLIENT", "INFO"));

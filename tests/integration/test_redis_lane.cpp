@@ -1,14 +1,14 @@
-// A lane fed by a Redis stream (RedisGroupFeed) into a real PostgreSQL read model: catch-up and live, XACK
+// A lane fed by a Redis stream (RedisGroupSource) into a real PostgreSQL read model: catch-up and live, XACK
 // only after the commit, redelivered entries skipped (the read model's primary key on the position turns a
 // double application into an error), a dead consumer's pending entries claimed in order, a malformed entry
-// dead-lettered, a connection killed mid-stream; and a rebuild's range feed refusing a trimmed stream.
+// dead-lettered, a connection killed mid-stream; and a rebuild's range source refusing a trimmed stream.
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 #include <thread>
 
 #include "checkpoints/schema.hpp"
-#include "daemon/feeds/redis_group_feed.hpp"
-#include "daemon/feeds/redis_range_feed.hpp"
+#include "sources/redis/group_source.hpp"
+#include "sources/redis/range_source.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
 #include "tests/support/generic_store.hpp"
@@ -55,8 +55,8 @@ const std::string kGroup = "projectord:counted";
 const projectord::SteadyClock kClock;
 
 
-std::unique_ptr<projectord::Feed> group_feed(const TestStream& stream) {
-  return std::make_unique<projectord::RedisGroupFeed>(lane_source(stream), "counted", kClock);
+std::unique_ptr<projectord::Source> group_source(const TestStream& stream) {
+  return std::make_unique<projectord::RedisGroupSource>(lane_source(stream), "counted", kClock);
 }
 
 }  // namespace
@@ -80,7 +80,7 @@ TEST_CASE("a redis-fed lane applies the stream, then new entries, acknowledging 
   projectord::testing::install_projectord_schema(db);
   TestStream stream;
   auto ids = stream.add(120);
-  RunningLane lane(db, group_feed(stream), counted_handler("orders"));
+  RunningLane lane(db, group_source(stream), counted_handler("orders"));
   REQUIRE(eventually([&] { return rows(db) == 120; }));
   REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
   CHECK(checkpoint(db) == position_of(ids.back()));
@@ -101,13 +101,13 @@ TEST_CASE("entries redelivered after a lost XACK are acknowledged and skipped, n
   TestStream stream;
   stream.add(30);
   {
-    RunningLane lane(db, group_feed(stream), counted_handler("orders"));
+    RunningLane lane(db, group_source(stream), counted_handler("orders"));
     REQUIRE(eventually([&] { return rows(db) == 30 && stream.pending(kGroup) == 0; }));
   }
   // The group forgets every delivery, as if no XACK had reached it: all 30 come again as new entries.
   stream.admin("XGROUP", "SETID", stream.key, kGroup, "0");
   const auto more = stream.add(5);
-  RunningLane lane(db, group_feed(stream), counted_handler("orders"));
+  RunningLane lane(db, group_source(stream), counted_handler("orders"));
   REQUIRE(eventually([&] { return rows(db) == 35; }));
   REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
   CHECK(checkpoint(db) == position_of(more.back()));
@@ -127,7 +127,7 @@ TEST_CASE("a dead consumer's pending entries are claimed and applied before the 
     REQUIRE(projectord::testing::value_of(dead.read_new(10, 0ms)).size() == 10);  // then it dies
   }
   const auto later = stream.add(10);
-  RunningLane lane(db, group_feed(stream), counted_handler("orders"));
+  RunningLane lane(db, group_source(stream), counted_handler("orders"));
   REQUIRE(eventually([&] { return rows(db) == 20; }));
   REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
   CHECK(checkpoint(db) == position_of(later.back()));
@@ -141,7 +141,7 @@ TEST_CASE("a malformed entry is dead-lettered with its error, acknowledged, and 
   stream.add(1);
   const auto bad = stream.admin("XADD", stream.key, "*", "type", "Added", "stream_id", "s-9", "data", "{not json");
   stream.add(1);
-  RunningLane lane(db, group_feed(stream), counted_handler("orders", config::OnError::dead_letter));
+  RunningLane lane(db, group_source(stream), counted_handler("orders", config::OnError::dead_letter));
   REQUIRE(eventually([&] { return rows(db) == 2; }));
   REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
   const auto bad_id = *sources::StreamEntryId::parse(bad.text);
@@ -156,7 +156,7 @@ TEST_CASE("a redis-fed lane whose connection is killed mid-stream reconnects and
   projectord::testing::install_projectord_schema(db);
   TestStream stream;
   stream.add(50);
-  RunningLane lane(db, group_feed(stream), counted_handler("orders"));
+  RunningLane lane(db, group_source(stream), counted_handler("orders"));
   REQUIRE(eventually([&] { return rows(db) == 50; }));
   stream.admin("CLIENT", "KILL", "USER", stream.user);
   stream.add(50);
@@ -165,23 +165,23 @@ TEST_CASE("a redis-fed lane whose connection is killed mid-stream reconnects and
   CHECK(db.query_int("SELECT sum(n) FROM counted") == 2 * (49 * 50 / 2));
 }
 
-TEST_CASE("a rebuild's range feed replays the stream, and refuses one trimmed past its checkpoint", "[redis]") {
+TEST_CASE("a rebuild's range source replays the stream, and refuses one trimmed past its checkpoint", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(10);
-  projectord::RedisRangeFeed whole(lane_source(stream));
+  projectord::RedisRangeSource whole(lane_source(stream));
   whole.open("test", {});
-  const projectord::FeedBatch all = whole.read(0, 100, {});
+  const projectord::SourceBatch all = whole.read(0, 100, {});
   CHECK(all.rows.size() == 10);
   CHECK(all.to == position_of(ids.back()));
   CHECK(all.head == position_of(ids.back()));
 
   stream.admin("XTRIM", stream.key, "MAXLEN", "5");
-  projectord::RedisRangeFeed from_start(lane_source(stream));
+  projectord::RedisRangeSource from_start(lane_source(stream));
   from_start.open("test", {});
   CHECK_THROWS_WITH(from_start.read(0, 100, {}), Catch::Contains("trimmed") && Catch::Contains(stream.key) &&
                                                      Catch::Contains("partial read model"));
   // A rebuild already past the trimmed entries still has everything it needs.
-  projectord::RedisRangeFeed resumed(lane_source(stream));
+  projectord::RedisRangeSource resumed(lane_source(stream));
   resumed.open("test", {});
   CHECK(resumed.read(position_of(ids[5]), 100, {}).rows.size() == 4);
 }
@@ -200,7 +200,7 @@ TEST_CASE("a one-shot redis-fed run re-reads its pending entries and still reads
     REQUIRE(projectord::testing::value_of(earlier.read_new(5, 0ms)).size() == 5);
   }
   stream.add(5);
-  RunningLane lane(db, group_feed(stream), counted_handler("orders"), {.exit_when_caught_up = true});
+  RunningLane lane(db, group_source(stream), counted_handler("orders"), {.exit_when_caught_up = true});
   REQUIRE(eventually([&] { return lane.status().state == projectord::LaneState::stopped; }));
   CHECK(rows(db) == 10);
 }

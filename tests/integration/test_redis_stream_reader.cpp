@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/sources/redis_client.hpp"
-#include "daemon/sources/redis_stream_reader.hpp"
+#include "base/redis/client.hpp"
+#include "sources/redis/stream_reader.hpp"
 #include "tests/support/redis_test_stream.hpp"
 #include "tests/support/test_redis.hpp"
 
@@ -28,9 +28,9 @@ namespace net = boost::asio;
 using namespace std::chrono_literals;
 using projectord::Result;
 using projectord::config::RedisSource;
-using projectord::sources::RedisClient;
+using projectord::redis::RedisClient;
 using projectord::sources::RedisStreamReader;
-using projectord::sources::Reply;
+using projectord::redis::Reply;
 using projectord::sources::StreamEntry;
 using projectord::sources::StreamEntryId;
 using projectord::testing::test_redis_url;

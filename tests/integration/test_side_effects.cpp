@@ -57,7 +57,7 @@ bool all_delivered(const std::vector<DeliveryOutcome>& outcomes) {
                       [](const DeliveryOutcome& o) { return o.kind == DeliveryOutcome::Kind::delivered; });
 }
 
-std::map<std::string, std::string> fields_of(const projectord::sources::Reply& entry) {
+std::map<std::string, std::string> fields_of(const projectord::redis::Reply& entry) {
   std::map<std::string, std::string> fields;
   const auto& pairs = entry.elements.at(1).elements;
   for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) fields[pairs[i].text] = pairs[i + 1].text;

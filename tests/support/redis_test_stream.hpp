@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/result.hpp"
-#include "daemon/sources/redis_client.hpp"
-#include "daemon/sources/stream_entry_id.hpp"
+#include "base/result.hpp"
+#include "base/redis/client.hpp"
+#include "sources/redis/stream_entry_id.hpp"
 #include "tests/support/test_redis.hpp"
 
 namespace projectord::testing {
@@ -38,13 +38,13 @@ inline void succeeded(const Result<void>& result) {
 // A connection for what tests do beside the reader under test: XADD, XDEL, XTRIM, ACL, CLIENT LIST and KILL.
 class Admin {
  public:
-  Admin() : client_(value_of(run(sources::RedisClient::connect(io_, test_redis_url(), std::chrono::seconds(5))))) {}
+  Admin() : client_(value_of(run(redis::RedisClient::connect(io_, test_redis_url(), std::chrono::seconds(5))))) {}
 
-  Result<sources::Reply> send(std::vector<std::string> args) { return run(client_->command(std::move(args))); }
+  Result<redis::Reply> send(std::vector<std::string> args) { return run(client_->command(std::move(args))); }
 
   // The reply to a command that must succeed: admin("XADD", key, "*", "type", "T").
   template <class... Args>
-  sources::Reply operator()(const Args&... args) {
+  redis::Reply operator()(const Args&... args) {
     auto reply = value_of(send({std::string(args)...}));
     if (reply.is_error()) FAIL("admin: " << reply.text);
     return reply;
@@ -67,7 +67,7 @@ class Admin {
   }
 
   boost::asio::io_context io_;
-  std::unique_ptr<sources::RedisClient> client_;
+  std::unique_ptr<redis::RedisClient> client_;
 };
 
 // A stream key and an ACL user (with `acl_rule` added to +@all) of this test alone; both go at the end.

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "daemon/feeds/postgres_feed.hpp"
+#include "sources/postgres/table_source.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord::testing {
@@ -19,13 +19,13 @@ std::unique_ptr<handlers::ProjectionHandler> handler_for(const config::Handler& 
 
 RunningLane::RunningLane(const TestDatabase& db, const config::PostgresSource& source, const config::Handler& handler,
                          LaneOptions options)
-    : lane_(std::make_unique<Lane>(handler, std::make_unique<PostgresFeed>(source, wake_, clock_), db.url(),
+    : lane_(std::make_unique<Lane>(handler, std::make_unique<PostgresTableSource>(source, wake_, clock_), db.url(),
                                    handler_for(handler), clock_, std::move(options))),
       thread_([this](std::stop_token stop) { lane_->run(stop); }) {}
 
-RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Feed> feed, const config::Handler& handler,
+RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
                          LaneOptions options)
-    : lane_(std::make_unique<Lane>(handler, std::move(feed), db.url(), handler_for(handler), clock_,
+    : lane_(std::make_unique<Lane>(handler, std::move(source), db.url(), handler_for(handler), clock_,
                                    std::move(options))),
       thread_([this](std::stop_token stop) { lane_->run(stop); }) {}
 

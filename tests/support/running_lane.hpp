@@ -1,14 +1,14 @@
 #pragma once
 /// One lane (daemon/lane.hpp) running on a thread of its own for the length of a test, over a PostgreSQL
-/// source (its WakeSignal stands in for NOTIFY: wake() after writing) or over any feed.
+/// source (its WakeSignal stands in for NOTIFY: wake() after writing) or over any source.
 #include <memory>
 #include <thread>
 
 #include "config/config.hpp"
-#include "daemon/clock.hpp"
-#include "daemon/feeds/feed.hpp"
+#include "base/clock.hpp"
+#include "sources/source.hpp"
 #include "daemon/lane.hpp"
-#include "daemon/wake_signal.hpp"
+#include "base/wake_signal.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace projectord::testing {
@@ -17,7 +17,7 @@ class RunningLane {
  public:
   RunningLane(const TestDatabase& db, const config::PostgresSource& source, const config::Handler& handler,
               LaneOptions options = {});
-  RunningLane(const TestDatabase& db, std::unique_ptr<Feed> feed, const config::Handler& handler,
+  RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
               LaneOptions options = {});
   ~RunningLane() { stop(); }
   RunningLane(const RunningLane&) = delete;

@@ -9,12 +9,12 @@
 
 namespace projectord::testing {
 
-sources::RedisUrl test_redis_url() {
+redis::RedisUrl test_redis_url() {
   const char* server = std::getenv("PROJECTORD_TEST_REDIS");
   if (server == nullptr || *server == '\0') {
     throw std::runtime_error("PROJECTORD_TEST_REDIS is not set: run ./scripts/test.sh");
   }
-  auto url = sources::parse_redis_url(server);
+  auto url = redis::parse_redis_url(server);
   if (!url) throw std::runtime_error("PROJECTORD_TEST_REDIS: " + url.error());
   return *url;
 }

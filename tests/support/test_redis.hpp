@@ -8,11 +8,11 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/sources/redis_url.hpp"
+#include "base/redis/url.hpp"
 
 namespace projectord::testing {
 
-sources::RedisUrl test_redis_url();
+redis::RedisUrl test_redis_url();
 std::string test_redis_socket();
 
 /// `prefix` followed by the process id, a counter and a random salt, e.g. "stream:4711:3:9f2c".

@@ -1,6 +1,6 @@
 #pragma once
 /// A clock that moves only when the test says so.
-#include "daemon/clock.hpp"
+#include "base/clock.hpp"
 
 namespace projectord::testing {
 

@@ -8,7 +8,8 @@
 
 #include "config/loader.hpp"
 #include "config/options.hpp"
-#include "daemon/sources/postgres_mapping.hpp"
+#include "base/postgres/identifier.hpp"
+#include "config/presets.hpp"
 
 namespace fs = std::filesystem;
 using namespace projectord::config;
@@ -366,7 +367,7 @@ TEST_CASE("a notify channel derived from a long table name is cut to PostgreSQL'
 }
 
 TEST_CASE("identifier checks accept schema-qualified tables only where allowed") {
-  using projectord::sources::is_safe_identifier;
+  using projectord::postgres::is_safe_identifier;
   CHECK(is_safe_identifier("stored_events", false));
   CHECK(is_safe_identifier("_x$1", false));
   CHECK(is_safe_identifier("public.stored_events", true));
@@ -387,7 +388,7 @@ TEST_CASE("every preset the option table allows exists") {
   while (!choices.empty()) {
     const auto end = choices.find('|');
     INFO(choices.substr(0, end));
-    CHECK(projectord::sources::find_preset(choices.substr(0, end)) != nullptr);
+    CHECK(projectord::config::find_preset(choices.substr(0, end)) != nullptr);
     choices = end == std::string_view::npos ? std::string_view() : choices.substr(end + 1);
     ++count;
   }

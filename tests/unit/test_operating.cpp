@@ -5,7 +5,7 @@
 
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/control_channel.hpp"
-#include "daemon/histogram.hpp"
+#include "base/histogram.hpp"
 #include "daemon/lane_control.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/lane_health.hpp"

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "daemon/sources/payload_codec.hpp"
+#include "sources/payload_codec.hpp"
 
 namespace json = boost::json;
 using projectord::config::Codec;

@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "daemon/sources/redis_url.hpp"
+#include "base/redis/url.hpp"
 
-using projectord::sources::parse_redis_url;
-using projectord::sources::RedisUrl;
+using projectord::redis::parse_redis_url;
+using projectord::redis::RedisUrl;
 
 namespace {
 

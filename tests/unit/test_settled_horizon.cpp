@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "daemon/sources/settled_horizon.hpp"
+#include "sources/postgres/settled_horizon.hpp"
 #include "fake_clock.hpp"
 
 using namespace std::chrono_literals;

@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/sources/stream_entry_decoder.hpp"
+#include "sources/redis/stream_entry_decoder.hpp"
 
 namespace json = boost::json;
 using projectord::Event;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/sources/stream_entry_id.hpp"
+#include "sources/redis/stream_entry_id.hpp"
 
 using projectord::Position;
 using projectord::sources::StreamEntryId;

@@ -1,0 +1,123 @@
+#include "checkpoints/rebuilds.hpp"
+
+#include <pqxx/result>
+
+namespace projectord::rebuild {
+
+namespace {
+
+// Where a replaced live table goes inside the swap's transaction before it is dropped. Handler names are at
+// most 48 characters (config/loader.cpp), so both schema names stay within PostgreSQL's 63.
+std::string retired_schema(const std::string& handler) { return "projectord_o_" + handler; }
+
+}  // namespace
+
+std::string shadow_schema(const std::string& handler) { return "projectord_r_" + handler; }
+std::string shadow_checkpoint(const std::string& handler) { return handler + ":rebuild"; }
+
+std::optional<std::string> refusal(const config::Handler& handler) {
+  if (config::is_side_effect_kind(handler.kind)) {
+    return "handler " + handler.name + " is a " + handler.kind +
+           " side effect: a rebuild replays history, and side effects are never sent again";
+  }
+  if (handler.table.find('.') != std::string::npos) {
+    return "handler " + handler.name + " writes the schema-qualified table " + handler.table +
+           ": a rebuild builds the unqualified names of the handler's setup in a shadow schema";
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+void clear_shadow(pqxx::work& txn, const std::string& handler) {
+  txn.exec0("DROP SCHEMA IF EXISTS " + txn.quote_name(shadow_schema(handler)) + " CASCADE");
+  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE handler = $1", shadow_checkpoint(handler));
+}
+
+}  // namespace
+
+void abandon(pqxx::work& txn, const std::string& handler) {
+  clear_shadow(txn, handler);
+  txn.exec_params0("DELETE FROM projectord.rebuilds WHERE handler = $1", handler);
+}
+
+void begin(pqxx::work& txn, const std::string& handler, const std::string& requested_by) {
+  clear_shadow(txn, handler);
+  txn.exec_params0(
+      "INSERT INTO projectord.rebuilds (handler, shadow_schema, requested_by) VALUES ($1, $2, $3)"
+      " ON CONFLICT (handler) DO UPDATE SET requested_by = EXCLUDED.requested_by, started_at = now()",
+      handler, shadow_schema(handler), requested_by);
+}
+
+void enter_shadow(pqxx::connection& connection, const std::string& handler) {
+  pqxx::work txn(connection);
+  const std::string schema = txn.quote_name(shadow_schema(handler));
+  txn.exec0("CREATE SCHEMA IF NOT EXISTS " + schema);
+  const std::string live_path = txn.exec1("SHOW search_path")[0].as<std::string>();
+  txn.exec0("SET search_path TO " + schema + ", " + live_path);  // session-wide: SET, not SET LOCAL
+  txn.commit();
+}
+
+std::vector<std::string> in_progress(pqxx::connection& connection) {
+  pqxx::read_transaction txn(connection);
+  std::vector<std::string> handlers;
+  for (const auto& row : txn.exec("SELECT handler FROM projectord.rebuilds ORDER BY handler")) {
+    handlers.push_back(row[0].as<std::string>());
+  }
+  return handlers;
+}
+
+Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler) {
+  const std::string shadow = shadow_schema(handler);
+  const std::string retired = retired_schema(handler);
+  std::vector<std::string> tables;
+  for (const auto& row : txn.exec_params(
+           "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+           " WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+           shadow)) {
+    tables.push_back(row[0].as<std::string>());
+  }
+  if (tables.empty()) {
+    return fail("the shadow schema " + shadow + " holds no table: does handler " + handler +
+                "'s setup name its tables with a schema?");
+  }
+  // The swap needs the live tables exclusively. Waiting behind a long reader would queue every later reader
+  // behind the swap's lock request; giving up after a moment (lock_not_available) and retrying does not.
+  txn.exec0("SET LOCAL lock_timeout = '" + std::to_string(kSwapLockTimeout.count()) + "ms'");
+  txn.exec0("DROP SCHEMA IF EXISTS " + txn.quote_name(retired) + " CASCADE");
+  txn.exec0("CREATE SCHEMA " + txn.quote_name(retired));
+  for (const std::string& table : tables) {
+    // The live table of that name is the one the live lane's search_path (the shadow left out) finds first;
+    // without one, the table goes where the live lane would have created it.
+    const pqxx::row live = txn.exec_params1(
+        "WITH path AS (SELECT schema, ordinality FROM unnest(current_schemas(false)) WITH ORDINALITY AS p(schema)"
+        "              WHERE schema <> $2)"
+        " SELECT (SELECT p.schema FROM path p JOIN pg_namespace n ON n.nspname = p.schema"
+        "         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $1 AND c.relkind IN ('r', 'p')"
+        "         ORDER BY p.ordinality LIMIT 1),"
+        "        (SELECT schema FROM path ORDER BY ordinality LIMIT 1)",
+        table, shadow);
+    const std::string name = txn.quote_name(table);
+    std::string destination;
+    if (!live[0].is_null()) {
+      destination = live[0].as<std::string>();
+      txn.exec0("ALTER TABLE " + txn.quote_name(destination) + "." + name + " SET SCHEMA " + txn.quote_name(retired));
+    } else {
+      destination = live[1].as<std::string>();
+    }
+    txn.exec0("ALTER TABLE " + txn.quote_name(shadow) + "." + name + " SET SCHEMA " + txn.quote_name(destination));
+  }
+  txn.exec0("DROP SCHEMA " + txn.quote_name(retired) + " CASCADE");
+  txn.exec0("DROP SCHEMA " + txn.quote_name(shadow) + " CASCADE");
+  txn.exec_params0(
+      "INSERT INTO projectord.checkpoints (handler, source, position, events_applied, holes)"
+      " SELECT $1, source, position, events_applied, holes FROM projectord.checkpoints WHERE handler = $2"
+      " ON CONFLICT (handler) DO UPDATE SET source = EXCLUDED.source, position = EXCLUDED.position,"
+      " events_applied = EXCLUDED.events_applied, holes = EXCLUDED.holes, updated_at = now()",
+      handler, shadow_checkpoint(handler));
+  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE handler = $1", shadow_checkpoint(handler));
+  txn.exec_params0("DELETE FROM projectord.rebuilds WHERE handler = $1", handler);
+  return tables;
+}
+
+}  // namespace projectord::rebuild

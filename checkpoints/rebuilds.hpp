@@ -1,0 +1,52 @@
+#pragma once
+/// Blue/green rebuilds of a projection's read model.
+///
+/// A rebuild lane runs the handler's setup in a shadow schema (`projectord_r_NAME`, first on its connection's
+/// search_path, so the handler's unqualified tables resolve there) and replays the source from position 0
+/// under its own checkpoint (`NAME:rebuild`), while the live lane keeps serving and updating the live tables.
+/// Once the shadow is at the head, the live lane is stopped, the shadow catches up to the head once more, and
+/// one transaction swaps: every table of the shadow schema takes the place of the live table of that name,
+/// the live checkpoint takes the shadow's position, and the rebuild's rows go. Then a fresh live lane starts.
+///
+/// `projectord.rebuilds` remembers a rebuild in progress, so that `run` resumes it after a crash from the
+/// shadow checkpoint; the swap is one transaction, so a crash in it leaves either the old or the new model.
+#include <chrono>
+#include <optional>
+#include <pqxx/connection>
+#include <pqxx/transaction>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "base/result.hpp"
+
+namespace projectord::rebuild {
+
+/// How long the swap waits for a live table's lock before it fails with lock_not_available (55P03), which the
+/// rebuild lane retries with backoff.
+inline constexpr std::chrono::milliseconds kSwapLockTimeout{2000};
+
+std::string shadow_schema(const std::string& handler);
+std::string shadow_checkpoint(const std::string& handler);
+
+/// Why this handler cannot be rebuilt blue/green, or nothing.
+std::optional<std::string> refusal(const config::Handler& handler);
+
+/// A fresh rebuild: drops what an earlier one left (shadow schema, shadow checkpoint) and records this one.
+void begin(pqxx::work& txn, const std::string& handler, const std::string& requested_by);
+
+/// Gives a rebuild up: its shadow schema, checkpoint and record go; the live model stays as it is.
+void abandon(pqxx::work& txn, const std::string& handler);
+
+/// Creates the shadow schema if needed and puts it first on the connection's search_path.
+void enter_shadow(pqxx::connection& connection, const std::string& handler);
+
+/// The handlers whose rebuild was in progress when the daemon last stopped.
+std::vector<std::string> in_progress(pqxx::connection& connection);
+
+/// The swap, in the caller's transaction, between the rebuild lane's transactions and after the live lane
+/// stopped: returns the tables swapped in, or an error when the shadow holds none (a setup whose names are
+/// schema-qualified would have written the live tables).
+Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler);
+
+}  // namespace projectord::rebuild

@@ -1,0 +1,100 @@
+#include "config/presets.hpp"
+
+#include "base/postgres/identifier.hpp"
+
+#include <algorithm>
+
+namespace projectord::config {
+namespace {
+
+// pyeventsourcing and eventsourcing_django serialise writers with LOCK TABLE ... IN EXCLUSIVE MODE, so their
+// positions commit in order (users of POSTGRES_ENABLE_DB_FUNCTIONS or 9.0.x must set commit_order =
+// "concurrent"). Neither has a time column: the events carry their own `timestamp`.
+const std::vector<Preset> kPresets{
+    {.name = "eventsourcing",
+     .defaults = {{"table", "stored_events"},
+                  {"position_column", "notification_id"},
+                  {"stream_id_column", "originator_id"},
+                  {"version_column", "originator_version"},
+                  {"type_column", "topic"},
+                  {"payload_column", "state"},
+                  {"recorded_at_path", "data.timestamp"},
+                  {"codec", "eventsourcing_json"},
+                  {"commit_order", "serialized"}}},
+    {.name = "eventsourcing_django",
+     .defaults = {{"table", "stored_events"},
+                  {"position_column", "id"},
+                  {"stream_id_column", "originator_id"},
+                  {"version_column", "originator_version"},
+                  {"type_column", "topic"},
+                  {"payload_column", "state"},
+                  {"filter_column", "application_name"},
+                  {"recorded_at_path", "data.timestamp"},
+                  {"codec", "eventsourcing_json"},
+                  {"commit_order", "serialized"}},
+     // One table shared by every application of the Django project.
+     .required = {"application_name"}},
+    // The Django EventStoreRecord model of seed 004: plain ORM inserts, so ids commit out of order.
+    {.name = "django_event_store",
+     .defaults = {{"position_column", "id"},
+                  {"stream_id_column", "aggregate_id"},
+                  {"version_column", "version"},
+                  {"type_column", "event_type"},
+                  {"payload_column", "event_data"},
+                  {"recorded_at_column", "occurred_at"},
+                  {"codec", "json"},
+                  {"commit_order", "concurrent"}},
+     // Django names the table after the app label: <app>_eventstorerecord.
+     .required = {"table"}},
+    {.name = "generic",
+     .defaults = {{"codec", "json"}, {"commit_order", "concurrent"}},
+     .required = {"table", "position_column", "type_column", "payload_column"}},
+};
+
+}  // namespace
+
+const Preset* find_preset(std::string_view name) {
+  const auto it = std::ranges::find(kPresets, name, &Preset::name);
+  return it == kPresets.end() ? nullptr : &*it;
+}
+
+std::string default_notify_channel(std::string_view table) {
+  std::string channel = "projectord_" + std::string(table);
+  std::ranges::replace(channel, '.', '_');
+  // A notification is only a wake-up, so two long tables sharing a cut name cost a few extra reads, while an
+  // uncut name longer than PostgreSQL's limit would be refused by pg_notify.
+  channel.resize(std::min(channel.size(), postgres::kMaxIdentifierBytes));
+  return channel;
+}
+
+std::vector<MappingProblem> check_mapping(const PostgresSource& source) {
+  struct Name {
+    std::string_view key;
+    const std::string& value;
+    bool required;
+    bool allow_schema;
+  };
+  const Name names[] = {
+      {"table", source.table, true, true},
+      {"position_column", source.position_column, true, false},
+      {"stream_id_column", source.stream_id_column, false, false},
+      {"version_column", source.version_column, false, false},
+      {"type_column", source.type_column, true, false},
+      {"payload_column", source.payload_column, true, false},
+      {"metadata_column", source.metadata_column, false, false},
+      {"recorded_at_column", source.recorded_at_column, false, false},
+      {"filter_column", source.filter_column, false, false},
+      {"notify_channel", source.notify_channel, false, false},
+  };
+  std::vector<MappingProblem> problems;
+  for (const Name& name : names) {
+    if (name.value.empty()) {
+      if (name.required) problems.push_back({name.key, "must not be empty"});
+    } else if (std::string problem = postgres::identifier_problem(name.value, name.allow_schema); !problem.empty()) {
+      problems.push_back({name.key, std::move(problem)});
+    }
+  }
+  return problems;
+}
+
+}  // namespace projectord::sources

@@ -1,0 +1,210 @@
+#include "sources/payload_codec.hpp"
+
+#include <zlib.h>
+
+#include <array>
+#include <boost/json/stream_parser.hpp>
+#include <climits>
+#include <cstddef>
+#include <string>
+
+namespace projectord::sources {
+namespace {
+
+namespace json = boost::json;
+
+// A few KiB of zlib can inflate to gigabytes; past this bound the payload is refused instead of the process.
+constexpr std::size_t kMaxInflatedBytes = std::size_t{64} << 20;
+
+// The value of a hex digit, or -1.
+constexpr int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// json::value is constructible from a string too, so an error must say it is one.
+Result<json::value> failure(std::string message) { return {boost::system::in_place_error, std::move(message)}; }
+
+bool is_codec_zlib(config::Codec codec) {
+  return codec == config::Codec::json_zlib || codec == config::Codec::eventsourcing_json_zlib;
+}
+
+bool is_codec_eventsourcing(config::Codec codec) {
+  return codec == config::Codec::eventsourcing_json || codec == config::Codec::eventsourcing_json_zlib;
+}
+
+// One payload's JSON text, fed whole or in inflated chunks. The parser's scratch starts in an inline buffer, so a
+// typical event allocates nothing but its value, and a huge payload's scratch goes away with it.
+class JsonText {
+ public:
+  JsonText() : parser_(json::storage_ptr(), json::parse_options(), scratch_.data(), scratch_.size()) {}
+
+  // `offset` is where `data` starts in the whole text, so errors point into the payload, not into a chunk.
+  Result<void> source(const char* data, std::size_t size, std::size_t offset) {
+    json::error_code ec;
+    // On error the parser reports how far it got, i.e. where the bad byte is.
+    const std::size_t consumed = parser_.write(data, size, ec);
+    if (ec) return error(offset + consumed, ec);
+    return {};
+  }
+
+  Result<json::value> finish(std::size_t size) {
+    json::error_code ec;
+    parser_.finish(ec);
+    if (ec) return failure(error(size, ec));
+    return parser_.release();
+  }
+
+ private:
+  static std::string error(std::size_t offset, const json::error_code& ec) {
+    return "invalid JSON at offset " + std::to_string(offset) + ": " + ec.message();
+  }
+
+  std::array<unsigned char, 4096> scratch_;  // before parser_, which uses it
+  json::stream_parser parser_;
+};
+
+Result<json::value> parse_json(std::string_view bytes) {
+  JsonText text;
+  if (auto fed = text.source(bytes.data(), bytes.size(), 0); !fed) return failure(fed.error());
+  return text.finish(bytes.size());
+}
+
+// Inflates zlib bytes straight into the parser, one chunk at a time, so no buffer ever holds the whole inflated
+// payload and a bad stream fails at its first bad byte. One per thread: inflateInit allocates ~7 KiB of state
+// that inflateReset reuses, which matters at a million events a second.
+class Inflater {
+ public:
+  Inflater() { ready_ = inflateInit(&zs_) == Z_OK; }
+  ~Inflater() {
+    if (ready_) inflateEnd(&zs_);
+  }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+
+  Result<json::value> inflate_json(std::string_view bytes) {
+    if (!ready_) return failure("zlib: cannot initialise inflate (out of memory)");
+    // avail_in is 32 bits; PostgreSQL values stop at 1 GiB, so only a corrupt length gets here.
+    if (bytes.size() > UINT_MAX) return failure("zlib: compressed payload too large");
+    inflateReset(&zs_);
+    // zlib's API is not const-correct; inflate only reads next_in.
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    zs_.avail_in = static_cast<uInt>(bytes.size());
+    JsonText text;
+    std::size_t inflated = 0;
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+      zs_.next_out = reinterpret_cast<Bytef*>(chunk_.data());
+      zs_.avail_out = static_cast<uInt>(chunk_.size());
+      rc = inflate(&zs_, Z_NO_FLUSH);
+      // Z_BUF_ERROR: no progress possible, i.e. the input ended before the stream did.
+      if (rc == Z_BUF_ERROR) return failure("zlib: truncated stream");
+      if (rc == Z_NEED_DICT) return failure("zlib: stream needs a preset dictionary");
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        return failure("zlib: corrupt stream: " + std::string(zs_.msg != nullptr ? zs_.msg : zError(rc)));
+      }
+      const std::size_t produced = chunk_.size() - zs_.avail_out;
+      if (inflated + produced > kMaxInflatedBytes) return failure("zlib: payload inflates beyond 64 MiB");
+      if (auto fed = text.source(chunk_.data(), produced, inflated); !fed) return failure(fed.error());
+      inflated += produced;
+    }
+    // Another stream or junk after the end means the column does not hold what the codec says.
+    if (zs_.avail_in != 0) return failure("zlib: unexpected bytes after the end of the stream");
+    return text.finish(inflated);
+  }
+
+ private:
+  z_stream zs_{};
+  bool ready_ = false;
+  std::array<char, 16384> chunk_{};
+};
+
+std::string marker_error(std::string_view name, std::string_view expected) {
+  return "transcoder marker " + std::string(name) + ": _data_ is not " + std::string(expected);
+}
+
+// Replaces pyeventsourcing transcoder markers in place, at any depth. Recursion is bounded by the parser's
+// max_depth, so a hostile payload cannot overflow the stack here.
+Result<void> decode_markers(json::value& v) {
+  if (auto* array = v.if_array()) {
+    for (auto& element : *array) {
+      if (auto r = decode_markers(element); !r) return r;
+    }
+    return {};
+  }
+  auto* object = v.if_object();
+  if (object == nullptr) return {};
+  if (object->size() == 2) {
+    const json::value* type = object->if_contains("_type_");
+    json::value* data = object->if_contains("_data_");
+    if (type != nullptr && data != nullptr && type->is_string()) {
+      const std::string_view name = type->get_string();
+      if (name == "uuid_hex") {
+        const json::string* hex = data->if_string();
+        if (hex == nullptr || hex->size() != 32) return marker_error(name, "32 hex digits");
+        // Lower case and dashed: the form Python's str(UUID) and PostgreSQL's uuid output share.
+        constexpr std::string_view kDigits = "0123456789abcdef";
+        std::array<char, 36> text{};
+        std::size_t out = 0;
+        for (std::size_t i = 0; i < hex->size(); ++i) {
+          const int digit = hex_value((*hex)[i]);
+          if (digit < 0) return marker_error(name, "32 hex digits");
+          if (i == 8 || i == 12 || i == 16 || i == 20) text[out++] = '-';
+          text[out++] = kDigits[digit];
+        }
+        v = json::string_view(text.data(), text.size());
+        return {};
+      }
+      if (name == "decimal_str" || name == "datetime_iso") {
+        json::string* text = data->if_string();
+        if (text == nullptr) return marker_error(name, "a string");
+        // Moved out first: assigning to `v` destroys the object that owns `text`.
+        json::string plain = std::move(*text);
+        v = std::move(plain);
+        return {};
+      }
+      // An app-registered name stays as it is; known markers inside its _data_ are still decoded below, as
+      // Python's object_hook decodes inner objects before outer ones.
+    }
+  }
+  for (auto& entry : *object) {
+    if (auto r = decode_markers(entry.value()); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<json::value> decode_payload(config::Codec codec, std::string_view bytes) {
+  thread_local Inflater inflater;
+  Result<json::value> parsed = is_codec_zlib(codec) ? inflater.inflate_json(bytes) : parse_json(bytes);
+  if (!parsed) return parsed;
+  if (!parsed->is_object()) return failure("payload is not a JSON object");
+  if (is_codec_eventsourcing(codec)) {
+    if (auto r = decode_markers(*parsed); !r) return failure(r.error());
+  }
+  return parsed;
+}
+
+Result<std::string> unescape_bytea(std::string_view text) {
+  // Result<std::string> cannot tell a value from an error by type, so each return says which it is.
+  using boost::system::in_place_error;
+  using boost::system::in_place_value;
+  if (!text.starts_with("\\x")) return {in_place_value, text};
+  const std::string_view hex = text.substr(2);
+  if (hex.size() % 2 != 0) return {in_place_error, "bytea: odd number of hex digits"};
+  Result<std::string> bytes(in_place_value, hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < bytes->size(); ++i) {
+    const int high = hex_value(hex[2 * i]);
+    const int low = hex_value(hex[2 * i + 1]);
+    if (high < 0 || low < 0) {
+      return {in_place_error, "bytea: bad hex digit at offset " + std::to_string(2 + 2 * i + (high < 0 ? 0 : 1))};
+    }
+    (*bytes)[i] = static_cast<char>(high * 16 + low);
+  }
+  return bytes;
+}
+
+}  // namespace projectord::sources

@@ -1,0 +1,92 @@
+#pragma once
+/// Reads one cycle of a PostgreSQL event table: the snapshot it read in, the next rows after a position,
+/// and how far those rows are known to be contiguous (no position missing in the whole table between).
+///
+/// All SQL is built once from the validated, quoted column mapping; the position, limit and filter value
+/// are bound parameters. A cycle is one statement (one snapshot, one round trip), so the snapshot bounds
+/// (xmin, xmax, head) describe exactly the rows returned; only a filtered source with a missing position
+/// under its rows takes a second, REPEATABLE READ pass to find the contiguous run in one snapshot.
+#include <optional>
+#include <pqxx/connection>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "base/event.hpp"
+#include "sources/postgres/settled_horizon.hpp"
+
+namespace projectord::sources {
+
+/// One stored row as the server sent it, before the payload is decoded.
+struct RawRow {
+  Position position = 0;
+  std::string stream_id;
+  std::int64_t version = 0;
+  std::string type;
+  std::string payload;                  ///< text form: bytea hex, json text, ...
+  std::optional<std::string> metadata;  ///< JSON text
+  std::string recorded_at;              ///< timestamptz text (UTC session), empty when unmapped
+};
+
+struct ReadCycle {
+  SnapshotInfo snapshot;
+  std::vector<RawRow> rows;     ///< ordered by position, at most `limit`
+  Position contiguous_end = 0;  ///< every position in (after, contiguous_end] exists in the table
+};
+
+/// What became of positions a lane passed as holes: the source's rows now there (late arrivals), and every
+/// position now taken by any row (another application's rows are no late arrival but no hole either).
+struct HoleCheck {
+  std::vector<RawRow> rows;
+  std::vector<Position> existing;
+};
+
+class PostgresReader {
+ public:
+  explicit PostgresReader(const config::PostgresSource& source);
+
+  /// Prepares the read cycle on a connection; call once per connection before `read`.
+  void prepare(pqxx::connection& connection) const;
+
+  /// `settled`: the caller's settled bound; contiguity is only worked out for rows beyond it.
+  ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit, Position settled) const;
+
+  /// Positions in (after, to] taken in the whole table, each with whether the row is this source's.
+  std::vector<std::pair<Position, bool>> positions_between(pqxx::connection& connection, Position after,
+                                                           Position to) const;
+
+  /// Looks again at positions passed as holes.
+  HoleCheck check_holes(pqxx::connection& connection, const std::vector<Position>& holes) const;
+
+  /// Highest position this source (with its filter) has, 0 for an empty table.
+  Position head(pqxx::connection& connection) const;
+  /// Events of this source (with its filter) after `position`: the lag in events.
+  std::int64_t count_after(pqxx::connection& connection, Position position) const;
+
+  /// SQL that installs / removes the statement-level NOTIFY trigger (run by `projectord migrate`).
+  std::vector<std::string> install_trigger_sql() const;
+  std::vector<std::string> uninstall_trigger_sql() const;
+
+  const config::PostgresSource& source() const { return source_; }
+
+ private:
+  ReadCycle read_exact(pqxx::connection& connection, Position after, std::size_t limit) const;
+
+  template <class Transaction>
+  pqxx::result exec_filtered(Transaction& txn, const std::string& sql, Position position, std::int64_t n) const;
+
+  config::PostgresSource source_;
+  std::string table_;  ///< quoted, possibly schema-qualified
+  std::string position_;
+  std::string select_cycle_;
+  std::string select_rows_;
+  std::string select_at_;
+  std::string select_existing_;
+  std::string select_range_;
+  std::string select_snapshot_;
+  std::string select_positions_;
+  std::string select_head_;
+  std::string count_after_;
+};
+
+}  // namespace projectord::sources

@@ -1,0 +1,53 @@
+#include "sources/postgres/row_decoder.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include "sources/payload_codec.hpp"
+
+namespace projectord::sources {
+
+namespace {
+
+std::string where(const config::PostgresSource& source, Position position) {
+  return "source " + source.name + " position " + std::to_string(position) + ": ";
+}
+
+// recorded_at_path is "data.KEY" (validated at config load): stores without a time column keep it there.
+std::string recorded_at_from_payload(const std::string& path, const boost::json::value& data) {
+  constexpr std::string_view kPrefix = "data.";
+  if (path.rfind(kPrefix, 0) != 0 || !data.is_object()) return {};
+  const auto* value = data.as_object().if_contains(std::string_view(path).substr(kPrefix.size()));
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+}  // namespace
+
+Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row) {
+  Event event;
+  event.source = source.name;
+  event.position = row.position;
+  event.stream_id = row.stream_id;
+  event.version = row.version;
+  event.type = row.type;
+
+  auto bytes = unescape_bytea(row.payload);
+  if (!bytes) return fail(where(source, row.position) + bytes.error());
+  auto data = decode_payload(source.codec, *bytes);
+  if (!data) return fail(where(source, row.position) + data.error());
+  event.data = std::move(*data);
+
+  if (row.metadata) {
+    boost::system::error_code ec;
+    event.metadata = boost::json::parse(*row.metadata, ec);
+    if (ec) return fail(where(source, row.position) + "metadata is not valid JSON: " + ec.message());
+  } else {
+    event.metadata = boost::json::object();
+  }
+
+  event.recorded_at = !row.recorded_at.empty()           ? row.recorded_at
+                      : !source.recorded_at_path.empty() ? recorded_at_from_payload(source.recorded_at_path, event.data)
+                                                         : std::string();
+  return event;
+}
+
+}  // namespace projectord::sources

@@ -1,0 +1,154 @@
+#include "sources/postgres/table_source.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "base/postgres/session.hpp"
+#include "sources/postgres/row_decoder.hpp"
+
+namespace projectord {
+
+namespace {
+
+constexpr auto kMinHoleWait = std::chrono::milliseconds(5);
+
+// A live batch that passes more empty positions than this (a sequence that jumped) records none as holes.
+constexpr Position kMaxHoleScan = 10'000;
+
+std::int64_t unix_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+PostgresTableSource::PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock)
+    : source_(std::move(source)),
+      wake_(wake),
+      clock_(clock),
+      reader_(source_),
+      horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_) {
+  asked_generation_ = wake_.generation();
+}
+
+void PostgresTableSource::open(const std::string& session_name, checkpoints::HoleDeadlines holes) {
+  connection_.reset();
+  connection_.emplace(source_.url);
+  postgres::prepare_session(*connection_, session_name);
+  reader_.prepare(*connection_);
+  holes_ = std::move(holes);
+}
+
+SourceRow PostgresTableSource::decode(const sources::RawRow& row) const {
+  auto decoded = sources::decode_row(source_, row);
+  if (!decoded) return {row.position, Undecodable{row.stream_id, row.type, row.payload, decoded.error()}};
+  return {row.position, std::move(*decoded)};
+}
+
+SourceBatch PostgresTableSource::read(Position after, std::size_t limit, std::stop_token /*stop*/) {
+  seen_generation_ = wake_.generation();
+  sources::ReadCycle cycle = reader_.read(*connection_, after, limit, horizon_.bound());
+  const auto forced_before = horizon_.forced_advances();
+  horizon_.observe(cycle.snapshot);
+  if (horizon_.forced_advances() != forced_before) forced_until_ = horizon_.bound();
+  const Position settled = std::max(horizon_.bound(), cycle.contiguous_end);
+
+  const auto unsettled = std::find_if(cycle.rows.begin(), cycle.rows.end(),
+                                      [&](const sources::RawRow& row) { return row.position > settled; });
+  SourceBatch batch;
+  batch.head = cycle.snapshot.head;
+  batch.blocked = unsettled != cycle.rows.end();
+  batch.truncated = cycle.rows.size() == limit;
+  // How far this batch covers: past the last row read when the read was cut at the limit, else up to the
+  // settled bound (no more rows exist up to there in the snapshot).
+  batch.to = (!batch.blocked && batch.truncated) ? cycle.rows.back().position : settled;
+  cycle.rows.erase(unsettled, cycle.rows.end());
+  // Holes are noted live, and in a catch-up only where max_hole_wait forced the bound past an open
+  // transaction (its rows may still commit); other catch-up holes are history.
+  if (batch.to > cycle.contiguous_end && (!batch.truncated || cycle.contiguous_end < forced_until_)) {
+    batch.to = note_passed_holes(cycle, batch.to);
+  }
+  batch.rows.reserve(cycle.rows.size());
+  for (const sources::RawRow& row : cycle.rows) batch.rows.push_back(decode(row));
+  return batch;
+}
+
+// Live, the horizon lets the lane pass positions that no row holds. They are looked at again in a later
+// snapshot: a row of this source that committed there in the meantime ends the batch before it (the next
+// read takes it in order); the others are remembered as holes, re-read for hole_recheck. Returns the
+// (possibly lowered) end of the batch.
+Position PostgresTableSource::note_passed_holes(sources::ReadCycle& cycle, Position to) {
+  if (source_.hole_recheck <= std::chrono::milliseconds::zero() || to - cycle.contiguous_end > kMaxHoleScan) {
+    return to;
+  }
+  std::set<Position> read;
+  for (const sources::RawRow& row : cycle.rows) read.insert(row.position);
+  const auto deadline = unix_millis() + source_.hole_recheck.count();
+  Position expected = cycle.contiguous_end + 1;
+  for (const auto& [position, ours] : reader_.positions_between(*connection_, cycle.contiguous_end, to)) {
+    if (ours && !read.contains(position)) {
+      to = position - 1;
+      break;
+    }
+    for (; expected < position; ++expected) holes_.try_emplace(expected, deadline);
+    expected = position + 1;
+  }
+  for (; expected <= to; ++expected) holes_.try_emplace(expected, deadline);
+  std::erase_if(cycle.rows, [&](const sources::RawRow& row) { return row.position > to; });
+  return to;
+}
+
+// Re-reads the remembered holes: a row of this source found there is a late arrival; positions another
+// application's row took, and expired ones, are forgotten.
+std::vector<SourceRow> PostgresTableSource::late_rows(bool& holes_changed) {
+  holes_changed = false;
+  if (holes_.empty() || clock_.now() < next_recheck_) return {};
+  next_recheck_ = clock_.now() + source_.poll_interval;
+  std::vector<Position> positions;
+  for (const auto& [position, deadline] : holes_) positions.push_back(position);
+  const sources::HoleCheck check = reader_.check_holes(*connection_, positions);
+  const auto now = unix_millis();
+  const auto before = holes_.size();
+  std::erase_if(holes_, [&](const auto& hole) { return hole.second < now; });
+  for (const Position taken : check.existing) holes_.erase(taken);
+  holes_changed = holes_.size() != before;
+  std::vector<SourceRow> rows;
+  for (const sources::RawRow& row : check.rows) rows.push_back(decode(row));
+  return rows;
+}
+
+std::optional<SourceRow> PostgresTableSource::read_at(Position position) {
+  const sources::HoleCheck check = reader_.check_holes(*connection_, {position});
+  if (check.rows.empty()) return std::nullopt;
+  return decode(check.rows.front());
+}
+
+void PostgresTableSource::wait(bool blocked, std::stop_token stop) { wake_.wait(seen_generation_, wait_time(blocked), stop); }
+
+std::chrono::milliseconds PostgresTableSource::wait_time(bool blocked) const {
+  const auto deadline = horizon_.next_deadline();
+  if (!blocked || !deadline) return source_.poll_interval;
+  const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock_.now());
+  return std::clamp<std::chrono::milliseconds>(until, kMinHoleWait, source_.poll_interval);
+}
+
+// NOTIFYs of the source's writes move the wake generation.
+bool PostgresTableSource::written_since_last_asked() {
+  const auto generation = wake_.generation();
+  const bool written = generation != asked_generation_;
+  asked_generation_ = generation;
+  return written;
+}
+
+Source::Diagnostics PostgresTableSource::diagnostics() const {
+  const auto pending = horizon_.oldest_pending();
+  return {.open_holes = holes_.size(),
+          .forced_hole_skips = horizon_.forced_advances(),
+          .oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0),
+          .blocking_xmin = pending ? pending->blocking_xmin : 0,
+          .lag_events = std::nullopt};
+}
+
+}  // namespace projectord

@@ -1,0 +1,54 @@
+#pragma once
+/// A PostgreSQL event table as a lane's source: the gap-safe tail of DESIGN §2. Reads hand the lane only
+/// settled rows (sources/settled_horizon.hpp); positions passed while live without a row are remembered as
+/// holes and re-read for a while, so a row that commits there late is still applied (out of order, counted).
+/// News comes from the source's WakeSignal (NOTIFY), or the poll interval.
+#include <memory>
+#include <optional>
+#include <pqxx/connection>
+
+#include "config/config.hpp"
+#include "base/clock.hpp"
+#include "sources/source.hpp"
+#include "sources/postgres/reader.hpp"
+#include "sources/postgres/settled_horizon.hpp"
+#include "base/wake_signal.hpp"
+
+namespace projectord {
+
+class PostgresTableSource final : public Source {
+ public:
+  PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock);
+
+  void open(const std::string& session_name, checkpoints::HoleDeadlines holes) override;
+  SourceBatch read(Position after, std::size_t limit, std::stop_token stop) override;
+  void wait(bool blocked, std::stop_token stop) override;
+  void wake() override { wake_.notify(); }
+  void committed(Position /*to*/) override {}
+  std::vector<SourceRow> late_rows(bool& holes_changed) override;
+  std::optional<SourceRow> read_at(Position position) override;
+  const checkpoints::HoleDeadlines& holes() const override { return holes_; }
+  bool written_since_last_asked() override;
+  Diagnostics diagnostics() const override;
+  const std::string& name() const override { return source_.name; }
+  std::size_t batch_size() const override { return source_.batch_size; }
+
+ private:
+  Position note_passed_holes(sources::ReadCycle& cycle, Position to);
+  std::chrono::milliseconds wait_time(bool blocked) const;
+  SourceRow decode(const sources::RawRow& row) const;
+
+  config::PostgresSource source_;
+  WakeSignal& wake_;
+  const Clock& clock_;
+  sources::PostgresReader reader_;
+  sources::SettledHorizon horizon_;
+  std::optional<pqxx::connection> connection_;
+  std::uint64_t seen_generation_ = 0;   ///< the wake generation before the last read (for wait)
+  std::uint64_t asked_generation_ = 0;  ///< the wake generation at the last written_since_last_asked
+  checkpoints::HoleDeadlines holes_;
+  Position forced_until_ = 0;         ///< the bound max_hole_wait last forced: holes below it are noted
+  Clock::time_point next_recheck_{};  ///< when late_rows looks at the holes again
+};
+
+}  // namespace projectord

@@ -1,0 +1,160 @@
+#include "sources/redis/group_source.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+
+#include "sources/redis/stream_rows.hpp"
+
+namespace projectord {
+
+namespace {
+
+// How long a connect (with AUTH and SELECT) may take.
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+// How often the stream's last id is asked for while nothing says the lane is behind.
+constexpr auto kHeadInterval = std::chrono::seconds(1);
+// How often a source waiting for another consumer's entry looks again.
+constexpr auto kBlockedPoll = config::Duration(100);
+
+}  // namespace
+
+RedisGroupSource::RedisGroupSource(config::RedisSource source, const std::string& handler, const Clock& clock)
+    : source_(std::move(source)),
+      group_(source_.group + ":" + handler),
+      consumer_(source_.consumer.empty() ? default_consumer_name() : source_.consumer),
+      clock_(clock),
+      reader_(source_, group_, consumer_) {}
+
+// A failed Redis call ends the session: the lane logs it, backs off and opens the source again.
+template <class T>
+T RedisGroupSource::must(Result<T> result) const {
+  if (!result) throw std::runtime_error(result.error());
+  if constexpr (!std::is_void_v<T>) return std::move(*result);
+}
+
+void RedisGroupSource::open(const std::string& /*session_name*/, checkpoints::HoleDeadlines /*holes*/) {
+  must(reader_.connect(kConnectTimeout));
+  must(reader_.ensure_group());
+  pending_done_ = false;
+  pending_cursor_ = {};
+  unacked_.clear();
+  next_claim_ = {};
+  next_head_ = {};
+  spdlog::info("source={} event=stream_opened stream={} group={} consumer={}", source_.name, source_.stream, group_,
+               consumer_);
+}
+
+std::vector<sources::StreamEntry> RedisGroupSource::next_entries(Position after, std::size_t limit,
+                                                                std::stop_token stop, bool& blocked,
+                                                                bool& from_new) {
+  // 1. What this consumer read before and never acknowledged (a crash, a lost XACK).
+  if (!pending_done_) {
+    auto entries = must(reader_.read_pending(pending_cursor_, limit));
+    if (!entries.empty()) {
+      pending_cursor_ = entries.back().id;
+      return entries;
+    }
+    pending_done_ = true;
+  }
+  // 2. What another consumer of this handler read and left idle for claim_idle: it died.
+  const auto now = clock_.now();
+  if (now >= next_claim_) {
+    next_claim_ = now + std::max<Clock::duration>(source_.claim_idle / 4, std::chrono::milliseconds(100));
+    auto claimed = must(reader_.claim_idle(source_.claim_idle, limit));
+    if (!claimed.empty()) {
+      spdlog::warn("source={} event=claimed entries={} from={} group={}", source_.name, claimed.size(),
+                   claimed.front().id.text(), group_);
+      std::ranges::sort(claimed, {}, &sources::StreamEntry::id);
+      return claimed;
+    }
+  }
+  // 3. New entries, unless a lower one is still pending on another consumer.
+  if (const auto waiting = must(reader_.oldest_pending_elsewhere(sources::StreamEntryId::from_position(after)))) {
+    spdlog::debug("source={} event=waiting_for_consumer consumer={} entry={}", source_.name, waiting->consumer,
+                  waiting->id.text());
+    blocked = true;
+    return {};
+  }
+  std::stop_callback interrupt_on_stop(stop, [this] { reader_.interrupt(); });
+  from_new = true;
+  return must(reader_.read_new(limit, source_.block));
+}
+
+SourceBatch RedisGroupSource::read(Position after, std::size_t limit, std::stop_token stop) {
+  SourceBatch batch;
+  bool from_new = false;
+  std::vector<sources::StreamEntry> entries = next_entries(after, limit, stop, batch.blocked, from_new);
+  // Pending or claimed entries are never the whole story: new ones may wait behind them.
+  batch.truncated = entries.size() == limit || (!from_new && !entries.empty());
+
+  // Entries the checkpoint covers were applied before: acknowledge them again, apply them never.
+  std::vector<sources::StreamEntryId> applied_before;
+  std::erase_if(entries, [&](const sources::StreamEntry& entry) {
+    const auto position = entry.id.position();
+    if (!position || *position > after) return false;
+    applied_before.push_back(entry.id);
+    return true;
+  });
+  if (!applied_before.empty()) {
+    spdlog::info("source={} event=redelivered_skipped entries={} checkpoint={}", source_.name, applied_before.size(),
+                 sources::StreamEntryId::from_position(after).text());
+    must(reader_.ack(applied_before));
+  }
+
+  batch.rows = stream_rows(source_, entries, after);
+  for (std::size_t i = 0; i < entries.size(); ++i) unacked_.emplace_back(batch.rows[i].position, entries[i].id);
+  batch.to = batch.rows.empty() ? after : std::max(after, batch.rows.back().position);
+
+  head_ = std::max(head_, batch.to);
+  const auto now = clock_.now();
+  if (batch.truncated || now >= next_head_) {
+    next_head_ = now + kHeadInterval;
+    const sources::StreamInfo info = must(reader_.info());
+    if (info.last) head_ = std::max(head_, info.last->position().value_or(head_));
+    undelivered_ = must(reader_.group_lag());
+  }
+  batch.head = head_;
+  return batch;
+}
+
+Source::Diagnostics RedisGroupSource::diagnostics() const {
+  Diagnostics diagnostics;
+  // What the group has not delivered, and what this lane read and has not committed yet.
+  if (undelivered_) diagnostics.lag_events = *undelivered_ + static_cast<std::int64_t>(unacked_.size());
+  return diagnostics;
+}
+
+void RedisGroupSource::committed(Position to) {
+  const auto covered = std::ranges::find_if(unacked_, [&](const auto& entry) { return entry.first > to; });
+  if (covered == unacked_.begin()) return;
+  std::vector<sources::StreamEntryId> ids;
+  ids.reserve(static_cast<std::size_t>(covered - unacked_.begin()));
+  for (auto it = unacked_.begin(); it != covered; ++it) ids.push_back(it->second);
+  unacked_.erase(unacked_.begin(), covered);
+  // A lost XACK costs nothing but a redelivery, which the checkpoint skips: no reason to fail the commit.
+  if (const auto acked = reader_.ack(ids); !acked) {
+    spdlog::warn("source={} event=ack_failed entries={} error=\"{}\"", source_.name, ids.size(), acked.error());
+  }
+}
+
+// Reads block on their own; only a source waiting for another consumer's entry sleeps between reads.
+void RedisGroupSource::wait(bool blocked, std::stop_token stop) {
+  if (!blocked) return;
+  std::mutex mutex;
+  std::unique_lock lock(mutex);
+  std::condition_variable_any never_notified;
+  never_notified.wait_for(lock, stop, std::min(source_.block, kBlockedPoll), [] { return false; });
+}
+
+std::optional<SourceRow> RedisGroupSource::read_at(Position position) { return stream_row_at(source_, reader_, position); }
+
+std::vector<SourceRow> RedisGroupSource::late_rows(bool& holes_changed) {
+  holes_changed = false;
+  return {};
+}
+
+}  // namespace projectord

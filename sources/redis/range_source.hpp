@@ -1,0 +1,38 @@
+#pragma once
+/// A Redis stream replayed from the start with XRANGE, as a rebuild lane's source: no consumer group, nothing
+/// acknowledged, the live lane's group left alone.
+///
+/// A rebuild needs every entry after its checkpoint. When the stream was trimmed (or an entry deleted)
+/// past it, the source refuses with SourceRefused instead of building a partial read model.
+#include "config/config.hpp"
+#include "sources/source.hpp"
+#include "sources/redis/stream_reader.hpp"
+
+namespace projectord {
+
+class RedisRangeSource final : public Source {
+ public:
+  explicit RedisRangeSource(config::RedisSource source);
+
+  void open(const std::string& session_name, checkpoints::HoleDeadlines holes) override;
+  SourceBatch read(Position after, std::size_t limit, std::stop_token stop) override;
+  void wait(bool blocked, std::stop_token stop) override;
+  void wake() override {}
+  void committed(Position /*to*/) override {}
+  std::vector<SourceRow> late_rows(bool& holes_changed) override;
+  std::optional<SourceRow> read_at(Position position) override;
+  const checkpoints::HoleDeadlines& holes() const override { return no_holes_; }
+  bool written_since_last_asked() override { return false; }
+  Diagnostics diagnostics() const override { return {}; }
+  const std::string& name() const override { return source_.name; }
+  std::size_t batch_size() const override { return source_.batch_size; }
+
+ private:
+  config::RedisSource source_;
+  sources::RedisStreamReader reader_;
+  checkpoints::HoleDeadlines no_holes_;
+  bool checked_ = false;  ///< the stream was checked for entries trimmed past the checkpoint
+  Position head_ = 0;
+};
+
+}  // namespace projectord

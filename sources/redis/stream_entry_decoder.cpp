@@ -1,0 +1,73 @@
+#include "sources/redis/stream_entry_decoder.hpp"
+
+#include <charconv>
+#include <string_view>
+
+#include "sources/payload_codec.hpp"
+
+namespace projectord::sources {
+namespace {
+
+// The value of field `name`, or null; an unmapped field (empty name) is missing.
+const std::string* field(const StreamEntry& entry, std::string_view name) {
+  if (name.empty()) return nullptr;
+  for (const auto& [key, value] : entry.fields) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry& entry) {
+  const std::string id = entry.id.text();
+  const auto error = [&](std::string_view name, std::string_view why) {
+    return fail("source " + source.name + " entry " + id + ": field '" + std::string(name) + "' " + std::string(why));
+  };
+  if (entry.fields.empty()) {
+    return fail("source " + source.name + " entry " + id + ": deleted from the stream while pending (no fields)");
+  }
+  const auto position = entry.id.position();
+  if (!position) {
+    return fail("source " + source.name + " entry " + id +
+                ": the id is beyond the positions (milliseconds below 2^42, sequence below 2^21)");
+  }
+
+  Event event;
+  event.source = source.name;
+  event.position = *position;
+  event.entry_id = id;
+
+  const auto* type = field(entry, source.type_field);
+  if (type == nullptr) return error(source.type_field, "is missing");
+  event.type = *type;
+
+  if (const auto* stream_id = field(entry, source.stream_id_field)) event.stream_id = *stream_id;
+
+  if (const auto* version = field(entry, source.version_field)) {
+    const char* end = version->data() + version->size();
+    const auto [stop, ec] = std::from_chars(version->data(), end, event.version);
+    if (version->empty() || ec != std::errc{} || stop != end) {
+      return error(source.version_field, "is not a 64-bit integer: '" + *version + "'");
+    }
+  }
+
+  const auto* data = field(entry, source.data_field);
+  if (data == nullptr) return error(source.data_field, "is missing");
+  auto data_json = decode_payload(source.codec, *data);
+  if (!data_json) return error(source.data_field, "(JSON object text): " + data_json.error());
+  event.data = std::move(*data_json);
+
+  if (const auto* metadata = field(entry, source.metadata_field)) {
+    auto metadata_json = decode_payload(config::Codec::json, *metadata);
+    if (!metadata_json) return error(source.metadata_field, "(JSON object text): " + metadata_json.error());
+    event.metadata = std::move(*metadata_json);
+  } else {
+    event.metadata = boost::json::object();
+  }
+
+  if (const auto* recorded_at = field(entry, source.recorded_at_field)) event.recorded_at = *recorded_at;
+  return event;
+}
+
+}  // namespace projectord::sources

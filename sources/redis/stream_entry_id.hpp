@@ -1,0 +1,33 @@
+#pragma once
+/// Redis stream entry ids ("MS-SEQ") and the positions they stand for.
+///
+/// Everything downstream of a source (checkpoints, dead letters, /wait, lag) orders events by a 64-bit
+/// Position. An entry id maps to one exactly and in order: the milliseconds in the high 42 bits (until the
+/// year 2109), the sequence number in the low 21 bits (2,097,151 entries within one millisecond; Redis
+/// itself adds far fewer). An id outside that range (only an explicit XADD id can be) has no position: the
+/// entry is a poison event with an error saying so.
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/event.hpp"
+
+namespace projectord::sources {
+
+struct StreamEntryId {
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+
+  /// "1700000000000-3"; a bare "1700000000000" means sequence 0. Anything else: nullopt.
+  static std::optional<StreamEntryId> parse(std::string_view text);
+  std::string text() const;
+
+  std::optional<Position> position() const;
+  static StreamEntryId from_position(Position position);
+
+  auto operator<=>(const StreamEntryId&) const = default;
+};
+
+}  // namespace projectord::sources

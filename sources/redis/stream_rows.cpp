@@ -1,0 +1,65 @@
+#include "sources/redis/stream_rows.hpp"
+
+#include <unistd.h>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <stdexcept>
+
+#include "sources/redis/stream_entry_decoder.hpp"
+
+namespace projectord {
+
+namespace {
+
+std::string field(const sources::StreamEntry& entry, const std::string& name) {
+  for (const auto& [key, value] : entry.fields) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+// What a dead letter shows of an entry that is no event: all its fields, as a JSON object.
+std::string fields_as_json(const sources::StreamEntry& entry) {
+  boost::json::object fields;
+  for (const auto& [key, value] : entry.fields) fields[key] = value;
+  return boost::json::serialize(fields);
+}
+
+}  // namespace
+
+std::vector<SourceRow> stream_rows(const config::RedisSource& source, std::vector<sources::StreamEntry>& entries,
+                                Position before) {
+  std::vector<SourceRow> rows;
+  rows.reserve(entries.size());
+  Position last = before;
+  for (sources::StreamEntry& entry : entries) {
+    const Position position = entry.id.position().value_or(last);
+    last = position;
+    auto event = sources::decode_entry(source, entry);
+    if (event) {
+      rows.push_back({position, std::move(*event)});
+    } else {
+      rows.push_back({position, Undecodable{field(entry, source.stream_id_field), field(entry, source.type_field),
+                                            fields_as_json(entry), event.error()}});
+    }
+  }
+  return rows;
+}
+
+std::optional<SourceRow> stream_row_at(const config::RedisSource& source, sources::RedisStreamReader& reader,
+                                    Position position) {
+  if (position <= 0) return std::nullopt;
+  auto entries = reader.range_after(sources::StreamEntryId::from_position(position - 1), 1);
+  if (!entries) throw std::runtime_error(entries.error());
+  if (entries->empty() || entries->front().id.position() != position) return std::nullopt;
+  return std::move(stream_rows(source, *entries, position - 1).front());
+}
+
+std::string default_consumer_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] != '\0' ? host : "projectord") + "-" + std::to_string(::getpid());
+}
+
+}  // namespace projectord

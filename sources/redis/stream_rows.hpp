@@ -1,0 +1,25 @@
+#pragma once
+/// Redis stream entries as a source's rows: decoded events, or poison rows that say why not.
+#include <optional>
+#include <vector>
+
+#include "config/config.hpp"
+#include "sources/source.hpp"
+#include "sources/redis/stream_reader.hpp"
+
+namespace projectord {
+
+/// One row per entry, in order. An entry whose id has no position (see stream_entry_id.hpp) takes the
+/// position before it, so that it can still be dead-lettered in order.
+std::vector<SourceRow> stream_rows(const config::RedisSource& source, std::vector<sources::StreamEntry>& entries,
+                                Position before);
+
+/// The entry at `position`, read with `reader` (XRANGE, outside any group); nullopt when the stream no
+/// longer holds it. Throws when Redis cannot be asked.
+std::optional<SourceRow> stream_row_at(const config::RedisSource& source, sources::RedisStreamReader& reader,
+                                    Position position);
+
+/// The consumer name of this process when the config names none: HOSTNAME-PID.
+std::string default_consumer_name();
+
+}  // namespace projectord

@@ -1,0 +1,105 @@
+#pragma once
+/// What a lane reads its events from: one source, read for one handler, over the lane's own connection(s).
+/// The lane (daemon/lane.hpp) owns everything about applying events and moving the checkpoint; a source owns
+/// everything about its kind of source: when a position is settled (PostgreSQL's holes), what a delivery
+/// needs acknowledged (Redis's XACK), and how to wait for news.
+///
+/// A source is used on its lane's thread only, except `wake`.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "checkpoints/checkpoint_store.hpp"
+#include "base/event.hpp"
+
+namespace projectord {
+
+/// A stored event that could not be turned into an Event: what a dead letter records of it.
+struct Undecodable {
+  std::string stream_id;
+  std::string type;
+  std::string payload;  ///< as stored (or the entry's fields), for the operator to look at
+  std::string error;    ///< names the source and position
+};
+
+/// One event of a batch, in position order: decoded, or a poison event that never reaches the handler.
+struct SourceRow {
+  Position position = 0;
+  std::variant<Event, Undecodable> content;
+};
+
+struct SourceBatch {
+  std::vector<SourceRow> rows;  ///< settled events after the position asked for, in order
+  Position to = 0;           ///< where the checkpoint goes once `rows` are applied (>= the last row)
+  Position head = 0;         ///< the highest position the source has, as far as this read saw
+  bool blocked = false;      ///< events beyond `to` exist but are not settled yet
+  bool truncated = false;    ///< the read stopped at its limit: more is ready now
+};
+
+/// Thrown by a source that cannot serve its lane as configured, for a reason no retry fixes (a stream trimmed
+/// past what a rebuild needs): the lane stops and says why.
+struct SourceRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  /// Opens the source's connection(s) for a new session (after a failure, a resume): `session_name` is
+  /// what the servers show for them. `holes` are what the checkpoint recorded for the source to watch.
+  virtual void open(const std::string& session_name, checkpoints::HoleDeadlines holes) = 0;
+
+  /// Reads up to `limit` events after `after`. May block while waiting for news (a Redis stream's BLOCK),
+  /// returning early when `wake` is called or stop is requested.
+  virtual SourceBatch read(Position after, std::size_t limit, std::stop_token stop) = 0;
+
+  /// Waits for news after a read found nothing to do: returns on news, after the poll interval (or sooner
+  /// when `blocked` and a hole's deadline comes first), on `wake` or on stop.
+  virtual void wait(bool blocked, std::stop_token stop) = 0;
+
+  /// Any thread: ends a `read` or `wait` in progress now (a pause asked for).
+  virtual void wake() = 0;
+
+  /// After a transaction moved the checkpoint to `to` (the lane's thread, after its commit).
+  virtual void committed(Position to) = 0;
+
+  /// Late rows: events found, after the lane passed their positions as holes, to apply now out of order.
+  /// Returns nothing unless a recheck is due. `holes_changed` says whether `holes()` shrank.
+  virtual std::vector<SourceRow> late_rows(bool& holes_changed) = 0;
+
+  /// The event at `position`, read again (an operator retries its dead letter); nullopt when the source no
+  /// longer has it.
+  virtual std::optional<SourceRow> read_at(Position position) = 0;
+
+  /// Positions passed as holes and still watched, stored with every checkpoint move.
+  virtual const checkpoints::HoleDeadlines& holes() const = 0;
+
+  /// Whether the source was written since the last call: a rebuild then works in small transactions.
+  virtual bool written_since_last_asked() = 0;
+
+  /// For /status and logs: the settled-read state of the source.
+  struct Diagnostics {
+    std::size_t open_holes = 0;
+    std::uint64_t forced_hole_skips = 0;
+    std::chrono::milliseconds oldest_hole_wait{0};
+    std::uint64_t blocking_xmin = 0;
+    /// Events the source holds beyond the lane, when the source counts them (a Redis stream: its positions are
+    /// entry ids, whose differences are no counts); else the lag is head - position.
+    std::optional<std::int64_t> lag_events;
+  };
+  virtual Diagnostics diagnostics() const = 0;
+
+  /// The source's name, as events carry it.
+  virtual const std::string& name() const = 0;
+  /// The most events one read returns (the source's batch_size).
+  virtual std::size_t batch_size() const = 0;
+};
+
+}  // namespace projectord
