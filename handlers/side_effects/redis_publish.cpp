@@ -20,7 +20,7 @@ Result<std::unique_ptr<RedisPublish>> RedisPublish::make(const config::Handler& 
       new RedisPublish(settings.stream, settings.maxlen, std::move(fields), std::move(sink)));
 }
 
-std::vector<std::string> RedisPublish::xadd(const Event& event) const {
+std::optional<std::vector<std::string>> RedisPublish::xadd(const Event& event) const {
   std::vector<std::string> command{"XADD", stream_};
   if (maxlen_ > 0) {
     command.insert(command.end(), {"MAXLEN", "~", std::to_string(maxlen_)});
@@ -34,9 +34,11 @@ std::vector<std::string> RedisPublish::xadd(const Event& event) const {
                     "recorded_at", event.recorded_at, "idempotency_key", idempotency_key(event)});
     return command;
   }
+  const std::size_t before_fields = command.size();
   for (const auto& [field, path] : fields_) {
     if (auto value = path.evaluate(event)) command.insert(command.end(), {field, std::move(*value)});
   }
+  if (command.size() == before_fields) return std::nullopt;
   return command;
 }
 
@@ -46,12 +48,12 @@ std::vector<DeliveryOutcome> RedisPublish::deliver(std::span<const Event> events
   std::vector<std::size_t> sent;  // the event of each command
   commands.reserve(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
-    std::vector<std::string> command = xadd(events[i]);
-    if (command.back() == "*") {  // every mapped path is missing in this event, and XADD needs a field
+    std::optional<std::vector<std::string>> command = xadd(events[i]);
+    if (!command) {
       outcomes[i] = {DeliveryOutcome::Kind::permanent, "no field of the entry has a value in this event", {}};
       continue;
     }
-    commands.push_back(std::move(command));
+    commands.push_back(std::move(*command));
     sent.push_back(i);
   }
   const std::vector<Result<redis::Reply>> replies = sink_->send(std::move(commands));

@@ -29,7 +29,8 @@ class RedisPublish final : public SideEffect {
   RedisPublish(std::string stream, std::int64_t maxlen, std::vector<std::pair<std::string, EventPath>> fields,
                std::unique_ptr<RedisSink> sink)
       : stream_(std::move(stream)), maxlen_(maxlen), fields_(std::move(fields)), sink_(std::move(sink)) {}
-  std::vector<std::string> xadd(const Event& event) const;
+  /// The XADD of one event; nullopt when no mapped field has a value in it (XADD needs one).
+  std::optional<std::vector<std::string>> xadd(const Event& event) const;
 
   std::string stream_;
   std::int64_t maxlen_;

@@ -102,6 +102,24 @@ TEST_CASE("redis_publish adds one entry per event with the whole event, or with 
         std::map<std::string, std::string>{{"who", "user-4"}, {"email", "user4@example.com"}});
 }
 
+TEST_CASE("redis_publish adds an entry whose last mapped value is \"*\", and refuses one with no mapped value", "[redis]") {
+  TestStream stream;
+  config::Handler handler = side_effect_handler("redis_publish", stream.source().url);
+  handler.side_effect.stream = stream.key;
+  handler.side_effect.fields = {{"note", "data.note"}};
+  auto publish = handlers::RedisPublish::make(handler);
+  REQUIRE(publish.has_value());
+  std::vector<Event> events = registered(1, 2);
+  events[0].data.as_object()["note"] = "*";
+  const std::vector<DeliveryOutcome> outcomes = (*publish)->deliver(events);
+  REQUIRE(outcomes.size() == 2);
+  CHECK(outcomes[0].kind == DeliveryOutcome::Kind::delivered);
+  CHECK(outcomes[1].kind == DeliveryOutcome::Kind::permanent);
+  const auto entries = stream.admin("XRANGE", stream.key, "-", "+");
+  REQUIRE(entries.elements.size() == 1);
+  CHECK(fields_of(entries.elements[0]) == std::map<std::string, std::string>{{"note", "*"}});
+}
+
 TEST_CASE("redis_publish with maxlen keeps the stream trimmed to about that length", "[redis]") {
   TestStream stream;
   config::Handler handler = side_effect_handler("redis_publish", stream.source().url);
