@@ -1,17 +1,35 @@
 #include "handlers/django_tables.hpp"
 
+#include <cstdint>
+#include <cstdio>
+
 #include "base/postgres/identifier.hpp"
 
 namespace projectord::handlers {
 
 namespace {
 
+// FNV-1a: stable across builds and platforms, unlike std::hash.
+std::uint32_t stable_hash(const std::string& text) {
+  std::uint32_t hash = 2166136261u;
+  for (unsigned char c : text) hash = (hash ^ c) * 16777619u;
+  return hash;
+}
+
 // Django hashes its index names; ours only need to be unique and stable. An index lives in its table's
-// schema, so the '.' of a schema-qualified table name becomes '_' to keep the name one identifier.
+// schema, so the '.' of a schema-qualified table name becomes '_' to keep the name one identifier. A name
+// over PostgreSQL's limit would be truncated by the server, and two indexes whose names differ only past the
+// cut would collide: such a name is cut by us and ends in a hash of the whole name instead.
 ReaderIndex reader_index(const std::string& table, const std::string& suffix, std::vector<std::string> columns) {
   std::string name = table + "_" + suffix;
   for (char& c : name) {
     if (c == '.') c = '_';
+  }
+  if (name.size() > postgres::kMaxIdentifierBytes) {
+    char hash[10];
+    std::snprintf(hash, sizeof hash, "_%08x", stable_hash(name));
+    name.resize(postgres::kMaxIdentifierBytes - (sizeof hash - 1));
+    name += hash;
   }
   return {table, std::move(name), std::move(columns)};
 }

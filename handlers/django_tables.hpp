@@ -1,7 +1,7 @@
 #pragma once
-/// DDL of the read-model tables of the seeds' Django integration guide (users/models.py: UserProjection
-/// and UserEventLog), as `manage.py sqlmigrate` creates them on PostgreSQL, so those Django models read
-/// what projectord writes without a change. Only the table name is configurable.
+/// DDL of the read-model tables of the Django integration guide's `users` app (models UserProjection and
+/// UserEventLog: `user_projection`, `user_event_log`), as `manage.py sqlmigrate` creates them on PostgreSQL,
+/// so those Django models read what projectord writes without a change. Only the table name is configurable.
 #include <string>
 #include <vector>
 

@@ -92,3 +92,18 @@ TEST_CASE("reader indexes: a LIKE-only, partial, hash, expression or reordered i
   other.exec(R"(CREATE INDEX "covering" ON "user_projection" ("username", "is_active") INCLUDE ("email"))");
   CHECK(create_all(other) == 5);
 }
+
+TEST_CASE("reader indexes: a table whose name leaves no room for our suffixes gets all six, each its own") {
+  TestDatabase db;
+  const std::string table = "user_projection_of_the_customer_accounts_in_the_eu_region_v2";  // 60 bytes
+  for (const std::string& sql : user_projection_ddl(table)) db.exec(sql);
+  const auto indexes = user_projection_reader_indexes(table);
+  auto connection = db.connect();
+  for (const auto& index : indexes) {
+    CHECK(index.name.size() <= 63);
+    pqxx::nontransaction txn(*connection);
+    CHECK(create_reader_index(txn, index));
+  }
+  // Primary key, the two unique constraints, and the six.
+  CHECK(db.query_int("SELECT count(*) FROM pg_indexes WHERE tablename = '" + table + "'") == 3 + 6);
+}
