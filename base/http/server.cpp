@@ -89,6 +89,32 @@ std::optional<unsigned> refusal(const beast::error_code& ec, bool got_some) {
   return std::nullopt;
 }
 
+// What a connection over the cap gets: written without waiting, since it must not hold a descriptor longer.
+constexpr std::string_view kBusy =
+    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+void refuse_busy(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(kBusy), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+// A deferred answer waits on its timer; meanwhile a read tells whether the client is still there. Bytes that
+// arrive are its next request, kept in `buffer`; an error or end of stream means nobody waits any more.
+net::awaitable<bool> client_left(tcp::socket& socket, beast::flat_buffer& buffer) {
+  const auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kTuple);
+  if (ec) co_return true;
+  buffer.commit(n);
+  co_return false;
+}
+
+std::chrono::milliseconds remaining(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
 Request to_request(http::request<http::string_body>&& message) {
   Request request;
   request.method = message.method() == http::verb::head ? "GET" : std::string(message.method_string());
@@ -110,6 +136,14 @@ struct ReplyGate {
   bool open = true;
 };
 
+// One client connection. It is idle from the end of an answer (or its accept) until the first byte of its next
+// request: only an idle connection is closed to make room for a new one.
+struct Connection {
+  tcp::socket socket;
+  bool idle = true;
+  std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
+};
+
 // A deferred request waiting for its reply: the timer runs to the timeout, a reply cancels it.
 struct PendingReply {
   net::steady_timer timer;
@@ -120,7 +154,8 @@ struct Server::State {
   Handler handler;
   Limits limits;
   // Declared before `io`: connection coroutines that io's destructor destroys still deregister here.
-  std::unordered_set<tcp::socket*> connections;
+  std::unordered_set<Connection*> connections;
+  std::size_t deferred = 0;  // answers being waited for
   net::io_context io{1};
   tcp::acceptor acceptor{io};
   unsigned short port = 0;
@@ -128,10 +163,12 @@ struct Server::State {
 
   Result<tcp::endpoint> bind(const std::string& listen);
   net::awaitable<void> accept();
+  bool make_room();
   net::awaitable<void> serve(tcp::socket socket);
   std::shared_ptr<ReplyGate> gate = std::make_shared<ReplyGate>();
-  net::awaitable<Response> respond(Request request);
-  net::awaitable<Response> await_reply(Deferred deferred, const Request& request);
+  net::awaitable<std::optional<Response>> respond(Request request, Connection& connection, beast::flat_buffer& buffer);
+  net::awaitable<std::optional<Response>> await_reply(Deferred deferred, const Request& request,
+                                                      Connection& connection, beast::flat_buffer& buffer);
   net::awaitable<beast::error_code> write(tcp::socket& socket, Response response, unsigned version, bool keep_alive,
                                           bool head);
   net::awaitable<void> finish(tcp::socket& socket);
@@ -177,33 +214,59 @@ net::awaitable<void> Server::State::accept() {
       co_await pause.async_wait(kTuple);
       continue;
     }
+    if (connections.size() >= limits.max_connections && !make_room()) {
+      refuse_busy(socket);
+      continue;
+    }
     net::co_spawn(io, serve(std::move(socket)), net::detached);
   }
 }
 
-net::awaitable<void> Server::State::serve(tcp::socket socket) {
-  connections.insert(&socket);
+// Closes the connection idle for longest; false when every connection is in the middle of a request (each
+// bounded by the read deadline) or waiting for a deferred answer (bounded by max_deferred).
+bool Server::State::make_room() {
+  Connection* oldest = nullptr;
+  for (Connection* connection : connections) {
+    if (connection->idle && (oldest == nullptr || connection->idle_since < oldest->idle_since)) oldest = connection;
+  }
+  if (oldest == nullptr) return false;
+  oldest->idle = false;  // closing: its coroutine ends and deregisters at its next turn
+  beast::error_code ignored;
+  oldest->socket.close(ignored);
+  return true;
+}
+
+net::awaitable<void> Server::State::serve(tcp::socket accepted) {
+  Connection connection{std::move(accepted)};
+  connections.insert(&connection);
   struct Deregister {
-    std::unordered_set<tcp::socket*>& connections;
-    tcp::socket* socket;
-    ~Deregister() { connections.erase(socket); }
-  } deregister{connections, &socket};
+    std::unordered_set<Connection*>& connections;
+    Connection* connection;
+    ~Deregister() { connections.erase(connection); }
+  } deregister{connections, &connection};
+  tcp::socket& socket = connection.socket;
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);  // a response is one write; never wait for a delayed ack
 
   beast::flat_buffer buffer;
+  // The first request is due within the read deadline of the accept; a later one within the read deadline of
+  // its first byte, which may come after an idle pause.
+  auto request_deadline = std::chrono::steady_clock::now() + limits.read_deadline;
   for (bool first = true;; first = false) {
-    // The first request is due within the read deadline of the accept; later ones may come after a pause.
-    if (!first && buffer.size() == 0) {
-      const auto [ec, n] =
-          co_await within(limits.idle_deadline, socket, socket.async_read_some(buffer.prepare(kReadChunk), kTuple));
-      if (ec) co_return;  // the client closed, stayed idle too long, or the server is stopping
+    if (buffer.size() == 0) {
+      connection.idle = true;
+      connection.idle_since = std::chrono::steady_clock::now();
+      const auto [ec, n] = co_await within(first ? limits.read_deadline : limits.idle_deadline, socket,
+                                           socket.async_read_some(buffer.prepare(kReadChunk), kTuple));
+      if (ec) co_return;  // the client closed, stayed idle too long, made room for another, or we stop
       buffer.commit(n);
     }
+    connection.idle = false;
+    if (!first) request_deadline = std::chrono::steady_clock::now() + limits.read_deadline;
     http::request_parser<http::string_body> parser;
     parser.body_limit(limits.body_limit);
     const auto [ec, n] =
-        co_await within(limits.read_deadline, socket, http::async_read(socket, buffer, parser, kTuple));
+        co_await within(remaining(request_deadline), socket, http::async_read(socket, buffer, parser, kTuple));
     if (ec) {
       if (const auto status = refusal(ec, parser.got_some())) {
         const Response answer{.status = *status,
@@ -218,8 +281,9 @@ net::awaitable<void> Server::State::serve(tcp::socket socket) {
     const bool keep_alive = message.keep_alive();
     const bool head = message.method() == http::verb::head;
     // One co_await per statement: GCC 12 destroys temporaries of nested co_await expressions twice.
-    Response response = co_await respond(to_request(std::move(message)));
-    if (co_await write(socket, std::move(response), version, keep_alive, head)) co_return;
+    std::optional<Response> response = co_await respond(to_request(std::move(message)), connection, buffer);
+    if (!response) co_return;  // the client left while its answer was deferred
+    if (co_await write(socket, std::move(*response), version, keep_alive, head)) co_return;
     if (!keep_alive) {
       co_await finish(socket);
       co_return;
@@ -227,7 +291,8 @@ net::awaitable<void> Server::State::serve(tcp::socket socket) {
   }
 }
 
-net::awaitable<Response> Server::State::respond(Request request) {
+net::awaitable<std::optional<Response>> Server::State::respond(Request request, Connection& connection,
+                                                               beast::flat_buffer& buffer) {
   Answer answer;
   try {
     answer = handler(request);
@@ -238,7 +303,9 @@ net::awaitable<Response> Server::State::respond(Request request) {
   }
   Response response;
   if (auto* deferred = std::get_if<Deferred>(&answer)) {
-    response = co_await await_reply(std::move(*deferred), request);
+    std::optional<Response> replied = co_await await_reply(std::move(*deferred), request, connection, buffer);
+    if (!replied) co_return std::nullopt;
+    response = std::move(*replied);
   } else {
     response = std::get<Response>(std::move(answer));
   }
@@ -250,7 +317,16 @@ net::awaitable<Response> Server::State::respond(Request request) {
   co_return response;
 }
 
-net::awaitable<Response> Server::State::await_reply(Deferred deferred, const Request& request) {
+net::awaitable<std::optional<Response>> Server::State::await_reply(Deferred deferred, const Request& request,
+                                                                   Connection& connection, beast::flat_buffer& buffer) {
+  if (this->deferred >= limits.max_deferred) {
+    co_return Response{.status = 503, .body = "too many requests waiting, try again\n", .headers = {{"Retry-After", "1"}}};
+  }
+  ++this->deferred;
+  struct Undefer {
+    std::size_t& deferred;
+    ~Undefer() { --deferred; }
+  } undefer{this->deferred};
   auto pending = std::make_shared<PendingReply>(PendingReply{net::steady_timer(io, deferred.timeout), {}});
   Reply reply = [gate = gate, io = &io, weak = std::weak_ptr<PendingReply>(pending)](Response response) {
     std::lock_guard lock(gate->mutex);
@@ -269,7 +345,11 @@ net::awaitable<Response> Server::State::await_reply(Deferred deferred, const Req
                   e.what());
     co_return Response{.status = 500, .body = "internal error\n"};
   }
-  co_await pending->timer.async_wait(kTuple);
+  auto first = co_await (pending->timer.async_wait(kTuple) || client_left(connection.socket, buffer));
+  if (first.index() == 1) {
+    if (std::get<1>(first)) co_return std::nullopt;  // the pending reply goes with this frame
+    co_await pending->timer.async_wait(kTuple);       // it sent its next request early: that waits in `buffer`
+  }
   // After this the pending reply is gone: a reply still on its way finds nothing to complete.
   co_return pending->response ? std::move(*pending->response) : std::move(deferred.on_timeout);
 }
@@ -282,6 +362,7 @@ net::awaitable<beast::error_code> Server::State::write(tcp::socket& socket, Resp
   message.set(http::field::server, "projectord");
   message.set(http::field::content_type, response.content_type);
   message.set(http::field::cache_control, "no-store");
+  for (const auto& [name, value] : response.headers) message.set(name, value);
   message.body() = std::move(response.body);
   message.prepare_payload();  // Content-Length from the body, also for HEAD, which then sends no body
   message.keep_alive(keep_alive);
@@ -305,7 +386,7 @@ net::awaitable<void> Server::State::finish(tcp::socket& socket) {
 void Server::State::stop() {
   beast::error_code ignored;
   acceptor.close(ignored);
-  for (tcp::socket* socket : connections) socket->close(ignored);
+  for (Connection* connection : connections) connection->socket.close(ignored);
   // What is still pending (timers, lingering closes) is destroyed with the io_context: nobody waits for it.
   io.stop();
 }

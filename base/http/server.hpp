@@ -4,12 +4,17 @@
 /// is a coroutine: read one request (with a deadline and a body limit), route it, write the response,
 /// keep-alive until the client closes or the idle deadline passes. Garbage bytes, oversized or slow
 /// requests close that connection (400/413/408 where a response can still be written); the server goes on.
+/// Connections and deferred answers are capped, so that no client can take the process's file descriptors:
+/// at the connection cap the longest-idle connection makes room (a request in progress is never cut), and a
+/// deferred answer beyond its cap is refused with 503 and Retry-After.
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "base/result.hpp"
 
@@ -30,6 +35,7 @@ struct Response {
   unsigned status = 200;  // a handler bug outside 200..599 is answered with 500
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers{};  // more header fields, e.g. Retry-After
 };
 
 /// Completes a deferred request. Callable from any thread; only the first call counts, and a call after the
@@ -38,6 +44,7 @@ using Reply = std::function<void(Response)>;
 
 /// An answer that comes later (a long poll such as GET /wait): the server calls `start` with the Reply for
 /// this request and holds the connection until it is called or `timeout` passes, then sends `on_timeout`.
+/// A client that closes its connection meanwhile frees it at once; the Reply then does nothing.
 struct Deferred {
   std::chrono::milliseconds timeout{0};
   Response on_timeout;
@@ -53,10 +60,13 @@ using Handler = std::function<Answer(const Request&)>;
 /// The read deadline runs from a connection's accept (first request) or from the first byte of a later
 /// request until the whole request is in; it also bounds writing a response and the lingering close.
 /// The idle deadline is how long a kept-alive connection may wait for its next request.
+/// The caps keep the server's descriptors well under the 1024 that a service gets by default.
 struct Limits {
   std::size_t body_limit = 64 * 1024;
   std::chrono::milliseconds read_deadline{5000};
   std::chrono::milliseconds idle_deadline{30000};
+  std::size_t max_connections = 256;
+  std::size_t max_deferred = 128;  ///< deferred answers held at once (parked GET /wait), within max_connections
 };
 
 class Server {
