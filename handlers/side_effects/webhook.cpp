@@ -116,6 +116,7 @@ struct Webhook::State {
   std::string secret;
   std::chrono::milliseconds connect_timeout;
   std::chrono::milliseconds request_timeout;
+  std::chrono::milliseconds retry_after_cap;
   net::io_context io;
   ssl::context tls{ssl::context::tls_client};
   std::vector<Connection> connections;  ///< one per concurrent request, kept across deliveries
@@ -171,7 +172,8 @@ struct Webhook::State {
     if (status == 408 || status == 429) {
       const auto after = response.find(http::field::retry_after);
       const auto delay =
-          after == response.end() ? std::chrono::milliseconds(0) : retry_after(after->value(), std::chrono::system_clock::now());
+          after == response.end() ? std::chrono::milliseconds(0)
+                                  : retry_after(after->value(), std::chrono::system_clock::now(), retry_after_cap);
       return {DeliveryOutcome::Kind::retry, error, delay};
     }
     if (status >= 500) return {DeliveryOutcome::Kind::retry, error, {}};
@@ -217,6 +219,7 @@ Result<std::unique_ptr<Webhook>> Webhook::make(const config::Handler& handler) {
   auto state = std::make_unique<State>();
   state->target = std::move(*target);
   state->secret = settings.secret;
+  state->retry_after_cap = handler.retry_backoff_max;
   state->connect_timeout = settings.connect_timeout;
   state->request_timeout = settings.request_timeout;
   state->connections.resize(std::max<std::size_t>(settings.max_in_flight, 1));
@@ -267,17 +270,25 @@ std::string webhook_signature(const std::string& secret, const std::string& time
   return out;
 }
 
-std::chrono::milliseconds retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
-  std::int64_t seconds = 0;
+std::chrono::milliseconds retry_after(std::string_view value, std::chrono::system_clock::time_point now,
+                                      std::chrono::milliseconds cap) {
+  using std::chrono::milliseconds;
+  std::uint64_t seconds = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (error == std::errc() && end == value.data() + value.size()) {
-    return std::chrono::seconds(std::max<std::int64_t>(seconds, 0));
+  if (end == value.data() + value.size() && !value.empty()) {
+    // Compared in seconds: a value that would overflow as milliseconds (or as an integer at all) is the cap.
+    if (error == std::errc::result_out_of_range || seconds >= static_cast<std::uint64_t>(cap.count() / 1000 + 1)) {
+      return cap;
+    }
+    if (error == std::errc()) return std::min<milliseconds>(std::chrono::seconds(seconds), cap);
   }
   std::tm parsed{};
   const std::string text(value);
-  if (::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parsed) == nullptr) return std::chrono::milliseconds(0);
+  const char* rest = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parsed);
+  if (rest == nullptr || *rest != '\0') return milliseconds(0);
   const auto at = std::chrono::system_clock::from_time_t(::timegm(&parsed));
-  return at > now ? std::chrono::duration_cast<std::chrono::milliseconds>(at - now) : std::chrono::milliseconds(0);
+  if (at <= now) return milliseconds(0);
+  return std::min(std::chrono::duration_cast<milliseconds>(at - now), cap);
 }
 
 }  // namespace projectord::handlers

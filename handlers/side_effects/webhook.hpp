@@ -38,7 +38,10 @@ class Webhook final : public SideEffect {
 /// The signature header's value for `body` sent at `timestamp` (unix seconds): "v1=" + hex HMAC-SHA256.
 std::string webhook_signature(const std::string& secret, const std::string& timestamp, const std::string& body);
 
-/// A Retry-After value (delay-seconds or an HTTP date) as a delay from `now`; zero when absent or unreadable.
-std::chrono::milliseconds retry_after(std::string_view value, std::chrono::system_clock::time_point now);
+/// A Retry-After value (delay-seconds or an HTTP date) as a delay from `now`, at most `cap` (the handler's
+/// retry_backoff_max: a receiver cannot park a lane for longer than its own backoff would); zero when absent
+/// or unreadable.
+std::chrono::milliseconds retry_after(std::string_view value, std::chrono::system_clock::time_point now,
+                                      std::chrono::milliseconds cap);
 
 }  // namespace projectord::handlers

@@ -160,12 +160,20 @@ TEST_CASE("429 and 408 are retried no sooner than Retry-After, other 4xx and 3xx
   }
 }
 
-TEST_CASE("Retry-After as an HTTP date is the delay until then", "[webhook]") {
+TEST_CASE("Retry-After in seconds or as an HTTP date is a delay, capped at retry_backoff_max", "[webhook]") {
+  using projectord::handlers::retry_after;
   const auto now = std::chrono::system_clock::from_time_t(1'700'000'000);  // Tue, 14 Nov 2023 22:13:20 GMT
-  CHECK(projectord::handlers::retry_after("Tue, 14 Nov 2023 22:13:50 GMT", now) == 30s);
-  CHECK(projectord::handlers::retry_after("Tue, 14 Nov 2023 22:13:00 GMT", now) == 0s);
-  CHECK(projectord::handlers::retry_after("120", now) == 120s);
-  CHECK(projectord::handlers::retry_after("soon", now) == 0s);
+  CHECK(retry_after("Tue, 14 Nov 2023 22:13:50 GMT", now, 60s) == 30s);
+  CHECK(retry_after("Tue, 14 Nov 2023 22:13:00 GMT", now, 60s) == 0s);
+  CHECK(retry_after("Tue, 14 Nov 2023 23:13:50 GMT", now, 60s) == 60s);
+  CHECK(retry_after("120", now, 600s) == 120s);
+  CHECK(retry_after("120", now, 10s) == 10s);
+  CHECK(retry_after("99999999999999", now, 10s) == 10s);
+  CHECK(retry_after("99999999999999999999999", now, 10s) == 10s);
+  CHECK(retry_after("soon", now, 10s) == 0s);
+  CHECK(retry_after("", now, 10s) == 0s);
+  CHECK(retry_after("-5", now, 10s) == 0s);
+  CHECK(retry_after("Tue, 14 Nov 2023 22:13:50 GMT trailing", now, 60s) == 0s);
 }
 
 TEST_CASE("a receiver that never answers, or nobody listening, is a retry", "[webhook]") {
