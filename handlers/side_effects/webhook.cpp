@@ -42,7 +42,7 @@ struct Target {
   std::string port;
   std::string host_header;  ///< host[:port] as the URL wrote it
   std::string path;         ///< path and query
-  std::string shown;        ///< scheme://host[:port]/path, for messages: no credentials, no query
+  std::string shown;        ///< scheme://host[:port]/..., for messages: no credentials, path or query
 };
 
 Result<Target> parse_target(const std::string& url) {
@@ -57,7 +57,8 @@ Result<Target> parse_target(const std::string& url) {
   target.port = parsed->has_port() ? std::string(parsed->port()) : (target.tls ? "443" : "80");
   target.host_header = std::string(parsed->encoded_host_and_port());
   target.path = parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path());
-  target.shown = scheme + "://" + target.host_header + target.path;
+  // Slack- and Discord-style URLs carry their secret in the path, which logs and /status must not show.
+  target.shown = scheme + "://" + target.host_header + (target.path == "/" ? "/" : "/...");
   if (parsed->has_query()) target.path += "?" + std::string(parsed->encoded_query());
   return target;
 }

@@ -120,7 +120,7 @@ TEST_CASE("a receiver that fails twice and then succeeds gets the same idempoten
   CHECK(hook->deliver(one)[0].kind == DeliveryOutcome::Kind::retry);
   const auto second = hook->deliver(one)[0];
   CHECK(second.kind == DeliveryOutcome::Kind::retry);
-  CHECK_THAT(second.error, Catch::Contains("503") && Catch::Contains("/hooks/users") && !Catch::Contains("v=1"));
+  CHECK_THAT(second.error, Catch::Contains("503") && !Catch::Contains("/hooks/users") && !Catch::Contains("v=1"));
   CHECK(hook->deliver(one)[0].kind == DeliveryOutcome::Kind::delivered);
   const auto requests = receiver.requests();
   REQUIRE(requests.size() == 3);
@@ -150,6 +150,9 @@ TEST_CASE("429 and 408 are retried no sooner than Retry-After, other 4xx and 3xx
     const auto outcome = webhook(url(receiver))->deliver(events(1))[0];
     CHECK(outcome.kind == DeliveryOutcome::Kind::permanent);
     CHECK_THAT(outcome.error, Catch::Contains("400"));
+    // Slack- and Discord-style URLs carry their secret in the path: errors name the host only.
+    CHECK_THAT(outcome.error, Catch::StartsWith("http://127.0.0.1:" + std::to_string(receiver.port()) + "/... "));
+    CHECK_THAT(outcome.error, !Catch::Contains("hooks") && !Catch::Contains("v=1"));
   }
   SECTION("a redirect is not followed") {
     WebhookReceiver receiver([](std::size_t, const auto&) { return ScriptedResponse{302, {{"Location", "/x"}}}; });
