@@ -47,12 +47,27 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+// PROJECTORD_TEST_DAEMON_WRAPPER (words separated by spaces, e.g. "strace -D -f -qq -ff -o DIR/trace --")
+// goes before every projectord the tests start, so that a test run can watch the binary from outside.
+std::vector<std::string> wrapped(std::vector<std::string> args) {
+  const char* wrapper = std::getenv("PROJECTORD_TEST_DAEMON_WRAPPER");
+  const std::string& program = args.front();
+  const bool is_projectord = program == "projectord" || program.ends_with("/projectord");
+  if (wrapper == nullptr || *wrapper == '\0' || !is_projectord) return args;
+  std::vector<std::string> words;
+  std::istringstream split(wrapper);
+  for (std::string word; split >> word;) words.push_back(word);
+  args.insert(args.begin(), words.begin(), words.end());
+  return args;
+}
+
 int decode_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
 }  // namespace
 
 DaemonProcess::DaemonProcess(std::vector<std::string> args, std::map<std::string, std::string> env) {
   if (args.empty()) throw std::invalid_argument("DaemonProcess needs at least the program to run");
+  args = wrapped(std::move(args));
   log_path_ = temp_log_path();
   std::vector<std::string> environment = merged_environment(env);
   std::vector<char*> argv = pointers(args);
