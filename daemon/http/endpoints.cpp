@@ -176,6 +176,15 @@ Answer wait_for_checkpoint(const Request& request, std::string_view handler, Dae
       }};
 }
 
+unsigned status_code(AdminResult result) {
+  switch (result) {
+    case AdminResult::accepted: return 202;
+    case AdminResult::no_such_handler: return 404;
+    case AdminResult::not_allowed_now: return 409;
+  }
+  return 500;
+}
+
 bool authorized(const Request& request, const std::string& token) {
   if (token.empty()) return true;
   constexpr std::string_view kScheme = "bearer ";
@@ -218,10 +227,10 @@ Response admin(const Request& request, DaemonView& daemon) {
       }
     }
     const AdminOutcome outcome = daemon.admin(admin_request);
-    boost::json::object body{{"handler", handler}, {"message", outcome.message}};
+    boost::json::object body{{"handler", handler}, {"outcome", to_string(outcome.result)}, {"message", outcome.message}};
     if (outcome.position) body["position"] = *outcome.position;
-    if (outcome.status >= 400) body["error"] = outcome.message;
-    return json(outcome.status, body);
+    if (outcome.result != AdminResult::accepted) body["error"] = outcome.message;
+    return json(status_code(outcome.result), body);
   }
   return error(404, "no such admin call: " + request.path + " (/admin/ACTION/HANDLER: pause, resume, skip, rebuild, retry, drop)");
 }
