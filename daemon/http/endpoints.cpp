@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "daemon/http/json_text.hpp"
 #include "daemon/http/metrics.hpp"
 #include "sources/redis/stream_entry_id.hpp"
 
@@ -20,9 +21,7 @@ constexpr std::int64_t kMaxWaitMs = 300000;
 // client hammering /metrics costs the lanes one render a second instead of a core.
 constexpr auto kMetricsMaxAge = std::chrono::seconds(1);
 
-Response json(unsigned status, const boost::json::value& body) {
-  return {status, kJson, boost::json::serialize(body) + "\n"};
-}
+Response json(unsigned status, const boost::json::value& body) { return {status, kJson, to_json_text(body) + "\n"}; }
 
 Response error(unsigned status, std::string message) { return json(status, {{"error", std::move(message)}}); }
 

@@ -11,7 +11,8 @@
 /// - POST /admin/{pause,resume,skip,rebuild,retry,drop}/HANDLER: operator actions, answered with their
 ///   outcome as JSON {"outcome", "message"}: 202 accepted, 404 no_such_handler, 409 not_allowed_now; with
 ///   [http] admin_token set, only with `Authorization: Bearer TOKEN` (else 401).
-/// Errors are JSON {"error": "..."} with a 4xx status.
+/// Errors are JSON {"error": "..."} with a 4xx status. Numbers are written as a person reads them
+/// (daemon/http/json_text.hpp).
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
 #include "base/http/server.hpp"
