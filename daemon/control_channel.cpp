@@ -1,5 +1,7 @@
 #include "daemon/control_channel.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <utility>
 
@@ -25,6 +27,19 @@ Result<http::AdminRequest> parse_control(std::string_view payload) {
     return http::AdminRequest{value, std::string(handler), "notify", std::nullopt, std::nullopt};
   }
   return fail("unknown action '" + std::string(action.substr(0, 32)) + "': expected pause, resume, skip, rebuild, retry or drop");
+}
+
+void act_on_control(std::string_view payload, http::DaemonView& daemon) {
+  const auto request = parse_control(payload);
+  if (!request) {
+    spdlog::warn("event=control_ignored channel={} error=\"{}\"", kControlChannel, request.error());
+    return;
+  }
+  const http::AdminOutcome outcome = daemon.admin(*request);
+  if (outcome.result != http::AdminResult::accepted) {
+    spdlog::warn("handler={} event=control_refused outcome={} error=\"{}\"", request->handler,
+                 to_string(outcome.result), outcome.message);
+  }
 }
 
 }  // namespace projectord

@@ -91,18 +91,7 @@ int run_service(const config::Config& config, RunOptions options) {
   // The admin calls by NOTIFY (daemon/control_channel.hpp), for applications that only reach the database.
   sources::NotifyListener control(io, config.database_url, std::string(kControlChannel),
                                   [&supervisor](std::optional<std::string_view> payload) {
-                                    if (!payload) return;
-                                    const auto request = parse_control(*payload);
-                                    if (!request) {
-                                      spdlog::warn("event=control_ignored channel={} error=\"{}\"",
-                                                   kControlChannel, request.error());
-                                      return;
-                                    }
-                                    const auto outcome = supervisor.admin(*request);
-                                    if (outcome.status >= 300) {
-                                      spdlog::warn("handler={} event=control_refused error=\"{}\"", request->handler,
-                                                   outcome.message);
-                                    }
+                                    if (payload) act_on_control(*payload, supervisor);
                                   });
   control.start();
 

@@ -11,15 +11,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
+#include <string_view>
 
+#include "base/result.hpp"
+#include "base/wake_signal.hpp"
 #include "config/config.hpp"
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
-#include "daemon/lane.hpp"
-#include "base/result.hpp"
+#include "daemon/lane_roster.hpp"
+#include "daemon/rebuild_run.hpp"
 #include "sources/postgres/notify_listener.hpp"
-#include "base/wake_signal.hpp"
 
 namespace projectord {
 
@@ -53,15 +54,18 @@ class Supervisor final : public http::DaemonView {
   http::AdminOutcome admin(const http::AdminRequest& request) override;
 
  private:
-  struct Running;
   struct Listener;
   struct Pending;
-  struct Rebuild;
 
+  /// Stops the handler's lane (and its rebuild, built with the old settings); `why`: changed or removed.
+  /// Called with mutex_ held.
+  void retire(const std::string& handler, std::string_view why);
+  void stop_rebuild_for_reload(const std::string& handler);
   void start(Pending pending);
   void finished(std::uint64_t id);
+  void rebuild_ended(std::unique_ptr<RebuildRun> rebuild);
   void stop_live_for_swap(const std::string& handler);
-  std::unique_ptr<Running> launch(const config::Handler& handler,
+  std::unique_ptr<LaneRun> launch(const config::Handler& handler,
                                   std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options);
   /// What a lane of `handler` reads: its source's live source, or the one a rebuild replays history from.
   std::unique_ptr<Source> make_source(const config::Handler& handler, bool rebuild);
@@ -83,9 +87,8 @@ class Supervisor final : public http::DaemonView {
   std::map<std::string, std::unique_ptr<Pending>> pending_;  ///< replacements waiting for the old lane to end
 
   mutable std::mutex mutex_;  // guards the members below against the HTTP thread
-  std::map<std::string, std::unique_ptr<Running>> lanes_;
-  std::vector<std::unique_ptr<Running>> retiring_;
-  std::map<std::string, std::unique_ptr<Rebuild>> rebuilds_;
+  LaneRoster lanes_;
+  std::map<std::string, std::unique_ptr<RebuildRun>> rebuilds_;
   std::map<std::string, http::RebuildStatus> failed_rebuilds_;  ///< the last rebuild's, until another starts
   http::EndpointSettings settings_;
 };

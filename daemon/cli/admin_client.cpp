@@ -76,9 +76,12 @@ int command_admin(const config::Config& config, const std::string& action, const
   }
   const std::string& body = response->body();
   if (response->result_int() >= 300) {
+    // The daemon's outcome (not_allowed_now, no_such_handler) when it got as far as the handler; the HTTP
+    // status alone when the call itself was refused (a missing token).
+    const std::string outcome = field(body, "outcome");
     const std::string error = field(body, "error");
-    std::cerr << "projectord: " << action << " " << handler << ": " << response->result_int() << " "
-              << (error.empty() ? body : error) << "\n";
+    std::cerr << "projectord: " << action << " " << handler << ": " << (outcome.empty() ? "" : outcome + " ")
+              << "(HTTP " << response->result_int() << ") " << (error.empty() ? body : error) << "\n";
     return 1;
   }
   std::cout << handler << ": " << field(body, "message");

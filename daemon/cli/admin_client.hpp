@@ -1,6 +1,7 @@
 #pragma once
 /// `projectord pause|resume|skip HANDLER`: asks the running daemon, over its HTTP admin endpoint, to act on
-/// one handler, with the configured admin token. Prints the daemon's answer; exit 0 when it accepted.
+/// one handler, with the configured admin token. Prints the daemon's answer (its outcome and message); exit 0
+/// when it accepted.
 #include <string>
 
 #include "config/config.hpp"

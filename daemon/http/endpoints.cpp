@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "daemon/http/json_text.hpp"
 #include "daemon/http/metrics.hpp"
 #include "sources/redis/stream_entry_id.hpp"
 
@@ -20,9 +21,7 @@ constexpr std::int64_t kMaxWaitMs = 300000;
 // client hammering /metrics costs the lanes one render a second instead of a core.
 constexpr auto kMetricsMaxAge = std::chrono::seconds(1);
 
-Response json(unsigned status, const boost::json::value& body) {
-  return {status, kJson, boost::json::serialize(body) + "\n"};
-}
+Response json(unsigned status, const boost::json::value& body) { return {status, kJson, to_json_text(body) + "\n"}; }
 
 Response error(unsigned status, std::string message) { return json(status, {{"error", std::move(message)}}); }
 
@@ -176,6 +175,15 @@ Answer wait_for_checkpoint(const Request& request, std::string_view handler, Dae
       }};
 }
 
+unsigned status_code(AdminResult result) {
+  switch (result) {
+    case AdminResult::accepted: return 202;
+    case AdminResult::no_such_handler: return 404;
+    case AdminResult::not_allowed_now: return 409;
+  }
+  return 500;
+}
+
 bool authorized(const Request& request, const std::string& token) {
   if (token.empty()) return true;
   constexpr std::string_view kScheme = "bearer ";
@@ -218,10 +226,10 @@ Response admin(const Request& request, DaemonView& daemon) {
       }
     }
     const AdminOutcome outcome = daemon.admin(admin_request);
-    boost::json::object body{{"handler", handler}, {"message", outcome.message}};
+    boost::json::object body{{"handler", handler}, {"outcome", to_string(outcome.result)}, {"message", outcome.message}};
     if (outcome.position) body["position"] = *outcome.position;
-    if (outcome.status >= 400) body["error"] = outcome.message;
-    return json(outcome.status, body);
+    if (outcome.result != AdminResult::accepted) body["error"] = outcome.message;
+    return json(status_code(outcome.result), body);
   }
   return error(404, "no such admin call: " + request.path + " (/admin/ACTION/HANDLER: pause, resume, skip, rebuild, retry, drop)");
 }

@@ -4,6 +4,7 @@
 /// endpoints never touch a database (each `Lane::status()` is a locked copy).
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "daemon/lane.hpp"
@@ -47,8 +48,24 @@ struct AdminRequest {
   std::optional<std::int64_t> dead_letter;  ///< retry, drop: the dead letter's id; empty: all of the handler's
 };
 
+/// What became of an operator's request; the HTTP endpoints map it to a status code.
+enum class AdminResult {
+  accepted,         ///< the lane acts on it from its own thread
+  no_such_handler,  ///< no handler of that name runs
+  not_allowed_now,  ///< the handler is not in a state that allows it (the message says why)
+};
+
+constexpr std::string_view to_string(AdminResult result) {
+  switch (result) {
+    case AdminResult::accepted: return "accepted";
+    case AdminResult::no_such_handler: return "no_such_handler";
+    case AdminResult::not_allowed_now: return "not_allowed_now";
+  }
+  return "unknown";
+}
+
 struct AdminOutcome {
-  unsigned status = 202;  ///< 202 accepted, 404 no such handler, 409 not in a state that allows it
+  AdminResult result = AdminResult::accepted;
   std::string message;
   std::optional<Position> position;  ///< skip: the event that becomes a dead letter
 };
