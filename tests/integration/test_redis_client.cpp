@@ -282,7 +282,7 @@ net::awaitable<void> silent_server(net::io_context& io) {
   const auto start = Clock::now();
   const auto client = co_await RedisClient::connect(io, on_port(port, "hunter2"), 300ms);
   REQUIRE_FALSE(client.has_value());
-  CHECK(Clock::now() - start < 3s);
+  CHECK(Clock::now() - start < 30s);  // a timeout read as seconds would wait 300 s
   CHECK_THAT(client.error(), Catch::Contains("127.0.0.1:" + std::to_string(port)) && Catch::Contains("300 ms"));
   CHECK_THAT(client.error(), !Catch::Contains("hunter2"));
 }
@@ -338,7 +338,7 @@ net::awaitable<void> close_in_flight(net::io_context& io) {
   const auto start = Clock::now();
   client->close();
   co_await together.all();
-  CHECK(Clock::now() - start < 1s);
+  CHECK(Clock::now() - start < 5s);  // not held until the BLPOP's 10 s are up
   REQUIRE(together.results.size() == 4);
   for (const auto& result : together.results) {
     REQUIRE_FALSE(result.has_value());

