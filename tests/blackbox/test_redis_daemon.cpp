@@ -59,7 +59,8 @@ std::int64_t pending(const RedisServer& redis) {
 
 }  // namespace
 
-TEST_CASE("a stream-fed projection follows its stream across a Redis restart and acknowledges what it applied") {
+TEST_CASE("a stream-fed projection follows its stream across a Redis restart and acknowledges what it applied",
+          "[redis]") {
   TestDatabase db;
   RedisServer redis;
   const auto env = env_for(db, redis);
@@ -94,7 +95,8 @@ TEST_CASE("a stream-fed projection follows its stream across a Redis restart and
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
-TEST_CASE("a daemon killed with entries pending: a second daemon's consumer claims them, the model ends exact") {
+TEST_CASE("a daemon killed with entries pending: a second daemon's consumer claims them, the model ends exact",
+          "[redis]") {
   TestDatabase db;
   RedisServer redis;
   const auto env = env_for(db, redis);
@@ -117,7 +119,8 @@ TEST_CASE("a daemon killed with entries pending: a second daemon's consumer clai
   CHECK(exit_code_after(second, SIGTERM) == 0);
 }
 
-TEST_CASE("a stream-fed read model rebuilds from the stream, and a trimmed stream makes the rebuild refuse") {
+TEST_CASE("a stream-fed read model rebuilds from the stream, and a trimmed stream makes the rebuild refuse",
+          "[redis]") {
   TestDatabase db;
   RedisServer redis;
   const auto env = env_for(db, redis);
@@ -147,7 +150,7 @@ TEST_CASE("a stream-fed read model rebuilds from the stream, and a trimmed strea
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
-TEST_CASE("a celery handler queues one welcome-email task per UserRegistered of the PostgreSQL store") {
+TEST_CASE("a celery handler queues one welcome-email task per UserRegistered of the PostgreSQL store", "[redis]") {
   TestDatabase db;
   const auto broker = projectord::testing::test_redis_url();
   const std::string queue = projectord::testing::unique_redis_name("welcome");

@@ -78,8 +78,7 @@ struct TempDir {
 
 }  // namespace
 
-TEST_CASE("a webhook POSTs the event as JSON with its idempotency key and a signature the receiver can check",
-          "[webhook]") {
+TEST_CASE("a webhook POSTs the event as JSON with its idempotency key and a signature the receiver can check") {
   WebhookReceiver receiver(always(204));
   const auto outcomes = webhook(url(receiver), "s3cret")->deliver(events(1));
   REQUIRE(outcomes.size() == 1);
@@ -106,8 +105,7 @@ TEST_CASE("a webhook POSTs the event as JSON with its idempotency key and a sign
   CHECK(projectord::handlers::webhook_signature("other", timestamp, request.body) != got);
 }
 
-TEST_CASE("a 5xx is a retry whose error names the status and the path but not the query, and the next call delivers",
-          "[webhook]") {
+TEST_CASE("a 5xx is a retry whose error names the status and the path but not the query, and the next call delivers") {
   WebhookReceiver receiver([](std::size_t index, const auto&) { return ScriptedResponse{index == 0 ? 503u : 200u}; });
   auto hook = webhook(url(receiver), "s3cret");
   const auto one = events(1);
@@ -124,7 +122,7 @@ TEST_CASE("a 5xx is a retry whose error names the status and the path but not th
   }
 }
 
-TEST_CASE("429 and 408 are retried no sooner than Retry-After, other 4xx and 3xx are permanent", "[webhook]") {
+TEST_CASE("429 and 408 are retried no sooner than Retry-After, other 4xx and 3xx are permanent") {
   SECTION("429 with Retry-After in seconds") {
     WebhookReceiver receiver([](std::size_t, const auto&) { return ScriptedResponse{429, {{"Retry-After", "2"}}}; });
     const auto outcome = webhook(url(receiver))->deliver(events(1))[0];
@@ -152,7 +150,7 @@ TEST_CASE("429 and 408 are retried no sooner than Retry-After, other 4xx and 3xx
   }
 }
 
-TEST_CASE("a receiver that never answers, or nobody listening, is a retry", "[webhook]") {
+TEST_CASE("a receiver that never answers, or nobody listening, is a retry") {
   SECTION("no answer within request_timeout") {
     WebhookReceiver receiver(always(200));
     receiver.hold();
@@ -170,7 +168,7 @@ TEST_CASE("a receiver that never answers, or nobody listening, is a retry", "[we
   }
 }
 
-TEST_CASE("a webhook has at most max_in_flight requests out, and every delivery arrives", "[webhook]") {
+TEST_CASE("a webhook has at most max_in_flight requests out, and every delivery arrives") {
   WebhookReceiver receiver(always(200));
   receiver.hold();  // answers wait: requests pile up to the limit
   auto hook = webhook(url(receiver), "", "", 4);
@@ -189,7 +187,7 @@ TEST_CASE("a webhook has at most max_in_flight requests out, and every delivery 
   CHECK(receiver.most_at_once() == 4);  // side by side, never more
 }
 
-TEST_CASE("https: the receiver's certificate must chain to a trusted CA and name the host", "[webhook]") {
+TEST_CASE("over https the receiver's certificate must chain to a trusted CA and name the host") {
   TempDir dir;
   const auto localhost = projectord::testing::tls_files(dir.path.string(), "localhost");
   WebhookReceiver receiver(always(200), &localhost);

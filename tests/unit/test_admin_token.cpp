@@ -2,7 +2,7 @@
 
 #include "daemon/http/endpoints.hpp"
 
-TEST_CASE("the admin token compare: equal only for the same bytes and length") {
+TEST_CASE("the admin token compare is equal only for the same bytes and length") {
   using projectord::http::constant_time_equal;
   CHECK(constant_time_equal("s3cret", "s3cret"));
   CHECK_FALSE(constant_time_equal("s3cret", "s3cre"));

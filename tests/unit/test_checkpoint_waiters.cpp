@@ -10,7 +10,7 @@ using projectord::CheckpointWaiters;
 using projectord::Position;
 using projectord::testing::FakeClock;
 
-TEST_CASE("checkpoint waiters: a wait completes at once, on a later commit, or never after its deadline") {
+TEST_CASE("a checkpoint wait completes at once, on a later commit, or never after its deadline") {
   FakeClock clock;
   CheckpointWaiters waiters(clock);
   std::vector<std::pair<int, Position>> calls;

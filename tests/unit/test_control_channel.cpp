@@ -2,7 +2,7 @@
 
 #include "daemon/control_channel.hpp"
 
-TEST_CASE("control channel: 'ACTION HANDLER' payloads, and clear errors for the rest") {
+TEST_CASE("the control channel reads 'ACTION HANDLER' payloads and gives clear errors for the rest") {
   using projectord::parse_control;
   using projectord::http::AdminAction;
   const auto rebuild = parse_control("rebuild users");

@@ -2,7 +2,7 @@
 
 #include "base/histogram.hpp"
 
-TEST_CASE("histogram: a value lands in the first bucket whose bound holds it, beyond the last only in count") {
+TEST_CASE("a histogram value lands in the first bucket whose bound holds it, beyond the last only in count") {
   auto histogram = projectord::batch_size_histogram();
   histogram.observe(1);
   histogram.observe(7);

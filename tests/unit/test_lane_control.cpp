@@ -4,7 +4,7 @@
 
 #include "daemon/lane_control.hpp"
 
-TEST_CASE("lane control: pause and resume, a halted lane is resumed (retry) or skipped, never paused") {
+TEST_CASE("lane control pauses and resumes, and a halted lane is resumed (retry) or skipped, never paused") {
   using projectord::LaneControl;
   using projectord::LaneState;
   LaneControl control("users");

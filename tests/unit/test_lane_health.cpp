@@ -25,7 +25,7 @@ LaneStatus behind(LaneState state, FakeClock& clock, std::chrono::milliseconds s
 
 }  // namespace
 
-TEST_CASE("health: a lane behind without progress for stuck_after is stuck and not ready") {
+TEST_CASE("a lane's health is stuck and not ready when it is behind without progress for stuck_after") {
   FakeClock clock;
   const HealthLimits limits{.stuck_after = 60s, .ready_max_lag = 10min};
   LaneStatus status = behind(LaneState::catching_up, clock, 30s);
@@ -42,7 +42,7 @@ TEST_CASE("health: a lane behind without progress for stuck_after is stuck and n
   CHECK_THAT(health.reason, Catch::Contains("no progress for 61 s while 40 positions wait"));
 }
 
-TEST_CASE("health: a lane idle at the head for long that falls behind is owed progress only from then") {
+TEST_CASE("a lane idle at the head for long that falls behind is owed progress only from then") {
   FakeClock clock;
   LaneStatus status;
   status.state = LaneState::catching_up;
@@ -55,7 +55,7 @@ TEST_CASE("health: a lane idle at the head for long that falls behind is owed pr
   CHECK(assess(status, clock.now(), {.stuck_after = 60s, .ready_max_lag = 10min}).state == "catching_up");
 }
 
-TEST_CASE("health: a hole held open past stuck_after names the transaction") {
+TEST_CASE("a lane's health names the transaction holding a hole open past stuck_after") {
   FakeClock clock;
   LaneStatus status = behind(LaneState::waiting_for_hole, clock, 1s);
   status.oldest_hole_wait = 90s;
@@ -65,7 +65,7 @@ TEST_CASE("health: a hole held open past stuck_after names the transaction") {
   CHECK_THAT(health.reason, Catch::Contains("xid 4711"));
 }
 
-TEST_CASE("health: one unit of work running past stuck_after is a hung server or a lock") {
+TEST_CASE("a lane's health calls one unit of work running past stuck_after a hung server or a lock") {
   FakeClock clock;
   LaneStatus status = behind(LaneState::catching_up, clock, 0s);
   status.busy_since = clock.now();
@@ -76,7 +76,7 @@ TEST_CASE("health: one unit of work running past stuck_after is a hung server or
   CHECK_THAT(health.reason, Catch::Contains("hung database server or a lock"));
 }
 
-TEST_CASE("health: a growing lag makes a catching-up lane slow, a lag over ready_max_lag makes it unready") {
+TEST_CASE("a growing lag makes a catching-up lane's health slow, a lag over ready_max_lag makes it unready") {
   FakeClock clock;
   LaneStatus status = behind(LaneState::catching_up, clock, 20s);
   status.lag_growing = true;
@@ -88,7 +88,7 @@ TEST_CASE("health: a growing lag makes a catching-up lane slow, a lag over ready
   CHECK(health.ready);
 }
 
-TEST_CASE("health: halted is never ready, paused and idle are") {
+TEST_CASE("a halted lane is never ready, paused and idle ones are") {
   FakeClock clock;
   LaneStatus status;
   status.state = LaneState::halted;

@@ -7,7 +7,7 @@ using namespace std::chrono_literals;
 using projectord::ProgressWatch;
 using projectord::testing::FakeClock;
 
-TEST_CASE("progress watch: lag in seconds runs from when the lane fell behind until it is at the head again") {
+TEST_CASE("the progress watch's lag in seconds runs from when the lane fell behind until it is at the head again") {
   FakeClock clock;
   ProgressWatch watch(10s);
   watch.observe(clock.now(), 100, 100);
@@ -25,7 +25,7 @@ TEST_CASE("progress watch: lag in seconds runs from when the lane fell behind un
   CHECK_FALSE(watch.behind_since());
 }
 
-TEST_CASE("progress watch: the lag is growing only when it grew over a whole window") {
+TEST_CASE("the progress watch's lag is growing only when it grew over a whole window") {
   FakeClock clock;
   ProgressWatch watch(10s);
   watch.observe(clock.now(), 0, 1000);  // behind: the window starts at lag 1000
