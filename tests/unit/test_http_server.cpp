@@ -243,20 +243,24 @@ TEST_CASE("the HTTP server answers garbage bytes with a 400 or a closed connecti
   CHECK(Client(server->port()).request("GET", "/next").result_int() == 200);
 }
 
-TEST_CASE("the HTTP server cuts a slow client off after the read deadline while others are served") {
-  // Long enough that the other client is answered while the slow one is still held, however busy the machine.
-  auto server = start(echo, Limits{.read_deadline = 2s});
+TEST_CASE("the HTTP server cuts a slow client off after the read deadline") {
+  auto server = start(echo, Limits{.read_deadline = 200ms});
   const auto slow_start = Clock::now();
   Client slow(server->port());
   slow.send("GET /slo");
-
-  CHECK(Client(server->port()).request("GET", "/meanwhile").result_int() == 200);
-  CHECK_FALSE(slow.closed_within(1ms));  // answered before the slow client was cut off, not after
-
   const auto reply = slow.receive(false, 30s);
   if (reply) CHECK(reply->result_int() == 408);
   CHECK(slow.closed_within(30s));
-  CHECK(since(slow_start) >= 1950ms);
+  CHECK(since(slow_start) >= 150ms);
+}
+
+TEST_CASE("the HTTP server answers other clients while a slow one is still sending its request") {
+  // A read deadline far off: the slow client still holds its connection when the other one is answered.
+  auto server = start(echo, Limits{.read_deadline = 120s});
+  Client slow(server->port());
+  slow.send("GET /slo");
+  CHECK(Client(server->port()).request("GET", "/meanwhile").result_int() == 200);
+  CHECK_FALSE(slow.closed_within(1ms));
 }
 
 TEST_CASE("the HTTP server closes a keep-alive connection idle past the idle deadline") {
