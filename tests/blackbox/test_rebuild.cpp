@@ -99,7 +99,7 @@ TEST_CASE("rebuild under a steady write load swaps in a model equal to one never
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
-TEST_CASE("rebuild triggers: the CLI, SIGUSR1 for handlers marked rebuild_on_signal, NOTIFY projectord_control") {
+TEST_CASE("the CLI, SIGUSR1 (handlers marked rebuild_on_signal) and NOTIFY projectord_control each trigger a rebuild") {
   TestDatabase db;
   write_events(db, 500);
   const std::string config = migrated(db, "rebuild-triggers.toml", rebuild_config("rebuild_on_signal = true\n"));

@@ -52,7 +52,7 @@ int create_all(const TestDatabase& db) {
 
 }  // namespace
 
-TEST_CASE("reader indexes: a table Django's migrations indexed gets none of ours, a bare one all six, once") {
+TEST_CASE("a table Django's migrations indexed gets none of our reader indexes, a bare one all six, once") {
   TestDatabase db;
   create_user_projection(db);
 
@@ -73,7 +73,7 @@ TEST_CASE("reader indexes: a table Django's migrations indexed gets none of ours
   }
 }
 
-TEST_CASE("reader indexes: a LIKE-only, partial, hash, expression or reordered index is not the same one") {
+TEST_CASE("a LIKE-only, partial, hash, expression or reordered index is not the same as a reader index") {
   TestDatabase db;
   create_user_projection(db);
   // One near miss for each of five reader indexes; (username, is_active) has none.

@@ -45,7 +45,7 @@ void live_and_shadow(const TestDatabase& db) {
 
 }  // namespace
 
-TEST_CASE("rebuild swap: the shadow's tables take the live names, the live checkpoint takes the shadow's") {
+TEST_CASE("a rebuild swap gives the shadow's tables the live names and the live checkpoint the shadow's") {
   TestDatabase db;
   live_and_shadow(db);
   REQUIRE(db.query_int("SELECT count(*) FROM projectord.rebuilds WHERE handler = 'users'") == 1);
@@ -71,7 +71,7 @@ TEST_CASE("rebuild swap: the shadow's tables take the live names, the live check
         0);
 }
 
-TEST_CASE("rebuild swap: an empty shadow is an error and changes nothing, abandon clears the rebuild") {
+TEST_CASE("a rebuild swap of an empty shadow is an error and changes nothing, and abandon clears the rebuild") {
   TestDatabase db;
   install(db);
   db.exec("CREATE TABLE model (id int)");
@@ -99,7 +99,8 @@ TEST_CASE("rebuild swap: an empty shadow is an error and changes nothing, abando
   CHECK(db.query_int("SELECT count(*) FROM public.model") == 0);  // the live model was never touched
 }
 
-TEST_CASE("rebuild: a fresh begin drops what an earlier rebuild left, a handler writing a qualified table is refused") {
+TEST_CASE(
+    "a fresh rebuild begin drops what an earlier rebuild left, and a handler writing a qualified table is refused") {
   TestDatabase db;
   live_and_shadow(db);
   auto connection = db.connect();

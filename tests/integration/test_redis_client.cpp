@@ -123,7 +123,7 @@ net::awaitable<void> ping(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: PING answers the status PONG", "[redis]") {
+TEST_CASE("the redis client gets the status PONG for PING", "[redis]") {
   run([](net::io_context& io) { return ping(io); });
 }
 
@@ -146,7 +146,7 @@ net::awaitable<void> binary_values(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: keys and values are binary-safe and a missing key is nil", "[redis]") {
+TEST_CASE("keys and values are binary-safe through the redis client and a missing key is nil", "[redis]") {
   run([](net::io_context& io) { return binary_values(io); });
 }
 
@@ -167,8 +167,9 @@ net::awaitable<void> error_reply(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: a Redis error is an error reply and not a failure: BUSYGROUP on a second XGROUP CREATE",
-          "[redis]") {
+TEST_CASE(
+    "the redis client returns a Redis error as an error reply, not a failure: BUSYGROUP on a second XGROUP CREATE",
+    "[redis]") {
   run([](net::io_context& io) { return error_reply(io); });
 }
 
@@ -221,7 +222,8 @@ net::awaitable<void> pipelined_stream(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: 1000 pipelined XADDs complete in order and XREADGROUP returns them for XACK", "[redis]") {
+TEST_CASE("1000 XADDs pipelined by the redis client complete in order and XREADGROUP returns them for XACK",
+          "[redis]") {
   run([](net::io_context& io) { return pipelined_stream(io); });
 }
 
@@ -237,7 +239,7 @@ net::awaitable<void> select_db(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: SELECT follows the database of the URL", "[redis]") {
+TEST_CASE("the redis client selects the database of the URL", "[redis]") {
   run([](net::io_context& io) { return select_db(io); });
 }
 
@@ -253,7 +255,7 @@ net::awaitable<void> unix_socket(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: connects over a Unix socket and selects the database of the URL", "[redis]") {
+TEST_CASE("the redis client connects over a Unix socket and selects the database of the URL", "[redis]") {
   run([](net::io_context& io) { return unix_socket(io); });
 }
 
@@ -268,7 +270,7 @@ net::awaitable<void> refused(net::io_context& io, unsigned short port) {
 
 }  // namespace
 
-TEST_CASE("redis client: a port where nothing listens fails with an error naming host:port", "[redis]") {
+TEST_CASE("the redis client fails on a port where nothing listens with an error naming host:port", "[redis]") {
   const auto port = closed_port();
   run([port](net::io_context& io) { return refused(io, port); });
 }
@@ -282,14 +284,14 @@ net::awaitable<void> silent_server(net::io_context& io) {
   const auto start = Clock::now();
   const auto client = co_await RedisClient::connect(io, on_port(port, "hunter2"), 300ms);
   REQUIRE_FALSE(client.has_value());
-  CHECK(Clock::now() - start < 3s);
+  CHECK(Clock::now() - start < 30s);  // a timeout read as seconds would wait 300 s
   CHECK_THAT(client.error(), Catch::Contains("127.0.0.1:" + std::to_string(port)) && Catch::Contains("300 ms"));
   CHECK_THAT(client.error(), !Catch::Contains("hunter2"));
 }
 
 }  // namespace
 
-TEST_CASE("redis client: a server that accepts and never answers fails after the timeout", "[redis]") {
+TEST_CASE("the redis client fails after the timeout on a server that accepts and never answers", "[redis]") {
   run([](net::io_context& io) { return silent_server(io); });
 }
 
@@ -321,7 +323,8 @@ net::awaitable<void> acl_auth(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: AUTH as an ACL user works and a wrong password fails naming the server only", "[redis]") {
+TEST_CASE("the redis client authenticates as an ACL user, and a wrong password fails naming the server only",
+          "[redis]") {
   run([](net::io_context& io) { return acl_auth(io); });
 }
 
@@ -338,7 +341,7 @@ net::awaitable<void> close_in_flight(net::io_context& io) {
   const auto start = Clock::now();
   client->close();
   co_await together.all();
-  CHECK(Clock::now() - start < 1s);
+  CHECK(Clock::now() - start < 5s);  // not held until the BLPOP's 10 s are up
   REQUIRE(together.results.size() == 4);
   for (const auto& result : together.results) {
     REQUIRE_FALSE(result.has_value());
@@ -351,7 +354,7 @@ net::awaitable<void> close_in_flight(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: closing with commands in flight fails them and every later command", "[redis]") {
+TEST_CASE("closing the redis client with commands in flight fails them and every later command", "[redis]") {
   run([](net::io_context& io) { return close_in_flight(io); });
 }
 
@@ -376,6 +379,6 @@ net::awaitable<void> lost_connection(net::io_context& io) {
 
 }  // namespace
 
-TEST_CASE("redis client: a connection the server drops fails its command in flight as lost", "[redis]") {
+TEST_CASE("a connection the server drops fails the redis client's command in flight as lost", "[redis]") {
   run([](net::io_context& io) { return lost_connection(io); });
 }

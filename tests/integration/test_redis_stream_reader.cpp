@@ -89,7 +89,8 @@ struct EndedRead {
 };
 
 // Blocks `reader` in read_new(10, 10 s) on another thread, calls `end` once the server shows the read blocked,
-// and waits for the read to return.
+// and waits for the read to return. A read ended "at once" returns in under half its block (`after` < 5 s): a
+// margin no busy machine uses up.
 EndedRead end_blocked_read(TestStream& stream, RedisStreamReader& reader, const std::function<void()>& end) {
   auto read = read_in_background(reader, 10s);
   REQUIRE(eventually([&] { return stream.connections(true) == 1; }));
@@ -119,7 +120,7 @@ struct StringMaker<StreamEntryId> {
 };
 }  // namespace Catch
 
-TEST_CASE("redis stream reader: ensure_group creates the group once where source.start says, and the stream",
+TEST_CASE("the stream reader's ensure_group creates the group once where source.start says, and the stream",
           "[redis]") {
   TestStream stream;
   SECTION("start 0: the group sees the entries added before it") {
@@ -147,7 +148,7 @@ TEST_CASE("redis stream reader: ensure_group creates the group once where source
   }
 }
 
-TEST_CASE("redis stream reader: a consumer reads its own pending entries after an id, then new ones", "[redis]") {
+TEST_CASE("a stream reader's consumer reads its own pending entries after an id, then new ones", "[redis]") {
   TestStream stream;
   const auto first = stream.add(3);
   CHECK(ids_of(value_of(group_reader(stream, "c")->read_new(10, 0ms))) == first);  // never acknowledged
@@ -169,7 +170,7 @@ TEST_CASE("redis stream reader: a consumer reads its own pending entries after a
   CHECK(value_of(reader->read_pending(StreamEntryId{}, 10)).size() == 5);
 }
 
-TEST_CASE("redis stream reader: a pending entry deleted from the stream comes back without fields", "[redis]") {
+TEST_CASE("a pending entry deleted from the stream comes back to the stream reader without fields", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(3);
   auto reader = group_reader(stream, "c");
@@ -182,35 +183,35 @@ TEST_CASE("redis stream reader: a pending entry deleted from the stream comes ba
   CHECK_FALSE(pending[2].fields.empty());
 }
 
-TEST_CASE("redis stream reader: read_new waits for its block when nothing comes and returns empty", "[redis]") {
+TEST_CASE("the stream reader's read_new waits for its block when nothing comes and returns empty", "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
   auto start = Clock::now();
   CHECK(value_of(reader->read_new(10, 300ms)).empty());
   const auto waited = Clock::now() - start;
   CHECK(waited >= 290ms);
-  CHECK(waited < 3s);
+  CHECK(waited < 30s);  // a block read as seconds would wait 300 s
 
   start = Clock::now();
   CHECK(value_of(reader->read_new(10, 0ms)).empty());
-  CHECK(Clock::now() - start < 250ms);  // block 0 does not wait (Redis's BLOCK 0 would wait forever)
+  CHECK(Clock::now() - start < 30s);  // block 0 does not wait (Redis's BLOCK 0 would wait forever)
 }
 
-TEST_CASE("redis stream reader: a blocked read_new returns as soon as an entry comes", "[redis]") {
+TEST_CASE("the stream reader's blocked read_new returns as soon as an entry comes", "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
   Ids added;
   const auto ended = end_blocked_read(stream, *reader, [&] { added = stream.add(1); });
-  CHECK(ended.after < 2s);
+  CHECK(ended.after < 5s);
   CHECK(ids_of(value_of(ended.result)) == added);
 }
 
-TEST_CASE("redis stream reader: interrupt from another thread ends a 10 s block at once and the reader goes on",
+TEST_CASE("the stream reader's interrupt from another thread ends a 10 s block at once and the reader goes on",
           "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
   const auto ended = end_blocked_read(stream, *reader, [&] { reader->interrupt(); });
-  CHECK(ended.after < 1s);
+  CHECK(ended.after < 5s);
   CHECK(value_of(ended.result).empty());
 
   // The same connection serves the next read (CLIENT UNBLOCK, not a close), and the helper connection is gone.
@@ -219,20 +220,20 @@ TEST_CASE("redis stream reader: interrupt from another thread ends a 10 s block 
   CHECK(eventually([&] { return stream.connections() == 1; }));
 }
 
-TEST_CASE("redis stream reader: an interrupt before read_new ends that read at once and only that one", "[redis]") {
+TEST_CASE("a stream reader interrupt before read_new ends that read at once and only that one", "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
   reader->interrupt();
   auto start = Clock::now();
   CHECK(value_of(reader->read_new(10, 10s)).empty());
-  CHECK(Clock::now() - start < 1s);
+  CHECK(Clock::now() - start < 5s);  // less than half its block
 
   start = Clock::now();
   CHECK(value_of(reader->read_new(10, 300ms)).empty());
   CHECK(Clock::now() - start >= 290ms);
 }
 
-TEST_CASE("redis stream reader: interrupts racing the start of reads never leave one blocked", "[redis]") {
+TEST_CASE("stream reader interrupts racing the start of reads never leave one blocked", "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
   for (int round = 0; round < 30; ++round) {
@@ -249,13 +250,13 @@ TEST_CASE("redis stream reader: interrupts racing the start of reads never leave
 }
 
 TEST_CASE(
-    "redis stream reader: without CLIENT UNBLOCK an interrupt closes the connection; the next call fails and "
-    "connect() recovers",
+    "without CLIENT UNBLOCK a stream reader interrupt closes the connection, the next call fails, and connect() "
+    "recovers",
     "[redis]") {
   TestStream stream("-client|unblock");
   auto reader = group_reader(stream, "c");
   const auto ended = end_blocked_read(stream, *reader, [&] { reader->interrupt(); });
-  CHECK(ended.after < 2s);
+  CHECK(ended.after < 5s);
   CHECK(value_of(ended.result).empty());
 
   const auto next = reader->read_new(10, 0ms);
@@ -267,7 +268,7 @@ TEST_CASE(
   CHECK(ids_of(value_of(reader->read_new(10, 0ms))) == added);
 }
 
-TEST_CASE("redis stream reader: ack removes entries from the group's pending list", "[redis]") {
+TEST_CASE("the stream reader's ack removes entries from the group's pending list", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(3);
   auto reader = group_reader(stream, "c");
@@ -282,7 +283,7 @@ TEST_CASE("redis stream reader: ack removes entries from the group's pending lis
   CHECK(stream.pending(kGroup) == 1);
 }
 
-TEST_CASE("redis stream reader: claim_idle takes over what a dead consumer read and never acknowledged", "[redis]") {
+TEST_CASE("the stream reader's claim_idle takes over what a dead consumer read and never acknowledged", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(3);
   CHECK(value_of(group_reader(stream, "dead")->read_new(10, 0ms)).size() == 3);
@@ -310,7 +311,7 @@ TEST_CASE("redis stream reader: claim_idle takes over what a dead consumer read 
   }
 }
 
-TEST_CASE("redis stream reader: oldest_pending_elsewhere is the lowest entry another consumer holds", "[redis]") {
+TEST_CASE("the stream reader's oldest_pending_elsewhere is the lowest entry another consumer holds", "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
   CHECK_FALSE(value_of(reader->oldest_pending_elsewhere()).has_value());
@@ -337,7 +338,7 @@ TEST_CASE("redis stream reader: oldest_pending_elsewhere is the lowest entry ano
   CHECK_FALSE(value_of(reader->oldest_pending_elsewhere()).has_value());
 }
 
-TEST_CASE("redis stream reader: range_after reads the entries after an id without touching the group", "[redis]") {
+TEST_CASE("the stream reader's range_after reads the entries after an id without touching the group", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(5);
   auto reader = group_reader(stream, "c");
@@ -351,7 +352,7 @@ TEST_CASE("redis stream reader: range_after reads the entries after an id withou
   CHECK(ids_of(value_of(reader->read_new(10, 0ms))) == ids);
 }
 
-TEST_CASE("redis stream reader: info reports length, first and last, entries added and the highest deleted id",
+TEST_CASE("the stream reader's info reports length, first and last, entries added and the highest deleted id",
           "[redis]") {
   TestStream stream;
   auto reader = connected(stream, "c");
@@ -388,8 +389,8 @@ TEST_CASE("redis stream reader: info reports length, first and last, entries add
 }
 
 TEST_CASE(
-    "redis stream reader: after the server closed the connection a call fails naming the server and the "
-    "command, and connect() recovers",
+    "after the server closed the stream reader's connection a call fails naming the server and the command, and "
+    "connect() recovers",
     "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
@@ -412,7 +413,7 @@ TEST_CASE(
   CHECK(value_of(reader->info()).length == 1);
 }
 
-TEST_CASE("redis stream reader: an error reply fails the call with the command and Redis's words", "[redis]") {
+TEST_CASE("an error reply fails the stream reader's call with the command and Redis's words", "[redis]") {
   TestStream stream;
   auto reader = connected(stream, "c");  // no group
   const auto read = reader->read_new(10, 0ms);
@@ -429,8 +430,7 @@ TEST_CASE("redis stream reader: an error reply fails the call with the command a
   CHECK(value_of(reader->info()).length == 0);
 }
 
-TEST_CASE("redis stream reader: calls before connect fail, and a bad URL fails connect without the password",
-          "[redis]") {
+TEST_CASE("stream reader calls before connect fail, and a bad URL fails connect without the password", "[redis]") {
   TestStream stream;
   RedisStreamReader reader(stream.source(), kGroup, "c");
   const auto info = reader.info();
@@ -446,7 +446,7 @@ TEST_CASE("redis stream reader: calls before connect fail, and a bad URL fails c
   CHECK_THAT(connected.error(), !Catch::Contains(kStreamUserPassword));
 }
 
-TEST_CASE("redis stream reader: a server that accepts and never answers fails connect after the timeout", "[redis]") {
+TEST_CASE("the stream reader fails connect after the timeout on a server that accepts and never answers", "[redis]") {
   SilentServer silent;
   TestStream stream;
   auto source = stream.source();
@@ -455,12 +455,12 @@ TEST_CASE("redis stream reader: a server that accepts and never answers fails co
   const auto start = Clock::now();
   const auto connected = reader.connect(300ms);
   REQUIRE_FALSE(connected.has_value());
-  CHECK(Clock::now() - start < 3s);
+  CHECK(Clock::now() - start < 30s);  // a timeout read as seconds would wait 300 s
   CHECK_THAT(connected.error(),
              Catch::Contains("127.0.0.1:" + std::to_string(silent.port())) && Catch::Contains("300 ms"));
 }
 
-TEST_CASE("redis stream reader: group_lag counts the entries the group has not been delivered", "[redis]") {
+TEST_CASE("the stream reader's group_lag counts the entries the group has not been delivered", "[redis]") {
   TestStream stream;
   stream.add(5);
   auto reader = group_reader(stream, "c");

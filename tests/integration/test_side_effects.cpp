@@ -152,7 +152,7 @@ TEST_CASE("a side effect whose Redis connection is lost reports retry, and the n
   CHECK(stream.admin("XLEN", stream.key).integer == 3);
 }
 
-TEST_CASE("a celery message is protocol v2: task header, a stable id, base64 [args, kwargs, embed]", "[redis]") {
+TEST_CASE("a celery message is protocol v2: task header, a stable id, base64 [args, kwargs, embed]") {
   config::Handler handler = side_effect_handler("celery", "redis://127.0.0.1:1/0");
   handler.side_effect.task = "users.tasks.send_welcome_email";
   handler.side_effect.queue = "welcome";

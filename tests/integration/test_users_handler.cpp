@@ -58,7 +58,9 @@ class UsersModel {
 
 }  // namespace
 
-TEST_CASE("users: a registration of a user whose row an earlier transaction wrote overwrites it, no second row") {
+TEST_CASE(
+    "in the users handler a registration of a user whose row an earlier transaction wrote overwrites it, no "
+    "second row") {
   TestDatabase db;
   UsersModel model(db);
   model.transaction({user_event(1, "ann", 1, "UserRegistered",
@@ -74,7 +76,9 @@ TEST_CASE("users: a registration of a user whose row an earlier transaction wrot
         "ann2|ann@b.example||Lee|555|t|3|3|2026-12-01 10:00:00");
 }
 
-TEST_CASE("users: events before a user's registration change nothing, in the transaction that registers them too") {
+TEST_CASE(
+    "in the users handler events before a user's registration change nothing, in the transaction that registers "
+    "them too") {
   TestDatabase db;
   UsersModel model(db);
   model.transaction({user_event(1, "bob", 1, "UserEmailChanged", R"({"new_email": "early@b.example"})")});

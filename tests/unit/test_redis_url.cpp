@@ -25,7 +25,7 @@ std::string rejected(std::string_view text) {
 
 }  // namespace
 
-TEST_CASE("redis URL: a host alone takes port 6379 and database 0 with no credentials") {
+TEST_CASE("a redis URL with a host alone takes port 6379 and database 0 with no credentials") {
   const auto url = parsed("redis://cache.internal");
   CHECK(url.host == "cache.internal");
   CHECK(url.port == 6379);
@@ -36,7 +36,7 @@ TEST_CASE("redis URL: a host alone takes port 6379 and database 0 with no creden
   CHECK(url.endpoint() == "cache.internal:6379");
 }
 
-TEST_CASE("redis URL: port and database and percent-decoded user and password are read") {
+TEST_CASE("a redis URL's port, database and percent-decoded user and password are read") {
   const auto url = parsed("redis://app:p%40ss%3Aword@10.0.0.5:6380/3");
   CHECK(url.host == "10.0.0.5");
   CHECK(url.port == 6380);
@@ -46,21 +46,21 @@ TEST_CASE("redis URL: port and database and percent-decoded user and password ar
   CHECK(url.endpoint() == "10.0.0.5:6380");
 }
 
-TEST_CASE("redis URL: a password without a user authenticates as the default user") {
+TEST_CASE("a redis URL with a password without a user authenticates as the default user") {
   const auto url = parsed("redis://:secret@localhost/");
   CHECK(url.user.empty());
   CHECK(url.password == "secret");
   CHECK(url.db == 0);
 }
 
-TEST_CASE("redis URL: an IPv6 host loses its brackets and the endpoint puts them back") {
+TEST_CASE("a redis URL's IPv6 host loses its brackets and the endpoint puts them back") {
   const auto url = parsed("redis://[::1]:7000");
   CHECK(url.host == "::1");
   CHECK(url.port == 7000);
   CHECK(url.endpoint() == "[::1]:7000");
 }
 
-TEST_CASE("redis URL: unix:// names a socket path and may choose the database") {
+TEST_CASE("a unix:// redis URL names a socket path and may choose the database") {
   const auto url = parsed("unix:///run/redis/redis.sock?db=2");
   CHECK(url.unix_path == "/run/redis/redis.sock");
   CHECK(url.host.empty());
@@ -69,11 +69,11 @@ TEST_CASE("redis URL: unix:// names a socket path and may choose the database") 
   CHECK(parsed("unix:///tmp/r.sock").db == 0);
 }
 
-TEST_CASE("redis URL: rediss:// is refused because TLS is not supported yet") {
+TEST_CASE("a rediss:// redis URL is refused because TLS is not supported") {
   CHECK_THAT(rejected("rediss://:secret@host:6380"), Catch::Contains("TLS") && Catch::Contains("not supported"));
 }
 
-TEST_CASE("redis URL: malformed URLs are rejected with a message naming the part that is wrong") {
+TEST_CASE("malformed redis URLs are rejected with a message naming the part that is wrong") {
   CHECK_THAT(rejected("http://host"), Catch::Contains("unknown scheme 'http'"));
   CHECK_THAT(rejected("redis://host:0"), Catch::Contains("port"));
   CHECK_THAT(rejected("redis://host:65536"), Catch::Contains("port"));
@@ -89,7 +89,7 @@ TEST_CASE("redis URL: malformed URLs are rejected with a message naming the part
   CHECK_THAT(rejected("not a url"), Catch::Contains("not a valid URL"));
 }
 
-TEST_CASE("redis URL: no error message contains the password") {
+TEST_CASE("no redis URL error message contains the password") {
   for (const char* text : {"redis://user:hunter2@host:99999", "redis://:hunter2@host/abc", "redis://hunter2@host",
                            "rediss://:hunter2@host", "redis://:hunter2@host?x=1", "redis://:hunter2@host#frag",
                            "redis://:hunter2@ho st", "ftp://:hunter2@host"}) {

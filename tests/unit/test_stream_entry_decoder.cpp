@@ -57,7 +57,7 @@ std::string refused(const StreamEntry& entry, const RedisSource& source = orders
 
 }  // namespace
 
-TEST_CASE("stream entry decoder: every field maps to the event and the id gives its position") {
+TEST_CASE("the stream entry decoder maps every field to the event and the id to its position") {
   const auto event = decoded(entry_with());
   CHECK(event.source == "orders");
   CHECK(event.entry_id == "1700000000000-3");
@@ -70,7 +70,7 @@ TEST_CASE("stream entry decoder: every field maps to the event and the id gives 
   CHECK(event.recorded_at == "2026-11-23T22:45:39Z");
 }
 
-TEST_CASE("stream entry decoder: optional fields that are missing take their defaults") {
+TEST_CASE("optional fields missing from a stream entry take their defaults") {
   const auto event = decoded(StreamEntry{kId, {{"type", "OrderPlaced"}, {"data", "{}"}}});
   CHECK(event.type == "OrderPlaced");
   CHECK(event.stream_id.empty());
@@ -81,7 +81,7 @@ TEST_CASE("stream entry decoder: optional fields that are missing take their def
   CHECK(event.recorded_at.empty());
 }
 
-TEST_CASE("stream entry decoder: the source's field names are the ones read, and other fields are ignored") {
+TEST_CASE("the stream entry decoder reads the source's field names and ignores other fields") {
   auto source = orders();
   source.type_field = "t";
   source.stream_id_field = "aggregate";
@@ -107,19 +107,19 @@ TEST_CASE("stream entry decoder: the source's field names are the ones read, and
   CHECK(event.recorded_at == "2026-01-01T00:00:00Z");
 }
 
-TEST_CASE("stream entry decoder: a field given twice counts the first time") {
+TEST_CASE("a field given twice in a stream entry counts the first time") {
   auto entry = entry_with();
   entry.fields.emplace_back("type", "Other");
   CHECK(decoded(entry).type == "OrderPlaced");
 }
 
-TEST_CASE("stream entry decoder: the largest version decodes and nested data stays whole") {
+TEST_CASE("the stream entry decoder decodes the largest version and keeps nested data whole") {
   const auto event = decoded(entry_with({{"version", "9223372036854775807"}, {"data", R"({"a":{"b":{"c":[1,{}]}}})"}}));
   CHECK(event.version == 9223372036854775807);
   CHECK(event.data.at("a").at("b").at("c").at(0) == 1);
 }
 
-TEST_CASE("stream entry decoder: a missing type or data is refused naming the field") {
+TEST_CASE("a stream entry missing type or data is refused naming the field") {
   CHECK_THAT(refused(entry_with({{"type", ""}})), Catch::Contains("field 'type' is missing"));
   CHECK_THAT(refused(entry_with({{"data", ""}})), Catch::Contains("field 'data' is missing"));
   auto source = orders();
@@ -127,7 +127,7 @@ TEST_CASE("stream entry decoder: a missing type or data is refused naming the fi
   CHECK_THAT(refused(entry_with(), source), Catch::Contains("field 'payload' is missing"));
 }
 
-TEST_CASE("stream entry decoder: data that is not a JSON object is refused naming the field and the problem") {
+TEST_CASE("stream entry data that is not a JSON object is refused naming the field and the problem") {
   const auto truncated = refused(entry_with({{"data", R"({"total":)"}}));
   CHECK_THAT(truncated, Catch::Contains("field 'data'") && Catch::Contains("invalid JSON"));
   const auto trailing = refused(entry_with({{"data", R"({"a":1} x)"}}));
@@ -139,14 +139,14 @@ TEST_CASE("stream entry decoder: data that is not a JSON object is refused namin
   }
 }
 
-TEST_CASE("stream entry decoder: metadata that is not a JSON object is refused naming the field") {
+TEST_CASE("stream entry metadata that is not a JSON object is refused naming the field") {
   CHECK_THAT(refused(entry_with({{"metadata", "{oops}"}})),
              Catch::Contains("field 'metadata'") && Catch::Contains("invalid JSON"));
   CHECK_THAT(refused(entry_with({{"metadata", R"(["user"])"}})),
              Catch::Contains("field 'metadata'") && Catch::Contains("not a JSON object"));
 }
 
-TEST_CASE("stream entry decoder: a version that is not a 64-bit integer is refused showing it") {
+TEST_CASE("a stream entry version that is not a 64-bit integer is refused showing it") {
   for (const std::string version : {"1.5", "12x", " 3", "0x10", "+1", "9223372036854775808", "four"}) {
     INFO(version);
     CHECK_THAT(refused(entry_with({{"version", version}})),
@@ -159,7 +159,7 @@ TEST_CASE("stream entry decoder: a version that is not a 64-bit integer is refus
   CHECK_THAT(refused(entry), Catch::Contains("field 'version' is not a 64-bit integer: ''"));
 }
 
-TEST_CASE("stream entry decoder: an id beyond the positions is refused") {
+TEST_CASE("a stream entry whose id is beyond the positions is refused") {
   auto entry = entry_with();
   entry.id = StreamEntryId{std::uint64_t{1} << 42, 0};
   CHECK_THAT(refused(entry), Catch::Contains("beyond the positions"));
@@ -167,6 +167,6 @@ TEST_CASE("stream entry decoder: an id beyond the positions is refused") {
   CHECK_THAT(refused(entry), Catch::Contains("beyond the positions"));
 }
 
-TEST_CASE("stream entry decoder: an entry deleted while pending (no fields) is refused as deleted") {
+TEST_CASE("a stream entry deleted while pending (no fields) is refused as deleted") {
   CHECK_THAT(refused(StreamEntry{kId, {}}), Catch::Contains("deleted"));
 }

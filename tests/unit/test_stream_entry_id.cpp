@@ -24,7 +24,7 @@ Position position_of(StreamEntryId id) {
 
 }  // namespace
 
-TEST_CASE("stream entry id: MS-SEQ text is read and written back unchanged") {
+TEST_CASE("a stream entry id's MS-SEQ text is read and written back unchanged") {
   for (const std::string text : {"0-0", "0-1", "1700000000000-3", "1700000000000-0", "4398046511103-2097151",
                                  "18446744073709551615-18446744073709551615"}) {
     const auto id = StreamEntryId::parse(text);
@@ -38,14 +38,14 @@ TEST_CASE("stream entry id: MS-SEQ text is read and written back unchanged") {
   CHECK(id->seq == 3u);
 }
 
-TEST_CASE("stream entry id: a bare millisecond time means sequence 0") {
+TEST_CASE("a bare millisecond time is a stream entry id of sequence 0") {
   const auto id = StreamEntryId::parse("1700000000000");
   REQUIRE(id.has_value());
   CHECK(*id == StreamEntryId{1700000000000, 0});
   CHECK(id->text() == "1700000000000-0");
 }
 
-TEST_CASE("stream entry id: text that is not MS-SEQ in unsigned 64-bit numbers is refused") {
+TEST_CASE("text that is not MS-SEQ in unsigned 64-bit numbers is refused as a stream entry id") {
   for (const std::string text : {"", "-", "-1", "1-", "a-1", "1-a", "1-2-3", " 1-2", "1-2 ", "+1-2", "1-+2", "1--2",
                                  "0x10-1", "18446744073709551616-0", "1-18446744073709551616", "*", "$", ">"}) {
     INFO("'" << text << "'");
@@ -53,7 +53,7 @@ TEST_CASE("stream entry id: text that is not MS-SEQ in unsigned 64-bit numbers i
   }
 }
 
-TEST_CASE("stream entry id: a position maps back to its id, up to the largest id a position can hold") {
+TEST_CASE("a position maps back to its stream entry id, up to the largest id a position can hold") {
   for (const StreamEntryId id :
        {StreamEntryId{0, 0}, StreamEntryId{0, 1}, StreamEntryId{1, 0}, StreamEntryId{1700000000000, 3},
         StreamEntryId{1700000000000, kMaxSeq}, StreamEntryId{kMaxMs, 0}, StreamEntryId{kMaxMs, kMaxSeq}}) {
@@ -65,7 +65,7 @@ TEST_CASE("stream entry id: a position maps back to its id, up to the largest id
   CHECK(position_of({kMaxMs, kMaxSeq}) == std::numeric_limits<Position>::max());
 }
 
-TEST_CASE("stream entry id: positions keep the order of the ids") {
+TEST_CASE("positions keep the order of the stream entry ids") {
   std::vector<StreamEntryId> ids{{0, 0},
                                  {0, 1},
                                  {0, kMaxSeq},
@@ -84,7 +84,7 @@ TEST_CASE("stream entry id: positions keep the order of the ids") {
   }
 }
 
-TEST_CASE("stream entry id: an id beyond 42 bits of milliseconds or 21 bits of sequence has no position") {
+TEST_CASE("a stream entry id beyond 42 bits of milliseconds or 21 bits of sequence has no position") {
   CHECK_FALSE(StreamEntryId{kMaxMs + 1, 0}.position().has_value());
   CHECK_FALSE(StreamEntryId{0, kMaxSeq + 1}.position().has_value());
   CHECK_FALSE(StreamEntryId{1700000000000, kMaxSeq + 1}.position().has_value());

@@ -140,7 +140,7 @@ bool has_ipv6_loopback() {
 
 }  // namespace
 
-TEST_CASE("HTTP server: a GET reaches the handler, which chooses the status, body and content type", "[http]") {
+TEST_CASE("the HTTP server passes a GET to the handler, which chooses the status, body and content type") {
   std::mutex mutex;
   Request seen;
   auto server = start([&](const Request& request) {
@@ -172,7 +172,7 @@ TEST_CASE("HTTP server: a GET reaches the handler, which chooses the status, bod
   CHECK(seen.authorization == "Bearer secret");
 }
 
-TEST_CASE("HTTP server: port 0 binds a free port, which port() reports", "[http]") {
+TEST_CASE("an HTTP server on port 0 binds a free port, which port() reports") {
   auto server = start();
   REQUIRE(server->port() != 0);
   auto other = start();
@@ -181,14 +181,14 @@ TEST_CASE("HTTP server: port 0 binds a free port, which port() reports", "[http]
   CHECK(client.request("GET", "/healthz").body() == "GET path=/healthz query= auth= body=");
 }
 
-TEST_CASE("HTTP server: a host name such as localhost is resolved once at start", "[http]") {
+TEST_CASE("an HTTP server resolves a host name such as localhost once at start") {
   auto started = Server::start("localhost:0", echo);
   REQUIRE(started.has_value());
   const unsigned short port = (*started)->port();
   CHECK(port != 0);
 }
 
-TEST_CASE("HTTP server: HEAD is answered like GET, with its Content-Length but without a body", "[http]") {
+TEST_CASE("the HTTP server answers HEAD like GET, with its Content-Length but without a body") {
   auto server = start();
   Client client(server->port());
   const Reply get = client.request("GET", "/metrics");
@@ -200,14 +200,14 @@ TEST_CASE("HTTP server: HEAD is answered like GET, with its Content-Length but w
   CHECK(client.request("GET", "/after-head").body() == "GET path=/after-head query= auth= body=");
 }
 
-TEST_CASE("HTTP server: with keep-alive, two requests are answered on one connection", "[http]") {
+TEST_CASE("with keep-alive the HTTP server answers two requests on one connection") {
   auto server = start();
   Client client(server->port());
   CHECK(client.request("GET", "/one").body() == "GET path=/one query= auth= body=");
   CHECK(client.request("POST", "/two", "payload").body() == "POST path=/two query= auth= body=payload");
 }
 
-TEST_CASE("HTTP server: a handler that throws is answered with 500 and the connection goes on", "[http]") {
+TEST_CASE("the HTTP server answers 500 when the handler throws, and the connection goes on") {
   auto server = start([](const Request& request) -> Response {
     if (request.path == "/boom") throw std::runtime_error("boom");
     return {200, "text/plain", "fine"};
@@ -217,7 +217,7 @@ TEST_CASE("HTTP server: a handler that throws is answered with 500 and the conne
   CHECK(client.request("GET", "/fine").body() == "fine");
 }
 
-TEST_CASE("HTTP server: a body over the limit is refused with 413 and never reaches the handler", "[http]") {
+TEST_CASE("the HTTP server refuses a body over the limit with 413, and the body never reaches the handler") {
   std::atomic<int> calls = 0;
   auto server = start(
       [&](const Request&) {
@@ -233,8 +233,7 @@ TEST_CASE("HTTP server: a body over the limit is refused with 413 and never reac
   CHECK(Client(server->port()).request("POST", "/small", std::string(1024, 'x')).result_int() == 200);
 }
 
-TEST_CASE("HTTP server: garbage bytes get a 400 or a closed connection, and the server answers the next client",
-          "[http]") {
+TEST_CASE("the HTTP server answers garbage bytes with a 400 or a closed connection, and answers the next client") {
   auto server = start();
   Client garbage(server->port());
   garbage.send("\x16\x03\x01 not http\r\n\r\n");
@@ -244,25 +243,27 @@ TEST_CASE("HTTP server: garbage bytes get a 400 or a closed connection, and the 
   CHECK(Client(server->port()).request("GET", "/next").result_int() == 200);
 }
 
-TEST_CASE("HTTP server: a slow client is cut off after the read deadline while others are served", "[http]") {
+TEST_CASE("the HTTP server cuts a slow client off after the read deadline") {
   auto server = start(echo, Limits{.read_deadline = 200ms});
   const auto slow_start = Clock::now();
   Client slow(server->port());
   slow.send("GET /slo");
-
-  const auto other_start = Clock::now();
-  CHECK(Client(server->port()).request("GET", "/meanwhile").result_int() == 200);
-  CHECK(since(other_start) < 100ms);
-
-  const auto reply = slow.receive(false, 2s);
-  const auto cut_after = since(slow_start);
+  const auto reply = slow.receive(false, 30s);
   if (reply) CHECK(reply->result_int() == 408);
-  CHECK(slow.closed_within(2s));
-  CHECK(cut_after >= 150ms);
-  CHECK(cut_after < 1500ms);
+  CHECK(slow.closed_within(30s));
+  CHECK(since(slow_start) >= 150ms);
 }
 
-TEST_CASE("HTTP server: a keep-alive connection idle past the idle deadline is closed", "[http]") {
+TEST_CASE("the HTTP server answers other clients while a slow one is still sending its request") {
+  // A read deadline far off: the slow client still holds its connection when the other one is answered.
+  auto server = start(echo, Limits{.read_deadline = 120s});
+  Client slow(server->port());
+  slow.send("GET /slo");
+  CHECK(Client(server->port()).request("GET", "/meanwhile").result_int() == 200);
+  CHECK_FALSE(slow.closed_within(1ms));
+}
+
+TEST_CASE("the HTTP server closes a keep-alive connection idle past the idle deadline") {
   auto server = start(echo, Limits{.idle_deadline = 200ms});
   Client client(server->port());
   client.request("GET", "/once");
@@ -271,7 +272,7 @@ TEST_CASE("HTTP server: a keep-alive connection idle past the idle deadline is c
   CHECK(since(idle_start) >= 150ms);
 }
 
-TEST_CASE("HTTP server: a second server on the same port fails to start and says why", "[http]") {
+TEST_CASE("a second HTTP server on the same port fails to start and says why") {
   auto first = start();
   const std::string listen = "127.0.0.1:" + std::to_string(first->port());
   const auto second = Server::start(listen, echo);
@@ -280,7 +281,7 @@ TEST_CASE("HTTP server: a second server on the same port fails to start and says
   CHECK(Client(first->port()).request("GET", "/still-there").result_int() == 200);
 }
 
-TEST_CASE("HTTP server: a malformed listen address is an error that names it", "[http]") {
+TEST_CASE("a malformed listen address is an HTTP server error that names it") {
   for (const std::string listen : {"9464", "127.0.0.1", "127.0.0.1:", ":9464", "127.0.0.1:99999", "127.0.0.1:94x",
                                    "::1:9464", "[::1:9464", "[::1]", "127.0.0.1:-1"}) {
     const auto started = Server::start(listen, echo);
@@ -290,7 +291,7 @@ TEST_CASE("HTTP server: a malformed listen address is an error that names it", "
   }
 }
 
-TEST_CASE("HTTP server: an IPv6 loopback address in brackets works", "[http]") {
+TEST_CASE("an HTTP server on an IPv6 loopback address in brackets works") {
   if (!has_ipv6_loopback()) {
     WARN("no IPv6 loopback on this machine: skipped");
     return;
@@ -302,21 +303,24 @@ TEST_CASE("HTTP server: an IPv6 loopback address in brackets works", "[http]") {
   CHECK(client.request("GET", "/v6").result_int() == 200);
 }
 
-TEST_CASE("HTTP server: the destructor returns promptly with an idle client and a client mid-request", "[http]") {
-  auto server = start();
+TEST_CASE("the HTTP server's destructor returns promptly with an idle client and a client mid-request") {
+  // Deadlines far beyond the bound below: a destructor that waited for either client would miss it.
+  auto server = start(echo, Limits{.read_deadline = 120s, .idle_deadline = 120s});
   Client idle(server->port());
   REQUIRE(idle.request("GET", "/keep").result_int() == 200);
   Client halfway(server->port());
   halfway.send("GET /half");
-  CHECK_FALSE(halfway.closed_within(50ms));  // the server waits for the rest (read deadline 5 s)
+  CHECK_FALSE(halfway.closed_within(50ms));  // the server waits for the rest
   const auto stop_start = Clock::now();
   server.reset();
-  CHECK(since(stop_start) < 2s);
+  CHECK(since(stop_start) < 60s);
   CHECK(idle.closed_within(2s));
   CHECK(halfway.closed_within(2s));
 }
 
-TEST_CASE("HTTP server: 200 sequential GETs on one connection each complete with p99 under 50 ms", "[http]") {
+TEST_CASE("200 sequential GETs on one HTTP server connection are not each held up by a delayed ACK") {
+  // A response written in pieces without TCP_NODELAY waits for the client's delayed ACK (40 ms) on every
+  // request; a busy machine delays some requests, never most of them.
   auto server = start();
   Client client(server->port());
   std::vector<std::chrono::microseconds> latencies;
@@ -326,13 +330,14 @@ TEST_CASE("HTTP server: 200 sequential GETs on one connection each complete with
     latencies.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start));
   }
   std::sort(latencies.begin(), latencies.end());
-  const auto p99 = latencies[latencies.size() * 99 / 100 - 1];
-  INFO("p99 " << p99.count() << " us, max " << latencies.back().count() << " us");
-  CHECK(p99 < 50ms);
+  const auto held_up = std::count_if(latencies.begin(), latencies.end(), [](auto latency) { return latency >= 40ms; });
+  INFO("median " << latencies[latencies.size() / 2].count() << " us, max " << latencies.back().count() << " us");
+  CHECK(held_up < static_cast<std::ptrdiff_t>(latencies.size() / 2));
 }
 
-TEST_CASE("HTTP server: a deferred answer is sent when another thread replies, else on_timeout, late replies are ignored",
-          "[http]") {
+TEST_CASE(
+    "the HTTP server sends a deferred answer when another thread replies, else on_timeout, and ignores late "
+    "replies") {
   using projectord::http::Deferred;
   using projectord::http::Reply;
   std::mutex mutex;
@@ -385,8 +390,8 @@ TEST_CASE("HTTP server: a deferred answer is sent when another thread replies, e
   CHECK_FALSE(quick.receive(false, 100ms));         // in particular, no second response
 }
 
-TEST_CASE("HTTP server: stopping with a deferred request pending is prompt, a reply after the stop does nothing",
-          "[http]") {
+TEST_CASE(
+    "stopping the HTTP server with a deferred request pending is prompt, and a reply after the stop does nothing") {
   using projectord::http::Deferred;
   using projectord::http::Reply;
   std::mutex mutex;
@@ -407,7 +412,7 @@ TEST_CASE("HTTP server: stopping with a deferred request pending is prompt, a re
   REQUIRE(pending);
   const auto stop_start = Clock::now();
   server.reset();
-  CHECK(since(stop_start) < 2s);
+  CHECK(since(stop_start) < 15s);  // half the deferred timeout: the stop did not wait for it
   CHECK(client.closed_within(2s));
   (*pending)(Response{200, "text/plain", "after the stop\n"});
 }
