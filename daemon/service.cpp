@@ -17,6 +17,7 @@
 #include <vector>
 #include <pqxx/connection>
 
+#include "base/postgres/errors.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "checkpoints/schema.hpp"
 #include "config/loader.hpp"
@@ -39,8 +40,9 @@ struct Startup {
   std::vector<std::string> rebuilds_to_resume;  ///< rebuilds a previous run left in progress
 };
 
-// A missing or outdated schema is a start-up misconfiguration: refuse to run. An unreachable server is
-// not: the lanes retry until it is back (rebuilds in progress then resume at the next start).
+// A missing or outdated schema, or one this role may not read, is a start-up misconfiguration: refuse to
+// run. An unreachable server is not: the lanes retry until it is back (rebuilds in progress then resume at
+// the next start).
 Startup check_database(const std::string& url) {
   try {
     pqxx::connection connection(url);
@@ -53,6 +55,9 @@ Startup check_database(const std::string& url) {
   } catch (const pqxx::broken_connection& error) {
     spdlog::warn("event=database_unreachable error=\"{}\" action=retrying_in_lanes", error.what());
     return {true, {}};
+  } catch (const std::exception& error) {
+    spdlog::critical("event=startup_failed error=\"{}\"", postgres::one_line(error.what()));
+    return {};
   }
 }
 
@@ -115,7 +120,8 @@ Service::Service(const std::string& database_url, RunOptions options)
       control_(io_, database_url, std::string(kControlChannel),
                [this](std::optional<std::string_view> payload) { on_control(payload); }) {}
 
-Result<void> Service::start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume) {
+// Whatever throws here is a start-up error too (a server message is one line of the log).
+Result<void> Service::start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume) try {
   if (auto started = supervisor_.apply(config); !started) return started;
   if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
   for (const std::string& handler : rebuilds_to_resume) supervisor_.start_rebuild(handler, "resume", true);
@@ -128,6 +134,8 @@ Result<void> Service::start(const config::Config& config, const std::vector<std:
                  config.http.admin_token.empty() ? "none" : "required");
   }
   return {};
+} catch (const std::exception& error) {
+  return fail(postgres::one_line(error.what()));
 }
 
 int Service::run() {
