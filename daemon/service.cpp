@@ -2,26 +2,36 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <csignal>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 #include <pqxx/connection>
 
+#include "base/postgres/errors.hpp"
+#include "checkpoints/rebuilds.hpp"
 #include "checkpoints/schema.hpp"
 #include "config/loader.hpp"
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/control_channel.hpp"
 #include "daemon/http/endpoints.hpp"
-#include "checkpoints/rebuilds.hpp"
-#include "sources/postgres/notify_listener.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
+#include "sources/postgres/notify_listener.hpp"
 
 namespace projectord {
 
 namespace net = boost::asio;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -30,8 +40,9 @@ struct Startup {
   std::vector<std::string> rebuilds_to_resume;  ///< rebuilds a previous run left in progress
 };
 
-// A missing or outdated schema is a start-up misconfiguration: refuse to run. An unreachable server is
-// not: the lanes retry until it is back (rebuilds in progress then resume at the next start).
+// A missing or outdated schema, or one this role may not read, is a start-up misconfiguration: refuse to
+// run. An unreachable server is not: the lanes retry until it is back (rebuilds in progress then resume at
+// the next start).
 Startup check_database(const std::string& url) {
   try {
     pqxx::connection connection(url);
@@ -44,16 +55,189 @@ Startup check_database(const std::string& url) {
   } catch (const pqxx::broken_connection& error) {
     spdlog::warn("event=database_unreachable error=\"{}\" action=retrying_in_lanes", error.what());
     return {true, {}};
+  } catch (const std::exception& error) {
+    spdlog::critical("event=startup_failed error=\"{}\"", postgres::one_line(error.what()));
+    return {};
   }
 }
 
-void reload(Supervisor& supervisor) {
-  const std::string& file = supervisor.config().file;
+struct StatusSummary {
+  std::string text;  ///< "N handler(s): ...; max lag ..."
+  bool connected;    ///< no lane is still starting or reconnecting
+};
+
+// An exception out of a coroutine of the service ends io_context::run, as one out of a handler does.
+void rethrow(std::exception_ptr error) {
+  if (error) std::rethrow_exception(error);
+}
+
+/// One `projectord run`: the io_context whose thread serves signals, timers, the control channel and the
+/// supervisor's callbacks, and what runs on it.
+class Service {
+ public:
+  Service(const std::string& database_url, RunOptions options);
+
+  /// Starts the lanes (resuming `rebuilds_to_resume`), the control channel and the HTTP server.
+  Result<void> start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume);
+  /// Runs until the supervisor is idle; returns the process exit code.
+  int run();
+
+ private:
+  net::awaitable<void> report_status();
+  net::awaitable<void> feed_watchdog(std::chrono::microseconds interval);
+  /// Runs `action` at each of `signals` until they are cancelled.
+  net::awaitable<void> on_each_signal(net::signal_set& signals, void (Service::*action)());
+  net::awaitable<void> stop_on_signal();
+
+  void on_control(std::optional<std::string_view> payload);
+  void reload();
+  void rebuild_marked_handlers();
+  StatusSummary status_summary() const;
+  bool any_lane_stalled(Clock::duration limit) const;
+  void on_idle();
+
+  RunOptions options_;
+  SteadyClock clock_;
+  CheckpointWaiters waiters_{clock_};
+  net::io_context io_{1};
+  net::steady_timer status_timer_{io_};       // READY and STATUS reports to systemd
+  net::steady_timer watchdog_timer_{io_};     // WATCHDOG pings
+  net::steady_timer shutdown_deadline_{io_};  // how long lanes may take to stop after SIGTERM/SIGINT
+  net::signal_set stop_signals_{io_, SIGTERM, SIGINT};
+  net::signal_set reload_signal_{io_, SIGHUP};
+  net::signal_set rebuild_signal_{io_, SIGUSR1};
+  // Declared after what its idle callback touches, before the listener and the HTTP server that read it.
+  Supervisor supervisor_;
+  // The admin calls by NOTIFY (daemon/control_channel.hpp), for applications that only reach the database.
+  sources::NotifyListener control_;
+  // Declared after the supervisor it reads: destroyed (and its thread joined) before it.
+  std::unique_ptr<http::Server> http_server_;
+};
+
+Service::Service(const std::string& database_url, RunOptions options)
+    : options_(options),
+      supervisor_(io_, clock_, waiters_, options.exit_when_caught_up, [this] { on_idle(); }),
+      control_(io_, database_url, std::string(kControlChannel),
+               [this](std::optional<std::string_view> payload) { on_control(payload); }) {}
+
+// Whatever throws here is a start-up error too (a server message is one line of the log).
+Result<void> Service::start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume) try {
+  if (auto started = supervisor_.apply(config); !started) return started;
+  if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
+  for (const std::string& handler : rebuilds_to_resume) supervisor_.start_rebuild(handler, "resume", true);
+  control_.start();
+  if (!config.http.listen.empty()) {
+    auto started = http::Server::start(config.http.listen, http::make_endpoints(supervisor_, waiters_));
+    if (!started) return fail(started.error());
+    http_server_ = std::move(*started);
+    spdlog::info("event=http_listening listen={} port={} admin_token={}", config.http.listen, http_server_->port(),
+                 config.http.admin_token.empty() ? "none" : "required");
+  }
+  return {};
+} catch (const std::exception& error) {
+  return fail(postgres::one_line(error.what()));
+}
+
+int Service::run() {
+  net::co_spawn(io_, report_status(), rethrow);
+  if (const auto interval = watchdog_interval()) net::co_spawn(io_, feed_watchdog(*interval), rethrow);
+  // SIGHUP: read the file again; an invalid one is refused and the running configuration stays.
+  net::co_spawn(io_, on_each_signal(reload_signal_, &Service::reload), rethrow);
+  // SIGUSR1: rebuild the handlers marked rebuild_on_signal.
+  net::co_spawn(io_, on_each_signal(rebuild_signal_, &Service::rebuild_marked_handlers), rethrow);
+  net::co_spawn(io_, stop_on_signal(), rethrow);
+  io_.run();
+  for (const auto& handler : supervisor_.handlers()) {
+    spdlog::info("handler={} event=stopped state={} position={} applied={}", handler.name,
+                 to_string(handler.status.state), handler.status.position, handler.status.events_applied);
+  }
+  // A stop on request is clean even with a halted handler (readiness and metrics said so); a one-shot
+  // catch-up reports that it did not get everything to the head.
+  return options_.exit_when_caught_up && supervisor_.any_halted() ? 1 : 0;
+}
+
+// READY=1 once every lane has connected and loaded its checkpoint (config, schema check and HTTP bind came
+// before), then a STATUS= line every few seconds.
+net::awaitable<void> Service::report_status() {
+  bool ready = false;
+  boost::system::error_code ec;
+  while (!ec) {
+    const StatusSummary summary = status_summary();
+    if (!ready && summary.connected) {
+      ready = true;
+      spdlog::info("event=ready status=\"{}\"", summary.text);
+      notify_ready(summary.text);
+    } else if (ready) {
+      notify_status(summary.text);
+    }
+    status_timer_.expires_after(ready ? 5s : 50ms);
+    co_await status_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+// WATCHDOG=1 only while no lane has been busy with one unit of work for half the watchdog interval: a lane
+// stuck in a hung server call or behind a lock stops the pings, and systemd restarts the service.
+net::awaitable<void> Service::feed_watchdog(std::chrono::microseconds interval) {
+  const auto stall_limit = std::chrono::duration_cast<Clock::duration>(interval / 2);
+  boost::system::error_code ec;
+  while (!ec) {
+    if (!any_lane_stalled(stall_limit)) notify_watchdog();
+    watchdog_timer_.expires_after(interval / 4);
+    co_await watchdog_timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+net::awaitable<void> Service::on_each_signal(net::signal_set& signals, void (Service::*action)()) {
+  boost::system::error_code ec;
+  while (true) {
+    co_await signals.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return;
+    (this->*action)();
+  }
+}
+
+// SIGTERM/SIGINT: each lane finishes or rolls back its batch in flight; the supervisor's idle callback then
+// ends run().
+net::awaitable<void> Service::stop_on_signal() {
+  boost::system::error_code ec;
+  const int signal = co_await stop_signals_.async_wait(net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return;
+  const auto timeout = supervisor_.config().daemon.shutdown_timeout;
+  spdlog::info("event=shutdown signal={} timeout_ms={}", signal, timeout.count());
+  notify_stopping();
+  reload_signal_.cancel();
+  rebuild_signal_.cancel();
+  control_.stop();
+  shutdown_deadline_.expires_after(timeout);
+  supervisor_.stop();
+  co_await shutdown_deadline_.async_wait(net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return;
+  // A lane stuck in a hung server call: its transaction has not committed, so exiting loses nothing.
+  spdlog::critical("event=shutdown_timeout lanes_running={}", supervisor_.running());
+  spdlog::shutdown();
+  std::_Exit(1);
+}
+
+void Service::on_control(std::optional<std::string_view> payload) {
+  if (!payload) return;
+  const auto request = parse_control(*payload);
+  if (!request) {
+    spdlog::warn("event=control_ignored channel={} error=\"{}\"", kControlChannel, request.error());
+    return;
+  }
+  const auto outcome = supervisor_.admin(*request);
+  if (outcome.status >= 300) {
+    spdlog::warn("handler={} event=control_refused error=\"{}\"", request->handler, outcome.message);
+  }
+}
+
+void Service::reload() {
+  const std::string& file = supervisor_.config().file;
   spdlog::info("event=reload config={}", file);
   const config::LoadResult loaded = config::load_config(file);
   for (const std::string& error : loaded.errors) spdlog::error("event=reload_rejected error=\"{}\"", error);
   if (!loaded.ok()) return;
-  if (const auto applied = supervisor.apply(loaded.config); !applied) {
+  if (const auto applied = supervisor_.apply(loaded.config); !applied) {
     spdlog::error("event=reload_rejected error=\"{}\"", applied.error());
     return;
   }
@@ -61,30 +245,66 @@ void reload(Supervisor& supervisor) {
   spdlog::info("event=reloaded config={} handlers={}", file, loaded.config.handlers.size());
 }
 
+void Service::rebuild_marked_handlers() {
+  bool any = false;
+  for (const auto& [name, handler] : supervisor_.config().handlers) {
+    if (!handler.rebuild_on_signal) continue;
+    any = true;
+    supervisor_.start_rebuild(name, "SIGUSR1", false);
+  }
+  if (!any) spdlog::warn("event=rebuild_signal_ignored reason=\"no handler has rebuild_on_signal = true\"");
+}
+
+StatusSummary Service::status_summary() const {
+  const auto handlers = supervisor_.handlers();
+  std::map<std::string_view, int> states;
+  Position max_lag = 0;
+  double max_lag_seconds = 0;
+  const auto now = clock_.now();
+  const HealthLimits limits = supervisor_.settings().limits;
+  for (const auto& handler : handlers) {
+    ++states[to_string(handler.status.state)];
+    const LaneHealth health = assess(handler.status, now, limits);
+    max_lag = std::max(max_lag, health.lag_positions);
+    max_lag_seconds = std::max(max_lag_seconds, health.lag_seconds);
+  }
+  std::string summary = std::to_string(handlers.size()) + " handler(s):";
+  for (const auto& [state, count] : states) summary += " " + std::to_string(count) + " " + std::string(state);
+  summary += fmt::format("; max lag {} positions, {:.1f} s", max_lag, max_lag_seconds);
+  return {std::move(summary), !states.contains("starting") && !states.contains("reconnecting")};
+}
+
+bool Service::any_lane_stalled(Clock::duration limit) const {
+  const auto now = clock_.now();
+  bool stalled = false;
+  for (const auto& handler : supervisor_.handlers()) {
+    const auto busy_since = handler.status.busy_since;
+    if (busy_since && now - *busy_since > limit) {
+      stalled = true;
+      spdlog::warn("handler={} event=stalled busy_ms={}", handler.name,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now - *busy_since).count());
+    }
+  }
+  return stalled;
+}
+
+void Service::on_idle() {
+  status_timer_.cancel();
+  watchdog_timer_.cancel();
+  io_.stop();
+}
+
 }  // namespace
 
 int run_service(const config::Config& config, RunOptions options) {
   const Startup startup = check_database(config.database_url);
   if (!startup.ready) return 1;
-
-  SteadyClock clock;
-  CheckpointWaiters waiters(clock);
-  net::io_context io(1);
-  net::steady_timer status_timer(io);    // READY and STATUS reports to systemd, see below
-  net::steady_timer watchdog_timer(io);  // WATCHDOG pings, see below
-  net::signal_set signals(io, SIGTERM, SIGINT);
-  net::signal_set reload_signal(io, SIGHUP);
-  net::signal_set rebuild_signal(io, SIGUSR1);
-  // Declared after what its idle callback touches, before the HTTP server that reads it.
-  Supervisor supervisor(io, clock, waiters, options.exit_when_caught_up, [&] {
-    status_timer.cancel();
-    watchdog_timer.cancel();
-    io.stop();
-  });
-  if (const auto started = supervisor.apply(config); !started) {
+  Service service(config.database_url, options);
+  if (const auto started = service.start(config, startup.rebuilds_to_resume); !started) {
     spdlog::critical("event=startup_failed error=\"{}\"", started.error());
     return 1;
   }
+<<<<<<< HEAD
   if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
   for (const std::string& handler : startup.rebuilds_to_resume) supervisor.start_rebuild(handler, "resume", true);
 
@@ -221,6 +441,9 @@ int run_service(const config::Config& config, RunOptions options) {
   // A stop on request is clean even with a halted handler (readiness and metrics said so); a one-shot
   // catch-up reports that it did not get everything to the head.
   return options.exit_when_caught_up && supervisor.any_halted() ? 1 : 0;
+=======
+  return service.run();
+>>>>>>> reshape-service
 }
 
 }  // namespace projectord

@@ -104,6 +104,26 @@ caught_up() {
   lags=$(grep -oE '(^|[[:space:]])lag=[0-9]+' <<<"$out" | tr -d ' \t') || return 1
   [[ -n $lags ]] && ! grep -qvx 'lag=0' <<<"$lags"
 }
+# shellcheck disable=SC2317  # invoked by wait_until
+page_views_counted() {
+  [[ $(psql_demo -At -c "SELECT coalesce(sum(views), 0) FROM page_views" 2>/dev/null) == "$PAGE_VIEWS" ]]
+}
+# shellcheck disable=SC2317  # invoked by wait_until
+feed_has() { (($(redis_demo XLEN user-feed) >= $1)); }
+# Runs `command...` every 0.2 s until it succeeds; at `deadline` (a value of $SECONDS) says that it did not,
+# with `failure` and the end of the daemon's log, and ends the demo.
+wait_until() {
+  local deadline=$1 failure=$2
+  shift 2
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      echo "$failure within $CATCH_UP_TIMEOUT s; the end of var/projectord.log:" >&2
+      tail -n 30 "$DAEMON_LOG" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
 
 step "Writing $INITIAL_EVENTS events into stored_events, as a Django app with eventsourcing_django would"
 write_events "$INITIAL_EVENTS"
@@ -139,14 +159,7 @@ until caught_up; do
   fi
   sleep 0.2
 done
-until [[ $(psql_demo -At -c "SELECT coalesce(sum(views), 0) FROM page_views" 2>/dev/null) == "$PAGE_VIEWS" ]]; do
-  if ((SECONDS >= deadline)); then
-    echo "page_views did not reach $PAGE_VIEWS views within $CATCH_UP_TIMEOUT s" >&2
-    tail -n 30 "$DAEMON_LOG" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_until "$deadline" "page_views did not reach $PAGE_VIEWS views" page_views_counted
 echo "caught up after $((SECONDS + CATCH_UP_TIMEOUT - deadline)) s"
 
 step "Read model: user_projection"
@@ -170,14 +183,8 @@ redis_demo XPENDING user-activity projectord:page_views | head -n 1
 step "To Redis: the side effect user_feed published registrations and deactivations to the stream user-feed"
 registrations=$(psql_demo -At -c "SELECT count(*) FROM user_event_log
                                   WHERE event_type IN ('UserRegistered', 'UserDeactivated')")
-deadline=$((SECONDS + CATCH_UP_TIMEOUT))
-until (($(redis_demo XLEN user-feed) >= registrations)); do
-  if ((SECONDS >= deadline)); then
-    echo "user-feed did not reach $registrations entries within $CATCH_UP_TIMEOUT s" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_until $((SECONDS + CATCH_UP_TIMEOUT)) "user-feed did not reach $registrations entries" \
+  feed_has "$registrations"
 echo "XLEN user-feed: $(redis_demo XLEN user-feed) (registrations and deactivations in user_event_log: $registrations)"
 redis_demo XREVRANGE user-feed + - COUNT 1
 
@@ -185,10 +192,12 @@ step "projectord status"
 status
 
 step "HTTP endpoints of the running daemon (127.0.0.1:9464)"
-for path in /healthz /readyz /status; do
+for path in /healthz /readyz; do
   printf 'GET %s -> ' "$path"
   curl -sS "http://127.0.0.1:9464$path"
 done
+echo "GET /status ->"
+curl -sS http://127.0.0.1:9464/status | python3 -m json.tool
 echo "GET /metrics (projectord_events_applied_total):"
 curl -sS http://127.0.0.1:9464/metrics | grep '^projectord_events_applied_total'
 
@@ -201,15 +210,8 @@ curl -sS "http://127.0.0.1:9464/wait/users?position=$newest&timeout_ms=5000"
 step "Blue/green rebuild of user_projection (projectord rebuild users) while the old copy keeps serving"
 table_before=$(psql_demo -At -c "SELECT 'user_projection'::regclass::oid")
 build/projectord rebuild users --config "$CONFIG"
-deadline=$((SECONDS + CATCH_UP_TIMEOUT))
-until grep -q 'handler=users event=rebuild_ended swapped=true' "$DAEMON_LOG"; do
-  if ((SECONDS >= deadline)); then
-    echo "the rebuild did not finish within $CATCH_UP_TIMEOUT s; the end of var/projectord.log:" >&2
-    tail -n 20 "$DAEMON_LOG" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_until $((SECONDS + CATCH_UP_TIMEOUT)) "the rebuild did not finish" \
+  grep -q 'handler=users event=rebuild_ended swapped=true' "$DAEMON_LOG"
 grep -E 'handler=users event=(rebuild_started|rebuild_swapped)' "$DAEMON_LOG" | sed 's/^/  log: /'
 psql_demo -c "SELECT count(*) AS users, '$table_before' AS table_before,
                      'user_projection'::regclass::oid AS table_after FROM user_projection"

@@ -1,7 +1,7 @@
 #include "base/postgres/errors.hpp"
 
+#include <algorithm>
 #include <pqxx/except>
-#include <string>
 
 namespace projectord::postgres {
 
@@ -14,6 +14,12 @@ bool is_transient(const std::exception& error) {
            state == "40P01" || state == "55P03";  // 55P03: a lock timeout (the rebuild swap's)
   }
   return false;
+}
+
+std::string one_line(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  return message;
 }
 
 }  // namespace projectord::postgres

@@ -2,8 +2,10 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <optional>
 
+#include "base/drive_io.hpp"
 #include "base/redis/url.hpp"
 
 namespace projectord::handlers {
@@ -18,21 +20,12 @@ struct RedisSink::State {
   net::io_context io;
   std::unique_ptr<redis::RedisClient> client;
 
-  // Runs the io_context until `done` or the deadline; past it the connection is closed, which completes
-  // everything in flight with a failure.
-  template <class Done>
-  bool drive(Done done, std::chrono::steady_clock::time_point deadline) {
-    io.restart();
-    bool timed_out = false;
-    while (!done()) {
-      if (!timed_out && io.run_one_until(deadline) == 0 && !done()) {
-        timed_out = true;
-        if (client) client->close();
-      } else if (timed_out && io.run_one() == 0) {
-        break;
-      }
-    }
-    return !timed_out;
+  // Past the deadline the connection is closed, which completes everything in flight with a failure.
+  bool drive(const std::function<bool()>& done, std::chrono::steady_clock::time_point deadline) {
+    const auto close = [this] {
+      if (client) client->close();
+    };
+    return drive_until(io, done, deadline, close) == DriveEnd::in_time;
   }
 
   Result<void> connect(std::chrono::steady_clock::time_point deadline) {

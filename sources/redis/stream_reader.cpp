@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "base/drive_io.hpp"
 #include "base/redis/client.hpp"
 #include "base/redis/url.hpp"
 
@@ -47,7 +48,6 @@ struct RedisStreamReader::State {
   std::chrono::milliseconds timeout{0};
 
   // Touched on the calling thread only: by the calls, and by the io_context's handlers, which drive() runs.
-  std::uint64_t calls = 0;  // drive()s so far: a deadline that fired as its call ended must not touch later ones
   bool timed_out = false;   // the deadline of the current call closed the connection
   bool reading = false;     // a blocking XREADGROUP awaits its reply
   bool unblocking = false;  // unblock() runs; drive() waits for it to end
@@ -86,18 +86,6 @@ struct RedisStreamReader::State {
 // completes everything in flight.
 template <class T>
 T RedisStreamReader::State::drive(net::awaitable<T> work, std::optional<std::chrono::milliseconds> limit) {
-  const std::uint64_t call = ++calls;
-  timed_out = false;
-  net::steady_timer deadline(io);
-  if (limit) {
-    deadline.expires_after(*limit);
-    deadline.async_wait([this, call](const boost::system::error_code& ec) {
-      if (ec || call != calls) return;
-      timed_out = true;
-      if (client) client->close();
-      if (unblocker) unblocker->close();
-    });
-  }
   std::optional<T> result;
   std::exception_ptr error;
   net::co_spawn(io, std::move(work), [&](std::exception_ptr e, T value) {
@@ -105,10 +93,17 @@ T RedisStreamReader::State::drive(net::awaitable<T> work, std::optional<std::chr
     error = std::move(e);
     result.emplace(std::move(value));
   });
-  io.restart();
-  while (!result || unblocking) {
-    if (io.run_one() == 0) throw std::logic_error("redis stream reader: the io_context ran out of work in a call");
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (limit) deadline = std::chrono::steady_clock::now() + *limit;
+  const auto close_connections = [this] {
+    if (client) client->close();
+    if (unblocker) unblocker->close();
+  };
+  const DriveEnd end = drive_until(io, [&] { return result && !unblocking; }, deadline, close_connections);
+  if (end == DriveEnd::out_of_work) {
+    throw std::logic_error("redis stream reader: the io_context ran out of work in a call");
   }
+  timed_out = end == DriveEnd::late;
   if (error) std::rethrow_exception(error);
   return std::move(*result);
 }
