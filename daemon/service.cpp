@@ -18,6 +18,7 @@
 #include "sources/postgres/notify_listener.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
+#include "handlers/registry.hpp"
 
 namespace projectord {
 
@@ -50,7 +51,7 @@ Startup check_database(const std::string& url) {
 void reload(Supervisor& supervisor) {
   const std::string& file = supervisor.config().file;
   spdlog::info("event=reload config={}", file);
-  const config::LoadResult loaded = config::load_config(file);
+  const config::LoadResult loaded = config::load_config(file, handlers::option_table());
   for (const std::string& error : loaded.errors) spdlog::error("event=reload_rejected error=\"{}\"", error);
   if (!loaded.ok()) return;
   if (const auto applied = supervisor.apply(loaded.config); !applied) {

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "config/loader.hpp"
-#include "config/options.hpp"
 #include "daemon/cli/admin_client.hpp"
 #include "daemon/cli/commands.hpp"
+#include "handlers/registry.hpp"
 
 namespace {
 
@@ -49,7 +49,7 @@ void print_help() {
                "  --version                    print the version\n"
                "  --help                       print this help\n\n"
                "Configuration (TOML; ${ENV} and ${ENV:-default} are interpolated, KEY_file reads KEY from a file):\n"
-            << projectord::config::options_help();
+            << projectord::handlers::option_table().help();
 }
 
 struct Arguments {
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const auto loaded = projectord::config::load_config(arguments->config);
+  const auto loaded = projectord::config::load_config(arguments->config, projectord::handlers::option_table());
   if (!loaded.ok()) {
     for (const std::string& line : loaded.errors) std::cerr << line << "\n";
     return 1;
