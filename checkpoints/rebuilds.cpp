@@ -16,7 +16,7 @@ std::string shadow_schema(const std::string& handler) { return "projectord_r_" +
 std::string shadow_checkpoint(const std::string& handler) { return handler + ":rebuild"; }
 
 std::optional<std::string> refusal(const config::Handler& handler) {
-  if (config::is_side_effect_kind(handler.kind)) {
+  if (handler.is_side_effect) {
     return "handler " + handler.name + " is a " + handler.kind +
            " side effect: a rebuild replays history, and side effects are never sent again";
   }

@@ -3,18 +3,26 @@
 ///
 /// Produced only by `load_config` (config/loader.hpp) from a TOML file; every value here has been
 /// type-checked, defaulted and cross-checked (a handler's source exists, a sql handler has statements, ...).
-/// The set of keys, their types, defaults and help text live in one table, config/options.cpp.
+/// The set of keys, their types, defaults and help text live in one table (config/option_table.hpp).
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace projectord::config {
 
 using Duration = std::chrono::milliseconds;
+
+using StringMap = std::map<std::string, std::string>;
+/// A checked value of one option row, by its OptionType (config/options.hpp); a table_list is checked in
+/// place, its tables reach a kind's `load` (config/handler_kind.hpp), and its value here is monostate.
+using OptionValue =
+    std::variant<std::string, std::int64_t, bool, Duration, std::vector<std::string>, std::monostate, StringMap>;
 
 /// How writers of a PostgreSQL store order their commits relative to their positions.
 enum class CommitOrder {
@@ -117,12 +125,11 @@ struct SideEffectSettings {
   bool operator==(const SideEffectSettings&) const = default;
 };
 
-/// Handler kinds that deliver outside the read-model database, at least once.
-bool is_side_effect_kind(std::string_view kind);
-
 struct Handler {
   std::string name;
-  std::string kind;                ///< projections: sql | event_log | users; side effects: webhook | celery | redis_publish
+  std::string kind;                ///< a registered kind (config/handler_kind.hpp): sql, users, webhook, ...
+  /// The kind delivers outside the read-model database, at least once (webhook, celery, ...).
+  bool is_side_effect = false;
   std::string source;              ///< name of a [sources.NAME] table
   std::vector<std::string> types;  ///< event types this handler sees (same matching as SqlStatement::on); empty = all
   OnError on_error = OnError::stop;
@@ -136,7 +143,19 @@ struct Handler {
   std::string table;                     ///< event_log / users: target table (defaults per kind)
   std::string setup;                     ///< sql: DDL run (idempotently) by `projectord migrate`
   std::vector<SqlStatement> statements;  ///< sql: per-event statements
+  /// The values of the kind's own keys (written or defaulted), by key: what a kind defined outside this
+  /// repository reads its settings from.
+  std::map<std::string, OptionValue, std::less<>> options;
   std::size_t line = 0;
+
+  /// The value of the kind's own key `key`, of the type its row declares (std::string for a string row, ...);
+  /// a key the kind does not declare is a programming error, thrown.
+  template <class T>
+  const T& option(std::string_view key) const {
+    const auto found = options.find(key);
+    if (found == options.end()) throw std::logic_error("handler " + name + " has no key " + std::string(key));
+    return std::get<T>(found->second);
+  }
 
   bool operator==(const Handler&) const = default;
 };

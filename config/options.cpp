@@ -1,9 +1,5 @@
 #include "config/options.hpp"
 
-#include <fmt/format.h>
-
-#include <algorithm>
-
 namespace projectord::config {
 namespace {
 
@@ -121,10 +117,8 @@ const std::vector<Option> kOptions{
     {.section = "sources.*", .key = "batch_size", .type = integer, .default_value = "5000", .reloadable = true,
      .help = "Most events read at once; while catching up, one transaction spans up to 4 such reads.", .min_value = 1, .max_value = 100'000},
 
-    // [handlers.NAME]
-    {.section = "handlers.*", .key = "kind", .type = string, .reloadable = true, .help = "What the handler does: a projection"
-     " (sql, event_log, users) or a side effect, delivered at least once (webhook, celery, redis_publish).",
-     .required = true, .choices = "sql|event_log|users|webhook|celery|redis_publish"},
+    // [handlers.NAME]: the keys of every kind (kind itself, and those that depend on the registered kinds, are
+    // added by OptionTable)
     {.section = "handlers.*", .key = "source", .type = string, .reloadable = true,
      .help = "Name of a [sources.NAME]; may be omitted when there is exactly one."},
     {.section = "handlers.*", .key = "types", .type = string_list, .default_value = "[]", .reloadable = true,
@@ -138,120 +132,11 @@ const std::vector<Option> kOptions{
      .reloadable = true, .help = "First retry delay; doubles per attempt."},
     {.section = "handlers.*", .key = "retry_backoff_max", .type = duration, .default_value = R"("10s")",
      .reloadable = true, .help = "Longest retry delay."},
-    {.section = "handlers.*", .key = "rebuild_on_signal", .type = boolean, .default_value = "false", .kinds = "sql,event_log,users", .reloadable = true,
-     .help = "SIGUSR1 rebuilds this handler's read model (blue/green, like POST /admin/rebuild/NAME)."},
-    {.section = "handlers.*", .key = "rebuild_max_rate", .type = integer, .default_value = "0", .kinds = "sql,event_log,users", .reloadable = true,
-     .help = "Events/s a rebuild replays at most (0: unlimited); POST /admin/rebuild/NAME?max_rate=N overrides.",
-     .min_value = 0, .max_value = 100000000},
-    // [handlers.NAME] side effects
-    {.section = "handlers.*", .key = "url", .type = string, .kinds = "webhook,celery,redis_publish",
-     .reloadable = true, .help = "webhook: http(s)://host[:port]/path; celery: the Redis broker; redis_publish: the"
-     " Redis server (redis://...). Required."},
-    {.section = "handlers.*", .key = "url_file", .type = string, .kinds = "webhook,celery,redis_publish",
-     .reloadable = true, .help = "Read url from this file instead."},
-    {.section = "handlers.*", .key = "secret", .type = string, .kinds = "webhook", .reloadable = true,
-     .help = "Signs each request: X-Projectord-Signature is v1=HMAC-SHA256(secret, timestamp.body) in hex."},
-    {.section = "handlers.*", .key = "secret_file", .type = string, .kinds = "webhook", .reloadable = true,
-     .help = "Read secret from this file instead."},
-    {.section = "handlers.*", .key = "connect_timeout", .type = duration, .default_value = R"("5s")",
-     .kinds = "webhook", .reloadable = true, .help = "Longest wait for a connection (and TLS handshake)."},
-    {.section = "handlers.*", .key = "request_timeout", .type = duration, .default_value = R"("10s")",
-     .kinds = "webhook", .reloadable = true, .help = "Longest wait for a response."},
-    {.section = "handlers.*", .key = "max_in_flight", .type = integer, .default_value = "16", .kinds = "webhook",
-     .reloadable = true, .help = "Requests sent concurrently.", .min_value = 1, .max_value = 1024},
-    {.section = "handlers.*", .key = "ca_file", .type = string, .kinds = "webhook", .reloadable = true,
-     .help = "PEM bundle trusted for https besides the system's."},
-    {.section = "handlers.*", .key = "task", .type = string, .kinds = "celery", .reloadable = true,
-     .help = "Registered Celery task name, e.g. users.tasks.send_welcome_email. Required."},
-    {.section = "handlers.*", .key = "queue", .type = string, .default_value = R"("celery")", .kinds = "celery",
-     .reloadable = true, .help = "Celery queue the task is sent to."},
-    {.section = "handlers.*", .key = "args", .type = string_list, .default_value = "[]", .kinds = "celery",
-     .reloadable = true, .help = "Event paths of the task's positional arguments, e.g. [\"stream_id\", \"data.email\"]."},
-    {.section = "handlers.*", .key = "kwargs", .type = string_map, .default_value = "{}", .kinds = "celery",
-     .reloadable = true, .help = "Keyword arguments: { name = \"data.name\" }."},
-    {.section = "handlers.*", .key = "stream", .type = string, .kinds = "redis_publish", .reloadable = true,
-     .help = "Stream key entries are added to. Required."},
-    {.section = "handlers.*", .key = "maxlen", .type = integer, .default_value = "0", .kinds = "redis_publish",
-     .reloadable = true, .help = "Trim the stream to about this many entries (MAXLEN ~); 0: never.",
-     .min_value = 0, .max_value = 1'000'000'000},
-    {.section = "handlers.*", .key = "fields", .type = string_map, .default_value = "{}", .kinds = "redis_publish",
-     .reloadable = true, .help = "Entry fields: { field = \"event path\" }; {}: type, stream_id, version, data,"
-     " metadata, source, position, recorded_at."},
-    {.section = "handlers.*", .key = "table", .type = string, .kinds = "event_log,users", .reloadable = true,
-     .help = "Target table; default user_event_log (event_log), user_projection (users)."},
-    {.section = "handlers.*", .key = "setup", .type = string, .kinds = "sql", .reloadable = true,
-     .help = "DDL run by projectord migrate; make it idempotent."},
-    {.section = "handlers.*", .key = "statements", .type = table_list, .kinds = "sql", .reloadable = true,
-     .help = "Statements run per event, at least one."},
-
-    // [[handlers.NAME.statements]]
-    {.section = "handlers.*.statements", .key = "on", .type = string, .reloadable = true,
-     .help = "Event type (stored type or class name).", .required = true},
-    {.section = "handlers.*.statements", .key = "sql", .type = string, .reloadable = true,
-     .help = "SQL with $1..$n placeholders.", .required = true},
-    {.section = "handlers.*.statements", .key = "params", .type = string_list, .default_value = "[]",
-     .reloadable = true, .help = "Event paths bound to $1..$n: stream_id, data.email, recorded_at, ..."},
     // clang-format on
 };
 
-std::string_view type_name(OptionType type) {
-  switch (type) {
-    case string:
-      return "string";
-    case integer:
-      return "integer";
-    case boolean:
-      return "boolean";
-    case duration:
-      return "duration";
-    case string_list:
-      return "strings";
-    case table_list:
-      return "tables";
-    case string_map:
-      return "table";
-  }
-  return "?";
-}
-
-// "handlers.*.statements" -> "[[handlers.NAME.statements]]": the header a user writes.
-std::string section_header(std::string_view section) {
-  std::string name(section);
-  if (const auto star = name.find('*'); star != std::string::npos) name.replace(star, 1, "NAME");
-  const auto dot = section.rfind('.');
-  const Option* parent =
-      dot == std::string_view::npos ? nullptr : find_option(section.substr(0, dot), section.substr(dot + 1));
-  return parent != nullptr && parent->type == table_list ? "[[" + name + "]]" : "[" + name + "]";
-}
-
 }  // namespace
 
-const std::vector<Option>& option_table() { return kOptions; }
-
-const Option* find_option(std::string_view section, std::string_view key) {
-  const auto it = std::ranges::find_if(kOptions, [&](const Option& o) { return o.section == section && o.key == key; });
-  return it == kOptions.end() ? nullptr : &*it;
-}
-
-std::string options_help() {
-  std::string out =
-      "Durations: 250ms, 1s, 10min, 2h. $${ is a literal ${. [a|b]: allowed values; (only: ...): the kinds or\n"
-      "presets a key applies to; (restart): SIGHUP does not apply it.\n";
-  std::string_view section;
-  for (const Option& o : kOptions) {
-    if (o.section != section) {
-      section = o.section;
-      out += section_header(section) + "\n";
-    }
-    const std::string_view shown_default = o.required ? "required" : o.default_value.empty() ? "-" : o.default_value;
-    std::string help(o.help);
-    if (!o.choices.empty()) help += " [" + std::string(o.choices) + "]";
-    if (o.max_value > 0) help += fmt::format(" [{}..{}]", o.min_value, o.max_value);
-    if (!o.kinds.empty()) help += " (only: " + std::string(o.kinds) + ")";
-    if (!o.reloadable) help += " (restart)";
-    out += fmt::format("  {:<19} {:<9} {:<10} {}\n", o.key, type_name(o.type), shown_default, help);
-  }
-  return out;
-}
+const std::vector<Option>& fixed_options() { return kOptions; }
 
 }  // namespace projectord::config

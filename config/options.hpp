@@ -1,8 +1,9 @@
 #pragma once
-/// The one declarative option table: every key of every section with its type, default, whether SIGHUP can
-/// change it, and its help text. Parsing, defaults, unknown-key errors and `projectord --help` all read it.
+/// The rows of the option table: every key of a section with its type, default, whether SIGHUP can change it,
+/// and its help text. Parsing, defaults, unknown-key errors, `projectord --help` and the reload diff all read
+/// the table (config/option_table.hpp), made of the fixed rows below and the rows of the registered handler
+/// kinds (config/handler_kind.hpp).
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +11,7 @@ namespace projectord::config {
 
 enum class OptionType { string, integer, boolean, duration, string_list, table_list, string_map };
 
+/// Texts are viewed, not copied: a row's strings are literals (or owned by its OptionTable).
 struct Option {
   std::string_view section;  ///< "daemon", "database", "sources.*", "handlers.*", "handlers.*.statements"
   std::string_view key;
@@ -20,21 +22,18 @@ struct Option {
   std::string_view kinds{};
   bool reloadable;           ///< SIGHUP applies it without a restart
   std::string_view help;
-  /// Must be set (a `KEY_file` row satisfies `KEY`). Requirements that depend on the kind or preset, e.g.
-  /// sources.*.table for preset generic, are said in `help` and checked by the loader and presets.
+  /// Must be set where it applies (a `KEY_file` row satisfies `KEY`). Requirements that depend on the
+  /// preset, e.g. sources.*.table for preset generic, are said in `help` and checked by the loader and presets.
   bool required = false;
   /// Allowed values of an enumerated string, '|'-separated, listed in the order of the C++ enum they map to.
   std::string_view choices{};
   std::int64_t min_value = 0;  ///< integer options: inclusive bounds
   std::int64_t max_value = 0;
+
+  bool operator==(const Option&) const = default;
 };
 
-const std::vector<Option>& option_table();
-
-/// The row of `key` in `section` (a table pattern such as "handlers.*"), or nullptr when there is none.
-const Option* find_option(std::string_view section, std::string_view key);
-
-/// The reference printed by `projectord --help` under "Configuration": one line per option, grouped by section.
-std::string options_help();
+/// [daemon], [database], [http], [sources.NAME] and the [handlers.NAME] keys whose rows name no kind.
+const std::vector<Option>& fixed_options();
 
 }  // namespace projectord::config

@@ -27,6 +27,7 @@
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "sources/postgres/notify_listener.hpp"
+#include "handlers/registry.hpp"
 
 namespace projectord {
 
@@ -225,7 +226,7 @@ void Service::on_control(std::optional<std::string_view> payload) {
 void Service::reload() {
   const std::string& file = supervisor_.config().file;
   spdlog::info("event=reload config={}", file);
-  const config::LoadResult loaded = config::load_config(file);
+  const config::LoadResult loaded = config::load_config(file, handlers::option_table());
   for (const std::string& error : loaded.errors) spdlog::error("event=reload_rejected error=\"{}\"", error);
   if (!loaded.ok()) return;
   if (const auto applied = supervisor_.apply(loaded.config); !applied) {

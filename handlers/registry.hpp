@@ -1,20 +1,34 @@
 #pragma once
-/// Handler kinds by name. The built-in projections are `sql` (statements from config), `event_log` (an
-/// append-only log table like the seeds' UserEventLog) and `users` (the seeds' UserProjection read model);
-/// the side effects `celery`, `redis_publish` and `webhook` run through the same lane interface
-/// (handlers/side_effects/side_effect_handler.hpp).
-/// A compiled-in C++ handler implements ProjectionHandler, adds its factory to the table in registry.cpp
-/// and its name to the `kind` choices of config/options.cpp (so a config naming it is checked at load).
+/// The handler kinds of this process: the built-in ones (handlers/builtin_kinds.hpp) and those its main
+/// registers, e.g. a team's own projection compiled into its own daemon (daemon/cli/daemon_main.hpp). A kind
+/// is what the loader knows of it (config/handler_kind.hpp: name, option rows, load) and the factory that
+/// builds its handler from a loaded [handlers.NAME]. The registry closes when the option table is first
+/// used, before any config is loaded, so every config of the process is checked against the same kinds.
 #include <functional>
 #include <memory>
 
-#include "config/config.hpp"
 #include "base/result.hpp"
+#include "config/config.hpp"
+#include "config/handler_kind.hpp"
+#include "config/option_table.hpp"
 #include "handlers/projection_handler.hpp"
 
 namespace projectord::handlers {
 
 using ProjectionFactory = std::function<Result<std::unique_ptr<ProjectionHandler>>(const config::Handler&)>;
+
+struct Kind {
+  config::HandlerKind schema;
+  /// An error names the handler and the bad setting.
+  ProjectionFactory make;
+};
+
+/// Adds `kind` to the built-in ones. Throws std::logic_error for a name already registered, or once the
+/// option table has been used.
+void register_kind(Kind kind);
+
+/// The option table of every registered kind: what configs are loaded against and `--help` prints.
+const config::OptionTable& option_table();
 
 /// Builds the handler for `handler.kind`; an unknown kind or a bad kind-specific setting is an error that
 /// names the handler.

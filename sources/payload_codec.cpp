@@ -24,9 +24,6 @@ constexpr int hex_value(char c) {
   return -1;
 }
 
-// json::value is constructible from a string too, so an error must say it is one.
-Result<json::value> failure(std::string message) { return {boost::system::in_place_error, std::move(message)}; }
-
 bool is_codec_zlib(config::Codec codec) {
   return codec == config::Codec::json_zlib || codec == config::Codec::eventsourcing_json_zlib;
 }
@@ -53,7 +50,7 @@ class JsonText {
   Result<json::value> finish(std::size_t size) {
     json::error_code ec;
     parser_.finish(ec);
-    if (ec) return failure(error(size, ec));
+    if (ec) return fail(error(size, ec));
     return parser_.release();
   }
 
@@ -68,7 +65,7 @@ class JsonText {
 
 Result<json::value> parse_json(std::string_view bytes) {
   JsonText text;
-  if (auto fed = text.source(bytes.data(), bytes.size(), 0); !fed) return failure(fed.error());
+  if (auto fed = text.source(bytes.data(), bytes.size(), 0); !fed) return fail(fed.error());
   return text.finish(bytes.size());
 }
 
@@ -85,9 +82,9 @@ class Inflater {
   Inflater& operator=(const Inflater&) = delete;
 
   Result<json::value> inflate_json(std::string_view bytes) {
-    if (!ready_) return failure("zlib: cannot initialise inflate (out of memory)");
+    if (!ready_) return fail("zlib: cannot initialise inflate (out of memory)");
     // avail_in is 32 bits; PostgreSQL values stop at 1 GiB, so only a corrupt length gets here.
-    if (bytes.size() > UINT_MAX) return failure("zlib: compressed payload too large");
+    if (bytes.size() > UINT_MAX) return fail("zlib: compressed payload too large");
     inflateReset(&zs_);
     // zlib's API is not const-correct; inflate only reads next_in.
     zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
@@ -100,18 +97,18 @@ class Inflater {
       zs_.avail_out = static_cast<uInt>(chunk_.size());
       rc = inflate(&zs_, Z_NO_FLUSH);
       // Z_BUF_ERROR: no progress possible, i.e. the input ended before the stream did.
-      if (rc == Z_BUF_ERROR) return failure("zlib: truncated stream");
-      if (rc == Z_NEED_DICT) return failure("zlib: stream needs a preset dictionary");
+      if (rc == Z_BUF_ERROR) return fail("zlib: truncated stream");
+      if (rc == Z_NEED_DICT) return fail("zlib: stream needs a preset dictionary");
       if (rc != Z_OK && rc != Z_STREAM_END) {
-        return failure("zlib: corrupt stream: " + std::string(zs_.msg != nullptr ? zs_.msg : zError(rc)));
+        return fail("zlib: corrupt stream: " + std::string(zs_.msg != nullptr ? zs_.msg : zError(rc)));
       }
       const std::size_t produced = chunk_.size() - zs_.avail_out;
-      if (inflated + produced > kMaxInflatedBytes) return failure("zlib: payload inflates beyond 64 MiB");
-      if (auto fed = text.source(chunk_.data(), produced, inflated); !fed) return failure(fed.error());
+      if (inflated + produced > kMaxInflatedBytes) return fail("zlib: payload inflates beyond 64 MiB");
+      if (auto fed = text.source(chunk_.data(), produced, inflated); !fed) return fail(fed.error());
       inflated += produced;
     }
     // Another stream or junk after the end means the column does not hold what the codec says.
-    if (zs_.avail_in != 0) return failure("zlib: unexpected bytes after the end of the stream");
+    if (zs_.avail_in != 0) return fail("zlib: unexpected bytes after the end of the stream");
     return text.finish(inflated);
   }
 
@@ -181,26 +178,25 @@ Result<json::value> decode_payload(config::Codec codec, std::string_view bytes) 
   thread_local Inflater inflater;
   Result<json::value> parsed = is_codec_zlib(codec) ? inflater.inflate_json(bytes) : parse_json(bytes);
   if (!parsed) return parsed;
-  if (!parsed->is_object()) return failure("payload is not a JSON object");
+  if (!parsed->is_object()) return fail("payload is not a JSON object");
   if (is_codec_eventsourcing(codec)) {
-    if (auto r = decode_markers(*parsed); !r) return failure(r.error());
+    if (auto r = decode_markers(*parsed); !r) return fail(r.error());
   }
   return parsed;
 }
 
 Result<std::string> unescape_bytea(std::string_view text) {
-  // Result<std::string> cannot tell a value from an error by type, so each return says which it is.
-  using boost::system::in_place_error;
+  // Result<std::string> cannot tell a value from an error by type, so a value says it is one.
   using boost::system::in_place_value;
   if (!text.starts_with("\\x")) return {in_place_value, text};
   const std::string_view hex = text.substr(2);
-  if (hex.size() % 2 != 0) return {in_place_error, "bytea: odd number of hex digits"};
+  if (hex.size() % 2 != 0) return fail("bytea: odd number of hex digits");
   Result<std::string> bytes(in_place_value, hex.size() / 2, '\0');
   for (std::size_t i = 0; i < bytes->size(); ++i) {
     const int high = hex_value(hex[2 * i]);
     const int low = hex_value(hex[2 * i + 1]);
     if (high < 0 || low < 0) {
-      return {in_place_error, "bytea: bad hex digit at offset " + std::to_string(2 + 2 * i + (high < 0 ? 0 : 1))};
+      return fail("bytea: bad hex digit at offset " + std::to_string(2 + 2 * i + (high < 0 ? 0 : 1)));
     }
     (*bytes)[i] = static_cast<char>(high * 16 + low);
   }

@@ -30,7 +30,8 @@ params = ["position", "stream_id", "version", "type", "data.name", "recorded_at"
 // Loads `source_toml` + the handler, runs the one lane until it has caught up, returns the rows it saw.
 std::string project(const TestDatabase& db, const std::string& source_toml) {
   const auto loaded = projectord::config::load_config_text(
-      "[database]\nurl = \"" + db.url() + "\"\n" + source_toml + kSeenHandler, "presets.toml");
+      "[database]\nurl = \"" + db.url() + "\"\n" + source_toml + kSeenHandler, "presets.toml",
+      projectord::handlers::option_table());
   const std::string first_error = loaded.errors.empty() ? std::string() : loaded.errors.front();
   INFO(first_error);
   REQUIRE(loaded.ok());

@@ -6,17 +6,19 @@
 #include <fstream>
 #include <string>
 
-#include "config/loader.hpp"
-#include "config/options.hpp"
 #include "base/postgres/identifier.hpp"
+#include "config/loader.hpp"
 #include "config/presets.hpp"
+#include "handlers/registry.hpp"
 
 namespace fs = std::filesystem;
 using namespace projectord::config;
 
 namespace {
 
-LoadResult load(const std::string& text) { return load_config_text(text, "test.toml"); }
+const OptionTable& options() { return projectord::handlers::option_table(); }
+
+LoadResult load(const std::string& text) { return load_config_text(text, "test.toml", options()); }
 
 std::string joined(const LoadResult& result) {
   std::string text;
@@ -207,6 +209,7 @@ sql = "UPDATE totals SET n = 0"
   const Handler& users = config.handlers.at("users");
   CHECK(users.name == "users");
   CHECK(users.kind == "users");
+  CHECK_FALSE(users.is_side_effect);
   CHECK(users.source == "shop");
   CHECK(users.types.empty());
   CHECK(users.on_error == OnError::stop);
@@ -252,7 +255,7 @@ TEST_CASE("the defaults of a minimal config are those of the option table") {
 
 TEST_CASE("the example config of the demo loads") {
   const ScopedEnv url("PROJECTORD_DATABASE_URL", "postgres://projectord@localhost/shop");
-  const LoadResult result = load_config(PROJECTORD_SOURCE_DIR "/examples/projectord.toml");
+  const LoadResult result = load_config(PROJECTORD_SOURCE_DIR "/examples/projectord.toml", options());
   INFO(joined(result));
   REQUIRE(result.ok());
   const Config& config = result.config;
@@ -381,7 +384,7 @@ TEST_CASE("identifier checks accept schema-qualified tables only where allowed")
 }
 
 TEST_CASE("every preset the option table allows exists") {
-  const Option* preset = find_option("sources.*", "preset");
+  const Option* preset = options().find("sources.*", "preset");
   REQUIRE(preset != nullptr);
   std::string_view choices = preset->choices;
   int count = 0;
@@ -518,7 +521,7 @@ url_file = "database_url"
 preset = "eventsourcing_django"
 application_name = "Shop"
 url_file = ")toml" + secret.string() + "\"\n");
-  const LoadResult result = load_config(config.string());
+  const LoadResult result = load_config(config.string(), options());
   INFO(joined(result));
   REQUIRE(result.ok());
   CHECK(result.config.file == config.string());
@@ -568,8 +571,8 @@ url = "postgres://app:hunter2@${bad name}/app"
 }
 
 TEST_CASE("options_help lists every key of the option table under its section") {
-  const std::string help = options_help();
-  for (const Option& option : option_table()) {
+  const std::string help = options().help();
+  for (const Option& option : options().rows()) {
     INFO(option.section << "." << option.key);
     CHECK_THAT(help, Catch::Contains("  " + std::string(option.key) + " "));
   }
@@ -677,8 +680,7 @@ fields = { kind = "type", who = "stream_id" }
   CHECK(feed.stream == "user-feed");
   CHECK(feed.maxlen == 1000);
   CHECK(feed.fields == std::map<std::string, std::string>{{"kind", "type"}, {"who", "stream_id"}});
-  CHECK(is_side_effect_kind("webhook"));
-  CHECK_FALSE(is_side_effect_kind("users"));
+  CHECK(result.config.handlers.at("hook").is_side_effect);
 
   CHECK(only_error(kShop + "[handlers.welcome]\nkind = \"celery\"\nurl = \"redis://r\"\n") ==
         "test.toml:6: handlers.welcome.task: required for kind celery");

@@ -1,0 +1,17 @@
+# find_package(projectord): the imported target projectord::projectord (every layer library and the daemon's
+# main, daemon/cli/daemon_main.hpp) and the Debian bookworm packages it links, found as the build found them.
+include(CMakeFindDependencyMacro)
+set(Boost_NO_WARN_NEW_VERSIONS ON)
+find_dependency(Boost 1.81 EXACT COMPONENTS json url)
+find_dependency(spdlog)
+find_dependency(tomlplusplus)
+find_dependency(prometheus-cpp)
+find_dependency(ZLIB)
+find_dependency(OpenSSL)
+find_dependency(Threads)
+find_dependency(PkgConfig)
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+include("${CMAKE_CURRENT_LIST_DIR}/projectordTargets.cmake")

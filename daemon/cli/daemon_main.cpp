@@ -1,0 +1,176 @@
+#include "daemon/cli/daemon_main.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/loader.hpp"
+#include "daemon/cli/admin_client.hpp"
+#include "daemon/cli/commands.hpp"
+#include "handlers/registry.hpp"
+
+namespace projectord::cli {
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/projectord/projectord.toml";
+
+void print_help() {
+  std::cout << "projectord " PROJECTORD_VERSION
+               " - projection worker for event stores in PostgreSQL and Redis Streams\n\n"
+               "Usage: projectord [--config FILE] COMMAND [OPTIONS]\n\n"
+               "Commands:\n"
+               "  run [--exit-when-caught-up]  tail the sources and run every handler until SIGTERM/SIGINT\n"
+               "                               (--exit-when-caught-up: exit 0 once every handler reached the head);\n"
+               "                               SIGHUP reloads the config file\n"
+               "  migrate [--uninstall]        install (or remove) the projectord schema, NOTIFY triggers and\n"
+               "                               read-model tables; idempotent\n"
+               "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
+               "  status                       each handler's checkpoint, the head of its source, the lag and\n"
+               "                               its dead letters\n"
+               "  pause HANDLER                ask the running daemon to pause a handler after its transaction\n"
+               "  resume HANDLER               ... to resume it (a halted one retries its poison event)\n"
+               "  skip HANDLER                 ... to dead-letter the event a halted handler stopped on\n"
+               "  rebuild HANDLER [--max-rate N]  ... to rebuild its read model blue/green (replay into a\n"
+               "                               shadow copy at most N events/s, swap when caught up); SIGUSR1\n"
+               "                               rebuilds those marked rebuild_on_signal\n"
+               "  retry HANDLER [--id N]       ... to apply its dead letters again (all, or the one with id N),\n"
+               "                               out of order; one that fails again stays, with the new error\n"
+               "  drop HANDLER [--id N]        ... to delete its dead letters for good\n"
+               "                               (these six use [http] listen and admin_token; --http HOST:PORT\n"
+               "                               names another endpoint)\n\n"
+               "Options:\n"
+               "  --config FILE                config file (default "
+            << kDefaultConfig
+            << ")\n"
+               "  --version                    print the version\n"
+               "  --help                       print this help\n\n"
+               "Configuration (TOML; ${ENV} and ${ENV:-default} are interpolated, KEY_file reads KEY from a file):\n"
+            << handlers::option_table().help();
+}
+
+struct Arguments {
+  std::string config = kDefaultConfig;
+  std::string command;
+  bool exit_when_caught_up = false;
+  bool uninstall = false;
+  std::string handler;   // pause, resume, skip, rebuild, retry, drop
+  std::string endpoint;  // --http HOST:PORT
+  std::string query;     // rebuild --max-rate N, retry/drop --id N
+};
+
+bool is_admin(const std::string& command) {
+  return command == "pause" || command == "resume" || command == "skip" || command == "rebuild" ||
+         command == "retry" || command == "drop";
+}
+
+bool is_number(const std::string& text) {
+  return !text.empty() && std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::optional<Arguments> parse(const std::vector<std::string>& args, std::string& error) {
+  Arguments parsed;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--config") {
+      if (i + 1 == args.size()) {
+        error = "--config needs a file";
+        return std::nullopt;
+      }
+      parsed.config = args[++i];
+    } else if (arg.starts_with("--config=")) {
+      parsed.config = arg.substr(9);
+    } else if (arg == "--exit-when-caught-up" && parsed.command == "run") {
+      parsed.exit_when_caught_up = true;
+    } else if (arg == "--uninstall" && parsed.command == "migrate") {
+      parsed.uninstall = true;
+    } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
+      parsed.endpoint = args[++i];
+    } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
+      const std::string& rate = args[++i];
+      if (!is_number(rate)) {
+        error = "--max-rate needs a number of events per second";
+        return std::nullopt;
+      }
+      parsed.query = "max_rate=" + rate;
+    } else if (arg == "--id" && (parsed.command == "retry" || parsed.command == "drop") && i + 1 < args.size()) {
+      const std::string& id = args[++i];
+      if (!is_number(id)) {
+        error = "--id needs a dead letter's id (projectord status lists them)";
+        return std::nullopt;
+      }
+      parsed.query = "id=" + id;
+    } else if (is_admin(parsed.command) && parsed.handler.empty() && !arg.starts_with("-")) {
+      parsed.handler = arg;
+    } else if (parsed.command.empty() && !arg.starts_with("-")) {
+      parsed.command = arg;
+    } else {
+      error = "unexpected argument '" + arg + "'";
+      return std::nullopt;
+    }
+  }
+  return parsed;
+}
+
+}  // namespace
+
+// libpq waits for a server that accepted the connection but never answers (a hung host, a black-holing
+// firewall) without limit. Every connection attempt is bounded instead, so that a listener reconnecting on
+// the daemon's io thread cannot keep it from answering signals; PGCONNECT_TIMEOUT from the environment wins.
+constexpr const char* kConnectTimeoutSeconds = "10";
+
+int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
+  for (handlers::Kind& kind : kinds) handlers::register_kind(std::move(kind));
+  ::setenv("PGCONNECT_TIMEOUT", kConnectTimeoutSeconds, /*overwrite=*/0);
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      print_help();
+      return 0;
+    }
+    if (arg == "--version") {
+      std::cout << "projectord " PROJECTORD_VERSION "\n";
+      return 0;
+    }
+  }
+  std::string error;
+  const auto arguments = parse(args, error);
+  static const std::vector<std::string> kCommands = {"run",     "migrate", "check-config", "status", "pause",
+                                                      "resume",  "skip",    "rebuild",      "retry",  "drop"};
+  if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
+    error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
+  } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {
+    error = arguments->command + " needs a handler name";
+  }
+  if (!error.empty()) {
+    std::cerr << "projectord: " << error << " (see projectord --help)\n";
+    return 2;
+  }
+
+  const auto loaded = config::load_config(arguments->config, handlers::option_table());
+  if (!loaded.ok()) {
+    for (const std::string& line : loaded.errors) std::cerr << line << "\n";
+    return 1;
+  }
+  const config::Config& config = loaded.config;
+  // Logs go to stderr: stdout belongs to command output (status, check-config), journald takes both.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("projectord"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(config.daemon.log_level));
+
+  if (arguments->command == "run") return command_run(config, arguments->exit_when_caught_up);
+  if (arguments->command == "migrate") return command_migrate(config, arguments->uninstall);
+  if (arguments->command == "check-config") return command_check_config(config);
+  if (is_admin(arguments->command)) {
+    return command_admin(config, arguments->command, arguments->handler, arguments->endpoint,
+                                          arguments->query);
+  }
+  return command_status(config);
+}
+
+}  // namespace projectord::cli

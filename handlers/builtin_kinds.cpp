@@ -1,0 +1,193 @@
+#include "handlers/builtin_kinds.hpp"
+
+#include <algorithm>
+#include <ranges>
+#include <string>
+#include <string_view>
+
+#include "handlers/event_log_handler.hpp"
+#include "handlers/side_effects/celery_task.hpp"
+#include "handlers/side_effects/redis_publish.hpp"
+#include "handlers/side_effects/side_effect_handler.hpp"
+#include "handlers/side_effects/webhook.hpp"
+#include "handlers/sql_handler.hpp"
+#include "handlers/users_handler.hpp"
+
+namespace projectord::handlers {
+namespace {
+
+using enum config::OptionType;
+using config::KindSection;
+using config::Option;
+
+std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// Only a plausibility check at load: the handlers compile the paths (handlers/event_path.hpp) and say what
+// is wrong.
+bool is_plausible_event_path(std::string_view path) {
+  const auto bad_char = [](char c) { return static_cast<unsigned char>(c) <= ' '; };
+  return !path.empty() && path.front() != '.' && path.back() != '.' && path.find("..") == std::string_view::npos &&
+         std::ranges::none_of(path, bad_char);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// sql
+
+// clang-format off
+const std::vector<Option> kSqlOptions{
+    {.section = "handlers.*", .key = "setup", .type = string, .reloadable = true,
+     .help = "DDL run by projectord migrate; make it idempotent."},
+    {.section = "handlers.*", .key = "statements", .type = table_list, .reloadable = true,
+     .help = "Statements run per event, at least one."},
+    {.section = "handlers.*.statements", .key = "on", .type = string, .reloadable = true,
+     .help = "Event type (stored type or class name).", .required = true},
+    {.section = "handlers.*.statements", .key = "sql", .type = string, .reloadable = true,
+     .help = "SQL with $1..$n placeholders.", .required = true},
+    {.section = "handlers.*.statements", .key = "params", .type = string_list, .default_value = "[]",
+     .reloadable = true, .help = "Event paths bound to $1..$n: stream_id, data.email, recorded_at, ..."},
+};
+// clang-format on
+
+config::SqlStatement load_statement(KindSection& s) {
+  config::SqlStatement statement{.on = s.str("on"), .sql = s.str("sql"), .params = s.strings("params"), .line = s.line()};
+  if (s.has("on") && statement.on.empty()) s.error("on", "must not be empty");
+  if (s.has("sql") && statement.sql.find_first_not_of(" \t\r\n") == std::string::npos) {
+    s.error("sql", "must not be empty");
+  }
+  for (const std::string& param : statement.params) {
+    if (!is_plausible_event_path(param)) {
+      s.error("params", in_quotes(param) + " is not an event path such as stream_id or data.email");
+    }
+  }
+  return statement;
+}
+
+void load_sql(KindSection& s, config::Handler& handler) {
+  handler.setup = s.str("setup");
+  s.each_table("statements", [&](KindSection& statement) { handler.statements.push_back(load_statement(statement)); });
+  if (handler.statements.empty()) {
+    s.error("statements", s.has("statements") ? "must not be empty"
+                                              : "required for kind sql: add [[" + s.path("statements") + "]]");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Side effects
+
+// clang-format off
+const Option kUrl{.section = "handlers.*", .key = "url", .type = string, .reloadable = true,
+    .help = "webhook: http(s)://host[:port]/path; celery: the Redis broker; redis_publish: the Redis server"
+            " (redis://...). Required."};
+const Option kUrlFile{.section = "handlers.*", .key = "url_file", .type = string, .reloadable = true,
+    .help = "Read url from this file instead."};
+
+const std::vector<Option> kWebhookOptions{
+    kUrl, kUrlFile,
+    {.section = "handlers.*", .key = "secret", .type = string, .reloadable = true,
+     .help = "Signs each request: X-Projectord-Signature is v1=HMAC-SHA256(secret, timestamp.body) in hex."},
+    {.section = "handlers.*", .key = "secret_file", .type = string, .reloadable = true,
+     .help = "Read secret from this file instead."},
+    {.section = "handlers.*", .key = "connect_timeout", .type = duration, .default_value = R"("5s")",
+     .reloadable = true, .help = "Longest wait for a connection (and TLS handshake)."},
+    {.section = "handlers.*", .key = "request_timeout", .type = duration, .default_value = R"("10s")",
+     .reloadable = true, .help = "Longest wait for a response."},
+    {.section = "handlers.*", .key = "max_in_flight", .type = integer, .default_value = "16",
+     .reloadable = true, .help = "Requests sent concurrently.", .min_value = 1, .max_value = 1024},
+    {.section = "handlers.*", .key = "ca_file", .type = string, .reloadable = true,
+     .help = "PEM bundle trusted for https besides the system's."},
+};
+
+const std::vector<Option> kCeleryOptions{
+    kUrl, kUrlFile,
+    {.section = "handlers.*", .key = "task", .type = string, .reloadable = true,
+     .help = "Registered Celery task name, e.g. users.tasks.send_welcome_email. Required."},
+    {.section = "handlers.*", .key = "queue", .type = string, .default_value = R"("celery")",
+     .reloadable = true, .help = "Celery queue the task is sent to."},
+    {.section = "handlers.*", .key = "args", .type = string_list, .default_value = "[]",
+     .reloadable = true, .help = "Event paths of the task's positional arguments, e.g. [\"stream_id\", \"data.email\"]."},
+    {.section = "handlers.*", .key = "kwargs", .type = string_map, .default_value = "{}",
+     .reloadable = true, .help = "Keyword arguments: { name = \"data.name\" }."},
+};
+
+const std::vector<Option> kRedisPublishOptions{
+    kUrl, kUrlFile,
+    {.section = "handlers.*", .key = "stream", .type = string, .reloadable = true,
+     .help = "Stream key entries are added to. Required."},
+    {.section = "handlers.*", .key = "maxlen", .type = integer, .default_value = "0",
+     .reloadable = true, .help = "Trim the stream to about this many entries (MAXLEN ~); 0: never.",
+     .min_value = 0, .max_value = 1'000'000'000},
+    {.section = "handlers.*", .key = "fields", .type = string_map, .default_value = "{}",
+     .reloadable = true, .help = "Entry fields: { field = \"event path\" }; {}: type, stream_id, version, data,"
+     " metadata, source, position, recorded_at."},
+};
+// clang-format on
+
+void load_url(KindSection& s, config::Handler& handler) {
+  handler.side_effect.url = s.str("url");
+  if (!s.has("url")) s.error("url", "required for kind " + handler.kind);
+}
+
+void check_paths(KindSection& s, std::string_view key, const auto& paths) {
+  for (const std::string& path : paths) {
+    if (!is_plausible_event_path(path)) s.error(key, in_quotes(path) + " is not an event path such as data.email");
+  }
+}
+
+void load_webhook(KindSection& s, config::Handler& handler) {
+  config::SideEffectSettings& out = handler.side_effect;
+  load_url(s, handler);
+  out.secret = s.str("secret");
+  out.connect_timeout = s.duration("connect_timeout");
+  out.request_timeout = s.duration("request_timeout");
+  out.max_in_flight = static_cast<std::size_t>(s.integer("max_in_flight"));
+  out.ca_file = s.str("ca_file");
+}
+
+void load_celery(KindSection& s, config::Handler& handler) {
+  config::SideEffectSettings& out = handler.side_effect;
+  load_url(s, handler);
+  out.task = s.str("task");
+  out.queue = s.str("queue");
+  out.args = s.strings("args");
+  out.kwargs = s.string_map("kwargs");
+  if (out.task.empty()) s.error("task", "required for kind celery");
+  check_paths(s, "args", out.args);
+  check_paths(s, "kwargs", out.kwargs | std::views::values);
+}
+
+void load_redis_publish(KindSection& s, config::Handler& handler) {
+  config::SideEffectSettings& out = handler.side_effect;
+  load_url(s, handler);
+  out.stream = s.str("stream");
+  out.maxlen = s.integer("maxlen");
+  out.fields = s.string_map("fields");
+  if (out.stream.empty()) s.error("stream", "required for kind redis_publish");
+  check_paths(s, "fields", out.fields | std::views::values);
+}
+
+// A side effect runs in a lane like a projection (handlers/side_effects/side_effect_handler.hpp).
+template <class Effect>
+Result<std::unique_ptr<ProjectionHandler>> side_effect(const config::Handler& handler) {
+  auto effect = Effect::make(handler);
+  if (!effect) return fail(effect.error());
+  return std::unique_ptr<ProjectionHandler>(std::make_unique<SideEffectHandler>(handler.name, std::move(*effect)));
+}
+
+}  // namespace
+
+std::vector<Kind> builtin_kinds() {
+  return {
+      {.schema = {.name = "sql", .options = kSqlOptions, .load = load_sql}, .make = &SqlHandler::make},
+      {.schema = {.name = "event_log", .default_table = "user_event_log"}, .make = &EventLogHandler::make},
+      {.schema = {.name = "users", .default_table = "user_projection"}, .make = &UsersHandler::make},
+      {.schema = {.name = "webhook", .side_effect = true, .options = kWebhookOptions, .load = load_webhook},
+       .make = &side_effect<Webhook>},
+      {.schema = {.name = "celery", .side_effect = true, .options = kCeleryOptions, .load = load_celery},
+       .make = &side_effect<CeleryTask>},
+      {.schema = {.name = "redis_publish", .side_effect = true, .options = kRedisPublishOptions,
+                  .load = load_redis_publish},
+       .make = &side_effect<RedisPublish>},
+  };
+}
+
+}  // namespace projectord::handlers
