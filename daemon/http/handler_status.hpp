@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/lane.hpp"
+#include "daemon/lane_status.hpp"
 #include "daemon/lane_health.hpp"
 
 namespace projectord::http {
