@@ -2,24 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <boost/json/serialize.hpp>
-#include <condition_variable>
-#include <future>
-#include <pqxx/except>
 #include <pqxx/nontransaction>
-#include <set>
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
 #include "base/backoff.hpp"
-#include "base/postgres/errors.hpp"
 #include "base/postgres/session.hpp"
+#include "base/stoppable_sleep.hpp"
+#include "daemon/lane/background_writer.hpp"
+#include "daemon/lane/failure.hpp"
+#include "daemon/lane/handler_lock.hpp"
+#include "daemon/lane/poison_policy.hpp"
+#include "daemon/lane/rebuild_mode.hpp"
+#include "daemon/lane/status_board.hpp"
 #include "daemon/lane_control.hpp"
 #include "daemon/progress_watch.hpp"
 #include "checkpoints/rebuilds.hpp"
@@ -27,45 +24,19 @@
 
 namespace projectord {
 
-std::string_view to_string(LaneState state) {
-  switch (state) {
-    case LaneState::starting:
-      return "starting";
-    case LaneState::catching_up:
-      return "catching_up";
-    case LaneState::idle:
-      return "idle";
-    case LaneState::waiting_for_hole:
-      return "waiting_for_hole";
-    case LaneState::reconnecting:
-      return "reconnecting";
-    case LaneState::paused:
-      return "paused";
-    case LaneState::halted:
-      return "halted";
-    case LaneState::stopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
 namespace {
 
-// Errors that say nothing about the event: the connection, the server going away, contention the server
-// resolves, or another process moving our checkpoint. They are retried forever; nothing is skipped.
-bool is_transient(const std::exception& error) {
-  return postgres::is_transient(error) || dynamic_cast<const checkpoints::CheckpointMoved*>(&error) != nullptr;
-}
-
-// Thrown out of the batch path when on_error = "stop" gives up on an event in a one-shot run; ends the run.
-struct Halted {};
-// Thrown out of a halt when an operator resumes the lane: it starts a new session (reconnect, re-read).
-struct Resumed {};
-// Thrown out of a retry wait when shutdown is requested.
-struct Stopping {};
-// Thrown when a transaction written in the background failed for a reason of its events' own: the lane has
-// read and folded on past it, so a new session starts from the checkpoint and replays the range carefully.
-struct Rewind {};
+// How a session ends, when not by an error to reconnect after: what the lane's run does next. A step of the
+// session that may end it returns one (nothing: the session goes on).
+enum class SessionEnd {
+  finished,  ///< stop requested, caught up (exit_when_caught_up), or swapped in: the run ends
+  halted,    ///< on_error = "stop" gave up on an event in a one-shot run: the run ends, halted
+  resumed,   ///< an operator resumed the halted lane: a new session (reconnect, re-read) retries the event
+  rewind,    ///< a transaction written in the background failed for a reason of its events' own: the lane had
+             ///< read and folded on past it, so a new session starts from the checkpoint and replays the range
+             ///< carefully
+};
+using Step = std::optional<SessionEnd>;
 
 // While catching up, one write transaction spans this many full reads (batch_size each): handlers that fold
 // (users) write each row once per transaction, and there are fewer commits to wait for. Bounded so that a
@@ -74,22 +45,9 @@ struct Rewind {};
 // peak RSS 40 MB instead of 55-58 MB).
 constexpr std::size_t kReadsPerTransaction = 2;
 
-// The advisory lock class of handler locks (the other key is the hash of the checkpoint's name), and how often
-// a standby asks for the lock.
-constexpr int kHandlerLockClass = 0x70726f6a;  // "proj"
-constexpr auto kStandbyPoll = std::chrono::milliseconds(500);
-
-// The nice value of a rebuild lane's thread (see yield_cpu_to_live_lanes).
-constexpr int kRebuildNice = 10;
-
-// A rebuild's read size while its source is being written (see rebuild_under_writes).
-constexpr std::size_t kRebuildBatchUnderWrites = 200;
-
-// Server messages span lines (ERROR, CONTEXT, ...); a log line stays one line.
-std::string one_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return text;
+std::optional<RebuildMode> rebuild_mode(const std::string& handler, const LaneOptions& options) {
+  if (!options.rebuild) return std::nullopt;
+  return RebuildMode(handler, {options.rebuild->fresh, options.rebuild->requested_by, options.rebuild->max_rate});
 }
 
 }  // namespace
@@ -108,26 +66,20 @@ class Lane::Impl {
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name,
                     source_->name()),
         types_(handler_.types),
+        poison_(handler_),
+        rebuild_(rebuild_mode(handler_.name, options_)),
         progress_(options_.progress_window),
-        control_(handler_.name) {}
+        control_(handler_.name),
+        board_(handler_.name) {}
 
   void run(std::stop_token stop) {
     stop_ = stop;
     Backoff reconnect(std::chrono::milliseconds(100), std::chrono::seconds(30));
     while (!stop.stop_requested()) {
+      SessionEnd end;
       try {
         update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
-        session(stop, reconnect);
-        break;
-      } catch (const Halted&) {
-        return;
-      } catch (const Resumed&) {
-        spdlog::info("handler={} event=resumed action=reconnecting", handler_.name);
-        continue;
-      } catch (const Rewind&) {
-        continue;  // at once: nothing is wrong with the connection
-      } catch (const Stopping&) {
-        break;
+        end = session(stop, reconnect);
       } catch (const SourceRefused& refused) {
         refuse(refused.what());
         break;
@@ -141,8 +93,13 @@ class Lane::Impl {
         });
         set_state(LaneState::reconnecting);
         update([&](LaneStatus& s) { s.busy_since.reset(); });
-        sleep(delay);
+        sleep_unless_stopped(delay, stop);
+        continue;
       }
+      if (end == SessionEnd::halted) return;
+      if (end == SessionEnd::resumed) spdlog::info("handler={} event=resumed action=reconnecting", handler_.name);
+      if (end == SessionEnd::finished) break;
+      // resumed, rewind: a new session at once, nothing is wrong with the connection
     }
     set_state(LaneState::stopped);
   }
@@ -155,22 +112,10 @@ class Lane::Impl {
       s.last_error = why;
       s.busy_since.reset();
     });
-    if (!options_.rebuild) return;
-    try {
-      pqxx::connection target(target_url_);
-      pqxx::work txn(target);
-      rebuild::abandon(txn, handler_.name);
-      txn.commit();
-      spdlog::warn("handler={} event=rebuild_abandoned", handler_.name);
-    } catch (const std::exception& error) {  // the next start resumes the rebuild and refuses it again
-      spdlog::error("handler={} event=rebuild_abandon_failed error=\"{}\"", handler_.name, one_line(error.what()));
-    }
+    if (rebuild_) rebuild_->abandon(target_url_);
   }
 
-  LaneStatus status() const {
-    std::lock_guard lock(status_mutex_);
-    return status_;
-  }
+  LaneStatus status() const { return board_.snapshot(); }
 
   const std::string& name() const { return handler_.name; }
 
@@ -188,10 +133,7 @@ class Lane::Impl {
   }
 
   void dead_letters(DeadLetterAction action, std::optional<std::int64_t> id) {
-    {
-      std::lock_guard lock(status_mutex_);
-      letter_requests_.push_back({action, id});
-    }
+    letter_requests_.add(action, id);
     source_->wake();
   }
 
@@ -214,15 +156,21 @@ class Lane::Impl {
     std::size_t reads = 0;
   };
 
-  void session(std::stop_token stop, Backoff& reconnect) {
+  SessionEnd session(std::stop_token stop, Backoff& reconnect) {
     // Reads run in their own transactions while a write transaction may be open: the source has its own connection.
     pqxx::connection target(target_url_);
     // Declared after the connection: a transaction still being written on it ends before it closes.
-    const ForgetWritingOnExit writing_ends_first{writing_};
+    const ForgetWritingOnExit writing_ends_first{writer_, writing_};
     postgres::prepare_session(target, handler_.name);
-    hold_handler_lock(target);
+    const bool locked = hold_handler_lock(target, handler_.name, checkpoint_.key(), stop, [&] {
+      update([&](LaneStatus& s) {
+        s.last_error = "standing by: another process runs handler " + handler_.name;
+        s.busy_since.reset();
+      });
+    });
+    if (!locked) return SessionEnd::finished;
     postgres::set_synchronous_commit(target, options_.synchronous_commit);
-    if (options_.rebuild) enter_rebuild(target);
+    if (rebuild_) rebuild_->enter(target);
     {
       pqxx::work setup(target);
       for (const std::string& sql : projection_->setup_sql()) setup.exec(sql);
@@ -234,7 +182,9 @@ class Lane::Impl {
     checkpoints::Checkpoint loaded = checkpoint_.load(target);
     position_ = loaded.position;
     reader_indexes_pending_ = !projection_->reader_indexes().empty();
-    if (position_ > 0 && reader_indexes_pending_) build_reader_indexes(target);
+    if (position_ > 0 && reader_indexes_pending_) {
+      if (const Step end = build_reader_indexes(target)) return *end;
+    }
     source_->open(handler_.name + ":read", std::move(loaded.holes));
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
@@ -242,13 +192,14 @@ class Lane::Impl {
     spdlog::info("handler={} source={} event=connected checkpoint={} position={}", handler_.name,
                  source_->name(), checkpoint_.key(), position_);
 
-    throttle_start_ = clock_.now();
-    throttled_rows_ = 0;
+    if (rebuild_) rebuild_->start_reading(clock_.now());
     std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
       if (control_.pause_requested()) {
-        if (open) commit_open(open);
-        finish_writing();
+        if (open) {
+          if (const Step end = commit_open(open)) return *end;
+        }
+        if (const Step end = finish_writing()) return *end;
         hold_while_paused(stop);
         continue;
       }
@@ -265,13 +216,21 @@ class Lane::Impl {
           add_to_open(target, open, batch.rows, batch.to, read_started);
         } else {
           batch_started_ = read_started;
-          process(target, batch.rows, batch.to);
+          if (const Step end = process(target, batch.rows, batch.to)) return *end;
         }
       }
-      if (open && (!truncated || ++open->reads >= reads_per_transaction())) commit_open(open, truncated);
-      if (!truncated) finish_writing();
-      if (!truncated && !open && reader_indexes_pending_) build_reader_indexes(target);
-      if (options_.rebuild && options_.rebuild->max_rate > 0) throttle(open, batch.rows.size());
+      if (open && (!truncated || ++open->reads >= reads_per_transaction())) {
+        if (const Step end = commit_open(open, truncated)) return *end;
+      }
+      if (!truncated) {
+        if (const Step end = finish_writing()) return *end;
+      }
+      if (!truncated && !open && reader_indexes_pending_) {
+        if (const Step end = build_reader_indexes(target)) return *end;
+      }
+      if (rebuild_ && rebuild_->throttled()) {
+        if (const Step end = throttle(open, batch.rows.size())) return *end;
+      }
 
       set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
       progress_.observe(clock_.now(), position_, head_);
@@ -289,49 +248,29 @@ class Lane::Impl {
       });
       // Between transactions only: a late arrival, or a retried dead letter, commits in a transaction of its own.
       if (!open) {
-        apply_late_rows(target);
-        serve_letter_requests(target);
+        if (const Step end = apply_late_rows(target)) return *end;
+        if (const Step end = serve_letter_requests(target)) return *end;
       }
-      if (!blocked && !truncated && options_.exit_when_caught_up) return;
-      if (!blocked && !truncated && !open && options_.rebuild && options_.rebuild->may_swap()) {
+      if (!blocked && !truncated && options_.exit_when_caught_up) return SessionEnd::finished;
+      if (!blocked && !truncated && !open && rebuild_ && options_.rebuild->may_swap()) {
         swap_in(target);
-        return;
+        return SessionEnd::finished;
       }
       if (progressed && (truncated || !batch.rows.empty())) continue;
       update([&](LaneStatus& s) { s.busy_since.reset(); });
       source_->wait(blocked, stop);
     }
-    if (open) commit_open(open);
-    finish_writing();
-  }
-
-  // One process runs a handler at a time (DESIGN §6): another stands by on the lock and takes over as soon
-  // as the first one's session ends (a crash, a stop). The checkpoint's compare-and-set alone would stop two
-  // processes applying an event twice, but a Redis consumer group would split the entries between them.
-  void hold_handler_lock(pqxx::connection& target) {
-    bool told = false;
-    while (true) {
-      pqxx::nontransaction txn(target);
-      const pqxx::result locked =
-          txn.exec_params("SELECT pg_try_advisory_lock($1, hashtext($2))", kHandlerLockClass, checkpoint_.key());
-      if (locked[0][0].as<bool>()) break;
-      if (!told) {
-        spdlog::warn("handler={} event=standby reason=\"another process runs it\" lock={}", handler_.name,
-                     checkpoint_.key());
-        update([&](LaneStatus& s) { s.last_error = "standing by: another process runs handler " + handler_.name; });
-        told = true;
-      }
-      update([&](LaneStatus& s) { s.busy_since.reset(); });
-      pause(kStandbyPoll);
+    if (open) {
+      if (const Step end = commit_open(open)) return *end;
     }
-    if (told) spdlog::info("handler={} event=taking_over", handler_.name);
+    return finish_writing().value_or(SessionEnd::finished);
   }
 
   // The indexes for readers of the model (ProjectionHandler::reader_indexes): after a build from position 0
   // has caught up, or at once in a session that starts further on (all present: nothing to do). One index is
   // one unit of work for the watchdog and the stuck state, as a batch is.
-  void build_reader_indexes(pqxx::connection& target) {
-    finish_writing();
+  Step build_reader_indexes(pqxx::connection& target) {
+    if (const Step end = finish_writing()) return end;
     const auto started = clock_.now();
     for (const handlers::ReaderIndex& index : projection_->reader_indexes()) {
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
@@ -341,74 +280,38 @@ class Lane::Impl {
     reader_indexes_pending_ = false;
     spdlog::info("handler={} event=reader_indexes_ready position={} ms={}", handler_.name, position_,
                  std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started).count());
+    return std::nullopt;
   }
 
-  // A rebuild competes with the live lanes for the CPU (bench/rebuild: on two cores an unthrottled replay
-  // raised live append-to-visible p99 3-18 times). At a lower scheduling priority its thread gets whatever
-  // the live lanes leave; its server backend, fed by this thread, follows. Only from the first write of its
-  // source on: before, there is no live work to yield to, and a niced thread only loses the CPU to the server
-  // backends, its own included. Raising one's own nice value needs no privilege; lowering it again would.
-  void yield_cpu_to_live_lanes() {
-    cpu_yielded_ = true;
-    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kRebuildNice) != 0) {
-      spdlog::warn("handler={} event=rebuild_priority_unchanged error=\"{}\"", handler_.name, std::strerror(errno));
-    }
-  }
-
-  // While its source is being written, a rebuild works in small transactions: its bursts of CPU, WAL and
-  // locks stay short, and live lanes' commits wait less behind them.
   std::size_t read_limit() {
-    under_writes_ = options_.rebuild && source_->written_since_last_asked();
-    if (under_writes_ && !cpu_yielded_) yield_cpu_to_live_lanes();
-    const std::size_t batch_size = source_->batch_size();
-    return under_writes_ ? std::min(batch_size, kRebuildBatchUnderWrites) : batch_size;
+    return rebuild_ ? rebuild_->read_limit(source_->batch_size(), source_->written_since_last_asked())
+                    : source_->batch_size();
   }
-  std::size_t reads_per_transaction() const { return under_writes_ ? 1 : kReadsPerTransaction; }
-
-  // A throttled rebuild reads at most max_rate rows a second on average over its session. It waits between
-  // transactions: an open one would hold back the snapshot horizon of every lane on this database.
-  void throttle(std::optional<OpenTransaction>& open, std::size_t rows) {
-    throttled_rows_ += rows;
-    const double seconds = static_cast<double>(throttled_rows_) / static_cast<double>(options_.rebuild->max_rate);
-    const auto due = throttle_start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    if (due <= clock_.now()) return;
-    if (open) commit_open(open);
-    finish_writing();
-    update([&](LaneStatus& s) { s.busy_since.reset(); });
-    pause(std::chrono::ceil<std::chrono::milliseconds>(due - clock_.now()));
+  std::size_t reads_per_transaction() const {
+    return rebuild_ && rebuild_->under_writes() ? 1 : kReadsPerTransaction;
   }
 
-  // A rebuild lane's connection writes the shadow schema; a fresh rebuild first clears what an earlier one left.
-  void enter_rebuild(pqxx::connection& target) {
-    if (options_.rebuild->fresh && !rebuild_begun_) {
-      pqxx::work txn(target);
-      rebuild::begin(txn, handler_.name, options_.rebuild->requested_by);
-      txn.commit();
-      rebuild_begun_ = true;
-      spdlog::info("handler={} event=rebuild_started shadow={} requested_by={}", handler_.name,
-                   rebuild::shadow_schema(handler_.name), options_.rebuild->requested_by);
+  // A throttled rebuild waits between transactions: an open one would hold back the snapshot horizon of every
+  // lane on this database.
+  Step throttle(std::optional<OpenTransaction>& open, std::size_t rows) {
+    const Clock::time_point due = rebuild_->next_read_due(rows);
+    if (due <= clock_.now()) return std::nullopt;
+    if (open) {
+      if (const Step end = commit_open(open)) return end;
     }
-    rebuild::enter_shadow(target, handler_.name);
+    if (const Step end = finish_writing()) return end;
+    update([&](LaneStatus& s) { s.busy_since.reset(); });
+    return wait_or_stop(std::chrono::ceil<std::chrono::milliseconds>(due - clock_.now()));
   }
 
   // The live lane has stopped and this one is at the head: the shadow takes the live model's place.
   void swap_in(pqxx::connection& target) {
     update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
-    pqxx::work txn(target);
-    const auto swapped = rebuild::swap(txn, handler_.name);
+    const Result<void> swapped = rebuild_->swap_in(target, position_);
     if (!swapped) {
-      txn.abort();
-      spdlog::error("handler={} event=rebuild_failed action=abandoned error=\"{}\"", handler_.name, swapped.error());
       update([&](LaneStatus& s) { s.last_error = swapped.error(); });
-      pqxx::work cleanup(target);
-      rebuild::abandon(cleanup, handler_.name);
-      cleanup.commit();
       return;
     }
-    txn.commit();
-    std::string tables;
-    for (const std::string& table : *swapped) tables += (tables.empty() ? "" : ",") + table;
-    spdlog::info("handler={} event=rebuild_swapped position={} tables={}", handler_.name, position_, tables);
     update([&](LaneStatus& s) {
       s.swapped = true;
       s.busy_since.reset();
@@ -432,9 +335,10 @@ class Lane::Impl {
     }
     try {
       if (!batch.empty()) folding_ ? folding_->fold(batch) : projection_->apply(*open->txn, batch);
-    } catch (const std::exception& error) {
-      if (is_transient(error)) throw;
-      return abandon(open, to, one_line(error.what()));
+    } catch (const std::exception&) {
+      const LaneFailure failure = judge_current_exception();
+      if (failure.transient()) throw;
+      return abandon(open, to, failure.message);
     }
     open->to = to;
     open->events += static_cast<std::int64_t>(batch.size());
@@ -442,18 +346,21 @@ class Lane::Impl {
 
   // Commits the open transaction; a folding handler's is written in the background, and with `overlap` the
   // lane goes on reading meanwhile.
-  void commit_open(std::optional<OpenTransaction>& open, bool overlap = false) {
+  Step commit_open(std::optional<OpenTransaction>& open, bool overlap = false) {
     if (folding_) return write_in_background(open, overlap);
     try {
       projection_->flush(*open->txn);
       checkpoint_.advance(*open->txn, position_, open->to, open->events, source_->holes());
       open->txn->commit();
-    } catch (const std::exception& error) {
-      if (is_transient(error)) throw;
-      return abandon(open, open->to, one_line(error.what()));
+    } catch (const std::exception&) {
+      const LaneFailure failure = judge_current_exception();
+      if (failure.transient()) throw;
+      abandon(open, open->to, failure.message);
+      return std::nullopt;
     }
     moved(open->to, open->events, open->started);
     open.reset();
+    return std::nullopt;
   }
 
   void abandon(std::optional<OpenTransaction>& open, Position to, const std::string& error) {
@@ -470,157 +377,119 @@ class Lane::Impl {
     projection_->discard();
   }
 
-  // The sealed fold, the checkpoint's move and the commit run on a thread of their own, one transaction at a
+  // The sealed fold, the checkpoint's move and the commit run on the lane's writer thread, one transaction at a
   // time and in order: the previous one has committed before this one begins.
-  void write_in_background(std::optional<OpenTransaction>& open, bool overlap) {
-    finish_writing();
-    auto write = [this, &target = *open->target, sealed = folding_->seal(), from = position_, to = open->to,
-                  events = open->events, holes = source_->holes()] {
+  Step write_in_background(std::optional<OpenTransaction>& open, bool overlap) {
+    if (const Step end = finish_writing()) return end;
+    writing_ = Writing{folding_->seal(), open->to, open->events, open->started};
+    writer_.start([this, &target = *open->target, sealed = writing_->sealed.get(), from = position_, to = open->to,
+                   events = open->events, holes = source_->holes()] {
       pqxx::work txn(target);
       sealed->write(txn);
       checkpoint_.advance(txn, from, to, events, holes);
       txn.commit();
-    };
-    writing_ = Writing{std::async(std::launch::async, std::move(write)), open->to, open->events, open->started};
+    });
     open.reset();
-    if (!overlap) finish_writing();
+    if (!overlap) return finish_writing();
+    return std::nullopt;
   }
 
   // Waits for the transaction being written in the background, if any. Every other use of the target
   // connection comes after this.
-  void finish_writing() {
-    if (!writing_) return;
-    Writing writing = std::move(*writing_);
+  Step finish_writing() {
+    if (!writing_) return std::nullopt;
+    const std::exception_ptr failed = writer_.wait();
+    const Writing writing = std::move(*writing_);
     writing_.reset();
-    try {
-      writing.done.get();
-    } catch (const std::exception& error) {
-      if (is_transient(error)) throw;
-      replay_carefully(writing.to, one_line(error.what()));
-      throw Rewind{};
+    if (failed) {
+      try {
+        std::rethrow_exception(failed);
+      } catch (const std::exception&) {
+        const LaneFailure failure = judge_current_exception();
+        if (failure.transient()) throw;
+        replay_carefully(writing.to, failure.message);
+        return SessionEnd::rewind;
+      }
     }
     moved(writing.to, writing.events, writing.started);
+    return std::nullopt;
   }
 
   // An operator's calls on the dead letters (see Lane::dead_letters).
-  void serve_letter_requests(pqxx::connection& target) {
-    {
-      std::lock_guard lock(status_mutex_);
-      if (letter_requests_.empty()) return;
-    }
-    finish_writing();
-    std::vector<LetterRequest> requests;
-    {
-      std::lock_guard lock(status_mutex_);
-      requests.swap(letter_requests_);
-    }
-    for (const LetterRequest& request : requests) {
-      for (const checkpoints::StoredLetter& letter : checkpoints::dead_letters_of(target, handler_.name, request.id)) {
-        if (request.action == DeadLetterAction::drop) {
-          pqxx::work txn(target);
-          checkpoints::remove_dead_letter(txn, letter.id);
-          txn.commit();
-          spdlog::warn("handler={} event=dead_letter_dropped position={}", handler_.name, letter.position);
-          continue;
-        }
-        retry_letter(target, letter);
-      }
-    }
-  }
-
-  void retry_letter(pqxx::connection& target, const checkpoints::StoredLetter& letter) {
-    std::optional<SourceRow> row = source_->read_at(letter.position);
-    std::string error = "the source no longer holds it";
-    if (row) {
-      if (const auto* poison = std::get_if<Undecodable>(&row->content)) {
-        error = poison->error;
-      } else {
-        const Event event = std::move(std::get<Event>(row->content));
-        try {
-          pqxx::work txn(target);
-          if (types_.accepts(event.type)) projection_->apply(txn, std::span(&event, 1));
-          projection_->flush(txn);
-          checkpoints::remove_dead_letter(txn, letter.id);
-          txn.commit();
-          spdlog::info("handler={} event=dead_letter_retried position={} outcome=applied", handler_.name,
-                       letter.position);
-          return;
-        } catch (const std::exception& failure) {
-          projection_->discard();
-          if (is_transient(failure)) throw;
-          error = one_line(failure.what());
-        }
-      }
-    }
-    spdlog::error("handler={} event=dead_letter_retried position={} outcome=failed error=\"{}\"", handler_.name,
-                  letter.position, error);
-    pqxx::work txn(target);
-    checkpoints::retry_failed(txn, letter.id, error);
-    txn.commit();
+  Step serve_letter_requests(pqxx::connection& target) {
+    if (letter_requests_.empty()) return std::nullopt;
+    if (const Step end = finish_writing()) return end;
+    serve({handler_.name, *source_, *projection_, types_}, target, letter_requests_.take());
+    return std::nullopt;
   }
 
   // Rows the source found in positions the lane passed as holes: each is applied now, out of order, and counted.
-  void apply_late_rows(pqxx::connection& target) {
+  Step apply_late_rows(pqxx::connection& target) {
     bool holes_changed = false;
     std::vector<SourceRow> rows = source_->late_rows(holes_changed);
-    if (rows.empty() && !holes_changed) return;
-    finish_writing();
+    if (rows.empty() && !holes_changed) return std::nullopt;
+    if (const Step end = finish_writing()) return end;
     batch_started_ = clock_.now();
     for (SourceRow& row : rows) {
       spdlog::warn("handler={} event=late_arrival position={} checkpoint={}", handler_.name, row.position, position_);
       update([&](LaneStatus& s) { ++s.late_arrivals; });
       std::vector<SourceRow> one;
       one.push_back(std::move(row));
-      process(target, one, position_);
+      if (const Step end = process(target, one, position_)) return end;
     }
     // Fewer holes to watch: stored with the checkpoint, which stays where it is.
     if (rows.empty() && holes_changed) apply_and_advance(target, {}, position_);
+    return std::nullopt;
   }
 
   // Applies settled rows, moving the checkpoint to `to`. A row that could not be decoded splits the batch:
   // what came before it commits, it goes to the error policy, the rest continues.
-  void process(pqxx::connection& target, std::vector<SourceRow>& rows, Position to) {
-    finish_writing();
+  Step process(pqxx::connection& target, std::vector<SourceRow>& rows, Position to) {
+    if (const Step end = finish_writing()) return end;
     std::vector<Event> batch;
     batch.reserve(rows.size());
     for (SourceRow& row : rows) {
       if (const auto* poison = std::get_if<Undecodable>(&row.content)) {
-        commit_batch(target, batch, row.position - 1);
+        if (const Step end = commit_batch(target, batch, row.position - 1)) return end;
         batch.clear();
         update([&](LaneStatus& s) { ++s.failed_attempts; });
-        give_up(target,
-                {handler_.name, source_->name(), row.position, poison->stream_id, poison->type, poison->payload,
-                 poison->error, 1},
-                std::max(row.position, position_));  // a late arrival (below the checkpoint) moves nothing
+        const Step end = give_up(target,
+                                 {handler_.name, source_->name(), row.position, poison->stream_id, poison->type,
+                                  poison->payload, poison->error, 1},
+                                 std::max(row.position, position_));  // a late arrival (below the checkpoint) moves nothing
+        if (end) return end;
         continue;
       }
       Event& event = std::get<Event>(row.content);
       if (types_.accepts(event.type)) batch.push_back(std::move(event));
     }
-    commit_batch(target, batch, to);
+    return commit_batch(target, batch, to);
   }
 
   // Applies a batch in one transaction. When it fails for a reason of its own (not the connection), the
   // batch is replayed event by event so that exactly the poison event meets the error policy.
-  void commit_batch(pqxx::connection& target, std::span<const Event> batch, Position to) {
-    if (to < position_ || (to == position_ && batch.empty())) return;
+  Step commit_batch(pqxx::connection& target, std::span<const Event> batch, Position to) {
+    if (to < position_ || (to == position_ && batch.empty())) return std::nullopt;
     if (batch.size() > 1) {
       try {
         apply_and_advance(target, batch, to);
-        return;
-      } catch (const std::exception& error) {
-        if (is_transient(error)) throw;
+        return std::nullopt;
+      } catch (const std::exception&) {
+        const LaneFailure failure = judge_current_exception();
+        if (failure.transient()) throw;
         spdlog::warn("handler={} event=batch_failed from={} to={} events={} retrying=one_by_one error=\"{}\"",
-                     handler_.name, position_, to, batch.size(), one_line(error.what()));
+                     handler_.name, position_, to, batch.size(), failure.message);
       }
     }
     if (batch.empty()) {
       apply_and_advance(target, batch, to);
-      return;
+      return std::nullopt;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      apply_with_retries(target, batch.subspan(i, 1), i + 1 == batch.size() ? to : batch[i].position);
+      const Step end = apply_with_retries(target, batch.subspan(i, 1), i + 1 == batch.size() ? to : batch[i].position);
+      if (end) return end;
     }
+    return std::nullopt;
   }
 
   void apply_and_advance(pqxx::connection& target, std::span<const Event> batch, Position to) {
@@ -653,45 +522,42 @@ class Lane::Impl {
     if (options_.on_checkpoint) options_.on_checkpoint(to);
   }
 
-  void apply_with_retries(pqxx::connection& target, std::span<const Event> single, Position to) {
-    Backoff retry(handler_.retry_backoff, handler_.retry_backoff_max);
-    for (int attempt = 1;; ++attempt) {
+  Step apply_with_retries(pqxx::connection& target, std::span<const Event> single, Position to) {
+    PoisonPolicy::Attempts attempts = poison_.attempts();
+    while (true) {
       try {
         apply_and_advance(target, single, to);
-        return;
-      } catch (const std::exception& error) {
-        if (is_transient(error)) throw;
+        return std::nullopt;
+      } catch (const std::exception&) {
+        const LaneFailure failure = judge_current_exception();
+        if (failure.transient()) throw;
         const Event& event = single.front();
         update([&](LaneStatus& s) { ++s.failed_attempts; });
-        const auto* delivery = dynamic_cast<const handlers::DeliveryFailed*>(&error);
-        if (attempt >= handler_.max_attempts || (delivery != nullptr && delivery->permanent)) {
-          give_up(target,
-                  {handler_.name, source_->name(), event.position, event.stream_id, event.type,
-                   boost::json::serialize(event.data), one_line(error.what()), attempt},
-                  to);
-          return;
+        const std::optional<std::chrono::milliseconds> delay = attempts.after(failure);
+        if (!delay) {
+          return give_up(target,
+                         {handler_.name, source_->name(), event.position, event.stream_id, event.type,
+                          boost::json::serialize(event.data), failure.message, attempts.made()},
+                         to);
         }
-        const auto delay = std::max(retry.next(), delivery != nullptr ? delivery->retry_after : config::Duration(0));
         spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"", handler_.name,
-                     event.position, attempt, delay.count(), one_line(error.what()));
-        update([&](LaneStatus& s) { s.last_error = one_line(error.what()); });
-        pause(delay);
+                     event.position, attempts.made(), delay->count(), failure.message);
+        update([&](LaneStatus& s) { s.last_error = failure.message; });
+        if (const Step end = wait_or_stop(*delay)) return end;
       }
     }
   }
 
   // The poison-event policy, once an event has used up its attempts (or could not be decoded at all).
-  void give_up(pqxx::connection& target, const checkpoints::DeadLetter& letter, Position to) {
-    const std::string message = "handler " + handler_.name + " failed on source " + source_->name() + " position " +
-                                std::to_string(letter.position) + " (" + letter.event_type + ") after " +
-                                std::to_string(letter.attempts) + " attempt(s): " + letter.error;
+  Step give_up(pqxx::connection& target, const checkpoints::DeadLetter& letter, Position to) {
+    const std::string message = PoisonPolicy::message(letter);
     update([&](LaneStatus& s) { s.last_error = message; });
     // A rebuild replays history: an event the live handler gave up on (its policy or an operator's skip) is
     // given up on again instead of halting the replay where nobody would look.
     const bool given_up_before =
-        options_.rebuild && checkpoints::is_dead_letter(target, handler_.name, letter.position);
-    if (handler_.on_error == config::OnError::stop && !given_up_before && !control_.skip_requested(letter.position)) {
-      halt(letter.position, message);
+        rebuild_ && checkpoints::is_dead_letter(target, handler_.name, letter.position);
+    if (poison_.halts(given_up_before, control_.skip_requested(letter.position))) {
+      if (const Step end = halt(letter.position, message)) return end;
     }
     spdlog::error("handler={} event=dead_letter position={} error=\"{}\"", handler_.name, letter.position, message);
     const auto started = clock_.now();
@@ -702,61 +568,45 @@ class Lane::Impl {
     update([&](LaneStatus& s) { ++s.dead_letters; });
     moved(to, 0, started);
     control_.skipped(letter.position);
+    return std::nullopt;
   }
 
   // on_error = "stop": the lane holds on the poison event (connections open, checkpoint before it) until an
-  // operator skips it (returns: the caller dead-letters it), resumes (retry in a new session) or the daemon
+  // operator skips it (nothing: the caller dead-letters it), resumes (retry in a new session) or the daemon
   // stops. A one-shot run (exit_when_caught_up) ends instead.
-  void halt(Position position, const std::string& message) {
+  Step halt(Position position, const std::string& message) {
     spdlog::error("handler={} event=halted position={} error=\"{}\"", handler_.name, position, message);
     update([&](LaneStatus& s) {
       s.halted_at = position;
       s.busy_since.reset();
     });
     set_state(LaneState::halted);
-    if (options_.exit_when_caught_up) throw Halted{};
+    if (options_.exit_when_caught_up) return SessionEnd::halted;
     const LaneControl::Verdict verdict = control_.wait_in_halt(position, stop_);
     update([&](LaneStatus& s) { s.halted_at = 0; });
-    if (verdict == LaneControl::Verdict::stop) throw Stopping{};
+    if (verdict == LaneControl::Verdict::stop) return SessionEnd::finished;
     if (verdict == LaneControl::Verdict::retry) {
       set_state(LaneState::starting);  // until the new session has its checkpoint
-      throw Resumed{};
+      return SessionEnd::resumed;
     }
     spdlog::warn("handler={} event=skip position={} action=dead_letter", handler_.name, position);
+    return std::nullopt;
   }
 
   // A retry delay that shutdown cuts short: the event in hand is left unapplied (its transaction rolled
   // back), so nothing is lost, and the lane stops.
-  void pause(std::chrono::milliseconds delay) {
-    sleep(delay);
-    if (stop_.stop_requested()) throw Stopping{};
-  }
-
-  // Waits for `delay`, or less when shutdown is requested.
-  void sleep(std::chrono::milliseconds delay) const {
-    std::mutex mutex;
-    std::unique_lock lock(mutex);
-    std::condition_variable_any never_notified;
-    never_notified.wait_for(lock, stop_, delay, [] { return false; });
+  Step wait_or_stop(std::chrono::milliseconds delay) {
+    sleep_unless_stopped(delay, stop_);
+    if (stop_.stop_requested()) return SessionEnd::finished;
+    return std::nullopt;
   }
 
   template <class Change>
   void update(Change change) {
-    std::lock_guard lock(status_mutex_);
-    change(status_);
+    board_.update(change);
   }
 
-  void set_state(LaneState state) {
-    LaneState previous;
-    {
-      std::lock_guard lock(status_mutex_);
-      previous = status_.state;
-      status_.state = state;
-    }
-    if (previous == state) return;
-    spdlog::info("handler={} event=state from={} to={} position={}", handler_.name, to_string(previous),
-                 to_string(state), position_);
-  }
+  void set_state(LaneState state) { board_.set_state(state, position_); }
 
   config::Handler handler_;
   std::unique_ptr<Source> source_;
@@ -767,42 +617,38 @@ class Lane::Impl {
   LaneOptions options_;
   checkpoints::CheckpointStore checkpoint_;
   handlers::TypeFilter types_;
+  PoisonPolicy poison_;
+  std::optional<RebuildMode> rebuild_;  ///< a rebuild lane's own ways (LaneOptions::rebuild)
   Position position_ = 0;
   Position careful_until_ = 0;         ///< up to here, one chunk per transaction: a failure was seen in this range
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
   Position head_ = 0;                  ///< the highest head a read has seen
-  bool under_writes_ = false;
   bool reader_indexes_pending_ = false;  ///< a build from position 0 has not caught up yet (see build_reader_indexes)
-  bool cpu_yielded_ = false;           ///< runs at kRebuildNice (see yield_cpu_to_live_lanes)
-  bool rebuild_begun_ = false;         ///< a fresh rebuild has cleared and recorded itself (once, not per session)
-  Clock::time_point throttle_start_{};  ///< a throttled rebuild's rows are counted from here (its session's start)
-  std::size_t throttled_rows_ = 0;
   ProgressWatch progress_;
   std::stop_token stop_;
 
   // A transaction being written in the background (see write_in_background): it moves the checkpoint to `to`.
   struct Writing {
-    std::future<void> done;
+    std::unique_ptr<handlers::SealedWrites> sealed;  ///< what the writer thread writes: kept until it is collected
     Position to;
     std::int64_t events;
     Clock::time_point started;
   };
+  BackgroundWriter writer_;
   std::optional<Writing> writing_;
-  // A future of std::async waits for its thread when destroyed: the session's connection outlives the write.
+  // A session's write in flight ends, and is forgotten, before the session's connection closes.
   struct ForgetWritingOnExit {
+    BackgroundWriter& writer;
     std::optional<Writing>& writing;
-    ~ForgetWritingOnExit() { writing.reset(); }
+    ~ForgetWritingOnExit() {
+      writer.wait();
+      writing.reset();
+    }
   };
 
   LaneControl control_;
-  struct LetterRequest {
-    DeadLetterAction action;
-    std::optional<std::int64_t> id;
-  };
-  std::vector<LetterRequest> letter_requests_;  ///< guarded by status_mutex_
-
-  mutable std::mutex status_mutex_;
-  LaneStatus status_;
+  DeadLetterRequests letter_requests_;
+  StatusBoard board_;
 };
 
 Lane::Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,

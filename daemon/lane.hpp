@@ -1,7 +1,7 @@
 #pragma once
-/// A lane runs one projection handler over its source's source (daemon/sources/): read a settled batch after the checkpoint, apply
-/// it and move the checkpoint in the same transaction, repeat; wait for a wake-up when there is nothing
-/// to do. Lanes are independent: each has its own connections, checkpoint and thread, so a halted or
+/// A lane runs one projection handler over its source (sources/source.hpp): read a settled batch after the
+/// checkpoint, apply it and move the checkpoint in the same transaction, repeat; wait for a wake-up when there
+/// is nothing to do. Lanes are independent: each has its own connections, checkpoint and thread, so a halted or
 /// slow handler never holds back another.
 ///
 /// Failures: a lost connection (or any error the server calls transient) is retried forever with capped
@@ -11,53 +11,26 @@
 ///
 /// Operators steer a lane from other threads (the admin API): pause it after the transaction in flight,
 /// resume it, or skip the event a halted lane stopped on (recorded as a dead letter).
+///
+/// The lane's own file holds the session loop and the batch path; its other jobs are units of their own under
+/// daemon/lane/: the writer thread, the failure judgement, the poison policy, the single-runner lock, the
+/// operators' dead-letter requests and the published status.
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
 
 #include "config/config.hpp"
 #include "base/clock.hpp"
-#include "base/histogram.hpp"
 #include "base/result.hpp"
 #include "sources/source.hpp"
 #include "handlers/projection_handler.hpp"
+#include "daemon/lane/dead_letter_requests.hpp"
+#include "daemon/lane_status.hpp"
 
 namespace projectord {
-
-enum class LaneState { starting, catching_up, idle, waiting_for_hole, reconnecting, paused, halted, stopped };
-std::string_view to_string(LaneState state);
-
-struct LaneStatus {
-  LaneState state = LaneState::starting;
-  Position position = 0;
-  Position head = 0;       ///< the highest position of the source's table in the last read
-  Position halted_at = 0;  ///< while halted: the position of the event it stopped on
-  std::int64_t events_applied = 0;
-  std::int64_t dead_letters = 0;
-  std::int64_t failed_attempts = 0;  ///< an event's apply that failed (each retry counts) or its payload did not decode
-  std::int64_t reconnects = 0;
-  std::uint64_t forced_hole_skips = 0;
-  bool swapped = false;  ///< a rebuild lane that ended by swapping its shadow in
-  std::int64_t late_arrivals = 0;                 ///< rows found in holes after the lane had passed them
-  std::size_t open_holes = 0;                     ///< positions passed as holes, still re-read for late rows
-  std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
-  std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
-  std::optional<std::int64_t> lag_events;         ///< counted by the source (Redis); else the lag is head - position
-  std::string last_error;
-  /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it
-  /// waits for events. The watchdog calls a lane busy for too long stalled (a hung server, a lock).
-  std::optional<Clock::time_point> busy_since;
-  // From ProgressWatch (daemon/progress_watch.hpp), for daemon/lane_health.hpp.
-  std::optional<Clock::time_point> behind_since;
-  std::optional<Clock::time_point> last_progress;
-  bool lag_growing = false;
-  BatchSizeHistogram batch_sizes = batch_size_histogram();
-  BatchDurationHistogram batch_seconds = batch_duration_histogram();
-};
 
 struct LaneOptions {
   bool exit_when_caught_up = false;        ///< return from run() once a read finds nothing after the checkpoint
@@ -102,7 +75,7 @@ class Lane {
   /// Queues an operator's call on the handler's dead letters (all, or the one with row id `id`), served
   /// between transactions: retry re-reads each event from the source and applies it (out of order), removing
   /// the letter when that succeeds and recording the new error when not; drop removes the letters.
-  enum class DeadLetterAction { retry, drop };
+  using DeadLetterAction = projectord::DeadLetterAction;
   void dead_letters(DeadLetterAction action, std::optional<std::int64_t> id);
 
  private:

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "base/event.hpp"
-#include "daemon/lane.hpp"
+#include "daemon/lane_status.hpp"
 #include "base/result.hpp"
 
 namespace projectord {

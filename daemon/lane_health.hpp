@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/lane.hpp"
+#include "daemon/lane_status.hpp"
 
 namespace projectord {
 

@@ -78,11 +78,23 @@ class Folding {
   virtual std::unique_ptr<SealedWrites> seal() = 0;
 };
 
-/// What `apply` may throw to say more than "it failed": a side effect's receiver refused the event for good
-/// (no more attempts: on_error applies now), or asked to be left alone for a while (Retry-After).
-struct DeliveryFailed : std::runtime_error {
+/// What a handler may throw (from `apply`, `flush`, `fold` or `SealedWrites::write`) to say whose fault a
+/// failure is instead of leaving the lane to judge by the exception's type. `transient`: nothing about the
+/// event (a receiver that is down, a connection): the lane starts a new session and retries it forever, with
+/// backoff, counting no attempt. `event`: this event's own: retried up to max_attempts, then on_error applies.
+/// Any other exception is judged as the lane judges the server's errors (base/postgres/errors.hpp): transient
+/// when the server calls it so, else the event's.
+struct HandlerError : std::runtime_error {
+  enum class Fault { transient, event };
+  HandlerError(const std::string& what, Fault fault) : std::runtime_error(what), fault(fault) {}
+  Fault fault;
+};
+
+/// An event's fault that says more: a side effect's receiver refused the event for good (no more attempts:
+/// on_error applies now), or asked to be left alone for a while (Retry-After).
+struct DeliveryFailed : HandlerError {
   DeliveryFailed(const std::string& what, bool permanent, std::chrono::milliseconds retry_after)
-      : std::runtime_error(what), permanent(permanent), retry_after(retry_after) {}
+      : HandlerError(what, Fault::event), permanent(permanent), retry_after(retry_after) {}
   bool permanent;
   std::chrono::milliseconds retry_after;  ///< the least delay before the next attempt
 };

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/lane.hpp"
+#include "daemon/lane_status.hpp"
 #include "daemon/lane_health.hpp"
 
 namespace projectord::http {

@@ -3,10 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <stdexcept>
 
+#include "base/stoppable_sleep.hpp"
 #include "sources/redis/stream_rows.hpp"
 
 namespace projectord {
@@ -144,10 +143,7 @@ void RedisGroupSource::committed(Position to) {
 // Reads block on their own; only a source waiting for another consumer's entry sleeps between reads.
 void RedisGroupSource::wait(bool blocked, std::stop_token stop) {
   if (!blocked) return;
-  std::mutex mutex;
-  std::unique_lock lock(mutex);
-  std::condition_variable_any never_notified;
-  never_notified.wait_for(lock, stop, std::min(source_.block, kBlockedPoll), [] { return false; });
+  sleep_unless_stopped(std::min(source_.block, kBlockedPoll), stop);
 }
 
 std::optional<SourceRow> RedisGroupSource::read_at(Position position) { return stream_row_at(source_, reader_, position); }

@@ -1,10 +1,9 @@
 #include "sources/redis/range_source.hpp"
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 
+#include "base/stoppable_sleep.hpp"
 #include "sources/redis/stream_rows.hpp"
 
 namespace projectord {
@@ -71,10 +70,7 @@ SourceBatch RedisRangeSource::read(Position after, std::size_t limit, std::stop_
 }
 
 void RedisRangeSource::wait(bool /*blocked*/, std::stop_token stop) {
-  std::mutex mutex;
-  std::unique_lock lock(mutex);
-  std::condition_variable_any never_notified;
-  never_notified.wait_for(lock, stop, source_.block, [] { return false; });
+  sleep_unless_stopped(source_.block, stop);
 }
 
 std::optional<SourceRow> RedisRangeSource::read_at(Position position) { return stream_row_at(source_, reader_, position); }

@@ -25,7 +25,11 @@ RunningLane::RunningLane(const TestDatabase& db, const config::PostgresSource& s
 
 RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
                          LaneOptions options)
-    : lane_(std::make_unique<Lane>(handler, std::move(source), db.url(), handler_for(handler), clock_,
+    : RunningLane(db, std::move(source), handler, handler_for(handler), std::move(options)) {}
+
+RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
+                         std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options)
+    : lane_(std::make_unique<Lane>(handler, std::move(source), db.url(), std::move(projection), clock_,
                                    std::move(options))),
       thread_([this](std::stop_token stop) { lane_->run(stop); }) {}
 

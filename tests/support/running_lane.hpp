@@ -1,6 +1,7 @@
 #pragma once
 /// One lane (daemon/lane.hpp) running on a thread of its own for the length of a test, over a PostgreSQL
-/// source (its WakeSignal stands in for NOTIFY: wake() after writing) or over any source.
+/// source (its WakeSignal stands in for NOTIFY: wake() after writing) or over any source, with the handler
+/// its config makes or one the test made.
 #include <memory>
 #include <thread>
 
@@ -19,6 +20,8 @@ class RunningLane {
               LaneOptions options = {});
   RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
               LaneOptions options = {});
+  RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
+              std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options = {});
   ~RunningLane() { stop(); }
   RunningLane(const RunningLane&) = delete;
   RunningLane& operator=(const RunningLane&) = delete;

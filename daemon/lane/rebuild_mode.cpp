@@ -1,0 +1,97 @@
+#include "daemon/lane/rebuild_mode.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <pqxx/transaction>
+
+#include "checkpoints/rebuilds.hpp"
+#include "daemon/lane/failure.hpp"
+
+namespace projectord {
+
+namespace {
+
+// The nice value of a rebuild lane's thread (see yield_cpu_to_live_lanes).
+constexpr int kRebuildNice = 10;
+
+// A rebuild's read size while its source is being written (see read_limit).
+constexpr std::size_t kRebuildBatchUnderWrites = 200;
+
+}  // namespace
+
+void RebuildMode::enter(pqxx::connection& target) {
+  if (settings_.fresh && !begun_) {
+    pqxx::work txn(target);
+    rebuild::begin(txn, handler_, settings_.requested_by);
+    txn.commit();
+    begun_ = true;
+    spdlog::info("handler={} event=rebuild_started shadow={} requested_by={}", handler_,
+                 rebuild::shadow_schema(handler_), settings_.requested_by);
+  }
+  rebuild::enter_shadow(target, handler_);
+}
+
+Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {
+  pqxx::work txn(target);
+  const auto swapped = rebuild::swap(txn, handler_);
+  if (!swapped) {
+    txn.abort();
+    spdlog::error("handler={} event=rebuild_failed action=abandoned error=\"{}\"", handler_, swapped.error());
+    pqxx::work cleanup(target);
+    rebuild::abandon(cleanup, handler_);
+    cleanup.commit();
+    return fail(swapped.error());
+  }
+  txn.commit();
+  std::string tables;
+  for (const std::string& table : *swapped) tables += (tables.empty() ? "" : ",") + table;
+  spdlog::info("handler={} event=rebuild_swapped position={} tables={}", handler_, position, tables);
+  return {};
+}
+
+void RebuildMode::abandon(const std::string& target_url) {
+  try {
+    pqxx::connection target(target_url);
+    pqxx::work txn(target);
+    rebuild::abandon(txn, handler_);
+    txn.commit();
+    spdlog::warn("handler={} event=rebuild_abandoned", handler_);
+  } catch (const std::exception& error) {  // the next start resumes the rebuild and refuses it again
+    spdlog::error("handler={} event=rebuild_abandon_failed error=\"{}\"", handler_, one_line(error.what()));
+  }
+}
+
+// While its source is being written, a rebuild works in small transactions: its bursts of CPU, WAL and
+// locks stay short, and live lanes' commits wait less behind them.
+std::size_t RebuildMode::read_limit(std::size_t batch_size, bool source_written) {
+  under_writes_ = source_written;
+  if (under_writes_ && !cpu_yielded_) yield_cpu_to_live_lanes();
+  return under_writes_ ? std::min(batch_size, kRebuildBatchUnderWrites) : batch_size;
+}
+
+// A throttled rebuild reads at most max_rate rows a second on average over its session.
+Clock::time_point RebuildMode::next_read_due(std::size_t rows) {
+  throttled_rows_ += rows;
+  const double seconds = static_cast<double>(throttled_rows_) / static_cast<double>(settings_.max_rate);
+  return throttle_start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// A rebuild competes with the live lanes for the CPU (bench/rebuild: on two cores an unthrottled replay
+// raised live append-to-visible p99 3-18 times). At a lower scheduling priority its thread gets whatever
+// the live lanes leave; its server backend, fed by this thread, follows. Only from the first write of its
+// source on: before, there is no live work to yield to, and a niced thread only loses the CPU to the server
+// backends, its own included. Raising one's own nice value needs no privilege; lowering it again would.
+void RebuildMode::yield_cpu_to_live_lanes() {
+  cpu_yielded_ = true;
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kRebuildNice) != 0) {
+    spdlog::warn("handler={} event=rebuild_priority_unchanged error=\"{}\"", handler_, std::strerror(errno));
+  }
+}
+
+}  // namespace projectord

@@ -1,0 +1,63 @@
+#pragma once
+/// What a rebuild lane (LaneOptions::rebuild, checkpoints/rebuilds.hpp) does beyond a live lane's work: it
+/// writes the shadow copy of the read model (a fresh rebuild first clears what an earlier one left and records
+/// itself), paces itself so that live lanes keep their share of the CPU and the database, and ends by swapping
+/// the shadow in, or abandons it when that cannot be done.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <pqxx/connection>
+#include <string>
+
+#include "base/clock.hpp"
+#include "base/event.hpp"
+#include "base/result.hpp"
+
+namespace projectord {
+
+class RebuildMode {
+ public:
+  struct Settings {
+    bool fresh = false;        ///< drop what an earlier rebuild left and record this one (else: resume)
+    std::string requested_by;  ///< for projectord.rebuilds
+    std::int64_t max_rate = 0;  ///< rows read per second at most; 0: as fast as it goes
+  };
+  RebuildMode(std::string handler, Settings settings) : handler_(std::move(handler)), settings_(std::move(settings)) {}
+
+  /// At each session's start, on its target connection.
+  void enter(pqxx::connection& target);
+  /// The session reads from `now` on: its throttle counts rows from here.
+  void start_reading(Clock::time_point now) {
+    throttle_start_ = now;
+    throttled_rows_ = 0;
+  }
+
+  /// The live lane has stopped and this one is at the head: the shadow takes the live model's place. An
+  /// error says why it could not; the rebuild is then abandoned (the live model stays as it was).
+  Result<void> swap_in(pqxx::connection& target, Position position);
+
+  /// The source refused the rebuild: its shadow is dropped, over a connection of its own.
+  void abandon(const std::string& target_url);
+
+  /// The most rows the next read may return, given whether the source was written since the last read.
+  std::size_t read_limit(std::size_t batch_size, bool source_written);
+  /// Whether the last read_limit found the source being written: then one read per transaction.
+  bool under_writes() const { return under_writes_; }
+
+  bool throttled() const { return settings_.max_rate > 0; }
+  /// After a read of `rows`: when the next read is due for the session to stay at max_rate on average.
+  Clock::time_point next_read_due(std::size_t rows);
+
+ private:
+  void yield_cpu_to_live_lanes();
+
+  std::string handler_;
+  Settings settings_;
+  bool begun_ = false;        ///< a fresh rebuild has cleared and recorded itself (once, not per session)
+  bool under_writes_ = false;
+  bool cpu_yielded_ = false;  ///< runs at a lower priority (see yield_cpu_to_live_lanes)
+  Clock::time_point throttle_start_{};  ///< a throttled rebuild's rows are counted from here (its session's start)
+  std::size_t throttled_rows_ = 0;
+};
+
+}  // namespace projectord

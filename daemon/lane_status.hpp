@@ -1,0 +1,48 @@
+#pragma once
+/// What a lane publishes about itself (Lane::status()): its state, its position against the source's head,
+/// its counters and histograms, and when its current unit of work began. A plain value, copied under the
+/// lane's lock; readers (the HTTP endpoints, health, metrics) see no database type through it.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.hpp"
+#include "base/event.hpp"
+#include "base/histogram.hpp"
+
+namespace projectord {
+
+enum class LaneState { starting, catching_up, idle, waiting_for_hole, reconnecting, paused, halted, stopped };
+std::string_view to_string(LaneState state);
+
+struct LaneStatus {
+  LaneState state = LaneState::starting;
+  Position position = 0;
+  Position head = 0;       ///< the highest position of the source's table in the last read
+  Position halted_at = 0;  ///< while halted: the position of the event it stopped on
+  std::int64_t events_applied = 0;
+  std::int64_t dead_letters = 0;
+  std::int64_t failed_attempts = 0;  ///< an event's apply that failed (each retry counts) or its payload did not decode
+  std::int64_t reconnects = 0;
+  std::uint64_t forced_hole_skips = 0;
+  bool swapped = false;  ///< a rebuild lane that ended by swapping its shadow in
+  std::int64_t late_arrivals = 0;                 ///< rows found in holes after the lane had passed them
+  std::size_t open_holes = 0;                     ///< positions passed as holes, still re-read for late rows
+  std::chrono::milliseconds oldest_hole_wait{0};  ///< how long the oldest unsettled head has waited
+  std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
+  std::optional<std::int64_t> lag_events;         ///< counted by the source (Redis); else the lag is head - position
+  std::string last_error;
+  /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it
+  /// waits for events. The watchdog calls a lane busy for too long stalled (a hung server, a lock).
+  std::optional<Clock::time_point> busy_since;
+  // From ProgressWatch (daemon/progress_watch.hpp), for daemon/lane_health.hpp.
+  std::optional<Clock::time_point> behind_since;
+  std::optional<Clock::time_point> last_progress;
+  bool lag_growing = false;
+  BatchSizeHistogram batch_sizes = batch_size_histogram();
+  BatchDurationHistogram batch_seconds = batch_duration_histogram();
+};
+
+}  // namespace projectord

@@ -1,0 +1,69 @@
+// Whose fault a failed step of the lane is (daemon/lane/failure.hpp): a handler's word first, then the
+// server's errors, then the event's.
+#include <catch2/catch.hpp>
+
+#include <pqxx/except>
+#include <stdexcept>
+
+#include "checkpoints/checkpoint_store.hpp"
+#include "daemon/lane/failure.hpp"
+
+using namespace projectord;
+using namespace std::chrono_literals;
+using Fault = LaneFailure::Fault;
+
+namespace {
+
+template <class Error>
+LaneFailure judged(const Error& error) {
+  try {
+    throw error;
+  } catch (const std::exception&) {
+    return judge_current_exception();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("lane failure: a handler that says transient is believed, whatever its message") {
+  const LaneFailure failure = judged(handlers::HandlerError("receiver down", handlers::HandlerError::Fault::transient));
+  CHECK(failure.transient());
+  CHECK(failure.message == "receiver down");
+  CHECK_FALSE(failure.permanent);
+}
+
+TEST_CASE("lane failure: a handler that says it is the event's fault is believed") {
+  const LaneFailure failure = judged(handlers::HandlerError("no such user", handlers::HandlerError::Fault::event));
+  CHECK(failure.fault == Fault::event);
+}
+
+TEST_CASE("lane failure: a refused delivery is the event's, with its permanence and Retry-After") {
+  const LaneFailure refused = judged(handlers::DeliveryFailed("410 Gone", true, 0ms));
+  CHECK(refused.fault == Fault::event);
+  CHECK(refused.permanent);
+
+  const LaneFailure later = judged(handlers::DeliveryFailed("429", false, 1500ms));
+  CHECK(later.fault == Fault::event);
+  CHECK_FALSE(later.permanent);
+  CHECK(later.retry_after == 1500ms);
+}
+
+TEST_CASE("lane failure: another process moving the checkpoint is transient") {
+  CHECK(judged(checkpoints::CheckpointMoved("checkpoint is no longer at 7")).transient());
+}
+
+TEST_CASE("lane failure: a lost connection and the server's transient states are transient") {
+  CHECK(judged(pqxx::broken_connection("server closed the connection")).transient());
+  CHECK(judged(pqxx::sql_error("deadlock detected", "UPDATE", "40P01")).transient());
+  CHECK(judged(pqxx::sql_error("the database system is shutting down", "SELECT 1", "57P03")).transient());
+}
+
+TEST_CASE("lane failure: the server's other errors and every other exception are the event's") {
+  CHECK(judged(pqxx::sql_error("duplicate key value", "INSERT", "23505")).fault == Fault::event);
+  CHECK(judged(std::runtime_error("bad payload")).fault == Fault::event);
+}
+
+TEST_CASE("lane failure: a message over several lines becomes one line without trailing blanks") {
+  CHECK(judged(std::runtime_error("ERROR:  boom\nCONTEXT:  here\n \n")).message == "ERROR:  boom CONTEXT:  here");
+  CHECK(one_line("ok") == "ok");
+}
