@@ -1,5 +1,5 @@
 #pragma once
-/// The one event type that flows from sources through the dispatcher to handlers.
+/// The one event type that flows from sources through the lanes to handlers.
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <string>

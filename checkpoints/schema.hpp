@@ -1,5 +1,5 @@
 #pragma once
-/// The `projectord` schema in the target database: checkpoints and dead letters. `projectord migrate`
+/// The `projectord` schema in the target database: checkpoints, dead letters and rebuilds in progress. `projectord migrate`
 /// installs it idempotently; `--uninstall` removes it (read-model tables are the user's and stay).
 #include <pqxx/connection>
 #include <string>

@@ -34,7 +34,7 @@ const std::vector<Preset> kPresets{
                   {"commit_order", "serialized"}},
      // One table shared by every application of the Django project.
      .required = {"application_name"}},
-    // The Django EventStoreRecord model of seed 004: plain ORM inserts, so ids commit out of order.
+    // A Django `EventStoreRecord` model (<app>_eventstorerecord): plain ORM inserts, so ids commit out of order.
     {.name = "django_event_store",
      .defaults = {{"position_column", "id"},
                   {"stream_id_column", "aggregate_id"},

@@ -41,8 +41,8 @@ using Step = std::optional<SessionEnd>;
 // While catching up, one write transaction spans this many full reads (batch_size each): handlers that fold
 // (users) write each row once per transaction, and there are fewer commits to wait for. Bounded so that a
 // rollback loses little work and the folds' memory stays small: a folding handler holds two transactions'
-// at once, one being written while the next is folded (bench/catchup: 2 x 5000 events as fast as 4 x 5000,
-// peak RSS 40 MB instead of 55-58 MB).
+// at once, one being written while the next is folded (in bench/catchup, 2 reads per transaction are as fast
+// as 4 and keep peak RSS near 40 MB).
 constexpr std::size_t kReadsPerTransaction = 2;
 
 std::optional<RebuildMode> rebuild_mode(const std::string& handler, const LaneOptions& options) {

@@ -1,5 +1,5 @@
 #pragma once
-/// Deterministic generator of the seed guide's user events, stored the way eventsourcing_django stores them.
+/// Deterministic generator of the Django guide's user events, stored the way eventsourcing_django stores them.
 ///
 /// Contract: the same seed yields the same sequence of events, byte for byte, on every machine (the random
 /// source is a hand-written splitmix64, not a std:: distribution). The sequence obeys the domain rules of

@@ -1,7 +1,7 @@
 #pragma once
-/// Built-in `event_log` projection: one row per event in an append-only table shaped like the seeds'
-/// UserEventLog (user_id, event_type, event_version, event_data, timestamp, processed_at,
-/// global_position), written with COPY. event_type is the type's class name ("UserRegistered").
+/// Built-in `event_log` projection: one row per event in an append-only table shaped like the Django guide's
+/// UserEventLog model (`user_event_log`: user_id, event_type, event_version, event_data, timestamp,
+/// processed_at, global_position), written with COPY. event_type is the type's class name ("UserRegistered").
 #include <memory>
 #include <string>
 

@@ -33,8 +33,7 @@ class ProjectionHandler {
 
   /// Indexes that only serve readers of the read model: not part of `setup_sql`, no constraint, nothing the
   /// handler's own writes look rows up by. A lane that starts at position 0 builds them once it has caught
-  /// up, one sort per index instead of an entry per row written (bench/catchup: the users model 1.55x
-  /// faster); a lane that starts further on builds any that are missing at once (create_reader_index: not
+  /// up, one sort per index instead of an entry per row written; a lane that starts further on builds any that are missing at once (create_reader_index: not
   /// where the table has an equivalent index already, such as one Django's migrations made).
   virtual std::vector<ReaderIndex> reader_indexes() const { return {}; }
 
@@ -66,7 +65,7 @@ class SealedWrites {
 
 /// A handler whose `apply` leaves its transaction untouched, writing everything in `flush`. During a catch-up
 /// the lane folds one transaction's events while another thread writes the previous transaction's, so the
-/// server writes while the lane reads and decodes (bench/catchup: 1.2-1.34x, where the two took turns). The
+/// server writes while the lane reads and decodes, instead of the two taking turns. The
 /// caller moves the checkpoint after `write` in the same transaction; when that transaction fails it calls
 /// `discard` and replays the range, as with `apply`.
 class Folding {

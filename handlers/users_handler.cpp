@@ -238,9 +238,8 @@ void UsersHandler::Writes::write(pqxx::work& txn) {
   pending_.reset();  // staged: the lane may be folding the next transaction's users meanwhile
   // The stage is not analysed. Sized from its pages alone, it looks smaller than it is, so a large model is
   // probed through its user_id index, stage row by stage row: the cost follows the stage, not the model.
-  // Analysed, it was hashed and the whole model scanned against it in every transaction, and the ANALYZE
-  // itself took a tenth of the writer's time (bench/catchup, user model: 1.09x without, median of ten
-  // alternating runs each, 2026-12-05).
+  // Analysed, it would be hashed and the whole model scanned against it in every transaction, and the
+  // ANALYZE itself would take a tenth of the writer's time.
   txn.exec(handler_.update_sql_);
   txn.exec(handler_.insert_sql_);
 }

@@ -1,5 +1,5 @@
 #pragma once
-/// Built-in `users` projection: the seeds' UserProjection read model (Django guide, users/models.py),
+/// Built-in `users` projection: the Django guide's UserProjection read model (`user_projection`),
 /// fed by UserRegistered, UserEmailChanged, UserProfileUpdated and UserDeactivated.
 ///
 /// Per event, in position order (this is the contract the batch path must equal):

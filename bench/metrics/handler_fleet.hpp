@@ -1,6 +1,6 @@
 #pragma once
 /// The many handlers bench-metrics configures, one source for all: every fourth an `event_log` (a row per
-/// event, written with COPY, into its own copy of the seeds' user_event_log), the others `sql` handlers
+/// event, written with COPY, into its own copy of the Django guide's user_event_log), the others `sql` handlers
 /// that take one event type each and count it per stream in their own table (one statement per event).
 /// Handler NAME writes table NAME.
 #include <cstddef>

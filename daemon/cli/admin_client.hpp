@@ -1,5 +1,5 @@
 #pragma once
-/// `projectord pause|resume|skip HANDLER`: asks the running daemon, over its HTTP admin endpoint, to act on
+/// `projectord pause|resume|skip|rebuild|retry|drop HANDLER`: asks the running daemon, over its HTTP admin endpoint, to act on
 /// one handler, with the configured admin token. Prints the daemon's answer (its outcome and message); exit 0
 /// when it accepted.
 #include <string>

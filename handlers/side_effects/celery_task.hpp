@@ -1,6 +1,6 @@
 #pragma once
 /// The `celery` side effect: each event enqueues a named Celery task on a Redis broker in Celery's message
-/// protocol v2 (SEED-STORES §6: the envelope kombu's Redis transport LPUSHes onto the queue's list), so an
+/// protocol v2 (the envelope kombu's Redis transport LPUSHes onto the queue's list), so an
 /// existing Python worker runs it. Arguments and keyword arguments are paths into the event, passed as JSON
 /// values. The task id is derived from the event's idempotency key (a name-based UUID), so a redelivery
 /// carries the same id and a task can recognise it; delivery_tag is fresh per push, as kombu requires.

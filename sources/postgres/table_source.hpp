@@ -1,6 +1,6 @@
 #pragma once
-/// A PostgreSQL event table as a lane's source: the gap-safe tail of DESIGN §2. Reads hand the lane only
-/// settled rows (sources/settled_horizon.hpp); positions passed while live without a row are remembered as
+/// A PostgreSQL event table as a lane's source: the gap-safe tail. Reads hand the lane only settled rows
+/// (sources/postgres/settled_horizon.hpp); positions passed while live without a row are remembered as
 /// holes and re-read for a while, so a row that commits there late is still applied (out of order, counted).
 /// News comes from the source's WakeSignal (NOTIFY), or the poll interval.
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-/// A Redis stream read through a consumer group, as a live lane's source (DESIGN §2, Redis Streams).
+/// A Redis stream read through a consumer group, as a live lane's source.
 ///
 /// Each handler reads in a group of its own, GROUP:HANDLER, so that every handler sees every entry. A
 /// session first re-reads this consumer's pending entries (read before a crash, never acknowledged), then

@@ -1,5 +1,6 @@
-// Each PostgreSQL preset against the exact table of the store it names (shared/SEED-STORES.md), loaded
-// from a TOML config as a user would write it: the event paths a handler binds see the right columns.
+// Each PostgreSQL preset against the exact table of the store it names (pyeventsourcing's and
+// eventsourcing_django's `stored_events`, a Django `EventStoreRecord` table), loaded from a TOML config as a
+// user would write it: the event paths a handler binds see the right columns.
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 #include <thread>

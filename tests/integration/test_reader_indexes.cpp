@@ -18,7 +18,7 @@ void create_user_projection(const TestDatabase& db) {
   for (const std::string& sql : user_projection_ddl("user_projection")) db.exec(sql);
 }
 
-// What `manage.py sqlmigrate` adds to the table for the seeds' UserProjection model: db_index=True columns
+// What `manage.py sqlmigrate` adds to the table for the Django guide's UserProjection model: db_index=True columns
 // (with a varchar_pattern_ops "_like" twin for text), the unique columns' "_like" indexes, Meta.indexes.
 // Django hashes the names; these suffixes have its shape.
 void add_django_indexes(const TestDatabase& db) {

@@ -1,4 +1,4 @@
-"""The Celery app of the tests: the seeds' welcome-email task, as a Django project would register it.
+"""The Celery app of the tests: the Django guide's welcome-email task, as a Django project would register it.
 
 Each run of the task is recorded (task id and arguments, as JSON) on the Redis list named by
 PROJECTORD_CELERY_RECORD, in the broker's database, so that a test can count how often it ran and with what.
