@@ -542,8 +542,7 @@ class Lane::Impl {
         }
         spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"", handler_.name,
                      event.position, attempts.made(), delay->count(), failure.message);
-        update([&](LaneStatus& s) { s.last_error = failure.message; });
-        if (const Step end = wait_or_stop(*delay)) return end;
+        if (const Step end = wait_to_retry(*delay, attempts.made(), failure.message)) return end;
       }
     }
   }
@@ -591,6 +590,26 @@ class Lane::Impl {
     }
     spdlog::warn("handler={} event=skip position={} action=dead_letter", handler_.name, position);
     return std::nullopt;
+  }
+
+  // Between attempts the lane is retrying, not busy: a long backoff or Retry-After is no hung server to the
+  // watchdog, and /status says what it waits for.
+  Step wait_to_retry(std::chrono::milliseconds delay, int attempt, const std::string& error) {
+    const LaneState was = board_.state();
+    update([&](LaneStatus& s) {
+      s.last_error = error;
+      s.retry_attempt = attempt;
+      s.retry_at = clock_.now() + delay;
+      s.busy_since.reset();
+    });
+    set_state(LaneState::retrying);
+    const Step end = wait_or_stop(delay);
+    update([&](LaneStatus& s) {
+      s.retry_at.reset();
+      s.busy_since = clock_.now();
+    });
+    set_state(was);
+    return end;
   }
 
   // A retry delay that shutdown cuts short: the event in hand is left unapplied (its transaction rolled

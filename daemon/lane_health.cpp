@@ -31,6 +31,12 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
       // An operator's decision, not a fault; the lag limit still applies.
       health.ready = health.lag_seconds <= seconds(limits.ready_max_lag);
       return health;
+    case LaneState::retrying:
+      health.state = "retrying";
+      health.reason = fmt::format("attempt {} failed, the next in {:.0f} s: {}", s.retry_attempt,
+                                  s.retry_at && *s.retry_at > now ? seconds(*s.retry_at - now) : 0.0, s.last_error);
+      health.ready = health.lag_seconds <= seconds(limits.ready_max_lag);
+      return health;
     case LaneState::starting:
     case LaneState::stopped:
       health.state = to_string(s.state);

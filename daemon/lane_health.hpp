@@ -29,8 +29,8 @@ struct HealthLimits {
 LaneHealth assess(const LaneStatus& status, Clock::time_point now, const HealthLimits& limits);
 
 /// Every state `assess` reports, for metrics that list them all.
-inline constexpr std::array<std::string_view, 10> kReportedStates{
-    "starting", "idle",   "catching_up", "slow",   "waiting_for_hole",
-    "stuck",    "reconnecting", "paused", "halted", "stopped"};
+inline constexpr std::array<std::string_view, 11> kReportedStates{
+    "starting", "idle",         "catching_up", "slow",   "waiting_for_hole", "stuck",
+    "reconnecting", "retrying", "paused",      "halted", "stopped"};
 
 }  // namespace projectord

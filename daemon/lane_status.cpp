@@ -14,6 +14,8 @@ std::string_view to_string(LaneState state) {
       return "waiting_for_hole";
     case LaneState::reconnecting:
       return "reconnecting";
+    case LaneState::retrying:
+      return "retrying";
     case LaneState::paused:
       return "paused";
     case LaneState::halted:

@@ -14,7 +14,9 @@
 
 namespace projectord {
 
-enum class LaneState { starting, catching_up, idle, waiting_for_hole, reconnecting, paused, halted, stopped };
+/// retrying: an event failed and the lane waits out its backoff (or the receiver's Retry-After) before the
+/// next attempt; waiting is not being busy, so it does not count against the watchdog.
+enum class LaneState { starting, catching_up, idle, waiting_for_hole, reconnecting, retrying, paused, halted, stopped };
 std::string_view to_string(LaneState state);
 
 struct LaneStatus {
@@ -34,6 +36,8 @@ struct LaneStatus {
   std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
   std::optional<std::int64_t> lag_events;         ///< counted by the source (Redis); else the lag is head - position
   std::string last_error;
+  int retry_attempt = 0;                       ///< while retrying: the attempts made at the failing event
+  std::optional<Clock::time_point> retry_at;   ///< while retrying: when the next attempt is due
   /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it
   /// waits for events. The watchdog calls a lane busy for too long stalled (a hung server, a lock).
   std::optional<Clock::time_point> busy_since;

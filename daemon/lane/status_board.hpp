@@ -23,6 +23,11 @@ class StatusBoard {
     change(status_);
   }
 
+  LaneState state() const {
+    std::lock_guard lock(mutex_);
+    return status_.state;
+  }
+
   /// `position`: the lane's checkpoint, for the log line.
   void set_state(LaneState state, Position position);
 

@@ -18,13 +18,16 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/webhook_receiver.hpp"
 
 using namespace std::chrono_literals;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
 using projectord::testing::http_request;
 using projectord::testing::run_command;
+using projectord::testing::ScriptedResponse;
 using projectord::testing::TestDatabase;
+using projectord::testing::WebhookReceiver;
 using namespace projectord::testing::blackbox;
 
 namespace {
@@ -364,6 +367,50 @@ TEST_CASE("the watchdog is pinged while the lanes get on, not while one is stuck
   lock.abort();
   CHECK_FALSE(systemd.wait_for("WATCHDOG=1").empty());
   REQUIRE(eventually([&] { return logged_events(db) == 23; }));
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("a handler waiting out a receiver's Retry-After is retrying, not stalled: the watchdog keeps being fed") {
+  TestDatabase db;
+  write_events(db, 3);
+  const auto too_many = [](const std::string& retry_after) {
+    return [retry_after](std::size_t, const auto&) {
+      return ScriptedResponse{429, {{"Retry-After", retry_after}}};
+    };
+  };
+  WebhookReceiver minutes(too_many("120"));
+  WebhookReceiver forever(too_many("99999999999999"));
+  const auto hook = [](const std::string& name, const WebhookReceiver& receiver) {
+    return "\n[handlers." + name + "]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:" +
+           std::to_string(receiver.port()) + "/events\"\non_error = \"dead_letter\"\nmax_attempts = 2\nretry_backoff_max = \"3s\"\n";
+  };
+  const std::string config =
+      migrated(db, "retrying.toml", demo_config() + hook("minutes", minutes) + hook("forever", forever));
+  NotifySocket systemd;
+  auto env = env_for(db);
+  env["NOTIFY_SOCKET"] = systemd.path();
+  env["WATCHDOG_USEC"] = "1000000";  // a lane busy for more than 0.5 s counts as stalled
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env);
+  const Endpoint http(daemon);
+  REQUIRE(eventually([&] { return http.state("minutes") == "retrying" && http.state("forever") == "retrying"; }));
+  // Each Retry-After is capped at retry_backoff_max (3 s): every wait outlasts the watchdog's half interval.
+  const auto reason = std::string(http.handler("forever").at("reason").as_string());
+  CHECK_THAT(reason, Catch::Contains("attempt 1 failed") && Catch::Contains("429"));
+  const auto retrying_until = std::chrono::steady_clock::now() + 2s;
+  int pings = 0;
+  while (std::chrono::steady_clock::now() < retrying_until) {
+    if (!systemd.wait_for("WATCHDOG=1", 1s).empty()) ++pings;
+  }
+  CHECK(pings >= 2);
+  CHECK(daemon.log().find("event=stalled") == std::string::npos);
+  // The attempts run out: dead letters, and the two handlers go on. The notifications are drained meanwhile, as
+  // systemd does: a full socket would block the daemon's sd_notify.
+  REQUIRE(eventually([&] {
+    while (!systemd.next(0ms).empty()) {
+    }
+    return http.position("minutes") == head(db) && http.position("forever") == head(db);
+  }));
+  CHECK(minutes.requests().size() == 2 * 3);  // max_attempts for each event, not one more
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
 
