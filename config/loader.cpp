@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "base/http/listen_address.hpp"
 #include "base/postgres/identifier.hpp"
 #include "config/duration.hpp"
 #include "config/interpolation.hpp"
@@ -215,10 +216,17 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
   config.daemon.shutdown_timeout = daemon.duration("shutdown_timeout");
   config.daemon.stuck_after = daemon.duration("stuck_after");
 
-  const Section http = single_section(options, diagnostics, document, "http");
+  Section http = single_section(options, diagnostics, document, "http");
   config.http.listen = http.str("listen");
   config.http.admin_token = http.str("admin_token");
   config.http.ready_max_lag = http.duration("ready_max_lag");
+  // Admin calls from any host without a token would hand the daemon to the network.
+  if (!config.http.listen.empty() && config.http.admin_token.empty()) {
+    const auto listen = http::split_listen(config.http.listen);
+    if (listen && !http::is_loopback_host(listen->host)) {
+      http.error("listen", "listening on " + listen->host + " (not loopback) needs [http] admin_token or admin_token_file");
+    }
+  }
 
   const Section database = single_section(options, diagnostics, document, "database");
   config.database_url = database.str("url");

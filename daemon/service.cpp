@@ -23,6 +23,7 @@
 #include "config/loader.hpp"
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/control_channel.hpp"
+#include "base/http/listen_address.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
@@ -128,7 +129,9 @@ Result<void> Service::start(const config::Config& config, const std::vector<std:
   for (const std::string& handler : rebuilds_to_resume) supervisor_.start_rebuild(handler, "resume", true);
   control_.start();
   if (!config.http.listen.empty()) {
-    auto started = http::Server::start(config.http.listen, http::make_endpoints(supervisor_, waiters_));
+    const auto listen = http::split_listen(config.http.listen);
+    if (!listen) return fail(listen.error());
+    auto started = http::Server::start(config.http.listen, http::make_endpoints(supervisor_, waiters_, *listen));
     if (!started) return fail(started.error());
     http_server_ = std::move(*started);
     spdlog::info("event=http_listening listen={} port={} admin_token={}", config.http.listen, http_server_->port(),

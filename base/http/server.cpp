@@ -123,6 +123,8 @@ Request to_request(http::request<http::string_body>&& message) {
   request.path = request.target.substr(0, question);
   if (question != std::string::npos) request.query = request.target.substr(question + 1);
   request.authorization = std::string(message[http::field::authorization]);
+  request.host = std::string(message[http::field::host]);
+  request.origin = std::string(message[http::field::origin]);
   request.body = std::move(message.body());
   return request;
 }

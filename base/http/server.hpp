@@ -28,6 +28,8 @@ struct Request {
   std::string path;    // without query
   std::string query;
   std::string authorization;  // Authorization header or ""
+  std::string host;           // Host header or ""
+  std::string origin;         // Origin header or "": a browser's request from a web page
   std::string body;
 };
 

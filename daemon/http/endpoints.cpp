@@ -254,9 +254,14 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return difference == 0;
 }
 
-Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters) {
-  return [&daemon, &waiters, metrics = std::make_shared<MetricsCache>()](const Request& request) -> Answer {
-    if (request.path.starts_with("/admin/")) return admin(request, daemon);
+Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters, HostPort listen) {
+  return [&daemon, &waiters, listen = std::move(listen),
+          metrics = std::make_shared<MetricsCache>()](const Request& request) -> Answer {
+    if (!host_allowed(request.host, listen)) return error(403, "the Host header names another server");
+    if (request.path.starts_with("/admin/")) {
+      if (!request.origin.empty()) return error(403, "admin calls from a web page (with an Origin header) are refused");
+      return admin(request, daemon);
+    }
     if (request.method != "GET") return error(405, "only GET and HEAD are served here");
     if (request.path == "/healthz") return Response{200, "text/plain; charset=utf-8", "ok\n"};
     const HealthLimits limits = daemon.settings().limits;

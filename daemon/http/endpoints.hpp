@@ -15,12 +15,15 @@
 /// (daemon/http/json_text.hpp).
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
+#include "base/http/listen_address.hpp"
 #include "base/http/server.hpp"
 
 namespace projectord::http {
 
-/// `daemon` and `waiters` must outlive the server that runs the returned handler.
-Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters);
+/// `daemon` and `waiters` must outlive the server that runs the returned handler. `listen` is where it
+/// listens: a request whose Host names neither it nor a loopback name is refused with 403 (DNS rebinding), as
+/// is an admin call that carries an Origin header (a web page's form or fetch).
+Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters, HostPort listen);
 
 /// Compares in time independent of where the strings differ (a token check must not leak a prefix).
 bool constant_time_equal(std::string_view a, std::string_view b);

@@ -125,3 +125,26 @@ TEST_CASE("a parked wait beyond the cap is refused with 503 and Retry-After, and
   CHECK(reply.status == 408);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
+
+TEST_CASE("a request naming another host is refused, and so is an admin call from a web page") {
+  TestDatabase db;
+  write_events(db, 3);
+  const std::string config = migrated(db, "browser.toml", demo_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint endpoint(daemon);
+  REQUIRE(eventually([&] { return endpoint.position("users") == head(db); }));
+  const unsigned short port = http_port(daemon);
+  using projectord::testing::http_request;
+
+  // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1.
+  CHECK(http_request("127.0.0.1", port, "GET", "/status", 5s, {{"Host", "evil.example:" + std::to_string(port)}})
+            .status == 403);
+  CHECK(http_request("127.0.0.1", port, "GET", "/status", 5s, {{"Host", "localhost:" + std::to_string(port)}})
+            .status == 200);
+  // A form or fetch from any page: browsers send Origin, and no preflight guards a simple POST.
+  CHECK(http_request("127.0.0.1", port, "POST", "/admin/pause/users", 5s, {{"Origin", "https://evil.example"}})
+            .status == 403);
+  CHECK(endpoint.state("users") != "paused");
+  CHECK(endpoint.post("/admin/pause/users").status == 202);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}

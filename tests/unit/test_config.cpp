@@ -287,6 +287,13 @@ TEST_CASE("an unknown key is reported with its file, line and full key") {
   CHECK(only_error(kShop + "[metrics]\nport = 9464\n") == "test.toml:6: metrics: unknown section");
 }
 
+TEST_CASE("a listen address beyond loopback without an admin token is refused") {
+  CHECK(only_error(kShop + "[http]\nlisten = \"0.0.0.0:9464\"\n") ==
+        "test.toml:7: http.listen: listening on 0.0.0.0 (not loopback) needs [http] admin_token or admin_token_file");
+  CHECK(load(kShop + "[http]\nlisten = \"0.0.0.0:9464\"\nadmin_token = \"s3cret\"\n").errors.empty());
+  CHECK(load(kShop + "[http]\nlisten = \"[::1]:9464\"\n").errors.empty());
+}
+
 TEST_CASE("a value of the wrong type is reported with the expected and the actual type") {
   CHECK(only_error(kShop + "batch_size = \"big\"\n") ==
         "test.toml:6: sources.shop.batch_size: expected integer, got string");
