@@ -1,9 +1,8 @@
 #include "daemon/status_report.hpp"
 
 #include <pqxx/connection>
-#include <pqxx/transaction>
 
-#include "checkpoints/rebuilds.hpp"
+#include "checkpoints/status_queries.hpp"
 #include "sources/postgres/reader.hpp"
 #include "sources/redis/stream_reader.hpp"
 
@@ -28,17 +27,12 @@ std::string redis_position(const config::RedisSource& source, Position position)
 
 // One line per dead letter, under its handler's: what `projectord retry|drop HANDLER --id N` takes.
 void print_dead_letters(pqxx::connection& target, const std::string& handler, std::ostream& out) {
-  pqxx::read_transaction txn(target);
-  const pqxx::result letters = txn.exec_params(
-      "SELECT id, position, coalesce(event_type, ''), attempts, created_at::text, error FROM projectord.dead_letters"
-      " WHERE handler = $1 ORDER BY position LIMIT $2",
-      handler, kDeadLettersShown + 1);
-  for (std::size_t i = 0; i < letters.size() && i < kDeadLettersShown; ++i) {
-    const auto& row = letters[static_cast<int>(i)];
-    out << "  dead_letter id=" << row[0].c_str() << " position=" << row[1].c_str() << " type=" << row[2].c_str()
-        << " attempts=" << row[3].c_str() << " at=\"" << row[4].c_str() << "\" error=\"" << row[5].c_str() << "\"\n";
+  bool more = false;
+  for (const auto& letter : checkpoints::first_dead_letters(target, handler, kDeadLettersShown, more)) {
+    out << "  dead_letter id=" << letter.id << " position=" << letter.position << " type=" << letter.type
+        << " attempts=" << letter.attempts << " at=\"" << letter.created_at << "\" error=\"" << letter.error << "\"\n";
   }
-  if (letters.size() > kDeadLettersShown) out << "  (more dead letters: SELECT * FROM projectord.dead_letters)\n";
+  if (more) out << "  (more dead letters: SELECT * FROM projectord.dead_letters)\n";
 }
 
 }  // namespace
@@ -55,14 +49,8 @@ int print_status(const config::Config& config, std::ostream& out) {
   for (const auto& [name, handler] : config.handlers) {
     out << "handler=" << name << " kind=" << handler.kind << " source=" << handler.source;
     try {
-      pqxx::read_transaction txn(*target);
-      const pqxx::result checkpoint = txn.exec_params(
-          "SELECT position, events_applied, updated_at::text,"
-          " (SELECT count(*) FROM projectord.dead_letters d WHERE d.handler = c.handler)"
-          " FROM projectord.checkpoints c WHERE handler = $1",
-          name);
-      txn.commit();
-      const Position position = checkpoint.empty() ? 0 : checkpoint[0][0].as<Position>();
+      const std::optional<checkpoints::CheckpointSummary> checkpoint = checkpoints::checkpoint_summary(*target, name);
+      const Position position = checkpoint ? checkpoint->position : 0;
 
       if (const auto redis = config.redis_sources.find(handler.source); redis != config.redis_sources.end()) {
         out << redis_position(redis->second, position);
@@ -75,23 +63,16 @@ int print_status(const config::Config& config, std::ostream& out) {
         out << " position=" << position << " head=" << reader.head(source_connection)
             << " lag=" << reader.count_after(source_connection, position);
       }
-      if (checkpoint.empty()) {
+      if (!checkpoint) {
         out << " state=never_started";
       } else {
-        out << " applied=" << checkpoint[0][1].as<std::int64_t>()
-            << " dead_letters=" << checkpoint[0][3].as<std::int64_t>() << " updated_at=\"" << checkpoint[0][2].c_str()
-            << "\"";
+        out << " applied=" << checkpoint->events_applied << " dead_letters=" << checkpoint->dead_letters
+            << " updated_at=\"" << checkpoint->updated_at << "\"";
       }
       // A blue/green rebuild in progress (or left by a crash, resumed by the next `run`).
-      pqxx::read_transaction rebuilds(*target);
-      const pqxx::result rebuild = rebuilds.exec_params(
-          "SELECT coalesce(c.position, 0), r.requested_by, r.started_at::text FROM projectord.rebuilds r"
-          " LEFT JOIN projectord.checkpoints c ON c.handler = $2 WHERE r.handler = $1",
-          name, rebuild::shadow_checkpoint(name));
-      rebuilds.commit();
-      if (!rebuild.empty()) {
-        out << " rebuild_position=" << rebuild[0][0].as<Position>() << " rebuild_requested_by="
-            << rebuild[0][1].c_str() << " rebuild_started_at=\"" << rebuild[0][2].c_str() << "\"";
+      if (const auto rebuild = checkpoints::rebuild_summary(*target, name)) {
+        out << " rebuild_position=" << rebuild->position << " rebuild_requested_by=" << rebuild->requested_by
+            << " rebuild_started_at=\"" << rebuild->started_at << "\"";
       }
       out << "\n";
       print_dead_letters(*target, name, out);
