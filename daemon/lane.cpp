@@ -9,6 +9,7 @@
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
 #include "base/backoff.hpp"
+#include "base/postgres/errors.hpp"
 #include "base/postgres/session.hpp"
 #include "base/stoppable_sleep.hpp"
 #include "daemon/lane/background_writer.hpp"
@@ -86,9 +87,9 @@ class Lane::Impl {
       } catch (const std::exception& error) {
         const auto delay = reconnect.next();
         spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name,
-                      source_->name(), delay.count(), one_line(error.what()));
+                      source_->name(), delay.count(), postgres::one_line(error.what()));
         update([&](LaneStatus& s) {
-          s.last_error = one_line(error.what());
+          s.last_error = postgres::one_line(error.what());
           ++s.reconnects;
         });
         set_state(LaneState::reconnecting);

@@ -1,7 +1,5 @@
 #include "daemon/lane/failure.hpp"
 
-#include <algorithm>
-
 #include "base/postgres/errors.hpp"
 #include "checkpoints/checkpoint_store.hpp"
 
@@ -12,20 +10,14 @@ LaneFailure judge_current_exception() {
   try {
     throw;
   } catch (const handlers::DeliveryFailed& failed) {
-    return {failed.fault, one_line(failed.what()), failed.permanent, failed.retry_after};
+    return {failed.fault, postgres::one_line(failed.what()), failed.permanent, failed.retry_after};
   } catch (const handlers::HandlerError& error) {
-    return {error.fault, one_line(error.what())};
+    return {error.fault, postgres::one_line(error.what())};
   } catch (const checkpoints::CheckpointMoved& moved) {  // another process runs the handler: its own session decides
-    return {Fault::transient, one_line(moved.what())};
+    return {Fault::transient, postgres::one_line(moved.what())};
   } catch (const std::exception& error) {
-    return {postgres::is_transient(error) ? Fault::transient : Fault::event, one_line(error.what())};
+    return {postgres::is_transient(error) ? Fault::transient : Fault::event, postgres::one_line(error.what())};
   }
-}
-
-std::string one_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return text;
 }
 
 }  // namespace projectord

@@ -25,7 +25,4 @@ struct LaneFailure {
 /// Judges the exception being handled: call it inside a `catch (const std::exception&)` block.
 LaneFailure judge_current_exception();
 
-/// Server messages span lines (ERROR, CONTEXT, ...); a log line stays one line.
-std::string one_line(std::string text);
-
 }  // namespace projectord

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <pqxx/transaction>
 
+#include "base/postgres/errors.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "daemon/lane/failure.hpp"
 
@@ -63,7 +64,7 @@ void RebuildMode::abandon(const std::string& target_url) {
     txn.commit();
     spdlog::warn("handler={} event=rebuild_abandoned", handler_);
   } catch (const std::exception& error) {  // the next start resumes the rebuild and refuses it again
-    spdlog::error("handler={} event=rebuild_abandon_failed error=\"{}\"", handler_, one_line(error.what()));
+    spdlog::error("handler={} event=rebuild_abandon_failed error=\"{}\"", handler_, postgres::one_line(error.what()));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <pqxx/except>
 #include <stdexcept>
 
+#include "base/postgres/errors.hpp"
 #include "checkpoints/checkpoint_store.hpp"
 #include "daemon/lane/failure.hpp"
 
@@ -65,5 +66,5 @@ TEST_CASE("lane failure: the server's other errors and every other exception are
 
 TEST_CASE("lane failure: a message over several lines becomes one line without trailing blanks") {
   CHECK(judged(std::runtime_error("ERROR:  boom\nCONTEXT:  here\n \n")).message == "ERROR:  boom CONTEXT:  here");
-  CHECK(one_line("ok") == "ok");
+  CHECK(projectord::postgres::one_line("ok") == "ok");
 }
