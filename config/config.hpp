@@ -114,6 +114,7 @@ struct SideEffectSettings {
   Duration request_timeout{10000};
   std::size_t max_in_flight = 16;  ///< webhook: concurrent requests
   std::string ca_file;             ///< webhook: extra CA bundle for https
+  bool allow_plain_http = false;   ///< webhook: a secret may go over http:// (a trusted network)
   std::string task;                ///< celery: registered task name
   std::string queue;               ///< celery: queue (a Redis list)
   std::vector<std::string> args;   ///< celery: event paths of the positional arguments

@@ -95,6 +95,9 @@ const std::vector<Option> kWebhookOptions{
      .reloadable = true, .help = "Requests sent concurrently.", .min_value = 1, .max_value = 1024},
     {.section = "handlers.*", .key = "ca_file", .type = string, .reloadable = true,
      .help = "PEM bundle trusted for https besides the system's."},
+    {.section = "handlers.*", .key = "allow_plain_http", .type = boolean, .default_value = "false",
+     .reloadable = true, .help = "Send a secret's signature over http:// (anyone on the way can read and replay"
+     " requests): for a trusted network only."},
 };
 
 const std::vector<Option> kCeleryOptions{
@@ -141,6 +144,11 @@ void load_webhook(KindSection& s, config::Handler& handler) {
   out.request_timeout = s.duration("request_timeout");
   out.max_in_flight = static_cast<std::size_t>(s.integer("max_in_flight"));
   out.ca_file = s.str("ca_file");
+  out.allow_plain_http = s.flag("allow_plain_http");
+  if (!out.secret.empty() && out.url.starts_with("http://") && !out.allow_plain_http) {
+    s.error("url", "a signed webhook over plain http can be read and replayed on the way: use https, or set"
+                   " allow_plain_http = true on a trusted network");
+  }
 }
 
 void load_celery(KindSection& s, config::Handler& handler) {

@@ -2,6 +2,7 @@
 
 #include <openssl/hmac.h>
 #include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -220,6 +221,10 @@ Result<std::unique_ptr<Webhook>> Webhook::make(const config::Handler& handler) {
   auto state = std::make_unique<State>();
   state->target = std::move(*target);
   state->secret = settings.secret;
+  if (!state->secret.empty() && !state->target.tls) {
+    spdlog::warn("handler={} event=plain_http_with_secret url={} (allow_plain_http = true)", handler.name,
+                 state->target.shown);
+  }
   state->retry_after_cap = handler.retry_backoff_max;
   state->connect_timeout = settings.connect_timeout;
   state->request_timeout = settings.request_timeout;

@@ -294,6 +294,17 @@ TEST_CASE("a listen address beyond loopback without an admin token is refused") 
   CHECK(load(kShop + "[http]\nlisten = \"[::1]:9464\"\n").errors.empty());
 }
 
+TEST_CASE("a signed webhook over plain http is refused unless allow_plain_http is set") {
+  const std::string hook = kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"http://hooks.internal/x\"\n"
+                                   "secret = \"s3cret\"\n";
+  CHECK(only_error(hook) ==
+        "test.toml:8: handlers.hook.url: a signed webhook over plain http can be read and replayed on the way: use"
+        " https, or set allow_plain_http = true on a trusted network");
+  CHECK(load(hook + "allow_plain_http = true\n").errors.empty());
+  CHECK(load(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://hooks.example/x\"\nsecret = \"s\"\n")
+            .errors.empty());
+}
+
 TEST_CASE("a value of the wrong type is reported with the expected and the actual type") {
   CHECK(only_error(kShop + "batch_size = \"big\"\n") ==
         "test.toml:6: sources.shop.batch_size: expected integer, got string");
