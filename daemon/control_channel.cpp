@@ -5,6 +5,8 @@
 #include <array>
 #include <utility>
 
+#include "base/printable.hpp"
+
 namespace projectord {
 
 Result<http::AdminRequest> parse_control(std::string_view payload) {
@@ -22,11 +24,11 @@ Result<http::AdminRequest> parse_control(std::string_view payload) {
   for (const auto& [name, value] : kActions) {
     if (action != name) continue;
     if (handler.empty() || handler.find(' ') != std::string_view::npos) {
-      return fail("expected '" + std::string(name) + " HANDLER'");
+      return fail("expected '" + std::string(name) + " HANDLER', got '" + printable(payload) + "'");
     }
     return http::AdminRequest{value, std::string(handler), "notify", std::nullopt, std::nullopt};
   }
-  return fail("unknown action '" + std::string(action.substr(0, 32)) + "': expected pause, resume, skip, rebuild, retry or drop");
+  return fail("unknown action '" + printable(action, 32) + "': expected pause, resume, skip, rebuild, retry or drop");
 }
 
 void act_on_control(std::string_view payload, http::DaemonView& daemon) {
@@ -37,8 +39,8 @@ void act_on_control(std::string_view payload, http::DaemonView& daemon) {
   }
   const http::AdminOutcome outcome = daemon.admin(*request);
   if (outcome.result != http::AdminResult::accepted) {
-    spdlog::warn("handler={} event=control_refused outcome={} error=\"{}\"", request->handler,
-                 to_string(outcome.result), outcome.message);
+    spdlog::warn("handler={} event=control_refused outcome={} error=\"{}\"", printable(request->handler, 64),
+                 to_string(outcome.result), printable(outcome.message));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <set>
 
+#include "base/printable.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "daemon/admin_dispatch.hpp"
 #include "daemon/config_diff.hpp"
@@ -361,7 +362,7 @@ http::AdminOutcome Supervisor::admin(const http::AdminRequest& request) {
   std::lock_guard lock(mutex_);
   LaneRun* live = lanes_.find(request.handler);
   if (live == nullptr) {
-    return {http::AdminResult::no_such_handler, "no such handler: " + request.handler, std::nullopt};
+    return {http::AdminResult::no_such_handler, "no such handler: " + printable(request.handler, 64), std::nullopt};
   }
   const auto rebuild = rebuilds_.find(request.handler);
   Lane* rebuild_lane = rebuild == rebuilds_.end() ? nullptr : rebuild->second->run().lane.get();

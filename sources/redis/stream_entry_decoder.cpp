@@ -3,6 +3,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "base/printable.hpp"
 #include "sources/payload_codec.hpp"
 
 namespace projectord::sources {
@@ -48,7 +49,7 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
     const char* end = version->data() + version->size();
     const auto [stop, ec] = std::from_chars(version->data(), end, event.version);
     if (version->empty() || ec != std::errc{} || stop != end) {
-      return error(source.version_field, "is not a 64-bit integer: '" + *version + "'");
+      return error(source.version_field, "is not a 64-bit integer: '" + printable(*version, 64) + "'");
     }
   }
 

@@ -157,6 +157,11 @@ TEST_CASE("a stream entry version that is not a 64-bit integer is refused showin
   std::erase_if(entry.fields, [](const auto& field) { return field.first == "version"; });
   entry.fields.emplace_back("version", "");
   CHECK_THAT(refused(entry), Catch::Contains("field 'version' is not a 64-bit integer: ''"));
+  // Shown on one line and bounded: a forged log line or a megabyte field stays out of the log.
+  const std::string forged = refused(entry_with({{"version", "1\nhandler=users event=admin " + std::string(5000, 'x')}}));
+  CHECK(forged.find('\n') == std::string::npos);
+  CHECK_THAT(forged, Catch::Contains("'1\\nhandler=users event=admin x"));
+  CHECK(forged.size() < 600);
 }
 
 TEST_CASE("a stream entry whose id is beyond the positions is refused") {

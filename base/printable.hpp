@@ -1,0 +1,15 @@
+#pragma once
+/// Text from outside (a NOTIFY payload, a Redis entry's field, a request path) made safe to put in a log line
+/// or an error message: one line, bounded, quotes and control characters escaped. A newline in a handler name
+/// must not forge a second log line, nor a megabyte field fill the log.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace projectord {
+
+/// Control characters (and DEL) as \n, \r, \t or \xHH; `"` and `\` escaped; cut after `max_bytes` of input,
+/// the rest counted ("...(1234 more bytes)").
+std::string printable(std::string_view text, std::size_t max_bytes = 200);
+
+}  // namespace projectord
