@@ -379,6 +379,34 @@ TEST_CASE("table and column names must be identifiers that can be quoted safely"
              Catch::StartsWith("test.toml:9: sources.legacy.notify_channel: \"wake-up\" is not a plain"));
 }
 
+TEST_CASE("SQL injection payloads in any name of the config are refused at load with file and line") {
+  const std::string generic = kDatabase + "[sources.legacy]\npreset = \"generic\"\nposition_column = \"id\"\n"
+                              "type_column = \"kind\"\npayload_column = \"body\"\n";  // lines 3-7
+  for (const std::string payload : {"x; DROP TABLE users; --", "x\" OR \"1\"=\"1", "x'); DELETE FROM t; --",
+                                    "x\\\"; SELECT pg_sleep(10); --", "x$$ LANGUAGE sql $$"}) {
+    INFO(payload);
+    std::string quoted;  // as a TOML basic string
+    for (const char c : payload) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    for (const std::string key : {"table", "stream_id_column", "metadata_column", "filter_column", "notify_channel"}) {
+      INFO(key);
+      const std::string extra = key == "table" ? "" : "table = \"t\"\n";
+      const std::string line = key == "table" ? "8" : "9";
+      const std::string value = key == "filter_column" ? quoted + "\"\nfilter_value = \"v" : quoted;
+      CHECK_THAT(joined(load(generic + extra + key + " = \"" + value + "\"\n")),
+                 Catch::Contains("test.toml:" + line + ": sources.legacy." + key + ":"));
+    }
+    CHECK_THAT(joined(load(kShop + "[handlers.\"" + quoted + "\"]\nkind = \"users\"\n")),
+               Catch::Contains("test.toml:6: handlers.") && Catch::Contains("bad name"));
+    CHECK_THAT(joined(load(kDatabase + "[sources.\"" + quoted + "\"]\npreset = \"eventsourcing\"\n")),
+               Catch::Contains("test.toml:3: sources.") && Catch::Contains("bad name"));
+    CHECK_THAT(joined(load(kShop + "[handlers.users]\nkind = \"users\"\ntable = \"" + quoted + "\"\n")),
+               Catch::Contains("test.toml:8: handlers.users.table:"));
+  }
+}
+
 TEST_CASE("a notify channel derived from a long table name is cut to PostgreSQL's 63 bytes") {
   const LoadResult result = load(kDatabase + "[sources.orders]\npreset = \"django_event_store\"\ntable = \"shop." +
                                  std::string(60, 'x') + "\"\n");
