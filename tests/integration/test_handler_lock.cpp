@@ -13,7 +13,7 @@ using projectord::hold_handler_lock;
 using projectord::testing::eventually;
 using projectord::testing::TestDatabase;
 
-TEST_CASE("handler lock: the first session takes it at once, a second stands by until the first ends") {
+TEST_CASE("the handler lock goes to the first session at once, and a second stands by until the first ends") {
   TestDatabase db;
   auto first = std::make_unique<pqxx::connection>(db.url());
   bool first_stood_by = false;
@@ -34,7 +34,7 @@ TEST_CASE("handler lock: the first session takes it at once, a second stands by 
   CHECK(taken);
 }
 
-TEST_CASE("handler lock: checkpoints of other names lock apart") {
+TEST_CASE("the handler locks of checkpoints of other names are apart") {
   TestDatabase db;
   pqxx::connection live(db.url());
   pqxx::connection shadow(db.url());
@@ -45,7 +45,7 @@ TEST_CASE("handler lock: checkpoints of other names lock apart") {
   CHECK_FALSE(stood_by);
 }
 
-TEST_CASE("handler lock: a standby gives up without the lock when stop is requested") {
+TEST_CASE("a session standing by for the handler lock gives up without it when stop is requested") {
   TestDatabase db;
   pqxx::connection holder(db.url());
   REQUIRE(hold_handler_lock(holder, "users", "users", std::stop_source().get_token(), [] {}));

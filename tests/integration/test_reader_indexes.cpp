@@ -93,7 +93,7 @@ TEST_CASE("a LIKE-only, partial, hash, expression or reordered index is not the 
   CHECK(create_all(other) == 5);
 }
 
-TEST_CASE("reader indexes: a table whose name leaves no room for our suffixes gets all six, each its own") {
+TEST_CASE("a table whose name leaves no room for our suffixes gets all six reader indexes, each its own") {
   TestDatabase db;
   const std::string table = "user_projection_of_the_customer_accounts_in_the_eu_region_v2";  // 60 bytes
   for (const std::string& sql : user_projection_ddl(table)) db.exec(sql);

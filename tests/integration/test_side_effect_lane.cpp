@@ -56,7 +56,7 @@ std::int64_t checkpoint(const TestDatabase& db) {
 
 }  // namespace
 
-TEST_CASE("a webhook lane: a receiver failing 3 times gets 4 attempts of one key, the others are sent once") {
+TEST_CASE("a webhook lane whose receiver fails 3 times sends 4 attempts of one key, and the other events once") {
   TestDatabase db;
   projectord::testing::create_store(db);
   projectord::testing::insert_events(db, 1, 3);

@@ -26,19 +26,19 @@ LaneFailure judged(const Error& error) {
 
 }  // namespace
 
-TEST_CASE("lane failure: a handler that says transient is believed, whatever its message") {
+TEST_CASE("a handler that says a failure is transient is believed, whatever its message") {
   const LaneFailure failure = judged(handlers::HandlerError("receiver down", handlers::HandlerError::Fault::transient));
   CHECK(failure.transient());
   CHECK(failure.message == "receiver down");
   CHECK_FALSE(failure.permanent);
 }
 
-TEST_CASE("lane failure: a handler that says it is the event's fault is believed") {
+TEST_CASE("a handler that says a failure is the event's fault is believed") {
   const LaneFailure failure = judged(handlers::HandlerError("no such user", handlers::HandlerError::Fault::event));
   CHECK(failure.fault == Fault::event);
 }
 
-TEST_CASE("lane failure: a refused delivery is the event's, with its permanence and Retry-After") {
+TEST_CASE("a refused delivery is the event's failure, with its permanence and Retry-After") {
   const LaneFailure refused = judged(handlers::DeliveryFailed("410 Gone", true, 0ms));
   CHECK(refused.fault == Fault::event);
   CHECK(refused.permanent);
@@ -49,22 +49,22 @@ TEST_CASE("lane failure: a refused delivery is the event's, with its permanence 
   CHECK(later.retry_after == 1500ms);
 }
 
-TEST_CASE("lane failure: another process moving the checkpoint is transient") {
+TEST_CASE("another process moving the checkpoint is a transient failure") {
   CHECK(judged(checkpoints::CheckpointMoved("checkpoint is no longer at 7")).transient());
 }
 
-TEST_CASE("lane failure: a lost connection and the server's transient states are transient") {
+TEST_CASE("a lost connection and the server's transient states are transient failures") {
   CHECK(judged(pqxx::broken_connection("server closed the connection")).transient());
   CHECK(judged(pqxx::sql_error("deadlock detected", "UPDATE", "40P01")).transient());
   CHECK(judged(pqxx::sql_error("the database system is shutting down", "SELECT 1", "57P03")).transient());
 }
 
-TEST_CASE("lane failure: the server's other errors and every other exception are the event's") {
+TEST_CASE("the server's other errors and every other exception are the event's failures") {
   CHECK(judged(pqxx::sql_error("duplicate key value", "INSERT", "23505")).fault == Fault::event);
   CHECK(judged(std::runtime_error("bad payload")).fault == Fault::event);
 }
 
-TEST_CASE("lane failure: a message over several lines becomes one line without trailing blanks") {
+TEST_CASE("a failure message over several lines becomes one line without trailing blanks") {
   CHECK(judged(std::runtime_error("ERROR:  boom\nCONTEXT:  here\n \n")).message == "ERROR:  boom CONTEXT:  here");
   CHECK(projectord::postgres::one_line("ok") == "ok");
 }

@@ -10,7 +10,7 @@
 
 using namespace projectord;
 
-TEST_CASE("lane status: every state has the name operators and /status see") {
+TEST_CASE("every lane state has the name operators and /status see") {
   CHECK(to_string(LaneState::starting) == "starting");
   CHECK(to_string(LaneState::catching_up) == "catching_up");
   CHECK(to_string(LaneState::idle) == "idle");
@@ -21,7 +21,7 @@ TEST_CASE("lane status: every state has the name operators and /status see") {
   CHECK(to_string(LaneState::stopped) == "stopped");
 }
 
-TEST_CASE("lane status board: updates and state changes show in the next snapshot") {
+TEST_CASE("the lane status board shows updates and state changes in the next snapshot") {
   StatusBoard board("users");
   CHECK(board.snapshot().state == LaneState::starting);
   board.update([](LaneStatus& s) {
@@ -35,7 +35,7 @@ TEST_CASE("lane status board: updates and state changes show in the next snapsho
   CHECK(status.state == LaneState::idle);
 }
 
-TEST_CASE("lane status board: snapshots taken on another thread while the lane updates are whole") {
+TEST_CASE("lane status snapshots taken on another thread while the lane updates are whole") {
   StatusBoard board("users");
   std::atomic<bool> torn = false;
   std::jthread reader([&](std::stop_token stop) {
@@ -55,7 +55,7 @@ TEST_CASE("lane status board: snapshots taken on another thread while the lane u
   CHECK_FALSE(torn);
 }
 
-TEST_CASE("dead-letter requests: queued in order from any thread, taken all at once") {
+TEST_CASE("dead-letter requests are queued in order from any thread and taken all at once") {
   DeadLetterRequests requests;
   CHECK(requests.empty());
   requests.add(DeadLetterAction::retry, std::nullopt);

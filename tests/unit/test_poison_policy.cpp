@@ -24,7 +24,7 @@ LaneFailure event_fault(std::string message = "boom") {
 
 }  // namespace
 
-TEST_CASE("poison policy: an event is tried max_attempts times, then given up on") {
+TEST_CASE("a failing event is tried max_attempts times, then given up on") {
   const config::Handler handler = handler_with(3, config::OnError::dead_letter);
   const PoisonPolicy policy(handler);
   PoisonPolicy::Attempts attempts = policy.attempts();
@@ -34,7 +34,7 @@ TEST_CASE("poison policy: an event is tried max_attempts times, then given up on
   CHECK(attempts.made() == 3);
 }
 
-TEST_CASE("poison policy: the delays back off within retry_backoff and retry_backoff_max") {
+TEST_CASE("the delays between attempts back off within retry_backoff and retry_backoff_max") {
   const config::Handler handler = handler_with(10, config::OnError::stop);
   PoisonPolicy::Attempts attempts = PoisonPolicy(handler).attempts();
   for (int i = 0; i < 8; ++i) {
@@ -45,7 +45,7 @@ TEST_CASE("poison policy: the delays back off within retry_backoff and retry_bac
   }
 }
 
-TEST_CASE("poison policy: a receiver's Retry-After is the least delay before the next attempt") {
+TEST_CASE("a receiver's Retry-After is the least delay before the next attempt") {
   const config::Handler handler = handler_with(5, config::OnError::stop);
   PoisonPolicy::Attempts attempts = PoisonPolicy(handler).attempts();
   LaneFailure failure = event_fault("429");
@@ -53,7 +53,7 @@ TEST_CASE("poison policy: a receiver's Retry-After is the least delay before the
   CHECK(attempts.after(failure) == 30s);
 }
 
-TEST_CASE("poison policy: a permanent refusal gives up at its first attempt") {
+TEST_CASE("a permanent refusal gives an event up at its first attempt") {
   const config::Handler handler = handler_with(5, config::OnError::dead_letter);
   PoisonPolicy::Attempts attempts = PoisonPolicy(handler).attempts();
   LaneFailure failure = event_fault("410 Gone");
@@ -62,7 +62,7 @@ TEST_CASE("poison policy: a permanent refusal gives up at its first attempt") {
   CHECK(attempts.made() == 1);
 }
 
-TEST_CASE("poison policy: on_error stop halts unless the event was given up on before or a skip is pending") {
+TEST_CASE("on_error stop halts unless the event was given up on before or a skip is pending") {
   const config::Handler stop = handler_with(1, config::OnError::stop);
   const PoisonPolicy halting(stop);
   CHECK(halting.halts(false, false));
@@ -73,7 +73,7 @@ TEST_CASE("poison policy: on_error stop halts unless the event was given up on b
   CHECK_FALSE(PoisonPolicy(dead_letter).halts(false, false));
 }
 
-TEST_CASE("poison policy: the message names the handler, source, position, type, attempts and error") {
+TEST_CASE("the poison message names the handler, source, position, type, attempts and error") {
   const checkpoints::DeadLetter letter{"users", "store", 23, "user-1", "UserRegistered", "{}", "duplicate key", 5};
   CHECK(PoisonPolicy::message(letter) ==
         "handler users failed on source store position 23 (UserRegistered) after 5 attempt(s): duplicate key");

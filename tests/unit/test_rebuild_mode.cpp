@@ -7,7 +7,7 @@
 using namespace projectord;
 using namespace std::chrono_literals;
 
-TEST_CASE("rebuild pacing: a throttled rebuild's next read is due when its session's rows fit max_rate") {
+TEST_CASE("a throttled rebuild's next read is due when its session's rows fit max_rate") {
   RebuildMode rebuild("users", {false, "http", 100});
   REQUIRE(rebuild.throttled());
   const Clock::time_point start{std::chrono::seconds(1000)};
@@ -21,11 +21,11 @@ TEST_CASE("rebuild pacing: a throttled rebuild's next read is due when its sessi
   CHECK(rebuild.next_read_due(100) == next_session + 1s);
 }
 
-TEST_CASE("rebuild pacing: max_rate 0 is no throttle") {
+TEST_CASE("a rebuild with max_rate 0 is not throttled") {
   CHECK_FALSE(RebuildMode("users", {true, "SIGUSR1", 0}).throttled());
 }
 
-TEST_CASE("rebuild pacing: while its source is not written, a rebuild reads full batches") {
+TEST_CASE("while its source is not written, a rebuild reads full batches") {
   RebuildMode rebuild("users", {false, "http", 0});
   CHECK(rebuild.read_limit(5000, false) == 5000);
   CHECK_FALSE(rebuild.under_writes());
