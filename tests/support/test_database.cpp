@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "base/postgres/identifier.hpp"
+
 namespace projectord::testing {
 namespace {
 
@@ -50,8 +52,6 @@ std::string unique_database_name() {
   return "projectord_test_" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" + std::to_string(salt);
 }
 
-std::string quote_identifier(const std::string& name) { return "\"" + name + "\""; }  // names we generate
-
 }  // namespace
 
 TestDatabase::TestDatabase() {
@@ -64,14 +64,14 @@ TestDatabase::TestDatabase() {
   url_ = with_dbname(admin_url_, name_);
   pqxx::connection admin(admin_url_);
   pqxx::nontransaction txn(admin);
-  txn.exec("CREATE DATABASE " + quote_identifier(name_));
+  txn.exec("CREATE DATABASE " + postgres::quote_identifier(name_));
 }
 
 TestDatabase::~TestDatabase() {
   try {
     pqxx::connection admin(admin_url_);
     pqxx::nontransaction txn(admin);
-    txn.exec("DROP DATABASE IF EXISTS " + quote_identifier(name_) + " WITH (FORCE)");
+    txn.exec("DROP DATABASE IF EXISTS " + postgres::quote_identifier(name_) + " WITH (FORCE)");
   } catch (...) {
     // A destructor must not throw; the server is thrown away at the end of the run anyway.
   }
