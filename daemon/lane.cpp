@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <boost/json/serialize.hpp>
-#include <pqxx/nontransaction>
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
@@ -12,11 +11,14 @@
 #include "base/postgres/errors.hpp"
 #include "base/postgres/session.hpp"
 #include "base/stoppable_sleep.hpp"
-#include "daemon/lane/background_writer.hpp"
+#include "daemon/lane/catchup_transaction.hpp"
 #include "daemon/lane/failure.hpp"
 #include "daemon/lane/handler_lock.hpp"
+#include "daemon/lane/late_rows.hpp"
 #include "daemon/lane/poison_policy.hpp"
+#include "daemon/lane/reader_indexes.hpp"
 #include "daemon/lane/rebuild_mode.hpp"
+#include "daemon/lane/session_end.hpp"
 #include "daemon/lane/status_board.hpp"
 #include "daemon/lane_control.hpp"
 #include "daemon/progress_watch.hpp"
@@ -26,25 +28,6 @@
 namespace projectord {
 
 namespace {
-
-// How a session ends, when not by an error to reconnect after: what the lane's run does next. A step of the
-// session that may end it returns one (nothing: the session goes on).
-enum class SessionEnd {
-  finished,  ///< stop requested, caught up (exit_when_caught_up), or swapped in: the run ends
-  halted,    ///< on_error = "stop" gave up on an event in a one-shot run: the run ends, halted
-  resumed,   ///< an operator resumed the halted lane: a new session (reconnect, re-read) retries the event
-  rewind,    ///< a transaction written in the background failed for a reason of its events' own: the lane had
-             ///< read and folded on past it, so a new session starts from the checkpoint and replays the range
-             ///< carefully
-};
-using Step = std::optional<SessionEnd>;
-
-// While catching up, one write transaction spans this many full reads (batch_size each): handlers that fold
-// (users) write each row once per transaction, and there are fewer commits to wait for. Bounded so that a
-// rollback loses little work and the folds' memory stays small: a folding handler holds two transactions'
-// at once, one being written while the next is folded (in bench/catchup, 2 reads per transaction are as fast
-// as 4 and keep peak RSS near 40 MB).
-constexpr std::size_t kReadsPerTransaction = 2;
 
 std::optional<RebuildMode> rebuild_mode(const std::string& handler, const LaneOptions& options) {
   if (!options.rebuild) return std::nullopt;
@@ -61,7 +44,6 @@ class Lane::Impl {
         source_(std::move(source)),
         target_url_(std::move(target_url)),
         projection_(std::move(projection)),
-        folding_(projection_->folding()),
         clock_(clock),
         options_(options),
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name,
@@ -70,8 +52,12 @@ class Lane::Impl {
         poison_(handler_),
         rebuild_(rebuild_mode(handler_.name, options_)),
         progress_(options_.progress_window),
+        catchup_({handler_.name, *projection_, types_, checkpoint_, *source_, position_,
+                  [this](Position to, std::int64_t events, Clock::time_point started) { moved(to, events, started); }}),
+        reader_indexes_(handler_.name, projection_->reader_indexes()),
         control_(handler_.name),
-        board_(handler_.name) {}
+        board_(handler_.name),
+        late_rows_(handler_.name, *source_, board_) {}
 
   void run(std::stop_token stop) {
     stop_ = stop;
@@ -146,22 +132,11 @@ class Lane::Impl {
     control_.wait_while_paused(stop);
   }
 
-  // A write transaction that spans several read chunks during catch-up (see kReadsPerTransaction). A folding
-  // handler's has no server transaction until it is written (see write_in_background).
-  struct OpenTransaction {
-    pqxx::connection* target;
-    std::unique_ptr<pqxx::work> txn;
-    Clock::time_point started;  ///< its first read
-    Position to = 0;
-    std::int64_t events = 0;
-    std::size_t reads = 0;
-  };
-
   SessionEnd session(std::stop_token stop, Backoff& reconnect) {
     // Reads run in their own transactions while a write transaction may be open: the source has its own connection.
     pqxx::connection target(target_url_);
-    // Declared after the connection: a transaction still being written on it ends before it closes.
-    const ForgetWritingOnExit writing_ends_first{writer_, writing_};
+    // Declared after the connection: the transactions open or being written on it end before it closes.
+    const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target);
     postgres::prepare_session(target, handler_.name);
     const bool locked = hold_handler_lock(target, handler_.name, checkpoint_.key(), stop, [&] {
       update([&](LaneStatus& s) {
@@ -182,8 +157,7 @@ class Lane::Impl {
     checkpoint_.prepare(target);
     checkpoints::Checkpoint loaded = checkpoint_.load(target);
     position_ = loaded.position;
-    reader_indexes_pending_ = !projection_->reader_indexes().empty();
-    if (position_ > 0 && reader_indexes_pending_) {
+    if (reader_indexes_.start_session(position_)) {
       if (const Step end = build_reader_indexes(target)) return *end;
     }
     source_->open(handler_.name + ":read", std::move(loaded.holes));
@@ -194,18 +168,14 @@ class Lane::Impl {
                  source_->name(), checkpoint_.key(), position_);
 
     if (rebuild_) rebuild_->start_reading(clock_.now());
-    std::optional<OpenTransaction> open;  // declared after the connections: destroyed (rolled back) first
     while (!stop.stop_requested()) {
       if (control_.pause_requested()) {
-        if (open) {
-          if (const Step end = commit_open(open)) return *end;
-        }
-        if (const Step end = finish_writing()) return *end;
+        if (const Step end = catchup_.close()) return *end;
         hold_while_paused(stop);
         continue;
       }
       update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
-      const Position read_from = open ? open->to : writing_ ? writing_->to : position_;
+      const Position read_from = catchup_.read_from();
       const auto read_started = clock_.now();
       SourceBatch batch = source_->read(read_from, read_limit(), stop);
       head_ = std::max(head_, batch.head);
@@ -213,24 +183,19 @@ class Lane::Impl {
       const bool truncated = batch.truncated;
       const bool progressed = batch.to > read_from;
       if (progressed) {
-        if (open || (truncated && read_from >= careful_until_)) {
-          add_to_open(target, open, batch.rows, batch.to, read_started);
+        if (catchup_.takes(read_from, truncated)) {
+          catchup_.add(batch.rows, batch.to, read_started);
         } else {
           batch_started_ = read_started;
           if (const Step end = process(target, batch.rows, batch.to)) return *end;
         }
       }
-      if (open && (!truncated || ++open->reads >= reads_per_transaction())) {
-        if (const Step end = commit_open(open, truncated)) return *end;
-      }
-      if (!truncated) {
-        if (const Step end = finish_writing()) return *end;
-      }
-      if (!truncated && !open && reader_indexes_pending_) {
+      if (const Step end = catchup_.after_read(truncated, rebuild_ && rebuild_->under_writes())) return *end;
+      if (!truncated && !catchup_.open() && reader_indexes_.due_once_caught_up()) {
         if (const Step end = build_reader_indexes(target)) return *end;
       }
       if (rebuild_ && rebuild_->throttled()) {
-        if (const Step end = throttle(open, batch.rows.size())) return *end;
+        if (const Step end = throttle(batch.rows.size())) return *end;
       }
 
       set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
@@ -248,12 +213,12 @@ class Lane::Impl {
         s.lag_events = diagnostics.lag_events;
       });
       // Between transactions only: a late arrival, or a retried dead letter, commits in a transaction of its own.
-      if (!open) {
+      if (!catchup_.open()) {
         if (const Step end = apply_late_rows(target)) return *end;
         if (const Step end = serve_letter_requests(target)) return *end;
       }
       if (!blocked && !truncated && options_.exit_when_caught_up) return SessionEnd::finished;
-      if (!blocked && !truncated && !open && rebuild_ && options_.rebuild->may_swap()) {
+      if (!blocked && !truncated && !catchup_.open() && rebuild_ && options_.rebuild->may_swap()) {
         swap_in(target);
         return SessionEnd::finished;
       }
@@ -261,26 +226,14 @@ class Lane::Impl {
       update([&](LaneStatus& s) { s.busy_since.reset(); });
       source_->wait(blocked, stop);
     }
-    if (open) {
-      if (const Step end = commit_open(open)) return *end;
-    }
-    return finish_writing().value_or(SessionEnd::finished);
+    return catchup_.close().value_or(SessionEnd::finished);
   }
 
-  // The indexes for readers of the model (ProjectionHandler::reader_indexes): after a build from position 0
-  // has caught up, or at once in a session that starts further on (all present: nothing to do). One index is
-  // one unit of work for the watchdog and the stuck state, as a batch is.
+  // One index is one unit of work for the watchdog and the stuck state, as a batch is.
   Step build_reader_indexes(pqxx::connection& target) {
-    if (const Step end = finish_writing()) return end;
-    const auto started = clock_.now();
-    for (const handlers::ReaderIndex& index : projection_->reader_indexes()) {
-      update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
-      pqxx::nontransaction txn(target);
-      handlers::create_reader_index(txn, index);
-    }
-    reader_indexes_pending_ = false;
-    spdlog::info("handler={} event=reader_indexes_ready position={} ms={}", handler_.name, position_,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started).count());
+    if (const Step end = catchup_.finish_writing()) return end;
+    reader_indexes_.build(target, position_, clock_,
+                          [&] { update([&](LaneStatus& s) { s.busy_since = clock_.now(); }); });
     return std::nullopt;
   }
 
@@ -288,19 +241,13 @@ class Lane::Impl {
     return rebuild_ ? rebuild_->read_limit(source_->batch_size(), source_->written_since_last_asked())
                     : source_->batch_size();
   }
-  std::size_t reads_per_transaction() const {
-    return rebuild_ && rebuild_->under_writes() ? 1 : kReadsPerTransaction;
-  }
 
   // A throttled rebuild waits between transactions: an open one would hold back the snapshot horizon of every
   // lane on this database.
-  Step throttle(std::optional<OpenTransaction>& open, std::size_t rows) {
+  Step throttle(std::size_t rows) {
     const Clock::time_point due = rebuild_->next_read_due(rows);
     if (due <= clock_.now()) return std::nullopt;
-    if (open) {
-      if (const Step end = commit_open(open)) return end;
-    }
-    if (const Step end = finish_writing()) return end;
+    if (const Step end = catchup_.close()) return end;
     update([&](LaneStatus& s) { s.busy_since.reset(); });
     return wait_or_stop(std::chrono::ceil<std::chrono::milliseconds>(due - clock_.now()));
   }
@@ -319,134 +266,27 @@ class Lane::Impl {
     });
   }
 
-  // Adds a chunk to the open multi-chunk transaction (opening it if needed). Any trouble of the events' own
-  // rolls it back and marks the range for replay in one-chunk transactions, where poison events are isolated.
-  void add_to_open(pqxx::connection& target, std::optional<OpenTransaction>& open,
-                   std::vector<SourceRow>& rows, Position to, Clock::time_point read_started) {
-    std::vector<Event> batch;
-    batch.reserve(rows.size());
-    for (SourceRow& row : rows) {
-      if (const auto* poison = std::get_if<Undecodable>(&row.content)) return abandon(open, to, poison->error);
-      Event& event = std::get<Event>(row.content);
-      if (types_.accepts(event.type)) batch.push_back(std::move(event));
-    }
-    if (!open) {
-      open = OpenTransaction{&target, folding_ ? nullptr : std::make_unique<pqxx::work>(target), read_started,
-                             position_, 0, 0};
-    }
-    try {
-      if (!batch.empty()) folding_ ? folding_->fold(batch) : projection_->apply(*open->txn, batch);
-    } catch (const std::exception&) {
-      const LaneFailure failure = judge_current_exception();
-      if (failure.transient()) throw;
-      return abandon(open, to, failure.message);
-    }
-    open->to = to;
-    open->events += static_cast<std::int64_t>(batch.size());
-  }
-
-  // Commits the open transaction; a folding handler's is written in the background, and with `overlap` the
-  // lane goes on reading meanwhile.
-  Step commit_open(std::optional<OpenTransaction>& open, bool overlap = false) {
-    if (folding_) return write_in_background(open, overlap);
-    try {
-      projection_->flush(*open->txn);
-      checkpoint_.advance(*open->txn, position_, open->to, open->events, source_->holes());
-      open->txn->commit();
-    } catch (const std::exception&) {
-      const LaneFailure failure = judge_current_exception();
-      if (failure.transient()) throw;
-      abandon(open, open->to, failure.message);
-      return std::nullopt;
-    }
-    moved(open->to, open->events, open->started);
-    open.reset();
-    return std::nullopt;
-  }
-
-  void abandon(std::optional<OpenTransaction>& open, Position to, const std::string& error) {
-    open.reset();  // rolls back
-    replay_carefully(to, error);
-  }
-
-  // Up to `to`, the range after the checkpoint is replayed one chunk per transaction, where poison events are
-  // isolated.
-  void replay_carefully(Position to, const std::string& error) {
-    careful_until_ = std::max(careful_until_, to);
-    spdlog::warn("handler={} event=batch_failed from={} to={} retrying=small_transactions error=\"{}\"", handler_.name,
-                 position_, to, error);
-    projection_->discard();
-  }
-
-  // The sealed fold, the checkpoint's move and the commit run on the lane's writer thread, one transaction at a
-  // time and in order: the previous one has committed before this one begins.
-  Step write_in_background(std::optional<OpenTransaction>& open, bool overlap) {
-    if (const Step end = finish_writing()) return end;
-    writing_ = Writing{folding_->seal(), open->to, open->events, open->started};
-    writer_.start([this, &target = *open->target, sealed = writing_->sealed.get(), from = position_, to = open->to,
-                   events = open->events, holes = source_->holes()] {
-      pqxx::work txn(target);
-      sealed->write(txn);
-      checkpoint_.advance(txn, from, to, events, holes);
-      txn.commit();
-    });
-    open.reset();
-    if (!overlap) return finish_writing();
-    return std::nullopt;
-  }
-
-  // Waits for the transaction being written in the background, if any. Every other use of the target
-  // connection comes after this.
-  Step finish_writing() {
-    if (!writing_) return std::nullopt;
-    const std::exception_ptr failed = writer_.wait();
-    const Writing writing = std::move(*writing_);
-    writing_.reset();
-    if (failed) {
-      try {
-        std::rethrow_exception(failed);
-      } catch (const std::exception&) {
-        const LaneFailure failure = judge_current_exception();
-        if (failure.transient()) throw;
-        replay_carefully(writing.to, failure.message);
-        return SessionEnd::rewind;
-      }
-    }
-    moved(writing.to, writing.events, writing.started);
-    return std::nullopt;
-  }
-
   // An operator's calls on the dead letters (see Lane::dead_letters).
   Step serve_letter_requests(pqxx::connection& target) {
     if (letter_requests_.empty()) return std::nullopt;
-    if (const Step end = finish_writing()) return end;
+    if (const Step end = catchup_.finish_writing()) return end;
     serve({handler_.name, *source_, *projection_, types_}, target, letter_requests_.take());
     return std::nullopt;
   }
 
-  // Rows the source found in positions the lane passed as holes: each is applied now, out of order, and counted.
   Step apply_late_rows(pqxx::connection& target) {
-    bool holes_changed = false;
-    std::vector<SourceRow> rows = source_->late_rows(holes_changed);
-    if (rows.empty() && !holes_changed) return std::nullopt;
-    if (const Step end = finish_writing()) return end;
-    batch_started_ = clock_.now();
-    for (SourceRow& row : rows) {
-      spdlog::warn("handler={} event=late_arrival position={} checkpoint={}", handler_.name, row.position, position_);
-      update([&](LaneStatus& s) { ++s.late_arrivals; });
-      std::vector<SourceRow> one;
-      one.push_back(std::move(row));
-      if (const Step end = process(target, one, position_)) return end;
-    }
-    // Fewer holes to watch: stored with the checkpoint, which stays where it is.
-    if (rows.empty() && holes_changed) apply_and_advance(target, {}, position_);
-    return std::nullopt;
+    return late_rows_.apply(position_, {[&] {
+                                          batch_started_ = clock_.now();
+                                          return catchup_.finish_writing();
+                                        },
+                                        [&](std::vector<SourceRow>& one) { return process(target, one, position_); },
+                                        [&] { apply_and_advance(target, {}, position_); }});
   }
 
   // Applies settled rows, moving the checkpoint to `to`. A row that could not be decoded splits the batch:
   // what came before it commits, it goes to the error policy, the rest continues.
   Step process(pqxx::connection& target, std::vector<SourceRow>& rows, Position to) {
-    if (const Step end = finish_writing()) return end;
+    if (const Step end = catchup_.finish_writing()) return end;
     std::vector<Event> batch;
     batch.reserve(rows.size());
     for (SourceRow& row : rows) {
@@ -632,7 +472,6 @@ class Lane::Impl {
   std::unique_ptr<Source> source_;
   std::string target_url_;
   std::unique_ptr<handlers::ProjectionHandler> projection_;
-  handlers::Folding* const folding_;  ///< projection_'s folding side, or null
   const Clock& clock_;
   LaneOptions options_;
   checkpoints::CheckpointStore checkpoint_;
@@ -640,35 +479,17 @@ class Lane::Impl {
   PoisonPolicy poison_;
   std::optional<RebuildMode> rebuild_;  ///< a rebuild lane's own ways (LaneOptions::rebuild)
   Position position_ = 0;
-  Position careful_until_ = 0;         ///< up to here, one chunk per transaction: a failure was seen in this range
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
   Position head_ = 0;                  ///< the highest head a read has seen
-  bool reader_indexes_pending_ = false;  ///< a build from position 0 has not caught up yet (see build_reader_indexes)
   ProgressWatch progress_;
   std::stop_token stop_;
 
-  // A transaction being written in the background (see write_in_background): it moves the checkpoint to `to`.
-  struct Writing {
-    std::unique_ptr<handlers::SealedWrites> sealed;  ///< what the writer thread writes: kept until it is collected
-    Position to;
-    std::int64_t events;
-    Clock::time_point started;
-  };
-  BackgroundWriter writer_;
-  std::optional<Writing> writing_;
-  // A session's write in flight ends, and is forgotten, before the session's connection closes.
-  struct ForgetWritingOnExit {
-    BackgroundWriter& writer;
-    std::optional<Writing>& writing;
-    ~ForgetWritingOnExit() {
-      writer.wait();
-      writing.reset();
-    }
-  };
-
+  CatchupTransaction catchup_;
+  ReaderIndexes reader_indexes_;
   LaneControl control_;
   DeadLetterRequests letter_requests_;
   StatusBoard board_;
+  LateRows late_rows_;
 };
 
 Lane::Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,

@@ -12,9 +12,10 @@
 /// Operators steer a lane from other threads (the admin API): pause it after the transaction in flight,
 /// resume it, or skip the event a halted lane stopped on (recorded as a dead letter).
 ///
-/// The lane's own file holds the session loop and the batch path; its other jobs are units of their own under
-/// daemon/lane/: the writer thread, the failure judgement, the poison policy, the single-runner lock, the
-/// operators' dead-letter requests and the published status.
+/// The lane's own file holds the session loop and the batch path, and sequences the steps; its other jobs are
+/// units of their own under daemon/lane/: the catch-up transaction and its write in the background (on the
+/// writer thread), the reader indexes, the late rows, the failure judgement, the poison policy, the
+/// single-runner lock, the rebuild mode, the operators' dead-letter requests and the published status.
 #include <chrono>
 #include <functional>
 #include <memory>
