@@ -101,6 +101,27 @@ struct LaneSide {
     checkpoint.load(*target);
   }
 
+  // A read of positions `first` to `last`, added to the open transaction.
+  void add(Position first, Position last) {
+    std::vector<SourceRow> read = rows(first, last);
+    catchup.add(read, last, {});
+  }
+
+  // Two full reads of 4 (positions 1 to 8), as a catch-up makes them: a folding handler's go to the writer.
+  void read_full_twice() {
+    for (Position last : {4, 8}) {
+      add(last - 3, last);
+      CHECK_FALSE(catchup.after_read(true, false));
+    }
+  }
+
+  // Positions 1 to `to` were written and the checkpoint moved there, by one commit.
+  void check_one_commit_up_to(Position to) const {
+    CHECK(commits == std::vector<Commit>{{to, to}});
+    CHECK(stored_checkpoint() == to);
+    CHECK(written() == to);
+  }
+
   std::int64_t stored_checkpoint() const {
     return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = '" + kHandler + "'");
   }
@@ -124,19 +145,15 @@ TEST_CASE("a catch-up transaction spans its reads and moves the checkpoint once,
   const auto session = lane.catchup.begin_session(*lane.target);
 
   REQUIRE(lane.catchup.takes(0, true));
-  std::vector<SourceRow> first = rows(1, 4);
-  lane.catchup.add(first, 4, {});
+  lane.add(1, 4);
   CHECK_FALSE(lane.catchup.after_read(true, false));
   CHECK(lane.catchup.read_from() == 4);
   CHECK(lane.stored_checkpoint() == 0);  // still open
 
-  std::vector<SourceRow> last = rows(5, 6);
-  lane.catchup.add(last, 6, {});
+  lane.add(5, 6);
   CHECK_FALSE(lane.catchup.after_read(false, false));
   CHECK_FALSE(lane.catchup.open());
-  CHECK(lane.commits == std::vector<LaneSide::Commit>{{6, 6}});
-  CHECK(lane.stored_checkpoint() == 6);
-  CHECK(lane.written() == 6);
+  lane.check_one_commit_up_to(6);
 }
 
 TEST_CASE("a catch-up transaction commits after its full reads, one read each in a rebuild under writes") {
@@ -148,8 +165,7 @@ TEST_CASE("a catch-up transaction commits after its full reads, one read each in
 
   for (Position read = 0; read < reads; ++read) {
     CHECK(lane.commits.empty());
-    std::vector<SourceRow> full = rows(read * 4 + 1, read * 4 + 4);
-    lane.catchup.add(full, read * 4 + 4, {});
+    lane.add(read * 4 + 1, read * 4 + 4);
     CHECK_FALSE(lane.catchup.after_read(true, under_writes));
   }
   CHECK(lane.commits == std::vector<LaneSide::Commit>{{reads * 4, reads * 4}});
@@ -160,8 +176,7 @@ TEST_CASE("an undecodable row rolls the open transaction back and marks its rang
   LaneSide lane(log);
   const auto session = lane.catchup.begin_session(*lane.target);
 
-  std::vector<SourceRow> first = rows(1, 4);
-  lane.catchup.add(first, 4, {});
+  lane.add(1, 4);
   std::vector<SourceRow> second = rows(5, 8);
   second[1].content = Undecodable{"s", "Counted", "{not json", "position 6: not JSON"};
   lane.catchup.add(second, 8, {});
@@ -181,18 +196,17 @@ TEST_CASE("a handler's failure of the events' own marks the range for careful re
   LaneSide lane(log);
   const auto session = lane.catchup.begin_session(*lane.target);
   log.failing = 3;
-  std::vector<SourceRow> read = rows(1, 4);
 
   SECTION("the events' own") {
     log.fail = [] { throw handlers::HandlerError("no such account", handlers::HandlerError::Fault::event); };
-    lane.catchup.add(read, 4, {});
+    lane.add(1, 4);
     CHECK_FALSE(lane.catchup.open());
     CHECK_FALSE(lane.catchup.takes(0, true));
     CHECK(lane.catchup.takes(4, true));
   }
   SECTION("transient") {
     log.fail = [] { throw handlers::HandlerError("receiver down", handlers::HandlerError::Fault::transient); };
-    CHECK_THROWS_WITH(lane.catchup.add(read, 4, {}), "receiver down");
+    CHECK_THROWS_WITH(lane.add(1, 4), "receiver down");
     CHECK(lane.catchup.takes(0, true));  // nothing marked: the lane reconnects and reads it all again
   }
   CHECK(lane.commits.empty());
@@ -203,19 +217,13 @@ TEST_CASE("a folding handler's transaction is written in the background while th
   LaneSide lane(log);
   const auto session = lane.catchup.begin_session(*lane.target);
 
-  for (Position last : {4, 8}) {
-    std::vector<SourceRow> full = rows(last - 3, last);
-    lane.catchup.add(full, last, {});
-    CHECK_FALSE(lane.catchup.after_read(true, false));
-  }
+  lane.read_full_twice();
   CHECK_FALSE(lane.catchup.open());
   CHECK(lane.catchup.read_from() == 8);  // after the write in flight, not the checkpoint
   CHECK(lane.position == 0);
 
   CHECK_FALSE(lane.catchup.finish_writing());
-  CHECK(lane.commits == std::vector<LaneSide::Commit>{{8, 8}});
-  CHECK(lane.stored_checkpoint() == 8);
-  CHECK(lane.written() == 8);
+  lane.check_one_commit_up_to(8);
 }
 
 TEST_CASE("a background write that fails for its events' own reason rewinds the session and marks its range") {
@@ -224,8 +232,7 @@ TEST_CASE("a background write that fails for its events' own reason rewinds the 
   LaneSide lane(log);
   const auto session = lane.catchup.begin_session(*lane.target);
 
-  std::vector<SourceRow> read = rows(1, 4);
-  lane.catchup.add(read, 4, {});
+  lane.add(1, 4);
   CHECK(lane.catchup.after_read(false, false) == SessionEnd::rewind);
   CHECK(lane.commits.empty());
   CHECK(lane.stored_checkpoint() == 0);
@@ -239,8 +246,7 @@ TEST_CASE("a session's end rolls back the open transaction and ends the write in
     LaneSide lane(log);
     {
       const auto session = lane.catchup.begin_session(*lane.target);
-      std::vector<SourceRow> read = rows(1, 4);
-      lane.catchup.add(read, 4, {});
+      lane.add(1, 4);
     }
     lane.target.reset();
     CHECK_FALSE(lane.catchup.open());
@@ -252,11 +258,7 @@ TEST_CASE("a session's end rolls back the open transaction and ends the write in
     LaneSide lane(log);
     {
       const auto session = lane.catchup.begin_session(*lane.target);
-      for (Position last : {4, 8}) {
-        std::vector<SourceRow> full = rows(last - 3, last);
-        lane.catchup.add(full, last, {});
-        CHECK_FALSE(lane.catchup.after_read(true, false));
-      }
+      lane.read_full_twice();
     }
     lane.target.reset();
     CHECK(lane.stored_checkpoint() == 8);  // the write ran to its end; the next session loads what it stored
