@@ -9,6 +9,7 @@
 
 #include "base/http/listen_address.hpp"
 #include "base/postgres/identifier.hpp"
+#include "config/connection_url.hpp"
 #include "config/duration.hpp"
 #include "config/interpolation.hpp"
 #include "config/presets.hpp"
@@ -100,6 +101,7 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
     }
   }
   source.url = s.has("url") ? s.str("url") : database_url;
+  check_postgres_url(s, "url");
   source.table = s.str("table");
   source.position_column = s.str("position_column");
   source.stream_id_column = s.str("stream_id_column");
@@ -142,6 +144,7 @@ RedisSource load_redis_source(Section& s) {
   RedisSource source;
   source.url = s.str("url");
   if (!s.has("url")) s.error("url", "required for kind redis");
+  check_redis_url(s, "url");
   source.stream = s.str("stream");
   if (!s.has("stream")) s.error("stream", "required for kind redis");
   source.group = s.str("group");
@@ -228,8 +231,9 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
     }
   }
 
-  const Section database = single_section(options, diagnostics, document, "database");
+  Section database = single_section(options, diagnostics, document, "database");
   config.database_url = database.str("url");
+  check_postgres_url(database, "url");
   config.synchronous_commit = database.str("synchronous_commit");
 
   std::set<std::string, std::less<>> source_names;

@@ -73,9 +73,9 @@ class Lane::Impl {
       } catch (const std::exception& error) {
         const auto delay = reconnect.next();
         spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name,
-                      source_->name(), delay.count(), postgres::one_line(error.what()));
+                      source_->name(), delay.count(), postgres::error_text(error));
         update([&](LaneStatus& s) {
-          s.last_error = postgres::one_line(error.what());
+          s.last_error = postgres::error_text(error);
           ++s.reconnects;
         });
         set_state(LaneState::reconnecting);

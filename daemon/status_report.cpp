@@ -2,7 +2,9 @@
 
 #include <pqxx/connection>
 
+#include "base/postgres/errors.hpp"
 #include "checkpoints/status_queries.hpp"
+#include "daemon/error_class.hpp"
 #include "sources/postgres/reader.hpp"
 #include "sources/redis/stream_reader.hpp"
 
@@ -11,6 +13,13 @@ namespace projectord {
 namespace {
 
 constexpr std::size_t kDeadLettersShown = 20;
+
+// ` error_class=CLASS`, and with `show_errors` also ` error="TEXT"`.
+std::string error_fields(const std::string& text, bool show_errors) {
+  std::string fields = " error_class=" + std::string(error_class(text));
+  if (show_errors) fields += " error=\"" + postgres::one_line(text) + "\"";
+  return fields;
+}
 
 // A Redis-fed handler's checkpoint is an entry id, and so is the stream's head. The lag in entries would take
 // a scan of the stream: /status and /metrics have it from the running daemon.
@@ -26,24 +35,25 @@ std::string redis_position(const config::RedisSource& source, Position position)
 }
 
 // One line per dead letter, under its handler's: what `projectord retry|drop HANDLER --id N` takes.
-void print_dead_letters(pqxx::connection& target, const std::string& handler, std::ostream& out) {
+void print_dead_letters(pqxx::connection& target, const std::string& handler, std::ostream& out, bool show_errors) {
   bool more = false;
   for (const auto& letter : checkpoints::first_dead_letters(target, handler, kDeadLettersShown, more)) {
     out << "  dead_letter id=" << letter.id << " position=" << letter.position << " type=" << letter.type
-        << " attempts=" << letter.attempts << " at=\"" << letter.created_at << "\" error=\"" << letter.error << "\"\n";
+        << " attempts=" << letter.attempts << " at=\"" << letter.created_at << "\""
+        << error_fields(letter.error, show_errors) << "\n";
   }
   if (more) out << "  (more dead letters: SELECT * FROM projectord.dead_letters)\n";
 }
 
 }  // namespace
 
-int print_status(const config::Config& config, std::ostream& out) {
+int print_status(const config::Config& config, std::ostream& out, bool show_errors) {
   int exit_code = 0;
   std::unique_ptr<pqxx::connection> target;
   try {
     target = std::make_unique<pqxx::connection>(config.database_url);
   } catch (const std::exception& error) {
-    out << "database=unreachable error=\"" << error.what() << "\"\n";
+    out << "database=unreachable" << error_fields(postgres::error_text(error), show_errors) << "\n";
     return 1;
   }
   for (const auto& [name, handler] : config.handlers) {
@@ -75,9 +85,9 @@ int print_status(const config::Config& config, std::ostream& out) {
             << " rebuild_started_at=\"" << rebuild->started_at << "\"";
       }
       out << "\n";
-      print_dead_letters(*target, name, out);
+      print_dead_letters(*target, name, out, show_errors);
     } catch (const std::exception& error) {
-      out << " error=\"" << error.what() << "\"\n";
+      out << error_fields(postgres::error_text(error), show_errors) << "\n";
       exit_code = 1;
     }
   }

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/connection_url.hpp"
 #include "handlers/event_log_handler.hpp"
 #include "handlers/side_effects/celery_task.hpp"
 #include "handlers/side_effects/redis_publish.hpp"
@@ -154,6 +155,7 @@ void load_webhook(KindSection& s, config::Handler& handler) {
 void load_celery(KindSection& s, config::Handler& handler) {
   config::SideEffectSettings& out = handler.side_effect;
   load_url(s, handler);
+  config::check_redis_url(s, "url");
   out.task = s.str("task");
   out.queue = s.str("queue");
   out.args = s.strings("args");
@@ -166,6 +168,7 @@ void load_celery(KindSection& s, config::Handler& handler) {
 void load_redis_publish(KindSection& s, config::Handler& handler) {
   config::SideEffectSettings& out = handler.side_effect;
   load_url(s, handler);
+  config::check_redis_url(s, "url");
   out.stream = s.str("stream");
   out.maxlen = s.integer("maxlen");
   out.fields = s.string_map("fields");

@@ -1,8 +1,8 @@
 #pragma once
 /// Redis server addresses as URLs: `redis://[[user]:password@]host[:port][/db]` over TCP and
 /// `unix:///path/to/socket[?db=N]` over a Unix socket. `rediss://` (TLS) is refused: the client does not
-/// speak TLS yet. Error messages name the part that is wrong and never contain the password, so they can be
-/// logged as they are.
+/// speak TLS yet. Error messages name the part that is wrong without quoting it (only the scheme and a
+/// unix:// parameter's name are quoted), so they never contain the password and can be logged as they are.
 #include <string>
 #include <string_view>
 

@@ -83,6 +83,8 @@ int command_check_config(const config::Config& config) {
   return 0;
 }
 
-int command_status(const config::Config& config) { return print_status(config, std::cout); }
+int command_status(const config::Config& config, bool show_errors) {
+  return print_status(config, std::cout, show_errors);
+}
 
 }  // namespace projectord::cli

@@ -9,6 +9,6 @@ namespace projectord::cli {
 int command_run(const config::Config& config, bool exit_when_caught_up);
 int command_migrate(const config::Config& config, bool uninstall);
 int command_check_config(const config::Config& config);
-int command_status(const config::Config& config);
+int command_status(const config::Config& config, bool show_errors);
 
 }  // namespace projectord::cli

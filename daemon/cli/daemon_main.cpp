@@ -31,8 +31,9 @@ void print_help() {
                "  migrate [--uninstall]        install (or remove) the projectord schema, NOTIFY triggers and\n"
                "                               read-model tables; idempotent\n"
                "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
-               "  status                       each handler's checkpoint, the head of its source, the lag and\n"
-               "                               its dead letters\n"
+               "  status [--show-errors]       each handler's checkpoint, the head of its source, the lag and\n"
+               "                               its dead letters; errors by class (connection, unique_violation,\n"
+               "                               ...), with --show-errors also their text (it can quote event data)\n"
                "  pause HANDLER                ask the running daemon to pause a handler after its transaction\n"
                "  resume HANDLER               ... to resume it (a halted one retries its poison event)\n"
                "  skip HANDLER                 ... to dead-letter the event a halted handler stopped on\n"
@@ -59,6 +60,7 @@ struct Arguments {
   std::string command;
   bool exit_when_caught_up = false;
   bool uninstall = false;
+  bool show_errors = false;
   std::string handler;   // pause, resume, skip, rebuild, retry, drop
   std::string endpoint;  // --http HOST:PORT
   std::string query;     // rebuild --max-rate N, retry/drop --id N
@@ -89,6 +91,8 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.exit_when_caught_up = true;
     } else if (arg == "--uninstall" && parsed.command == "migrate") {
       parsed.uninstall = true;
+    } else if (arg == "--show-errors" && parsed.command == "status") {
+      parsed.show_errors = true;
     } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
       parsed.endpoint = args[++i];
     } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
@@ -170,7 +174,7 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
     return command_admin(config, arguments->command, arguments->handler, arguments->endpoint,
                                           arguments->query);
   }
-  return command_status(config);
+  return command_status(config, arguments->show_errors);
 }
 
 }  // namespace projectord::cli

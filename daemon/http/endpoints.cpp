@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "daemon/error_class.hpp"
 #include "daemon/http/json_text.hpp"
 #include "daemon/http/metrics.hpp"
 #include "sources/redis/stream_entry_id.hpp"
@@ -25,8 +26,27 @@ Response json(unsigned status, const boost::json::value& body) { return {status,
 
 Response error(unsigned status, std::string message) { return json(status, {{"error", std::move(message)}}); }
 
+// An error's text quotes event data (a duplicate key's value) and the servers' words; only a reader whom
+// admin calls would accept sees it, anyone else its class.
+boost::json::value class_of(const std::string& last_error) {
+  const std::string_view named = error_class(last_error);
+  return named.empty() ? boost::json::value(nullptr) : boost::json::value(named);
+}
+
+void add_error(boost::json::object& described, const std::string& last_error, bool show_errors) {
+  described["error_class"] = class_of(last_error);
+  if (show_errors) described["last_error"] = last_error;
+}
+
+// The status that health reasons are made of, with the error's text replaced by its class where it must not
+// be shown (a halted lane's reason is its error).
+LaneStatus as_shown(LaneStatus status, bool show_errors) {
+  if (!show_errors) status.last_error = std::string(error_class(status.last_error));
+  return status;
+}
+
 // Progress of a rebuild: the shadow's position against the head, and an ETA from its pace so far.
-boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_point now) {
+boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_point now, bool show_errors) {
   const LaneStatus& shadow = rebuild.shadow;
   const double elapsed = std::chrono::duration<double>(now - rebuild.started).count();
   const double pace = elapsed > 0 ? static_cast<double>(shadow.position) / elapsed : 0;  // positions per second
@@ -38,14 +58,15 @@ boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_p
                                 {"head", shadow.head},
                                 {"progress", rebuild.progress()},
                                 {"events_applied", shadow.events_applied},
-                                {"elapsed_seconds", elapsed},
-                                {"last_error", shadow.last_error}};
+                                {"elapsed_seconds", elapsed}};
+  add_error(described, shadow.last_error, show_errors);
   const Position left = shadow.head > shadow.position ? shadow.head - shadow.position : 0;
   described["eta_seconds"] = pace > 0 ? boost::json::value(static_cast<double>(left) / pace) : boost::json::value(nullptr);
   return described;
 }
 
-boost::json::object describe(const HandlerStatus& handler, const LaneHealth& health, Clock::time_point now) {
+boost::json::object describe(const HandlerStatus& handler, const LaneHealth& health, Clock::time_point now,
+                             bool show_errors) {
   const LaneStatus& s = handler.status;
   boost::json::object described{{"name", handler.name},
                                 {"kind", handler.kind},
@@ -65,41 +86,45 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
                                 {"forced_hole_skips", s.forced_hole_skips},
                                 {"open_holes", s.open_holes},
                                 {"oldest_hole_wait_ms", s.oldest_hole_wait.count()},
-                                {"blocking_xmin", s.blocking_xmin},
-                                {"last_error", s.last_error}};
+                                {"blocking_xmin", s.blocking_xmin}};
+  add_error(described, s.last_error, show_errors);
   if (s.halted_at != 0) described["halted_at"] = s.halted_at;
   if (handler.stream_source) {
     described["entry_id"] = sources::StreamEntryId::from_position(s.position).text();
     described["head_entry_id"] = sources::StreamEntryId::from_position(s.head).text();
   }
-  described["rebuild"] = handler.rebuild ? describe_rebuild(*handler.rebuild, now) : boost::json::value(nullptr);
+  described["rebuild"] =
+      handler.rebuild ? describe_rebuild(*handler.rebuild, now, show_errors) : boost::json::value(nullptr);
   return described;
 }
 
-Response readiness(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits) {
+Response readiness(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits, bool show_errors) {
   const auto now = std::chrono::steady_clock::now();
   boost::json::array not_ready;
   for (const HandlerStatus& handler : handlers) {
-    const LaneHealth health = assess(handler.status, now, limits);
+    const LaneStatus shown = as_shown(handler.status, show_errors);
+    const LaneHealth health = assess(shown, now, limits);
     if (health.ready) continue;
-    not_ready.push_back({{"handler", handler.name},
-                         {"state", health.state},
-                         {"reason", health.reason.empty() ? handler.status.last_error : health.reason},
-                         {"lag_seconds", health.lag_seconds}});
+    boost::json::object entry{{"handler", handler.name},
+                              {"state", health.state},
+                              {"reason", health.reason.empty() ? shown.last_error : health.reason},
+                              {"lag_seconds", health.lag_seconds}};
+    add_error(entry, handler.status.last_error, show_errors);
+    not_ready.push_back(std::move(entry));
   }
   const bool ready = not_ready.empty();
   return json(ready ? 200 : 503, {{"ready", ready}, {"not_ready", std::move(not_ready)}});
 }
 
-Response status(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits) {
+Response status(const std::vector<HandlerStatus>& handlers, const HealthLimits& limits, bool show_errors) {
   const auto now = std::chrono::steady_clock::now();
   boost::json::array described;
   // A source as its lanes see it: the highest head any of them read, and who reads it.
   std::map<std::string, boost::json::object> sources;
   bool ready = true;
   for (const HandlerStatus& handler : handlers) {
-    const LaneHealth health = assess(handler.status, now, limits);
-    described.push_back(describe(handler, health, now));
+    const LaneHealth health = assess(as_shown(handler.status, show_errors), now, limits);
+    described.push_back(describe(handler, health, now, show_errors));
     ready = ready && health.ready;
     boost::json::object& source = sources[handler.source];
     if (source.empty()) source = {{"name", handler.source}, {"head", 0}, {"handlers", boost::json::array()}};
@@ -264,9 +289,12 @@ Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters, HostPort 
     }
     if (request.method != "GET") return error(405, "only GET and HEAD are served here");
     if (request.path == "/healthz") return Response{200, "text/plain; charset=utf-8", "ok\n"};
-    const HealthLimits limits = daemon.settings().limits;
-    if (request.path == "/readyz") return readiness(daemon.handlers(), limits);
-    if (request.path == "/status") return status(daemon.handlers(), limits);
+    const EndpointSettings settings = daemon.settings();
+    const HealthLimits& limits = settings.limits;
+    // Reading is open to all; an error's text only to those admin calls accept.
+    const bool show_errors = authorized(request, settings.admin_token);
+    if (request.path == "/readyz") return readiness(daemon.handlers(), limits, show_errors);
+    if (request.path == "/status") return status(daemon.handlers(), limits, show_errors);
     if (request.path == "/metrics") {
       const auto now = std::chrono::steady_clock::now();
       if (!metrics->rendered_at || now - *metrics->rendered_at >= kMetricsMaxAge) {

@@ -4,7 +4,8 @@
 /// - GET /readyz: 200 when every handler is connected, neither halted nor stuck, and its lag is under
 ///   [http] ready_max_lag; else 503 with the handlers that are not and why, as JSON;
 /// - GET /status: every handler's state (daemon/lane_health.hpp), position, head, lag, counters and last
-///   error, as JSON;
+///   error's class (daemon/error_class.hpp), as JSON. /status and /readyz add the error's text (last_error,
+///   and in reasons) only for a request that admin calls would accept: it can quote event data;
 /// - GET /metrics: Prometheus text format (daemon/http/metrics.hpp);
 /// - GET /wait/HANDLER?position=N&timeout_ms=T: 200 once the handler's checkpoint is at N or past it, 408 when
 ///   T passes first (read-your-writes for an application that just appended event N);

@@ -10,13 +10,13 @@ LaneFailure judge_current_exception() {
   try {
     throw;
   } catch (const handlers::DeliveryFailed& failed) {
-    return {failed.fault, postgres::one_line(failed.what()), failed.permanent, failed.retry_after};
+    return {failed.fault, postgres::error_text(failed), failed.permanent, failed.retry_after};
   } catch (const handlers::HandlerError& error) {
-    return {error.fault, postgres::one_line(error.what())};
+    return {error.fault, postgres::error_text(error)};
   } catch (const checkpoints::CheckpointMoved& moved) {  // another process runs the handler: its own session decides
-    return {Fault::transient, postgres::one_line(moved.what())};
+    return {Fault::transient, postgres::error_text(moved)};
   } catch (const std::exception& error) {
-    return {postgres::is_transient(error) ? Fault::transient : Fault::event, postgres::one_line(error.what())};
+    return {postgres::is_transient(error) ? Fault::transient : Fault::event, postgres::error_text(error)};
   }
 }
 

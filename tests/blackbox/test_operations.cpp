@@ -337,7 +337,9 @@ TEST_CASE("dead letters are listed in /status, applied again by retry once fixed
   const std::string first_id =
       db.query_value("SELECT min(id) FROM projectord.dead_letters WHERE handler = 'registrations'");
   CHECK_THAT(status.output, Catch::Contains("  dead_letter id=" + first_id + " position=") &&
-                                Catch::Contains("violates check constraint"));
+                                Catch::Contains("error_class=check_violation"));
+  const auto shown = run_command({kBinary, "--config", config, "status", "--show-errors"}, env_for(db));
+  CHECK_THAT(shown.output, Catch::Contains("violates check constraint"));
 
   // Still broken: the retried letter stays, with one more attempt.
   REQUIRE(http.post("/admin/retry/registrations?id=" + first_id).status == 202);
