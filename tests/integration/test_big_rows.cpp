@@ -156,3 +156,23 @@ TEST_CASE("a lane dead-letters a row over max_event_bytes with the error and goe
   CHECK(db.query_value("SELECT error FROM projectord.dead_letters") ==
         "source store position 2: payload of 2049 bytes is over max_event_bytes (1KiB), not read");
 }
+
+TEST_CASE("while a handler waits to retry an event, its status shows the head of the read that returned it") {
+  TestDatabase db;
+  create_store(db);
+  projectord::testing::insert_events(db, 1, 3);
+  config::Handler handler;
+  handler.name = "failing_log";
+  handler.kind = "sql";
+  handler.source = "store";
+  handler.max_attempts = 3;
+  handler.retry_backoff = 10min;  // the lane stays retrying for the test's length
+  handler.retry_backoff_max = 10min;
+  handler.statements.push_back({"Counted", "SELECT 1 / ($1::integer - $1::integer)", {"data.n"}, 1});
+  RunningLane lane(db, generic_source(db), handler);
+
+  REQUIRE(eventually([&] { return lane.status().state == projectord::LaneState::retrying; }));
+  const projectord::LaneStatus status = lane.status();
+  CHECK(status.head == 3);
+  CHECK(status.position == 0);
+}
