@@ -69,6 +69,8 @@ struct PostgresSource {
   Duration max_hole_wait{300000};
   Duration hole_recheck{600000};  ///< how long holes passed while live are re-read for late rows; 0 = never
   std::size_t batch_size = 5000;  ///< upper bound of one catch-up batch; live batches are as small as one event
+  /// Largest payload fetched and decoded (also once inflated); a read's payload bytes stop it at 4x this.
+  std::size_t max_event_bytes = std::size_t{16} << 20;
 
   bool operator==(const PostgresSource&) const = default;
 };
@@ -92,6 +94,7 @@ struct RedisSource {
   Duration block{1000};        ///< longest XREADGROUP BLOCK; also how soon a pause or stop is noticed
   Duration claim_idle{60000};  ///< pending entries of other consumers idle this long are claimed (XAUTOCLAIM)
   std::size_t batch_size = 5000;
+  std::size_t max_event_bytes = std::size_t{16} << 20;  ///< largest data field decoded (also once inflated)
 
   bool operator==(const RedisSource&) const = default;
 };

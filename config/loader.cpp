@@ -132,6 +132,7 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   source.max_hole_wait = s.duration("max_hole_wait");
   source.hole_recheck = s.duration("hole_recheck");
   source.batch_size = static_cast<std::size_t>(s.integer("batch_size"));
+  source.max_event_bytes = static_cast<std::size_t>(s.integer("max_event_bytes"));
   // Without a preset (a bad one is reported already) every column would be reported missing.
   if (preset != nullptr) {
     for (const auto& problem : check_mapping(source)) s.error(problem.key, problem.message);
@@ -161,6 +162,7 @@ RedisSource load_redis_source(Section& s) {
   if (source.block <= Duration::zero()) s.error("block", "must be more than 0");
   source.claim_idle = s.duration("claim_idle");
   source.batch_size = static_cast<std::size_t>(s.integer("batch_size"));
+  source.max_event_bytes = static_cast<std::size_t>(s.integer("max_event_bytes"));
   for (const std::string_view key : {"stream", "group", "type_field", "data_field"}) {
     if (s.has(key) && s.str(key).empty()) s.error(key, "must not be empty");
   }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "config/byte_size.hpp"
+
 namespace projectord::config {
 namespace {
 
@@ -33,6 +35,8 @@ std::string_view type_name(OptionType type) {
       return "boolean";
     case duration:
       return "duration";
+    case byte_size:
+      return "bytes";
     case string_list:
       return "strings";
     case table_list:
@@ -142,8 +146,8 @@ std::string OptionTable::help() const {
     return parent != nullptr && parent->type == table_list ? "[[" + name + "]]" : "[" + name + "]";
   };
   std::string out =
-      "Durations: 250ms, 1s, 10min, 2h. $${ is a literal ${. [a|b]: allowed values; (only: ...): the kinds or\n"
-      "presets a key applies to; (restart): SIGHUP does not apply it.\n";
+      "Durations: 250ms, 1s, 10min, 2h. Byte sizes: 512B, 64KiB, 16MiB. $${ is a literal ${. [a|b]: allowed\n"
+      "values; (only: ...): the kinds or presets a key applies to; (restart): SIGHUP does not apply it.\n";
   std::string_view section;
   for (const Option& o : rows_) {
     if (o.section != section) {
@@ -153,7 +157,10 @@ std::string OptionTable::help() const {
     const std::string_view shown_default = o.required ? "required" : o.default_value.empty() ? "-" : o.default_value;
     std::string help(o.help);
     if (!o.choices.empty()) help += " [" + std::string(o.choices) + "]";
-    if (o.max_value > 0) help += fmt::format(" [{}..{}]", o.min_value, o.max_value);
+    if (o.max_value > 0) {
+      help += o.type == byte_size ? fmt::format(" [{}..{}]", format_byte_size(o.min_value), format_byte_size(o.max_value))
+                                  : fmt::format(" [{}..{}]", o.min_value, o.max_value);
+    }
     if (!o.kinds.empty()) help += " (only: " + std::string(o.kinds) + ")";
     if (!o.reloadable) help += " (restart)";
     out += fmt::format("  {:<19} {:<9} {:<10} {}\n", o.key, type_name(o.type), shown_default, help);

@@ -116,6 +116,10 @@ const std::vector<Option> kOptions{
      .reloadable = true, .help = "Entries another consumer read and left unacknowledged this long are claimed."},
     {.section = "sources.*", .key = "batch_size", .type = integer, .default_value = "5000", .reloadable = true,
      .help = "Most events read at once; while catching up, one transaction spans up to 4 such reads.", .min_value = 1, .max_value = 100'000},
+    {.section = "sources.*", .key = "max_event_bytes", .type = byte_size, .default_value = R"("16MiB")", .reloadable = true,
+     .help = "Largest payload (postgres) or data field (redis) decoded, and largest it may inflate to (zlib codecs);"
+             " a bigger event is a poison event for on_error, its payload never fetched. A read stops early past 4x"
+             " this in payload bytes.", .min_value = 1 << 10, .max_value = 256 << 20},
 
     // [handlers.NAME]: the keys of every kind (kind itself, and those that depend on the registered kinds, are
     // added by OptionTable)

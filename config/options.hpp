@@ -9,7 +9,8 @@
 
 namespace projectord::config {
 
-enum class OptionType { string, integer, boolean, duration, string_list, table_list, string_map };
+/// A byte_size is written as "16MiB" and held as the integer count of bytes.
+enum class OptionType { string, integer, boolean, duration, byte_size, string_list, table_list, string_map };
 
 /// Texts are viewed, not copied: a row's strings are literals (or owned by its OptionTable).
 struct Option {
@@ -27,7 +28,7 @@ struct Option {
   bool required = false;
   /// Allowed values of an enumerated string, '|'-separated, listed in the order of the C++ enum they map to.
   std::string_view choices{};
-  std::int64_t min_value = 0;  ///< integer options: inclusive bounds
+  std::int64_t min_value = 0;  ///< integer and byte_size options: inclusive bounds
   std::int64_t max_value = 0;
 
   bool operator==(const Option&) const = default;

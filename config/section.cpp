@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "config/byte_size.hpp"
 #include "config/duration.hpp"
 #include "config/interpolation.hpp"
 
@@ -72,6 +73,17 @@ Result<OptionValue> convert(const Option& option, const toml::node& node) {
       auto duration = parse_duration(*text);
       if (!duration) return fail(duration.error());
       return OptionValue{*duration};
+    }
+    case OptionType::byte_size: {
+      auto text = string_of(node, "byte size string like \"16MiB\"");
+      if (!text) return fail(text.error());
+      auto bytes = parse_byte_size(*text);
+      if (!bytes) return fail(bytes.error());
+      if (option.max_value > option.min_value && (*bytes < option.min_value || *bytes > option.max_value)) {
+        return fail("must be between " + format_byte_size(option.min_value) + " and " +
+                    format_byte_size(option.max_value) + ", got " + in_quotes(*text));
+      }
+      return OptionValue{*bytes};
     }
     case OptionType::string_list: {
       const auto* array = node.as_array();

@@ -179,6 +179,7 @@ class Lane::Impl {
       const auto read_started = clock_.now();
       SourceBatch batch = source_->read(read_from, read_limit(), stop);
       head_ = std::max(head_, batch.head);
+      update([&](LaneStatus& s) { s.head = head_; });  // /status shows it while the batch is applied or retried
       const bool blocked = batch.blocked;
       const bool truncated = batch.truncated;
       const bool progressed = batch.to > read_from;

@@ -8,13 +8,12 @@
 #include <cstddef>
 #include <string>
 
+#include "config/byte_size.hpp"
+
 namespace projectord::sources {
 namespace {
 
 namespace json = boost::json;
-
-// A few KiB of zlib can inflate to gigabytes; past this bound the payload is refused instead of the process.
-constexpr std::size_t kMaxInflatedBytes = std::size_t{64} << 20;
 
 // The value of a hex digit, or -1.
 constexpr int hex_value(char c) {
@@ -23,6 +22,8 @@ constexpr int hex_value(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+std::string size_text(std::size_t bytes) { return config::format_byte_size(static_cast<std::int64_t>(bytes)); }
 
 bool is_codec_zlib(config::Codec codec) {
   return codec == config::Codec::json_zlib || codec == config::Codec::eventsourcing_json_zlib;
@@ -36,7 +37,7 @@ bool is_codec_eventsourcing(config::Codec codec) {
 // typical event allocates nothing but its value, and a huge payload's scratch goes away with it.
 class JsonText {
  public:
-  JsonText() : parser_(json::storage_ptr(), json::parse_options(), scratch_.data(), scratch_.size()) {}
+  JsonText() : parser_(json::storage_ptr(), options(), scratch_.data(), scratch_.size()) {}
 
   // `offset` is where `data` starts in the whole text, so errors point into the payload, not into a chunk.
   Result<void> source(const char* data, std::size_t size, std::size_t offset) {
@@ -55,7 +56,16 @@ class JsonText {
   }
 
  private:
+  static json::parse_options options() {
+    json::parse_options options;
+    options.max_depth = kMaxJsonDepth;
+    return options;
+  }
+
   static std::string error(std::size_t offset, const json::error_code& ec) {
+    if (ec == json::error::too_deep) {
+      return "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at offset " + std::to_string(offset);
+    }
     return "invalid JSON at offset " + std::to_string(offset) + ": " + ec.message();
   }
 
@@ -81,7 +91,8 @@ class Inflater {
   Inflater(const Inflater&) = delete;
   Inflater& operator=(const Inflater&) = delete;
 
-  Result<json::value> inflate_json(std::string_view bytes) {
+  // A few KiB of zlib can inflate to gigabytes: past `max_bytes` the payload is refused instead of the process.
+  Result<json::value> inflate_json(std::string_view bytes, std::size_t max_bytes) {
     if (!ready_) return fail("zlib: cannot initialise inflate (out of memory)");
     // avail_in is 32 bits; PostgreSQL values stop at 1 GiB, so only a corrupt length gets here.
     if (bytes.size() > UINT_MAX) return fail("zlib: compressed payload too large");
@@ -103,7 +114,9 @@ class Inflater {
         return fail("zlib: corrupt stream: " + std::string(zs_.msg != nullptr ? zs_.msg : zError(rc)));
       }
       const std::size_t produced = chunk_.size() - zs_.avail_out;
-      if (inflated + produced > kMaxInflatedBytes) return fail("zlib: payload inflates beyond 64 MiB");
+      if (inflated + produced > max_bytes) {
+        return fail("zlib: payload inflates beyond max_event_bytes (" + size_text(max_bytes) + ")");
+      }
       if (auto fed = text.source(chunk_.data(), produced, inflated); !fed) return fail(fed.error());
       inflated += produced;
     }
@@ -174,9 +187,13 @@ Result<void> decode_markers(json::value& v) {
 
 }  // namespace
 
-Result<json::value> decode_payload(config::Codec codec, std::string_view bytes) {
+Result<json::value> decode_payload(config::Codec codec, std::string_view bytes, std::size_t max_bytes) {
+  if (bytes.size() > max_bytes) {
+    return fail("payload of " + std::to_string(bytes.size()) + " bytes is over max_event_bytes (" +
+                size_text(max_bytes) + ")");
+  }
   thread_local Inflater inflater;
-  Result<json::value> parsed = is_codec_zlib(codec) ? inflater.inflate_json(bytes) : parse_json(bytes);
+  Result<json::value> parsed = is_codec_zlib(codec) ? inflater.inflate_json(bytes, max_bytes) : parse_json(bytes);
   if (!parsed) return parsed;
   if (!parsed->is_object()) return fail("payload is not a JSON object");
   if (is_codec_eventsourcing(codec)) {

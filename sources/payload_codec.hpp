@@ -2,11 +2,13 @@
 /// Turns a payload column's bytes into the event's JSON `data`.
 ///
 /// Contract: never throws on bad input; a payload that cannot be decoded (bad zlib stream, invalid JSON,
-/// not a JSON object) yields an error message, and the event becomes a poison event for each handler.
+/// not a JSON object, over `max_bytes` as given or once inflated, JSON nested deeper than kMaxJsonDepth)
+/// yields an error message, and the event becomes a poison event for each handler.
 /// pyeventsourcing's JSONTranscoder markers `{"_type_": NAME, "_data_": V}` are replaced by plain JSON:
 /// uuid_hex -> canonical dashed UUID string, decimal_str -> the decimal's string, datetime_iso -> the ISO
 /// string; an unknown NAME passes through unchanged (apps register their own).
 #include <boost/json/value.hpp>
+#include <cstddef>
 #include <string_view>
 
 #include "config/config.hpp"
@@ -14,8 +16,14 @@
 
 namespace projectord::sources {
 
-/// `bytes` are the raw column bytes (bytea already unescaped, or text/json as sent by the server).
-Result<boost::json::value> decode_payload(config::Codec codec, std::string_view bytes);
+/// How deep the decoded JSON may nest. Domain events nest a handful of levels; this leaves room for any
+/// real one while every recursive walk of the value (transcoder markers, handlers' paths, destruction) stays
+/// a few hundred KiB of stack, far inside a thread's 8 MiB.
+constexpr std::size_t kMaxJsonDepth = 1000;
+
+/// `bytes` are the raw column bytes (bytea already unescaped, or text/json as sent by the server); neither
+/// they nor their inflated form (zlib codecs) may exceed `max_bytes` (the source's max_event_bytes).
+Result<boost::json::value> decode_payload(config::Codec codec, std::string_view bytes, std::size_t max_bytes);
 
 /// Decodes PostgreSQL's hex bytea text form (`\x7b22...`) into raw bytes; other text is returned unchanged.
 Result<std::string> unescape_bytea(std::string_view text);

@@ -12,6 +12,11 @@ namespace projectord::sources {
 
 namespace {
 
+// A read's payloads stop at this many events of the largest size allowed: batches of big but allowed events
+// still share a round trip and a transaction, while what a read holds (fetched, then decoded whole before it
+// is applied) stays a small multiple of what the operator allowed one event.
+constexpr std::size_t kBudgetEvents = 4;
+
 std::string column_or(const std::string& column, const std::string& fallback) {
   return column.empty() ? fallback : postgres::quote_identifier(column);
 }
@@ -20,40 +25,10 @@ std::string column_or(const std::string& column, const std::string& fallback) {
 
 PostgresReader::PostgresReader(const config::PostgresSource& source)
     : source_(source), table_(postgres::quote_identifier(source.table)), position_(postgres::quote_identifier(source.position_column)) {
-  auto filter = [&](int parameter) {
-    return source.filter_column.empty()
-               ? std::string()
-               : " AND " + postgres::quote_identifier(source.filter_column) + " = $" + std::to_string(parameter);
-  };
-  const std::string columns =
-      "SELECT " + position_ + "::bigint AS position, " + column_or(source.stream_id_column, "''") +
-      "::text AS stream_id, " +
-      (source.version_column.empty() ? "0" : postgres::quote_identifier(source.version_column) + "::bigint") + " AS version, " +
-      postgres::quote_identifier(source.type_column) + "::text AS type, " + postgres::quote_identifier(source.payload_column) +
-      " AS payload, " + column_or(source.metadata_column, "NULL") + "::text AS metadata, " +
-      column_or(source.recorded_at_column, "NULL") + "::text AS recorded_at FROM " + table_ + " WHERE ";
-  auto select_rows = [&](int filter_parameter) {
-    return columns + position_ + " > $1" + filter(filter_parameter) + " ORDER BY " + position_ + " LIMIT $2";
-  };
-  const std::string snapshot_columns =
+  snapshot_columns_ =
       "pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax, (SELECT coalesce(max(" +
       position_ + "), 0)::bigint FROM " + table_ + ") AS head";
-
-  // One statement, so one snapshot and one round trip: the snapshot bounds, the head, the rows, and for a
-  // filtered source beyond the settled bound ($3) how many positions of the whole table lie under the rows.
-  // No ORDER BY outside `batch`: sorting the joined rows again, payloads and all, was about an eighth of the
-  // statement's time (bench/catchup, pg_stat_statements: 4.6 s became 4.0 s per 1,000,000 events). A nested
-  // loop over a one-row outer side keeps the CTE's order; append_rows checks.
-  select_cycle_ = "WITH snapshot AS MATERIALIZED (SELECT " + snapshot_columns +
-                  " FROM pg_current_snapshot() s), batch AS MATERIALIZED (" + select_rows(4) +
-                  "), present AS MATERIALIZED (SELECT CASE WHEN (SELECT max(position) FROM batch) > $3 THEN (SELECT "
-                  "count(*) FROM " +
-                  table_ + " WHERE " + position_ + " > $1 AND " + position_ +
-                  " <= (SELECT max(position) FROM batch)) END AS n) SELECT snapshot.*, present.n, batch.* FROM "
-                  "snapshot CROSS JOIN present LEFT JOIN batch ON true";
-  select_snapshot_ = "SELECT " + snapshot_columns + " FROM pg_current_snapshot() s";
-  select_rows_ = select_rows(3);
-  select_at_ = columns + position_ + " = ANY($1::bigint[])" + filter(2) + " ORDER BY " + position_;
+  select_snapshot_ = "SELECT " + snapshot_columns_ + " FROM pg_current_snapshot() s";
   select_existing_ = "SELECT " + position_ + "::bigint FROM " + table_ + " WHERE " + position_ + " = ANY($1::bigint[])";
   select_range_ =
       "SELECT " + position_ + "::bigint, " +
@@ -63,9 +38,64 @@ PostgresReader::PostgresReader(const config::PostgresSource& source)
   select_positions_ = "SELECT " + position_ + "::bigint FROM " + table_ + " WHERE " + position_ + " > $1 AND " +
                       position_ + " <= $2 ORDER BY " + position_;
   select_head_ = "SELECT coalesce(max(" + position_ + "), 0)::bigint FROM " + table_ + " WHERE " + position_ +
-                 " > $1 AND $2::bigint IS NOT NULL" + filter(3);
+                 " > $1 AND $2::bigint IS NOT NULL" + filter_sql(3);
   count_after_ =
-      "SELECT count(*) FROM " + table_ + " WHERE " + position_ + " > $1 AND $2::bigint IS NOT NULL" + filter(3);
+      "SELECT count(*) FROM " + table_ + " WHERE " + position_ + " > $1 AND $2::bigint IS NOT NULL" + filter_sql(3);
+}
+
+std::string PostgresReader::filter_sql(int parameter) const {
+  return source_.filter_column.empty()
+             ? std::string()
+             : " AND " + postgres::quote_identifier(source_.filter_column) + " = $" + std::to_string(parameter);
+}
+
+void PostgresReader::build_row_sql(bool payload_is_bytea) {
+  const std::string payload = postgres::quote_identifier(source_.payload_column);
+  // octet_length of bytea or text reads the stored value's size from its header: a huge payload is measured,
+  // not loaded. json becomes text for free; jsonb has no text to measure and is rendered, on the server.
+  const std::string payload_size =
+      "coalesce(octet_length(" + payload + (payload_is_bytea ? "" : "::text") + "), 0)::bigint";
+  const std::string columns =
+      "SELECT " + position_ + "::bigint AS position, " + column_or(source_.stream_id_column, "''") +
+      "::text AS stream_id, " +
+      (source_.version_column.empty() ? "0" : postgres::quote_identifier(source_.version_column) + "::bigint") +
+      " AS version, " + postgres::quote_identifier(source_.type_column) + "::text AS type, " + payload +
+      " AS payload, " + column_or(source_.metadata_column, "NULL") + "::text AS metadata, " +
+      column_or(source_.recorded_at_column, "NULL") + "::text AS recorded_at, " + payload_size +
+      " AS payload_size FROM " + table_ + " WHERE ";
+  // Literals, not parameters: they are config integers, and the prepared read keeps its parameter numbers.
+  const std::string max_bytes = std::to_string(source_.max_event_bytes);
+  const std::string fetched_size = "CASE WHEN payload_size <= " + max_bytes + " THEN payload_size ELSE 0 END";
+  // The payload goes out only within max_event_bytes; the rows in `from` keep it a reference until here.
+  const auto fetched = [&](const std::string& from, const std::string& where) {
+    return "SELECT position, stream_id, version, type, CASE WHEN payload_size <= " + max_bytes +
+           " THEN payload END AS payload, metadata, recorded_at, payload_size FROM (" + from + ") stored" + where;
+  };
+  // The rows up to the one whose payload reaches the byte budget: the budget bounds a read, one row over it
+  // at most.
+  const auto select_rows = [&](int filter_parameter) {
+    const std::string limited =
+        columns + position_ + " > $1" + filter_sql(filter_parameter) + " ORDER BY " + position_ + " LIMIT $2";
+    return fetched("SELECT *, coalesce(sum(" + fetched_size +
+                       ") OVER (ORDER BY position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS "
+                       "bytes_before FROM (" + limited + ") limited",
+                   " WHERE bytes_before < " + std::to_string(byte_budget()));
+  };
+
+  // One statement, so one snapshot and one round trip: the snapshot bounds, the head, the rows, and for a
+  // filtered source beyond the settled bound ($3) how many positions of the whole table lie under the rows.
+  // No ORDER BY outside `batch`: sorting the joined rows again, payloads and all, was about an eighth of the
+  // statement's time (bench/catchup, pg_stat_statements: 4.6 s became 4.0 s per 1,000,000 events). A nested
+  // loop over a one-row outer side keeps the CTE's order; append_rows checks.
+  select_cycle_ = "WITH snapshot AS MATERIALIZED (SELECT " + snapshot_columns_ +
+                  " FROM pg_current_snapshot() s), batch AS MATERIALIZED (" + select_rows(4) +
+                  "), present AS MATERIALIZED (SELECT CASE WHEN (SELECT max(position) FROM batch) > $3 THEN (SELECT "
+                  "count(*) FROM " +
+                  table_ + " WHERE " + position_ + " > $1 AND " + position_ +
+                  " <= (SELECT max(position) FROM batch)) END AS n) SELECT snapshot.*, present.n, batch.* FROM "
+                  "snapshot CROSS JOIN present LEFT JOIN batch ON true";
+  select_rows_ = select_rows(3);
+  select_at_ = fetched(columns + position_ + " = ANY($1::bigint[])" + filter_sql(2), " ORDER BY position");
 }
 
 template <class Transaction>
@@ -79,9 +109,11 @@ namespace {
 
 // The live path runs it for every event: prepared, so the server plans it once per connection.
 constexpr const char* kReadCycle = "projectord_read_cycle";
+// pg_type's oid of bytea, fixed since PostgreSQL's first catalog.
+constexpr pqxx::oid kByteaType = 17;
 
 // Rows of a result whose columns from `first` on are position, stream_id, version, type, payload, metadata,
-// recorded_at; a NULL position (the empty side of a LEFT JOIN) ends them.
+// recorded_at, payload_size; a NULL position (the empty side of a LEFT JOIN) ends them.
 void append_rows(const pqxx::result& result, pqxx::row::size_type first, std::vector<RawRow>& rows) {
   rows.reserve(result.size());
   for (const pqxx::row& row : result) {
@@ -91,9 +123,10 @@ void append_rows(const pqxx::result& result, pqxx::row::size_type first, std::ve
     raw.stream_id = row[first + 1].c_str();
     raw.version = row[first + 2].as<std::int64_t>();
     raw.type = row[first + 3].c_str();
-    raw.payload.assign(row[first + 4].c_str(), row[first + 4].size());
+    if (!row[first + 4].is_null()) raw.payload.assign(row[first + 4].c_str(), row[first + 4].size());
     if (!row[first + 5].is_null()) raw.metadata.emplace(row[first + 5].c_str(), row[first + 5].size());
     if (!row[first + 6].is_null()) raw.recorded_at = row[first + 6].c_str();
+    raw.payload_size = row[first + 7].as<std::int64_t>();
     rows.push_back(std::move(raw));
   }
   const auto by_position = [](const RawRow& a, const RawRow& b) { return a.position < b.position; };
@@ -109,9 +142,29 @@ Position contiguous_from(Position after, const std::vector<RawRow>& rows) {
   return after;
 }
 
+// Whether the rows' fetched payloads reached `budget`, i.e. the read may have stopped before its limit.
+bool reached(const std::vector<RawRow>& rows, std::size_t max_event_bytes, std::size_t budget) {
+  std::size_t bytes = 0;
+  for (const RawRow& row : rows) {
+    if (row.payload_size <= static_cast<std::int64_t>(max_event_bytes)) bytes += static_cast<std::size_t>(row.payload_size);
+  }
+  return bytes >= budget;
+}
+
 }  // namespace
 
-void PostgresReader::prepare(pqxx::connection& connection) const { connection.prepare(kReadCycle, select_cycle_); }
+std::size_t PostgresReader::byte_budget() const { return kBudgetEvents * source_.max_event_bytes; }
+
+void PostgresReader::prepare(pqxx::connection& connection) {
+  {
+    // The payload's type decides how it is measured; a query that returns no row tells it.
+    pqxx::nontransaction txn(connection);
+    const pqxx::result shape =
+        txn.exec("SELECT " + postgres::quote_identifier(source_.payload_column) + " FROM " + table_ + " LIMIT 0");
+    build_row_sql(shape.column_type(0) == kByteaType);
+  }
+  connection.prepare(kReadCycle, select_cycle_);
+}
 
 ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std::size_t limit,
                                Position settled) const {
@@ -128,6 +181,7 @@ ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std
     if (!first[3].is_null()) present = first[3].as<std::int64_t>();
     append_rows(result, 4, cycle.rows);
   }
+  cycle.over_budget = reached(cycle.rows, source_.max_event_bytes, byte_budget());
   cycle.contiguous_end = contiguous_from(after, cycle.rows);
   if (cycle.rows.empty() || cycle.contiguous_end == cycle.rows.back().position || !present) return cycle;
   // A filtered source sees other applications' rows as gaps: if every position under the rows exists in the
@@ -145,6 +199,7 @@ ReadCycle PostgresReader::read_exact(pqxx::connection& connection, Position afte
   const pqxx::row snapshot = txn.exec1(select_snapshot_);
   cycle.snapshot = {snapshot[0].as<std::uint64_t>(), snapshot[1].as<std::uint64_t>(), snapshot[2].as<Position>()};
   append_rows(exec_filtered(txn, select_rows_, after, static_cast<std::int64_t>(limit)), 0, cycle.rows);
+  cycle.over_budget = reached(cycle.rows, source_.max_event_bytes, byte_budget());
   cycle.contiguous_end = contiguous_from(after, cycle.rows);
   if (!cycle.rows.empty() && cycle.contiguous_end < cycle.rows.back().position) {
     for (const pqxx::row& row : txn.exec_params(select_positions_, cycle.contiguous_end, cycle.rows.back().position)) {

@@ -3,7 +3,9 @@
 /// and how far those rows are known to be contiguous (no position missing in the whole table between).
 ///
 /// All SQL is built once from the validated, quoted column mapping; the position, limit and filter value
-/// are bound parameters. A cycle is one statement (one snapshot, one round trip), so the snapshot bounds
+/// are bound parameters. A payload over the source's max_event_bytes is never fetched (only its size), and a
+/// read stops early once its rows' payloads reach a byte budget, so one huge row or a run of big ones never
+/// reaches the client whole. A cycle is one statement (one snapshot, one round trip), so the snapshot bounds
 /// (xmin, xmax, head) describe exactly the rows returned; only a filtered source with a missing position
 /// under its rows takes a second, REPEATABLE READ pass to find the contiguous run in one snapshot.
 #include <optional>
@@ -23,7 +25,8 @@ struct RawRow {
   std::string stream_id;
   std::int64_t version = 0;
   std::string type;
-  std::string payload;                  ///< text form: bytea hex, json text, ...
+  std::string payload;                  ///< text form: bytea hex, json text, ...; empty when not fetched
+  std::int64_t payload_size = 0;        ///< bytes stored; over max_event_bytes the payload is not fetched
   std::optional<std::string> metadata;  ///< JSON text
   std::string recorded_at;              ///< timestamptz text (UTC session), empty when unmapped
 };
@@ -32,6 +35,7 @@ struct ReadCycle {
   SnapshotInfo snapshot;
   std::vector<RawRow> rows;     ///< ordered by position, at most `limit`
   Position contiguous_end = 0;  ///< every position in (after, contiguous_end] exists in the table
+  bool over_budget = false;     ///< the rows' payloads reached the read's byte budget: more may follow at once
 };
 
 /// What became of positions a lane passed as holes: the source's rows now there (late arrivals), and every
@@ -45,8 +49,9 @@ class PostgresReader {
  public:
   explicit PostgresReader(const config::PostgresSource& source);
 
-  /// Prepares the read cycle on a connection; call once per connection before `read`.
-  void prepare(pqxx::connection& connection) const;
+  /// Learns the payload column's type and prepares the read cycle on a connection; call once per connection
+  /// before `read` and `check_holes`.
+  void prepare(pqxx::connection& connection);
 
   /// `settled`: the caller's settled bound; contiguity is only worked out for rows beyond it.
   ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit, Position settled) const;
@@ -54,6 +59,9 @@ class PostgresReader {
   /// Positions in (after, to] taken in the whole table, each with whether the row is this source's.
   std::vector<std::pair<Position, bool>> positions_between(pqxx::connection& connection, Position after,
                                                            Position to) const;
+
+  /// The payload bytes one read stops at (a row that passes it is still read).
+  std::size_t byte_budget() const;
 
   /// Looks again at positions passed as holes.
   HoleCheck check_holes(pqxx::connection& connection, const std::vector<Position>& holes) const;
@@ -70,6 +78,9 @@ class PostgresReader {
   const config::PostgresSource& source() const { return source_; }
 
  private:
+  std::string filter_sql(int parameter) const;
+  /// The statements that read rows, payloads measured as bytea or as text.
+  void build_row_sql(bool payload_is_bytea);
   ReadCycle read_exact(pqxx::connection& connection, Position after, std::size_t limit) const;
 
   template <class Transaction>
@@ -78,6 +89,7 @@ class PostgresReader {
   config::PostgresSource source_;
   std::string table_;  ///< quoted, possibly schema-qualified
   std::string position_;
+  std::string snapshot_columns_;
   std::string select_cycle_;
   std::string select_rows_;
   std::string select_at_;

@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "config/byte_size.hpp"
 #include "sources/payload_codec.hpp"
 
 namespace projectord::sources {
@@ -30,9 +31,14 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
   event.version = row.version;
   event.type = row.type;
 
+  if (row.payload_size > static_cast<std::int64_t>(source.max_event_bytes)) {
+    return fail(where(source, row.position) + "payload of " + std::to_string(row.payload_size) +
+                " bytes is over max_event_bytes (" +
+                config::format_byte_size(static_cast<std::int64_t>(source.max_event_bytes)) + "), not read");
+  }
   auto bytes = unescape_bytea(row.payload);
   if (!bytes) return fail(where(source, row.position) + bytes.error());
-  auto data = decode_payload(source.codec, *bytes);
+  auto data = decode_payload(source.codec, *bytes, source.max_event_bytes);
   if (!data) return fail(where(source, row.position) + data.error());
   event.data = std::move(*data);
 

@@ -60,7 +60,7 @@ SourceBatch PostgresTableSource::read(Position after, std::size_t limit, std::st
   SourceBatch batch;
   batch.head = cycle.snapshot.head;
   batch.blocked = unsettled != cycle.rows.end();
-  batch.truncated = cycle.rows.size() == limit;
+  batch.truncated = cycle.rows.size() == limit || cycle.over_budget;
   // How far this batch covers: past the last row read when the read was cut at the limit, else up to the
   // settled bound (no more rows exist up to there in the snapshot).
   batch.to = (!batch.blocked && batch.truncated) ? cycle.rows.back().position : settled;

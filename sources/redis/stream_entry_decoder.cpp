@@ -55,12 +55,12 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
 
   const auto* data = field(entry, source.data_field);
   if (data == nullptr) return error(source.data_field, "is missing");
-  auto data_json = decode_payload(source.codec, *data);
+  auto data_json = decode_payload(source.codec, *data, source.max_event_bytes);
   if (!data_json) return error(source.data_field, "(JSON object text): " + data_json.error());
   event.data = std::move(*data_json);
 
   if (const auto* metadata = field(entry, source.metadata_field)) {
-    auto metadata_json = decode_payload(config::Codec::json, *metadata);
+    auto metadata_json = decode_payload(config::Codec::json, *metadata, source.max_event_bytes);
     if (!metadata_json) return error(source.metadata_field, "(JSON object text): " + metadata_json.error());
     event.metadata = std::move(*metadata_json);
   } else {

@@ -42,7 +42,7 @@ std::string insert_for(const std::string& application, int version) {
 
 // One read cycle after position 0, on a fresh connection, the way a lane runs it.
 projectord::sources::ReadCycle read_once(const TestDatabase& db, const std::string& application) {
-  const PostgresReader reader(shared_table_source(db, application));
+  PostgresReader reader(shared_table_source(db, application));
   pqxx::connection connection(db.url());
   reader.prepare(connection);
   return reader.read(connection, 0, 10, 0);

@@ -24,15 +24,18 @@ std::string zlib_compress(std::string_view plain) {
   return out;
 }
 
-json::value decoded(Codec codec, std::string_view bytes) {
-  auto result = decode_payload(codec, bytes);
+// The default of a source's max_event_bytes.
+constexpr std::size_t kMaxBytes = std::size_t{16} << 20;
+
+json::value decoded(Codec codec, std::string_view bytes, std::size_t max_bytes = kMaxBytes) {
+  auto result = decode_payload(codec, bytes, max_bytes);
   INFO((result ? std::string() : result.error()));
   REQUIRE(result.has_value());
   return *result;
 }
 
-std::string error_of(Codec codec, std::string_view bytes) {
-  auto result = decode_payload(codec, bytes);
+std::string error_of(Codec codec, std::string_view bytes, std::size_t max_bytes = kMaxBytes) {
+  auto result = decode_payload(codec, bytes, max_bytes);
   REQUIRE_FALSE(result.has_value());
   return result.error();
 }
@@ -77,7 +80,7 @@ TEST_CASE("the json codec reports invalid JSON with the offset of the bad byte")
 }
 
 TEST_CASE("the json codec decodes a good payload right after a bad one") {
-  CHECK_FALSE(decode_payload(Codec::json, R"({"a":)").has_value());
+  CHECK_FALSE(decode_payload(Codec::json, R"({"a":)", kMaxBytes).has_value());
   CHECK(decoded(Codec::json, R"({"a":2})").at("a") == 2);
 }
 
@@ -125,14 +128,55 @@ TEST_CASE("the json_zlib codec rejects a zlib stream that inflates to something 
   CHECK(error_of(Codec::json_zlib, zlib_compress("{oops}")).starts_with("invalid JSON at offset 1: "));
 }
 
-TEST_CASE("the json_zlib codec refuses a zlib bomb once it inflates beyond 64 MiB") {
+TEST_CASE("the json_zlib codec refuses a zlib bomb once it inflates beyond max_event_bytes") {
   // Whitespace is valid JSON between tokens, so only the size bound can stop this one.
   std::string plain = "{";
-  plain.append((std::size_t{64} << 20) + 1, ' ');
+  plain.append(kMaxBytes + 1, ' ');
   plain += "}";
   const std::string bomb = zlib_compress(plain);
   REQUIRE(bomb.size() < (std::size_t{1} << 20));
-  CHECK(error_of(Codec::json_zlib, bomb) == "zlib: payload inflates beyond 64 MiB");
+  CHECK(error_of(Codec::json_zlib, bomb) == "zlib: payload inflates beyond max_event_bytes (16MiB)");
+}
+
+TEST_CASE("the json_zlib codec inflates a payload to exactly max_event_bytes") {
+  std::string plain = "{";
+  plain.append(1022, ' ');
+  plain += "}";
+  CHECK(decoded(Codec::json_zlib, zlib_compress(plain), 1024).as_object().empty());
+  CHECK(error_of(Codec::json_zlib, zlib_compress(plain + " "), 1024) ==
+        "zlib: payload inflates beyond max_event_bytes (1KiB)");
+}
+
+TEST_CASE("a payload over max_event_bytes is refused before it is parsed, naming its size and the limit") {
+  std::string payload = R"({"blob":")";
+  payload.append(2048, 'x');
+  payload += R"("})";
+  for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json}) {
+    CHECK(error_of(codec, payload, 2048) == "payload of 2059 bytes is over max_event_bytes (2KiB)");
+  }
+  CHECK(decoded(Codec::json, payload, payload.size()).at("blob").as_string().size() == 2048);
+}
+
+TEST_CASE("JSON nested deeper than the depth cap is refused where it goes too deep") {
+  const std::string deep(1'000'000, '[');
+  const std::string expected = "JSON nested deeper than 1000 levels at offset 1000";
+  CHECK(error_of(Codec::json, deep) == expected);
+  CHECK(error_of(Codec::json_zlib, zlib_compress(deep)) == expected);
+  // The object is the first level: its 1,000th array is one too many.
+  CHECK(error_of(Codec::json, "{\"a\":" + deep) == "JSON nested deeper than 1000 levels at offset 1004");
+}
+
+TEST_CASE("JSON nested as deep as the depth cap decodes") {
+  const std::size_t arrays = projectord::sources::kMaxJsonDepth - 1;  // inside the payload's object
+  const std::string payload = "{\"a\":" + std::string(arrays, '[') + std::string(arrays, ']') + "}";
+  const json::value v = decoded(Codec::eventsourcing_json, payload);
+  const json::value* inner = &v.at("a");
+  std::size_t depth = 1;
+  while (!inner->as_array().empty()) {
+    inner = &inner->as_array().front();
+    ++depth;
+  }
+  CHECK(depth == arrays);
 }
 
 TEST_CASE("the eventsourcing_json codec decodes pyeventsourcing's Created event state") {
