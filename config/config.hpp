@@ -176,6 +176,12 @@ struct Http {
   Duration ready_max_lag{300000};         ///< /readyz fails while a handler is behind for longer than this
 };
 
+/// The NOTIFY control channel (daemon/control_channel.hpp): off unless an operator names who may use it.
+struct Control {
+  bool notify = false;                     ///< LISTEN on projectord_control at all
+  std::vector<std::string> allowed_roles;  ///< login roles whose commands are obeyed; not empty when notify is on
+};
+
 struct Config {
   std::string file;  ///< path it was loaded from
   Daemon daemon;
@@ -184,6 +190,7 @@ struct Config {
   /// commit together, so a server crash loses both and the events are applied again.
   std::string synchronous_commit = "off";
   Http http;
+  Control control;
   std::map<std::string, PostgresSource> postgres_sources;  ///< [sources.NAME] of kind postgres
   std::map<std::string, RedisSource> redis_sources;        ///< [sources.NAME] of kind redis
   std::map<std::string, Handler> handlers;

@@ -10,6 +10,7 @@
 #include "base/http/listen_address.hpp"
 #include "base/postgres/identifier.hpp"
 #include "config/connection_url.hpp"
+#include "config/control.hpp"
 #include "config/duration.hpp"
 #include "config/interpolation.hpp"
 #include "config/presets.hpp"
@@ -232,6 +233,9 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
       http.error("listen", "listening on " + listen->host + " (not loopback) needs [http] admin_token or admin_token_file");
     }
   }
+
+  Section control = single_section(options, diagnostics, document, "control");
+  config.control = load_control(control);
 
   Section database = single_section(options, diagnostics, document, "database");
   config.database_url = database.str("url");

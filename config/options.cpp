@@ -36,6 +36,14 @@ const std::vector<Option> kOptions{
     {.section = "http", .key = "ready_max_lag", .type = duration, .default_value = R"("5min")", .reloadable = true,
      .help = "/readyz fails while a handler has been behind its source's head for longer than this."},
 
+    // [control]
+    {.section = "control", .key = "notify", .type = boolean, .default_value = "false", .reloadable = true,
+     .help = "Obey NOTIFY projectord_control, 'ACTION HANDLER' from allowed_roles (pause, resume, rebuild,"
+             " retry; never skip or drop); false: no LISTEN at all."},
+    {.section = "control", .key = "allowed_roles", .type = string_list, .default_value = "[]", .reloadable = true,
+     .help = "Login roles (pg_stat_activity.usename of the sender) whose NOTIFYs are obeyed; required when"
+             " notify = true."},
+
     // [sources.NAME]
     {.section = "sources.*", .key = "kind", .type = string, .default_value = R"("postgres")", .reloadable = true,
      .help = "Where events come from: a PostgreSQL table or a Redis stream.", .choices = "postgres|redis"},

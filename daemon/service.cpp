@@ -91,7 +91,9 @@ class Service {
   net::awaitable<void> on_each_signal(net::signal_set& signals, void (Service::*action)());
   net::awaitable<void> stop_on_signal();
 
-  void on_control(std::optional<std::string_view> payload);
+  /// LISTENs on the control channel while [control] notify is on, and only then.
+  void apply_control_settings();
+  void on_control(const std::optional<sources::Notification>& notification);
   void reload();
   void rebuild_marked_handlers();
   StatusSummary status_summary() const;
@@ -111,7 +113,9 @@ class Service {
   // Declared after what its idle callback touches, before the listener and the HTTP server that read it.
   Supervisor supervisor_;
   // The admin calls by NOTIFY (daemon/control_channel.hpp), for applications that only reach the database.
-  sources::NotifyListener control_;
+  std::string database_url_;
+  ControlChannel control_{clock_};
+  std::unique_ptr<sources::NotifyListener> control_listener_;  ///< only while [control] notify = true
   // Declared after the supervisor it reads: destroyed (and its thread joined) before it.
   std::unique_ptr<http::Server> http_server_;
 };
@@ -119,15 +123,14 @@ class Service {
 Service::Service(const std::string& database_url, RunOptions options)
     : options_(options),
       supervisor_(io_, clock_, waiters_, options.exit_when_caught_up, [this] { on_idle(); }),
-      control_(io_, database_url, std::string(kControlChannel),
-               [this](std::optional<std::string_view> payload) { on_control(payload); }) {}
+      database_url_(database_url) {}
 
 // Whatever throws here is a start-up error too (a server message is one line of the log).
 Result<void> Service::start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume) try {
   if (auto started = supervisor_.apply(config); !started) return started;
   if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
   for (const std::string& handler : rebuilds_to_resume) supervisor_.start_rebuild(handler, "resume", true);
-  control_.start();
+  apply_control_settings();
   if (!config.http.listen.empty()) {
     const auto listen = http::split_listen(config.http.listen);
     if (!listen) return fail(listen.error());
@@ -211,7 +214,7 @@ net::awaitable<void> Service::stop_on_signal() {
   notify_stopping();
   reload_signal_.cancel();
   rebuild_signal_.cancel();
-  control_.stop();
+  if (control_listener_) control_listener_->stop();
   shutdown_deadline_.expires_after(timeout);
   supervisor_.stop();
   co_await shutdown_deadline_.async_wait(net::redirect_error(net::use_awaitable, ec));
@@ -222,8 +225,26 @@ net::awaitable<void> Service::stop_on_signal() {
   std::_Exit(1);
 }
 
-void Service::on_control(std::optional<std::string_view> payload) {
-  if (payload) act_on_control(*payload, supervisor_);
+void Service::apply_control_settings() {
+  const bool wanted = supervisor_.config().control.notify;
+  if (wanted == (control_listener_ != nullptr)) return;
+  if (!wanted) {
+    control_listener_->stop();
+    control_listener_.reset();
+    spdlog::info("channel={} event=control_off", kControlChannel);
+    return;
+  }
+  control_listener_ = std::make_unique<sources::NotifyListener>(
+      io_, database_url_, std::string(kControlChannel),
+      [this](const std::optional<sources::Notification>& notification) { on_control(notification); },
+      sources::SenderRoles::look_up);
+  control_listener_->start();
+}
+
+void Service::on_control(const std::optional<sources::Notification>& notification) {
+  if (!notification) return;
+  control_.act({notification->payload, notification->sender_pid, notification->sender_role},
+               supervisor_.config().control, supervisor_);
 }
 
 void Service::reload() {
@@ -237,6 +258,7 @@ void Service::reload() {
     return;
   }
   spdlog::set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
+  apply_control_settings();
   spdlog::info("event=reloaded config={} handlers={}", file, loaded.config.handlers.size());
 }
 

@@ -298,7 +298,7 @@ void Supervisor::reconcile_listeners() {
     listener->source = *source;
     listener->listener = std::make_unique<sources::NotifyListener>(
         io_, source->url, source->notify_channel,
-        [&wake = wakes_[name]](std::optional<std::string_view>) { wake.notify(); });
+        [&wake = wakes_[name]](const std::optional<sources::Notification>&) { wake.notify(); });
     listener->listener->start();
     listeners_.emplace(name, std::move(listener));
   }

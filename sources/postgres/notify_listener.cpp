@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 #include "base/backoff.hpp"
 #include "base/borrowed_socket.hpp"
@@ -30,6 +31,10 @@ namespace {
 // waiting for notifications never block the io thread, which also answers signals and drives the timers.
 
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+// The role a backend logged in as (SET ROLE does not change it); every role may read it for every backend.
+// NULL for background processes, no row once the backend has exited.
+constexpr const char* kSenderRole = "SELECT usename FROM pg_catalog.pg_stat_activity WHERE pid = $1";
 
 // libpq's own connect_timeout only bounds its blocking connect; this bounds the non-blocking one the same way.
 std::chrono::seconds connect_timeout() {
@@ -106,22 +111,33 @@ net::awaitable<Connection> connect(const std::string& url, const std::string& ap
   co_return connection;
 }
 
-// Sends one statement and reads its results to the end, without blocking.
-net::awaitable<void> execute(PGconn* connection, const std::string& sql) {
-  if (PQsendQuery(connection, sql.c_str()) == 0) throw std::runtime_error(error_of(connection));
+// Sends one statement with its text parameters and reads its results to the end, without blocking; returns
+// the first row's first value (nullopt: no row, or NULL).
+net::awaitable<std::optional<std::string>> execute(PGconn* connection, const std::string& sql,
+                                                   const std::vector<std::string>& parameters = {}) {
+  std::vector<const char*> values;
+  for (const std::string& parameter : parameters) values.push_back(parameter.c_str());
+  if (PQsendQueryParams(connection, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                        nullptr, 0) == 0) {
+    throw std::runtime_error(error_of(connection));
+  }
   while (int pending = PQflush(connection)) {
     if (pending < 0) throw std::runtime_error(error_of(connection));
     co_await wait_for(connection, net::posix::stream_descriptor::wait_write);
   }
+  std::optional<std::string> first;
   for (;;) {
     while (PQisBusy(connection) != 0) {
       co_await wait_for(connection, net::posix::stream_descriptor::wait_read);
       if (PQconsumeInput(connection) == 0) throw std::runtime_error(error_of(connection));
     }
     std::unique_ptr<PGresult, decltype(&PQclear)> result(PQgetResult(connection), &PQclear);
-    if (!result) co_return;
+    if (!result) co_return first;
     if (PQresultStatus(result.get()) != PGRES_COMMAND_OK && PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
       throw std::runtime_error(PQresultErrorMessage(result.get()));
+    }
+    if (!first && PQntuples(result.get()) > 0 && PQgetisnull(result.get(), 0, 0) == 0) {
+      first = PQgetvalue(result.get(), 0, 0);
     }
   }
 }
@@ -133,13 +149,15 @@ struct NotifyListener::State {
   std::string url;
   std::string channel;
   NotifyListener::OnNotify on_notify;
+  SenderRoles sender_roles;
   bool stopped = false;
   net::steady_timer retry_timer{io};
   net::steady_timer stop_signal{io, net::steady_timer::time_point::max()};  ///< cancelled by stop()
 };
 
-NotifyListener::NotifyListener(net::io_context& io, std::string url, std::string channel, OnNotify on_notify)
-    : state_(std::make_shared<State>(io, std::move(url), std::move(channel), std::move(on_notify))) {}
+NotifyListener::NotifyListener(net::io_context& io, std::string url, std::string channel, OnNotify on_notify,
+                               SenderRoles sender_roles)
+    : state_(std::make_shared<State>(io, std::move(url), std::move(channel), std::move(on_notify), sender_roles)) {}
 
 NotifyListener::~NotifyListener() = default;
 
@@ -172,10 +190,21 @@ void NotifyListener::start() {
               if (readable.index() == 1) break;
               value_of(std::move(std::get<0>(readable)));
               if (PQconsumeInput(connection.get()) == 0) throw std::runtime_error(error_of(connection.get()));
-              while (PGnotify* notification = PQnotifies(connection.get())) {
-                const std::string payload = notification->extra;
-                PQfreemem(notification);
-                state->on_notify(payload);
+              // A lookup reads on, so the notifications it receives meanwhile are queued for this loop.
+              while (PGnotify* received = PQnotifies(connection.get())) {
+                const std::string payload = received->extra;
+                const int sender_pid = received->be_pid;
+                PQfreemem(received);
+                std::optional<std::string> sender_role;
+                if (state->sender_roles == SenderRoles::look_up) {
+                  const std::vector<std::string> pid{std::to_string(sender_pid)};
+                  auto looked_up =
+                      co_await (as_result(execute(connection.get(), kSenderRole, pid)) || stopped());
+                  if (looked_up.index() == 1) break;
+                  sender_role = value_of(std::move(std::get<0>(looked_up)));
+                }
+                if (state->stopped) break;
+                state->on_notify(Notification{payload, sender_pid, sender_role});
               }
             }
           } catch (const std::exception& error) {

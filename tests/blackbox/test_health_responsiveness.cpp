@@ -140,7 +140,7 @@ std::vector<pid_t> idle_lane_backends(const TestDatabase& db) {
 }
 
 // The backends of the daemon's LISTEN connections, application_name projectord:listen:<channel>: one for the
-// source and one for the control channel (projectord_control).
+// source and one for the control channel (projectord_control, when [control] notify = true).
 std::vector<pid_t> idle_listener_backends(const TestDatabase& db) {
   return idle_backends(db, "application_name LIKE 'projectord:listen:%'", 2);
 }
@@ -173,7 +173,11 @@ TEST_CASE("/healthz answers within 50 ms (p99) while every lane is blocked on a 
   // Woken by NOTIFY only (an hour's poll interval): between wake-ups the daemon sends its backends nothing, so
   // they are frozen while idle, holding no lock that other tests on the shared server could wait for. They are
   // frozen for a second or two: meanwhile any DROP DATABASE on the server (other tests' clean-up) waits for them.
-  const std::string config = migrated(db, "hung.toml", demo_config("", "poll_interval = \"1h\"\n"));
+  // The control channel is on, so that its listener is frozen too.
+  const std::string config =
+      migrated(db, "hung.toml",
+               demo_config("", "poll_interval = \"1h\"\n") + "\n[control]\nnotify = true\nallowed_roles = [\"" +
+                   db.query_value("SELECT current_user") + "\"]\n");
   auto env = env_for(db);
   env["WATCHDOG_USEC"] = "1000000";  // the daemon logs a lane busy for over 0.5 s as stalled
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env);

@@ -102,7 +102,11 @@ TEST_CASE("rebuild under a steady write load swaps in a model equal to one never
 TEST_CASE("the CLI, SIGUSR1 (handlers marked rebuild_on_signal) and NOTIFY projectord_control each trigger a rebuild") {
   TestDatabase db;
   write_events(db, 500);
-  const std::string config = migrated(db, "rebuild-triggers.toml", rebuild_config("rebuild_on_signal = true\n"));
+  const std::string allowed = db.query_value("SELECT current_user");
+  const std::string config =
+      migrated(db, "rebuild-triggers.toml",
+               rebuild_config("rebuild_on_signal = true\n") + "\n[control]\nnotify = true\nallowed_roles = [\"" +
+                   allowed + "\"]\n");
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
   REQUIRE(eventually([&] { return checkpoint(db, "users") == head(db); }));
@@ -125,9 +129,12 @@ TEST_CASE("the CLI, SIGUSR1 (handlers marked rebuild_on_signal) and NOTIFY proje
   CHECK(daemon.log().find("handler=users_check event=rebuild") == std::string::npos);
   const auto second_swap = table_oid(db);
 
-  db.exec("SELECT pg_notify('projectord_control', 'frobnicate users')");
-  REQUIRE(eventually([&] { return daemon.log().find("event=control_ignored") != std::string::npos; }));
-  db.exec("SELECT pg_notify('projectord_control', 'rebuild users')");
+  // The sender stays connected: the daemon looks its role up when the notification arrives.
+  const auto sender = db.connect();
+  pqxx::nontransaction notify(*sender);
+  notify.exec("SELECT pg_notify('projectord_control', 'frobnicate users')");
+  REQUIRE(eventually([&] { return daemon.log().find("reason=\"unknown action 'frobnicate'") != std::string::npos; }));
+  notify.exec("SELECT pg_notify('projectord_control', 'rebuild users')");
   REQUIRE(eventually([&] { return swaps(daemon) == 3; }, 60s));
   CHECK(daemon.log().find("requested_by=notify") != std::string::npos);
   CHECK(table_oid(db) != second_swap);
