@@ -7,6 +7,7 @@
 
 #include "base/drive_io.hpp"
 #include "base/redis/url.hpp"
+#include "handlers/side_effects/failure_text.hpp"
 
 namespace projectord::handlers {
 
@@ -34,7 +35,9 @@ struct RedisSink::State {
     std::optional<Result<std::unique_ptr<redis::RedisClient>>> connected;
     net::co_spawn(io, redis::RedisClient::connect(io, *parsed, timeout),
                   [&](std::exception_ptr error, Result<std::unique_ptr<redis::RedisClient>> result) {
-                    if (error) std::rethrow_exception(error);
+                    if (error) result = Result<std::unique_ptr<redis::RedisClient>>(
+                                   boost::system::in_place_error,
+                                   "redis at " + parsed->endpoint() + ": " + failure_text(error));
                     connected.emplace(std::move(result));
                   });
     drive([&] { return connected.has_value(); }, deadline);
@@ -73,7 +76,7 @@ std::vector<Result<redis::Reply>> RedisSink::send(std::vector<std::vector<std::s
   for (std::size_t i = 0; i < commands.size(); ++i) {
     net::co_spawn(s.io, s.client->command(std::move(commands[i])),
                   [&answers, &answered, i](std::exception_ptr error, Result<redis::Reply> reply) {
-                    if (error) std::rethrow_exception(error);
+                    if (error) reply = Result<redis::Reply>(boost::system::in_place_error, failure_text(error));
                     answers[i].emplace(std::move(reply));
                     ++answered;
                   });

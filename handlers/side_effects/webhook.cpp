@@ -23,8 +23,12 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <ctime>
+#include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+
+#include "handlers/side_effects/failure_text.hpp"
 
 namespace projectord::handlers {
 
@@ -183,8 +187,18 @@ struct Webhook::State {
     return {DeliveryOutcome::Kind::permanent, error, {}};
   }
 
+  // Never throws: whatever goes wrong is the event's outcome.
   net::awaitable<DeliveryOutcome> send(Connection& connection, const Event& event) {
-    const auto request = request_for(event);
+    http::request<http::string_body> request;
+    try {
+      request = request_for(event);
+    } catch (const std::length_error& error) {  // a header value of 64 KiB or more, which Beast cannot hold
+      co_return DeliveryOutcome{DeliveryOutcome::Kind::permanent,
+                                target.shown + ": the request cannot be built: " + error.what(), {}};
+    } catch (const std::exception& error) {  // out of memory: not the event's fault
+      co_return DeliveryOutcome{DeliveryOutcome::Kind::retry,
+                                target.shown + ": the request cannot be built: " + error.what(), {}};
+    }
     for (int attempt = 0;; ++attempt) {
       const bool reused = connection.open();
       try {
@@ -206,9 +220,10 @@ struct Webhook::State {
         const bool timed_out = error.code() == beast::error::timeout || error.code() == net::error::operation_aborted;
         const std::string why = timed_out ? "timed out" : error.code().message();
         co_return DeliveryOutcome{DeliveryOutcome::Kind::retry, target.shown + ": " + why, {}};
-      } catch (const std::exception& error) {  // e.g. out of memory building the request: not the receiver's fault
+      } catch (...) {  // e.g. out of memory reading the response: not the receiver's fault
         connection.close();
-        co_return DeliveryOutcome{DeliveryOutcome::Kind::retry, target.shown + ": " + error.what(), {}};
+        co_return DeliveryOutcome{DeliveryOutcome::Kind::retry,
+                                  target.shown + ": " + failure_text(std::current_exception()), {}};
       }
     }
   }
@@ -242,7 +257,9 @@ Webhook::~Webhook() = default;
 
 std::vector<DeliveryOutcome> Webhook::deliver(std::span<const Event> events) {
   State& s = *state_;
-  std::vector<DeliveryOutcome> outcomes(events.size());
+  // An event a worker never gets to (it ended early) stays a retry.
+  std::vector<DeliveryOutcome> outcomes(
+      events.size(), DeliveryOutcome{DeliveryOutcome::Kind::retry, s.target.shown + ": not sent", {}});
   std::size_t next = 0;
   const std::size_t workers = std::min(s.connections.size(), events.size());
   for (std::size_t w = 0; w < workers; ++w) {
@@ -252,8 +269,12 @@ std::vector<DeliveryOutcome> Webhook::deliver(std::span<const Event> events) {
         outcomes[i] = co_await s.send(s.connections[w], events[i]);
       }
     };
-    net::co_spawn(s.io, work, [](std::exception_ptr error) {
-      if (error) std::rethrow_exception(error);
+    // No exception may leave a handler: run() would return with the other workers still queued on `s.io`,
+    // pointing at this call's `outcomes`, to be resumed by the next call.
+    net::co_spawn(s.io, work, [&s, w](std::exception_ptr error) {
+      if (!error) return;
+      s.connections[w].close();
+      spdlog::error("webhook={} event=delivery_worker_failed error=\"{}\"", s.target.shown, failure_text(error));
     });
   }
   s.io.restart();

@@ -39,6 +39,7 @@ RedisRangeSource::RedisRangeSource(config::RedisSource source)
 void RedisRangeSource::open(const std::string& /*session_name*/, checkpoints::HoleDeadlines /*holes*/) {
   must(reader_.connect(kConnectTimeout));
   checked_ = false;
+  read_past_.reset();
 }
 
 SourceBatch RedisRangeSource::read(Position after, std::size_t limit, std::stop_token /*stop*/) {
@@ -54,11 +55,16 @@ SourceBatch RedisRangeSource::read(Position after, std::size_t limit, std::stop_
     if (info.last) head_ = info.last->position().value_or(head_);
     checked_ = true;
   }
-  std::vector<sources::StreamEntry> entries = must(reader_.range_after(from, limit));
+  const bool goes_on = read_past_ && after == read_to_;
+  std::vector<sources::StreamEntry> entries = must(reader_.range_after(goes_on ? *read_past_ : from, limit));
   SourceBatch batch;
   batch.truncated = entries.size() == limit;
   batch.rows = stream_rows(source_, entries, after);
   batch.to = batch.rows.empty() ? after : std::max(after, batch.rows.back().position);
+  if (!entries.empty()) {
+    read_past_ = entries.back().id;
+    read_to_ = batch.to;
+  }
   if (!batch.truncated) {
     // At the end of the stream: how far it reaches now (it may have grown while the rebuild replayed).
     const sources::StreamInfo info = must(reader_.info());

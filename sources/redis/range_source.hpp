@@ -4,6 +4,8 @@
 ///
 /// A rebuild needs every entry after its checkpoint. When the stream was trimmed (or an entry deleted)
 /// past it, the source refuses with SourceRefused instead of building a partial read model.
+#include <optional>
+
 #include "config/config.hpp"
 #include "sources/source.hpp"
 #include "sources/redis/stream_reader.hpp"
@@ -33,6 +35,10 @@ class RedisRangeSource final : public Source {
   checkpoints::HoleDeadlines no_holes_;
   bool checked_ = false;  ///< the stream was checked for entries trimmed past the checkpoint
   Position head_ = 0;
+  /// The last entry this session read, and the `to` of that read: a read after that `to` goes on from the
+  /// entry, since a stand-in position (stream_rows.hpp) leads back to no entry id.
+  std::optional<sources::StreamEntryId> read_past_;
+  Position read_to_ = 0;
 };
 
 }  // namespace projectord

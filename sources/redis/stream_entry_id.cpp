@@ -1,6 +1,7 @@
 #include "sources/redis/stream_entry_id.hpp"
 
 #include <charconv>
+#include <limits>
 
 namespace projectord::sources {
 namespace {
@@ -33,6 +34,12 @@ std::string StreamEntryId::text() const { return std::to_string(ms) + "-" + std:
 std::optional<Position> StreamEntryId::position() const {
   if (ms > kMaxMs || seq > kMaxSeq) return std::nullopt;
   return static_cast<Position>((ms << kSeqBits) | seq);
+}
+
+Position StreamEntryId::stand_in_after(Position last) const {
+  const Position ceiling = ms > kMaxMs ? std::numeric_limits<Position>::max()
+                                       : static_cast<Position>((ms << kSeqBits) | kMaxSeq);
+  return last < ceiling ? last + 1 : last;
 }
 
 StreamEntryId StreamEntryId::from_position(Position position) {

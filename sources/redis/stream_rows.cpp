@@ -19,11 +19,13 @@ std::string field(const sources::StreamEntry& entry, const std::string& name) {
   return {};
 }
 
-// What a dead letter shows of an entry that is no event: all its fields, as a JSON object.
-std::string fields_as_json(const sources::StreamEntry& entry) {
+// What a dead letter shows of an entry that is no event: all its fields, as a JSON object. An entry at a
+// stand-in position is shown with its id too, which nothing else in its dead letter keeps through a retry.
+std::string payload_of(const sources::StreamEntry& entry, bool stand_in) {
   boost::json::object fields;
   for (const auto& [key, value] : entry.fields) fields[key] = value;
-  return boost::json::serialize(fields);
+  if (!stand_in) return boost::json::serialize(fields);
+  return boost::json::serialize(boost::json::object{{"entry_id", entry.id.text()}, {"fields", std::move(fields)}});
 }
 
 }  // namespace
@@ -34,14 +36,15 @@ std::vector<SourceRow> stream_rows(const config::RedisSource& source, std::vecto
   rows.reserve(entries.size());
   Position last = before;
   for (sources::StreamEntry& entry : entries) {
-    const Position position = entry.id.position().value_or(last);
+    const std::optional<Position> mapped = entry.id.position();
+    const Position position = mapped.value_or(entry.id.stand_in_after(last));
     last = position;
     auto event = sources::decode_entry(source, entry);
     if (event) {
       rows.push_back({position, std::move(*event)});
     } else {
       rows.push_back({position, Undecodable{field(entry, source.stream_id_field), field(entry, source.type_field),
-                                            fields_as_json(entry), event.error()}});
+                                            payload_of(entry, !mapped), event.error()}});
     }
   }
   return rows;
@@ -52,7 +55,16 @@ std::optional<SourceRow> stream_row_at(const config::RedisSource& source, source
   if (position <= 0) return std::nullopt;
   auto entries = reader.range_after(sources::StreamEntryId::from_position(position - 1), 1);
   if (!entries) throw std::runtime_error(entries.error());
-  if (entries->empty() || entries->front().id.position() != position) return std::nullopt;
+  if (entries->empty()) return std::nullopt;
+  // Past a position with no entry of its own, the next entry has no position either: it was a stand-in.
+  if (!entries->front().id.position()) {
+    return SourceRow{position, Undecodable{{}, {}, {}, "source " + source.name + " position " +
+                                                           std::to_string(position) +
+                                                           " stands in for a stream entry whose id has no position "
+                                                           "(its dead letter's payload names it): it cannot be read "
+                                                           "again"}};
+  }
+  if (entries->front().id.position() != position) return std::nullopt;
   return std::move(stream_rows(source, *entries, position - 1).front());
 }
 

@@ -9,13 +9,16 @@
 
 namespace projectord {
 
-/// One row per entry, in order. An entry whose id has no position (see stream_entry_id.hpp) takes the
-/// position before it, so that it can still be dead-lettered in order.
+/// One row per entry, in order, `before` being the position of the entry before the first. An entry whose
+/// id has no position (see stream_entry_id.hpp) is a poison row at its stand-in position, one after the row
+/// before it: each gets a dead letter of its own, whose payload names the entry id (a stand-in position
+/// leads back to no entry), and the lane goes on past it.
 std::vector<SourceRow> stream_rows(const config::RedisSource& source, std::vector<sources::StreamEntry>& entries,
                                 Position before);
 
 /// The entry at `position`, read with `reader` (XRANGE, outside any group); nullopt when the stream no
-/// longer holds it. Throws when Redis cannot be asked.
+/// longer holds it. A stand-in position is a poison row saying that it cannot be read again. Throws when
+/// Redis cannot be asked.
 std::optional<SourceRow> stream_row_at(const config::RedisSource& source, sources::RedisStreamReader& reader,
                                     Position position);
 

@@ -4,7 +4,10 @@
 // dead-lettered, a connection killed mid-stream; and a rebuild's range source refusing a trimmed stream.
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
+#include <string>
 #include <thread>
+#include <variant>
+#include <vector>
 
 #include "checkpoints/schema.hpp"
 #include "sources/redis/group_source.hpp"
@@ -149,6 +152,72 @@ TEST_CASE("a malformed entry is dead-lettered with its error, acknowledged, and 
   const std::string error = db.query_value("SELECT error FROM projectord.dead_letters WHERE handler = 'counted'");
   CHECK_THAT(error, Catch::Contains(bad.text) && Catch::Contains("data") && Catch::Contains("orders"));
   CHECK(db.query_value("SELECT stream_id FROM projectord.dead_letters WHERE handler = 'counted'") == "s-9");
+}
+
+// Ids beyond the positions: a sequence beyond 21 bits in one millisecond (the next millisecond maps again),
+// then milliseconds beyond 42 bits (every id Redis generates after it is beyond too).
+namespace {
+
+std::vector<std::string> add_ids_beyond_positions(TestStream& stream) {
+  std::vector<std::string> ids;
+  int n = 0;
+  for (const std::string id : {"1000-1", "1000-3000000", "1000-3000001", "1001-0", "9999999999999999-0", "*"}) {
+    ++n;
+    ids.push_back(stream.admin("XADD", stream.key, id, "type", "Added", "stream_id", "s-" + std::to_string(n), "data",
+                               R"({"n":)" + std::to_string(n) + "}")
+                      .text);
+  }
+  return ids;
+}
+
+std::int64_t dead_letters(const TestDatabase& db) {
+  return db.query_int("SELECT count(*) FROM projectord.dead_letters WHERE handler = 'counted'");
+}
+
+}  // namespace
+
+TEST_CASE("entries whose ids have no position get a dead letter each that names them, and the lane goes on",
+          "[redis]") {
+  TestDatabase db;
+  projectord::testing::install_projectord_schema(db);
+  TestStream stream;
+  const auto ids = add_ids_beyond_positions(stream);
+  RunningLane lane(db, group_source(stream), counted_handler("orders", config::OnError::dead_letter));
+  REQUIRE(eventually([&] { return rows(db) == 2 && dead_letters(db) == 4; }));
+  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
+  CHECK(db.query_int("SELECT sum(n) FROM counted") == 1 + 4);
+  const std::string named =
+      "SELECT string_agg(payload::json->>'entry_id', ',' ORDER BY position) FROM projectord.dead_letters"
+      " WHERE handler = 'counted'";
+  CHECK(db.query_value(named) == ids[1] + "," + ids[2] + "," + ids[4] + "," + ids[5]);
+  CHECK(db.query_value("SELECT string_agg(stream_id, ',' ORDER BY position) FROM projectord.dead_letters"
+                       " WHERE handler = 'counted'") == "s-2,s-3,s-5,s-6");
+
+  const auto later = stream.admin("XADD", stream.key, "*", "type", "Added", "data", R"({"n":7})").text;
+  REQUIRE(eventually([&] { return dead_letters(db) == 5 && stream.pending(kGroup) == 0; }));
+  CHECK(db.query_value(named) == ids[1] + "," + ids[2] + "," + ids[4] + "," + ids[5] + "," + later);
+
+  // A retry reads a stand-in position again: it says why it cannot, and reads no other entry in its place.
+  projectord::RedisRangeSource range(lane_source(stream));
+  range.open("test", {});
+  const auto stand_in = db.query_int("SELECT min(position) FROM projectord.dead_letters WHERE handler = 'counted'");
+  const auto again = range.read_at(stand_in);
+  REQUIRE(again.has_value());
+  REQUIRE(std::holds_alternative<projectord::Undecodable>(again->content));
+  CHECK_THAT(std::get<projectord::Undecodable>(again->content).error, Catch::Contains("cannot be read again"));
+}
+
+TEST_CASE("a rebuild's range source replays entries whose ids have no position once, at positions of their own",
+          "[redis]") {
+  TestStream stream;
+  add_ids_beyond_positions(stream);
+  projectord::RedisRangeSource range(lane_source(stream));
+  range.open("test", {});
+  const projectord::SourceBatch all = range.read(0, 100, {});
+  REQUIRE(all.rows.size() == 6);
+  for (std::size_t i = 1; i < all.rows.size(); ++i) CHECK(all.rows[i - 1].position < all.rows[i].position);
+  CHECK(all.to == all.rows.back().position);
+  CHECK(range.read(all.to, 100, {}).rows.empty());
 }
 
 TEST_CASE("a redis-fed lane whose connection is killed mid-stream reconnects and loses nothing", "[redis]") {

@@ -215,3 +215,26 @@ TEST_CASE("over https the receiver's certificate must chain to a trusted CA and 
     CHECK(impostor.requests().empty());
   }
 }
+
+// Beast refuses a header value of 64 KiB or more by throwing: the Idempotency-Key of an event with such an entry
+// id cannot be built. That exception must stay an outcome of its event: escaping io.run() would leave the other
+// worker's coroutine queued on the io_context, pointing at the returned call's outcomes (a use after free in
+// the next call, which address sanitizer reports).
+TEST_CASE("an event whose request cannot be built fails alone, and the other deliveries of the call and the next go on") {
+  WebhookReceiver receiver(always(200));
+  auto hook = webhook(url(receiver), "", "", 2);
+  auto batch = events(6);
+  batch.front().entry_id = std::string(70000, '7');
+  std::vector<DeliveryOutcome> outcomes;
+  CHECK_NOTHROW(outcomes = hook->deliver(batch));
+  const auto next = hook->deliver(events(3));
+
+  CHECK(std::all_of(next.begin(), next.end(),
+                    [](const DeliveryOutcome& o) { return o.kind == DeliveryOutcome::Kind::delivered; }));
+  REQUIRE(outcomes.size() == batch.size());
+  CHECK(outcomes.front().kind == DeliveryOutcome::Kind::permanent);
+  CHECK_THAT(outcomes.front().error, Catch::Contains("too large"));
+  CHECK(std::all_of(outcomes.begin() + 1, outcomes.end(),
+                    [](const DeliveryOutcome& o) { return o.kind == DeliveryOutcome::Kind::delivered; }));
+  CHECK(receiver.requests().size() == 5 + 3);
+}

@@ -91,3 +91,18 @@ TEST_CASE("a stream entry id beyond 42 bits of milliseconds or 21 bits of sequen
   CHECK_FALSE(StreamEntryId::parse("18446744073709551615-18446744073709551615")->position().has_value());
   CHECK(StreamEntryId{kMaxMs, kMaxSeq}.position().has_value());
 }
+
+TEST_CASE("an id with no position stands in one after the entry before it, below every position after it") {
+  const StreamEntryId seq_beyond{1700000000000, kMaxSeq + 1};
+  const Position before = position_of({1700000000000, 5});
+  CHECK(seq_beyond.stand_in_after(before) == before + 1);
+  // The next millisecond's first entry can still come after it, so its position is never taken.
+  const Position last_of_its_ms = position_of({1700000000000, kMaxSeq});
+  CHECK(seq_beyond.stand_in_after(last_of_its_ms - 1) == last_of_its_ms);
+  CHECK(seq_beyond.stand_in_after(last_of_its_ms) == last_of_its_ms);
+
+  const StreamEntryId ms_beyond{kMaxMs + 1, 0};
+  CHECK(ms_beyond.stand_in_after(before) == before + 1);
+  CHECK(ms_beyond.stand_in_after(last_of_its_ms) == last_of_its_ms + 1);
+  CHECK(ms_beyond.stand_in_after(std::numeric_limits<Position>::max()) == std::numeric_limits<Position>::max());
+}
