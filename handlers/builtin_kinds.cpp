@@ -1,9 +1,11 @@
 #include "handlers/builtin_kinds.hpp"
 
 #include <algorithm>
+#include <map>
 #include <ranges>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/connection_url.hpp"
 #include "handlers/event_log_handler.hpp"
@@ -131,10 +133,18 @@ void load_url(KindSection& s, config::Handler& handler) {
   if (!s.has("url")) s.error("url", "required for kind " + handler.kind);
 }
 
-void check_paths(KindSection& s, std::string_view key, const auto& paths) {
-  for (const std::string& path : paths) {
-    if (!is_plausible_event_path(path)) s.error(key, in_quotes(path) + " is not an event path such as data.email");
-  }
+void check_path(KindSection& s, std::string_view key, const std::string& path) {
+  if (!is_plausible_event_path(path)) s.error(key, in_quotes(path) + " is not an event path such as data.email");
+}
+
+void check_paths(KindSection& s, std::string_view key, const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) check_path(s, key, path);
+}
+
+// A loop rather than std::views::values, which clang 14 (the fuzz build's compiler) cannot compile with
+// libstdc++ 12.
+void check_paths(KindSection& s, std::string_view key, const std::map<std::string, std::string>& paths) {
+  for (const auto& [name, path] : paths) check_path(s, key, path);
 }
 
 void load_webhook(KindSection& s, config::Handler& handler) {
@@ -162,7 +172,7 @@ void load_celery(KindSection& s, config::Handler& handler) {
   out.kwargs = s.string_map("kwargs");
   if (out.task.empty()) s.error("task", "required for kind celery");
   check_paths(s, "args", out.args);
-  check_paths(s, "kwargs", out.kwargs | std::views::values);
+  check_paths(s, "kwargs", out.kwargs);
 }
 
 void load_redis_publish(KindSection& s, config::Handler& handler) {
@@ -173,7 +183,7 @@ void load_redis_publish(KindSection& s, config::Handler& handler) {
   out.maxlen = s.integer("maxlen");
   out.fields = s.string_map("fields");
   if (out.stream.empty()) s.error("stream", "required for kind redis_publish");
-  check_paths(s, "fields", out.fields | std::views::values);
+  check_paths(s, "fields", out.fields);
 }
 
 // A side effect runs in a lane like a projection (handlers/side_effects/side_effect_handler.hpp).

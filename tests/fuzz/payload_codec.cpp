@@ -1,0 +1,27 @@
+// Every payload codec (sources/payload_codec.hpp) over the same bytes: plain JSON, pyeventsourcing's
+// transcoder JSON, and both behind zlib; and the bytes as PostgreSQL's hex bytea text, unescaped first. A
+// payload decodes to a JSON object or to an error, never anything else.
+#include "sources/payload_codec.hpp"
+#include "tests/fuzz/fuzz_input.hpp"
+
+namespace {
+
+using projectord::config::Codec;
+
+void decode_with_every_codec(std::string_view bytes) {
+  for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json, Codec::eventsourcing_json_zlib}) {
+    const auto decoded = projectord::sources::decode_payload(codec, bytes);
+    if (decoded) projectord::fuzz::require(decoded->is_object(), "a decoded payload is a JSON object");
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view bytes = projectord::fuzz::as_text(data, size);
+  decode_with_every_codec(bytes);
+  if (const auto unescaped = projectord::sources::unescape_bytea(bytes); unescaped && *unescaped != bytes) {
+    decode_with_every_codec(*unescaped);
+  }
+  return 0;
+}
