@@ -146,8 +146,13 @@ net::awaitable<std::optional<std::string>> execute(PGconn* connection, const std
 
 struct NotifyListener::State {
   // Spelled out for clang before 16, which cannot make_shared an aggregate (parenthesized aggregate init).
-  State(net::io_context& io, std::string url, std::string channel, NotifyListener::OnNotify on_notify)
-      : io(io), url(std::move(url)), channel(std::move(channel)), on_notify(std::move(on_notify)) {}
+  State(net::io_context& io, std::string url, std::string channel, NotifyListener::OnNotify on_notify,
+        SenderRoles sender_roles)
+      : io(io),
+        url(std::move(url)),
+        channel(std::move(channel)),
+        on_notify(std::move(on_notify)),
+        sender_roles(sender_roles) {}
 
   net::io_context& io;
   std::string url;
