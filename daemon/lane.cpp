@@ -24,6 +24,7 @@
 #include "daemon/progress_watch.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "handlers/event_types.hpp"
+#include "handlers/setup.hpp"
 
 namespace projectord {
 
@@ -149,7 +150,7 @@ class Lane::Impl {
     if (rebuild_) rebuild_->enter(target);
     {
       pqxx::work setup(target);
-      for (const std::string& sql : projection_->setup_sql()) setup.exec(sql);
+      handlers::create_missing(setup, projection_->setup_sql());
       setup.commit();
     }
     projection_->discard();

@@ -62,7 +62,9 @@ int command_migrate(const config::Config& config, bool uninstall) {
     std::cout << "installed schema projectord (version " << checkpoints::kSchemaVersion << ")\n";
     auto name = config.handlers.begin();
     for (const auto& projection : *projections) {
-      exec_all(target, projection->setup_sql());
+      std::vector<std::string> statements;
+      for (handlers::SetupStatement& statement : projection->setup_sql()) statements.push_back(std::move(statement.sql));
+      exec_all(target, statements);
       std::cout << "set up read model of handler " << (name++)->first << "\n";
     }
   } catch (const std::exception& error) {
