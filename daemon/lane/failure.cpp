@@ -16,6 +16,7 @@ LaneFailure judge_current_exception() {
   } catch (const checkpoints::CheckpointMoved& moved) {  // another process runs the handler: its own session decides
     return {Fault::transient, postgres::one_line(moved.what())};
   } catch (const std::exception& error) {
+    if (postgres::is_setup_problem(error)) throw;
     return {postgres::is_transient(error) ? Fault::transient : Fault::event, postgres::one_line(error.what())};
   }
 }
