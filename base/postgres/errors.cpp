@@ -80,7 +80,7 @@ bool is_transient(const std::exception& error) {
 
 bool is_setup_problem(const std::exception& error) {
   const std::string state = sqlstate_of(error);
-  return state == "42501" || state == "42P01" || state == "3F000" || state == "42883";
+  return state == "42501" || state == "42P01" || state == "3F000";
 }
 
 std::string setup_hint(const std::exception& error, const std::string& role) {

@@ -12,7 +12,7 @@ namespace projectord::postgres {
 
 bool is_transient(const std::exception& error);
 
-/// SQLSTATE 42501 (insufficient_privilege), or a missing table, schema or function (42P01, 3F000, 42883).
+/// SQLSTATE 42501 (insufficient_privilege), or a missing table or schema (42P01, 3F000).
 bool is_setup_problem(const std::exception& error);
 
 /// For a setup problem met by role `role`: the one-line server message, then what the owner runs to mend it,
