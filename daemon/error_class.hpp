@@ -10,7 +10,7 @@
 ///   http_3xx, http_4xx, http_5xx   a webhook receiver answered so
 ///   standby      another process runs the handler
 ///   unique_violation, foreign_key_violation, not_null_violation, check_violation, constraint_violation,
-///   data_exception, syntax_or_access, conflict, resources, database   the server's SQLSTATE
+///   data_exception, insufficient_privilege, syntax_or_access, conflict, resources, database   the server's SQLSTATE
 ///   handler      anything else a handler or source reported
 /// An empty text (no error) has the empty class.
 #include <string_view>

@@ -24,6 +24,7 @@
 #include "daemon/progress_watch.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "handlers/event_types.hpp"
+#include "handlers/setup.hpp"
 
 namespace projectord {
 
@@ -71,6 +72,10 @@ class Lane::Impl {
         refuse(refused.what());
         break;
       } catch (const std::exception& error) {
+        if (postgres::is_setup_problem(error)) {
+          stop_for_setup(postgres::setup_hint(error, role_));
+          break;
+        }
         const auto delay = reconnect.next();
         spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name,
                       source_->name(), delay.count(), postgres::error_text(error));
@@ -100,6 +105,17 @@ class Lane::Impl {
       s.busy_since.reset();
     });
     if (rebuild_) rebuild_->abandon(target_url_);
+  }
+
+  // A privilege or an object is missing: no retry mends that until an operator grants or migrates, and the
+  // lane ends saying what to run; the other lanes go on. The daemon's next start (or a reload that changes
+  // the handler) runs it again.
+  void stop_for_setup(const std::string& why) {
+    spdlog::error("handler={} source={} event=stopped reason=setup error=\"{}\"", handler_.name, source_->name(), why);
+    update([&](LaneStatus& s) {
+      s.last_error = why;
+      s.busy_since.reset();
+    });
   }
 
   LaneStatus status() const { return board_.snapshot(); }
@@ -135,6 +151,7 @@ class Lane::Impl {
   SessionEnd session(std::stop_token stop, Backoff& reconnect) {
     // Reads run in their own transactions while a write transaction may be open: the source has its own connection.
     pqxx::connection target(target_url_);
+    role_ = target.username();
     // Declared after the connection: the transactions open or being written on it end before it closes.
     const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target);
     postgres::prepare_session(target, handler_.name);
@@ -149,7 +166,7 @@ class Lane::Impl {
     if (rebuild_) rebuild_->enter(target);
     {
       pqxx::work setup(target);
-      for (const std::string& sql : projection_->setup_sql()) setup.exec(sql);
+      handlers::create_missing(setup, projection_->setup_sql());
       setup.commit();
     }
     projection_->discard();
@@ -484,6 +501,7 @@ class Lane::Impl {
   Position head_ = 0;                  ///< the highest head a read has seen
   ProgressWatch progress_;
   std::stop_token stop_;
+  std::string role_;  ///< the role the target connection logs in as, for the GRANTs a setup problem needs
 
   CatchupTransaction catchup_;
   ReaderIndexes reader_indexes_;

@@ -15,7 +15,7 @@ Result<std::unique_ptr<ProjectionHandler>> EventLogHandler::make(const config::H
   return std::unique_ptr<ProjectionHandler>(new EventLogHandler(handler.table));
 }
 
-std::vector<std::string> EventLogHandler::setup_sql() const { return user_event_log_ddl(table_); }
+std::vector<SetupStatement> EventLogHandler::setup_sql() const { return user_event_log_ddl(table_); }
 
 std::vector<ReaderIndex> EventLogHandler::reader_indexes() const { return user_event_log_reader_indexes(table_); }
 

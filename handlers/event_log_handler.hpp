@@ -15,7 +15,7 @@ class EventLogHandler final : public ProjectionHandler {
  public:
   static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
 
-  std::vector<std::string> setup_sql() const override;
+  std::vector<SetupStatement> setup_sql() const override;
   std::vector<ReaderIndex> reader_indexes() const override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
 

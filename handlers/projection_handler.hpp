@@ -24,12 +24,26 @@ namespace projectord::handlers {
 
 class Folding;
 
+/// One statement of a read model's DDL and the relation it creates. A lane runs it only where that relation
+/// is missing from the schema an unqualified CREATE would use (see handlers/setup.hpp), so a daemon role
+/// that may only write the tables runs no DDL on a model `projectord migrate` set up.
+struct SetupStatement {
+  std::string creates;  ///< the relation as SQL names it, e.g. postgres::quote_identifier(table); empty: unknown,
+                        ///< the statement runs in every session
+  std::string sql;      ///< idempotent (IF NOT EXISTS): migrate runs it whether or not the relation exists
+};
+
 class ProjectionHandler {
  public:
   virtual ~ProjectionHandler() = default;
 
-  /// Idempotent DDL that creates the read model (run by `projectord migrate` and before the first batch).
-  virtual std::vector<std::string> setup_sql() const = 0;
+  /// Idempotent DDL that creates the read model, each statement with the relation it creates (run by
+  /// `projectord migrate`, and before a session's first batch where the relation is missing).
+  virtual std::vector<SetupStatement> setup_sql() const = 0;
+
+  /// Whether `on_connect` creates temporary tables: the daemon's role then needs TEMPORARY on the database
+  /// (`projectord migrate --print-grants`).
+  virtual bool uses_temp_tables() const { return false; }
 
   /// Indexes that only serve readers of the read model: not part of `setup_sql`, no constraint, nothing the
   /// handler's own writes look rows up by. A lane that starts at position 0 builds them once it has caught

@@ -1,6 +1,7 @@
 #include "handlers/sql_handler.hpp"
 
 #include <optional>
+#include <regex>
 
 #include "handlers/event_types.hpp"
 
@@ -25,9 +26,26 @@ Result<std::unique_ptr<ProjectionHandler>> SqlHandler::make(const config::Handle
   return std::unique_ptr<ProjectionHandler>(new SqlHandler(handler.setup, std::move(statements)));
 }
 
-std::vector<std::string> SqlHandler::setup_sql() const {
+namespace {
+
+// The table a setup creates first: `CREATE [UNLOGGED] TABLE [IF NOT EXISTS] name` at its start, the name as
+// written (quoted or not, schema-qualified or not). The whole setup counts as that table's: once the table
+// exists, what else the setup creates is `projectord migrate`'s to add. Empty when the setup starts otherwise.
+std::string created_table(const std::string& setup) {
+  static const std::regex kCreateTable(
+      R"(^\s*create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?)"
+      R"(((?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)(?:\.(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*))?))",
+      std::regex::icase);
+  std::smatch match;
+  if (!std::regex_search(setup, match, kCreateTable)) return {};
+  return match[1].str();
+}
+
+}  // namespace
+
+std::vector<SetupStatement> SqlHandler::setup_sql() const {
   if (setup_.empty()) return {};
-  return {setup_};
+  return {{created_table(setup_), setup_}};
 }
 
 void SqlHandler::on_connect(pqxx::connection& connection) {

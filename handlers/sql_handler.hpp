@@ -16,7 +16,7 @@ class SqlHandler final : public ProjectionHandler {
  public:
   static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
 
-  std::vector<std::string> setup_sql() const override;
+  std::vector<SetupStatement> setup_sql() const override;
   void on_connect(pqxx::connection& connection) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
 

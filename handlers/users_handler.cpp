@@ -154,7 +154,7 @@ UsersHandler::UsersHandler(std::string table)
                 stage_ + " s WHERE s.f_created ORDER BY s.first_seen ON CONFLICT (user_id) DO NOTHING";
 }
 
-std::vector<std::string> UsersHandler::setup_sql() const { return user_projection_ddl(table_); }
+std::vector<SetupStatement> UsersHandler::setup_sql() const { return user_projection_ddl(table_); }
 
 std::vector<ReaderIndex> UsersHandler::reader_indexes() const { return user_projection_reader_indexes(table_); }
 

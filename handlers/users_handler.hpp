@@ -26,7 +26,8 @@ class UsersHandler final : public ProjectionHandler, public Folding {
  public:
   static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
 
-  std::vector<std::string> setup_sql() const override;
+  std::vector<SetupStatement> setup_sql() const override;
+  bool uses_temp_tables() const override { return true; }
   std::vector<ReaderIndex> reader_indexes() const override;
   void on_connect(pqxx::connection& connection) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;

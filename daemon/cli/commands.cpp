@@ -5,6 +5,7 @@
 #include <pqxx/transaction>
 
 #include "checkpoints/schema.hpp"
+#include "daemon/cli/grants.hpp"
 #include "daemon/service.hpp"
 #include "sources/postgres/reader.hpp"
 #include "daemon/status_report.hpp"
@@ -62,11 +63,29 @@ int command_migrate(const config::Config& config, bool uninstall) {
     std::cout << "installed schema projectord (version " << checkpoints::kSchemaVersion << ")\n";
     auto name = config.handlers.begin();
     for (const auto& projection : *projections) {
-      exec_all(target, projection->setup_sql());
+      std::vector<std::string> statements;
+      for (handlers::SetupStatement& statement : projection->setup_sql()) statements.push_back(std::move(statement.sql));
+      exec_all(target, statements);
       std::cout << "set up read model of handler " << (name++)->first << "\n";
     }
   } catch (const std::exception& error) {
     std::cerr << "migrate failed: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int command_print_grants(const config::Config& config, const std::string& role) {
+  try {
+    pqxx::connection target(config.database_url);
+    const Result<std::string> grants = least_privilege_grants(config, role, target);
+    if (!grants) {
+      std::cerr << "migrate --print-grants: " << grants.error() << "\n";
+      return 1;
+    }
+    std::cout << *grants;
+  } catch (const std::exception& error) {
+    std::cerr << "migrate --print-grants failed: " << error.what() << "\n";
     return 1;
   }
   return 0;

@@ -8,6 +8,8 @@ namespace projectord::cli {
 
 int command_run(const config::Config& config, bool exit_when_caught_up);
 int command_migrate(const config::Config& config, bool uninstall);
+/// `migrate --print-grants ROLE`: the least-privilege grants for `role` on stdout (daemon/cli/grants.hpp).
+int command_print_grants(const config::Config& config, const std::string& role);
 int command_check_config(const config::Config& config);
 int command_status(const config::Config& config, bool show_errors);
 

@@ -29,7 +29,12 @@ void print_help() {
                "                               (--exit-when-caught-up: exit 0 once every handler reached the head);\n"
                "                               SIGHUP reloads the config file\n"
                "  migrate [--uninstall]        install (or remove) the projectord schema, NOTIFY triggers and\n"
-               "                               read-model tables; idempotent\n"
+               "                               read-model tables; idempotent; run it as the tables' owner\n"
+               "  migrate --print-grants ROLE  print, as SQL for psql run by the owner, the least privileges\n"
+               "                               ROLE needs to run the daemon: SELECT on the sources, DML on the\n"
+               "                               projectord schema and the read models, TEMPORARY for staging\n"
+               "                               tables, and for rebuilds CREATE on the database and ownership\n"
+               "                               of the read-model tables\n"
                "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
                "  status [--show-errors]       each handler's checkpoint, the head of its source, the lag and\n"
                "                               its dead letters; errors by class (connection, unique_violation,\n"
@@ -61,6 +66,7 @@ struct Arguments {
   bool exit_when_caught_up = false;
   bool uninstall = false;
   bool show_errors = false;
+  std::string grants_for;  // migrate --print-grants ROLE
   std::string handler;   // pause, resume, skip, rebuild, retry, drop
   std::string endpoint;  // --http HOST:PORT
   std::string query;     // rebuild --max-rate N, retry/drop --id N
@@ -93,6 +99,12 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.uninstall = true;
     } else if (arg == "--show-errors" && parsed.command == "status") {
       parsed.show_errors = true;
+    } else if (arg == "--print-grants" && parsed.command == "migrate") {
+      if (i + 1 == args.size() || args[i + 1].empty() || args[i + 1].starts_with("-")) {
+        error = "--print-grants needs the role the daemon runs as";
+        return std::nullopt;
+      }
+      parsed.grants_for = args[++i];
     } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
       parsed.endpoint = args[++i];
     } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
@@ -168,6 +180,9 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   spdlog::set_level(spdlog::level::from_str(config.daemon.log_level));
 
   if (arguments->command == "run") return command_run(config, arguments->exit_when_caught_up);
+  if (arguments->command == "migrate" && !arguments->grants_for.empty()) {
+    return command_print_grants(config, arguments->grants_for);
+  }
   if (arguments->command == "migrate") return command_migrate(config, arguments->uninstall);
   if (arguments->command == "check-config") return command_check_config(config);
   if (is_admin(arguments->command)) {

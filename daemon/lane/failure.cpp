@@ -16,6 +16,7 @@ LaneFailure judge_current_exception() {
   } catch (const checkpoints::CheckpointMoved& moved) {  // another process runs the handler: its own session decides
     return {Fault::transient, postgres::error_text(moved)};
   } catch (const std::exception& error) {
+    if (postgres::is_setup_problem(error)) throw;
     return {postgres::is_transient(error) ? Fault::transient : Fault::event, postgres::error_text(error)};
   }
 }

@@ -3,7 +3,9 @@
 /// connection, the server, contention, another process moving the checkpoint: nothing about the events;
 /// retried forever in a new session, nothing skipped) or `event` (the events' own: isolated and retried up to
 /// max_attempts, then the poison policy applies). A handler says it with handlers::HandlerError; otherwise
-/// the server's errors are judged by base/postgres/errors.hpp and every other error is the event's.
+/// the server's errors are judged by base/postgres/errors.hpp and every other error is the event's. A setup
+/// problem (a missing privilege, or an object `projectord migrate` creates) is no event's fault and no retry
+/// mends it: it is not judged but thrown on, ending the session, and the lane stops saying what to grant.
 #include <chrono>
 #include <exception>
 #include <string>
@@ -22,7 +24,8 @@ struct LaneFailure {
   bool transient() const { return fault == Fault::transient; }
 };
 
-/// Judges the exception being handled: call it inside a `catch (const std::exception&)` block.
+/// Judges the exception being handled: call it inside a `catch (const std::exception&)` block. Rethrows it
+/// when it is a setup problem (postgres::is_setup_problem).
 LaneFailure judge_current_exception();
 
 }  // namespace projectord

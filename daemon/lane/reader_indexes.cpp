@@ -5,6 +5,8 @@
 #include <chrono>
 #include <pqxx/nontransaction>
 
+#include "base/postgres/errors.hpp"
+
 namespace projectord {
 
 void ReaderIndexes::build(pqxx::connection& target, Position checkpoint, const Clock& clock,
@@ -12,8 +14,15 @@ void ReaderIndexes::build(pqxx::connection& target, Position checkpoint, const C
   const auto started = clock.now();
   for (const handlers::ReaderIndex& index : indexes_) {
     unit_begins();
-    pqxx::nontransaction txn(target);
-    handlers::create_reader_index(txn, index);
+    try {
+      pqxx::nontransaction txn(target);
+      handlers::create_reader_index(txn, index);
+    } catch (const std::exception& error) {
+      if (!postgres::is_setup_problem(error)) throw;
+      // Readers go slower without it; the handler's writes do not need it.
+      spdlog::warn("handler={} event=reader_index_skipped index={} error=\"{}\"", handler_, index.name,
+                   postgres::setup_hint(error, target.username()));
+    }
   }
   pending_ = false;
   spdlog::info("handler={} event=reader_indexes_ready position={} ms={}", handler_, checkpoint,

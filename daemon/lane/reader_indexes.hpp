@@ -32,7 +32,8 @@ class ReaderIndexes {
 
   /// Builds them on `target`, one index at a time; `unit_begins` is called before each. `checkpoint` and
   /// `clock` are for the log line that says they are ready. A failure is thrown (the session ends; the next
-  /// one builds what is missing).
+  /// one builds what is missing), except a missing privilege (only the table's owner may index it): that
+  /// index is left out with a warning that says what to grant, and the handler goes on without it.
   void build(pqxx::connection& target, Position checkpoint, const Clock& clock,
              const std::function<void()>& unit_begins);
 

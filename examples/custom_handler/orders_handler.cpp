@@ -22,9 +22,11 @@ class OrdersHandler final : public handlers::ProjectionHandler {
       : table_(projectord::postgres::quote_identifier(table)), event_type_(std::move(event_type)),
         customer_(std::move(customer)), amount_(std::move(amount)) {}
 
-  std::vector<std::string> setup_sql() const override {
-    return {"CREATE TABLE IF NOT EXISTS " + table_ +
-            " (customer_id text PRIMARY KEY, orders bigint NOT NULL, total bigint NOT NULL)"};
+  // Each statement names the table it creates: a lane runs it only where the table is missing, so a daemon
+  // role that may only write the table needs no CREATE in its schema.
+  std::vector<handlers::SetupStatement> setup_sql() const override {
+    return {{table_, "CREATE TABLE IF NOT EXISTS " + table_ +
+                         " (customer_id text PRIMARY KEY, orders bigint NOT NULL, total bigint NOT NULL)"}};
   }
 
   // Folds a batch per customer, so a transaction writes each customer once.

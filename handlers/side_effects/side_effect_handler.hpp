@@ -21,7 +21,7 @@ class SideEffectHandler final : public ProjectionHandler {
   SideEffectHandler(std::string name, std::unique_ptr<SideEffect> effect)
       : name_(std::move(name)), effect_(std::move(effect)) {}
 
-  std::vector<std::string> setup_sql() const override { return {}; }
+  std::vector<SetupStatement> setup_sql() const override { return {}; }
   /// Throws DeliveryFailed for the first event (in order) that was not delivered.
   void apply(pqxx::work& txn, std::span<const Event> events) override;
   void committed(Position position) override;

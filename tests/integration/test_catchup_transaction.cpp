@@ -37,7 +37,7 @@ void insert(pqxx::work& txn, Position position) { txn.exec_params("INSERT INTO c
 // Inserts each event's position; `failing` throws what `fail` makes instead.
 class PositionLog final : public handlers::ProjectionHandler {
  public:
-  std::vector<std::string> setup_sql() const override { return {}; }
+  std::vector<handlers::SetupStatement> setup_sql() const override { return {}; }
   void apply(pqxx::work& txn, std::span<const Event> events) override {
     for (const Event& event : events) {
       if (event.position == failing) fail();
@@ -54,7 +54,7 @@ class PositionLog final : public handlers::ProjectionHandler {
 // Folds positions in memory; the sealed writes insert them, or fail as the events' own when `refuse_writes`.
 class FoldedLog final : public handlers::ProjectionHandler, public handlers::Folding {
  public:
-  std::vector<std::string> setup_sql() const override { return {}; }
+  std::vector<handlers::SetupStatement> setup_sql() const override { return {}; }
   void apply(pqxx::work&, std::span<const Event>) override {}
   void discard() override { folded_.clear(); }
   Folding* folding() override { return this; }

@@ -117,7 +117,7 @@ class ScriptedHandler final : public handlers::ProjectionHandler {
   ScriptedHandler(Position failing = 0, int failures = 0, Fail fail = {})
       : failing_(failing), failures_left_(failures), fail_(std::move(fail)) {}
 
-  std::vector<std::string> setup_sql() const override { return {kSetup}; }
+  std::vector<handlers::SetupStatement> setup_sql() const override { return {{"scripted_log", kSetup}}; }
   void apply(pqxx::work& txn, std::span<const Event> events) override {
     std::vector<Position> positions;
     for (const Event& event : events) {
@@ -142,7 +142,7 @@ class FoldingRecorder final : public handlers::ProjectionHandler, public handler
  public:
   explicit FoldingRecorder(Position failing) : failing_(failing) {}
 
-  std::vector<std::string> setup_sql() const override { return {kSetup}; }
+  std::vector<handlers::SetupStatement> setup_sql() const override { return {{"scripted_log", kSetup}}; }
   void apply(pqxx::work&, std::span<const Event> events) override { fold(events); }
   void flush(pqxx::work& txn) override { seal()->write(txn); }
   void discard() override { folded_.clear(); }

@@ -15,7 +15,7 @@ using projectord::testing::TestDatabase;
 namespace {
 
 void create_user_projection(const TestDatabase& db) {
-  for (const std::string& sql : user_projection_ddl("user_projection")) db.exec(sql);
+  for (const auto& statement : user_projection_ddl("user_projection")) db.exec(statement.sql);
 }
 
 // What `manage.py sqlmigrate` adds to the table for the Django guide's UserProjection model: db_index=True columns
@@ -96,7 +96,7 @@ TEST_CASE("a LIKE-only, partial, hash, expression or reordered index is not the 
 TEST_CASE("a table whose name leaves no room for our suffixes gets all six reader indexes, each its own") {
   TestDatabase db;
   const std::string table = "user_projection_of_the_customer_accounts_in_the_eu_region_v2";  // 60 bytes
-  for (const std::string& sql : user_projection_ddl(table)) db.exec(sql);
+  for (const auto& statement : user_projection_ddl(table)) db.exec(statement.sql);
   const auto indexes = user_projection_reader_indexes(table);
   auto connection = db.connect();
   for (const auto& index : indexes) {

@@ -38,7 +38,7 @@ class UsersModel {
     REQUIRE(made.has_value());
     handler_ = std::move(*made);
     pqxx::work setup(*connection_);
-    for (const std::string& sql : handler_->setup_sql()) setup.exec(sql);
+    for (const auto& statement : handler_->setup_sql()) setup.exec(statement.sql);
     setup.commit();
     handler_->on_connect(*connection_);
   }

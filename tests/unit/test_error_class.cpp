@@ -44,6 +44,7 @@ TEST_CASE("a server error is classed by its SQLSTATE") {
   CHECK(classed("23P01") == "constraint_violation");
   CHECK(classed("22P02") == "data_exception");
   CHECK(classed("42P01") == "syntax_or_access");
+  CHECK(classed("42501") == "insufficient_privilege");
   CHECK(classed("40001") == "conflict");
   CHECK(classed("40P01") == "conflict");
   CHECK(classed("53100") == "resources");

@@ -68,3 +68,8 @@ TEST_CASE("a failure message over several lines becomes one line without trailin
   CHECK(judged(std::runtime_error("ERROR:  boom\nCONTEXT:  here\n \n")).message == "ERROR:  boom CONTEXT:  here");
   CHECK(projectord::postgres::one_line("ok") == "ok");
 }
+
+TEST_CASE("a missing privilege or object is not judged but thrown on: no event is at fault, no retry mends it") {
+  CHECK_THROWS_AS(judged(pqxx::sql_error("permission denied for table users", "INSERT", "42501")), pqxx::sql_error);
+  CHECK_THROWS_AS(judged(pqxx::sql_error("relation \"users\" does not exist", "INSERT", "42P01")), pqxx::sql_error);
+}

@@ -1,0 +1,167 @@
+// The daemon run by a role that holds exactly what `projectord migrate --print-grants` lists, the owner
+// (here the superuser) having migrated: every feature works with those grants, and a missing one stops only
+// the handler that needs it, saying which GRANT gives it.
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "tests/blackbox/daemon_fixture.hpp"
+
+using namespace std::chrono_literals;
+using namespace projectord::testing::blackbox;
+using projectord::testing::DaemonProcess;
+using projectord::testing::eventually;
+using projectord::testing::run_command;
+using projectord::testing::TestDatabase;
+
+namespace {
+
+// A LOGIN role with no privilege of its own, unique to the test. Declared before the test's database: it is
+// dropped after that database, which drops what it owns and was granted there.
+class Role {
+ public:
+  Role() : name_("projectord_pd_" + std::to_string(::getpid()) + "_" + std::to_string(next_++)) {
+    admin_exec("CREATE ROLE " + name_ + " LOGIN");
+  }
+  ~Role() {
+    try {
+      admin_exec("DROP ROLE IF EXISTS " + name_);
+    } catch (const std::exception&) {  // a leftover role on a throwaway server harms no other test
+    }
+  }
+  Role(const Role&) = delete;
+  Role& operator=(const Role&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  /// The environment of the demo config, connecting as this role.
+  std::map<std::string, std::string> env_for(const TestDatabase& db) const {
+    return {{"TEST_DATABASE_URL", db.url() + " user=" + name_}};
+  }
+
+ private:
+  static void admin_exec(const std::string& sql) {
+    pqxx::connection admin(std::getenv("PROJECTORD_TEST_PG"));
+    pqxx::nontransaction(admin).exec(sql);
+  }
+
+  static inline std::atomic<int> next_{0};
+  std::string name_;
+};
+
+// Leaves the role only what `print-grants` gives: PUBLIC's defaults on the database and schema public go.
+void grant_printed(const TestDatabase& db, const std::string& config, const Role& role) {
+  db.exec("REVOKE ALL ON DATABASE " + db.name() + " FROM PUBLIC; REVOKE ALL ON SCHEMA public FROM PUBLIC");
+  const auto printed = run_command({kBinary, "--config", config, "migrate", "--print-grants", role.name()},
+                                   projectord::testing::blackbox::env_for(db));
+  REQUIRE(printed.exit_code == 0);
+  std::istringstream lines(printed.output);
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK((line.starts_with("-- ") || line.starts_with("GRANT ") || line.starts_with("ALTER TABLE ")));
+  }
+  db.exec(printed.output);
+}
+
+std::int64_t letters(const TestDatabase& db, const std::string& handler) {
+  return db.query_int("SELECT count(*) FROM projectord.dead_letters WHERE handler = '" + handler + "'");
+}
+
+std::int64_t registrations_written(const TestDatabase& db) {
+  return db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%UserRegistered'");
+}
+
+// The demo's handlers, a never-rebuilt users model to compare a rebuild with, and `registrations`, whose
+// table refuses every row until its constraint goes: each registration becomes a dead letter.
+std::string least_privilege_config() {
+  return demo_config() +
+         "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n"
+         "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
+         "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
+         " CONSTRAINT closed CHECK (false))\"\n[[handlers.registrations.statements]]\non = \"UserRegistered\"\n"
+         "sql = \"INSERT INTO registrations (position) VALUES ($1)\"\nparams = [\"position\"]\n";
+}
+
+bool at_head(const Endpoint& http, const TestDatabase& db, std::initializer_list<const char*> handlers) {
+  for (const char* handler : handlers) {
+    if (http.position(handler) != head(db)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a role with only the printed grants catches up, follows, rebuilds and retries dead letters") {
+  const Role role;
+  TestDatabase db;
+  write_events(db, 300);
+  const std::string config = migrated(db, "least-privilege.toml", least_privilege_config());
+  grant_printed(db, config, role);
+
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, role.env_for(db));
+  const Endpoint http(daemon);
+  const std::int64_t registered = registrations_written(db);
+  REQUIRE(registered > 2);
+  REQUIRE(eventually([&] {
+    return at_head(http, db, {"users", "user_log", "users_check", "registrations"}) &&
+           letters(db, "registrations") == registered;
+  }, 60s));
+  // The readers' indexes, built once caught up by the tables' owner the grants made it.
+  REQUIRE(eventually([&] {
+    return db.query_int("SELECT count(*) FROM pg_indexes WHERE tablename = 'user_projection'") == 9;
+  }));
+
+  write_events(db, 30);
+  REQUIRE(eventually([&] { return at_head(http, db, {"users", "user_log", "users_check", "registrations"}); }));
+  CHECK(logged_events(db) == head(db));
+
+  REQUIRE(http.post("/admin/rebuild/users").status == 202);
+  REQUIRE(eventually([&] { return daemon.log().find("event=rebuild_ended swapped=true") != std::string::npos; }, 60s));
+  REQUIRE(eventually([&] { return at_head(http, db, {"users", "users_check"}); }));
+  CHECK(users_differences(db, "user_projection", "user_projection_check") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'projectord\\_%\\_users'") == 0);
+
+  db.exec("ALTER TABLE registrations DROP CONSTRAINT closed");
+  REQUIRE(http.post("/admin/retry/registrations").status == 202);
+  REQUIRE(eventually([&] { return letters(db, "registrations") == 0; }));
+  CHECK(db.query_int("SELECT count(*) FROM registrations") == registrations_written(db));
+
+  CHECK(daemon.log().find("permission denied") == std::string::npos);
+  CHECK(daemon.log().find("must be owner") == std::string::npos);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("a role lacking INSERT on one read model stops that handler with the GRANT to run, the others go on") {
+  const Role role;
+  TestDatabase db;
+  write_events(db, 100);
+  const std::string config = migrated(db, "least-privilege-revoked.toml", demo_config());
+  grant_printed(db, config, role);
+  db.exec("REVOKE INSERT ON user_event_log FROM " + role.name());
+
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, role.env_for(db));
+  const Endpoint http(daemon);
+  const bool stopped = eventually([&] { return http.state("user_log") == "stopped"; });
+  INFO(daemon.log());
+  REQUIRE(stopped);
+  const std::string grant = "GRANT SELECT, INSERT, UPDATE, DELETE ON user_event_log TO " + role.name();
+  const auto entry = http.handler("user_log");
+  const std::string last_error(entry.at("last_error").as_string());
+  CHECK_THAT(last_error, Catch::Contains("permission denied for table user_event_log") && Catch::Contains(grant));
+  CHECK_THAT(daemon.log(), Catch::Contains("handler=user_log") && Catch::Contains(grant));
+  // Not the events' fault: none became a dead letter, the checkpoint did not move.
+  CHECK(letters(db, "user_log") == 0);
+  CHECK(http.position("user_log") == 0);
+
+  REQUIRE(eventually([&] { return at_head(http, db, {"users"}); }));
+  write_events(db, 30);
+  REQUIRE(eventually([&] { return at_head(http, db, {"users"}); }));
+  CHECK(http.state("user_log") == "stopped");
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
