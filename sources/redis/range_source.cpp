@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "base/stoppable_sleep.hpp"
-#include "sources/redis/stream_rows.hpp"
 
 namespace projectord {
 
@@ -51,7 +50,6 @@ SourceBatch RedisRangeSource::read(Position after, std::size_t limit, std::stop_
                         " no longer holds every entry after " + from.text() + " (" + *gone +
                         "): a rebuild would build a partial read model");
     }
-    if (info.last) head_ = info.last->position().value_or(head_);
     checked_ = true;
   }
   std::vector<sources::StreamEntry> entries = must(reader_.range_after(from, limit));
@@ -59,13 +57,8 @@ SourceBatch RedisRangeSource::read(Position after, std::size_t limit, std::stop_
   batch.truncated = entries.size() == limit;
   batch.rows = stream_rows(source_, entries, after);
   batch.to = batch.rows.empty() ? after : std::max(after, batch.rows.back().position);
-  if (!batch.truncated) {
-    // At the end of the stream: how far it reaches now (it may have grown while the rebuild replayed).
-    const sources::StreamInfo info = must(reader_.info());
-    if (info.last) head_ = std::max(head_, info.last->position().value_or(head_));
-  }
-  head_ = std::max(head_, batch.to);
-  batch.head = head_;
+  batch.head = stream_head(reader_);
+  if (!batch.rows.empty()) batch.head = std::max(batch.head, batch.rows.back().position);
   return batch;
 }
 
