@@ -17,6 +17,7 @@
 #include "daemon/lane/handler_lock.hpp"
 #include "daemon/lane/poison_policy.hpp"
 #include "daemon/lane/rebuild_mode.hpp"
+#include "daemon/lane/rewind_guard.hpp"
 #include "daemon/lane/status_board.hpp"
 #include "daemon/lane_control.hpp"
 #include "daemon/progress_watch.hpp"
@@ -33,9 +34,9 @@ enum class SessionEnd {
   finished,  ///< stop requested, caught up (exit_when_caught_up), or swapped in: the run ends
   halted,    ///< on_error = "stop" gave up on an event in a one-shot run: the run ends, halted
   resumed,   ///< an operator resumed the halted lane: a new session (reconnect, re-read) retries the event
-  rewind,    ///< a transaction written in the background failed for a reason of its events' own: the lane had
-             ///< read and folded on past it, so a new session starts from the checkpoint and replays the range
-             ///< carefully
+  rewind,    ///< a new session starts from the checkpoint as stored: a transaction written in the background
+             ///< failed for a reason of its events' own (the lane had read and folded on past it, the range is
+             ///< replayed carefully), the checkpoint was reset, or the source went backwards under it
 };
 using Step = std::optional<SessionEnd>;
 
@@ -71,7 +72,8 @@ class Lane::Impl {
         rebuild_(rebuild_mode(handler_.name, options_)),
         progress_(options_.progress_window),
         control_(handler_.name),
-        board_(handler_.name) {}
+        board_(handler_.name),
+        rewind_(handler_.name, *source_, checkpoint_, board_) {}
 
   void run(std::stop_token stop) {
     stop_ = stop;
@@ -138,6 +140,18 @@ class Lane::Impl {
     source_->wake();
   }
 
+  Result<void> reset_checkpoint(Position to, std::string origin) {
+    const LaneStatus now = status();
+    if (now.state == LaneState::stopped) return fail("handler " + handler_.name + " has stopped");
+    if (to > now.head) {
+      return fail("handler " + handler_.name + ": position " + std::to_string(to) + " is beyond the source's head " +
+                  std::to_string(now.head));
+    }
+    rewind_.request_reset(to, std::move(origin));
+    source_->wake();
+    return {};
+  }
+
  private:
   // Holds the lane, between transactions, until it is resumed or the daemon stops.
   void hold_while_paused(std::stop_token stop) {
@@ -187,6 +201,7 @@ class Lane::Impl {
       if (const Step end = build_reader_indexes(target)) return *end;
     }
     source_->open(handler_.name + ":read", std::move(loaded.holes));
+    if (!rewind_.start(target, loaded, stop)) return SessionEnd::rewind;
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
     reconnect.reset();
@@ -208,7 +223,8 @@ class Lane::Impl {
       const Position read_from = open ? open->to : writing_ ? writing_->to : position_;
       const auto read_started = clock_.now();
       SourceBatch batch = source_->read(read_from, read_limit(), stop);
-      head_ = std::max(head_, batch.head);
+      if (rewind_.went_back(batch, read_from)) return SessionEnd::rewind;
+      head_ = batch.head;
       const bool blocked = batch.blocked;
       const bool truncated = batch.truncated;
       const bool progressed = batch.to > read_from;
@@ -229,6 +245,7 @@ class Lane::Impl {
       if (!truncated && !open && reader_indexes_pending_) {
         if (const Step end = build_reader_indexes(target)) return *end;
       }
+      if (!truncated && !open) rewind_.note_mark(target, position_);
       if (rebuild_ && rebuild_->throttled()) {
         if (const Step end = throttle(open, batch.rows.size())) return *end;
       }
@@ -251,6 +268,10 @@ class Lane::Impl {
       if (!open) {
         if (const Step end = apply_late_rows(target)) return *end;
         if (const Step end = serve_letter_requests(target)) return *end;
+        if (rewind_.reset_requested()) {
+          if (const Step end = finish_writing()) return *end;
+          if (rewind_.serve_reset(target)) return SessionEnd::rewind;
+        }
       }
       if (!blocked && !truncated && options_.exit_when_caught_up) return SessionEnd::finished;
       if (!blocked && !truncated && !open && rebuild_ && options_.rebuild->may_swap()) {
@@ -642,7 +663,7 @@ class Lane::Impl {
   Position position_ = 0;
   Position careful_until_ = 0;         ///< up to here, one chunk per transaction: a failure was seen in this range
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
-  Position head_ = 0;                  ///< the highest head a read has seen
+  Position head_ = 0;                  ///< the source's head at the last read
   bool reader_indexes_pending_ = false;  ///< a build from position 0 has not caught up yet (see build_reader_indexes)
   ProgressWatch progress_;
   std::stop_token stop_;
@@ -669,6 +690,7 @@ class Lane::Impl {
   LaneControl control_;
   DeadLetterRequests letter_requests_;
   StatusBoard board_;
+  RewindGuard rewind_;
 };
 
 Lane::Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
@@ -685,5 +707,8 @@ Result<void> Lane::pause() { return impl_->pause(); }
 Result<void> Lane::resume() { return impl_->resume(); }
 Result<Position> Lane::skip() { return impl_->skip(); }
 void Lane::dead_letters(DeadLetterAction action, std::optional<std::int64_t> id) { impl_->dead_letters(action, id); }
+Result<void> Lane::reset_checkpoint(Position to, std::string origin) {
+  return impl_->reset_checkpoint(to, std::move(origin));
+}
 
 }  // namespace projectord
