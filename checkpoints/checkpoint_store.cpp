@@ -1,6 +1,7 @@
 #include "checkpoints/checkpoint_store.hpp"
 
 #include <boost/json.hpp>
+#include <pqxx/nontransaction>
 
 namespace projectord::checkpoints {
 
@@ -19,9 +20,14 @@ Checkpoint CheckpointStore::load(pqxx::connection& connection) const {
   txn.exec_params("INSERT INTO projectord.checkpoints (handler, source) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                   handler_, source_);
   const pqxx::row row =
-      txn.exec_params1("SELECT position, holes::text FROM projectord.checkpoints WHERE handler = $1", handler_);
+      txn.exec_params1("SELECT position, holes::text, anchor_position, anchor_fingerprint"
+                       " FROM projectord.checkpoints WHERE handler = $1",
+                       handler_);
   txn.commit();
-  Checkpoint checkpoint{row[0].as<Position>(), {}};
+  Checkpoint checkpoint{row[0].as<Position>(), {}, std::nullopt};
+  if (!row[2].is_null() && !row[3].is_null()) {
+    checkpoint.mark = RowMark{row[2].as<Position>(), row[3].as<std::int64_t>()};
+  }
   const boost::json::value holes = boost::json::parse(row[1].c_str());
   for (const auto& [position, deadline] : holes.as_object()) {
     checkpoint.holes.emplace(std::stoll(std::string(position)), deadline.to_number<std::int64_t>());
@@ -38,6 +44,21 @@ void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::
     throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
                           " (another projectord process runs this handler?)");
   }
+}
+
+void CheckpointStore::mark(pqxx::connection& connection, const RowMark& mark) const {
+  pqxx::nontransaction txn(connection);
+  txn.exec_params0("UPDATE projectord.checkpoints SET anchor_position = $2, anchor_fingerprint = $3"
+                   " WHERE handler = $1 AND position >= $2",
+                   handler_, mark.position, mark.fingerprint);
+}
+
+void CheckpointStore::reset(pqxx::connection& connection, Position to) const {
+  pqxx::work txn(connection);
+  txn.exec_params0("UPDATE projectord.checkpoints SET position = $2, holes = '{}', anchor_position = NULL,"
+                   " anchor_fingerprint = NULL, updated_at = now() WHERE handler = $1",
+                   handler_, to);
+  txn.commit();
 }
 
 }  // namespace projectord::checkpoints

@@ -1,9 +1,11 @@
 #pragma once
 /// A handler's checkpoint row in projectord.checkpoints. `advance` runs inside the batch's transaction
 /// and fails unless the row still holds the position this process last read: a second process working
-/// the same handler makes the transaction roll back instead of applying events twice.
+/// the same handler makes the transaction roll back instead of applying events twice. The row also holds
+/// the row the checkpoint ended on (`RowMark`), by which a lane notices a source that went backwards.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
@@ -20,9 +22,18 @@ struct CheckpointMoved : std::runtime_error {
 /// Positions passed as holes, each with the time (unix milliseconds) until which it is re-checked.
 using HoleDeadlines = std::map<Position, std::int64_t>;
 
+/// A row of the source at or below the checkpoint: its position and the fingerprint of its stream id, version
+/// and type (sources/row_fingerprint.hpp).
+struct RowMark {
+  Position position = 0;
+  std::int64_t fingerprint = 0;
+  bool operator==(const RowMark&) const = default;
+};
+
 struct Checkpoint {
   Position position = 0;
   HoleDeadlines holes;
+  std::optional<RowMark> mark;  ///< the row the checkpoint ended on; none noted yet
 };
 
 class CheckpointStore {
@@ -40,6 +51,13 @@ class CheckpointStore {
 
   /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check.
   void advance(pqxx::work& txn, Position from, Position to, std::int64_t events, const HoleDeadlines& holes) const;
+
+  /// Notes `mark` as the row the checkpoint ended on, in a statement of its own: kept only while the
+  /// checkpoint is at or past it.
+  void mark(pqxx::connection& connection, const RowMark& mark) const;
+
+  /// An operator's reset: the checkpoint goes to `to`, with no holes and no row noted.
+  void reset(pqxx::connection& connection, Position to) const;
 
  private:
   std::string handler_;

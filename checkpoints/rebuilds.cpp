@@ -110,10 +110,12 @@ Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handle
   txn.exec0("DROP SCHEMA " + txn.quote_name(retired) + " CASCADE");
   txn.exec0("DROP SCHEMA " + txn.quote_name(shadow) + " CASCADE");
   txn.exec_params0(
-      "INSERT INTO projectord.checkpoints (handler, source, position, events_applied, holes)"
-      " SELECT $1, source, position, events_applied, holes FROM projectord.checkpoints WHERE handler = $2"
+      "INSERT INTO projectord.checkpoints (handler, source, position, events_applied, holes, anchor_position,"
+      " anchor_fingerprint) SELECT $1, source, position, events_applied, holes, anchor_position, anchor_fingerprint"
+      " FROM projectord.checkpoints WHERE handler = $2"
       " ON CONFLICT (handler) DO UPDATE SET source = EXCLUDED.source, position = EXCLUDED.position,"
-      " events_applied = EXCLUDED.events_applied, holes = EXCLUDED.holes, updated_at = now()",
+      " events_applied = EXCLUDED.events_applied, holes = EXCLUDED.holes, anchor_position ="
+      " EXCLUDED.anchor_position, anchor_fingerprint = EXCLUDED.anchor_fingerprint, updated_at = now()",
       handler, shadow_checkpoint(handler));
   txn.exec_params0("DELETE FROM projectord.checkpoints WHERE handler = $1", shadow_checkpoint(handler));
   txn.exec_params0("DELETE FROM projectord.rebuilds WHERE handler = $1", handler);

@@ -10,7 +10,7 @@ std::vector<std::string> install_schema_sql() {
       "CREATE TABLE IF NOT EXISTS projectord.schema_version (version integer NOT NULL)",
       "INSERT INTO projectord.schema_version SELECT " + std::to_string(kSchemaVersion) +
           " WHERE NOT EXISTS (SELECT 1 FROM projectord.schema_version)",
-      // Version 1 lacked `rebuilds`; what it had is unchanged, so an upgrade is the CREATEs below.
+      // An older version's tables are brought up to this one by the idempotent CREATEs and ALTERs below.
       "UPDATE projectord.schema_version SET version = " + std::to_string(kSchemaVersion),
       // One row per handler. `position` is the last settled position: every event at or below it has been
       // applied (or dead-lettered, or was a hole). `holes`: positions passed with no row while live, each with
@@ -19,6 +19,11 @@ std::vector<std::string> install_schema_sql() {
       " handler text PRIMARY KEY, source text NOT NULL, position bigint NOT NULL DEFAULT 0,"
       " events_applied bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now(),"
       " holes jsonb NOT NULL DEFAULT '{}')",
+      // The row the checkpoint ended on: the position of a row at or below `position` and the fingerprint of
+      // its stream id, version and type (sources/row_fingerprint.hpp). A source whose row there is gone or
+      // different went backwards under the checkpoint (a restore from an older backup); NULL: none noted yet.
+      "ALTER TABLE projectord.checkpoints ADD COLUMN IF NOT EXISTS anchor_position bigint,"
+      " ADD COLUMN IF NOT EXISTS anchor_fingerprint bigint",
       "CREATE TABLE IF NOT EXISTS projectord.dead_letters ("
       " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, handler text NOT NULL, source text NOT NULL,"
       " position bigint NOT NULL, stream_id text, event_type text, payload text, error text NOT NULL,"

@@ -7,7 +7,7 @@
 
 namespace projectord::checkpoints {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 std::vector<std::string> install_schema_sql();
 std::vector<std::string> uninstall_schema_sql();

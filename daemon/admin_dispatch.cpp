@@ -53,6 +53,14 @@ http::AdminOutcome dispatch_admin(const http::AdminRequest& request, LaneRun& li
                    request.dead_letter ? std::to_string(*request.dead_letter) : "all", request.origin);
       return accepted(retry ? "retrying its dead letters between transactions" : "dropping its dead letters");
     }
+    case http::AdminAction::reset_checkpoint: {
+      if (!request.reset_to) return not_allowed_now("reset-checkpoint needs the position to reset to");
+      const auto done = live.lane->reset_checkpoint(*request.reset_to, request.origin);
+      if (!done) return not_allowed_now(done.error());
+      spdlog::warn("handler={} event=admin action=reset_checkpoint to={} origin={}", handler, *request.reset_to,
+                   request.origin);
+      return accepted("resetting the checkpoint between transactions", *request.reset_to);
+    }
     case http::AdminAction::skip: {
       const auto skipped = lane.skip();
       if (!skipped) return not_allowed_now(skipped.error());

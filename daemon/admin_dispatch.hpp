@@ -1,7 +1,8 @@
 #pragma once
-/// Carries out an operator's request (pause, resume, skip, rebuild, retry, drop) on one handler's lanes and
-/// says what became of it. Skip and resume reach the handler's rebuild lane when that one is halted (on an
-/// event the live lane never saw fail) and the live lane is not; everything else acts on the live lane.
+/// Carries out an operator's request (pause, resume, skip, rebuild, retry, drop, reset_checkpoint) on one
+/// handler's lanes and says what became of it. Skip and resume reach the handler's rebuild lane when that one
+/// is halted (on an event the live lane never saw fail) and the live lane is not; everything else acts on the
+/// live lane. A rebuild is allowed in every state of the live lane, source_rewound included.
 /// Never blocks: the lanes act on the request from their own threads.
 #include <functional>
 

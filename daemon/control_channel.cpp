@@ -32,7 +32,7 @@ Result<http::AdminRequest> parse_control(std::string_view payload) {
     if (handler.empty() || handler.find(' ') != std::string_view::npos) {
       return fail("expected '" + std::string(name) + " HANDLER', got '" + printable(payload) + "'");
     }
-    return http::AdminRequest{value, std::string(handler), "notify", std::nullopt, std::nullopt};
+    return http::AdminRequest{value, std::string(handler), "notify", std::nullopt, std::nullopt, std::nullopt};
   }
   return fail("unknown action '" + printable(action, 32) + "': expected pause, resume, skip, rebuild, retry or drop");
 }

@@ -19,6 +19,7 @@
 #include "daemon/lane/reader_indexes.hpp"
 #include "daemon/lane/rebuild_mode.hpp"
 #include "daemon/lane/session_end.hpp"
+#include "daemon/lane/rewind_guard.hpp"
 #include "daemon/lane/status_board.hpp"
 #include "daemon/lane_control.hpp"
 #include "daemon/progress_watch.hpp"
@@ -58,7 +59,8 @@ class Lane::Impl {
         reader_indexes_(handler_.name, projection_->reader_indexes()),
         control_(handler_.name),
         board_(handler_.name),
-        late_rows_(handler_.name, *source_, board_) {}
+        late_rows_(handler_.name, *source_, board_),
+        rewind_(handler_.name, *source_, checkpoint_, board_) {}
 
   void run(std::stop_token stop) {
     stop_ = stop;
@@ -140,6 +142,18 @@ class Lane::Impl {
     source_->wake();
   }
 
+  Result<void> reset_checkpoint(Position to, std::string origin) {
+    const LaneStatus now = status();
+    if (now.state == LaneState::stopped) return fail("handler " + handler_.name + " has stopped");
+    if (to > now.head) {
+      return fail("handler " + handler_.name + ": position " + std::to_string(to) + " is beyond the source's head " +
+                  std::to_string(now.head));
+    }
+    rewind_.request_reset(to, std::move(origin));
+    source_->wake();
+    return {};
+  }
+
  private:
   // Holds the lane, between transactions, until it is resumed or the daemon stops.
   void hold_while_paused(std::stop_token stop) {
@@ -178,6 +192,7 @@ class Lane::Impl {
       if (const Step end = build_reader_indexes(target)) return *end;
     }
     source_->open(handler_.name + ":read", std::move(loaded.holes));
+    if (!rewind_.start(target, loaded, stop)) return SessionEnd::rewind;
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
     reconnect.reset();
@@ -195,7 +210,8 @@ class Lane::Impl {
       const Position read_from = catchup_.read_from();
       const auto read_started = clock_.now();
       SourceBatch batch = source_->read(read_from, read_limit(), stop);
-      head_ = std::max(head_, batch.head);
+      if (rewind_.went_back(batch, read_from)) return SessionEnd::rewind;
+      head_ = batch.head;
       update([&](LaneStatus& s) { s.head = head_; });  // /status shows it while the batch is applied or retried
       const bool blocked = batch.blocked;
       const bool truncated = batch.truncated;
@@ -212,6 +228,7 @@ class Lane::Impl {
       if (!truncated && !catchup_.open() && reader_indexes_.due_once_caught_up()) {
         if (const Step end = build_reader_indexes(target)) return *end;
       }
+      if (!truncated && !catchup_.open()) rewind_.note_mark(target, position_);
       if (rebuild_ && rebuild_->throttled()) {
         if (const Step end = throttle(batch.rows.size())) return *end;
       }
@@ -234,6 +251,10 @@ class Lane::Impl {
       if (!catchup_.open()) {
         if (const Step end = apply_late_rows(target)) return *end;
         if (const Step end = serve_letter_requests(target)) return *end;
+        if (rewind_.reset_requested()) {
+          if (const Step end = catchup_.finish_writing()) return *end;
+          if (rewind_.serve_reset(target)) return SessionEnd::rewind;
+        }
       }
       if (!blocked && !truncated && options_.exit_when_caught_up) return SessionEnd::finished;
       if (!blocked && !truncated && !catchup_.open() && rebuild_ && options_.rebuild->may_swap()) {
@@ -498,7 +519,7 @@ class Lane::Impl {
   std::optional<RebuildMode> rebuild_;  ///< a rebuild lane's own ways (LaneOptions::rebuild)
   Position position_ = 0;
   Clock::time_point batch_started_{};  ///< when the batch process() commits began (its read), for the histogram
-  Position head_ = 0;                  ///< the highest head a read has seen
+  Position head_ = 0;                  ///< the source's head at the last read
   ProgressWatch progress_;
   std::stop_token stop_;
   std::string role_;  ///< the role the target connection logs in as, for the GRANTs a setup problem needs
@@ -509,6 +530,7 @@ class Lane::Impl {
   DeadLetterRequests letter_requests_;
   StatusBoard board_;
   LateRows late_rows_;
+  RewindGuard rewind_;
 };
 
 Lane::Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
@@ -525,5 +547,8 @@ Result<void> Lane::pause() { return impl_->pause(); }
 Result<void> Lane::resume() { return impl_->resume(); }
 Result<Position> Lane::skip() { return impl_->skip(); }
 void Lane::dead_letters(DeadLetterAction action, std::optional<std::int64_t> id) { impl_->dead_letters(action, id); }
+Result<void> Lane::reset_checkpoint(Position to, std::string origin) {
+  return impl_->reset_checkpoint(to, std::move(origin));
+}
 
 }  // namespace projectord

@@ -10,12 +10,15 @@
 /// on_error = "stop" halts this lane only, "dead_letter" records it and moves on.
 ///
 /// Operators steer a lane from other threads (the admin API): pause it after the transaction in flight,
-/// resume it, or skip the event a halted lane stopped on (recorded as a dead letter).
+/// resume it, skip the event a halted lane stopped on (recorded as a dead letter), or reset its checkpoint.
+/// A source that went backwards under the checkpoint holds the lane in source_rewound
+/// (daemon/lane/rewind_guard.hpp).
 ///
 /// The lane's own file holds the session loop and the batch path, and sequences the steps; its other jobs are
 /// units of their own under daemon/lane/: the catch-up transaction and its write in the background (on the
 /// writer thread), the reader indexes, the late rows, the failure judgement, the poison policy, the
-/// single-runner lock, the rebuild mode, the operators' dead-letter requests and the published status.
+/// single-runner lock, the rebuild mode, the operators' dead-letter requests, the rewind check and the
+/// published status.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -78,6 +81,10 @@ class Lane {
   /// the letter when that succeeds and recording the new error when not; drop removes the letters.
   using DeadLetterAction = projectord::DeadLetterAction;
   void dead_letters(DeadLetterAction action, std::optional<std::int64_t> id);
+
+  /// Moves the checkpoint to `to` (at most the source's head), between transactions, with no holes and no
+  /// row noted: the way out of source_rewound short of a rebuild. `origin` says who asked, for the log.
+  Result<void> reset_checkpoint(Position to, std::string origin);
 
  private:
   class Impl;

@@ -23,7 +23,9 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
 
   switch (s.state) {
     case LaneState::halted:
-      health.state = "halted";
+    case LaneState::source_rewound:
+      // Neither goes on without an operator (a rewound source: unless the store comes back).
+      health.state = to_string(s.state);
       health.reason = s.last_error;
       return health;
     case LaneState::paused:

@@ -3,7 +3,8 @@
 /// publishes what it is doing (LaneStatus); this turns it, at a given moment, into one of
 ///   starting, idle, catching_up, slow (behind and the lag grew over the last window), waiting_for_hole,
 ///   stuck (no progress while work waits: a hole held open by a transaction, a hung server or lock, a
-///   database that stays unreachable), reconnecting, paused, halted, stopped
+///   database that stays unreachable), reconnecting, paused, halted, source_rewound (the source went
+///   backwards under the checkpoint), stopped
 /// with a reason for the ones that need attention.
 #include <array>
 #include <string>
@@ -29,8 +30,8 @@ struct HealthLimits {
 LaneHealth assess(const LaneStatus& status, Clock::time_point now, const HealthLimits& limits);
 
 /// Every state `assess` reports, for metrics that list them all.
-inline constexpr std::array<std::string_view, 11> kReportedStates{
-    "starting", "idle",         "catching_up", "slow",   "waiting_for_hole", "stuck",
-    "reconnecting", "retrying", "paused",      "halted", "stopped"};
+inline constexpr std::array<std::string_view, 12> kReportedStates{
+    "starting", "idle",     "catching_up", "slow",   "waiting_for_hole", "stuck",
+    "reconnecting", "retrying", "paused", "halted", "source_rewound",   "stopped"};
 
 }  // namespace projectord

@@ -20,6 +20,8 @@ std::string_view to_string(LaneState state) {
       return "paused";
     case LaneState::halted:
       return "halted";
+    case LaneState::source_rewound:
+      return "source_rewound";
     case LaneState::stopped:
       return "stopped";
   }

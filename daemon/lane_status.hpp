@@ -16,13 +16,18 @@ namespace projectord {
 
 /// retrying: an event failed and the lane waits out its backoff (or the receiver's Retry-After) before the
 /// next attempt; waiting is not being busy, so it does not count against the watchdog.
-enum class LaneState { starting, catching_up, idle, waiting_for_hole, reconnecting, retrying, paused, halted, stopped };
+/// source_rewound: the source went backwards under the checkpoint (its head below it, or the row the
+/// checkpoint ended on gone or changed); nothing is applied until it comes back or an operator rebuilds or
+/// resets the checkpoint.
+enum class LaneState {
+  starting, catching_up, idle, waiting_for_hole, reconnecting, retrying, paused, halted, source_rewound, stopped
+};
 std::string_view to_string(LaneState state);
 
 struct LaneStatus {
   LaneState state = LaneState::starting;
   Position position = 0;
-  Position head = 0;       ///< the highest position of the source's table in the last read
+  Position head = 0;       ///< the source's head at the last read (or rewind check)
   Position halted_at = 0;  ///< while halted: the position of the event it stopped on
   std::int64_t events_applied = 0;
   std::int64_t dead_letters = 0;

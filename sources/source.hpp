@@ -26,6 +26,7 @@ struct Undecodable {
   std::string type;
   std::string payload;  ///< as stored (or the entry's fields), for the operator to look at
   std::string error;    ///< names the source and position
+  std::int64_t version = 0;  ///< the stream version when the store has one apart from the payload
 };
 
 /// One event of a batch, in position order: decoded, or a poison event that never reaches the handler.
@@ -37,9 +38,22 @@ struct SourceRow {
 struct SourceBatch {
   std::vector<SourceRow> rows;  ///< settled events after the position asked for, in order
   Position to = 0;           ///< where the checkpoint goes once `rows` are applied (>= the last row)
-  Position head = 0;         ///< the highest position the source has, as far as this read saw
+  /// The source's true head at this read: its highest position whatever the checkpoint (a PostgreSQL table's
+  /// max(position), a Redis stream's last generated id); below the checkpoint when the store went backwards.
+  Position head = 0;
   bool blocked = false;      ///< events beyond `to` exist but are not settled yet
   bool truncated = false;    ///< the read stopped at its limit: more is ready now
+};
+
+/// What a source holds at a position now, for the check that it did not go backwards under the checkpoint.
+struct RowAt {
+  enum class Found {
+    row,      ///< a row of this source: `fingerprint` is its (sources/row_fingerprint.hpp)
+    missing,  ///< no row of this source
+    retired,  ///< gone by the source's own rules (a Redis stream trimmed past it): nothing to compare
+  };
+  Found found = Found::missing;
+  std::int64_t fingerprint = 0;
 };
 
 /// Thrown by a source that cannot serve its lane as configured, for a reason no retry fixes (a stream trimmed
@@ -70,6 +84,10 @@ class Source {
   /// After a transaction moved the checkpoint to `to` (the lane's thread, after its commit).
   virtual void committed(Position to) = 0;
 
+  /// After an operator moved the checkpoint to `to` (the lane's thread; a new session follows): a source that
+  /// keeps its own record of what it delivered (a Redis consumer group) moves it there too.
+  virtual void checkpoint_reset(Position to) = 0;
+
   /// Late rows: events found, after the lane passed their positions as holes, to apply now out of order.
   /// Returns nothing unless a recheck is due. `holes_changed` says whether `holes()` shrank.
   virtual std::vector<SourceRow> late_rows(bool& holes_changed) = 0;
@@ -77,6 +95,12 @@ class Source {
   /// The event at `position`, read again (an operator retries its dead letter); nullopt when the source no
   /// longer has it.
   virtual std::optional<SourceRow> read_at(Position position) = 0;
+
+  /// The source's true head now (see SourceBatch::head), asked outside a read.
+  virtual Position head() = 0;
+
+  /// What the source holds at `position` now (the row a checkpoint ended on).
+  virtual RowAt row_at(Position position) = 0;
 
   /// Positions passed as holes and still watched, stored with every checkpoint move.
   virtual const checkpoints::HoleDeadlines& holes() const = 0;

@@ -48,7 +48,10 @@ void print_help() {
                "  retry HANDLER [--id N]       ... to apply its dead letters again (all, or the one with id N),\n"
                "                               out of order; one that fails again stays, with the new error\n"
                "  drop HANDLER [--id N]        ... to delete its dead letters for good\n"
-               "                               (these six use [http] listen and admin_token; --http HOST:PORT\n"
+               "  reset-checkpoint HANDLER --to N  ... to move its checkpoint to position N (at most the\n"
+               "                               source's head), with no holes: the way out of source_rewound\n"
+               "                               (a store that went backwards) short of a rebuild\n"
+               "                               (these seven use [http] listen and admin_token; --http HOST:PORT\n"
                "                               names another endpoint)\n\n"
                "Options:\n"
                "  --config FILE                config file (default "
@@ -67,14 +70,14 @@ struct Arguments {
   bool uninstall = false;
   bool show_errors = false;
   std::string grants_for;  // migrate --print-grants ROLE
-  std::string handler;   // pause, resume, skip, rebuild, retry, drop
+  std::string handler;   // pause, resume, skip, rebuild, retry, drop, reset-checkpoint
   std::string endpoint;  // --http HOST:PORT
-  std::string query;     // rebuild --max-rate N, retry/drop --id N
+  std::string query;     // rebuild --max-rate N, retry/drop --id N, reset-checkpoint --to N
 };
 
 bool is_admin(const std::string& command) {
   return command == "pause" || command == "resume" || command == "skip" || command == "rebuild" ||
-         command == "retry" || command == "drop";
+         command == "retry" || command == "drop" || command == "reset-checkpoint";
 }
 
 bool is_number(const std::string& text) {
@@ -121,6 +124,13 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
         return std::nullopt;
       }
       parsed.query = "id=" + id;
+    } else if (arg == "--to" && parsed.command == "reset-checkpoint" && i + 1 < args.size()) {
+      const std::string& to = args[++i];
+      if (!is_number(to)) {
+        error = "--to needs a position";
+        return std::nullopt;
+      }
+      parsed.query = "to=" + to;
     } else if (is_admin(parsed.command) && parsed.handler.empty() && !arg.starts_with("-")) {
       parsed.handler = arg;
     } else if (parsed.command.empty() && !arg.starts_with("-")) {
@@ -157,11 +167,14 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   std::string error;
   const auto arguments = parse(args, error);
   static const std::vector<std::string> kCommands = {"run",     "migrate", "check-config", "status", "pause",
-                                                      "resume",  "skip",    "rebuild",      "retry",  "drop"};
+                                                      "resume",  "skip",    "rebuild",      "retry",  "drop",
+                                                      "reset-checkpoint"};
   if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
   } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {
     error = arguments->command + " needs a handler name";
+  } else if (arguments && arguments->command == "reset-checkpoint" && arguments->query.empty()) {
+    error = "reset-checkpoint needs --to N";
   }
   if (!error.empty()) {
     std::cerr << "projectord: " << error << " (see projectord --help)\n";

@@ -230,13 +230,15 @@ Response admin(const Request& request, DaemonView& daemon) {
                                                                       {"/admin/skip/", AdminAction::skip},
                                                                       {"/admin/rebuild/", AdminAction::rebuild},
                                                                       {"/admin/retry/", AdminAction::retry},
-                                                                      {"/admin/drop/", AdminAction::drop}};
+                                                                      {"/admin/drop/", AdminAction::drop},
+                                                                      {"/admin/reset-checkpoint/", AdminAction::reset_checkpoint}};
   for (const auto& [prefix, action] : kActions) {
     const std::string_view handler = tail_after(request.path, prefix);
     if (handler.empty()) continue;
-    AdminRequest admin_request{action, std::string(handler), "http", std::nullopt, std::nullopt};
+    AdminRequest admin_request{action, std::string(handler), "http", std::nullopt, std::nullopt, std::nullopt};
     const bool on_letters = action == AdminAction::retry || action == AdminAction::drop;
-    if ((action == AdminAction::rebuild || on_letters) && !request.query.empty()) {
+    const bool resetting = action == AdminAction::reset_checkpoint;
+    if ((action == AdminAction::rebuild || on_letters || resetting) && !request.query.empty()) {
       const auto params = boost::urls::parse_query(request.query);
       if (!params) return error(400, "malformed query string");
       for (const auto& param : *params) {
@@ -244,19 +246,23 @@ Response admin(const Request& request, DaemonView& daemon) {
         if (on_letters) {
           if (param.key != "id" || !value) return error(400, "retry and drop take id=N (a dead letter's id)");
           admin_request.dead_letter = *value;
+        } else if (resetting) {
+          if (param.key != "to" || !value) return error(400, "reset-checkpoint takes to=N (a position)");
+          admin_request.reset_to = *value;
         } else {
           if (param.key != "max_rate" || !value) return error(400, "rebuild takes max_rate=N (events/s, 0: unlimited)");
           admin_request.max_rate = *value;
         }
       }
     }
+    if (resetting && !admin_request.reset_to) return error(400, "reset-checkpoint needs to=N (a position)");
     const AdminOutcome outcome = daemon.admin(admin_request);
     boost::json::object body{{"handler", handler}, {"outcome", to_string(outcome.result)}, {"message", outcome.message}};
     if (outcome.position) body["position"] = *outcome.position;
     if (outcome.result != AdminResult::accepted) body["error"] = outcome.message;
     return json(status_code(outcome.result), body);
   }
-  return error(404, "no such admin call: " + request.path + " (/admin/ACTION/HANDLER: pause, resume, skip, rebuild, retry, drop)");
+  return error(404, "no such admin call: " + request.path + " (/admin/ACTION/HANDLER: pause, resume, skip, rebuild, retry, drop, reset-checkpoint)");
 }
 
 // The last rendered /metrics text; used only on the server's thread.

@@ -9,9 +9,10 @@
 /// - GET /metrics: Prometheus text format (daemon/http/metrics.hpp);
 /// - GET /wait/HANDLER?position=N&timeout_ms=T: 200 once the handler's checkpoint is at N or past it, 408 when
 ///   T passes first (read-your-writes for an application that just appended event N);
-/// - POST /admin/{pause,resume,skip,rebuild,retry,drop}/HANDLER: operator actions, answered with their
-///   outcome as JSON {"outcome", "message"}: 202 accepted, 404 no_such_handler, 409 not_allowed_now; with
-///   [http] admin_token set, only with `Authorization: Bearer TOKEN` (else 401).
+/// - POST /admin/{pause,resume,skip,rebuild,retry,drop}/HANDLER and /admin/reset-checkpoint/HANDLER?to=N:
+///   operator actions, answered with their outcome as JSON {"outcome", "message"}: 202 accepted, 404
+///   no_such_handler, 409 not_allowed_now; with [http] admin_token set, only with `Authorization: Bearer
+///   TOKEN` (else 401).
 /// Errors are JSON {"error": "..."} with a 4xx status. Numbers are written as a person reads them
 /// (daemon/http/json_text.hpp).
 #include "daemon/checkpoint_waiters.hpp"

@@ -37,7 +37,7 @@ struct HandlerStatus {
   bool stream_source = false;  ///< fed by a Redis stream: its positions stand for entry ids
 };
 
-enum class AdminAction { pause, resume, skip, rebuild, retry, drop };
+enum class AdminAction { pause, resume, skip, rebuild, retry, drop, reset_checkpoint };
 
 /// An operator's call, from HTTP, the control channel or a signal.
 struct AdminRequest {
@@ -46,6 +46,7 @@ struct AdminRequest {
   std::string origin;              ///< who asked: http, notify, SIGUSR1, ...
   std::optional<std::int64_t> max_rate;  ///< rebuild: events/s at most (0: unlimited); empty: the handler's setting
   std::optional<std::int64_t> dead_letter;  ///< retry, drop: the dead letter's id; empty: all of the handler's
+  std::optional<Position> reset_to;         ///< reset_checkpoint: where the checkpoint goes
 };
 
 /// What became of an operator's request; the HTTP endpoints map it to a status code.
@@ -67,7 +68,7 @@ constexpr std::string_view to_string(AdminResult result) {
 struct AdminOutcome {
   AdminResult result = AdminResult::accepted;
   std::string message;
-  std::optional<Position> position;  ///< skip: the event that becomes a dead letter
+  std::optional<Position> position;  ///< skip: the event that becomes a dead letter; reset_checkpoint: the new checkpoint
 };
 
 /// Settings of the endpoints that a reload may change.

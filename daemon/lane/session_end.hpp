@@ -10,9 +10,9 @@ enum class SessionEnd {
   finished,  ///< stop requested, caught up (exit_when_caught_up), or swapped in: the run ends
   halted,    ///< on_error = "stop" gave up on an event in a one-shot run: the run ends, halted
   resumed,   ///< an operator resumed the halted lane: a new session (reconnect, re-read) retries the event
-  rewind,    ///< a transaction written in the background failed for a reason of its events' own: the lane had
-             ///< read and folded on past it, so a new session starts from the checkpoint and replays the range
-             ///< carefully
+  rewind,    ///< a new session starts from the checkpoint as stored: a transaction written in the background
+             ///< failed for a reason of its events' own (the lane had read and folded on past it, the range is
+             ///< replayed carefully), the checkpoint was reset, or the source went backwards under it
 };
 using Step = std::optional<SessionEnd>;
 

@@ -238,6 +238,12 @@ HoleCheck PostgresReader::check_holes(pqxx::connection& connection, const std::v
   return check;
 }
 
+SnapshotInfo PostgresReader::snapshot(pqxx::connection& connection) const {
+  pqxx::nontransaction txn(connection);
+  const pqxx::row row = txn.exec1(select_snapshot_);
+  return {row[0].as<std::uint64_t>(), row[1].as<std::uint64_t>(), row[2].as<Position>()};
+}
+
 Position PostgresReader::head(pqxx::connection& connection) const {
   pqxx::read_transaction txn(connection);
   return exec_filtered(txn, select_head_, 0, 0)[0][0].as<Position>();

@@ -66,6 +66,9 @@ class PostgresReader {
   /// Looks again at positions passed as holes.
   HoleCheck check_holes(pqxx::connection& connection, const std::vector<Position>& holes) const;
 
+  /// The snapshot bounds and the whole table's head now, outside a read cycle.
+  SnapshotInfo snapshot(pqxx::connection& connection) const;
+
   /// Highest position this source (with its filter) has, 0 for an empty table.
   Position head(pqxx::connection& connection) const;
   /// Events of this source (with its filter) after `position`: the lag in events.

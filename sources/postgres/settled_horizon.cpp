@@ -17,6 +17,12 @@ SettledHorizon::SettledHorizon(config::CommitOrder order, config::Duration grace
 
 void SettledHorizon::observe(const SnapshotInfo& snapshot) {
   last_xmin_ = snapshot.xmin;
+  // Bounds only ever come from heads: a head below the bound is a table emptied or restored from an older
+  // backup, whose new rows above the head are not settled yet.
+  if (snapshot.head < bound_) {
+    bound_ = snapshot.head;
+    pending_.clear();
+  }
   if (order_ == config::CommitOrder::serialized) {
     bound_ = std::max(bound_, snapshot.head);
     return;

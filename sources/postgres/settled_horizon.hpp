@@ -8,7 +8,8 @@
 /// snapshot has xmin >= X (every transaction that could own a position below H has ended) and a grace has
 /// passed (a writer that took its sequence value before the snapshot but had no xid yet). Waiting is capped
 /// by max_hole_wait: past it the bound is forced forward and `forced_advances()` counts it. For `serialized`
-/// stores a visible head proves everything below it settled at once. Pure logic: the clock is injected.
+/// stores a visible head proves everything below it settled at once. A head below the bound (the table went
+/// backwards) lowers the bound to it. Pure logic: the clock is injected.
 #include <cstdint>
 #include <deque>
 #include <optional>

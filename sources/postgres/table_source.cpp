@@ -7,6 +7,7 @@
 
 #include "base/postgres/session.hpp"
 #include "sources/postgres/row_decoder.hpp"
+#include "sources/row_fingerprint.hpp"
 
 namespace projectord {
 
@@ -43,7 +44,7 @@ void PostgresTableSource::open(const std::string& session_name, checkpoints::Hol
 
 SourceRow PostgresTableSource::decode(const sources::RawRow& row) const {
   auto decoded = sources::decode_row(source_, row);
-  if (!decoded) return {row.position, Undecodable{row.stream_id, row.type, row.payload, decoded.error()}};
+  if (!decoded) return {row.position, Undecodable{row.stream_id, row.type, row.payload, decoded.error(), row.version}};
   return {row.position, std::move(*decoded)};
 }
 
@@ -123,6 +124,14 @@ std::optional<SourceRow> PostgresTableSource::read_at(Position position) {
   const sources::HoleCheck check = reader_.check_holes(*connection_, {position});
   if (check.rows.empty()) return std::nullopt;
   return decode(check.rows.front());
+}
+
+Position PostgresTableSource::head() { return reader_.snapshot(*connection_).head; }
+
+RowAt PostgresTableSource::row_at(Position position) {
+  const std::optional<SourceRow> row = read_at(position);
+  if (!row) return {RowAt::Found::missing, 0};
+  return {RowAt::Found::row, row_fingerprint(*row)};
 }
 
 void PostgresTableSource::wait(bool blocked, std::stop_token stop) { wake_.wait(seen_generation_, wait_time(blocked), stop); }

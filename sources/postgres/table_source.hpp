@@ -25,8 +25,11 @@ class PostgresTableSource final : public Source {
   void wait(bool blocked, std::stop_token stop) override;
   void wake() override { wake_.notify(); }
   void committed(Position /*to*/) override {}
+  void checkpoint_reset(Position /*to*/) override {}
   std::vector<SourceRow> late_rows(bool& holes_changed) override;
   std::optional<SourceRow> read_at(Position position) override;
+  Position head() override;
+  RowAt row_at(Position position) override;
   const checkpoints::HoleDeadlines& holes() const override { return holes_; }
   bool written_since_last_asked() override;
   Diagnostics diagnostics() const override;

@@ -6,7 +6,6 @@
 #include <stdexcept>
 
 #include "base/stoppable_sleep.hpp"
-#include "sources/redis/stream_rows.hpp"
 
 namespace projectord {
 
@@ -14,8 +13,8 @@ namespace {
 
 // How long a connect (with AUTH and SELECT) may take.
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
-// How often the stream's last id is asked for while nothing says the lane is behind.
-constexpr auto kHeadInterval = std::chrono::seconds(1);
+// How often the group's lag is asked for while nothing says the lane is behind.
+constexpr auto kLagInterval = std::chrono::seconds(1);
 // How often a source waiting for another consumer's entry looks again.
 constexpr auto kBlockedPoll = config::Duration(100);
 
@@ -42,7 +41,7 @@ void RedisGroupSource::open(const std::string& /*session_name*/, checkpoints::Ho
   pending_cursor_ = {};
   unacked_.clear();
   next_claim_ = {};
-  next_head_ = {};
+  next_lag_ = {};
   spdlog::info("source={} event=stream_opened stream={} group={} consumer={}", source_.name, source_.stream, group_,
                consumer_);
 }
@@ -108,15 +107,14 @@ SourceBatch RedisGroupSource::read(Position after, std::size_t limit, std::stop_
   for (std::size_t i = 0; i < entries.size(); ++i) unacked_.emplace_back(batch.rows[i].position, entries[i].id);
   batch.to = batch.rows.empty() ? after : std::max(after, batch.rows.back().position);
 
-  head_ = std::max(head_, batch.to);
+  // The true head every read, so that a stream created anew under the checkpoint shows at once.
+  batch.head = stream_head(reader_);
+  if (!batch.rows.empty()) batch.head = std::max(batch.head, batch.rows.back().position);
   const auto now = clock_.now();
-  if (batch.truncated || now >= next_head_) {
-    next_head_ = now + kHeadInterval;
-    const sources::StreamInfo info = must(reader_.info());
-    if (info.last) head_ = std::max(head_, info.last->position().value_or(head_));
+  if (batch.truncated || now >= next_lag_) {
+    next_lag_ = now + kLagInterval;
     undelivered_ = must(reader_.group_lag());
   }
-  batch.head = head_;
   return batch;
 }
 
@@ -138,6 +136,12 @@ void RedisGroupSource::committed(Position to) {
   if (const auto acked = reader_.ack(ids); !acked) {
     spdlog::warn("source={} event=ack_failed entries={} error=\"{}\"", source_.name, ids.size(), acked.error());
   }
+}
+
+// The group delivers again what lies above the new checkpoint, acknowledged before or not.
+void RedisGroupSource::checkpoint_reset(Position to) {
+  must(reader_.set_group_id(sources::StreamEntryId::from_position(to)));
+  unacked_.clear();
 }
 
 // Reads block on their own; only a source waiting for another consumer's entry sleeps between reads.

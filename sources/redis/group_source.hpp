@@ -18,6 +18,7 @@
 #include "base/clock.hpp"
 #include "sources/source.hpp"
 #include "sources/redis/stream_reader.hpp"
+#include "sources/redis/stream_rows.hpp"
 
 namespace projectord {
 
@@ -30,8 +31,11 @@ class RedisGroupSource final : public Source {
   void wait(bool blocked, std::stop_token stop) override;
   void wake() override { reader_.interrupt(); }
   void committed(Position to) override;
+  void checkpoint_reset(Position to) override;
   std::vector<SourceRow> late_rows(bool& holes_changed) override;
   std::optional<SourceRow> read_at(Position position) override;
+  Position head() override { return stream_head(reader_); }
+  RowAt row_at(Position position) override { return stream_row_fingerprint(source_, reader_, position); }
   const checkpoints::HoleDeadlines& holes() const override { return no_holes_; }
   bool written_since_last_asked() override { return false; }
   Diagnostics diagnostics() const override;
@@ -56,8 +60,7 @@ class RedisGroupSource final : public Source {
   bool pending_done_ = false;         ///< this session has re-read its pending entries
   sources::StreamEntryId pending_cursor_{};  ///< where the pending re-read goes on
   Clock::time_point next_claim_{};    ///< when idle entries of other consumers are looked for next
-  Clock::time_point next_head_{};     ///< when the stream's last id is asked for next (for the lag)
-  Position head_ = 0;
+  Clock::time_point next_lag_{};      ///< when the group's lag is asked for next
   std::optional<std::int64_t> undelivered_;  ///< the group's lag when last asked
   /// Entries read and not yet acknowledged, in order: acknowledged once a commit covers their position.
   std::vector<std::pair<Position, sources::StreamEntryId>> unacked_;

@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "base/stoppable_sleep.hpp"
-#include "sources/redis/stream_rows.hpp"
 
 namespace projectord {
 
@@ -52,7 +51,6 @@ SourceBatch RedisRangeSource::read(Position after, std::size_t limit, std::stop_
                         " no longer holds every entry after " + from.text() + " (" + *gone +
                         "): a rebuild would build a partial read model");
     }
-    if (info.last) head_ = info.last->position().value_or(head_);
     checked_ = true;
   }
   const bool goes_on = read_past_ && after == read_to_;
@@ -65,13 +63,7 @@ SourceBatch RedisRangeSource::read(Position after, std::size_t limit, std::stop_
     read_past_ = entries.back().id;
     read_to_ = batch.to;
   }
-  if (!batch.truncated) {
-    // At the end of the stream: how far it reaches now (it may have grown while the rebuild replayed).
-    const sources::StreamInfo info = must(reader_.info());
-    if (info.last) head_ = std::max(head_, info.last->position().value_or(head_));
-  }
-  head_ = std::max(head_, batch.to);
-  batch.head = head_;
+  batch.head = std::max(stream_head(reader_), batch.to);
   return batch;
 }
 

@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "sources/source.hpp"
 #include "sources/redis/stream_reader.hpp"
+#include "sources/redis/stream_rows.hpp"
 
 namespace projectord {
 
@@ -21,8 +22,11 @@ class RedisRangeSource final : public Source {
   void wait(bool blocked, std::stop_token stop) override;
   void wake() override {}
   void committed(Position /*to*/) override {}
+  void checkpoint_reset(Position /*to*/) override {}
   std::vector<SourceRow> late_rows(bool& holes_changed) override;
   std::optional<SourceRow> read_at(Position position) override;
+  Position head() override { return stream_head(reader_); }
+  RowAt row_at(Position position) override { return stream_row_fingerprint(source_, reader_, position); }
   const checkpoints::HoleDeadlines& holes() const override { return no_holes_; }
   bool written_since_last_asked() override { return false; }
   Diagnostics diagnostics() const override { return {}; }
@@ -34,7 +38,6 @@ class RedisRangeSource final : public Source {
   sources::RedisStreamReader reader_;
   checkpoints::HoleDeadlines no_holes_;
   bool checked_ = false;  ///< the stream was checked for entries trimmed past the checkpoint
-  Position head_ = 0;
   /// The last entry this session read, and the `to` of that read: a read after that `to` goes on from the
   /// entry, since a stand-in position (stream_rows.hpp) leads back to no entry id.
   std::optional<sources::StreamEntryId> read_past_;

@@ -36,11 +36,16 @@ std::optional<Position> StreamEntryId::position() const {
   return static_cast<Position>((ms << kSeqBits) | seq);
 }
 
-Position StreamEntryId::stand_in_after(Position last) const {
-  const Position ceiling = ms > kMaxMs ? std::numeric_limits<Position>::max()
-                                       : static_cast<Position>((ms << kSeqBits) | kMaxSeq);
-  return last < ceiling ? last + 1 : last;
+Position StreamEntryId::ceiling() const {
+  return ms > kMaxMs ? std::numeric_limits<Position>::max() : static_cast<Position>((ms << kSeqBits) | kMaxSeq);
 }
+
+Position StreamEntryId::stand_in_after(Position last) const {
+  const Position highest = ceiling();
+  return last < highest ? last + 1 : last;
+}
+
+Position StreamEntryId::head_position() const { return position().value_or(ceiling()); }
 
 StreamEntryId StreamEntryId::from_position(Position position) {
   const auto bits = static_cast<std::uint64_t>(position);

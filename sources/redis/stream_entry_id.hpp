@@ -34,9 +34,17 @@ struct StreamEntryId {
   /// is `last`, shared with the entry before it.
   Position stand_in_after(Position last) const;
 
+  /// The position of a stream whose last id is this one: the id's own, or for an id with none the highest a
+  /// stand-in for it can take, so a stream that went beyond the mapping never looks shorter than before.
+  Position head_position() const;
+
   static StreamEntryId from_position(Position position);
 
   auto operator<=>(const StreamEntryId&) const = default;
+
+ private:
+  /// The highest position an id of this millisecond can stand for (the largest when the milliseconds are).
+  Position ceiling() const;
 };
 
 }  // namespace projectord::sources

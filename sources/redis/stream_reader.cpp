@@ -223,6 +223,14 @@ Result<void> RedisStreamReader::ensure_group() {
   return {};
 }
 
+Result<void> RedisStreamReader::set_group_id(StreamEntryId id) {
+  State& s = *state_;
+  auto reply = s.roundtrip({"XGROUP", "SETID", s.source.stream, s.group, id.text()});
+  if (!reply) return fail(reply.error());
+  if (reply->is_error()) return s.refused("XGROUP", *reply);
+  return {};
+}
+
 Result<std::vector<StreamEntry>> RedisStreamReader::read_pending(StreamEntryId after, std::size_t count) {
   State& s = *state_;
   return s.request({"XREADGROUP", "GROUP", s.group, s.consumer, "COUNT", std::to_string(count), "STREAMS",

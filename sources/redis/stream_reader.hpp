@@ -44,6 +44,9 @@ class RedisStreamReader {
   /// Creates the group at source.start ("0" or "$") and the stream if missing; an existing group is kept.
   Result<void> ensure_group();
 
+  /// Moves the group's last delivered id to `id`: entries above it are delivered again (XGROUP SETID).
+  Result<void> set_group_id(StreamEntryId id);
+
   /// This consumer's own pending entries (delivered before, not acknowledged) with ids above `after`, in id
   /// order; deleted ones come with empty fields (StreamEntry).
   Result<std::vector<StreamEntry>> read_pending(StreamEntryId after, std::size_t count);

@@ -145,6 +145,10 @@ Result<StreamInfo> parse_stream_info(redis::Reply reply) {
       auto id = parse_id(value);
       if (!id) return fail(id.error());
       if (*id != kNoId) info.max_deleted = *id;
+    } else if (name == "last-generated-id") {
+      auto id = parse_id(value);
+      if (!id) return fail(id.error());
+      info.last_generated = *id;
     } else if (name == "first-entry" || name == "last-entry") {
       auto id = parse_optional_entry_id(value);
       if (!id) return fail(id.error());

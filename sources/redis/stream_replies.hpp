@@ -32,6 +32,9 @@ struct StreamInfo {
   std::uint64_t length = 0;
   std::optional<StreamEntryId> first;  ///< the first entry now in the stream
   std::optional<StreamEntryId> last;   ///< the last entry now in the stream
+  /// The highest id the stream ever had ("last-generated-id"): trimming and XDEL keep it, a stream deleted and
+  /// created again starts over.
+  StreamEntryId last_generated{};
   /// The highest id XDEL removed (Redis 7). Trimming (XTRIM, XADD MAXLEN/MINID) leaves it unchanged: a
   /// trimmed stream shows in `first` and in entries_added - length.
   std::optional<StreamEntryId> max_deleted;

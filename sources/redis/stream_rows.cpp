@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "sources/redis/stream_entry_decoder.hpp"
+#include "sources/row_fingerprint.hpp"
 
 namespace projectord {
 
@@ -66,6 +67,34 @@ std::optional<SourceRow> stream_row_at(const config::RedisSource& source, source
   }
   if (entries->front().id.position() != position) return std::nullopt;
   return std::move(stream_rows(source, *entries, position - 1).front());
+}
+
+namespace {
+
+sources::StreamInfo must_info(sources::RedisStreamReader& reader) {
+  auto info = reader.info();
+  if (!info) throw std::runtime_error(info.error());
+  return std::move(*info);
+}
+
+}  // namespace
+
+Position stream_head(sources::RedisStreamReader& reader) {
+  return must_info(reader).last_generated.head_position();
+}
+
+RowAt stream_row_fingerprint(const config::RedisSource& source, sources::RedisStreamReader& reader,
+                             Position position) {
+  if (const std::optional<SourceRow> row = stream_row_at(source, reader, position)) {
+    return {RowAt::Found::row, row_fingerprint(*row)};
+  }
+  // XDEL raises max_deleted; trimming shows as fewer entries than were ever added, all below the first left.
+  // A stream created anew has neither, unless it was trimmed in turn: that one cannot be told apart.
+  const sources::StreamInfo info = must_info(reader);
+  const auto id = sources::StreamEntryId::from_position(position);
+  const bool deleted = info.max_deleted && *info.max_deleted >= id;
+  const bool trimmed = info.entries_added > info.length && (!info.first || *info.first > id);
+  return {deleted || trimmed ? RowAt::Found::retired : RowAt::Found::missing, 0};
 }
 
 std::string default_consumer_name() {

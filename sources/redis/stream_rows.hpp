@@ -22,6 +22,15 @@ std::vector<SourceRow> stream_rows(const config::RedisSource& source, std::vecto
 std::optional<SourceRow> stream_row_at(const config::RedisSource& source, sources::RedisStreamReader& reader,
                                     Position position);
 
+/// The stream's true head: its last generated id's position (0 for a new stream). Throws when Redis cannot
+/// be asked.
+Position stream_head(sources::RedisStreamReader& reader);
+
+/// What the stream holds at `position` (see Source::row_at): an entry gone while the stream shows it was
+/// trimmed or deleted past it is retired, not missing. Throws when Redis cannot be asked.
+RowAt stream_row_fingerprint(const config::RedisSource& source, sources::RedisStreamReader& reader,
+                             Position position);
+
 /// The consumer name of this process when the config names none: HOSTNAME-PID.
 std::string default_consumer_name();
 

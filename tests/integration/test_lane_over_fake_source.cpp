@@ -11,6 +11,7 @@
 
 #include "base/stoppable_sleep.hpp"
 #include "daemon/lane.hpp"
+#include "sources/row_fingerprint.hpp"
 #include "tests/support/generic_store.hpp"
 #include "tests/support/running_lane.hpp"
 #include "tests/support/test_database.hpp"
@@ -49,6 +50,7 @@ class ScriptedSource final : public Source {
   void wait(bool, std::stop_token stop) override { sleep_unless_stopped(10ms, stop); }
   void wake() override {}
   void committed(Position) override {}
+  void checkpoint_reset(Position) override {}
   std::vector<SourceRow> late_rows(bool& holes_changed) override {
     holes_changed = false;
     return {};
@@ -57,6 +59,12 @@ class ScriptedSource final : public Source {
     const auto found = rows_.find(position);
     if (found == rows_.end()) return std::nullopt;
     return found->second;
+  }
+  Position head() override { return rows_.empty() ? 0 : rows_.rbegin()->first; }
+  RowAt row_at(Position position) override {
+    const auto found = rows_.find(position);
+    if (found == rows_.end()) return {RowAt::Found::missing, 0};
+    return {RowAt::Found::row, row_fingerprint(found->second)};
   }
   const checkpoints::HoleDeadlines& holes() const override { return holes_; }
   bool written_since_last_asked() override { return false; }

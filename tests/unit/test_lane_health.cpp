@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "daemon/lane_health.hpp"
 #include "fake_clock.hpp"
 
@@ -103,4 +105,20 @@ TEST_CASE("a halted lane is never ready, paused and idle ones are") {
   CHECK(assess(status, clock.now(), {}).ready);
   status.state = LaneState::reconnecting;
   CHECK_FALSE(assess(status, clock.now(), {}).ready);
+}
+
+TEST_CASE("a lane whose source went backwards is source_rewound and not ready, however small its lag") {
+  FakeClock clock;
+  LaneStatus status;
+  status.state = LaneState::source_rewound;
+  status.position = 50;
+  status.head = 10;
+  status.last_error = "the source's head 10 is below the checkpoint 50: the store went backwards";
+  const auto health = assess(status, clock.now(), {});
+  CHECK(health.state == "source_rewound");
+  CHECK_FALSE(health.ready);
+  CHECK(health.reason == status.last_error);
+  CHECK(health.lag_positions == 0);
+  CHECK(std::find(projectord::kReportedStates.begin(), projectord::kReportedStates.end(), "source_rewound") !=
+        projectord::kReportedStates.end());
 }

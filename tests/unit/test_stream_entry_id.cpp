@@ -106,3 +106,10 @@ TEST_CASE("an id with no position stands in one after the entry before it, below
   CHECK(ms_beyond.stand_in_after(last_of_its_ms) == last_of_its_ms + 1);
   CHECK(ms_beyond.stand_in_after(std::numeric_limits<Position>::max()) == std::numeric_limits<Position>::max());
 }
+
+TEST_CASE("a stream whose last id has no position reaches as high as a stand-in for it can") {
+  const StreamEntryId mapped{1700000000000, 5};
+  CHECK(mapped.head_position() == position_of(mapped));
+  CHECK(StreamEntryId{1700000000000, kMaxSeq + 1}.head_position() == position_of({1700000000000, kMaxSeq}));
+  CHECK(StreamEntryId{kMaxMs + 1, 0}.head_position() == std::numeric_limits<Position>::max());
+}
