@@ -25,6 +25,9 @@ class QuietSource final : public Source {
   void wait(bool, std::stop_token) override {}
   void wake() override {}
   void committed(Position) override {}
+  void checkpoint_reset(Position) override {}
+  Position head() override { return 0; }
+  RowAt row_at(Position) override { return {RowAt::Found::missing, 0}; }
   std::optional<SourceRow> read_at(Position) override { return std::nullopt; }
   bool written_since_last_asked() override { return false; }
   Diagnostics diagnostics() const override { return {}; }
