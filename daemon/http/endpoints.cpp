@@ -41,7 +41,9 @@ void add_error(boost::json::object& described, const std::string& last_error, bo
 // The status that health reasons are made of, with the error's text replaced by its class where it must not
 // be shown (a halted lane's reason is its error).
 LaneStatus as_shown(LaneStatus status, bool show_errors) {
-  if (!show_errors) status.last_error = std::string(error_class(status.last_error));
+  // A rewound source's reason is the daemon's own, made of positions only: everyone needs it to choose a way out.
+  const bool positions_only = status.state == LaneState::source_rewound;
+  if (!show_errors && !positions_only) status.last_error = std::string(error_class(status.last_error));
   return status;
 }
 
