@@ -26,8 +26,8 @@ Response json(unsigned status, const boost::json::value& body) { return {status,
 
 Response error(unsigned status, std::string message) { return json(status, {{"error", std::move(message)}}); }
 
-// An error's text quotes event data (a duplicate key's value) and the servers' words; only a reader whom
-// admin calls would accept sees it, anyone else its class.
+// An error's text quotes event data (a duplicate key's value) and the servers' words; only a reader with the
+// configured admin token sees it, anyone else its class.
 boost::json::value class_of(const std::string& last_error) {
   const std::string_view named = error_class(last_error);
   return named.empty() ? boost::json::value(nullptr) : boost::json::value(named);
@@ -300,7 +300,8 @@ Handler make_endpoints(DaemonView& daemon, CheckpointWaiters& waiters, HostPort 
     const EndpointSettings settings = daemon.settings();
     const HealthLimits& limits = settings.limits;
     // Reading is open to all; an error's text only to those admin calls accept.
-    const bool show_errors = authorized(request, settings.admin_token);
+    // Not "whom admin calls accept": with no token set, that is everyone who reaches a loopback address.
+    const bool show_errors = !settings.admin_token.empty() && authorized(request, settings.admin_token);
     if (request.path == "/readyz") return readiness(daemon.handlers(), limits, show_errors);
     if (request.path == "/status") return status(daemon.handlers(), limits, show_errors);
     if (request.path == "/metrics") {

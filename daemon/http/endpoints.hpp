@@ -1,11 +1,12 @@
 #pragma once
 /// The daemon's endpoints, served by http::Server:
 /// - GET /healthz: 200 while the server's loop answers;
-/// - GET /readyz: 200 when every handler is connected, neither halted nor stuck, and its lag is under
+/// - GET /readyz: 200 when every handler is connected, neither halted, source_rewound nor stuck, and its lag is under
 ///   [http] ready_max_lag; else 503 with the handlers that are not and why, as JSON;
 /// - GET /status: every handler's state (daemon/lane_health.hpp), position, head, lag, counters and last
 ///   error's class (daemon/error_class.hpp), as JSON. /status and /readyz add the error's text (last_error,
-///   and in reasons) only for a request that admin calls would accept: it can quote event data;
+///   and in reasons) only for a request that carries the configured admin token: it can quote event data, so
+///   with no token set nobody reads it over HTTP (`projectord status --show-errors` reads the database);
 /// - GET /metrics: Prometheus text format (daemon/http/metrics.hpp);
 /// - GET /wait/HANDLER?position=N&timeout_ms=T: 200 once the handler's checkpoint is at N or past it, 408 when
 ///   T passes first (read-your-writes for an application that just appended event N);

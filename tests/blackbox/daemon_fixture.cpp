@@ -20,6 +20,17 @@ std::string demo_config(const std::string& suffix, const std::string& source_ext
          suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix + "\"\non_error = \"dead_letter\"\n";
 }
 
+std::string with_http(const std::string& config, const std::string& lines) {
+  const std::string listen = "listen = \"127.0.0.1:0\"\n";
+  std::string text = config;
+  text.replace(text.find(listen), listen.size(), listen + lines);
+  return text;
+}
+
+std::string with_admin_token(const std::string& config) {
+  return with_http(config, "admin_token = \"" + kAdminToken + "\"\n");
+}
+
 std::string write_file(const std::string& name, const std::string& text) {
   const auto path =
       std::filesystem::temp_directory_path() / ("projectord-test-" + std::to_string(::getpid()) + "-" + name);

@@ -23,6 +23,15 @@ inline const std::string kWriter = PROJECTORD_DEMO_WRITER;
 std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "",
                         const std::string& codec = "eventsourcing_json_zlib");
 
+/// `config` (with the demo config's `listen = "127.0.0.1:0"` line) with `lines` added to its [http] section.
+std::string with_http(const std::string& config, const std::string& lines);
+
+/// The admin token with_admin_token configures.
+inline const std::string kAdminToken = "blackbox-admin-token";
+
+/// `config` with [http] admin_token = kAdminToken: admin calls and errors' text need it.
+std::string with_admin_token(const std::string& config);
+
 /// Writes `text` to a file under the temp directory named after this process and `name`; returns its path.
 std::string write_file(const std::string& name, const std::string& text);
 
@@ -53,18 +62,19 @@ int exit_code_after(DaemonProcess& daemon, int signal);
 /// The running daemon's HTTP endpoint, once it has said where it listens.
 class Endpoint {
  public:
-  explicit Endpoint(const DaemonProcess& daemon) {
+  /// With a `token`, every request carries it (GETs too: /status shows errors' text only then).
+  explicit Endpoint(const DaemonProcess& daemon, std::string token = "") : token_(std::move(token)) {
     REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
     port_ = http_port(daemon);
   }
 
   HttpReply get(const std::string& target, std::chrono::milliseconds deadline = std::chrono::seconds(5)) const {
-    return http_request("127.0.0.1", port_, "GET", target, deadline);
+    return http_request("127.0.0.1", port_, "GET", target, deadline, authorization(token_));
   }
+  /// `token` overrides the endpoint's own for this call.
   HttpReply post(const std::string& target, const std::string& token = "") const {
-    Headers headers;
-    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    return http_request("127.0.0.1", port_, "POST", target, std::chrono::seconds(5), headers);
+    return http_request("127.0.0.1", port_, "POST", target, std::chrono::seconds(5),
+                        authorization(token.empty() ? token_ : token));
   }
 
   /// The /status entry of one handler.
@@ -85,6 +95,13 @@ class Endpoint {
   }
 
  private:
+  static Headers authorization(const std::string& token) {
+    Headers headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return headers;
+  }
+
+  std::string token_;
   unsigned short port_ = 0;
 };
 

@@ -78,7 +78,7 @@ std::int64_t peak_rss_kib(pid_t pid) {
 TEST_CASE("a 200 MB row, a zlib bomb and a million-deep JSON array are poison events, and the daemon stays small") {
   TestDatabase db;
   write_events(db, 3);
-  const std::string config = migrated(db, "big-rows.toml", demo_config());
+  const std::string config = migrated(db, "big-rows.toml", with_admin_token(demo_config()));
   insert_row(db, "shop:Huge", "convert_to(repeat('x', 200 * 1024 * 1024), 'UTF8')");
   const auto huge = head(db);
   insert_row(db, "shop:Bomb", "$1", zlib_stream("{\"a\":\"", 'x', std::size_t{256} << 20, "\"}"));
@@ -89,7 +89,7 @@ TEST_CASE("a 200 MB row, a zlib bomb and a million-deep JSON array are poison ev
                          ""));
 
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
-  const Endpoint http(daemon);
+  const Endpoint http(daemon, kAdminToken);  // the token: /status shows the errors' text
   REQUIRE(eventually([&] { return http.position("user_log") == head(db); }, 60s));
   REQUIRE(eventually([&] { return http.state("users") == "halted"; }));
 

@@ -388,13 +388,13 @@ TEST_CASE("a handler waiting out a receiver's Retry-After is retrying, not stall
            std::to_string(receiver.port()) + "/events\"\non_error = \"dead_letter\"\nmax_attempts = 2\nretry_backoff_max = \"3s\"\n";
   };
   const std::string config =
-      migrated(db, "retrying.toml", demo_config() + hook("minutes", minutes) + hook("forever", forever));
+      migrated(db, "retrying.toml", with_admin_token(demo_config()) + hook("minutes", minutes) + hook("forever", forever));
   NotifySocket systemd;
   auto env = env_for(db);
   env["NOTIFY_SOCKET"] = systemd.path();
   env["WATCHDOG_USEC"] = "1000000";  // a lane busy for more than 0.5 s counts as stalled
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env);
-  const Endpoint http(daemon);
+  const Endpoint http(daemon, kAdminToken);  // the token: the reason quotes the receiver's answer
   REQUIRE(eventually([&] { return http.state("minutes") == "retrying" && http.state("forever") == "retrying"; }));
   // Each Retry-After is capped at retry_backoff_max (3 s): every wait outlasts the watchdog's half interval.
   const auto reason = std::string(http.handler("forever").at("reason").as_string());

@@ -141,12 +141,12 @@ TEST_CASE("a role lacking INSERT on one read model stops that handler with the G
   const Role role;
   TestDatabase db;
   write_events(db, 100);
-  const std::string config = migrated(db, "least-privilege-revoked.toml", demo_config());
+  const std::string config = migrated(db, "least-privilege-revoked.toml", with_admin_token(demo_config()));
   grant_printed(db, config, role);
   db.exec("REVOKE INSERT ON user_event_log FROM " + role.name());
 
   DaemonProcess daemon({kBinary, "--config", config, "run"}, role.env_for(db));
-  const Endpoint http(daemon);
+  const Endpoint http(daemon, kAdminToken);  // the token: /status shows the error's text
   const bool stopped = eventually([&] { return http.state("user_log") == "stopped"; });
   INFO(daemon.log());
   REQUIRE(stopped);

@@ -32,13 +32,6 @@ const std::string kPoison =
     "INSERT INTO stored_events (application_name, originator_id, originator_version, topic, state)"
     " VALUES ('Shop', gen_random_uuid(), 1, 'users.events:UserRegistered', '\\x00ff')";
 
-std::string with_http(const std::string& config, const std::string& lines) {
-  const std::string listen = "listen = \"127.0.0.1:0\"\n";
-  std::string text = config;
-  text.replace(text.find(listen), listen.size(), listen + lines);
-  return text;
-}
-
 }  // namespace
 
 TEST_CASE("an admin pause holds one handler while the other goes on, resume wakes a /wait, calls need the token") {
@@ -124,6 +117,9 @@ TEST_CASE("a halted handler retries on an admin resume and, skipped, dead-letter
   const Endpoint http(daemon);
   REQUIRE(eventually([&] { return http.state("users") == "halted"; }));
   CHECK(http.handler("users").at("halted_at").as_int64() == poison);
+  // No admin token is set: the error is shown by its class, its text to nobody over HTTP.
+  CHECK(http.handler("users").at("error_class") == "decode");
+  CHECK_FALSE(http.handler("users").contains("last_error"));
   CHECK(http.position("users") < poison);
   REQUIRE(eventually([&] { return http.position("user_log") == head(db); }));  // the other handler goes on
 

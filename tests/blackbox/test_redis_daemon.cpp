@@ -124,12 +124,12 @@ TEST_CASE("a stream-fed read model rebuilds from the stream, and a trimmed strea
   TestDatabase db;
   RedisServer redis;
   const auto env = env_for(db, redis);
-  const std::string config = write_file("redis-rebuild.toml", stream_config());
+  const std::string config = write_file("redis-rebuild.toml", with_admin_token(stream_config()));
   REQUIRE(projectord::testing::run_command({kBinary, "--config", config, "migrate"}, env).exit_code == 0);
   add_entries(redis, 1, 400);
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env);
   REQUIRE(eventually([&] { return logged_events(db) == 400; }));
-  Endpoint endpoint(daemon);
+  Endpoint endpoint(daemon, kAdminToken);  // the token: admin calls, and /status shows the errors' text
 
   REQUIRE(endpoint.post("/admin/rebuild/user_log").status == 202);
   REQUIRE(eventually([&] { return daemon.log().find("event=rebuild_ended swapped=true") != std::string::npos; }));

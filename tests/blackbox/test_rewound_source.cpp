@@ -17,11 +17,8 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-std::string with_admin_token(const std::string& config, const std::string& token_file) {
-  const std::string listen = "listen = \"127.0.0.1:0\"\n";
-  std::string text = config;
-  text.replace(text.find(listen), listen.size(), listen + "admin_token_file = \"" + token_file + "\"\n");
-  return text;
+std::string with_admin_token_file(const std::string& config, const std::string& token_file) {
+  return with_http(config, "admin_token_file = \"" + token_file + "\"\n");
 }
 
 // The row the handler's checkpoint ended on, as stored; 0 while none is.
@@ -45,7 +42,7 @@ TEST_CASE("a store emptied and written again under the checkpoint holds its hand
   write_events(db, 50);
   REQUIRE(head(db) == 50);
   const std::string token_file = write_file("rewind.token", "rewind-token\n");
-  const std::string config = migrated(db, "rewind.toml", with_admin_token(demo_config(), token_file));
+  const std::string config = migrated(db, "rewind.toml", with_admin_token_file(demo_config(), token_file));
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   const Endpoint http(daemon);
   REQUIRE(eventually([&] { return http.position("users") == 50 && http.state("users") == "idle"; }));

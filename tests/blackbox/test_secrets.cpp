@@ -29,11 +29,11 @@ const std::string kDatabasePassword = "Pg%Secret-7f3a";
 const std::string kPathToken = "T0kenInPath-91c2";
 const std::string kQuerySecret = "QuerySecret-55de";
 const std::string kRedisPassword = "RedisSecret-3b8e";
-const std::string kAdminToken = "AdminToken-c0ffee";
+const std::string kPlantedAdminToken = "AdminToken-c0ffee";
 const std::string kEmail = "alice.secret-4471@example.com";
 
 const std::vector<std::string> kSecrets = {kDatabasePassword, "Secret-7f3a", kPathToken, kQuerySecret,
-                                           kRedisPassword,    kAdminToken,   kEmail,     "alice.secret"};
+                                           kRedisPassword,    kPlantedAdminToken,   kEmail,     "alice.secret"};
 
 // Every planted secret found in `text`, by name of where it was read.
 std::vector<std::string> leaks(const std::string& where, const std::string& text) {
@@ -66,7 +66,7 @@ TEST_CASE("no secret of the config or of an event shows in the log, the endpoint
   WebhookReceiver receiver([](std::size_t, const ReceivedRequest&) { return ScriptedResponse{500}; });
   const std::string config_text =
       "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n"
-      "[http]\nlisten = \"127.0.0.1:0\"\nadmin_token = \"" + kAdminToken + "\"\n\n"
+      "[http]\nlisten = \"127.0.0.1:0\"\nadmin_token = \"" + kPlantedAdminToken + "\"\n\n"
       "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
       "codec = \"eventsourcing_json\"\n\n"
       "[sources.orders]\nkind = \"redis\"\nurl = \"redis://:" + kRedisPassword + "@127.0.0.1:1\"\n"
@@ -112,7 +112,7 @@ TEST_CASE("no secret of the config or of an event shows in the log, the endpoint
 
   // With it: the text as well, which keeps the server's message and drops the DETAIL quoting the row.
   const auto shown = http_request("127.0.0.1", http_port(daemon), "GET", "/status", 5s,
-                                  {{"Authorization", "Bearer " + kAdminToken}});
+                                  {{"Authorization", "Bearer " + kPlantedAdminToken}});
   const auto halted = [&] {
     const boost::json::value parsed = boost::json::parse(shown.body);
     for (const auto& entry : parsed.at("handlers").as_array()) {
