@@ -228,7 +228,7 @@ class Lane::Impl {
       if (!truncated && !catchup_.open() && reader_indexes_.due_once_caught_up()) {
         if (const Step end = build_reader_indexes(target)) return *end;
       }
-      if (!truncated && !catchup_.open()) rewind_.note_mark(target, position_);
+      if (!truncated && !catchup_.open()) rewind_.note_mark(target, position_, clock_.now());
       if (rebuild_ && rebuild_->throttled()) {
         if (const Step end = throttle(batch.rows.size())) return *end;
       }

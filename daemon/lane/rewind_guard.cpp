@@ -90,10 +90,12 @@ bool RewindGuard::went_back(const SourceBatch& batch, Position after) {
   return batch.head < after;
 }
 
-void RewindGuard::note_mark(pqxx::connection& target, Position checkpoint) {
+void RewindGuard::note_mark(pqxx::connection& target, Position checkpoint, Clock::time_point now) {
   if (!seen_ || seen_ == mark_ || seen_->position > checkpoint) return;
+  if (mark_ && now - marked_at_ < kMarkInterval) return;
   checkpoint_.mark(target, *seen_);
   mark_ = seen_;
+  marked_at_ = now;
 }
 
 void RewindGuard::request_reset(Position to, std::string origin) {

@@ -16,6 +16,7 @@
 #include <stop_token>
 #include <string>
 
+#include "base/clock.hpp"
 #include "base/wake_signal.hpp"
 #include "checkpoints/checkpoint_store.hpp"
 #include "daemon/lane/status_board.hpp"
@@ -43,8 +44,11 @@ class RewindGuard {
   bool went_back(const SourceBatch& batch, Position after);
 
   /// Caught up, between transactions: stores the last row read as the one the checkpoint ended on, once the
-  /// checkpoint covers it.
-  void note_mark(pqxx::connection& target, Position checkpoint);
+  /// checkpoint covers it, at most once per kMarkInterval: a live lane commits a batch per event or so, and
+  /// a mark a little behind the checkpoint catches a rewound store as well (it is a row at or below it).
+  void note_mark(pqxx::connection& target, Position checkpoint, Clock::time_point now);
+
+  static constexpr std::chrono::seconds kMarkInterval{1};
 
   /// Any thread: an operator (`origin`) asks for the checkpoint at `to`, served between transactions.
   void request_reset(Position to, std::string origin);
@@ -69,6 +73,7 @@ class RewindGuard {
   StatusBoard& board_;
   std::optional<checkpoints::RowMark> mark_;  ///< as stored
   std::optional<checkpoints::RowMark> seen_;  ///< the last row read
+  Clock::time_point marked_at_{};             ///< when mark_ was last stored
   mutable std::mutex mutex_;
   std::optional<Reset> reset_;  ///< guarded by mutex_
   WakeSignal reset_wake_;       ///< ends a rewound lane's wait when a reset is asked for

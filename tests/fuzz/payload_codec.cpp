@@ -8,9 +8,12 @@ namespace {
 
 using projectord::config::Codec;
 
+// A source's default limit: what a payload, as stored and once inflated, may take.
+const std::size_t kMaxEventBytes = projectord::config::PostgresSource{}.max_event_bytes;
+
 void decode_with_every_codec(std::string_view bytes) {
   for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json, Codec::eventsourcing_json_zlib}) {
-    const auto decoded = projectord::sources::decode_payload(codec, bytes);
+    const auto decoded = projectord::sources::decode_payload(codec, bytes, kMaxEventBytes);
     if (decoded) projectord::fuzz::require(decoded->is_object(), "a decoded payload is a JSON object");
   }
 }
