@@ -8,35 +8,15 @@
 #include <string>
 
 #include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/login_role.hpp"
 
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
+using projectord::testing::LoginRole;
 using projectord::testing::TestDatabase;
 
 namespace {
-
-// A login role with no privilege of its own (what PUBLIC grants: CONNECT, and so NOTIFY), dropped at the end.
-class LoginOnlyRole {
- public:
-  explicit LoginOnlyRole(const TestDatabase& db) : db_(db), name_("intruder_" + db.name()) {
-    db_.exec("CREATE ROLE " + name_ + " LOGIN");
-  }
-  ~LoginOnlyRole() {
-    try {
-      db_.exec("DROP ROLE IF EXISTS " + name_);
-    } catch (const std::exception&) {  // the server is gone: so is the role
-    }
-  }
-  LoginOnlyRole(const LoginOnlyRole&) = delete;
-  LoginOnlyRole& operator=(const LoginOnlyRole&) = delete;
-
-  const std::string& name() const { return name_; }
-
- private:
-  const TestDatabase& db_;
-  std::string name_;
-};
 
 // A session that stays connected while the daemon looks its sender up (a sender gone by then is refused).
 class Sender {
@@ -74,7 +54,7 @@ TEST_CASE("over NOTIFY a role with only LOGIN changes nothing, an allowed one pa
   const std::int64_t poison = db.query_int("SELECT id FROM stored_events ORDER BY id OFFSET 20 LIMIT 1");
   db.exec("UPDATE stored_events SET state = '\\x00ff' WHERE id = " + std::to_string(poison));  // not zlib
   const std::string operator_role = db.query_value("SELECT current_user");
-  const LoginOnlyRole intruder_role(db);
+  const LoginRole intruder_role;
   const std::string config = migrated(db, "control.toml", demo_config() + control_section(true, operator_role));
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   const Endpoint http(daemon);
@@ -83,7 +63,7 @@ TEST_CASE("over NOTIFY a role with only LOGIN changes nothing, an allowed one pa
   REQUIRE(eventually([&] { return http.position("user_log") == head(db) && dead_letters(db) == 1; }));
   REQUIRE(eventually([&] { return daemon.log().find("channel=projectord_control event=listening") != std::string::npos; }));
 
-  Sender intruder(db.url() + " user=" + intruder_role.name());
+  Sender intruder(intruder_role.url_for(db.url()));
   for (const std::string payload :
        {"pause user_log", "resume users", "skip users", "rebuild users", "retry user_log", "drop user_log", "junk"}) {
     intruder.send(payload);

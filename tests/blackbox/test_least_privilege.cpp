@@ -1,9 +1,7 @@
 // The daemon run by a role that holds exactly what `projectord migrate --print-grants` lists, the owner
 // (here the superuser) having migrated: every feature works with those grants, and a missing one stops only
 // the handler that needs it, saying which GRANT gives it.
-#include <unistd.h>
 
-#include <atomic>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -12,51 +10,25 @@
 #include <sstream>
 
 #include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/login_role.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
 using projectord::testing::run_command;
+using projectord::testing::LoginRole;
 using projectord::testing::TestDatabase;
 
 namespace {
 
-// A LOGIN role with no privilege of its own, unique to the test. Declared before the test's database: it is
-// dropped after that database, which drops what it owns and was granted there.
-class Role {
- public:
-  Role() : name_("projectord_pd_" + std::to_string(::getpid()) + "_" + std::to_string(next_++)) {
-    admin_exec("CREATE ROLE " + name_ + " LOGIN");
-  }
-  ~Role() {
-    try {
-      admin_exec("DROP ROLE IF EXISTS " + name_);
-    } catch (const std::exception&) {  // a leftover role on a throwaway server harms no other test
-    }
-  }
-  Role(const Role&) = delete;
-  Role& operator=(const Role&) = delete;
-
-  const std::string& name() const { return name_; }
-
-  /// The environment of the demo config, connecting as this role.
-  std::map<std::string, std::string> env_for(const TestDatabase& db) const {
-    return {{"TEST_DATABASE_URL", db.url() + " user=" + name_}};
-  }
-
- private:
-  static void admin_exec(const std::string& sql) {
-    pqxx::connection admin(std::getenv("PROJECTORD_TEST_PG"));
-    pqxx::nontransaction(admin).exec(sql);
-  }
-
-  static inline std::atomic<int> next_{0};
-  std::string name_;
-};
+// The environment of the demo config, connecting as `role`.
+std::map<std::string, std::string> env_as(const LoginRole& role, const TestDatabase& db) {
+  return {{"TEST_DATABASE_URL", role.url_for(db.url())}};
+}
 
 // Leaves the role only what `print-grants` gives: PUBLIC's defaults on the database and schema public go.
-void grant_printed(const TestDatabase& db, const std::string& config, const Role& role) {
+void grant_printed(const TestDatabase& db, const std::string& config, const LoginRole& role) {
   db.exec("REVOKE ALL ON DATABASE " + db.name() + " FROM PUBLIC; REVOKE ALL ON SCHEMA public FROM PUBLIC");
   const auto printed = run_command({kBinary, "--config", config, "migrate", "--print-grants", role.name()},
                                    projectord::testing::blackbox::env_for(db));
@@ -98,13 +70,13 @@ bool at_head(const Endpoint& http, const TestDatabase& db, std::initializer_list
 }  // namespace
 
 TEST_CASE("a role with only the printed grants catches up, follows, rebuilds and retries dead letters") {
-  const Role role;
+  const LoginRole role;  // before the database: dropped after it, with what it was granted there
   TestDatabase db;
   write_events(db, 300);
   const std::string config = migrated(db, "least-privilege.toml", least_privilege_config());
   grant_printed(db, config, role);
 
-  DaemonProcess daemon({kBinary, "--config", config, "run"}, role.env_for(db));
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_as(role, db));
   const Endpoint http(daemon);
   const std::int64_t registered = registrations_written(db);
   REQUIRE(registered > 2);
@@ -138,14 +110,14 @@ TEST_CASE("a role with only the printed grants catches up, follows, rebuilds and
 }
 
 TEST_CASE("a role lacking INSERT on one read model stops that handler with the GRANT to run, the others go on") {
-  const Role role;
+  const LoginRole role;  // before the database: dropped after it, with what it was granted there
   TestDatabase db;
   write_events(db, 100);
   const std::string config = migrated(db, "least-privilege-revoked.toml", with_admin_token(demo_config()));
   grant_printed(db, config, role);
   db.exec("REVOKE INSERT ON user_event_log FROM " + role.name());
 
-  DaemonProcess daemon({kBinary, "--config", config, "run"}, role.env_for(db));
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_as(role, db));
   const Endpoint http(daemon, kAdminToken);  // the token: /status shows the error's text
   const bool stopped = eventually([&] { return http.state("user_log") == "stopped"; });
   INFO(daemon.log());
