@@ -159,7 +159,9 @@ void RedisStreamReader::State::on_interrupt() {
   unblocking = true;
   net::co_spawn(io, unblock(*client_id), [this](std::exception_ptr error) {
     unblocking = false;
-    if (error) std::rethrow_exception(error);
+    // Nothing is rethrown out of a completion handler (it would unwind io.run() past coroutines still queued
+    // on it): an unblock that failed ends the read the blunt way, as for a client with no id.
+    if (error && reading) close_for_interrupt();
   });
 }
 
