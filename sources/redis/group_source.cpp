@@ -13,8 +13,8 @@ namespace {
 
 // How long a connect (with AUTH and SELECT) may take.
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
-// How often the group's lag is asked for while nothing says the lane is behind.
-constexpr auto kLagInterval = std::chrono::seconds(1);
+// How often the stream's head and the group's lag are asked for while nothing says the lane is behind.
+constexpr auto kInfoInterval = std::chrono::seconds(1);
 // How often a source waiting for another consumer's entry looks again.
 constexpr auto kBlockedPoll = config::Duration(100);
 
@@ -41,7 +41,7 @@ void RedisGroupSource::open(const std::string& /*session_name*/, checkpoints::Ho
   pending_cursor_ = {};
   unacked_.clear();
   next_claim_ = {};
-  next_lag_ = {};
+  next_info_ = {};
   spdlog::info("source={} event=stream_opened stream={} group={} consumer={}", source_.name, source_.stream, group_,
                consumer_);
 }
@@ -107,14 +107,16 @@ SourceBatch RedisGroupSource::read(Position after, std::size_t limit, std::stop_
   for (std::size_t i = 0; i < entries.size(); ++i) unacked_.emplace_back(batch.rows[i].position, entries[i].id);
   batch.to = batch.rows.empty() ? after : std::max(after, batch.rows.back().position);
 
-  // The true head every read, so that a stream created anew under the checkpoint shows at once.
-  batch.head = stream_head(reader_);
-  if (!batch.rows.empty()) batch.head = std::max(batch.head, batch.rows.back().position);
+  // The stream's true head, not the highest ever seen, so that a stream created anew under the checkpoint
+  // shows within kInfoInterval; asked at that pace, not every read, off the live path's round trips.
   const auto now = clock_.now();
-  if (batch.truncated || now >= next_lag_) {
-    next_lag_ = now + kLagInterval;
+  if (batch.truncated || now >= next_info_) {
+    next_info_ = now + kInfoInterval;
+    head_ = stream_head(reader_);
     undelivered_ = must(reader_.group_lag());
   }
+  if (!batch.rows.empty()) head_ = std::max(head_, batch.rows.back().position);
+  batch.head = head_;
   return batch;
 }
 

@@ -60,7 +60,8 @@ class RedisGroupSource final : public Source {
   bool pending_done_ = false;         ///< this session has re-read its pending entries
   sources::StreamEntryId pending_cursor_{};  ///< where the pending re-read goes on
   Clock::time_point next_claim_{};    ///< when idle entries of other consumers are looked for next
-  Clock::time_point next_lag_{};      ///< when the group's lag is asked for next
+  Clock::time_point next_info_{};     ///< when the stream's head and the group's lag are asked for next
+  Position head_ = 0;                 ///< the stream's head when last asked, or the last entry read above it
   std::optional<std::int64_t> undelivered_;  ///< the group's lag when last asked
   /// Entries read and not yet acknowledged, in order: acknowledged once a commit covers their position.
   std::vector<std::pair<Position, sources::StreamEntryId>> unacked_;
