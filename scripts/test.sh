@@ -32,6 +32,14 @@ export PROJECTORD_TEST_PG="host=127.0.0.1 port=$PROJECTORD_PG_PORT user=postgres
 export PROJECTORD_TEST_REDIS="redis://127.0.0.1:$PROJECTORD_REDIS_PORT"
 export PROJECTORD_TEST_REDIS_SOCKET=$PROJECTORD_REDIS_SOCKET
 
+# Each fault scenario appends its figures here (tests/faults/scenario_report.hpp); they are printed as one table.
+export PROJECTORD_FAULT_REPORT="$tmp/fault-scenarios.tsv"
+
 status=0
 ctest --test-dir build --output-on-failure -j2 "$@" || status=$?
+if [[ -s $PROJECTORD_FAULT_REPORT ]]; then
+  echo
+  { printf 'scenario\tfaults\twritten\tapplied\tduplicates\tlosses\tpeak RSS\tfds start -> end\n'
+    cat "$PROJECTORD_FAULT_REPORT"; } | column -t -s $'\t'
+fi
 exit "$status"

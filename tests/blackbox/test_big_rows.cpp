@@ -5,16 +5,17 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
-#include <fstream>
 #include <pqxx/pqxx>
 #include <string>
 
 #include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/process_stats.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
+using projectord::testing::peak_rss_kib;
 using projectord::testing::TestDatabase;
 
 namespace {
@@ -61,16 +62,6 @@ void insert_row(const TestDatabase& db, const std::string& topic, const std::str
     txn.exec_params(sql, pqxx::binarystring(bytes));
   }
   txn.commit();
-}
-
-// The most memory the process has held, from the kernel's high-water mark.
-std::int64_t peak_rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6));
-  }
-  return -1;
 }
 
 }  // namespace

@@ -11,29 +11,20 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/process_stats.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
+using projectord::testing::open_fds;
 using projectord::testing::TestDatabase;
 
 namespace {
-
-// Open descriptors of a process, as /proc lists them.
-std::size_t open_fds(pid_t pid) {
-  std::size_t count = 0;
-  for ([[maybe_unused]] const auto& entry :
-       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    ++count;
-  }
-  return count;
-}
 
 // Client sockets of the flood; closed with the object.
 class Flood {
@@ -83,7 +74,7 @@ TEST_CASE("3,000 idle connections and 3,000 parked waits leave /healthz answerin
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   const Endpoint endpoint(daemon);
   REQUIRE(eventually([&] { return endpoint.position("users") == head(db); }));
-  const std::size_t baseline = open_fds(daemon.pid());
+  const std::int64_t baseline = open_fds(daemon.pid());
 
   Flood flood;
   const unsigned short port = http_port(daemon);
