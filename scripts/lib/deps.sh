@@ -15,7 +15,7 @@ PROJECTORD_PACKAGES=(
 # the daemon makes (tests/syscalls), and clang with its runtime libraries (libFuzzer, the sanitizers) builds the
 # fuzz targets (tests/fuzz).
 # shellcheck disable=SC2034  # used by scripts/test.sh
-PROJECTORD_TEST_PACKAGES=(python3-celery python3-redis openssl strace clang libclang-rt-14-dev)
+PROJECTORD_TEST_PACKAGES=(python3-celery python3-redis openssl strace clang libclang-rt-14-dev bsdextrautils)
 
 # What bench/run.sh needs on top: wrk loads /metrics in bench/metrics.
 # shellcheck disable=SC2034  # used by bench/run.sh
