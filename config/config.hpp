@@ -47,7 +47,7 @@ enum class OnError {
 struct PostgresSource {
   std::string name;
   std::string url;     ///< libpq connection string or URI of the event store (defaults to database.url)
-  std::string preset;  ///< eventsourcing | eventsourcing_django | django_event_store | generic
+  std::string preset;  ///< eventsourcing | eventsourcing_django | django_event_store | djangoevents | generic
   std::string table;   ///< possibly schema-qualified, e.g. "public.stored_events"
   // Column mapping (filled from the preset, overridable one by one).
   std::string position_column;

@@ -46,6 +46,20 @@ const std::vector<Preset> kPresets{
                   {"commit_order", "concurrent"}},
      // Django names the table after the app label: <app>_eventstorerecord.
      .required = {"table"}},
+    // djangoevents' `event_journal`: plain ORM inserts (no lock), an int4 serial id, text JSON with sorted keys,
+    // metadata as text JSON (often `null`). `event_version` is the event class's schema version, not the
+    // aggregate's: the stream version is `aggregate_version`.
+    {.name = "djangoevents",
+     .defaults = {{"table", "event_journal"},
+                  {"position_column", "id"},
+                  {"stream_id_column", "aggregate_id"},
+                  {"version_column", "aggregate_version"},
+                  {"type_column", "event_type"},
+                  {"payload_column", "event_data"},
+                  {"metadata_column", "metadata"},
+                  {"recorded_at_column", "create_date"},
+                  {"codec", "json"},
+                  {"commit_order", "concurrent"}}},
     {.name = "generic",
      .defaults = {{"codec", "json"}, {"commit_order", "concurrent"}},
      .required = {"table", "position_column", "type_column", "payload_column"}},

@@ -112,3 +112,26 @@ TEST_CASE("the django_event_store preset reads the patterns guide's EventStoreRe
   CHECK(project(db, "[sources.shop]\npreset = \"django_event_store\"\ntable = \"shop_eventstorerecord\"\n") ==
         "1|7|3|Renamed|Shop 7|2026-01-02 03:04:05");
 }
+
+TEST_CASE("the djangoevents preset reads djangoevents' event_journal, metadata null or an object") {
+  TestDatabase db;
+  db.exec(
+      "CREATE TABLE event_journal (id serial NOT NULL PRIMARY KEY, event_id varchar(255) NOT NULL,"
+      " event_type varchar(255) NOT NULL, event_data text NOT NULL, aggregate_id varchar(255) NOT NULL,"
+      " aggregate_type varchar(255) NOT NULL, aggregate_version integer NOT NULL,"
+      " create_date timestamp with time zone NOT NULL, metadata text NOT NULL, _module_name varchar(255) NOT NULL,"
+      " _class_name varchar(255) NOT NULL, _stored_entity_id varchar(255) NOT NULL, event_version integer NULL,"
+      " UNIQUE (aggregate_id, aggregate_type, aggregate_version))");
+  const auto insert = [&](int version, const std::string& type, const std::string& data, const std::string& metadata) {
+    db.exec(
+        "INSERT INTO event_journal (event_id, event_type, event_data, aggregate_id, aggregate_type, aggregate_version,"
+        " create_date, metadata, _module_name, _class_name, _stored_entity_id, event_version) VALUES"
+        " (md5(random()::text), '" + type + "', '" + data + "', '0b7e8d6a4c2f4e1a9f3d5b7c9e1a3c5e', 'Shop', " +
+        std::to_string(version) + ", '2026-01-02T03:04:0" + std::to_string(version) + "Z', '" + metadata +
+        "', 'shop.aggregates', 'Shop.Renamed', 'Shop::0b7e8d6a4c2f4e1a9f3d5b7c9e1a3c5e', 1)");
+  };
+  insert(1, "shop_created", R"({"name":"Corner"})", "null");
+  insert(2, "Renamed", R"({"name":"Shop 7","schema_version":1})", R"({"user":"ann"})");
+  CHECK(project(db, "[sources.shop]\npreset = \"djangoevents\"\n") ==
+        "2|0b7e8d6a4c2f4e1a9f3d5b7c9e1a3c5e|2|Renamed|Shop 7|2026-01-02 03:04:02");
+}

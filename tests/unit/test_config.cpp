@@ -441,7 +441,7 @@ TEST_CASE("every preset the option table allows exists") {
     choices = end == std::string_view::npos ? std::string_view() : choices.substr(end + 1);
     ++count;
   }
-  CHECK(count == 4);
+  CHECK(count == 5);
 }
 
 TEST_CASE("recorded_at_path must name a top-level key of the payload") {
@@ -470,7 +470,7 @@ TEST_CASE("a key that does not apply to the handler kind or source preset is an 
                            "[[handlers.sums.statements]]\non = \"A\"\nsql = \"SELECT 1\"\n") ==
         "test.toml:8: handlers.sums.table: only for kind event_log or users");
   CHECK(only_error(kShop + "filter_column = \"tenant\"\n") ==
-        "test.toml:6: sources.shop.filter_column: only for preset eventsourcing or django_event_store or generic");
+        "test.toml:6: sources.shop.filter_column: only for preset eventsourcing or django_event_store or djangoevents or generic");
 }
 
 TEST_CASE("sql handlers need statements, each with on and sql") {
