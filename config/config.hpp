@@ -56,6 +56,8 @@ struct PostgresSource {
   std::string type_column;
   std::string payload_column;
   std::string metadata_column;     ///< empty: metadata is {}
+  /// Names the payload's encoding per row (Eventuali's event_data_type); rows not `json` are undecodable.
+  std::string payload_format_column;
   std::string recorded_at_column;  ///< empty: recorded_at comes from recorded_at_path or stays empty
   std::string recorded_at_path;    ///< e.g. "data.timestamp" for pyeventsourcing stores without a time column
   /// Equality filter bound as a parameter, e.g. application_name = 'Shop' for eventsourcing_django.

@@ -110,6 +110,7 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   source.type_column = s.str("type_column");
   source.payload_column = s.str("payload_column");
   source.metadata_column = s.str("metadata_column");
+  source.payload_format_column = s.str("payload_format_column");
   source.recorded_at_column = s.str("recorded_at_column");
   source.recorded_at_path = s.str("recorded_at_path");
   // sources/row_decoder.cpp reads the time from one top-level key of the payload.

@@ -54,7 +54,7 @@ const std::vector<Option> kOptions{
      .help = "Read url from this file instead."},
     {.section = "sources.*", .key = "preset", .type = string, .kinds = "postgres", .reloadable = true,
      .help = "Table layout of a known store; the keys below override it. Required.",
-     .choices = "eventsourcing|eventsourcing_django|django_event_store|djangoevents|generic"},
+     .choices = "eventsourcing|eventsourcing_django|django_event_store|djangoevents|eventuali|generic"},
     {.section = "sources.*", .key = "table", .type = string, .kinds = "postgres", .reloadable = true,
      .help = "Event table, may be schema.table; required for django_event_store and generic."},
     {.section = "sources.*", .key = "position_column", .type = string, .kinds = "postgres", .reloadable = true,
@@ -69,6 +69,9 @@ const std::vector<Option> kOptions{
      .help = "Event data, decoded by codec; required for generic."},
     {.section = "sources.*", .key = "metadata_column", .type = string, .kinds = "postgres", .reloadable = true,
      .help = "JSON metadata; none: metadata is {}."},
+    {.section = "sources.*", .key = "payload_format_column", .type = string, .kinds = "postgres", .reloadable = true,
+     .help = "Names each row's payload encoding (Eventuali's event_data_type): a row whose value is not json"
+             " is an undecodable event."},
     {.section = "sources.*", .key = "recorded_at_column", .type = string, .kinds = "postgres", .reloadable = true,
      .help = "Time the event was recorded."},
     {.section = "sources.*", .key = "recorded_at_path", .type = string, .kinds = "postgres", .reloadable = true,

@@ -6,6 +6,7 @@
 
 #include "checkpoints/schema.hpp"
 #include "daemon/cli/grants.hpp"
+#include "daemon/cli/position_backfill.hpp"
 #include "daemon/service.hpp"
 #include "sources/postgres/reader.hpp"
 #include "daemon/status_report.hpp"
@@ -89,6 +90,15 @@ int command_print_grants(const config::Config& config, const std::string& role) 
     return 1;
   }
   return 0;
+}
+
+int command_add_position(const config::Config& config, const std::string& source, std::size_t batch_rows) {
+  const auto found = config.postgres_sources.find(source);
+  if (found == config.postgres_sources.end()) {
+    std::cerr << "migrate --add-position: " << config.file << " has no PostgreSQL source named " << source << "\n";
+    return 1;
+  }
+  return add_position(found->second, batch_rows, std::cout, std::cerr);
 }
 
 int command_check_config(const config::Config& config) {

@@ -1,5 +1,6 @@
 #pragma once
 /// The subcommands of the projectord binary. Each returns the process exit code.
+#include <cstddef>
 #include <string>
 
 #include "config/config.hpp"
@@ -10,6 +11,8 @@ int command_run(const config::Config& config, bool exit_when_caught_up);
 int command_migrate(const config::Config& config, bool uninstall);
 /// `migrate --print-grants ROLE`: the least-privilege grants for `role` on stdout (daemon/cli/grants.hpp).
 int command_print_grants(const config::Config& config, const std::string& role);
+/// `migrate --add-position SOURCE`: an identity position for a table without one (daemon/cli/position_backfill.hpp).
+int command_add_position(const config::Config& config, const std::string& source, std::size_t batch_rows);
 int command_check_config(const config::Config& config);
 int command_status(const config::Config& config, bool show_errors);
 

@@ -35,6 +35,11 @@ void print_help() {
                "                               projectord schema and the read models, TEMPORARY for staging\n"
                "                               tables, and for rebuilds CREATE on the database and ownership\n"
                "                               of the read-model tables\n"
+               "  migrate --add-position SOURCE [--batch-rows N]\n"
+               "                               give SOURCE's table (Eventuali's events) its position_column as an\n"
+               "                               identity column, old rows numbered in recorded-at order, in batches\n"
+               "                               of N rows (default 10000) without a long lock; resumable: run it\n"
+               "                               again after an interruption; before the daemon tails the source\n"
                "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
                "  status [--show-errors]       each handler's checkpoint, the head of its source, the lag and\n"
                "                               its dead letters; errors by class (connection, unique_violation,\n"
@@ -70,6 +75,8 @@ struct Arguments {
   bool uninstall = false;
   bool show_errors = false;
   std::string grants_for;  // migrate --print-grants ROLE
+  std::string add_position_to;  // migrate --add-position SOURCE
+  std::size_t batch_rows = 10000;  // migrate --add-position --batch-rows N
   std::string handler;   // pause, resume, skip, rebuild, retry, drop, reset-checkpoint
   std::string endpoint;  // --http HOST:PORT
   std::string query;     // rebuild --max-rate N, retry/drop --id N, reset-checkpoint --to N
@@ -108,6 +115,19 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
         return std::nullopt;
       }
       parsed.grants_for = args[++i];
+    } else if (arg == "--add-position" && parsed.command == "migrate") {
+      if (i + 1 == args.size() || args[i + 1].empty() || args[i + 1].starts_with("-")) {
+        error = "--add-position needs a PostgreSQL source's name";
+        return std::nullopt;
+      }
+      parsed.add_position_to = args[++i];
+    } else if (arg == "--batch-rows" && parsed.command == "migrate" && i + 1 < args.size()) {
+      const std::string& rows = args[++i];
+      if (!is_number(rows) || rows.size() > 9 || std::stoul(rows) == 0) {
+        error = "--batch-rows needs a number of rows, 1 to 999999999";
+        return std::nullopt;
+      }
+      parsed.batch_rows = std::stoul(rows);
     } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
       parsed.endpoint = args[++i];
     } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
@@ -195,6 +215,9 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   if (arguments->command == "run") return command_run(config, arguments->exit_when_caught_up);
   if (arguments->command == "migrate" && !arguments->grants_for.empty()) {
     return command_print_grants(config, arguments->grants_for);
+  }
+  if (arguments->command == "migrate" && !arguments->add_position_to.empty()) {
+    return command_add_position(config, arguments->add_position_to, arguments->batch_rows);
   }
   if (arguments->command == "migrate") return command_migrate(config, arguments->uninstall);
   if (arguments->command == "check-config") return command_check_config(config);

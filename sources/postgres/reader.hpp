@@ -29,6 +29,7 @@ struct RawRow {
   std::int64_t payload_size = 0;        ///< bytes stored; over max_event_bytes the payload is not fetched
   std::optional<std::string> metadata;  ///< JSON text
   std::string recorded_at;              ///< timestamptz text (UTC session), empty when unmapped
+  std::optional<std::string> payload_format;  ///< the payload_format_column's value, when one is mapped
 };
 
 struct ReadCycle {

@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "base/printable.hpp"
 #include "config/byte_size.hpp"
 #include "sources/payload_codec.hpp"
 
@@ -35,6 +36,10 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
     return fail(where(source, row.position) + "payload of " + std::to_string(row.payload_size) +
                 " bytes is over max_event_bytes (" +
                 config::format_byte_size(static_cast<std::int64_t>(source.max_event_bytes)) + "), not read");
+  }
+  if (row.payload_format && *row.payload_format != "json") {
+    return fail(where(source, row.position) + "payload format '" + printable(*row.payload_format) + "' in " +
+                source.payload_format_column + " is not decoded: only json payloads are");
   }
   auto bytes = unescape_bytea(row.payload);
   if (!bytes) return fail(where(source, row.position) + bytes.error());
