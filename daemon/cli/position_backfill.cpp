@@ -74,7 +74,7 @@ void with_short_locks(pqxx::connection& connection, const Names& names, std::ost
       return;
     } catch (const pqxx::sql_error& error) {
       if (error.sqlstate() != "55P03" || attempt == kLockAttempts) throw;
-      if (attempt == 1) out << "waiting for a lock on " << names.table << " (a transaction holds it)\n";
+      if (attempt == 1) out << "waiting for a lock on " << names.table << " (a transaction holds it)" << std::endl;
     }
   }
 }
@@ -131,7 +131,7 @@ void add_numbered_column(pqxx::connection& connection, const Names& names, std::
              txn.quote(q(names.sequence)) + "::regclass)");
   });
   out << "added " << names.table << "." << names.column << ": rows written from now on are numbered from "
-      << start << " on; the " << rows << " there are numbered next\n";
+      << start << " on; the " << rows << " there are numbered next" << std::endl;
 }
 
 // Step 2: positions for the rows without one, in recorded-at order, each stream's in version order (a
@@ -162,7 +162,7 @@ void plan_positions(pqxx::connection& connection, const config::PostgresSource& 
                              " rows while the column was added; drop the column and its sequence and run again");
   }
   txn.commit();
-  out << "planned positions 1.." << planned << " for the rows written before\n";
+  out << "planned positions 1.." << planned << " for the rows written before" << std::endl;
 }
 
 // Step 3: the plan, batch by batch, each its own transaction.
@@ -178,7 +178,7 @@ void backfill(pqxx::connection& connection, const Names& names, const std::strin
                             total)[0]
                .as<std::int64_t>();
   }
-  if (done > 0 && done < total) out << "resuming the backfill after position " << done << "\n";
+  if (done > 0 && done < total) out << "resuming the backfill after position " << done << std::endl;
   while (done < total) {
     pqxx::work txn(connection);
     const pqxx::row batch = txn.exec_params1(
@@ -190,7 +190,7 @@ void backfill(pqxx::connection& connection, const Names& names, const std::strin
     txn.commit();
     if (batch[0].is_null()) break;
     done = batch[0].as<std::int64_t>();
-    out << "backfilled " << done << " of " << total << " rows\n" << std::flush;
+    out << "backfilled " << done << " of " << total << " rows" << std::endl;
   }
 }
 
@@ -208,7 +208,7 @@ void build_unique_index(pqxx::connection& connection, const Names& names, std::o
   pqxx::nontransaction txn(connection);
   if (valid == "false") txn.exec("DROP INDEX CONCURRENTLY " + quote_identifier(names.index));
   txn.exec("CREATE UNIQUE INDEX CONCURRENTLY " + q(names.index_bare) + " ON " + q(names.table) + " (" + q(names.column) + ")");
-  out << "built the unique index " << names.index << "\n";
+  out << "built the unique index " << names.index << std::endl;
 }
 
 // Step 5: NOT NULL without scanning the table under an exclusive lock: a CHECK constraint validated under a
@@ -235,7 +235,7 @@ void make_not_null(pqxx::connection& connection, const Names& names, std::ostrea
     txn.exec("ALTER TABLE " + q(names.table) + " ALTER COLUMN " + q(names.column) + " SET NOT NULL");
     txn.exec("ALTER TABLE " + q(names.table) + " DROP CONSTRAINT " + q(names.check));
   });
-  out << "made " << names.table << "." << names.column << " NOT NULL\n";
+  out << "made " << names.table << "." << names.column << " NOT NULL" << std::endl;
 }
 
 // Step 6: the identity, continuing where the sequence is; the sequence and the plan go.
@@ -250,7 +250,7 @@ void make_identity(pqxx::connection& connection, const Names& names, std::ostrea
     txn.exec("DROP TABLE IF EXISTS " + q(names.plan));
   });
   out << names.table << "." << names.column
-      << " is an identity column with a unique index: the source can be tailed\n";
+      << " is an identity column with a unique index: the source can be tailed" << std::endl;
 }
 
 }  // namespace
