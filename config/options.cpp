@@ -95,7 +95,8 @@ const std::vector<Option> kOptions{
     {.section = "sources.*", .key = "poll_interval", .type = duration, .default_value = R"("1s")", .kinds = "postgres", .reloadable = true,
      .help = "Read the table this often even without a notification."},
     {.section = "sources.*", .key = "hole_grace", .type = duration, .default_value = R"("500ms")", .kinds = "postgres", .reloadable = true,
-     .help = "Wait after a hole's possible writers ended before skipping it."},
+     .help = "The longest a writer takes from nextval to its first write: a hole is passed once every"
+             " transaction begun by one grace after it was seen has ended."},
     {.section = "sources.*", .key = "max_hole_wait", .type = duration, .default_value = R"("5min")", .kinds = "postgres", .reloadable = true,
      .help = "Longest wait on a hole held open by a long transaction."},
     {.section = "sources.*", .key = "hole_recheck", .type = duration, .default_value = R"("10min")", .kinds = "postgres", .reloadable = true,

@@ -28,9 +28,13 @@ void SettledHorizon::observe(const SnapshotInfo& snapshot) {
     return;
   }
   const auto now = clock_.now();
+  for (Candidate& candidate : pending_) {
+    if (now - candidate.seen < grace_) break;
+    if (!candidate.fence) candidate.fence = snapshot.xmax;
+  }
   while (!pending_.empty()) {
     const Candidate& oldest = pending_.front();
-    const bool writers_ended = snapshot.xmin >= oldest.xmax && now - oldest.seen >= grace_;
+    const bool writers_ended = oldest.fence && snapshot.xmin >= *oldest.fence;
     const bool waited_too_long = now - oldest.seen >= max_wait_;
     if (!writers_ended && !waited_too_long) break;
     if (!writers_ended) ++forced_advances_;
@@ -43,7 +47,7 @@ void SettledHorizon::observe(const SnapshotInfo& snapshot) {
     if (newest.head >= snapshot.head) return;
     if (now - newest.seen < grace_ / kCandidatesPerGrace || pending_.size() >= kMaxCandidates) return;
   }
-  pending_.push_back({snapshot.head, snapshot.xmax, now});
+  pending_.push_back({.head = snapshot.head, .seen = now, .fence = std::nullopt});
 }
 
 std::optional<SettledHorizon::Pending> SettledHorizon::oldest_pending() const {

@@ -4,9 +4,11 @@
 /// application's row) and may be passed.
 ///
 /// Each read cycle reports the snapshot it read in: xmin, xmax and the table's highest visible position
-/// (head). For `concurrent` stores a head H seen in a snapshot with xmax X becomes settled once a later
-/// snapshot has xmin >= X (every transaction that could own a position below H has ended) and a grace has
-/// passed (a writer that took its sequence value before the snapshot but had no xid yet). Waiting is capped
+/// (head). A writer owns its position from nextval on but has an xid only from its first write, a moment
+/// later: a writer that took a position below a head H before the snapshot that saw H may take its xid after
+/// that snapshot. So for `concurrent` stores H becomes settled once a grace has passed since it was seen (the
+/// longest a writer is expected to take from nextval to its first write) and then every transaction with an
+/// xid below the xmax of a snapshot taken after the grace (the fence) has ended. Waiting is capped
 /// by max_hole_wait: past it the bound is forced forward and `forced_advances()` counts it. For `serialized`
 /// stores a visible head proves everything below it settled at once. A head below the bound (the table went
 /// backwards) lowers the bound to it. Pure logic: the clock is injected.
@@ -52,8 +54,8 @@ class SettledHorizon {
  private:
   struct Candidate {
     Position head;
-    std::uint64_t xmax;
     Clock::time_point seen;
+    std::optional<std::uint64_t> fence;  ///< xmax of the first snapshot taken a grace after `seen`
   };
 
   config::CommitOrder order_;

@@ -441,7 +441,7 @@ TEST_CASE("every preset the option table allows exists") {
     choices = end == std::string_view::npos ? std::string_view() : choices.substr(end + 1);
     ++count;
   }
-  CHECK(count == 5);
+  CHECK(count == 6);
 }
 
 TEST_CASE("recorded_at_path must name a top-level key of the payload") {
