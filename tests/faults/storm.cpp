@@ -5,6 +5,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <pqxx/pqxx>
 #include <set>
@@ -34,7 +35,8 @@ std::uint64_t seed_from_environment() {
   return std::random_device()();
 }
 
-std::string storm_config(const std::string& stream, unsigned short webhook_port) {
+// `variant` changes the webhook's request_timeout: a reload that restarts that handler alone.
+std::string storm_config(const std::string& stream, unsigned short webhook_port, int variant = 0) {
   return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n"
          "[http]\nlisten = \"127.0.0.1:0\"\nadmin_token = \"" + kAdminToken + "\"\n\n"
          "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n"
@@ -44,7 +46,8 @@ std::string storm_config(const std::string& stream, unsigned short webhook_port)
          "[handlers.users]\nkind = \"users\"\nsource = \"shop\"\n\n"
          "[handlers.user_log]\nkind = \"event_log\"\nsource = \"shop\"\n\n"
          "[handlers.hooks]\nkind = \"webhook\"\nsource = \"shop\"\nurl = \"http://127.0.0.1:" +
-         std::to_string(webhook_port) + "/hooks\"\nmax_attempts = " + std::to_string(kWebhookMaxAttempts) + "\n\n"
+         std::to_string(webhook_port) + "/hooks\"\nmax_attempts = " + std::to_string(kWebhookMaxAttempts) +
+         "\nrequest_timeout = \"" + std::to_string(10 + variant) + "s\"\n\n"
          "[handlers.redis_log]\nkind = \"event_log\"\nsource = \"events\"\ntable = \"redis_event_log\"\n";
 }
 
@@ -132,6 +135,12 @@ void Storm::request_rebuild() {
   CHECK((reply.status == 202 || reply.status == 409));
 }
 
+void Storm::reload() {
+  ++reloads_;
+  std::ofstream(config_) << storm_config(stream_, receiver_.port(), reloads_ % 2);
+  daemon().signal(SIGHUP);
+}
+
 bool Storm::caught_up(std::int64_t head, std::size_t streamed) const {
   const std::int64_t behind = db_.query_int(
       "SELECT count(*) FROM unnest(ARRAY['users', 'user_log', 'hooks']) AS h(name)"
@@ -144,8 +153,8 @@ bool Storm::caught_up(std::int64_t head, std::size_t streamed) const {
 
 void Storm::finish_and_check() {
   writers_->stop();
-  std::cout << figures_.scenario << ": " << figures_.faults_injected << " kills, " << kills_in_rebuild_
-            << " after a rebuild request, " << kills_at_swap_ << " as its swap began; writers rolled back "
+  std::cout << figures_.scenario << ": " << figures_.faults_injected << " faults, " << kills_in_rebuild_
+            << " kills after a rebuild request, " << kills_at_swap_ << " as its swap began; writers rolled back "
             << writers_->rollbacks() << " transactions and held " << writers_->holds() << " open" << std::endl;
   INFO("writers failed:\n" << writers_->errors());
   REQUIRE(writers_->errors().empty());

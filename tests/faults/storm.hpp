@@ -47,6 +47,9 @@ class Storm {
   DaemonProcess& daemon();
   /// POST /admin/rebuild/users to daemon() (a rebuild already running is left as it is).
   void request_rebuild();
+  /// Rewrites the config with the webhook's request_timeout changed, which restarts that handler alone, and
+  /// sends daemon() SIGHUP.
+  void reload();
 
   ScenarioFigures& figures() { return figures_; }
   std::mt19937_64& random() { return random_; }
@@ -62,6 +65,7 @@ class Storm {
   bool reported_ = false;
   int kills_in_rebuild_ = 0;
   int kills_at_swap_ = 0;
+  int reloads_ = 0;
   std::uint64_t seed_;
   std::mt19937_64 random_;
   TestDatabase db_;
