@@ -2,7 +2,13 @@
 # Builds projectord and runs every test (unit, integration, black-box) against a throwaway PostgreSQL 15
 # and Redis on random loopback ports, removed again on exit. Extra arguments go to ctest, e.g.
 #   ./scripts/test.sh -R unit        ./scripts/test.sh -R 'blackbox: ' --repeat until-fail:3
+# --soak runs the fault suite's soak instead (PROJECTORD_SOAK_MINUTES, default 30), nothing else.
 set -euo pipefail
+soak=false
+if [[ ${1:-} == --soak ]]; then
+  soak=true
+  shift
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/deps.sh
 source scripts/lib/deps.sh
@@ -36,7 +42,11 @@ export PROJECTORD_TEST_REDIS_SOCKET=$PROJECTORD_REDIS_SOCKET
 export PROJECTORD_FAULT_REPORT="$tmp/fault-scenarios.tsv"
 
 status=0
-ctest --test-dir build --output-on-failure -j2 "$@" || status=$?
+if $soak; then
+  build/tests/fault_tests "[.soak]" || status=$?
+else
+  ctest --test-dir build --output-on-failure -j2 "$@" || status=$?
+fi
 if [[ -s $PROJECTORD_FAULT_REPORT ]]; then
   echo
   { printf 'scenario\tfaults\twritten\tapplied\tduplicates\tlosses\tpeak RSS\tfds start -> end\n'

@@ -7,14 +7,23 @@
 
 namespace projectord::testing {
 
-std::int64_t peak_rss_kib(pid_t pid) {
+namespace {
+
+// A "Name:   1234 kB" line of /proc/PID/status.
+std::int64_t status_kib(pid_t pid, const std::string& name) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.starts_with("VmHWM:")) return std::stoll(line.substr(6));
+    if (line.starts_with(name)) return std::stoll(line.substr(name.size()));
   }
   return -1;
 }
+
+}  // namespace
+
+std::int64_t peak_rss_kib(pid_t pid) { return status_kib(pid, "VmHWM:"); }
+
+std::int64_t rss_kib(pid_t pid) { return status_kib(pid, "VmRSS:"); }
 
 std::int64_t open_fds(pid_t pid) {
   std::error_code error;

@@ -12,6 +12,9 @@ namespace projectord::testing {
 /// The most resident memory the process has held (VmHWM), in KiB.
 std::int64_t peak_rss_kib(pid_t pid);
 
+/// The resident memory the process holds now (VmRSS), in KiB.
+std::int64_t rss_kib(pid_t pid);
+
 /// Descriptors the process has open.
 std::int64_t open_fds(pid_t pid);
 
