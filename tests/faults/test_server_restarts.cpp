@@ -6,6 +6,7 @@
 // with nothing dead-lettered.
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <sstream>
 #include <string>
 
 #include "tests/blackbox/daemon_fixture.hpp"
@@ -89,7 +90,10 @@ struct DemoStore {
 // dead-lettered, the daemon still the one started and stopping cleanly.
 void expect_recovered(DemoStore& store, DaemonProcess& daemon, ReportAtEnd& run) {
   write_plain_events(store.db, 300, 3);  // written after the restart: the daemon follows the store again
-  REQUIRE(eventually([&] { return caught_up(store.db); }, kRecovery));
+  const bool recovered = eventually([&] { return caught_up(store.db); }, kRecovery);
+  INFO("users at " << checkpoint_of(store.db, "users") << ", user_log at " << checkpoint_of(store.db, "user_log")
+                   << " of " << head(store.db) << "; the daemon's log:\n" << daemon.log());
+  REQUIRE(recovered);
   run.figures.observe(daemon.pid());
   const std::string differences = compare_demo_models(store.db, run.figures);
   INFO(differences);
@@ -187,4 +191,107 @@ TEST_CASE("postgres stopped immediately while the daemon idles LISTENing: it rec
   REQUIRE(eventually([&] { return endpoint.state("users") == "reconnecting"; }, 30s));
   server.start();
   expect_recovered(store, daemon, run);
+}
+
+namespace {
+
+const std::string kStream = "user-events";
+
+// A stream-fed event log on the shared test PostgreSQL, reading the stream of `redis`.
+struct StreamStore {
+  StreamStore(const RedisServer& redis, const std::string& block) {
+    const std::string text =
+        "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n"
+        "[sources.users]\nkind = \"redis\"\nurl = \"" + redis.url() + "\"\nstream = \"" + kStream +
+        "\"\nconsumer = \"restarts\"\nblock = \"" + block + "\"\nclaim_idle = \"1s\"\nbatch_size = 100\n\n"
+        "[handlers.user_log]\nkind = \"event_log\"\ntable = \"user_event_log\"\non_error = \"dead_letter\"\n";
+    config = migrated(db, "restarts-" + db.name() + ".toml", text);
+  }
+
+  DaemonProcess run() const { return DaemonProcess({kBinary, "--config", config, "run"}, env_for(db)); }
+
+  TestDatabase db;
+  std::string config;
+};
+
+std::int64_t pending(const RedisServer& redis) {
+  const std::string summary = redis.cli({"XPENDING", kStream, "projectord:user_log"});
+  return std::stoll(summary.substr(0, summary.find('\n')));
+}
+
+bool all_applied(const StreamStore& store, const RedisServer& redis) {
+  return holds([&] {
+    return logged_events(store.db) == std::stoll(redis.cli({"XLEN", kStream})) && pending(redis) == 0;
+  });
+}
+
+// The end both Redis cases share: every entry applied once and acknowledged, the log equal to the stream,
+// nothing dead-lettered, the daemon still the one started and stopping cleanly.
+void expect_recovered(StreamStore& store, const RedisServer& redis, DaemonProcess& daemon, ReportAtEnd& run) {
+  add_user_entries(redis, kStream, 10001, 300);  // added after the restart: the daemon follows the stream again
+  const bool recovered = eventually([&] { return all_applied(store, redis); }, kRecovery);
+  INFO("logged " << logged_events(store.db) << " of " << redis.cli({"XLEN", kStream}) << " entries, "
+                 << pending(redis) << " pending; the daemon's log:\n" << daemon.log());
+  REQUIRE(recovered);
+  run.figures.observe(daemon.pid());
+  const std::string differences = compare_stream_log(store.db, redis, kStream, "user_event_log", run.figures);
+  INFO(differences);
+  CHECK(differences.empty());
+  CHECK(store.db.query_int("SELECT count(*) FROM projectord.dead_letters") == 0);
+  CHECK(run.figures.duplicates == 0);
+  CHECK(run.figures.losses == 0);
+  CHECK(daemon.log().find("event=error") != std::string::npos);  // it did see the server go away
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("redis restarted with entries read and not yet acknowledged: they are applied once and acknowledged",
+          "[faults][restarts][redis]") {
+  ReportAtEnd run{{.scenario = "redis restarted with entries pending"}};
+  RedisServer redis;
+  StreamStore store(redis, "200ms");
+  add_user_entries(redis, kStream, 1, 500);
+  DaemonProcess daemon = store.run();
+  REQUIRE(eventually([&] { return all_applied(store, redis); }, 60s));
+  Endpoint endpoint(daemon);
+  // Idle: the indexes for readers, built once caught up, are in place and need the table no more.
+  REQUIRE(eventually([&] { return endpoint.state("user_log") == "idle"; }));
+  {
+    // The daemon reads the next entries but cannot commit them (nor so acknowledge them) while a session
+    // holds their table: they stay pending across the restart.
+    const auto holder = store.db.connect();
+    pqxx::work holding(*holder);
+    holding.exec("LOCK TABLE user_event_log IN ACCESS EXCLUSIVE MODE");
+    add_user_entries(redis, kStream, 501, 200);
+    REQUIRE(eventually([&] { return pending(redis) > 0; }, 30s));
+    run.figures.observe(daemon.pid());
+    redis.stop();
+    redis.start();
+    ++run.figures.faults_injected;
+    CHECK(pending(redis) > 0);  // the restarted server kept them pending
+  }
+  expect_recovered(store, redis, daemon, run);
+}
+
+TEST_CASE("redis restarted while the lane is blocked in XREADGROUP: the daemon reconnects and follows the stream",
+          "[faults][restarts][redis]") {
+  ReportAtEnd run{{.scenario = "redis restarted with a lane blocked in XREADGROUP"}};
+  RedisServer redis;
+  StreamStore store(redis, "10s");
+  add_user_entries(redis, kStream, 1, 500);
+  DaemonProcess daemon = store.run();
+  REQUIRE(eventually([&] { return all_applied(store, redis); }, 60s));
+  REQUIRE(eventually([&] {  // a client line: ... flags=b[U] ... cmd=xreadgroup ...
+    std::istringstream clients(redis.cli({"CLIENT", "LIST"}));
+    for (std::string client; std::getline(clients, client);) {
+      if (client.find(" flags=b") != std::string::npos && client.find(" cmd=xreadgroup ") != std::string::npos) return true;
+    }
+    return false;
+  }));
+  run.figures.observe(daemon.pid());
+  redis.stop();
+  redis.start();
+  ++run.figures.faults_injected;
+  expect_recovered(store, redis, daemon, run);
 }
