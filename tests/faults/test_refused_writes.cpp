@@ -1,0 +1,161 @@
+// Fault scenario: the read-model database refuses the daemon's writes for a while, for reasons none of the
+// events' own: a read-only default transaction for the daemon's role, a tablespace on a full filesystem, a
+// lock another session holds on the read-model tables. Both kinds of handler run: `users` halts on an event's
+// own failure (on_error = "stop"), `user_log` dead-letters it (on_error = "dead_letter"); neither may do so
+// here. While the fault lasts, nothing is applied, nothing is dead-lettered, no checkpoint passes an event
+// not applied and /status says what is wrong; once it clears, the daemon goes on by itself and the models end
+// equal to the plain SQL replay (tests/faults/reference_models.hpp).
+#include <sys/mount.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+
+#include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/faults/reference_models.hpp"
+#include "tests/faults/scenario_report.hpp"
+#include "tests/support/login_role.hpp"
+
+using namespace std::chrono_literals;
+using namespace projectord::testing::blackbox;
+using namespace projectord::testing::faults;
+using projectord::testing::DaemonProcess;
+using projectord::testing::eventually;
+using projectord::testing::LoginRole;
+using projectord::testing::run_command;
+using projectord::testing::TestDatabase;
+
+namespace {
+
+// Reports the figures when the scenario ends, whether it passed or not.
+struct ReportAtEnd {
+  ScenarioFigures figures;
+  ~ReportAtEnd() { report(figures); }
+};
+
+void write_plain_events(const TestDatabase& db, int events) {
+  const auto result = run_command({kWriter, "--url", db.url(), "--events", std::to_string(events)});
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+}
+
+std::int64_t checkpoint_of(const TestDatabase& db, const std::string& handler) {
+  return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = '" + handler +
+                      "'");
+}
+
+std::int64_t dead_letters(const TestDatabase& db) {
+  return db.query_int("SELECT count(*) FROM projectord.dead_letters");
+}
+
+const char* const kHandlers[] = {"users", "user_log"};
+
+// The demo store migrated by its owner (the superuser) and the daemon run by `role`, holding what
+// `migrate --print-grants` lists. Few, quick attempts per event: were the fault judged the events', they
+// would be halted on or dead-lettered within the fault's first seconds.
+struct RefusingStore {
+  explicit RefusingStore(const LoginRole& role) : role(role) {
+    write_plain_events(db, 600);
+    const std::string attempts = "max_attempts = 2\nretry_backoff = \"50ms\"\n";
+    std::string text = with_admin_token("[daemon]\nstuck_after = \"3s\"\n\n" +
+                                        demo_config("", "", "eventsourcing_json") + attempts);
+    const std::string users_table = "table = \"user_projection\"\n";
+    text.replace(text.find(users_table), users_table.size(), users_table + attempts);
+    config = migrated(db, "refused-" + db.name() + ".toml", text);
+    const auto printed = run_command({kBinary, "--config", config, "migrate", "--print-grants", role.name()},
+                                     env_for(db));
+    REQUIRE(printed.exit_code == 0);
+    db.exec(printed.output);
+  }
+
+  DaemonProcess run() const {
+    return DaemonProcess({kBinary, "--config", config, "run"}, {{"TEST_DATABASE_URL", role.url_for(db.url())}});
+  }
+
+  bool caught_up() const {
+    const std::int64_t newest = head(db);
+    return checkpoint_of(db, "users") == newest && checkpoint_of(db, "user_log") == newest;
+  }
+
+  /// Ends the role's sessions: the daemon's next ones start with the role's settings as they are now.
+  void end_role_sessions() const {
+    db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + role.name() + "'");
+  }
+
+  const LoginRole& role;
+  TestDatabase db;
+  std::string config;
+};
+
+// What the fault must leave alone while it lasts, and what /status must say: checked over `hold`, the fault's
+// duration, from the moment every handler shows it.
+void expect_held(const RefusingStore& store, const Endpoint& endpoint, std::int64_t applied_before,
+                 std::chrono::seconds hold, const std::function<bool(const boost::json::object&)>& shows_fault) {
+  for (const char* handler : kHandlers) {
+    INFO(handler << ": " << boost::json::serialize(endpoint.handler(handler)));
+    REQUIRE(eventually([&] { return shows_fault(endpoint.handler(handler)); }, 60s));
+  }
+  const auto until = std::chrono::steady_clock::now() + hold;
+  while (std::chrono::steady_clock::now() < until) {
+    for (const char* handler : kHandlers) {
+      const auto status = endpoint.handler(handler);
+      INFO(handler << ": " << boost::json::serialize(status));
+      CHECK(status.at("state") != "halted");
+      CHECK(checkpoint_of(store.db, handler) == applied_before);
+    }
+    REQUIRE(dead_letters(store.db) == 0);
+    std::this_thread::sleep_for(500ms);  // the fault's duration, sampled; nothing waits on this
+  }
+}
+
+// The end every case shares: caught up by itself, equal to the replay, nothing dead-lettered.
+void expect_resumed(const RefusingStore& store, DaemonProcess& daemon, ReportAtEnd& run) {
+  const bool resumed = eventually([&] { return store.caught_up(); }, 120s);
+  INFO("users at " << checkpoint_of(store.db, "users") << ", user_log at " << checkpoint_of(store.db, "user_log")
+                   << " of " << head(store.db) << "; the daemon's log:\n" << daemon.log());
+  REQUIRE(resumed);
+  run.figures.observe(daemon.pid());
+  const std::string differences = compare_demo_models(store.db, run.figures);
+  INFO(differences);
+  CHECK(differences.empty());
+  CHECK(dead_letters(store.db) == 0);
+  CHECK(run.figures.duplicates == 0);
+  CHECK(run.figures.losses == 0);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+bool last_error_says(const boost::json::object& status, const std::string& words) {
+  if (status.empty() || !status.contains("last_error") || !status.at("last_error").is_string()) return false;
+  return std::string(status.at("last_error").as_string()).find(words) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a read-only default transaction for the daemon's role: both handlers wait, skip nothing and resume",
+          "[faults][refused]") {
+  ReportAtEnd run{{.scenario = "read-model database read-only for the daemon's role"}};
+  const LoginRole role;  // before the database: dropped after it, with what it was granted there
+  RefusingStore store(role);
+  DaemonProcess daemon = store.run();
+  REQUIRE(eventually([&] { return store.caught_up(); }, 60s));
+  Endpoint endpoint(daemon, kAdminToken);  // the token: /status shows the errors' text
+  run.figures.observe(daemon.pid());
+  const std::int64_t applied_before = head(store.db);
+
+  store.db.exec("ALTER ROLE " + role.name() + " SET default_transaction_read_only = on");
+  store.end_role_sessions();
+  ++run.figures.faults_injected;
+  write_plain_events(store.db, 300);
+  expect_held(store, endpoint, applied_before, 10s,
+              [](const boost::json::object& status) { return last_error_says(status, "read-only transaction"); });
+
+  store.db.exec("ALTER ROLE " + role.name() + " RESET default_transaction_read_only");
+  store.end_role_sessions();
+  expect_resumed(store, daemon, run);
+}
