@@ -14,6 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <pqxx/pqxx>
+#include <map>
+#include <pwd.h>
+#include <unistd.h>
 #include <string>
 #include <thread>
 
@@ -95,11 +98,15 @@ struct RefusingStore {
 
 // What the fault must leave alone while it lasts, and what /status must say: checked over `hold`, the fault's
 // duration, from the moment every handler shows it.
-void expect_held(const RefusingStore& store, const Endpoint& endpoint, std::int64_t applied_before,
-                 std::chrono::seconds hold, const std::function<bool(const boost::json::object&)>& shows_fault) {
+void expect_held(const RefusingStore& store, const Endpoint& endpoint, std::chrono::seconds hold,
+                 const std::function<bool(const boost::json::object&)>& shows_fault) {
+  std::map<std::string, std::int64_t> held_at;
   for (const char* handler : kHandlers) {
+    const bool shown = eventually([&] { return shows_fault(endpoint.handler(handler)); }, 60s);
     INFO(handler << ": " << boost::json::serialize(endpoint.handler(handler)));
-    REQUIRE(eventually([&] { return shows_fault(endpoint.handler(handler)); }, 60s));
+    REQUIRE(shown);
+    held_at[handler] = checkpoint_of(store.db, handler);
+    CHECK(held_at[handler] < head(store.db));
   }
   const auto until = std::chrono::steady_clock::now() + hold;
   while (std::chrono::steady_clock::now() < until) {
@@ -107,7 +114,7 @@ void expect_held(const RefusingStore& store, const Endpoint& endpoint, std::int6
       const auto status = endpoint.handler(handler);
       INFO(handler << ": " << boost::json::serialize(status));
       CHECK(status.at("state") != "halted");
-      CHECK(checkpoint_of(store.db, handler) == applied_before);
+      CHECK(checkpoint_of(store.db, handler) == held_at[handler]);
     }
     REQUIRE(dead_letters(store.db) == 0);
     std::this_thread::sleep_for(500ms);  // the fault's duration, sampled; nothing waits on this
@@ -146,16 +153,141 @@ TEST_CASE("a read-only default transaction for the daemon's role: both handlers 
   REQUIRE(eventually([&] { return store.caught_up(); }, 60s));
   Endpoint endpoint(daemon, kAdminToken);  // the token: /status shows the errors' text
   run.figures.observe(daemon.pid());
-  const std::int64_t applied_before = head(store.db);
 
   store.db.exec("ALTER ROLE " + role.name() + " SET default_transaction_read_only = on");
   store.end_role_sessions();
   ++run.figures.faults_injected;
   write_plain_events(store.db, 300);
-  expect_held(store, endpoint, applied_before, 10s,
+  expect_held(store, endpoint, 10s,
               [](const boost::json::object& status) { return last_error_says(status, "read-only transaction"); });
 
   store.db.exec("ALTER ROLE " + role.name() + " RESET default_transaction_read_only");
   store.end_role_sessions();
+  expect_resumed(store, daemon, run);
+}
+
+namespace {
+
+// A small tmpfs of the test's own for a tablespace, and a file that fills it: the read-model tables moved
+// there can grow no more while it is full. Unmounted at the end (after the database and the tablespace went).
+class FullFilesystem {
+ public:
+  FullFilesystem() {
+    std::string pattern = "/tmp/projectord-full-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      refused_ = std::string("mkdtemp: ") + std::strerror(errno);
+      return;
+    }
+    dir_ = pattern;
+    const passwd* owner = ::getpwnam("postgres");
+    const std::string options = "size=16m,mode=0700" + (owner == nullptr ? std::string() :
+        ",uid=" + std::to_string(owner->pw_uid) + ",gid=" + std::to_string(owner->pw_gid));
+    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
+      refused_ = std::string("mount refused: ") + std::strerror(errno);
+      return;
+    }
+    mounted_ = true;
+  }
+  ~FullFilesystem() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+    if (!dir_.empty()) ::rmdir(dir_.c_str());
+  }
+  FullFilesystem(const FullFilesystem&) = delete;
+  FullFilesystem& operator=(const FullFilesystem&) = delete;
+
+  /// Why the machine gave no such filesystem; "" when it did.
+  const std::string& refused() const { return refused_; }
+  const std::string& dir() const { return dir_; }
+
+  /// Writes zeros until no byte is left.
+  void fill() const {
+    std::ofstream filler(dir_ + "/filler", std::ios::binary);
+    const std::string block(64 * 1024, '\0');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size()))) {
+    }
+  }
+  void empty() const { std::filesystem::remove(dir_ + "/filler"); }
+
+ private:
+  std::string dir_;
+  std::string refused_;
+  bool mounted_ = false;
+};
+
+// A tablespace of the shared test server, dropped at the end (after the database whose tables it holds).
+struct Tablespace {
+  explicit Tablespace(const std::string& location)
+      : name("projectord_full_" + std::to_string(::getpid())) {
+    as_superuser("CREATE TABLESPACE " + name + " LOCATION '" + location + "'");
+  }
+  ~Tablespace() {
+    try {
+      as_superuser("DROP TABLESPACE IF EXISTS " + name);
+    } catch (const std::exception&) {  // a leftover tablespace on a throwaway server harms no other test
+    }
+  }
+  static void as_superuser(const std::string& sql) {
+    pqxx::connection admin(std::getenv("PROJECTORD_TEST_PG"));
+    pqxx::nontransaction(admin).exec(sql);
+  }
+  std::string name;
+};
+
+}  // namespace
+
+TEST_CASE("the read-model tables on a full filesystem: both handlers wait, skip nothing and resume once there is "
+          "room",
+          "[faults][refused]") {
+  FullFilesystem filesystem;
+  if (!filesystem.refused().empty()) {
+    // Machines that allow no mount (an unprivileged container) cannot run this case: the table says why.
+    report({.scenario = "read-model tablespace full (not run: " + filesystem.refused() + ")"});
+    WARN("a full tablespace was not tried: " + filesystem.refused());
+    return;
+  }
+  ReportAtEnd run{{.scenario = "read-model tablespace full"}};
+  const Tablespace tablespace(filesystem.dir());
+  const LoginRole role;  // before the database: dropped after it, with what it was granted there
+  RefusingStore store(role);
+  store.db.exec("ALTER TABLE user_projection SET TABLESPACE " + tablespace.name +
+                "; ALTER TABLE user_event_log SET TABLESPACE " + tablespace.name);
+  DaemonProcess daemon = store.run();
+  REQUIRE(eventually([&] { return store.caught_up(); }, 60s));
+  Endpoint endpoint(daemon, kAdminToken);  // the token: /status shows the errors' text
+  run.figures.observe(daemon.pid());
+
+  filesystem.fill();
+  ++run.figures.faults_injected;
+  write_plain_events(store.db, 1500);
+  expect_held(store, endpoint, 10s,
+              [](const boost::json::object& status) { return last_error_says(status, "No space left on device"); });
+
+  filesystem.empty();
+  expect_resumed(store, daemon, run);
+}
+
+TEST_CASE("a session holding the read-model tables exclusively for 20 s: both handlers wait, skip nothing and "
+          "resume",
+          "[faults][refused]") {
+  ReportAtEnd run{{.scenario = "read-model tables locked for 20 s"}};
+  const LoginRole role;  // before the database: dropped after it, with what it was granted there
+  RefusingStore store(role);
+  DaemonProcess daemon = store.run();
+  REQUIRE(eventually([&] { return store.caught_up(); }, 60s));
+  Endpoint endpoint(daemon, kAdminToken);
+  run.figures.observe(daemon.pid());
+  {
+    // The issue's operator held the lock for a minute; 20 s shows the same on CI's time budget.
+    const auto holder = store.db.connect();
+    pqxx::work holding(*holder);
+    holding.exec("LOCK TABLE user_projection, user_event_log IN ACCESS EXCLUSIVE MODE");
+    ++run.figures.faults_injected;
+    write_plain_events(store.db, 300);
+    expect_held(store, endpoint, 20s, [](const boost::json::object& status) {
+      // stuck_after = 3s: a unit of work that long is reported, and the reason names a lock as a cause.
+      return !status.empty() && status.at("state") == "stuck" &&
+             std::string(status.at("reason").as_string()).find("lock") != std::string::npos;
+    });
+  }
   expect_resumed(store, daemon, run);
 }
