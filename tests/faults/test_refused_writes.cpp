@@ -23,6 +23,7 @@
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/faults/reference_models.hpp"
 #include "tests/faults/scenario_report.hpp"
+#include "tests/faults/scenario_steps.hpp"
 #include "tests/support/login_role.hpp"
 
 using namespace std::chrono_literals;
@@ -35,23 +36,6 @@ using projectord::testing::run_command;
 using projectord::testing::TestDatabase;
 
 namespace {
-
-// Reports the figures when the scenario ends, whether it passed or not.
-struct ReportAtEnd {
-  ScenarioFigures figures;
-  ~ReportAtEnd() { report(figures); }
-};
-
-void write_plain_events(const TestDatabase& db, int events) {
-  const auto result = run_command({kWriter, "--url", db.url(), "--events", std::to_string(events)});
-  INFO(result.output);
-  REQUIRE(result.exit_code == 0);
-}
-
-std::int64_t checkpoint_of(const TestDatabase& db, const std::string& handler) {
-  return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = '" + handler +
-                      "'");
-}
 
 std::int64_t dead_letters(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.dead_letters");

@@ -12,6 +12,7 @@
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/faults/reference_models.hpp"
 #include "tests/faults/scenario_report.hpp"
+#include "tests/faults/scenario_steps.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/redis_server.hpp"
 
@@ -30,12 +31,6 @@ namespace {
 // A restart's recovery includes the daemon's reconnect backoff, which doubles up to 30 s.
 constexpr auto kRecovery = 120s;
 
-// Reports the figures when the scenario ends, whether it passed or not.
-struct ReportAtEnd {
-  ScenarioFigures figures;
-  ~ReportAtEnd() { report(figures); }
-};
-
 // True when `condition` holds; false while the server cannot answer it (being restarted).
 template <class Condition>
 bool holds(Condition condition) {
@@ -46,22 +41,9 @@ bool holds(Condition condition) {
   }
 }
 
-// Appends `events` demo events with plain JSON payloads (the SQL reference reads them).
-void write_plain_events(const TestDatabase& db, int events, int per_transaction) {
-  const auto result = run_command({kWriter, "--url", db.url(), "--events", std::to_string(events),
-                                   "--per-transaction", std::to_string(per_transaction)});
-  INFO(result.output);
-  REQUIRE(result.exit_code == 0);
-}
-
 // The demo writer appending `events` in the background, until it finishes or its server goes away.
 DaemonProcess background_writer(const TestDatabase& db, int events) {
   return DaemonProcess({kWriter, "--url", db.url(), "--events", std::to_string(events), "--per-transaction", "3"});
-}
-
-std::int64_t checkpoint_of(const TestDatabase& db, const std::string& handler) {
-  return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = '" + handler +
-                      "'");
 }
 
 bool caught_up(const TestDatabase& db) {
