@@ -40,6 +40,11 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
       health.ready = health.lag_seconds <= seconds(limits.ready_max_lag);
       return health;
     case LaneState::starting:
+      // A session's setup (its DDL, the checkpoint's row) can wait on a lock like any batch: past stuck_after
+      // that is reported below, as a batch would be.
+      if (s.busy_since && now - *s.busy_since > limits.stuck_after) break;
+      health.state = to_string(s.state);
+      return health;
     case LaneState::stopped:
       health.state = to_string(s.state);
       return health;

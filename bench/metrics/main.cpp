@@ -10,7 +10,7 @@
 #include "bench/metrics/handler_fleet.hpp"
 #include "bench/metrics/wrk.hpp"
 #include "bench/support/flags.hpp"
-#include "bench/support/free_port.hpp"
+#include "tests/support/free_port.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/report.hpp"
 #include "bench/support/store.hpp"
@@ -133,7 +133,7 @@ int run(bench::Flags& flags) {
 
   bench::create_stored_events(url, work_dir.path() + "/demo-writer.log");
   projectord::examples::UserEventGenerator generator(bench::kSeed);
-  const unsigned short port = bench::free_loopback_port();
+  const unsigned short port = projectord::testing::free_loopback_port();
   bench::ProjectordOptions options;
   options.handlers = bench::handler_fleet(handlers);
   options.http_listen = "127.0.0.1:" + std::to_string(port);

@@ -17,7 +17,7 @@
 
 #include "bench/rebuild/rebuild_watch.hpp"
 #include "bench/support/flags.hpp"
-#include "bench/support/free_port.hpp"
+#include "tests/support/free_port.hpp"
 #include "bench/support/latency.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/read_models.hpp"
@@ -217,7 +217,7 @@ int run(bench::Flags& flags) {
   bench::load_events(connection, generator, events);
   std::cout << "loaded in " << bench::fixed(seconds_between(load_start, Clock::now()), 1) << " s (not timed)"
             << std::endl;
-  const unsigned short port = bench::free_loopback_port();
+  const unsigned short port = projectord::testing::free_loopback_port();
   bench::ProjectordOptions options;
   options.http_listen = "127.0.0.1:" + std::to_string(port);
   options.log_level = "info";

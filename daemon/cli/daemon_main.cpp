@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -173,6 +174,10 @@ constexpr const char* kConnectTimeoutSeconds = "10";
 int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   for (handlers::Kind& kind : kinds) handlers::register_kind(std::move(kind));
   ::setenv("PGCONNECT_TIMEOUT", kConnectTimeoutSeconds, /*overwrite=*/0);
+  // hiredis writes to its sockets with write(): a command sent to a Redis server that has closed the
+  // connection (a restart) would end the process with SIGPIPE. Ignored, the write fails with EPIPE, which
+  // the Redis client reports as a lost connection and the lane reconnects.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::vector<std::string> args(argv + 1, argv + argc);
   for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h") {

@@ -17,10 +17,10 @@
 #include <string>
 #include <thread>
 
-#include "bench/support/read_models.hpp"
 #include "bench/support/store.hpp"
 #include "examples/user_events.hpp"
 #include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/faults/reference_models.hpp"
 #include "tests/faults/scenario_report.hpp"
 #include "tests/support/tcp_proxy.hpp"
 #include "tests/support/test_redis.hpp"
@@ -151,19 +151,6 @@ class HealthPoller {
 };
 
 // Rows of `a` not in `b` (as multisets over `columns`), the first few written out, for a failure message.
-std::int64_t missing_from(pqxx::connection& connection, const std::string& a, const std::string& b,
-                          const std::string& columns, const std::string& order, std::string& detail) {
-  pqxx::work txn(connection);
-  const auto rows = txn.exec("SELECT " + columns + " FROM " + a + " EXCEPT ALL SELECT " + columns + " FROM " + b +
-                             " ORDER BY " + order);
-  for (std::size_t i = 0; i < rows.size() && i < 3; ++i) {
-    detail += "  in " + a + ", not in " + b + ":";
-    for (const auto& field : rows[i]) detail += std::string(" ") + (field.is_null() ? "NULL" : field.c_str());
-    detail += "\n";
-  }
-  return static_cast<std::int64_t>(rows.size());
-}
-
 void run_scenario(TcpProxy::Mode mode) {
   ScenarioFigures figures;
   figures.scenario = "network " + std::string(to_string(mode));
@@ -246,18 +233,8 @@ void run_scenario(TcpProxy::Mode mode) {
 
   // The read models against a plain SQL replay of the store, and the page views against what was written.
   auto connection = db.connect();
-  projectord::bench::create_like(*connection, "reference_users", "user_projection");
-  projectord::bench::create_like(*connection, "reference_log", "user_event_log");
-  projectord::bench::run_set_based(*connection, "reference_users", "reference_log", written_head);
-  std::string detail;
-  const std::int64_t missing_users =
-      missing_from(*connection, "reference_users", "user_projection", projectord::bench::kUserColumns, "1", detail);
-  const std::int64_t extra_users =
-      missing_from(*connection, "user_projection", "reference_users", projectord::bench::kUserColumns, "1", detail);
-  const std::int64_t missing_log = missing_from(*connection, "reference_log", "user_event_log",
-                                                projectord::bench::kLogColumns, "global_position", detail);
-  const std::int64_t extra_log = missing_from(*connection, "user_event_log", "reference_log",
-                                              projectord::bench::kLogColumns, "global_position", detail);
+  const auto models = projectord::testing::faults::compare_with_reference(*connection, written_head);
+  std::string detail = models.users.sample + models.log.sample;
   std::int64_t views_missing = 0, views_extra = 0;
   for (const auto& [path, views] : load.views_per_path()) {
     const std::string counted = db.query_value("SELECT views FROM page_views WHERE path = '" + path + "'");
@@ -268,8 +245,8 @@ void run_scenario(TcpProxy::Mode mode) {
   }
   figures.events_applied = db.query_int("SELECT count(DISTINCT global_position) FROM user_event_log") +
                            db.query_int("SELECT coalesce(sum(views), 0) FROM page_views") - views_extra;
-  figures.duplicates = extra_log + views_extra;
-  figures.losses = missing_log + missing_users + extra_users + views_missing;
+  figures.duplicates = models.log.extra + views_extra;
+  figures.losses = models.log.missing + models.users.missing + models.users.extra + views_missing;
 
   INFO("write load: " << load.error());
   INFO("mismatches:\n" << detail);

@@ -9,6 +9,7 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "base/postgres/identifier.hpp"
 
@@ -32,7 +33,7 @@ std::string with_dbname(const std::string& conninfo, const std::string& dbname) 
   if (options == nullptr) {
     std::string message = error != nullptr ? error : "out of memory";
     PQfreemem(error);
-    throw std::runtime_error("PROJECTORD_TEST_PG is not a valid connection string: " + message);
+    throw std::runtime_error("the test server's url is not a valid connection string: " + message);
   }
   std::string out;
   for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
@@ -54,12 +55,21 @@ std::string unique_database_name() {
 
 }  // namespace
 
-TestDatabase::TestDatabase() {
+namespace {
+
+std::string shared_server() {
   const char* server = std::getenv("PROJECTORD_TEST_PG");
   if (server == nullptr || *server == '\0') {
     throw std::runtime_error("PROJECTORD_TEST_PG is not set: run ./scripts/test.sh");
   }
-  admin_url_ = server;
+  return server;
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase() : TestDatabase(shared_server()) {}
+
+TestDatabase::TestDatabase(std::string server_url) : admin_url_(std::move(server_url)) {
   name_ = unique_database_name();
   url_ = with_dbname(admin_url_, name_);
   pqxx::connection admin(admin_url_);

@@ -19,6 +19,8 @@ namespace projectord::testing {
 class TestDatabase {
  public:
   TestDatabase();
+  /// The same on the server `server_url` names (a superuser's conninfo), e.g. a PostgresServer of the test's own.
+  explicit TestDatabase(std::string server_url);
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;

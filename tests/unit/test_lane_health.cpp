@@ -78,6 +78,18 @@ TEST_CASE("a lane's health calls one unit of work running past stuck_after a hun
   CHECK_THAT(health.reason, Catch::Contains("hung database server or a lock"));
 }
 
+TEST_CASE("a lane whose session setup has waited past stuck_after is stuck, not starting") {
+  FakeClock clock;
+  LaneStatus status = behind(LaneState::starting, clock, 0s);
+  status.busy_since = clock.now();
+  clock.advance(30s);
+  CHECK(assess(status, clock.now(), {.stuck_after = 60s, .ready_max_lag = 10min}).state == "starting");
+  clock.advance(31s);
+  const auto health = assess(status, clock.now(), {.stuck_after = 60s, .ready_max_lag = 10min});
+  CHECK(health.state == "stuck");
+  CHECK_THAT(health.reason, Catch::Contains("hung database server or a lock"));
+}
+
 TEST_CASE("a growing lag makes a catching-up lane's health slow, a lag over ready_max_lag makes it unready") {
   FakeClock clock;
   LaneStatus status = behind(LaneState::catching_up, clock, 20s);

@@ -1,4 +1,4 @@
-#include "bench/support/free_port.hpp"
+#include "tests/support/free_port.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace projectord::bench {
+namespace projectord::testing {
 
 unsigned short free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -28,4 +28,4 @@ unsigned short free_loopback_port() {
   return ntohs(address.sin_port);
 }
 
-}  // namespace projectord::bench
+}  // namespace projectord::testing
