@@ -2,14 +2,25 @@
 
 #include <cstdio>
 
+#include "base/utf8.hpp"
+
 namespace projectord {
 
 std::string printable(std::string_view text, std::size_t max_bytes) {
   const std::string_view shown = text.substr(0, max_bytes);
   std::string out;
   out.reserve(shown.size() + 16);
-  for (const char c : shown) {
+  for (std::size_t i = 0; i < shown.size();) {
+    const char c = shown[i];
     const auto byte = static_cast<unsigned char>(c);
+    // A malformed UTF-8 sequence is escaped byte by byte: a log shipper or a text column takes the line whole.
+    const std::size_t length = byte < 0x80 ? 1 : utf8_sequence_length(shown.substr(i));
+    if (length > 1) {
+      out.append(shown.substr(i, length));
+      i += length;
+      continue;
+    }
+    ++i;
     if (c == '\n') {
       out += "\\n";
     } else if (c == '\r') {
@@ -19,7 +30,7 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
     } else if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
+    } else if (byte < 0x20 || byte >= 0x7f) {
       char escaped[5];
       std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
       out += escaped;

@@ -8,8 +8,8 @@
 
 namespace projectord {
 
-/// Control characters (and DEL) as \n, \r, \t or \xHH; `"` and `\` escaped; cut after `max_bytes` of input,
-/// the rest counted ("...(1234 more bytes)").
+/// Control characters (and DEL) as \n, \r, \t or \xHH, each byte of a malformed UTF-8 sequence as \xHH; `"` and
+/// `\` escaped; cut after `max_bytes` of input, the rest counted ("...(1234 more bytes)").
 std::string printable(std::string_view text, std::size_t max_bytes = 200);
 
 }  // namespace projectord

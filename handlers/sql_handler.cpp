@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <regex>
+#include <stdexcept>
 
 #include "handlers/event_types.hpp"
 
@@ -58,7 +59,15 @@ void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
     for (const Statement& statement : statements_) {
       if (!type_matches(statement.on, event.type)) continue;
       values.clear();
-      for (const EventPath& path : statement.params) values.push_back(path.evaluate(event));
+      for (const EventPath& path : statement.params) {
+        values.push_back(path.evaluate(event));
+        // A JSON string may hold "\u0000"; libpq sends a text parameter up to its first NUL, which would store
+        // the value cut short without a word.
+        if (values.back() && values.back()->find('\0') != std::string::npos) {
+          throw std::runtime_error("parameter $" + std::to_string(values.size()) + " (" + path.text() +
+                                   ") holds a NUL byte, which PostgreSQL text cannot store");
+        }
+      }
       txn.exec_prepared(statement.prepared_name, pqxx::prepare::make_dynamic_params(values));
     }
   }

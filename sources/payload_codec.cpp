@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/json/stream_parser.hpp>
 #include <climits>
+#include <cmath>
 #include <cstddef>
 #include <string>
 
@@ -185,6 +186,24 @@ Result<void> decode_markers(json::value& v) {
   return {};
 }
 
+// Whether `v` holds a number past a double's range (1e400), which the parser turns into an infinity: no JSON
+// text spells one, so a webhook's body, a jsonb column or a numeric parameter would each get text they refuse
+// or read as something else. Recursion is bounded by the parser's max_depth.
+bool holds_infinity(const json::value& v) {
+  if (const double* number = v.if_double()) return !std::isfinite(*number);
+  if (const auto* array = v.if_array()) {
+    for (const auto& element : *array) {
+      if (holds_infinity(element)) return true;
+    }
+  }
+  if (const auto* object = v.if_object()) {
+    for (const auto& entry : *object) {
+      if (holds_infinity(entry.value())) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<json::value> decode_payload(config::Codec codec, std::string_view bytes, std::size_t max_bytes) {
@@ -196,6 +215,7 @@ Result<json::value> decode_payload(config::Codec codec, std::string_view bytes, 
   Result<json::value> parsed = is_codec_zlib(codec) ? inflater.inflate_json(bytes, max_bytes) : parse_json(bytes);
   if (!parsed) return parsed;
   if (!parsed->is_object()) return fail("payload is not a JSON object");
+  if (holds_infinity(*parsed)) return fail("payload holds a number beyond the range of a double (1.8e308)");
   if (is_codec_eventsourcing(codec)) {
     if (auto r = decode_markers(*parsed); !r) return fail(r.error());
   }

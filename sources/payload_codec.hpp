@@ -2,8 +2,9 @@
 /// Turns a payload column's bytes into the event's JSON `data`.
 ///
 /// Contract: never throws on bad input; a payload that cannot be decoded (bad zlib stream, invalid JSON,
-/// not a JSON object, over `max_bytes` as given or once inflated, JSON nested deeper than kMaxJsonDepth)
-/// yields an error message, and the event becomes a poison event for each handler.
+/// not a JSON object, over `max_bytes` as given or once inflated, JSON nested deeper than kMaxJsonDepth, a
+/// number beyond a double's range) yields an error message, and the event becomes a poison event for each handler.
+/// An integer beyond 64 bits becomes the nearest double; of duplicate keys the last one counts.
 /// pyeventsourcing's JSONTranscoder markers `{"_type_": NAME, "_data_": V}` are replaced by plain JSON:
 /// uuid_hex -> canonical dashed UUID string, decimal_str -> the decimal's string, datetime_iso -> the ISO
 /// string; an unknown NAME passes through unchanged (apps register their own).

@@ -1,7 +1,5 @@
 #include "sources/postgres/row_decoder.hpp"
 
-#include <boost/json/parse.hpp>
-
 #include "base/printable.hpp"
 #include "config/byte_size.hpp"
 #include "sources/payload_codec.hpp"
@@ -48,9 +46,11 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
   event.data = std::move(*data);
 
   if (row.metadata) {
-    boost::system::error_code ec;
-    event.metadata = boost::json::parse(*row.metadata, ec);
-    if (ec) return fail(where(source, row.position) + "metadata is not valid JSON: " + ec.message());
+    // Held to the payload's rules (an object, the depth and size limits, finite numbers): a webhook's body
+    // carries it too.
+    auto metadata = decode_payload(config::Codec::json, *row.metadata, source.max_event_bytes);
+    if (!metadata) return fail(where(source, row.position) + "metadata: " + metadata.error());
+    event.metadata = std::move(*metadata);
   } else {
     event.metadata = boost::json::object();
   }

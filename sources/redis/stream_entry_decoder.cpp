@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "base/printable.hpp"
+#include "base/utf8.hpp"
 #include "sources/payload_codec.hpp"
 
 namespace projectord::sources {
@@ -39,11 +40,19 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
   event.position = *position;
   event.entry_id = id;
 
+  // Text fields go into PostgreSQL text parameters and JSON strings as they are, which take neither.
+  const auto not_text = [&](std::string_view name, const std::string& value) {
+    return error(name, "is not UTF-8 text without NUL bytes: '" + printable(value, 64) + "'");
+  };
   const auto* type = field(entry, source.type_field);
   if (type == nullptr) return error(source.type_field, "is missing");
+  if (!is_text(*type)) return not_text(source.type_field, *type);
   event.type = *type;
 
-  if (const auto* stream_id = field(entry, source.stream_id_field)) event.stream_id = *stream_id;
+  if (const auto* stream_id = field(entry, source.stream_id_field)) {
+    if (!is_text(*stream_id)) return not_text(source.stream_id_field, *stream_id);
+    event.stream_id = *stream_id;
+  }
 
   if (const auto* version = field(entry, source.version_field)) {
     const char* end = version->data() + version->size();
@@ -67,7 +76,10 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
     event.metadata = boost::json::object();
   }
 
-  if (const auto* recorded_at = field(entry, source.recorded_at_field)) event.recorded_at = *recorded_at;
+  if (const auto* recorded_at = field(entry, source.recorded_at_field)) {
+    if (!is_text(*recorded_at)) return not_text(source.recorded_at_field, *recorded_at);
+    event.recorded_at = *recorded_at;
+  }
   return event;
 }
 

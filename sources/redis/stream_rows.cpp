@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "base/utf8.hpp"
 #include "sources/redis/stream_entry_decoder.hpp"
 #include "sources/row_fingerprint.hpp"
 
@@ -13,18 +14,19 @@ namespace projectord {
 
 namespace {
 
+// A field's value as a dead letter's text column takes it (as_text: malformed UTF-8 and NUL bytes escaped).
 std::string field(const sources::StreamEntry& entry, const std::string& name) {
   for (const auto& [key, value] : entry.fields) {
-    if (key == name) return value;
+    if (key == name) return as_text(value);
   }
   return {};
 }
 
-// What a dead letter shows of an entry that is no event: all its fields, as a JSON object. An entry at a
+// What a dead letter shows of an entry that is no event: all its fields, as a JSON object of text. An entry at a
 // stand-in position is shown with its id too, which nothing else in its dead letter keeps through a retry.
 std::string payload_of(const sources::StreamEntry& entry, bool stand_in) {
   boost::json::object fields;
-  for (const auto& [key, value] : entry.fields) fields[key] = value;
+  for (const auto& [key, value] : entry.fields) fields[as_text(key)] = as_text(value);
   if (!stand_in) return boost::json::serialize(fields);
   return boost::json::serialize(boost::json::object{{"entry_id", entry.id.text()}, {"fields", std::move(fields)}});
 }

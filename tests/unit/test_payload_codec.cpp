@@ -280,3 +280,23 @@ TEST_CASE("a bytea column of zlib'd eventsourcing JSON decodes end to end") {
   }
   CHECK(decoded(Codec::eventsourcing_json_zlib, unescaped(hex)).at("timestamp") == "2024-02-07T15:32:51.123456+00:00");
 }
+
+TEST_CASE(
+    "a number beyond a double's range is refused, one beyond 64 bits becomes a double, a duplicate key's last "
+    "value counts") {
+  for (const Codec codec : {Codec::json, Codec::eventsourcing_json}) {
+    CHECK(error_of(codec, R"({"n":1e400})") == "payload holds a number beyond the range of a double (1.8e308)");
+    CHECK(error_of(codec, R"({"a":[{"n":-1e999}]})") ==
+          "payload holds a number beyond the range of a double (1.8e308)");
+  }
+  CHECK(decoded(Codec::json, R"({"n":123456789012345678901234567890})").at("n").as_double() == 1.2345678901234568e29);
+  CHECK(decoded(Codec::json, R"({"n":1e-400})").at("n").as_double() == 0.0);
+  CHECK(decoded(Codec::json, R"({"k":1,"k":2})").at("k") == 2);
+}
+
+TEST_CASE("NaN and infinity spellings are not JSON") {
+  for (const std::string spelling : {"NaN", "Infinity", "-Infinity", "nan"}) {
+    const std::string error = error_of(Codec::json, R"({"n":)" + spelling + "}");
+    CHECK_THAT(error, Catch::StartsWith("invalid JSON at offset ") && Catch::EndsWith("syntax error"));
+  }
+}

@@ -175,3 +175,17 @@ TEST_CASE("a stream entry whose id is beyond the positions is refused") {
 TEST_CASE("a stream entry deleted while pending (no fields) is refused as deleted") {
   CHECK_THAT(refused(StreamEntry{kId, {}}), Catch::Contains("deleted"));
 }
+
+TEST_CASE("a stream entry's type, stream id or time that is not UTF-8 text without NUL bytes is refused, escaped") {
+  for (const std::string name : {"type", "stream_id", "recorded_at"}) {
+    INFO(name);
+    const auto invalid = decode_entry(orders(), entry_with({{name, "a\xff\xfe"}}));
+    REQUIRE_FALSE(invalid.has_value());
+    CHECK(invalid.error() == "source orders entry 1700000000000-3: field '" + name +
+                                 "' is not UTF-8 text without NUL bytes: 'a\\xff\\xfe'");
+    const auto nul = decode_entry(orders(), entry_with({{name, std::string("a\0b", 3)}}));
+    REQUIRE_FALSE(nul.has_value());
+    CHECK_THAT(nul.error(), Catch::EndsWith("is not UTF-8 text without NUL bytes: 'a\\x00b'"));
+  }
+  CHECK(decode_entry(orders(), entry_with({{"stream_id", "caf\xc3\xa9 \xf0\x9f\x98\x80"}})).has_value());
+}
