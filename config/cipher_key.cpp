@@ -38,7 +38,7 @@ Result<CipherKey> CipherKey::from_base64(std::string_view text) {
   if (text.size() > kMaxBase64Length) return fail(why + "it is longer than " + std::to_string(kMaxBase64Length));
   // EVP's decoder, unlike EVP_DecodeBlock, counts the padding out and skips line breaks, as Python's b64decode.
   const std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> decoder(EVP_ENCODE_CTX_new(),
-                                                                                 &EVP_ENCODE_CTX_free);
+                                                                                &EVP_ENCODE_CTX_free);
   if (decoder == nullptr) return fail("cannot decode the AES key: out of memory");
   WipedBuffer<kMaxBase64Length> decoded;
   EVP_DecodeInit(decoder.get());

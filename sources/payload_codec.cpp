@@ -162,7 +162,7 @@ Result<std::string> decrypt(std::string_view bytes, const config::CipherKey& key
   const std::string_view ciphertext = bytes.substr(kNonceBytes + kTagBytes);
   // Freeing the context wipes the expanded key it held.
   const std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> context(EVP_CIPHER_CTX_new(),
-                                                                               &EVP_CIPHER_CTX_free);
+                                                                                &EVP_CIPHER_CTX_free);
   std::string plain(ciphertext.size(), '\0');
   int written = 0;
   int last = 0;

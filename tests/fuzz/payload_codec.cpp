@@ -13,7 +13,8 @@ using projectord::config::Codec;
 const std::size_t kMaxEventBytes = projectord::config::PostgresSource{}.max_event_bytes;
 
 // base64 of the 16 bytes "fuzz-cipher-key!".
-const projectord::config::CipherKey kCipherKey = *projectord::config::CipherKey::from_base64("ZnV6ei1jaXBoZXIta2V5IQ==");
+const projectord::config::CipherKey kCipherKey =
+    *projectord::config::CipherKey::from_base64("ZnV6ei1jaXBoZXIta2V5IQ==");
 
 void decode_with_every_codec(std::string_view bytes) {
   for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json, Codec::eventsourcing_json_zlib,

@@ -24,7 +24,7 @@ inline std::string aescipher_encrypt(std::string_view key, std::string_view plai
   std::array<unsigned char, 16> tag{};
   std::string ciphertext(plaintext.size(), '\0');
   const std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> context(EVP_CIPHER_CTX_new(),
-                                                                               &EVP_CIPHER_CTX_free);
+                                                                                &EVP_CIPHER_CTX_free);
   int written = 0;
   int last = 0;
   if (context == nullptr || RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1 ||
@@ -45,9 +45,9 @@ inline std::string aescipher_encrypt(std::string_view key, std::string_view plai
 /// `bytes` as base64, the form CIPHER_KEY holds a key in.
 inline std::string base64(std::string_view bytes) {
   std::string text(4 * ((bytes.size() + 2) / 3), '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()),
-                                      static_cast<int>(bytes.size()));
+  const int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
+                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   text.resize(static_cast<std::size_t>(written));
   return text;
 }

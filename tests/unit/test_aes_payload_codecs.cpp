@@ -75,8 +75,8 @@ TEST_CASE("every AESCipher vector decodes to its event data, for both aes codecs
   std::set<std::pair<std::string, std::size_t>> covered;
   for (const json::value& vector : vectors.at("vectors").as_array()) {
     const std::string codec_name(vector.at("codec").as_string());
-    const Codec codec = codec_name == "eventsourcing_json_aes" ? Codec::eventsourcing_json_aes
-                                                               : Codec::eventsourcing_json_zlib_aes;
+    const Codec codec =
+        codec_name == "eventsourcing_json_aes" ? Codec::eventsourcing_json_aes : Codec::eventsourcing_json_zlib_aes;
     auto key = CipherKey::from_base64(vector.at("key").as_string());
     REQUIRE(key.has_value());
     INFO(codec_name << " with a " << key->bytes().size() << "-byte key");
@@ -87,11 +87,11 @@ TEST_CASE("every AESCipher vector decodes to its event data, for both aes codecs
     covered.emplace(codec_name, key->bytes().size());
   }
   CHECK(covered == std::set<std::pair<std::string, std::size_t>>{{"eventsourcing_json_aes", 16},
-                                                                  {"eventsourcing_json_aes", 24},
-                                                                  {"eventsourcing_json_aes", 32},
-                                                                  {"eventsourcing_json_zlib_aes", 16},
-                                                                  {"eventsourcing_json_zlib_aes", 24},
-                                                                  {"eventsourcing_json_zlib_aes", 32}});
+                                                                 {"eventsourcing_json_aes", 24},
+                                                                 {"eventsourcing_json_aes", 32},
+                                                                 {"eventsourcing_json_zlib_aes", 16},
+                                                                 {"eventsourcing_json_zlib_aes", 24},
+                                                                 {"eventsourcing_json_zlib_aes", 32}});
 }
 
 TEST_CASE("the aes codecs decode what is encrypted at run time, transcoder markers and zlib included") {
@@ -113,8 +113,8 @@ TEST_CASE("a payload encrypted under another key fails authentication") {
 
 TEST_CASE("a payload with a changed tag, nonce or ciphertext byte fails authentication") {
   const std::string payload = aescipher_encrypt(kKey, zlib_compressed(kState));
-  for (const std::size_t at : {std::size_t{0}, std::size_t{11}, std::size_t{12}, std::size_t{27}, std::size_t{28},
-                               payload.size() - 1}) {
+  for (const std::size_t at :
+       {std::size_t{0}, std::size_t{11}, std::size_t{12}, std::size_t{27}, std::size_t{28}, payload.size() - 1}) {
     INFO("byte " << at << " flipped");
     std::string tampered = payload;
     tampered[at] = static_cast<char>(tampered[at] ^ 0x01);
