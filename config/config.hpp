@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "config/cipher_key.hpp"
+
 namespace projectord::config {
 
 using Duration = std::chrono::milliseconds;
@@ -36,7 +38,15 @@ enum class Codec {
   json_zlib,                ///< zlib-compressed JSON (bytea)
   eventsourcing_json,       ///< pyeventsourcing JSONTranscoder bytes: {"_type_","_data_"} markers decoded
   eventsourcing_json_zlib,  ///< the same, zlib-compressed first (COMPRESSOR_TOPIC=zlib)
+  /// pyeventsourcing's AESCipher (CIPHER_TOPIC): AES-GCM, nonce(12) | tag(16) | ciphertext, over the transcoder's bytes
+  eventsourcing_json_aes,
+  eventsourcing_json_zlib_aes,  ///< the same over the zlib-compressed bytes (compressed, then encrypted)
 };
+
+/// Whether `codec` decrypts, and so needs the source's cipher key.
+constexpr bool is_encrypted(Codec codec) {
+  return codec == Codec::eventsourcing_json_aes || codec == Codec::eventsourcing_json_zlib_aes;
+}
 
 enum class OnError {
   stop,         ///< after max_attempts the handler halts; every other handler goes on
@@ -64,6 +74,7 @@ struct PostgresSource {
   std::string filter_column;
   std::string filter_value;
   Codec codec = Codec::json;
+  CipherKey cipher_key;  ///< the aes codecs' key, from cipher_key_env or cipher_key_file
   CommitOrder commit_order = CommitOrder::concurrent;
   std::string notify_channel;  ///< channel the migrate trigger NOTIFYs and the daemon LISTENs on
   Duration poll_interval{1000};
@@ -91,6 +102,7 @@ struct RedisSource {
   std::string version_field = "version";
   std::string data_field = "data";          ///< the event data, in `codec`
   Codec codec = Codec::json;
+  CipherKey cipher_key;  ///< the aes codecs' key, from cipher_key_env or cipher_key_file
   std::string metadata_field = "metadata";  ///< JSON object text; a missing field is {}
   std::string recorded_at_field = "recorded_at";  ///< a missing field leaves recorded_at empty
   Duration block{1000};        ///< longest XREADGROUP BLOCK; also how soon a pause or stop is noticed

@@ -9,6 +9,7 @@
 
 #include "base/http/listen_address.hpp"
 #include "base/postgres/identifier.hpp"
+#include "config/cipher_key_option.hpp"
 #include "config/connection_url.hpp"
 #include "config/control.hpp"
 #include "config/duration.hpp"
@@ -126,6 +127,7 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
     s.error(s.has("filter_column") ? "filter_column" : "filter_value", "filter_column and filter_value go together");
   }
   source.codec = s.choice<Codec>("codec");
+  source.cipher_key = load_cipher_key(s, source.codec);
   source.commit_order = s.choice<CommitOrder>("commit_order");
   source.notify_channel = s.str("notify_channel");
   source.poll_interval = s.duration("poll_interval");
@@ -158,6 +160,7 @@ RedisSource load_redis_source(Section& s) {
   source.version_field = s.str("version_field");
   source.data_field = s.str("data_field");
   if (s.has("codec")) source.codec = s.choice<Codec>("codec");
+  source.cipher_key = load_cipher_key(s, source.codec);
   source.metadata_field = s.str("metadata_field");
   source.recorded_at_field = s.str("recorded_at_field");
   source.block = s.duration("block");

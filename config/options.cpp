@@ -86,7 +86,14 @@ const std::vector<Option> kOptions{
      .reloadable = true, .help = "Required: read only rows with this application_name."},
     {.section = "sources.*", .key = "codec", .type = string, .reloadable = true,
      .help = "Payload (postgres) or data field (redis) encoding; default per preset, json for redis.",
-     .choices = "json|json_zlib|eventsourcing_json|eventsourcing_json_zlib"},
+     .choices = "json|json_zlib|eventsourcing_json|eventsourcing_json_zlib|eventsourcing_json_aes|"
+                "eventsourcing_json_zlib_aes"},
+    {.section = "sources.*", .key = "cipher_key_env", .type = string, .reloadable = true,
+     .help = "aes codecs: environment variable holding the base64 AES key (16, 24 or 32 bytes), as pyeventsourcing's"
+             " CIPHER_KEY; default CIPHER_KEY. The key itself is never written in this file."},
+    {.section = "sources.*", .key = "cipher_key_file", .type = string, .reloadable = true,
+     .help = "aes codecs: read the base64 AES key from this file instead (relative to the config file), e.g. a"
+             " systemd credential."},
     {.section = "sources.*", .key = "commit_order", .type = string, .kinds = "postgres", .reloadable = true,
      .help = "serialized: writers lock the table, holes need no wait; default per preset.",
      .choices = "concurrent|serialized"},

@@ -229,12 +229,14 @@ void Section::read_keys() {
   }
 }
 
-// `KEY_file` stands for KEY: the file's content becomes KEY's value.
+// `KEY_file` stands for KEY when KEY is an option too: the file's content becomes KEY's value. Any other
+// `_file` key (a CA bundle, a cipher key read apart from the text) names a path its reader opens.
 void Section::read_value_files() {
   constexpr std::string_view kSuffix = "_file";
   for (const Option& option : options_.rows()) {
     if (option.section != pattern_ || !option.key.ends_with(kSuffix) || !has(option.key)) continue;
     const std::string_view key = option.key.substr(0, option.key.size() - kSuffix.size());
+    if (options_.find(pattern_, key) == nullptr) continue;
     if (has(key)) {
       error(option.key, "set " + std::string(key) + " or " + std::string(option.key) + ", not both");
       continue;

@@ -52,6 +52,8 @@ class Section final : public KindSection {
           const toml::table* table, std::size_t line);
 
   std::size_t line() const override { return line_; }
+  /// Where a relative path in this section starts: the config file's directory.
+  const std::filesystem::path& config_dir() const { return diagnostics_.config_dir(); }
   /// Where `key` was written, else the table header.
   std::size_t line(std::string_view key) const;
   std::string path(std::string_view key) const override { return name_ + "." + std::string(key); }

@@ -1,5 +1,6 @@
 #include "sources/payload_codec.hpp"
 
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <array>
@@ -7,6 +8,7 @@
 #include <climits>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "config/byte_size.hpp"
@@ -27,11 +29,12 @@ constexpr int hex_value(char c) {
 std::string size_text(std::size_t bytes) { return config::format_byte_size(static_cast<std::int64_t>(bytes)); }
 
 bool is_codec_zlib(config::Codec codec) {
-  return codec == config::Codec::json_zlib || codec == config::Codec::eventsourcing_json_zlib;
+  return codec == config::Codec::json_zlib || codec == config::Codec::eventsourcing_json_zlib ||
+         codec == config::Codec::eventsourcing_json_zlib_aes;
 }
 
 bool is_codec_eventsourcing(config::Codec codec) {
-  return codec == config::Codec::eventsourcing_json || codec == config::Codec::eventsourcing_json_zlib;
+  return codec != config::Codec::json && codec != config::Codec::json_zlib;
 }
 
 // One payload's JSON text, fed whole or in inflated chunks. The parser's scratch starts in an inline buffer, so a
@@ -132,6 +135,52 @@ class Inflater {
   std::array<char, 16384> chunk_{};
 };
 
+// pyeventsourcing's AESCipher layout: the GCM nonce, then the tag, then the ciphertext.
+constexpr std::size_t kNonceBytes = 12;
+constexpr std::size_t kTagBytes = 16;
+
+const EVP_CIPHER* aes_gcm(std::size_t key_bytes) {
+  switch (key_bytes) {
+    case 16: return EVP_aes_128_gcm();
+    case 24: return EVP_aes_192_gcm();
+    case 32: return EVP_aes_256_gcm();
+    default: return nullptr;
+  }
+}
+
+// The plaintext of an AESCipher payload, only once its tag proves it was encrypted under `key` as it is.
+// GCM is a stream mode, so the plaintext is exactly as long as the ciphertext: within max_event_bytes already.
+Result<std::string> decrypt(std::string_view bytes, const config::CipherKey& key) {
+  const EVP_CIPHER* cipher = aes_gcm(key.bytes().size());
+  if (cipher == nullptr) return fail("AES-GCM: the source has no cipher key");
+  if (bytes.size() < kNonceBytes + kTagBytes) {
+    return fail("AES-GCM: payload of " + std::to_string(bytes.size()) + " bytes is shorter than its nonce and tag (" +
+                std::to_string(kNonceBytes + kTagBytes) + " bytes)");
+  }
+  const auto* nonce = reinterpret_cast<const unsigned char*>(bytes.data());
+  // OpenSSL takes the expected tag through a non-const pointer; it only reads it.
+  auto* tag = const_cast<unsigned char*>(nonce + kNonceBytes);
+  const std::string_view ciphertext = bytes.substr(kNonceBytes + kTagBytes);
+  // Freeing the context wipes the expanded key it held.
+  const std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> context(EVP_CIPHER_CTX_new(),
+                                                                                &EVP_CIPHER_CTX_free);
+  std::string plain(ciphertext.size(), '\0');
+  int written = 0;
+  int last = 0;
+  // max_event_bytes stops at 256 MiB, far inside an int.
+  if (context == nullptr || EVP_DecryptInit_ex(context.get(), cipher, nullptr, key.bytes().data(), nonce) != 1 ||
+      EVP_DecryptUpdate(context.get(), reinterpret_cast<unsigned char*>(plain.data()), &written,
+                        reinterpret_cast<const unsigned char*>(ciphertext.data()),
+                        static_cast<int>(ciphertext.size())) != 1 ||
+      EVP_CIPHER_CTX_ctrl(context.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagBytes), tag) != 1) {
+    return fail("AES-GCM: cannot decrypt (OpenSSL failed)");
+  }
+  if (EVP_DecryptFinal_ex(context.get(), reinterpret_cast<unsigned char*>(plain.data()) + written, &last) != 1) {
+    return fail("AES-GCM authentication failed: wrong key or tampered payload");
+  }
+  return {boost::system::in_place_value, std::move(plain)};
+}
+
 std::string marker_error(std::string_view name, std::string_view expected) {
   return "transcoder marker " + std::string(name) + ": _data_ is not " + std::string(expected);
 }
@@ -206,10 +255,18 @@ bool holds_infinity(const json::value& v) {
 
 }  // namespace
 
-Result<json::value> decode_payload(config::Codec codec, std::string_view bytes, std::size_t max_bytes) {
+Result<json::value> decode_payload(config::Codec codec, std::string_view bytes, std::size_t max_bytes,
+                                   const config::CipherKey& key) {
   if (bytes.size() > max_bytes) {
     return fail("payload of " + std::to_string(bytes.size()) + " bytes is over max_event_bytes (" +
                 size_text(max_bytes) + ")");
+  }
+  std::string decrypted;
+  if (config::is_encrypted(codec)) {
+    auto plain = decrypt(bytes, key);
+    if (!plain) return fail(plain.error());
+    decrypted = std::move(*plain);
+    bytes = decrypted;
   }
   thread_local Inflater inflater;
   Result<json::value> parsed = is_codec_zlib(codec) ? inflater.inflate_json(bytes, max_bytes) : parse_json(bytes);

@@ -3,8 +3,11 @@
 ///
 /// Contract: never throws on bad input; a payload that cannot be decoded (bad zlib stream, invalid JSON,
 /// not a JSON object, over `max_bytes` as given or once inflated, JSON nested deeper than kMaxJsonDepth, a
-/// number beyond a double's range) yields an error message, and the event becomes a poison event for each handler.
-/// An integer beyond 64 bits becomes the nearest double; of duplicate keys the last one counts.
+/// number beyond a double's range, an aes codec's payload that does not authenticate under the key) yields an
+/// error message, and the event becomes a poison event for each handler. No message quotes the key. An
+/// integer beyond 64 bits becomes the nearest double; of duplicate keys the last one counts.
+/// The aes codecs undo pyeventsourcing's AESCipher: AES-GCM with the stored bytes nonce(12) | tag(16) |
+/// ciphertext; the plaintext is authenticated whole before it is inflated or parsed.
 /// pyeventsourcing's JSONTranscoder markers `{"_type_": NAME, "_data_": V}` are replaced by plain JSON:
 /// uuid_hex -> canonical dashed UUID string, decimal_str -> the decimal's string, datetime_iso -> the ISO
 /// string; an unknown NAME passes through unchanged (apps register their own).
@@ -23,8 +26,10 @@ namespace projectord::sources {
 constexpr std::size_t kMaxJsonDepth = 1000;
 
 /// `bytes` are the raw column bytes (bytea already unescaped, or text/json as sent by the server); neither
-/// they nor their inflated form (zlib codecs) may exceed `max_bytes` (the source's max_event_bytes).
-Result<boost::json::value> decode_payload(config::Codec codec, std::string_view bytes, std::size_t max_bytes);
+/// they nor their decrypted or inflated form may exceed `max_bytes` (the source's max_event_bytes). `key` is
+/// the source's cipher key, which only the aes codecs use.
+Result<boost::json::value> decode_payload(config::Codec codec, std::string_view bytes, std::size_t max_bytes,
+                                          const config::CipherKey& key = {});
 
 /// Decodes PostgreSQL's hex bytea text form (`\x7b22...`) into raw bytes; other text is returned unchanged.
 Result<std::string> unescape_bytea(std::string_view text);

@@ -41,7 +41,7 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
   }
   auto bytes = unescape_bytea(row.payload);
   if (!bytes) return fail(where(source, row.position) + bytes.error());
-  auto data = decode_payload(source.codec, *bytes, source.max_event_bytes);
+  auto data = decode_payload(source.codec, *bytes, source.max_event_bytes, source.cipher_key);
   if (!data) return fail(where(source, row.position) + data.error());
   event.data = std::move(*data);
 

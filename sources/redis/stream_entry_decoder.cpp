@@ -64,7 +64,7 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
 
   const auto* data = field(entry, source.data_field);
   if (data == nullptr) return error(source.data_field, "is missing");
-  auto data_json = decode_payload(source.codec, *data, source.max_event_bytes);
+  auto data_json = decode_payload(source.codec, *data, source.max_event_bytes, source.cipher_key);
   if (!data_json) return error(source.data_field, "(JSON object text): " + data_json.error());
   event.data = std::move(*data_json);
 

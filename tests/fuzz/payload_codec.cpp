@@ -1,6 +1,7 @@
 // Every payload codec (sources/payload_codec.hpp) over the same bytes: plain JSON, pyeventsourcing's
-// transcoder JSON, and both behind zlib; and the bytes as PostgreSQL's hex bytea text, unescaped first. A
-// payload decodes to a JSON object or to an error, never anything else.
+// transcoder JSON, both behind zlib, and the transcoder's JSON encrypted as AESCipher does (with and without
+// zlib, under kCipherKey, which the aes seeds of the corpus are encrypted with); and the bytes as PostgreSQL's
+// hex bytea text, unescaped first. A payload decodes to a JSON object or to an error, never anything else.
 #include "sources/payload_codec.hpp"
 #include "tests/fuzz/fuzz_input.hpp"
 
@@ -11,9 +12,14 @@ using projectord::config::Codec;
 // A source's default limit: what a payload, as stored and once inflated, may take.
 const std::size_t kMaxEventBytes = projectord::config::PostgresSource{}.max_event_bytes;
 
+// base64 of the 16 bytes "fuzz-cipher-key!".
+const projectord::config::CipherKey kCipherKey =
+    *projectord::config::CipherKey::from_base64("ZnV6ei1jaXBoZXIta2V5IQ==");
+
 void decode_with_every_codec(std::string_view bytes) {
-  for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json, Codec::eventsourcing_json_zlib}) {
-    const auto decoded = projectord::sources::decode_payload(codec, bytes, kMaxEventBytes);
+  for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json, Codec::eventsourcing_json_zlib,
+                            Codec::eventsourcing_json_aes, Codec::eventsourcing_json_zlib_aes}) {
+    const auto decoded = projectord::sources::decode_payload(codec, bytes, kMaxEventBytes, kCipherKey);
     if (decoded) projectord::fuzz::require(decoded->is_object(), "a decoded payload is a JSON object");
   }
 }

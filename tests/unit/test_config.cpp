@@ -341,7 +341,7 @@ TEST_CASE("a value outside its enumeration or range is rejected with the allowed
         "test.toml:8: handlers.users.on_error: expected one of stop, dead_letter, got \"retry\"");
   CHECK(only_error(kShop + "codec = \"gzip\"\n") ==
         "test.toml:6: sources.shop.codec: expected one of json, json_zlib, eventsourcing_json, "
-        "eventsourcing_json_zlib, got \"gzip\"");
+        "eventsourcing_json_zlib, eventsourcing_json_aes, eventsourcing_json_zlib_aes, got \"gzip\"");
   CHECK(only_error(kShop + "batch_size = 0\n") ==
         "test.toml:6: sources.shop.batch_size: must be between 1 and 100000, got 0");
   CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\nmax_attempts = 0\n") ==
@@ -586,6 +586,99 @@ TEST_CASE("a url_file that cannot be read is an error naming the file") {
   const fs::path secret = dir.write("url", "postgres://db/app");
   CHECK(only_error("[database]\nurl = \"postgres://db/app\"\nurl_file = \"" + secret.string() + "\"\n") ==
         "test.toml:3: database.url_file: set url or url_file, not both");
+}
+
+// base64 of the 32 bytes "config-test-cipher-key-012345678" and of the 16 bytes "sixteen-byte-key".
+const std::string kCipherKey = "Y29uZmlnLXRlc3QtY2lwaGVyLWtleS0wMTIzNDU2Nzg=";
+const std::string kShortCipherKey = "c2l4dGVlbi1ieXRlLWtleQ==";
+
+CipherKey cipher_key(const std::string& base64) {
+  auto key = CipherKey::from_base64(base64);
+  REQUIRE(key.has_value());
+  return *key;
+}
+
+TEST_CASE("an aes codec reads its cipher key from CIPHER_KEY unless cipher_key_env names another variable") {
+  const ScopedEnv standard("CIPHER_KEY", kCipherKey.c_str());
+  const ScopedEnv other("PROJECTORD_TEST_VAULT_KEY", kShortCipherKey.c_str());
+  const LoadResult result = load(kShop + "codec = \"eventsourcing_json_zlib_aes\"\n" + R"toml(
+[sources.vault]
+preset = "eventsourcing"
+codec = "eventsourcing_json_aes"
+cipher_key_env = "PROJECTORD_TEST_VAULT_KEY"
+)toml");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  const PostgresSource& shop = result.config.postgres_sources.at("shop");
+  CHECK(shop.codec == Codec::eventsourcing_json_zlib_aes);
+  CHECK(shop.cipher_key == cipher_key(kCipherKey));
+  CHECK(shop.cipher_key.bytes().size() == 32);
+  const PostgresSource& vault = result.config.postgres_sources.at("vault");
+  CHECK(vault.codec == Codec::eventsourcing_json_aes);
+  CHECK(vault.cipher_key.bytes().size() == 16);
+}
+
+TEST_CASE("cipher_key_file reads the cipher key from a file relative to the config file") {
+  const TempDir dir;
+  dir.write("cipher_key", kCipherKey + "\n");
+  const fs::path config = dir.write("projectord.toml", kShop + R"toml(codec = "eventsourcing_json_aes"
+cipher_key_file = "cipher_key"
+[sources.orders]
+kind = "redis"
+url = "redis://127.0.0.1:6380/2"
+stream = "orders"
+codec = "eventsourcing_json_zlib_aes"
+cipher_key_file = "cipher_key"
+)toml");
+  const LoadResult result = load_config(config.string(), options());
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  CHECK(result.config.postgres_sources.at("shop").cipher_key == cipher_key(kCipherKey));
+  CHECK(result.config.redis_sources.at("orders").cipher_key == cipher_key(kCipherKey));
+}
+
+TEST_CASE("a missing or malformed cipher key is refused at load by file, line, source and option, never quoted") {
+  ::unsetenv("CIPHER_KEY");
+  CHECK(only_error(kShop + "codec = \"eventsourcing_json_aes\"\n") ==
+        "test.toml:3: sources.shop.cipher_key_env: environment variable CIPHER_KEY (the base64 AES key of the codec)"
+        " is not set; name another with cipher_key_env or a file with cipher_key_file");
+  CHECK(only_error(kShop + "codec = \"eventsourcing_json_aes\"\ncipher_key_env = \"PROJECTORD_TEST_UNSET\"\n") ==
+        "test.toml:7: sources.shop.cipher_key_env: environment variable PROJECTORD_TEST_UNSET (the base64 AES key of"
+        " the codec) is not set");
+  const std::string not_a_key = "bm90LWEta2V5";  // 9 bytes
+  const ScopedEnv bad("PROJECTORD_TEST_BAD_KEY", not_a_key.c_str());
+  const std::string error =
+      only_error(kShop + "codec = \"eventsourcing_json_aes\"\ncipher_key_env = \"PROJECTORD_TEST_BAD_KEY\"\n");
+  CHECK(error == "test.toml:7: sources.shop.cipher_key_env: environment variable PROJECTORD_TEST_BAD_KEY is not the"
+                 " base64 of a 16, 24 or 32-byte AES key: it decodes to 9 bytes");
+  CHECK(error.find(not_a_key) == std::string::npos);
+
+  const TempDir dir;
+  const fs::path file = dir.write("key", "not-a-key-at-all\n");
+  CHECK(only_error(kShop + "codec = \"eventsourcing_json_aes\"\ncipher_key_file = \"" + file.string() + "\"\n") ==
+        "test.toml:7: sources.shop.cipher_key_file: the file is not the base64 of a 16, 24 or 32-byte AES key: it is"
+        " not valid base64");
+  const std::string missing = (dir.path / "missing").string();
+  CHECK(only_error(kShop + "codec = \"eventsourcing_json_aes\"\ncipher_key_file = \"" + missing + "\"\n") ==
+        "test.toml:7: sources.shop.cipher_key_file: cannot read \"" + missing + "\": No such file or directory");
+}
+
+TEST_CASE("cipher key options are refused where the codec does not decrypt, and both at once anywhere") {
+  CHECK(only_error(kShop + "cipher_key_env = \"CIPHER_KEY\"\n") ==
+        "test.toml:6: sources.shop.cipher_key_env: only for codec eventsourcing_json_aes or"
+        " eventsourcing_json_zlib_aes");
+  const ScopedEnv standard("CIPHER_KEY", kCipherKey.c_str());
+  CHECK(only_error(kShop + "codec = \"eventsourcing_json_aes\"\ncipher_key_env = \"CIPHER_KEY\"\n"
+                           "cipher_key_file = \"key\"\n") ==
+        "test.toml:8: sources.shop.cipher_key_file: set cipher_key_env or cipher_key_file, not both");
+}
+
+TEST_CASE("a _file key that stands for no other key is a path its reader opens, such as a webhook's ca_file") {
+  const LoadResult result = load(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/e\"\n"
+                                         "ca_file = \"/etc/ssl/internal-ca.pem\"\n");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  CHECK(result.config.handlers.at("hook").side_effect.ca_file == "/etc/ssl/internal-ca.pem");
 }
 
 TEST_CASE("error messages never contain a secret url") {
