@@ -65,12 +65,12 @@ sanitizer_environment() {
       ubsan="halt_on_error=1:print_stacktrace=1"
       echo "ASAN_OPTIONS=$asan"
       echo "UBSAN_OPTIONS=$ubsan"
-      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env ASAN_OPTIONS=$asan:log_path=$reports/asan UBSAN_OPTIONS=$ubsan:log_path=$reports/ubsan --"
+      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env ASAN_OPTIONS=$asan:log_path=$reports/asan UBSAN_OPTIONS=$ubsan:log_path=$reports/ubsan"
       ;;
     thread)
       tsan="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
       echo "TSAN_OPTIONS=$tsan"
-      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env TSAN_OPTIONS=$tsan:log_path=$reports/tsan --"
+      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env TSAN_OPTIONS=$tsan:log_path=$reports/tsan"
       ;;
   esac
 }
