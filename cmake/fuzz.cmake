@@ -1,26 +1,13 @@
-# PROJECTORD_FUZZ=ON makes this tree a fuzzing build: every layer is compiled with libFuzzer's coverage hooks,
-# AddressSanitizer and UndefinedBehaviorSanitizer, and each input parser gets a libFuzzer program fuzz_TARGET
-# from tests/fuzz/TARGET.cpp (target fuzz_targets builds them all). Only clang provides libFuzzer, so such a
-# tree is configured apart from the ordinary one: tests/fuzz/build.sh does that for the `fuzz: ` tests
-# (docs/testing.md).
+# The libFuzzer targets: each input parser gets a program fuzz_TARGET from tests/fuzz/TARGET.cpp (target
+# fuzz_targets builds them all). They are built in the address-sanitized tree (cmake/sanitize.cmake), whose
+# layers carry libFuzzer's coverage hooks; the `fuzz: ` tests run them there (docs/testing.md).
 
 # TARGET:LAYER, the layer being the lowest one that has what the target parses.
 set(PROJECTORD_FUZZ_TARGETS config_loader:projectord_handlers payload_codec:projectord_sources
   stream_entry:projectord_sources event_path:projectord_handlers http_endpoints:projectord_daemon
   control_payload:projectord_daemon)
 
-option(PROJECTORD_FUZZ "Build the libFuzzer targets under tests/fuzz, all code with ASan and UBSan (clang only)" OFF)
-if(PROJECTORD_FUZZ)
-  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-    message(FATAL_ERROR "PROJECTORD_FUZZ needs clang (libFuzzer): configure with CXX=clang++")
-  endif()
-  # A UB report must fail the run like a crash does, so it is never recovered from. UBSan's `function` check
-  # is left out: with coverage instrumentation, clang 14 cannot assemble its prologue data in the coroutines'
-  # split functions ("Cannot represent a difference across sections"), and all it catches is a call through a
-  # function pointer of the wrong type.
-  set(PROJECTORD_SANITIZERS -fsanitize=address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined)
-  add_compile_options(-fsanitize=fuzzer-no-link ${PROJECTORD_SANITIZERS} -fno-omit-frame-pointer)
-  add_link_options(${PROJECTORD_SANITIZERS})
+if(PROJECTORD_SANITIZE STREQUAL "address")
   # The targets link the layers, which the top-level file defines after including this one.
   cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL projectord_fuzz_targets)
 endif()

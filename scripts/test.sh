@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# Builds projectord and runs every test (unit, integration, black-box) against a throwaway PostgreSQL 15
-# and Redis on random loopback ports, removed again on exit. Extra arguments go to ctest, e.g.
-#   ./scripts/test.sh -R unit        ./scripts/test.sh -R 'blackbox: ' --repeat until-fail:3
-# --soak runs the fault suite's soak instead (PROJECTORD_SOAK_MINUTES, default 30), nothing else.
+# Builds projectord and runs its tests against a throwaway PostgreSQL 15 and Redis on random loopback ports,
+# removed again on exit, in phases, each in a build tree of its own (scripts/lib/trees.sh):
+#   ordinary  build/       every test but the fuzz targets
+#   address   build/asan   every test but the system call filter's, the installed package's and the fault
+#                          scenarios, under ASan, LSan and UBSan, and each fuzz target for 30 s
+#   thread    build/tsan   the tests that run code on several threads, under TSan
+# Each phase ends with its ctest summary and the run with one line, `N passed, N failed`. A sanitizer report
+# from a daemon a test started counts as a failure of its own (the reports of the test programs fail their
+# tests). Flags come first; the other arguments go to ctest in every phase:
+#   --quick   the ordinary phase only (what a developer runs between changes)
+#   --soak    the fault suite's soak instead, in the ordinary tree (PROJECTORD_SOAK_MINUTES, default 30)
+#   e.g.  ./scripts/test.sh --quick -R unit        ./scripts/test.sh -R blackbox: --repeat until-fail:3
 set -euo pipefail
-soak=false
-if [[ ${1:-} == --soak ]]; then
-  soak=true
-  shift
-fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/deps.sh
 source scripts/lib/deps.sh
 # shellcheck source=scripts/lib/servers.sh
 source scripts/lib/servers.sh
+# shellcheck source=scripts/lib/trees.sh
+source scripts/lib/trees.sh
+
+phases=(ordinary address thread)
+soak=false
+while (($# > 0)); do
+  case $1 in
+    --quick) phases=(ordinary) ;;
+    --soak) soak=true ;;
+    *) break ;;
+  esac
+  shift
+done
+ctest_args=("$@")
 
 ensure_packages "${PROJECTORD_PACKAGES[@]}" "${PROJECTORD_TEST_PACKAGES[@]}"
 PROJECTORD_PROMTOOL=$(ensure_promtool "$PWD/build/tools/prometheus")
 export PROJECTORD_PROMTOOL
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build -j"$(nproc)"
 
 tmp=$(mktemp -d -t projectord-test.XXXXXX)
 chmod 755 "$tmp"  # the server runs as the postgres user when we are root
@@ -41,15 +56,76 @@ export PROJECTORD_TEST_REDIS_SOCKET=$PROJECTORD_REDIS_SOCKET
 # Each fault scenario appends its figures here (tests/faults/scenario_report.hpp); they are printed as one table.
 export PROJECTORD_FAULT_REPORT="$tmp/fault-scenarios.tsv"
 
-status=0
+# sanitizer_environment KIND REPORT_DIR: prints the variables (NAME=VALUE, one a line) a phase's tests run
+# with. Every report stops the process that made it. A daemon a test starts (through
+# PROJECTORD_TEST_DAEMON_WRAPPER, tests/support/daemon_process.cpp) writes its reports into REPORT_DIR, since
+# a test that kills its daemon never reads the daemon's log.
+sanitizer_environment() {
+  local kind=$1 reports=$2 asan ubsan tsan
+  case $kind in
+    address)
+      asan="detect_leaks=1:halt_on_error=1"
+      ubsan="halt_on_error=1:print_stacktrace=1"
+      echo "ASAN_OPTIONS=$asan"
+      echo "UBSAN_OPTIONS=$ubsan"
+      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env ASAN_OPTIONS=$asan:log_path=$reports/asan UBSAN_OPTIONS=$ubsan:log_path=$reports/ubsan"
+      ;;
+    thread)
+      tsan="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
+      echo "TSAN_OPTIONS=$tsan"
+      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env TSAN_OPTIONS=$tsan:log_path=$reports/tsan"
+      ;;
+  esac
+}
+
+# run_phase KIND: builds the tree of KIND, runs its tests, prints the summary and adds to the totals.
+total_passed=0
+total_failed=0
+run_phase() {
+  local kind=$1 dir reports log passed=0 failed=0 env=() report
+  dir=$(tree_dir "$kind")
+  reports=$tmp/sanitizer-reports-$kind
+  log=$tmp/ctest-$kind.log
+  mkdir -p "$reports"
+  echo "== $kind: building $dir"
+  configure_tree "$kind" . "$dir"
+  cmake --build "$dir" -j"$(nproc)"
+  mapfile -t env < <(sanitizer_environment "$kind" "$reports")
+
+  echo "== $kind: testing"
+  env "${env[@]}" ctest --test-dir "$dir" --output-on-failure -j2 "${ctest_args[@]}" | tee "$log" || true
+  # "100% tests passed, 0 tests failed out of 362"; no such line when no test ran or ctest itself failed.
+  if [[ $(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1) =~ \
+    ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    failed=${BASH_REMATCH[1]}
+    passed=$((BASH_REMATCH[2] - failed))
+  elif ! grep -q 'No tests were found' "$log"; then
+    failed=1
+  fi
+  for report in "$reports"/*; do
+    [[ -e $report ]] || continue
+    echo "-- sanitizer report of a daemon a test started: $report"
+    cat "$report"
+    failed=$((failed + 1))
+  done
+  echo "== $kind: $passed passed, $failed failed"
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+}
+
 if $soak; then
-  build/tests/fault_tests "[.soak]" || status=$?
-else
-  ctest --test-dir build --output-on-failure -j2 "$@" || status=$?
+  configure_tree ordinary . build
+  cmake --build build -j"$(nproc)"
+  build/tests/fault_tests "[.soak]"
+  exit
 fi
+for phase in "${phases[@]}"; do
+  run_phase "$phase"
+done
 if [[ -s $PROJECTORD_FAULT_REPORT ]]; then
   echo
   { printf 'scenario\tfaults\twritten\tapplied\tduplicates\tlosses\tpeak RSS\tfds start -> end\n'
     cat "$PROJECTORD_FAULT_REPORT"; } | column -t -s $'\t'
 fi
-exit "$status"
+echo "$total_passed passed, $total_failed failed"
+((total_failed == 0))

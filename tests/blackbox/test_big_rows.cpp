@@ -103,6 +103,12 @@ TEST_CASE("a 200 MB row, a zlib bomb and a million-deep JSON array are poison ev
   const std::int64_t peak = peak_rss_kib(daemon.pid());
   INFO("VmHWM " << peak << " kB");
   CHECK(peak > 0);
+#ifdef PROJECTORD_TEST_SANITIZED
+  // ASan's shadow memory and its quarantine of freed blocks take this daemon from ~65 MiB to ~170 MiB; the
+  // bound still fails one that holds the 200 MB row or inflates the bomb's 256 MiB.
+  CHECK(peak < 256 * 1024);
+#else
   CHECK(peak < 100 * 1024);
+#endif
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }

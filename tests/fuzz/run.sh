@@ -10,7 +10,7 @@ artifacts=$3
 seconds=$4
 shift 4
 
-[[ -x $program ]] || { echo "FAIL: $program was not built (the fuzz: build test builds it)" >&2; exit 1; }
+[[ -x $program ]] || { echo "FAIL: $program was not built (the address-sanitized tree builds it: tests/fuzz/build.sh)" >&2; exit 1; }
 work=$(mktemp -d -t projectord-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"

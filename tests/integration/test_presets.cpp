@@ -47,7 +47,7 @@ std::string project(const TestDatabase& db, const std::string& source_toml) {
   projectord::WakeSignal wake;
   projectord::Lane lane(
       handler, std::make_unique<projectord::PostgresTableSource>(loaded.config.postgres_sources.at(handler.source), wake, clock),
-      db.url(), std::move(*projectord::handlers::make_projection(handler)), clock, {.exit_when_caught_up = true});
+      db.url(), *projectord::handlers::make_projection(handler), clock, {.exit_when_caught_up = true});
   lane.run(std::stop_token());
   return db.query_value(
       "SELECT string_agg(concat_ws('|', position, stream_id, version, type, name, recorded_at AT TIME ZONE 'UTC'),"

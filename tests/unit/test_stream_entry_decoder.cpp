@@ -34,7 +34,8 @@ StreamEntry entry_with(std::vector<std::pair<std::string, std::string>> changes 
                      {"metadata", R"({"user_id":"u-1"})"},
                      {"recorded_at", "2026-11-23T22:45:39Z"}}};
   for (auto& [name, value] : changes) {
-    std::erase_if(entry.fields, [&](const auto& field) { return field.first == name; });
+    // Captured by an init-capture: clang 14 (the sanitized trees) cannot capture a structured binding.
+    std::erase_if(entry.fields, [&name = name](const auto& field) { return field.first == name; });
     if (!value.empty()) entry.fields.emplace_back(name, std::move(value));
   }
   return entry;
