@@ -8,6 +8,7 @@
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
 #include "base/backoff.hpp"
+#include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
 #include "base/postgres/session.hpp"
 #include "base/stoppable_sleep.hpp"
@@ -164,7 +165,7 @@ class Lane::Impl {
 
   SessionEnd session(std::stop_token stop, Backoff& reconnect) {
     // Reads run in their own transactions while a write transaction may be open: the source has its own connection.
-    pqxx::connection target(target_url_);
+    pqxx::connection target(postgres::with_keepalives(target_url_));
     role_ = target.username();
     // Declared after the connection: the transactions open or being written on it end before it closes.
     const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target);

@@ -17,6 +17,7 @@
 #include <vector>
 #include <pqxx/connection>
 
+#include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "checkpoints/schema.hpp"
@@ -47,7 +48,7 @@ struct Startup {
 // the next start).
 Startup check_database(const std::string& url) {
   try {
-    pqxx::connection connection(url);
+    pqxx::connection connection(postgres::with_keepalives(url));
     const std::string problem = checkpoints::check_schema(connection);
     if (!problem.empty()) {
       spdlog::critical("event=startup_failed error=\"{}\"", problem);

@@ -2,6 +2,7 @@
 
 #include <pqxx/connection>
 
+#include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
 #include "checkpoints/status_queries.hpp"
 #include "daemon/error_class.hpp"
@@ -51,7 +52,7 @@ int print_status(const config::Config& config, std::ostream& out, bool show_erro
   int exit_code = 0;
   std::unique_ptr<pqxx::connection> target;
   try {
-    target = std::make_unique<pqxx::connection>(config.database_url);
+    target = std::make_unique<pqxx::connection>(postgres::with_keepalives(config.database_url));
   } catch (const std::exception& error) {
     out << "database=unreachable" << error_fields(postgres::error_text(error), show_errors) << "\n";
     return 1;
@@ -68,7 +69,7 @@ int print_status(const config::Config& config, std::ostream& out, bool show_erro
         const config::PostgresSource& source = config.postgres_sources.at(handler.source);
         const sources::PostgresReader reader(source);
         std::unique_ptr<pqxx::connection> separate;
-        if (source.url != config.database_url) separate = std::make_unique<pqxx::connection>(source.url);
+        if (source.url != config.database_url) separate = std::make_unique<pqxx::connection>(postgres::with_keepalives(source.url));
         pqxx::connection& source_connection = separate ? *separate : *target;
         out << " position=" << position << " head=" << reader.head(source_connection)
             << " lag=" << reader.count_after(source_connection, position);

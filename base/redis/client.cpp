@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/borrowed_socket.hpp"
+#include "base/tcp_keepalive.hpp"
 
 namespace projectord::redis {
 
@@ -225,6 +226,12 @@ net::awaitable<Result<std::unique_ptr<RedisClient>>> RedisClient::connect(net::i
     const std::string why = context->c.errstr;
     redisAsyncFree(context);
     co_return fail("cannot connect to " + server + ": " + why);
+  }
+  if (url.unix_path.empty()) {
+    if (const auto keepalive = tcp_keepalive::enable_keepalive(context->c.fd); !keepalive) {
+      redisAsyncFree(context);
+      co_return fail("cannot connect to " + server + ": " + keepalive.error());
+    }
   }
   auto state = std::make_shared<State>(io, server);
   state->attach(context);

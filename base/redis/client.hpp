@@ -38,6 +38,8 @@ class RedisClient {
   /// Connects over TCP or the Unix socket of `url`, then sends AUTH (when the URL has a password) and
   /// SELECT (when it names a database other than 0). Gives up after `timeout` for all of it together.
   /// Host names are resolved by hiredis, blocking the thread: configure addresses where that matters.
+  /// A TCP connection gets base/tcp_keepalive.hpp's keepalives and TCP_USER_TIMEOUT, so that a server that
+  /// vanished without closing it fails the commands waiting on it within about a minute.
   static boost::asio::awaitable<Result<std::unique_ptr<RedisClient>>> connect(boost::asio::io_context& io,
                                                                               const RedisUrl& url,
                                                                               std::chrono::milliseconds timeout);

@@ -4,6 +4,7 @@
 #include <pqxx/connection>
 #include <pqxx/transaction>
 
+#include "base/postgres/conninfo.hpp"
 #include "checkpoints/schema.hpp"
 #include "daemon/cli/grants.hpp"
 #include "daemon/cli/position_backfill.hpp"
@@ -48,13 +49,13 @@ int command_migrate(const config::Config& config, bool uninstall) {
   }
   try {
     for (const auto& [name, source] : config.postgres_sources) {
-      pqxx::connection connection(source.url);
+      pqxx::connection connection(postgres::with_keepalives(source.url));
       const sources::PostgresReader reader(source);
       exec_all(connection, uninstall ? reader.uninstall_trigger_sql() : reader.install_trigger_sql());
       std::cout << (uninstall ? "removed" : "installed") << " NOTIFY trigger on " << source.table << " (channel "
                 << source.notify_channel << ")\n";
     }
-    pqxx::connection target(config.database_url);
+    pqxx::connection target(postgres::with_keepalives(config.database_url));
     if (uninstall) {
       exec_all(target, checkpoints::uninstall_schema_sql());
       std::cout << "removed schema projectord (read-model tables are left in place)\n";
@@ -78,7 +79,7 @@ int command_migrate(const config::Config& config, bool uninstall) {
 
 int command_print_grants(const config::Config& config, const std::string& role) {
   try {
-    pqxx::connection target(config.database_url);
+    pqxx::connection target(postgres::with_keepalives(config.database_url));
     const Result<std::string> grants = least_privilege_grants(config, role, target);
     if (!grants) {
       std::cerr << "migrate --print-grants: " << grants.error() << "\n";

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/postgres/conninfo.hpp"
 #include "base/postgres/identifier.hpp"
 
 namespace projectord::cli {
@@ -264,7 +265,7 @@ int add_position(const config::PostgresSource& source, std::size_t batch_rows, s
   }
   try {
     const Names names = names_for(source);
-    pqxx::connection connection(source.url);
+    pqxx::connection connection(postgres::with_keepalives(source.url));
     ColumnState column = column_state(connection, names, source.position_column);
     if (column.identity != '\0') {
       out << names.table << "." << source.position_column << " is already an identity column\n";

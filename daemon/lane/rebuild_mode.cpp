@@ -10,6 +10,7 @@
 #include <cstring>
 #include <pqxx/transaction>
 
+#include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "daemon/lane/failure.hpp"
@@ -58,7 +59,7 @@ Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {
 
 void RebuildMode::abandon(const std::string& target_url) {
   try {
-    pqxx::connection target(target_url);
+    pqxx::connection target(postgres::with_keepalives(target_url));
     pqxx::work txn(target);
     rebuild::abandon(txn, handler_);
     txn.commit();

@@ -18,6 +18,7 @@
 
 #include "base/backoff.hpp"
 #include "base/borrowed_socket.hpp"
+#include "base/postgres/conninfo.hpp"
 #include "base/result.hpp"
 
 namespace projectord::sources {
@@ -94,8 +95,9 @@ net::awaitable<void> expire(std::chrono::seconds limit) {
 
 // PQconnectStart / PQconnectPoll, with the session's application_name and time zone as connection options.
 net::awaitable<Connection> connect(const std::string& url, const std::string& application_name) {
+  const std::string conninfo = postgres::with_keepalives(url);
   const char* keys[] = {"dbname", "application_name", "options", nullptr};
-  const char* values[] = {url.c_str(), application_name.c_str(), "-c TimeZone=UTC", nullptr};
+  const char* values[] = {conninfo.c_str(), application_name.c_str(), "-c TimeZone=UTC", nullptr};
   Connection connection(PQconnectStartParams(keys, values, /*expand_dbname=*/1));
   if (!connection) throw std::runtime_error("out of memory");
   if (PQstatus(connection.get()) == CONNECTION_BAD) throw std::runtime_error(error_of(connection.get()));

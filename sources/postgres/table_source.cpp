@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/postgres/conninfo.hpp"
 #include "base/postgres/session.hpp"
 #include "sources/postgres/row_decoder.hpp"
 #include "sources/row_fingerprint.hpp"
@@ -36,7 +37,7 @@ PostgresTableSource::PostgresTableSource(config::PostgresSource source, WakeSign
 
 void PostgresTableSource::open(const std::string& session_name, checkpoints::HoleDeadlines holes) {
   connection_.reset();
-  connection_.emplace(source_.url);
+  connection_.emplace(postgres::with_keepalives(source_.url));
   postgres::prepare_session(*connection_, session_name);
   reader_.prepare(*connection_);
   holes_ = std::move(holes);
