@@ -65,10 +65,12 @@ sanitizer_environment() {
   case $kind in
     address)
       asan="detect_leaks=1:halt_on_error=1"
+      lsan="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
       ubsan="halt_on_error=1:print_stacktrace=1"
       echo "ASAN_OPTIONS=$asan"
+      echo "LSAN_OPTIONS=$lsan"
       echo "UBSAN_OPTIONS=$ubsan"
-      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env ASAN_OPTIONS=$asan:log_path=$reports/asan UBSAN_OPTIONS=$ubsan:log_path=$reports/ubsan"
+      echo "PROJECTORD_TEST_DAEMON_WRAPPER=env ASAN_OPTIONS=$asan:log_path=$reports/asan LSAN_OPTIONS=$lsan UBSAN_OPTIONS=$ubsan:log_path=$reports/ubsan"
       ;;
     thread)
       tsan="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
