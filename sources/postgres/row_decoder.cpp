@@ -20,6 +20,13 @@ std::string recorded_at_from_payload(const std::string& path, const boost::json:
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
+// djangoevents stores the text `null` for an event without metadata: no metadata, as SQL NULL is.
+bool is_json_null(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return first != std::string_view::npos && text.substr(first, last - first + 1) == "null";
+}
+
 }  // namespace
 
 Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row) {
@@ -45,7 +52,7 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
   if (!data) return fail(where(source, row.position) + data.error());
   event.data = std::move(*data);
 
-  if (row.metadata) {
+  if (row.metadata && !is_json_null(*row.metadata)) {
     // Held to the payload's rules (an object, the depth and size limits, finite numbers): a webhook's body
     // carries it too.
     auto metadata = decode_payload(config::Codec::json, *row.metadata, source.max_event_bytes);

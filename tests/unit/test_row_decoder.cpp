@@ -47,3 +47,11 @@ TEST_CASE("row metadata beyond a double's range, too deep or not an object is an
             .error()
             .starts_with("source store position 7: metadata: invalid JSON"));
 }
+
+TEST_CASE("row metadata that is JSON null (djangoevents' text `null`) is no metadata, as SQL NULL is") {
+  for (const std::string text : {"null", " null\n"}) {
+    const auto event = decode_row(store(), row_with_metadata(text));
+    REQUIRE(event.has_value());
+    CHECK(event->metadata == boost::json::object());
+  }
+}
