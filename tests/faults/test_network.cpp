@@ -5,7 +5,6 @@
 // reason and /healthz must keep answering; once the proxies pass again every lane recovers by itself and the
 // read models equal a plain SQL replay of the store (bench/support/reference_sql.hpp), with no duplicate.
 #include <hiredis/hiredis.h>
-#include <libpq-fe.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -34,21 +33,6 @@ using projectord::testing::TestDatabase;
 using projectord::testing::faults::ScenarioFigures;
 
 namespace {
-
-// The host and port of a conninfo string.
-std::pair<std::string, unsigned short> server_of(const std::string& url) {
-  std::string host = "127.0.0.1";
-  unsigned short port = 5432;
-  PQconninfoOption* options = PQconninfoParse(url.c_str(), nullptr);
-  REQUIRE(options != nullptr);
-  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
-    if (option->val == nullptr) continue;
-    if (std::string(option->keyword) == "host") host = option->val;
-    if (std::string(option->keyword) == "port") port = static_cast<unsigned short>(std::stoi(option->val));
-  }
-  PQconninfoFree(options);
-  return {host, port};
-}
 
 const std::vector<std::string> kHandlers = {"users", "user_log", "page_views"};
 
@@ -163,7 +147,7 @@ void run_scenario(TcpProxy::Mode mode) {
   // The demo writer holds eventsourcing_django's DDL for stored_events.
   REQUIRE(projectord::testing::run_command({kWriter, "--url", db.url(), "--events", "0"}).exit_code == 0);
   const std::string stream = projectord::testing::unique_redis_name("activity");
-  const auto [pg_host, pg_port] = server_of(db.url());
+  const auto [pg_host, pg_port] = db.server_address();
   const auto redis = projectord::testing::test_redis_url();
   TcpProxy pg_proxy(pg_host, pg_port);
   TcpProxy redis_proxy(redis.host, redis.port);

@@ -25,21 +25,6 @@ struct Finish {
 };
 using Connection = std::unique_ptr<PGconn, Finish>;
 
-// The host and port of a conninfo string.
-std::pair<std::string, unsigned short> server_of(const std::string& url) {
-  std::string host = "127.0.0.1";
-  unsigned short port = 5432;
-  PQconninfoOption* options = PQconninfoParse(url.c_str(), nullptr);
-  REQUIRE(options != nullptr);
-  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
-    if (option->val == nullptr) continue;
-    if (std::string(option->keyword) == "host") host = option->val;
-    if (std::string(option->keyword) == "port") port = static_cast<unsigned short>(std::stoi(option->val));
-  }
-  PQconninfoFree(options);
-  return {host, port};
-}
-
 // `url` with its port replaced by the proxy's (a later keyword wins in a conninfo string).
 std::string through(const TcpProxy& proxy, const std::string& url) {
   return url + " port=" + std::to_string(proxy.port()) + " connect_timeout=2";
@@ -93,7 +78,7 @@ Connection connect(const std::string& url) {
 
 TEST_CASE("the TCP proxy forwards a query in pass, holds its answer in stall until pass, and fails it in reset") {
   TestDatabase db;
-  const auto [host, port] = server_of(db.url());
+  const auto [host, port] = db.server_address();
   TcpProxy proxy(host, port);
   const Connection connection = connect(through(proxy, db.url()));
   REQUIRE(PQstatus(connection.get()) == CONNECTION_OK);
@@ -124,7 +109,7 @@ TEST_CASE("the TCP proxy forwards a query in pass, holds its answer in stall unt
 
 TEST_CASE("the TCP proxy closes connections in drop, never answers new ones in black_hole, and answers half in half_answer") {
   TestDatabase db;
-  const auto [host, port] = server_of(db.url());
+  const auto [host, port] = db.server_address();
   TcpProxy proxy(host, port);
   const Connection dropped = connect(through(proxy, db.url()));
   REQUIRE(PQstatus(dropped.get()) == CONNECTION_OK);

@@ -87,6 +87,20 @@ TestDatabase::~TestDatabase() {
   }
 }
 
+std::pair<std::string, unsigned short> TestDatabase::server_address() const {
+  std::string host = "127.0.0.1";
+  unsigned short port = 5432;
+  PQconninfoOption* options = PQconninfoParse(url_.c_str(), nullptr);
+  if (options == nullptr) throw std::runtime_error("the test server's URL is not a conninfo string");
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr) continue;
+    if (std::string(option->keyword) == "host") host = option->val;
+    if (std::string(option->keyword) == "port") port = static_cast<unsigned short>(std::stoi(option->val));
+  }
+  PQconninfoFree(options);
+  return {host, port};
+}
+
 std::unique_ptr<pqxx::connection> TestDatabase::connect() const { return std::make_unique<pqxx::connection>(url_); }
 
 void TestDatabase::exec(const std::string& sql) const {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
 
 namespace projectord::testing {
 
@@ -29,6 +30,9 @@ class TestDatabase {
   const std::string& name() const { return name_; }
   /// Keyword/value connection string of the new database (the server's, with dbname replaced).
   const std::string& url() const { return url_; }
+
+  /// Host and port of the server, for what must reach it over TCP (a proxy in front of it).
+  std::pair<std::string, unsigned short> server_address() const;
 
   std::unique_ptr<pqxx::connection> connect() const;
   /// Runs `sql` (one or more statements) in its own transaction and commits it.
