@@ -14,23 +14,20 @@
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/faults/reference_models.hpp"
 #include "tests/faults/scenario_report.hpp"
+#include "tests/faults/scenario_steps.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing;
 using namespace projectord::testing::blackbox;
 using projectord::examples::StoredEvent;
+using projectord::testing::faults::checkpoint_of;
+using projectord::testing::faults::ReportAtEnd;
 using projectord::testing::faults::ScenarioFigures;
 
 namespace {
 
 constexpr int kBacklog = 200;
 constexpr int kLater = 100;  // events committed while the held one waits
-
-// Reports at the end of the scenario, also when a REQUIRE ends it early.
-struct ReportedFigures {
-  ScenarioFigures figures;
-  ~ReportedFigures() { projectord::testing::faults::report(figures); }
-};
 
 std::int64_t insert(pqxx::transaction_base& txn, const StoredEvent& event) {
   return txn
@@ -70,11 +67,6 @@ std::string held_config(const std::string& max_hole_wait) {
                                       "commit_order = \"concurrent\"\nmax_hole_wait = \"" + max_hole_wait +
                                           "\"\nhole_grace = \"100ms\"\n",
                                       "eventsourcing_json"));
-}
-
-std::int64_t checkpoint(const TestDatabase& db, const std::string& handler) {
-  return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = '" + handler +
-                      "'");
 }
 
 bool logged(const TestDatabase& db, std::int64_t position) {
@@ -117,13 +109,13 @@ struct HeldSetting {
 
 TEST_CASE("an insert held open past max_hole_wait is applied late, counted in late_arrivals, and never lost",
           "[held]") {
-  ReportedFigures reported{{"held past max_hole_wait"}};
+  ReportAtEnd reported{{.scenario = "held past max_hole_wait"}};
   ScenarioFigures& figures = reported.figures;
   HeldSetting setting("2s");
   const TestDatabase& db = setting.db;
   DaemonProcess daemon({kBinary, "--config", setting.config, "run"}, env_for(db));
   Endpoint endpoint(daemon, kAdminToken);
-  REQUIRE(eventually([&] { return checkpoint(db, "user_log") == kBacklog; }, 60s));
+  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == kBacklog; }, 60s));
   figures.observe(daemon.pid());
 
   const Events events = events_after_backlog(setting.generator);
@@ -141,7 +133,8 @@ TEST_CASE("an insert held open past max_hole_wait is applied late, counted in la
   }
   const std::int64_t head = held + kLater;
   // The lane gives up on the hole after max_hole_wait and goes on without it.
-  REQUIRE(eventually([&] { return checkpoint(db, "user_log") == head && checkpoint(db, "users") == head; }, 60s));
+  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == head && checkpoint_of(db, "users") == head; },
+                     60s));
   CHECK_FALSE(logged(db, held));
   CHECK(endpoint.handler("user_log").at("late_arrivals").as_int64() == 0);
 
@@ -165,13 +158,13 @@ TEST_CASE("an insert held open past max_hole_wait is applied late, counted in la
 
 TEST_CASE("an insert held open for less than max_hole_wait keeps every later event waiting: nothing out of order",
           "[held]") {
-  ReportedFigures reported{{"held within max_hole_wait"}};
+  ReportAtEnd reported{{.scenario = "held within max_hole_wait"}};
   ScenarioFigures& figures = reported.figures;
   HeldSetting setting("5min");
   const TestDatabase& db = setting.db;
   DaemonProcess daemon({kBinary, "--config", setting.config, "run"}, env_for(db));
   Endpoint endpoint(daemon, kAdminToken);
-  REQUIRE(eventually([&] { return checkpoint(db, "user_log") == kBacklog; }, 60s));
+  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == kBacklog; }, 60s));
   figures.observe(daemon.pid());
 
   const Events events = events_after_backlog(setting.generator);
@@ -189,11 +182,12 @@ TEST_CASE("an insert held open for less than max_hole_wait keeps every later eve
   }
   const std::int64_t head = held + kLater;
   std::this_thread::sleep_for(3s);  // the fault's duration: the transaction stays open this long
-  CHECK(checkpoint(db, "user_log") < held);
+  CHECK(checkpoint_of(db, "user_log") < held);
   CHECK(db.query_int("SELECT count(*) FROM user_event_log") == kBacklog);
   holder.commit();
 
-  REQUIRE(eventually([&] { return checkpoint(db, "user_log") == head && checkpoint(db, "users") == head; }, 60s));
+  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == head && checkpoint_of(db, "users") == head; },
+                     60s));
   CHECK(out_of_order_log_rows(db) == 0);
   CHECK(endpoint.handler("user_log").at("late_arrivals").as_int64() == 0);
   CHECK(endpoint.handler("user_log").at("forced_hole_skips").as_int64() == 0);

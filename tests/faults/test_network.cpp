@@ -21,6 +21,7 @@
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/faults/reference_models.hpp"
 #include "tests/faults/scenario_report.hpp"
+#include "tests/faults/scenario_steps.hpp"
 #include "tests/support/tcp_proxy.hpp"
 #include "tests/support/test_redis.hpp"
 
@@ -134,14 +135,9 @@ class HealthPoller {
   std::thread thread_;
 };
 
-// Rows of `a` not in `b` (as multisets over `columns`), the first few written out, for a failure message.
 void run_scenario(TcpProxy::Mode mode) {
-  ScenarioFigures figures;
-  figures.scenario = "network " + std::string(to_string(mode));
-  struct ReportAtEnd {
-    ScenarioFigures& figures;
-    ~ReportAtEnd() { projectord::testing::faults::report(figures); }
-  } report_at_end{figures};
+  projectord::testing::faults::ReportAtEnd reported{{.scenario = "network " + std::string(to_string(mode))}};
+  ScenarioFigures& figures = reported.figures;
 
   TestDatabase db;
   // The demo writer holds eventsourcing_django's DDL for stored_events.
