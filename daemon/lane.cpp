@@ -258,7 +258,9 @@ class Lane::Impl {
         }
       }
       if (!blocked && !truncated && options_.exit_when_caught_up) return SessionEnd::finished;
-      if (!blocked && !truncated && !catchup_.open() && rebuild_ && options_.rebuild->may_swap()) {
+      // A hole still waiting for its insert's commit travels in the checkpoint the swap hands over, so it does
+      // not hold the swap back: under steady out-of-order writers one is nearly always in flight.
+      if (!truncated && !catchup_.open() && rebuild_ && options_.rebuild->may_swap()) {
         swap_in(target);
         return SessionEnd::finished;
       }

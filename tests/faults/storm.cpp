@@ -124,6 +124,29 @@ void Storm::kill_at_random_moment() {
   ++figures_.faults_injected;
 }
 
+void Storm::kill_while_swap_waits_for_reader() {
+  DaemonProcess daemon(command("run"), env_);
+  const auto reader_connection = db_.connect();
+  pqxx::work reader(*reader_connection);
+  reader.exec("SELECT count(*) FROM user_projection");  // holds the live table until the reader ends
+  blackbox::Endpoint(daemon, kAdminToken).post("/admin/rebuild/users");
+  // The swap asks for the live table with a lock_timeout and asks again, so its wait shows up within one poll.
+  const bool swap_waits = eventually(
+      [&] {
+        return db_.query_int("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+                             "to_regclass('public.user_projection')") > 0;
+      },
+      120s, 1ms);
+  INFO("the rebuild's swap never waited for the reader:\n" << tail(daemon.log()));
+  REQUIRE(swap_waits);
+  figures_.observe(daemon.pid());
+  daemon.signal(SIGKILL);
+  REQUIRE(daemon.wait_exit(20s).has_value());
+  reader.abort();
+  ++kills_in_swap_;
+  ++figures_.faults_injected;
+}
+
 DaemonProcess& Storm::daemon() {
   if (!daemon_) daemon_ = std::make_unique<DaemonProcess>(command("run"), env_);
   return *daemon_;
@@ -154,7 +177,8 @@ bool Storm::caught_up(std::int64_t head, std::size_t streamed) const {
 void Storm::finish_and_check() {
   writers_->stop();
   std::cout << figures_.scenario << ": " << figures_.faults_injected << " faults, " << kills_in_rebuild_
-            << " kills after a rebuild request, " << kills_at_swap_ << " as its swap began; writers rolled back "
+            << " kills after a rebuild request, " << kills_at_swap_ << " as its swap began, " << kills_in_swap_
+            << " while it waited for a reader; writers rolled back "
             << writers_->rollbacks() << " transactions and held " << writers_->holds() << " open" << std::endl;
   INFO("writers failed:\n" << writers_->errors());
   REQUIRE(writers_->errors().empty());

@@ -42,6 +42,9 @@ class Storm {
   /// Starts a daemon and SIGKILLs it at a random moment: a few milliseconds to two seconds after its start,
   /// sometimes after asking it for a rebuild of `users`, sometimes just as that rebuild's swap begins.
   void kill_at_random_moment();
+  /// Starts a daemon, asks it for a rebuild of `users` while a reader holds the live table, and SIGKILLs it
+  /// while the rebuild's swap waits for that reader: a kill certainly inside the swap's transaction.
+  void kill_while_swap_waits_for_reader();
 
   /// The long-running daemon, started on first use.
   DaemonProcess& daemon();
@@ -65,6 +68,7 @@ class Storm {
   bool reported_ = false;
   int kills_in_rebuild_ = 0;
   int kills_at_swap_ = 0;
+  int kills_in_swap_ = 0;
   int reloads_ = 0;
   std::uint64_t seed_;
   std::mt19937_64 random_;
