@@ -137,13 +137,14 @@ int command_detect(const std::string& url) {
     }
     key = std::move(*parsed);
   }
-  Result<Detection> detection = fail("");
-  try {
-    pqxx::connection connection(postgres::with_keepalives(url));
-    detection = detect_stores(connection, key);
-  } catch (const std::exception& error) {
-    detection = fail(error.what());
-  }
+  const Result<Detection> detection = [&]() -> Result<Detection> {
+    try {
+      pqxx::connection connection(postgres::with_keepalives(url));
+      return detect_stores(connection, key);
+    } catch (const std::exception& error) {
+      return fail(error.what());
+    }
+  }();
   if (!detection) {
     std::cerr << "detect: cannot read the database: " << detection.error() << "\n";
     return 1;

@@ -99,6 +99,13 @@ void print_source(std::ostream& out, const DetectedStore& store, const std::stri
   if (!store.application_name.empty()) out << "application_name = " << toml_string(store.application_name) << "\n";
   comment_lines(out, store.codec.notes);
   out << "codec = \"" << codec_name(store.codec.codec) << "\"\n";
+  if (store.unlocked_writers) {
+    out << "# notification_id is an int4 serial: pyeventsourcing 9.0, whose writers take no table lock.\n"
+        << "commit_order = \"concurrent\"\n";
+  } else if (store.preset == "eventsourcing") {
+    out << "# With POSTGRES_ENABLE_DB_FUNCTIONS the application's writers take no table lock: then set\n"
+        << "# commit_order = \"concurrent\".\n";
+  }
   if (config::is_encrypted(store.codec.codec)) {
     out << "# The application's CIPHER_KEY (base64), read from the environment: never write the key here.\n"
         << "cipher_key_env = \"CIPHER_KEY\"\n";

@@ -179,7 +179,8 @@ Result<Detection> detect_stores(pqxx::connection& connection, const config::Ciph
             .table = qualified,
             .application_name = application_name,
             .codec = guess_codec(sample_payloads(txn, table, preset, qualified, application_name), transcoded, key),
-            .lacks_position = !table.types.contains(preset_column(preset, "position_column"))};
+            .lacks_position = !table.types.contains(preset_column(preset, "position_column")),
+            .unlocked_writers = preset == "eventsourcing" && table.types.find("notification_id")->second == "int4"};
       };
       if (preset != "eventsourcing_django") {
         detection.stores.push_back(store(""));

@@ -35,6 +35,8 @@ struct DetectedStore {
   std::string application_name{};  ///< eventsourcing_django: the application whose rows these are; else empty
   CodecGuess codec{};
   bool lacks_position = false;  ///< Eventuali's `events` before `projectord migrate --add-position`
+  /// pyeventsourcing 9.0's int4 notification_id: its writers take no table lock, so positions commit out of order.
+  bool unlocked_writers = false;
 };
 
 struct Detection {

@@ -184,6 +184,9 @@ TEST_CASE("detect finds every store of a database in every schema, one source pe
   write_eventsourcing(db, "billing.invoices_events", 5, zlib_compress);
   REQUIRE(run_command({kWriter, "--url", db.url(), "--events", "6", "--app", "Shop", "--zlib"}).exit_code == 0);
   REQUIRE(run_command({kWriter, "--url", db.url(), "--events", "6", "--app", "Blog"}).exit_code == 0);
+  // pyeventsourcing 9.0's recorder: int4 positions and versions, writers without a lock.
+  db.exec("CREATE TABLE legacy_events (originator_id uuid NOT NULL, originator_version integer NOT NULL, topic text,"
+          " state bytea, notification_id SERIAL, PRIMARY KEY (originator_id, originator_version))");
   db.exec(kEventJournal);
   db.exec(kEventuali);
   const RunResult detected = detect(db);
@@ -194,6 +197,8 @@ TEST_CASE("detect finds every store of a database in every schema, one source pe
   CHECK(has_line(invoices, "preset = \"eventsourcing\""));
   CHECK(has_line(invoices, "table = \"billing.invoices_events\""));
   CHECK(has_line(invoices, "codec = \"eventsourcing_json_zlib\""));
+  CHECK(has_line(source_section(detected.output, "legacy"), "commit_order = \"concurrent\""));
+  CHECK_FALSE(has_line(invoices, "commit_order = \"concurrent\""));
   const std::string shop = source_section(detected.output, "shop");
   CHECK(has_line(shop, "preset = \"eventsourcing_django\""));
   CHECK(has_line(shop, "table = \"stored_events\""));
@@ -215,7 +220,7 @@ TEST_CASE("detect finds every store of a database in every schema, one source pe
   const auto check = run_command({kBinary, "--config", file, "check-config"}, {{"DATABASE_URL", db.url()}});
   INFO(check.output);
   CHECK(check.exit_code == 0);
-  CHECK(check.output.find("(5 source(s), 0 handler(s))") != std::string::npos);
+  CHECK(check.output.find("(6 source(s), 0 handler(s))") != std::string::npos);
 }
 
 TEST_CASE("detect takes encrypted payloads for AES-GCM, names both aes codecs without the key and tells them apart"

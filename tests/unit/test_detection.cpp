@@ -51,6 +51,17 @@ CipherKey key_of(const std::string& raw) {
   return *key;
 }
 
+// An environment variable set for one test, unset when it ends (a failed REQUIRE included).
+struct ScopedEnv {
+  ScopedEnv(std::string variable, const std::string& value) : name(std::move(variable)) {
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name.c_str()); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  std::string name;
+};
+
 CodecGuess guess(const std::vector<std::string>& samples, bool transcoded, const CipherKey& key = {}) {
   return guess_codec(samples, transcoded, key);
 }
@@ -198,8 +209,8 @@ TEST_CASE("each store's table is recognised by its columns and their types") {
 }
 
 TEST_CASE("the printed config loads with the real loader, its names made valid and unique and no key in it") {
-  ::setenv("DATABASE_URL", "dbname=detect_test", 1);
-  ::setenv("CIPHER_KEY", base64(kKey).c_str(), 1);
+  const ScopedEnv url("DATABASE_URL", "dbname=detect_test");
+  const ScopedEnv key("CIPHER_KEY", base64(kKey));
   CodecGuess encrypted;
   encrypted.codec = Codec::eventsourcing_json_aes;
   encrypted.certain = false;
@@ -209,6 +220,7 @@ TEST_CASE("the printed config loads with the real loader, its names made valid a
       {.preset = "eventsourcing_django", .table = "stored_events", .application_name = "Shop \"EU\"\n", .codec = {}},
       {.preset = "eventsourcing_django", .table = "stored_events", .application_name = "shop-eu", .codec = {}},
       {.preset = "eventsourcing", .table = "billing.first_events", .codec = encrypted},
+      {.preset = "eventsourcing", .table = "legacy_events", .codec = {}, .unlocked_writers = true},
       {.preset = "eventuali", .table = "events", .codec = {}, .lacks_position = true},
       {.preset = "eventsourcing_django", .table = "other.stored_events", .codec = {}},
   };
@@ -219,17 +231,18 @@ TEST_CASE("the printed config loads with the real loader, its names made valid a
   for (const std::string& error : loaded.errors) UNSCOPED_INFO(error);
   REQUIRE(loaded.ok());
   const auto& sources = loaded.config.postgres_sources;
-  CHECK(sources.size() == 4);
+  CHECK(sources.size() == 5);
   REQUIRE(sources.contains("shop_eu"));
   CHECK(sources.at("shop_eu").filter_value == "Shop \"EU\"\n");
   CHECK(sources.contains("shop_eu_2"));
   REQUIRE(sources.contains("billing_first"));
   CHECK(sources.at("billing_first").codec == Codec::eventsourcing_json_aes);
   CHECK(sources.contains("events"));
+  REQUIRE(sources.contains("legacy"));
+  CHECK(sources.at("legacy").commit_order == projectord::config::CommitOrder::concurrent);
+  CHECK(sources.at("billing_first").commit_order == projectord::config::CommitOrder::serialized);
   CHECK(text.find("migrate --add-position events") != std::string::npos);
   CHECK(text.find("# [sources.other_stored_events]") != std::string::npos);
   CHECK(text.find(base64(kKey)) == std::string::npos);
   CHECK(text.find("url = \"${DATABASE_URL}\"") != std::string::npos);
-  ::unsetenv("CIPHER_KEY");
-  ::unsetenv("DATABASE_URL");
 }
