@@ -1,5 +1,6 @@
 #include "daemon/cli/detected_config.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <sstream>
@@ -13,14 +14,39 @@ using config::Codec;
 // "user_projection_" + name within PostgreSQL's 63-byte identifiers.
 constexpr std::size_t kMaxSourceName = 40;
 
+// A TOML basic string: application names are free text (quotes, control characters).
+std::string toml_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04X", static_cast<unsigned>(byte));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 std::string_view codec_name(Codec codec) {
   switch (codec) {
-    case Codec::json: return "json";
-    case Codec::json_zlib: return "json_zlib";
-    case Codec::eventsourcing_json: return "eventsourcing_json";
-    case Codec::eventsourcing_json_zlib: return "eventsourcing_json_zlib";
-    case Codec::eventsourcing_json_aes: return "eventsourcing_json_aes";
-    case Codec::eventsourcing_json_zlib_aes: return "eventsourcing_json_zlib_aes";
+    case Codec::json:
+      return "json";
+    case Codec::json_zlib:
+      return "json_zlib";
+    case Codec::eventsourcing_json:
+      return "eventsourcing_json";
+    case Codec::eventsourcing_json_zlib:
+      return "eventsourcing_json_zlib";
+    case Codec::eventsourcing_json_aes:
+      return "eventsourcing_json_aes";
+    case Codec::eventsourcing_json_zlib_aes:
+      return "eventsourcing_json_zlib_aes";
   }
   return "json";
 }
@@ -42,7 +68,9 @@ std::string natural_name(const DetectedStore& store) {
   const std::string_view suffix = store.preset == "eventsourcing"        ? "_events"
                                   : store.preset == "django_event_store" ? "_eventstorerecord"
                                                                          : "";
-  if (!suffix.empty() && name.size() > suffix.size() && name.ends_with(suffix)) name.resize(name.size() - suffix.size());
+  if (!suffix.empty() && name.size() > suffix.size() && name.ends_with(suffix)) {
+    name.resize(name.size() - suffix.size());
+  }
   return name;
 }
 
@@ -123,24 +151,6 @@ void print_unnamed_application(std::ostream& out, const DetectedStore& store, co
 
 }  // namespace
 
-std::string toml_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (byte < 0x20 || byte == 0x7f) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04X", static_cast<unsigned>(byte));
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string detected_config(const Detection& detection) {
   std::ostringstream out;
   out << "# projectord config for the event stores `projectord detect` found. The database URL is not written\n"
@@ -157,7 +167,9 @@ std::string detected_config(const Detection& detection) {
          "url = \"${DATABASE_URL}\"\n\n";
   std::set<std::string> taken;
   std::size_t named = 0;
-  for (const DetectedStore& store : detection.stores) named += store.preset != "eventsourcing_django" || !store.application_name.empty();
+  for (const DetectedStore& store : detection.stores) {
+    named += store.preset != "eventsourcing_django" || !store.application_name.empty();
+  }
   for (const DetectedStore& store : detection.stores) {
     const std::string name = unique_name(valid_name(natural_name(store)), taken);
     if (store.preset == "eventsourcing_django" && store.application_name.empty()) {

@@ -16,7 +16,4 @@ namespace projectord::cli {
 /// The config for `detection`, which has at least one store.
 std::string detected_config(const Detection& detection);
 
-/// `text` as a TOML basic string, quotes included.
-std::string toml_string(std::string_view text);
-
 }  // namespace projectord::cli

@@ -95,11 +95,12 @@ CodecGuess guess_codec(std::span<const std::string> samples, bool transcoded, co
       guess.certain = false;
       guess.notes.push_back(
           "payloads are neither JSON nor zlib: AES-GCM ciphertext, as pyeventsourcing's AESCipher writes it");
-      guess.notes.push_back(key.empty() ? "without the key, encrypted zlib'd JSON looks the same: with COMPRESSOR_TOPIC ="
-                                          " \"zlib\" the codec is eventsourcing_json_zlib_aes (run detect with"
-                                          " CIPHER_KEY set to tell)"
-                                        : "CIPHER_KEY opens none of them: check the key; with COMPRESSOR_TOPIC ="
-                                          " \"zlib\" the codec is eventsourcing_json_zlib_aes");
+      guess.notes.push_back(key.empty()
+                                ? "without the key, encrypted zlib'd JSON looks the same: with COMPRESSOR_TOPIC ="
+                                  " \"zlib\" the codec is eventsourcing_json_zlib_aes (run detect with"
+                                  " CIPHER_KEY set to tell)"
+                                : "CIPHER_KEY opens none of them: check the key; with COMPRESSOR_TOPIC ="
+                                  " \"zlib\" the codec is eventsourcing_json_zlib_aes");
       break;
     case Layer::not_json:
       guess.codec = plain;

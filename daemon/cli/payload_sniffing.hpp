@@ -18,7 +18,7 @@ namespace projectord::cli {
 
 struct CodecGuess {
   config::Codec codec = config::Codec::json;
-  bool certain = true;  ///< false: no sample, or ciphertext no key opened (the zlib'd twin is as likely)
+  bool certain = true;             ///< false: no sample, or ciphertext no key opened (the zlib'd twin is as likely)
   std::vector<std::string> notes;  ///< why, one line each, for comments beside the codec
 };
 

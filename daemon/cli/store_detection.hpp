@@ -7,6 +7,7 @@
 /// `event_journal` and Eventuali's `events`. Other tables are left alone, whatever their shape. Each store
 /// comes with a guess at its codec from its newest payloads (daemon/cli/payload_sniffing.hpp). Detection
 /// only reads: one read-only transaction, catalog queries with bound parameters, identifiers quoted.
+#include <functional>
 #include <map>
 #include <pqxx/connection>
 #include <string>
@@ -31,7 +32,7 @@ std::string_view recognise(const TableColumns& table);
 
 struct DetectedStore {
   std::string preset;
-  std::string table;             ///< as a config names it: schema-qualified outside `public`
+  std::string table;               ///< as a config names it: schema-qualified outside `public`
   std::string application_name{};  ///< eventsourcing_django: the application whose rows these are; else empty
   CodecGuess codec{};
   bool lacks_position = false;  ///< Eventuali's `events` before `projectord migrate --add-position`

@@ -29,12 +29,20 @@ namespace {
 // snapshots (no notification_id) and single-row tracking.
 std::string eventsourcing_ddl(const std::string& prefix, const std::string& schema = "public") {
   const std::string events = schema + "." + prefix + "_events";
-  return "CREATE TABLE " + events + " (originator_id uuid NOT NULL, originator_version bigint NOT NULL,"
+  return "CREATE TABLE " + events +
+         " (originator_id uuid NOT NULL, originator_version bigint NOT NULL,"
          " topic text, state bytea, notification_id bigserial, PRIMARY KEY (originator_id, originator_version));"
-         "CREATE UNIQUE INDEX " + prefix + "_events_notification_id_idx ON " + events + " (notification_id ASC);"
-         "CREATE TABLE " + schema + "." + prefix + "_snapshots (originator_id uuid NOT NULL,"
-         " originator_version bigint NOT NULL, topic text, state bytea, PRIMARY KEY (originator_id, originator_version));"
-         "CREATE TABLE " + schema + "." + prefix + "_tracking (application_name text, notification_id bigint,"
+         "CREATE UNIQUE INDEX " +
+         prefix + "_events_notification_id_idx ON " + events +
+         " (notification_id ASC);"
+         "CREATE TABLE " +
+         schema + "." + prefix +
+         "_snapshots (originator_id uuid NOT NULL,"
+         " originator_version bigint NOT NULL, topic text, state bytea, PRIMARY KEY (originator_id, "
+         "originator_version));"
+         "CREATE TABLE " +
+         schema + "." + prefix +
+         "_tracking (application_name text, notification_id bigint,"
          " PRIMARY KEY (application_name));";
 }
 
@@ -47,9 +55,9 @@ void write_eventsourcing(const TestDatabase& db, const std::string& table, int e
   UserEventGenerator generator(7);
   for (int i = 0; i < events; ++i) {
     const auto event = generator.next();
-    txn.exec_params("INSERT INTO " + table + " (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)",
-                    event.originator_id, event.originator_version, event.topic,
-                    pqxx::binarystring(encode(event.state)));
+    txn.exec_params(
+        "INSERT INTO " + table + " (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)",
+        event.originator_id, event.originator_version, event.topic, pqxx::binarystring(encode(event.state)));
   }
   txn.commit();
 }
@@ -132,7 +140,8 @@ void run_until(const TestDatabase& db, const std::string& config, const std::fun
 
 }  // namespace
 
-TEST_CASE("detect prints a pyeventsourcing application's config, which projects its users once a handler is uncommented") {
+TEST_CASE(
+    "detect prints a pyeventsourcing application's config, which projects its users once a handler is uncommented") {
   TestDatabase db;
   db.exec(eventsourcing_ddl("worlds"));
   write_eventsourcing(db, "worlds_events", 40, as_is);
@@ -154,15 +163,20 @@ TEST_CASE("detect prints a pyeventsourcing application's config, which projects 
   });
 }
 
-TEST_CASE("detect prints a Django EventStoreRecord model's config, which logs its events once a handler is uncommented") {
+TEST_CASE(
+    "detect prints a Django EventStoreRecord model's config, which logs its events once a handler is uncommented") {
   TestDatabase db;
   db.exec(kEventStoreRecord);
   std::string inserts;
   for (int i = 1; i <= 12; ++i) {
-    inserts += "INSERT INTO orders_eventstorerecord (aggregate_id, event_id, event_type, event_data, version,"
-               " occurred_at) VALUES (" + std::to_string((i + 1) / 2) + ", gen_random_uuid()::text, 'OrderPlaced',"
-               " jsonb_build_object('aggregate_id', " + std::to_string((i + 1) / 2) + ", 'total', " +
-               std::to_string(i) + "), " + std::to_string(2 - i % 2) + ", now());";
+    inserts +=
+        "INSERT INTO orders_eventstorerecord (aggregate_id, event_id, event_type, event_data, version,"
+        " occurred_at) VALUES (" +
+        std::to_string((i + 1) / 2) +
+        ", gen_random_uuid()::text, 'OrderPlaced',"
+        " jsonb_build_object('aggregate_id', " +
+        std::to_string((i + 1) / 2) + ", 'total', " + std::to_string(i) + "), " + std::to_string(2 - i % 2) +
+        ", now());";
   }
   db.exec(inserts);
   const RunResult detected = detect(db);
@@ -177,16 +191,18 @@ TEST_CASE("detect prints a Django EventStoreRecord model's config, which logs it
             [&] { return db.query_int("SELECT count(*) FROM user_event_log") == 12; });
 }
 
-TEST_CASE("detect finds every store of a database in every schema, one source per eventsourcing_django application,"
-          " and its config loads") {
+TEST_CASE(
+    "detect finds every store of a database in every schema, one source per eventsourcing_django application,"
+    " and its config loads") {
   TestDatabase db;
   db.exec("CREATE SCHEMA billing;" + eventsourcing_ddl("invoices", "billing"));
   write_eventsourcing(db, "billing.invoices_events", 5, zlib_compress);
   REQUIRE(run_command({kWriter, "--url", db.url(), "--events", "6", "--app", "Shop", "--zlib"}).exit_code == 0);
   REQUIRE(run_command({kWriter, "--url", db.url(), "--events", "6", "--app", "Blog"}).exit_code == 0);
   // pyeventsourcing 9.0's recorder: int4 positions and versions, writers without a lock.
-  db.exec("CREATE TABLE legacy_events (originator_id uuid NOT NULL, originator_version integer NOT NULL, topic text,"
-          " state bytea, notification_id SERIAL, PRIMARY KEY (originator_id, originator_version))");
+  db.exec(
+      "CREATE TABLE legacy_events (originator_id uuid NOT NULL, originator_version integer NOT NULL, topic text,"
+      " state bytea, notification_id SERIAL, PRIMARY KEY (originator_id, originator_version))");
   db.exec(kEventJournal);
   db.exec(kEventuali);
   const RunResult detected = detect(db);
@@ -223,12 +239,14 @@ TEST_CASE("detect finds every store of a database in every schema, one source pe
   CHECK(check.output.find("(6 source(s), 0 handler(s))") != std::string::npos);
 }
 
-TEST_CASE("detect takes encrypted payloads for AES-GCM, names both aes codecs without the key and tells them apart"
-          " with it") {
+TEST_CASE(
+    "detect takes encrypted payloads for AES-GCM, names both aes codecs without the key and tells them apart"
+    " with it") {
   const std::string key = "detect-blackbox-key-0123456789ab";  // 32 bytes
   TestDatabase db;
   db.exec(eventsourcing_ddl("plainvault") + eventsourcing_ddl("zipvault"));
-  write_eventsourcing(db, "plainvault_events", 4, [&](const std::string& state) { return aescipher_encrypt(key, state); });
+  write_eventsourcing(db, "plainvault_events", 4,
+                      [&](const std::string& state) { return aescipher_encrypt(key, state); });
   write_eventsourcing(db, "zipvault_events", 4,
                       [&](const std::string& state) { return aescipher_encrypt(key, zlib_compress(state)); });
 

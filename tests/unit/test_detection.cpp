@@ -15,9 +15,9 @@
 #include "tests/support/aescipher.hpp"
 
 using projectord::cli::CodecGuess;
-using projectord::cli::Detection;
-using projectord::cli::DetectedStore;
 using projectord::cli::detected_config;
+using projectord::cli::DetectedStore;
+using projectord::cli::Detection;
 using projectord::cli::guess_codec;
 using projectord::cli::recognise;
 using projectord::cli::TableColumns;
@@ -82,7 +82,8 @@ TEST_CASE("a pyeventsourcing table's JSON payloads take the eventsourcing_json c
   CHECK(mentions(guess({kTranscoded}, true), "transcoder markers"));
 }
 
-TEST_CASE("plain JSON in a JSON or text column takes the json codec, and transcoder markers make it eventsourcing_json") {
+TEST_CASE(
+    "plain JSON in a JSON or text column takes the json codec, and transcoder markers make it eventsourcing_json") {
   CHECK(guess({kPlain, kPlain}, false).codec == Codec::json);
   CHECK(guess({kPlain, kTranscoded}, false).codec == Codec::eventsourcing_json);
 }
@@ -148,7 +149,8 @@ TEST_CASE("payloads of a JSON column that are no JSON objects are counted, not t
 }
 
 TEST_CASE("each store's table is recognised by its columns and their types") {
-  const TableColumns pyeventsourcing{"public", "worlds_events",
+  const TableColumns pyeventsourcing{"public",
+                                     "worlds_events",
                                      {{"originator_id", "uuid"},
                                       {"originator_version", "int8"},
                                       {"topic", "text"},
@@ -163,14 +165,16 @@ TEST_CASE("each store's table is recognised by its columns and their types") {
   wrong_payload.types["state"] = "text";
   CHECK(recognise(wrong_payload).empty());
 
-  CHECK(recognise({"public", "anything",
+  CHECK(recognise({"public",
+                   "anything",
                    {{"id", "int8"},
                     {"application_name", "varchar"},
                     {"originator_id", "uuid"},
                     {"originator_version", "int8"},
                     {"topic", "text"},
                     {"state", "bytea"}}}) == "eventsourcing_django");
-  CHECK(recognise({"public", "shop_eventstorerecord",
+  CHECK(recognise({"public",
+                   "shop_eventstorerecord",
                    {{"id", "int8"},
                     {"aggregate_id", "int4"},
                     {"event_id", "varchar"},
@@ -178,7 +182,8 @@ TEST_CASE("each store's table is recognised by its columns and their types") {
                     {"event_data", "jsonb"},
                     {"version", "int4"},
                     {"occurred_at", "timestamptz"}}}) == "django_event_store");
-  CHECK(recognise({"public", "event_journal",
+  CHECK(recognise({"public",
+                   "event_journal",
                    {{"id", "int4"},
                     {"event_id", "varchar"},
                     {"event_type", "varchar"},
@@ -192,7 +197,8 @@ TEST_CASE("each store's table is recognised by its columns and their types") {
                     {"_class_name", "varchar"},
                     {"_stored_entity_id", "varchar"},
                     {"event_version", "int4"}}}) == "djangoevents");
-  TableColumns eventuali{"public", "events",
+  TableColumns eventuali{"public",
+                         "events",
                          {{"id", "uuid"},
                           {"aggregate_id", "varchar"},
                           {"aggregate_type", "varchar"},
