@@ -1,13 +1,17 @@
 #include "daemon/cli/commands.hpp"
 
+#include <cstdlib>
 #include <iostream>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 
 #include "base/postgres/conninfo.hpp"
 #include "checkpoints/schema.hpp"
+#include "config/connection_url.hpp"
+#include "daemon/cli/detected_config.hpp"
 #include "daemon/cli/grants.hpp"
 #include "daemon/cli/position_backfill.hpp"
+#include "daemon/cli/store_detection.hpp"
 #include "daemon/service.hpp"
 #include "sources/postgres/reader.hpp"
 #include "daemon/status_report.hpp"
@@ -115,6 +119,45 @@ int command_check_config(const config::Config& config) {
 
 int command_status(const config::Config& config, bool show_errors) {
   return print_status(config, std::cout, show_errors);
+}
+
+int command_detect(const std::string& url) {
+  // Nothing here quotes the URL: libpq's parse errors would, and it may hold a password.
+  if (const std::string problem = config::postgres_url_problem(url); !problem.empty()) {
+    std::cerr << "detect: the URL is not a libpq connection string: " << problem << "\n";
+    return 1;
+  }
+  // The application's key, when the environment has it, tells encrypted JSON from encrypted zlib'd JSON.
+  config::CipherKey key;
+  if (const char* text = std::getenv("CIPHER_KEY"); text != nullptr && *text != '\0') {
+    auto parsed = config::CipherKey::from_base64(text);
+    if (!parsed) {
+      std::cerr << "detect: CIPHER_KEY: " << parsed.error() << "\n";
+      return 1;
+    }
+    key = std::move(*parsed);
+  }
+  const Result<Detection> detection = [&]() -> Result<Detection> {
+    try {
+      pqxx::connection connection(postgres::with_keepalives(url));
+      return detect_stores(connection, key);
+    } catch (const std::exception& error) {
+      return fail(error.what());
+    }
+  }();
+  if (!detection) {
+    std::cerr << "detect: cannot read the database: " << detection.error() << "\n";
+    return 1;
+  }
+  if (detection->stores.empty()) {
+    std::cerr << "detect: no event store projectord has a preset for in this database: no table has the columns"
+                 " of pyeventsourcing's {app}_events, eventsourcing_django's stored_events, a Django"
+                 " EventStoreRecord model, djangoevents' event_journal or Eventuali's events\n";
+    for (const std::string& skipped : detection->skipped) std::cerr << "detect: left out " << skipped << "\n";
+    return 1;
+  }
+  std::cout << detected_config(*detection);
+  return 0;
 }
 
 }  // namespace projectord::cli

@@ -42,6 +42,11 @@ void print_help() {
                "                               of N rows (default 10000) without a long lock; resumable: run it\n"
                "                               again after an interruption; before the daemon tails the source\n"
                "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
+               "  detect URL                   recognise the event stores in the PostgreSQL database URL names\n"
+               "                               (pyeventsourcing, eventsourcing_django, Django EventStoreRecord,\n"
+               "                               djangoevents, Eventuali) by their columns, sample their payloads\n"
+               "                               for the codec and print a config for them (url from\n"
+               "                               ${DATABASE_URL}, handlers commented out); reads no config file\n"
                "  status [--show-errors]       each handler's checkpoint, the head of its source, the lag and\n"
                "                               its dead letters; errors by class (connection, unique_violation,\n"
                "                               ...), with --show-errors also their text (it can quote event data)\n"
@@ -81,6 +86,7 @@ struct Arguments {
   std::string handler;   // pause, resume, skip, rebuild, retry, drop, reset-checkpoint
   std::string endpoint;  // --http HOST:PORT
   std::string query;     // rebuild --max-rate N, retry/drop --id N, reset-checkpoint --to N
+  std::string detect_url;  // detect URL
 };
 
 bool is_admin(const std::string& command) {
@@ -154,6 +160,8 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.query = "to=" + to;
     } else if (is_admin(parsed.command) && parsed.handler.empty() && !arg.starts_with("-")) {
       parsed.handler = arg;
+    } else if (parsed.command == "detect" && parsed.detect_url.empty() && !arg.empty() && !arg.starts_with("-")) {
+      parsed.detect_url = arg;
     } else if (parsed.command.empty() && !arg.starts_with("-")) {
       parsed.command = arg;
     } else {
@@ -193,18 +201,22 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   const auto arguments = parse(args, error);
   static const std::vector<std::string> kCommands = {"run",     "migrate", "check-config", "status", "pause",
                                                       "resume",  "skip",    "rebuild",      "retry",  "drop",
-                                                      "reset-checkpoint"};
+                                                      "reset-checkpoint", "detect"};
   if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
   } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {
     error = arguments->command + " needs a handler name";
   } else if (arguments && arguments->command == "reset-checkpoint" && arguments->query.empty()) {
     error = "reset-checkpoint needs --to N";
+  } else if (arguments && arguments->command == "detect" && arguments->detect_url.empty()) {
+    error = "detect needs the URL of a PostgreSQL database";
   }
   if (!error.empty()) {
     std::cerr << "projectord: " << error << " (see projectord --help)\n";
     return 2;
   }
+
+  if (arguments->command == "detect") return command_detect(arguments->detect_url);
 
   const auto loaded = config::load_config(arguments->config, handlers::option_table());
   if (!loaded.ok()) {
