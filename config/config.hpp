@@ -43,6 +43,10 @@ enum class Codec {
   eventsourcing_json_zlib_aes,  ///< the same over the zlib-compressed bytes (compressed, then encrypted)
 };
 
+/// The name a config file gives `codec`: its place among the `codec` option's choices, as the loader reads it
+/// (config/options.cpp).
+std::string_view codec_name(Codec codec);
+
 /// Whether `codec` decrypts, and so needs the source's cipher key.
 constexpr bool is_encrypted(Codec codec) {
   return codec == Codec::eventsourcing_json_aes || codec == Codec::eventsourcing_json_zlib_aes;

@@ -1,5 +1,10 @@
 #include "config/options.hpp"
 
+#include <algorithm>
+
+#include "config/config.hpp"
+#include "config/text.hpp"
+
 namespace projectord::config {
 namespace {
 
@@ -162,5 +167,11 @@ const std::vector<Option> kOptions{
 }  // namespace
 
 const std::vector<Option>& fixed_options() { return kOptions; }
+
+std::string_view codec_name(Codec codec) {
+  const auto row =
+      std::ranges::find_if(kOptions, [](const Option& o) { return o.section == "sources.*" && o.key == "codec"; });
+  return list_item(row->choices, '|', static_cast<std::size_t>(codec));
+}
 
 }  // namespace projectord::config

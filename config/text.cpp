@@ -20,6 +20,15 @@ std::size_t list_index(std::string_view list, char separator, std::string_view i
   return index;
 }
 
+std::string_view list_item(std::string_view list, char separator, std::size_t index) {
+  for (; index > 0; --index) {
+    const auto end = list.find(separator);
+    if (end == std::string_view::npos) return {};
+    list.remove_prefix(end + 1);
+  }
+  return list.substr(0, list.find(separator));
+}
+
 std::string replace_separator(std::string_view list, char separator, std::string_view glue) {
   std::string out;
   for (const char c : list) {

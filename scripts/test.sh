@@ -4,13 +4,11 @@
 #   ordinary  build/       every test but the fuzz targets
 #   address   build/asan   every test but the system call filter's, the installed package's and the fault
 #                          scenarios, under ASan, LSan and UBSan, and each fuzz target for 30 s
-#   thread    build/tsan   the tests that run code on several threads, under TSan (with --thread only: its
-#                          build of every layer once more would take CI past its budget)
+#   thread    build/tsan   the tests that run code on several threads, under TSan
 # Each phase ends with its ctest summary and the run with one line, `N passed, N failed`. A sanitizer report
 # from a daemon a test started counts as a failure of its own (the reports of the test programs fail their
 # tests). Flags come first; the other arguments go to ctest in every phase:
 #   --quick   the ordinary phase only (what a developer runs between changes)
-#   --thread  the thread phase too
 #   --soak    the fault suite's soak instead, in the ordinary tree (PROJECTORD_SOAK_MINUTES, default 30)
 #   e.g.  ./scripts/test.sh --quick -R unit        ./scripts/test.sh -R blackbox: --repeat until-fail:3
 set -euo pipefail
@@ -22,12 +20,11 @@ source scripts/lib/servers.sh
 # shellcheck source=scripts/lib/trees.sh
 source scripts/lib/trees.sh
 
-phases=(ordinary address)
+phases=(ordinary address thread)
 soak=false
 while (($# > 0)); do
   case $1 in
     --quick) phases=(ordinary) ;;
-    --thread) phases+=(thread) ;;
     --soak) soak=true ;;
     *) break ;;
   esac

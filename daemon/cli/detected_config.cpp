@@ -33,24 +33,6 @@ std::string toml_string(std::string_view text) {
   return out + "\"";
 }
 
-std::string_view codec_name(Codec codec) {
-  switch (codec) {
-    case Codec::json:
-      return "json";
-    case Codec::json_zlib:
-      return "json_zlib";
-    case Codec::eventsourcing_json:
-      return "eventsourcing_json";
-    case Codec::eventsourcing_json_zlib:
-      return "eventsourcing_json_zlib";
-    case Codec::eventsourcing_json_aes:
-      return "eventsourcing_json_aes";
-    case Codec::eventsourcing_json_zlib_aes:
-      return "eventsourcing_json_zlib_aes";
-  }
-  return "json";
-}
-
 std::string_view describe(std::string_view preset) {
   if (preset == "eventsourcing") return "pyeventsourcing's PostgreSQL application recorder";
   if (preset == "eventsourcing_django") return "eventsourcing_django's table shared by a project's applications";
@@ -126,7 +108,7 @@ void print_source(std::ostream& out, const DetectedStore& store, const std::stri
   out << "[sources." << name << "]\npreset = \"" << store.preset << "\"\ntable = \"" << store.table << "\"\n";
   if (!store.application_name.empty()) out << "application_name = " << toml_string(store.application_name) << "\n";
   comment_lines(out, store.codec.notes);
-  out << "codec = \"" << codec_name(store.codec.codec) << "\"\n";
+  out << "codec = \"" << config::codec_name(store.codec.codec) << "\"\n";
   if (store.unlocked_writers) {
     out << "# notification_id is an int4 serial: pyeventsourcing 9.0, whose writers take no table lock.\n"
         << "commit_order = \"concurrent\"\n";
@@ -146,7 +128,7 @@ void print_unnamed_application(std::ostream& out, const DetectedStore& store, co
   out << "# " << describe(store.preset) << ": " << store.table << ", with no events yet to name an application\n"
       << "# by; set application_name to the Application's name (at most 32 characters) and uncomment.\n"
       << "# [sources." << name << "]\n# preset = \"" << store.preset << "\"\n# table = \"" << store.table << "\"\n"
-      << "# application_name = \"MyApplication\"\n# codec = \"" << codec_name(store.codec.codec) << "\"\n\n";
+      << "# application_name = \"MyApplication\"\n# codec = \"" << config::codec_name(store.codec.codec) << "\"\n\n";
 }
 
 }  // namespace

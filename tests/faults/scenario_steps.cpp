@@ -1,7 +1,6 @@
 #include "tests/faults/scenario_steps.hpp"
 
 #include <catch2/catch.hpp>
-#include <chrono>
 
 #include "tests/blackbox/daemon_fixture.hpp"
 
@@ -9,8 +8,7 @@ namespace projectord::testing::faults {
 
 void write_plain_events(const TestDatabase& db, int events, int per_transaction) {
   const auto result = run_command({blackbox::kWriter, "--url", db.url(), "--events", std::to_string(events),
-                                   "--per-transaction", std::to_string(per_transaction)},
-                                  {}, std::chrono::minutes(5));  // tens of thousands of events on a busy machine
+                                   "--per-transaction", std::to_string(per_transaction)});
   INFO(result.output);
   REQUIRE(result.exit_code == 0);
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/scoped_env.hpp"
 #include "base/postgres/identifier.hpp"
 #include "config/loader.hpp"
 #include "config/presets.hpp"
@@ -13,6 +14,8 @@
 
 namespace fs = std::filesystem;
 using namespace projectord::config;
+
+using projectord::testing::ScopedEnv;
 
 namespace {
 
@@ -50,12 +53,6 @@ struct TempDir {
     std::ofstream(path / name, std::ios::binary) << content;
     return path / name;
   }
-};
-
-struct ScopedEnv {
-  std::string name;
-  ScopedEnv(std::string variable, const char* value) : name(std::move(variable)) { ::setenv(name.c_str(), value, 1); }
-  ~ScopedEnv() { ::unsetenv(name.c_str()); }
 };
 
 }  // namespace
@@ -832,4 +829,16 @@ fields = { kind = "type", who = "stream_id" }
         "test.toml:10: handlers.feed.fields: \"data..x\" is not an event path such as data.email");
   CHECK(only_error(kShop + "[handlers.hook]\nkind = \"webhook\"\n") ==
         "test.toml:6: handlers.hook.url: required for kind webhook");
+}
+
+TEST_CASE("each codec's name is the one the loader reads back as that codec") {
+  const ScopedEnv key("CIPHER_KEY", kCipherKey.c_str());
+  for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json, Codec::eventsourcing_json_zlib,
+                            Codec::eventsourcing_json_aes, Codec::eventsourcing_json_zlib_aes}) {
+    const std::string name(codec_name(codec));
+    const LoadResult result = load(kShop + "codec = \"" + name + "\"\n");
+    INFO(name << ": " << joined(result));
+    REQUIRE(result.ok());
+    CHECK(result.config.postgres_sources.at("shop").codec == codec);
+  }
 }

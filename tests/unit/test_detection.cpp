@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/scoped_env.hpp"
 #include "config/loader.hpp"
 #include "daemon/cli/detected_config.hpp"
 #include "daemon/cli/payload_sniffing.hpp"
@@ -25,6 +26,8 @@ using projectord::config::CipherKey;
 using projectord::config::Codec;
 using projectord::testing::aescipher_encrypt;
 using projectord::testing::base64;
+
+using projectord::testing::ScopedEnv;
 
 namespace {
 
@@ -50,17 +53,6 @@ CipherKey key_of(const std::string& raw) {
   REQUIRE(key.has_value());
   return *key;
 }
-
-// An environment variable set for one test, unset when it ends (a failed REQUIRE included).
-struct ScopedEnv {
-  ScopedEnv(std::string variable, const std::string& value) : name(std::move(variable)) {
-    ::setenv(name.c_str(), value.c_str(), 1);
-  }
-  ~ScopedEnv() { ::unsetenv(name.c_str()); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-  std::string name;
-};
 
 CodecGuess guess(const std::vector<std::string>& samples, bool transcoded, const CipherKey& key = {}) {
   return guess_codec(samples, transcoded, key);
