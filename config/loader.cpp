@@ -197,16 +197,6 @@ Handler load_handler(Section& s, const OptionTable& options, const std::set<std:
   handler.retry_backoff_max = s.duration("retry_backoff_max");
   handler.rebuild_on_signal = s.flag("rebuild_on_signal");
   handler.rebuild_max_rate = s.integer("rebuild_max_rate");
-  handler.tracking_table = s.str("tracking_table");
-  handler.tracking_application = s.str("tracking_application");
-  if (s.has("tracking_table")) {
-    if (const std::string problem = postgres::identifier_problem(handler.tracking_table, true); !problem.empty()) {
-      s.error("tracking_table", problem);
-    }
-    if (handler.tracking_application.empty()) s.error("tracking_application", "required with tracking_table");
-  } else if (s.has("tracking_application")) {
-    s.error("tracking_table", "required with tracking_application");
-  }
   if (handler.retry_backoff_max < handler.retry_backoff) {
     s.error("retry_backoff_max", "must be at least retry_backoff (" + format_duration(handler.retry_backoff) + ")");
   }
@@ -214,6 +204,18 @@ Handler load_handler(Section& s, const OptionTable& options, const std::set<std:
   const HandlerKind* kind = options.kind(handler.kind);
   if (kind == nullptr) return handler;  // a missing or unknown kind is reported already
   handler.is_side_effect = kind->side_effect;
+  if (!handler.is_side_effect) {  // a side effect's tracking keys are reported as not its kind's
+    handler.tracking_table = s.str("tracking_table");
+    handler.tracking_application = s.str("tracking_application");
+    if (s.has("tracking_table")) {
+      if (const std::string problem = postgres::identifier_problem(handler.tracking_table, true); !problem.empty()) {
+        s.error("tracking_table", problem);
+      }
+      if (handler.tracking_application.empty()) s.error("tracking_application", "required with tracking_table");
+    } else if (s.has("tracking_application")) {
+      s.error("tracking_table", "required with tracking_application");
+    }
+  }
   if (!kind->default_table.empty()) {
     s.set_default("table", kind->default_table);
     handler.table = s.str("table");

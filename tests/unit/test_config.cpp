@@ -492,8 +492,8 @@ TEST_CASE("a tracking table needs its application, a postgres source and a handl
              Contains("handlers.users.tracking_table: "));
   CHECK_THAT(only_error(kShop + tracked + "[handlers.log]\nkind = \"event_log\"\ntracking_table = "
                                           "\"public.projections_tracking\"\ntracking_application = \"Shop\"\n"),
-             Contains("handlers.log.tracking_application: Shop in public.projections_tracking is also tracked by"
-                      " handlers.users"));
+             Contains("handlers.users.tracking_application: Shop in public.projections_tracking is also tracked by"
+                      " handlers.log"));
   CHECK_THAT(only_error(kDatabase + "[sources.bus]\nkind = \"redis\"\nurl = \"redis://localhost\"\nstream = \"s\"\n" +
                         tracked),
              Contains("handlers.users.tracking_table: needs a postgres source"));
