@@ -15,16 +15,29 @@ void CheckpointStore::prepare(pqxx::connection& connection) const {
                      " holes = $5::jsonb, updated_at = now() WHERE handler = $1 AND position = $2");
 }
 
-Checkpoint CheckpointStore::load(pqxx::connection& connection) const {
+Checkpoint CheckpointStore::load(pqxx::connection& connection) {
   pqxx::work txn(connection);
   txn.exec_params("INSERT INTO projectord.checkpoints (handler, source) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                   handler_, source_);
+  std::optional<Position> behind_tracking;
+  if (tracking_) {
+    tracking_->detect(txn);
+    const Position tracked = tracking_->position(txn);
+    const auto stored = txn.exec_params1("SELECT position FROM projectord.checkpoints WHERE handler = $1", handler_)[0]
+                            .as<Position>();
+    if (stored < tracked) {
+      txn.exec_params0("UPDATE projectord.checkpoints SET position = $2, holes = '{}', anchor_position = NULL,"
+                       " anchor_fingerprint = NULL, updated_at = now() WHERE handler = $1",
+                       handler_, tracked);
+      behind_tracking = stored;
+    }
+  }
   const pqxx::row row =
       txn.exec_params1("SELECT position, holes::text, anchor_position, anchor_fingerprint"
                        " FROM projectord.checkpoints WHERE handler = $1",
                        handler_);
   txn.commit();
-  Checkpoint checkpoint{row[0].as<Position>(), {}, std::nullopt};
+  Checkpoint checkpoint{row[0].as<Position>(), {}, std::nullopt, behind_tracking};
   if (!row[2].is_null() && !row[3].is_null()) {
     checkpoint.mark = RowMark{row[2].as<Position>(), row[3].as<std::int64_t>()};
   }
@@ -44,6 +57,7 @@ void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::
     throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
                           " (another projectord process runs this handler?)");
   }
+  if (tracking_ && to > 0) tracking_->record(txn, to);
 }
 
 void CheckpointStore::mark(pqxx::connection& connection, const RowMark& mark) const {
@@ -58,6 +72,7 @@ void CheckpointStore::reset(pqxx::connection& connection, Position to) const {
   txn.exec_params0("UPDATE projectord.checkpoints SET position = $2, holes = '{}', anchor_position = NULL,"
                    " anchor_fingerprint = NULL, updated_at = now() WHERE handler = $1",
                    handler_, to);
+  if (tracking_) tracking_->reset(txn, to);
   txn.commit();
 }
 

@@ -3,6 +3,9 @@
 /// and fails unless the row still holds the position this process last read: a second process working
 /// the same handler makes the transaction roll back instead of applying events twice. The row also holds
 /// the row the checkpoint ended on (`RowMark`), by which a lane notices a source that went backwards.
+/// With a pyeventsourcing tracking table (checkpoints/tracking_table.hpp), `advance` records the new position
+/// there in the same transaction, and `load` moves a checkpoint that is behind the table's position up to it:
+/// a read model and its tracking row commit together, whichever side wrote them, so the row is the place.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -11,6 +14,7 @@
 #include <string>
 
 #include "base/event.hpp"
+#include "checkpoints/tracking_table.hpp"
 
 namespace projectord::checkpoints {
 
@@ -34,11 +38,14 @@ struct Checkpoint {
   Position position = 0;
   HoleDeadlines holes;
   std::optional<RowMark> mark;  ///< the row the checkpoint ended on; none noted yet
+  /// Where the stored checkpoint was when `load` moved it up to the tracking table's position; none: not moved.
+  std::optional<Position> behind_tracking;
 };
 
 class CheckpointStore {
  public:
-  CheckpointStore(std::string handler, std::string source) : handler_(std::move(handler)), source_(std::move(source)) {}
+  CheckpointStore(std::string handler, std::string source, std::optional<TrackingTable> tracking = std::nullopt)
+      : handler_(std::move(handler)), source_(std::move(source)), tracking_(std::move(tracking)) {}
 
   /// The checkpoint's row: the handler's name, or NAME:rebuild for a rebuild's shadow.
   const std::string& key() const { return handler_; }
@@ -46,8 +53,9 @@ class CheckpointStore {
   /// Prepares `advance`'s statement; call once per connection.
   void prepare(pqxx::connection& connection) const;
 
-  /// Creates the row at position 0 when missing and returns what is stored.
-  Checkpoint load(pqxx::connection& connection) const;
+  /// Creates the row at position 0 when missing and returns what is stored; a checkpoint behind the tracking
+  /// table's position takes it first, with no holes and no row noted (as `reset`). Call once per connection.
+  Checkpoint load(pqxx::connection& connection);
 
   /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check.
   void advance(pqxx::work& txn, Position from, Position to, std::int64_t events, const HoleDeadlines& holes) const;
@@ -56,12 +64,14 @@ class CheckpointStore {
   /// checkpoint is at or past it.
   void mark(pqxx::connection& connection, const RowMark& mark) const;
 
-  /// An operator's reset: the checkpoint goes to `to`, with no holes and no row noted.
+  /// An operator's reset: the checkpoint goes to `to`, with no holes and no row noted, and so does the
+  /// tracking table's position (else the next `load` would move the checkpoint back up).
   void reset(pqxx::connection& connection, Position to) const;
 
  private:
   std::string handler_;
   std::string source_;
+  std::optional<TrackingTable> tracking_;
 };
 
 }  // namespace projectord::checkpoints

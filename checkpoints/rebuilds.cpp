@@ -67,6 +67,20 @@ std::vector<std::string> in_progress(pqxx::connection& connection) {
   return handlers;
 }
 
+LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, const std::string& shadow) {
+  const pqxx::row live = txn.exec_params1(
+      "WITH path AS (SELECT schema, ordinality FROM unnest(current_schemas(false)) WITH ORDINALITY AS p(schema)"
+      "              WHERE schema <> $2)"
+      " SELECT (SELECT p.schema FROM path p JOIN pg_namespace n ON n.nspname = p.schema"
+      "         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $1 AND c.relkind IN ('r', 'p')"
+      "         ORDER BY p.ordinality LIMIT 1),"
+      "        (SELECT schema FROM path ORDER BY ordinality LIMIT 1)",
+      table, shadow);
+  LivePlace place{std::nullopt, live[1].is_null() ? std::string() : live[1].as<std::string>()};
+  if (!live[0].is_null()) place.schema = live[0].as<std::string>();
+  return place;
+}
+
 Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler) {
   const std::string shadow = shadow_schema(handler);
   const std::string retired = retired_schema(handler);
@@ -89,21 +103,11 @@ Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handle
   for (const std::string& table : tables) {
     // The live table of that name is the one the live lane's search_path (the shadow left out) finds first;
     // without one, the table goes where the live lane would have created it.
-    const pqxx::row live = txn.exec_params1(
-        "WITH path AS (SELECT schema, ordinality FROM unnest(current_schemas(false)) WITH ORDINALITY AS p(schema)"
-        "              WHERE schema <> $2)"
-        " SELECT (SELECT p.schema FROM path p JOIN pg_namespace n ON n.nspname = p.schema"
-        "         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $1 AND c.relkind IN ('r', 'p')"
-        "         ORDER BY p.ordinality LIMIT 1),"
-        "        (SELECT schema FROM path ORDER BY ordinality LIMIT 1)",
-        table, shadow);
+    const LivePlace live = live_place(txn, table, shadow);
     const std::string name = txn.quote_name(table);
-    std::string destination;
-    if (!live[0].is_null()) {
-      destination = live[0].as<std::string>();
+    const std::string destination = live.schema.value_or(live.first_schema);
+    if (live.schema) {
       txn.exec0("ALTER TABLE " + txn.quote_name(destination) + "." + name + " SET SCHEMA " + txn.quote_name(retired));
-    } else {
-      destination = live[1].as<std::string>();
     }
     txn.exec0("ALTER TABLE " + txn.quote_name(shadow) + "." + name + " SET SCHEMA " + txn.quote_name(destination));
   }

@@ -44,6 +44,13 @@ void enter_shadow(pqxx::connection& connection, const std::string& handler);
 /// The handlers whose rebuild was in progress when the daemon last stopped.
 std::vector<std::string> in_progress(pqxx::connection& connection);
 
+/// Where the live lane, whose search_path is the transaction's with `shadow` left out, finds `table`.
+struct LivePlace {
+  std::optional<std::string> schema;  ///< the schema of the live table of that name; none: no such table
+  std::string first_schema;  ///< where an unqualified CREATE of the live lane would put it; empty: nowhere
+};
+LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, const std::string& shadow);
+
 /// The swap, in the caller's transaction, between the rebuild lane's transactions and after the live lane
 /// stopped: returns the tables swapped in, or an error when the shadow holds none (a setup whose names are
 /// schema-qualified would have written the live tables).

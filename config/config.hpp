@@ -160,6 +160,9 @@ struct Handler {
   Duration retry_backoff_max{10000};
   bool rebuild_on_signal = false;   ///< SIGUSR1 rebuilds it (never a side effect: rebuilds do not re-deliver)
   std::int64_t rebuild_max_rate = 0;  ///< events/s a rebuild replays at most; 0: unlimited
+  /// A pyeventsourcing tracking table kept at the checkpoint (checkpoints/tracking_table.hpp); empty: none.
+  std::string tracking_table;
+  std::string tracking_application;  ///< the upstream application named in its rows
   // kind-specific
   SideEffectSettings side_effect;        ///< webhook / celery / redis_publish
   std::string table;                     ///< event_log / users: target table (defaults per kind)

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "base/http/listen_address.hpp"
 #include "base/postgres/identifier.hpp"
@@ -203,6 +204,18 @@ Handler load_handler(Section& s, const OptionTable& options, const std::set<std:
   const HandlerKind* kind = options.kind(handler.kind);
   if (kind == nullptr) return handler;  // a missing or unknown kind is reported already
   handler.is_side_effect = kind->side_effect;
+  if (!handler.is_side_effect) {  // a side effect's tracking keys are reported as not its kind's
+    handler.tracking_table = s.str("tracking_table");
+    handler.tracking_application = s.str("tracking_application");
+    if (s.has("tracking_table")) {
+      if (const std::string problem = postgres::identifier_problem(handler.tracking_table, true); !problem.empty()) {
+        s.error("tracking_table", problem);
+      }
+      if (handler.tracking_application.empty()) s.error("tracking_application", "required with tracking_table");
+    } else if (s.has("tracking_application")) {
+      s.error("tracking_table", "required with tracking_application");
+    }
+  }
   if (!kind->default_table.empty()) {
     s.set_default("table", kind->default_table);
     handler.table = s.str("table");
@@ -261,8 +274,10 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
     }
   }
 
-  // Two handlers appending to one table would each see the other's rows as their own.
+  // Two handlers appending to one table would each see the other's rows as their own; two keeping one tracking
+  // row would each start from the other's place.
   std::map<std::string, std::string> table_writers;
+  std::map<std::pair<std::string, std::string>, std::string> tracking_writers;
   for (const Named& named : group(document, "handlers")) {
     Section section(options, diagnostics, "handlers.*", "handlers." + named.name, named.table, named.line);
     Handler handler = load_handler(section, options, source_names);
@@ -270,6 +285,18 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
     if (!handler.table.empty()) {
       const auto [writer, added] = table_writers.emplace(handler.table, named.name);
       if (!added) section.error("table", handler.table + " is also the table of handlers." + writer->second);
+    }
+    if (!handler.tracking_table.empty()) {
+      const auto [writer, added] =
+          tracking_writers.emplace(std::pair{handler.tracking_table, handler.tracking_application}, named.name);
+      if (!added) {
+        section.error("tracking_application", handler.tracking_application + " in " + handler.tracking_table +
+                                                  " is also tracked by handlers." + writer->second);
+      }
+      // The tracking row holds the source's position as pyeventsourcing's notification id: a table's position.
+      if (!handler.source.empty() && !config.postgres_sources.contains(handler.source)) {
+        section.error("tracking_table", "needs a postgres source (the tracking row holds its position)");
+      }
     }
     config.handlers.emplace(named.name, std::move(handler));
   }

@@ -80,6 +80,16 @@ OptionTable::OptionTable(std::vector<HandlerKind> kinds) : kinds_(std::move(kind
                    .help = "Events/s a rebuild replays at most (0: unlimited); POST /admin/rebuild/NAME?max_rate=N"
                            " overrides.",
                    .min_value = 0, .max_value = 100000000});
+  rows_.push_back({.section = kHandlers, .key = "tracking_table", .type = string, .kinds = rebuildable,
+                   .reloadable = true,
+                   .help = "A pyeventsourcing tracking table (e.g. public.projections_tracking, either layout) that"
+                           " every batch's transaction sets to the checkpoint, and whose position for"
+                           " tracking_application a checkpoint behind it starts from: a Python projection and"
+                           " projectord hand the place over in both directions."});
+  rows_.push_back({.section = kHandlers, .key = "tracking_application", .type = string, .kinds = rebuildable,
+                   .reloadable = true,
+                   .help = "The upstream application's name in the tracking table's rows (application_name);"
+                           " required with tracking_table."});
   if (!table_kinds.empty()) {
     rows_.push_back({.section = kHandlers, .key = "table", .type = string, .kinds = keep(joined(table_kinds, ",")),
                      .reloadable = true, .help = keep("Target table; default " + joined(table_defaults, ", ") + ".")});

@@ -7,6 +7,7 @@
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
+#include "checkpoints/tracking_table.hpp"
 #include "base/backoff.hpp"
 #include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
@@ -32,9 +33,10 @@ namespace projectord {
 
 namespace {
 
-std::optional<RebuildMode> rebuild_mode(const std::string& handler, const LaneOptions& options) {
+std::optional<RebuildMode> rebuild_mode(const config::Handler& handler, const LaneOptions& options) {
   if (!options.rebuild) return std::nullopt;
-  return RebuildMode(handler, {options.rebuild->fresh, options.rebuild->requested_by, options.rebuild->max_rate});
+  return RebuildMode(handler.name, {options.rebuild->fresh, options.rebuild->requested_by, options.rebuild->max_rate,
+                                    checkpoints::tracking_table_of(handler)});
 }
 
 }  // namespace
@@ -49,11 +51,11 @@ class Lane::Impl {
         projection_(std::move(projection)),
         clock_(clock),
         options_(options),
-        checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name,
-                    source_->name()),
+        checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_->name(),
+                    options_.rebuild ? std::nullopt : checkpoints::tracking_table_of(handler_)),
         types_(handler_.types),
         poison_(handler_),
-        rebuild_(rebuild_mode(handler_.name, options_)),
+        rebuild_(rebuild_mode(handler_, options_)),
         progress_(options_.progress_window),
         catchup_({handler_.name, *projection_, types_, checkpoint_, *source_, position_,
                   [this](Position to, std::int64_t events, Clock::time_point started) { moved(to, events, started); }}),
@@ -189,6 +191,10 @@ class Lane::Impl {
     checkpoint_.prepare(target);
     checkpoints::Checkpoint loaded = checkpoint_.load(target);
     position_ = loaded.position;
+    if (loaded.behind_tracking) {
+      spdlog::info("handler={} event=checkpoint_from_tracking table={} from={} to={}", handler_.name,
+                   handler_.tracking_table, *loaded.behind_tracking, position_);
+    }
     if (reader_indexes_.start_session(position_)) {
       if (const Step end = build_reader_indexes(target)) return *end;
     }

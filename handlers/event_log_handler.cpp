@@ -32,4 +32,9 @@ void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   copy.complete();
 }
 
+// The id comes from the table's identity sequence and the time is the writing transaction's.
+std::map<std::string, std::set<std::string>> EventLogHandler::bookkeeping_columns() const {
+  return {{table_, {"id", "processed_at"}}};
+}
+
 }  // namespace projectord::handlers

@@ -17,6 +17,7 @@ class EventLogHandler final : public ProjectionHandler {
 
   std::vector<SetupStatement> setup_sql() const override;
   std::vector<ReaderIndex> reader_indexes() const override;
+  std::map<std::string, std::set<std::string>> bookkeeping_columns() const override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
 
  private:

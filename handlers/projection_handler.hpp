@@ -9,9 +9,11 @@
 /// transaction back, after which the caller calls `discard` and replays the range in smaller transactions,
 /// down to one event, to isolate a poison event.
 #include <chrono>
+#include <map>
 #include <memory>
 #include <pqxx/connection>
 #include <pqxx/transaction>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -50,6 +52,11 @@ class ProjectionHandler {
   /// up, one sort per index instead of an entry per row written; a lane that starts further on builds any that are missing at once (create_reader_index: not
   /// where the table has an equivalent index already, such as one Django's migrations made).
   virtual std::vector<ReaderIndex> reader_indexes() const { return {}; }
+
+  /// Columns of the read model whose values record how the events were written rather than what they say (an
+  /// id drawn from a sequence, the time of the write), by table as `setup_sql` names it: `projectord verify`
+  /// leaves them out when it compares a copy rebuilt from the events with the live tables.
+  virtual std::map<std::string, std::set<std::string>> bookkeeping_columns() const { return {}; }
 
   /// Called once per (re)connection before the first batch: prepare statements, temp tables.
   virtual void on_connect(pqxx::connection& /*connection*/) {}

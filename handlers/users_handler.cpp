@@ -249,4 +249,9 @@ void UsersHandler::discard() {
   pending_->order.clear();
 }
 
+// The id comes from the table's identity sequence and the time is the writing transaction's.
+std::map<std::string, std::set<std::string>> UsersHandler::bookkeeping_columns() const {
+  return {{table_, {"id", "updated_at"}}};
+}
+
 }  // namespace projectord::handlers

@@ -29,6 +29,7 @@ class UsersHandler final : public ProjectionHandler, public Folding {
   std::vector<SetupStatement> setup_sql() const override;
   bool uses_temp_tables() const override { return true; }
   std::vector<ReaderIndex> reader_indexes() const override;
+  std::map<std::string, std::set<std::string>> bookkeeping_columns() const override;
   void on_connect(pqxx::connection& connection) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
   void flush(pqxx::work& txn) override;

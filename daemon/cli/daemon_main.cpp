@@ -14,6 +14,7 @@
 #include "config/loader.hpp"
 #include "daemon/cli/admin_client.hpp"
 #include "daemon/cli/commands.hpp"
+#include "daemon/cli/verify.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord::cli {
@@ -47,6 +48,10 @@ void print_help() {
                "                               djangoevents, Eventuali) by their columns, sample their payloads\n"
                "                               for the codec and print a config for them (url from\n"
                "                               ${DATABASE_URL}, handlers commented out); reads no config file\n"
+               "  verify HANDLER               rebuild HANDLER's read model up to its checkpoint into a copy that\n"
+               "                               is dropped after, and compare it row by row with the live tables;\n"
+               "                               the daemon may run meanwhile; exit 0 when equal, 1 on a difference\n"
+               "                               (the first 20 shown per table), 2 when it cannot be done\n"
                "  status [--show-errors]       each handler's checkpoint, the head of its source, the lag and\n"
                "                               its dead letters; errors by class (connection, unique_violation,\n"
                "                               ...), with --show-errors also their text (it can quote event data)\n"
@@ -83,7 +88,7 @@ struct Arguments {
   std::string grants_for;  // migrate --print-grants ROLE
   std::string add_position_to;  // migrate --add-position SOURCE
   std::size_t batch_rows = 10000;  // migrate --add-position --batch-rows N
-  std::string handler;   // pause, resume, skip, rebuild, retry, drop, reset-checkpoint
+  std::string handler;   // pause, resume, skip, rebuild, retry, drop, reset-checkpoint, verify
   std::string endpoint;  // --http HOST:PORT
   std::string query;     // rebuild --max-rate N, retry/drop --id N, reset-checkpoint --to N
   std::string detect_url;  // detect URL
@@ -158,7 +163,8 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
         return std::nullopt;
       }
       parsed.query = "to=" + to;
-    } else if (is_admin(parsed.command) && parsed.handler.empty() && !arg.starts_with("-")) {
+    } else if ((is_admin(parsed.command) || parsed.command == "verify") && parsed.handler.empty() &&
+               !arg.starts_with("-")) {
       parsed.handler = arg;
     } else if (parsed.command == "detect" && parsed.detect_url.empty() && !arg.empty() && !arg.starts_with("-")) {
       parsed.detect_url = arg;
@@ -201,11 +207,13 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   const auto arguments = parse(args, error);
   static const std::vector<std::string> kCommands = {"run",     "migrate", "check-config", "status", "pause",
                                                       "resume",  "skip",    "rebuild",      "retry",  "drop",
-                                                      "reset-checkpoint", "detect"};
+                                                      "reset-checkpoint", "detect", "verify"};
   if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
   } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {
     error = arguments->command + " needs a handler name";
+  } else if (arguments && arguments->command == "verify" && arguments->handler.empty()) {
+    error = "verify needs a handler name";
   } else if (arguments && arguments->command == "reset-checkpoint" && arguments->query.empty()) {
     error = "reset-checkpoint needs --to N";
   } else if (arguments && arguments->command == "detect" && arguments->detect_url.empty()) {
@@ -221,7 +229,7 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   const auto loaded = config::load_config(arguments->config, handlers::option_table());
   if (!loaded.ok()) {
     for (const std::string& line : loaded.errors) std::cerr << line << "\n";
-    return 1;
+    return arguments->command == "verify" ? 2 : 1;  // verify's 1 means a difference
   }
   const config::Config& config = loaded.config;
   // Logs go to stderr: stdout belongs to command output (status, check-config), journald takes both.
@@ -238,6 +246,7 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   }
   if (arguments->command == "migrate") return command_migrate(config, arguments->uninstall);
   if (arguments->command == "check-config") return command_check_config(config);
+  if (arguments->command == "verify") return command_verify(config, arguments->handler);
   if (is_admin(arguments->command)) {
     return command_admin(config, arguments->command, arguments->handler, arguments->endpoint,
                                           arguments->query);

@@ -50,6 +50,10 @@ Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {
     cleanup.commit();
     return fail(swapped.error());
   }
+  if (settings_.tracking) {
+    settings_.tracking->detect(txn);
+    settings_.tracking->reset(txn, position);
+  }
   txn.commit();
   std::string tables;
   for (const std::string& table : *swapped) tables += (tables.empty() ? "" : ",") + table;

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <pqxx/connection>
 #include <string>
 
 #include "base/clock.hpp"
 #include "base/event.hpp"
 #include "base/result.hpp"
+#include "checkpoints/tracking_table.hpp"
 
 namespace projectord {
 
@@ -21,6 +23,9 @@ class RebuildMode {
     bool fresh = false;        ///< drop what an earlier rebuild left and record this one (else: resume)
     std::string requested_by;  ///< for projectord.rebuilds
     std::int64_t max_rate = 0;  ///< rows read per second at most; 0: as fast as it goes
+    /// The live model's tracking table: the shadow's transactions leave it alone (it is the live model's
+    /// place) and the swap sets it to the position swapped in.
+    std::optional<checkpoints::TrackingTable> tracking{};
   };
   RebuildMode(std::string handler, Settings settings) : handler_(std::move(handler)), settings_(std::move(settings)) {}
 

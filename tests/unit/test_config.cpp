@@ -470,6 +470,35 @@ TEST_CASE("a key that does not apply to the handler kind or source preset is an 
         "test.toml:6: sources.shop.filter_column: only for preset eventsourcing or django_event_store or djangoevents or generic");
 }
 
+TEST_CASE("a tracking table needs its application, a postgres source and a handler of its own") {
+  const std::string tracked = "[handlers.users]\nkind = \"users\"\ntracking_table = \"public.projections_tracking\"\n"
+                              "tracking_application = \"Shop\"\n";
+  const LoadResult loaded = load(kShop + tracked);
+  INFO(joined(loaded));
+  REQUIRE(loaded.ok());
+  CHECK(loaded.config.handlers.at("users").tracking_table == "public.projections_tracking");
+  CHECK(loaded.config.handlers.at("users").tracking_application == "Shop");
+
+  using Catch::Matchers::Contains;
+  CHECK_THAT(only_error(kShop + "[handlers.users]\nkind = \"users\"\ntracking_table = \"projections_tracking\"\n"),
+             Contains("handlers.users.tracking_application: required with tracking_table"));
+  CHECK_THAT(only_error(kShop + "[handlers.users]\nkind = \"users\"\ntracking_application = \"Shop\"\n"),
+             Contains("handlers.users.tracking_table: required with tracking_application"));
+  CHECK_THAT(only_error(kShop + "[handlers.users]\nkind = \"users\"\ntracking_table = \"a;b\"\n"
+                                "tracking_application = \"Shop\"\n"),
+             Contains("handlers.users.tracking_table: "));
+  CHECK_THAT(only_error(kShop + tracked + "[handlers.log]\nkind = \"event_log\"\ntracking_table = "
+                                          "\"public.projections_tracking\"\ntracking_application = \"Shop\"\n"),
+             Contains("handlers.users.tracking_application: Shop in public.projections_tracking is also tracked by"
+                      " handlers.log"));
+  CHECK_THAT(only_error(kDatabase + "[sources.bus]\nkind = \"redis\"\nurl = \"redis://localhost\"\nstream = \"s\"\n" +
+                        tracked),
+             Contains("handlers.users.tracking_table: needs a postgres source"));
+  CHECK_THAT(only_error(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/h\"\n"
+                                "tracking_table = \"t\"\n"),
+             Contains("handlers.hook.tracking_table: only for kind"));
+}
+
 TEST_CASE("sql handlers need statements, each with on and sql") {
   CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\n") ==
         "test.toml:6: handlers.sums.statements: required for kind sql: add [[handlers.sums.statements]]");
