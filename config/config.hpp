@@ -61,8 +61,12 @@ enum class OnError {
 struct PostgresSource {
   std::string name;
   std::string url;     ///< libpq connection string or URI of the event store (defaults to database.url)
-  std::string preset;  ///< eventsourcing | eventsourcing_django | django_event_store | djangoevents | generic
-  std::string table;   ///< possibly schema-qualified, e.g. "public.stored_events"
+  std::string preset;  ///< eventsourcing | eventsourcing_django | django_event_store | djangoevents | generic | ...
+  std::string table;   ///< possibly schema-qualified, e.g. "public.stored_events"; empty when `tables` is set
+  /// django_event_tables: one table per event type, read as one source in one position order.
+  std::vector<std::string> tables;
+  /// django_event_tables: table -> event type; a table not named here gives its own name as the type.
+  StringMap type_names;
   // Column mapping (filled from the preset, overridable one by one).
   std::string position_column;
   std::string stream_id_column;
@@ -91,6 +95,11 @@ struct PostgresSource {
 
   bool operator==(const PostgresSource&) const = default;
 };
+
+/// The tables a source reads: its `tables`, else its one `table`.
+inline std::vector<std::string> event_tables(const PostgresSource& source) {
+  return source.tables.empty() ? std::vector<std::string>{source.table} : source.tables;
+}
 
 /// A Redis stream tailed as an event source through a consumer group.
 struct RedisSource {

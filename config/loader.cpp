@@ -106,6 +106,16 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   source.url = s.has("url") ? s.str("url") : database_url;
   check_postgres_url(s, "url");
   source.table = s.str("table");
+  source.tables = s.strings("tables");
+  source.type_names = s.string_map("type_names");
+  if (source.preset == kEventTablesPreset) {
+    // Each table gives its rows' type, each row is its payload; there is no version or metadata to map.
+    for (const std::string_view key :
+         {"table", "type_column", "payload_column", "version_column", "metadata_column", "payload_format_column"}) {
+      if (s.has(key)) s.error(key, key == "table" ? "not for preset django_event_tables: list them in tables"
+                                                  : "not for preset django_event_tables");
+    }
+  }
   source.position_column = s.str("position_column");
   source.stream_id_column = s.str("stream_id_column");
   source.version_column = s.str("version_column");
@@ -142,7 +152,9 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   if (preset != nullptr) {
     for (const auto& problem : check_mapping(source)) s.error(problem.key, problem.message);
   }
-  if (source.notify_channel.empty()) source.notify_channel = default_notify_channel(source.table);
+  if (source.notify_channel.empty() && !event_tables(source).front().empty()) {
+    source.notify_channel = default_notify_channel(event_tables(source).front());
+  }
   return source;
 }
 

@@ -3,6 +3,7 @@
 #include "base/postgres/identifier.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace projectord::config {
 namespace {
@@ -75,6 +76,16 @@ const std::vector<Preset> kPresets{
                   {"payload_format_column", "event_data_type"},
                   {"codec", "json"},
                   {"commit_order", "concurrent"}}},
+    // A Django app with one model, so one table, per event type (an abstract `Event` base with `created =
+    // DateTimeField(auto_now_add=True)`), written by plain ORM saves. No table has a global position:
+    // `projectord migrate --add-position` adds one column to each, drawn from one sequence they share. A row's
+    // type is its table's, its payload the whole row.
+    {.name = kEventTablesPreset,
+     .defaults = {{"position_column", "projectord_position"},
+                  {"recorded_at_column", "created"},
+                  {"codec", "json"},
+                  {"commit_order", "concurrent"}},
+     .required = {"tables"}},
     {.name = "generic",
      .defaults = {{"codec", "json"}, {"commit_order", "concurrent"}},
      .required = {"table", "position_column", "type_column", "payload_column"}},
@@ -103,13 +114,14 @@ std::vector<MappingProblem> check_mapping(const PostgresSource& source) {
     bool required;
     bool allow_schema;
   };
+  const bool one_table = source.preset != kEventTablesPreset;
   const Name names[] = {
-      {"table", source.table, true, true},
+      {"table", source.table, one_table, true},
       {"position_column", source.position_column, true, false},
       {"stream_id_column", source.stream_id_column, false, false},
       {"version_column", source.version_column, false, false},
-      {"type_column", source.type_column, true, false},
-      {"payload_column", source.payload_column, true, false},
+      {"type_column", source.type_column, one_table, false},
+      {"payload_column", source.payload_column, one_table, false},
       {"metadata_column", source.metadata_column, false, false},
       {"payload_format_column", source.payload_format_column, false, false},
       {"recorded_at_column", source.recorded_at_column, false, false},
@@ -123,6 +135,20 @@ std::vector<MappingProblem> check_mapping(const PostgresSource& source) {
     } else if (std::string problem = postgres::identifier_problem(name.value, name.allow_schema); !problem.empty()) {
       problems.push_back({name.key, std::move(problem)});
     }
+  }
+  if (one_table) return problems;
+  std::set<std::string_view> seen;
+  for (const std::string& table : source.tables) {
+    if (std::string problem = postgres::identifier_problem(table, true); !problem.empty()) {
+      problems.push_back({"tables", std::move(problem)});
+    } else if (!seen.insert(table).second) {
+      problems.push_back({"tables", table + " is listed twice"});
+    }
+  }
+  if (source.tables.empty()) problems.push_back({"tables", "must list at least one table"});
+  for (const auto& [table, type] : source.type_names) {
+    if (!seen.contains(table)) problems.push_back({"type_names", table + " is not one of tables"});
+    if (type.empty()) problems.push_back({"type_names", table + ": the type must not be empty"});
   }
   return problems;
 }

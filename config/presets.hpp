@@ -14,6 +14,9 @@
 
 namespace projectord::config {
 
+/// The preset of a source over several tables, one per event type (PostgresSource::tables).
+inline constexpr std::string_view kEventTablesPreset = "django_event_tables";
+
 struct Preset {
   std::string_view name;
   /// sources.* key -> value, e.g. {"position_column", "notification_id"}, {"commit_order", "serialized"}.
@@ -33,8 +36,9 @@ struct MappingProblem {
   std::string message;
 };
 
-/// Checks a filled mapping: the table and the position, type and payload columns are set, and every name
-/// (table, columns, notify channel) is a safe identifier. Empty optional columns mean "none"; an empty
+/// Checks a filled mapping: the table and the position, type and payload columns are set (for
+/// django_event_tables: at least one table, none twice, type_names only for listed tables), and every name
+/// (tables, columns, notify channel) is a safe identifier. Empty optional columns mean "none"; an empty
 /// notify channel is left for the caller to derive from a checked table.
 std::vector<MappingProblem> check_mapping(const PostgresSource& source);
 

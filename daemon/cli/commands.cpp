@@ -56,8 +56,10 @@ int command_migrate(const config::Config& config, bool uninstall) {
       pqxx::connection connection(postgres::with_keepalives(source.url));
       const sources::PostgresReader reader(source);
       exec_all(connection, uninstall ? reader.uninstall_trigger_sql() : reader.install_trigger_sql());
-      std::cout << (uninstall ? "removed" : "installed") << " NOTIFY trigger on " << source.table << " (channel "
-                << source.notify_channel << ")\n";
+      for (const std::string& table : config::event_tables(source)) {
+        std::cout << (uninstall ? "removed" : "installed") << " NOTIFY trigger on " << table << " (channel "
+                  << source.notify_channel << ")\n";
+      }
     }
     pqxx::connection target(postgres::with_keepalives(config.database_url));
     if (uninstall) {

@@ -57,22 +57,24 @@ Result<std::string> least_privilege_grants(const config::Config& config, const s
 
   std::set<std::string> usage;  // schemas already granted USAGE on
   for (const auto& [name, source] : config.postgres_sources) {
-    const std::string table = postgres::quote_identifier(source.table);
-    if (source.url != config.database_url) {
-      // Another database: connecting to it, and USAGE on a schema it names, are granted there.
-      const auto dot = source.table.find('.');
-      out << "-- source " << name << ": read its events (run in the source's database, not this one)\n";
-      if (dot != std::string::npos) {
-        out << "GRANT USAGE ON SCHEMA " << postgres::quote_identifier(source.table.substr(0, dot)) << to;
+    for (const std::string& event_table : config::event_tables(source)) {
+      const std::string table = postgres::quote_identifier(event_table);
+      if (source.url != config.database_url) {
+        // Another database: connecting to it, and USAGE on a schema it names, are granted there.
+        const auto dot = event_table.find('.');
+        out << "-- source " << name << ": read its events (run in the source's database, not this one)\n";
+        if (dot != std::string::npos) {
+          out << "GRANT USAGE ON SCHEMA " << postgres::quote_identifier(event_table.substr(0, dot)) << to;
+        }
+        out << "GRANT SELECT ON " << table << to;
+        continue;
       }
-      out << "GRANT SELECT ON " << table << to;
-      continue;
+      auto relation = resolve(txn, table, "source " + name);
+      if (!relation) return fail(relation.error());
+      out << "-- source " << name << ": read its events\n";
+      if (usage.insert(relation->schema).second) out << "GRANT USAGE ON SCHEMA " << relation->schema << to;
+      out << "GRANT SELECT ON " << relation->name << to;
     }
-    auto relation = resolve(txn, table, "source " + name);
-    if (!relation) return fail(relation.error());
-    out << "-- source " << name << ": read its events\n";
-    if (usage.insert(relation->schema).second) out << "GRANT USAGE ON SCHEMA " << relation->schema << to;
-    out << "GRANT SELECT ON " << relation->name << to;
   }
 
   out << "-- the projectord schema: checkpoints, dead letters, rebuild bookkeeping\n"

@@ -17,14 +17,65 @@ namespace {
 // is applied) stays a small multiple of what the operator allowed one event.
 constexpr std::size_t kBudgetEvents = 4;
 
+// The columns a django_event_tables source's relation derives for every row.
+constexpr const char* kDerivedType = "projectord_type";
+constexpr const char* kDerivedPayload = "projectord_payload";
+
 std::string column_or(const std::string& column, const std::string& fallback) {
   return column.empty() ? fallback : postgres::quote_identifier(column);
+}
+
+// A column name as a string literal: names are checked identifiers (letters, digits, _ and $), no quote in
+// them to escape.
+std::string name_literal(const std::string& column) { return "'" + column + "'"; }
+
+// The tables of a django_event_tables source as one relation with the columns a one-table source maps: each
+// branch reads one table, its type the branch's number (named after the read: no config text reaches the
+// SQL), its payload the row as a JSON object without the position. The planner pushes a query's position
+// bounds into every branch and merges the branches' position index scans (Merge Append) in position order.
+std::string union_of_tables(const config::PostgresSource& source) {
+  const std::string position = postgres::quote_identifier(source.position_column);
+  // Written `row.*`, not `row`: a column called like the alias would be taken for the whole row.
+  const std::string row = "projectord_row";
+  std::string relation = "(";
+  for (std::size_t i = 0; i < source.tables.size(); ++i) {
+    if (i > 0) relation += " UNION ALL ";
+    relation += "SELECT " + row + "." + position + " AS " + position;
+    if (!source.stream_id_column.empty()) {
+      // A table without the column has no key of that name in its row: an empty stream id.
+      relation += ", coalesce(to_jsonb(" + row + ".*) ->> " + name_literal(source.stream_id_column) + ", '') AS " +
+                  postgres::quote_identifier(source.stream_id_column);
+    }
+    relation += ", " + std::to_string(i) + " AS " + kDerivedType + ", to_jsonb(" + row + ".*) - " +
+                name_literal(source.position_column) + " AS " + kDerivedPayload;
+    if (!source.recorded_at_column.empty()) {
+      relation += ", " + row + "." + postgres::quote_identifier(source.recorded_at_column) + " AS " +
+                  postgres::quote_identifier(source.recorded_at_column);
+    }
+    relation += " FROM " + postgres::quote_identifier(source.tables[i]) + " AS " + row;
+  }
+  return relation + ") AS events";
+}
+
+// Each branch's event type, by branch number.
+std::vector<std::string> type_names(const config::PostgresSource& source) {
+  std::vector<std::string> types;
+  for (const std::string& table : source.tables) {
+    const auto named = source.type_names.find(table);
+    types.push_back(named == source.type_names.end() ? table : named->second);
+  }
+  return types;
 }
 
 }  // namespace
 
 PostgresReader::PostgresReader(const config::PostgresSource& source)
-    : source_(source), table_(postgres::quote_identifier(source.table)), position_(postgres::quote_identifier(source.position_column)) {
+    : source_(source),
+      table_(source.tables.empty() ? postgres::quote_identifier(source.table) : union_of_tables(source)),
+      position_(postgres::quote_identifier(source.position_column)),
+      type_(source.tables.empty() ? postgres::quote_identifier(source.type_column) : kDerivedType),
+      payload_(source.tables.empty() ? postgres::quote_identifier(source.payload_column) : kDerivedPayload),
+      types_(type_names(source)) {
   snapshot_columns_ =
       "pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax, (SELECT coalesce(max(" +
       position_ + "), 0)::bigint FROM " + table_ + ") AS head";
@@ -50,7 +101,7 @@ std::string PostgresReader::filter_sql(int parameter) const {
 }
 
 void PostgresReader::build_row_sql(bool payload_is_bytea) {
-  const std::string payload = postgres::quote_identifier(source_.payload_column);
+  const std::string& payload = payload_;
   // octet_length of bytea or text reads the stored value's size from its header: a huge payload is measured,
   // not loaded. json becomes text for free; jsonb has no text to measure and is rendered, on the server.
   const std::string payload_size =
@@ -59,7 +110,7 @@ void PostgresReader::build_row_sql(bool payload_is_bytea) {
       "SELECT " + position_ + "::bigint AS position, " + column_or(source_.stream_id_column, "''") +
       "::text AS stream_id, " +
       (source_.version_column.empty() ? "0" : postgres::quote_identifier(source_.version_column) + "::bigint") +
-      " AS version, " + postgres::quote_identifier(source_.type_column) + "::text AS type, " + payload +
+      " AS version, " + type_ + "::text AS type, " + payload +
       " AS payload, " + column_or(source_.metadata_column, "NULL") + "::text AS metadata, " +
       column_or(source_.recorded_at_column, "NULL") + "::text AS recorded_at, " + payload_size +
       " AS payload_size, " + column_or(source_.payload_format_column, "NULL") + "::text AS payload_format FROM " +
@@ -116,7 +167,10 @@ constexpr pqxx::oid kByteaType = 17;
 
 // Rows of a result whose columns from `first` on are position, stream_id, version, type, payload, metadata,
 // recorded_at, payload_size, payload_format; a NULL position (the empty side of a LEFT JOIN) ends them.
-void append_rows(const pqxx::result& result, pqxx::row::size_type first, std::vector<RawRow>& rows) {
+// `types`: a django_event_tables source's types by branch number, which its rows' type column holds; empty:
+// the type is the stored one.
+void append_rows(const pqxx::result& result, pqxx::row::size_type first, const std::vector<std::string>& types,
+                 std::vector<RawRow>& rows) {
   rows.reserve(result.size());
   for (const pqxx::row& row : result) {
     if (row[first].is_null()) break;
@@ -124,7 +178,7 @@ void append_rows(const pqxx::result& result, pqxx::row::size_type first, std::ve
     raw.position = row[first].as<Position>();
     raw.stream_id = row[first + 1].c_str();
     raw.version = row[first + 2].as<std::int64_t>();
-    raw.type = row[first + 3].c_str();
+    raw.type = types.empty() ? row[first + 3].c_str() : types.at(row[first + 3].as<std::size_t>());
     if (!row[first + 4].is_null()) raw.payload.assign(row[first + 4].c_str(), row[first + 4].size());
     if (!row[first + 5].is_null()) raw.metadata.emplace(row[first + 5].c_str(), row[first + 5].size());
     if (!row[first + 6].is_null()) raw.recorded_at = row[first + 6].c_str();
@@ -163,7 +217,7 @@ void PostgresReader::prepare(pqxx::connection& connection) {
     // The payload's type decides how it is measured; a query that returns no row tells it.
     pqxx::nontransaction txn(connection);
     const pqxx::result shape =
-        txn.exec("SELECT " + postgres::quote_identifier(source_.payload_column) + " FROM " + table_ + " LIMIT 0");
+        txn.exec("SELECT " + payload_ + " FROM " + table_ + " LIMIT 0");
     build_row_sql(shape.column_type(0) == kByteaType);
   }
   connection.prepare(kReadCycle, select_cycle_);
@@ -182,7 +236,7 @@ ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std
     const pqxx::row first = result[0];
     cycle.snapshot = {first[0].as<std::uint64_t>(), first[1].as<std::uint64_t>(), first[2].as<Position>()};
     if (!first[3].is_null()) present = first[3].as<std::int64_t>();
-    append_rows(result, 4, cycle.rows);
+    append_rows(result, 4, types_, cycle.rows);
   }
   cycle.over_budget = reached(cycle.rows, source_.max_event_bytes, byte_budget());
   cycle.contiguous_end = contiguous_from(after, cycle.rows);
@@ -201,7 +255,7 @@ ReadCycle PostgresReader::read_exact(pqxx::connection& connection, Position afte
   pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(connection);
   const pqxx::row snapshot = txn.exec1(select_snapshot_);
   cycle.snapshot = {snapshot[0].as<std::uint64_t>(), snapshot[1].as<std::uint64_t>(), snapshot[2].as<Position>()};
-  append_rows(exec_filtered(txn, select_rows_, after, static_cast<std::int64_t>(limit)), 0, cycle.rows);
+  append_rows(exec_filtered(txn, select_rows_, after, static_cast<std::int64_t>(limit)), 0, types_, cycle.rows);
   cycle.over_budget = reached(cycle.rows, source_.max_event_bytes, byte_budget());
   cycle.contiguous_end = contiguous_from(after, cycle.rows);
   if (!cycle.rows.empty() && cycle.contiguous_end < cycle.rows.back().position) {
@@ -235,7 +289,7 @@ HoleCheck PostgresReader::check_holes(pqxx::connection& connection, const std::v
   if (!check.existing.empty()) {
     append_rows(source_.filter_column.empty() ? txn.exec_params(select_at_, array)
                                               : txn.exec_params(select_at_, array, source_.filter_value),
-                0, check.rows);
+                0, types_, check.rows);
   }
   txn.commit();
   return check;
@@ -259,18 +313,27 @@ std::int64_t PostgresReader::count_after(pqxx::connection& connection, Position 
 
 std::vector<std::string> PostgresReader::install_trigger_sql() const {
   // The channel is config, validated as an identifier; it reaches pg_notify as a literal trigger argument.
-  return {
+  std::vector<std::string> statements{
       "CREATE SCHEMA IF NOT EXISTS projectord",
       "CREATE OR REPLACE FUNCTION projectord.notify_insert() RETURNS trigger LANGUAGE plpgsql AS "
       "$$BEGIN PERFORM pg_notify(TG_ARGV[0], ''); RETURN NULL; END$$",
-      "DROP TRIGGER IF EXISTS projectord_notify ON " + table_,
-      "CREATE TRIGGER projectord_notify AFTER INSERT ON " + table_ +
-          " FOR EACH STATEMENT EXECUTE FUNCTION projectord.notify_insert('" + source_.notify_channel + "')",
   };
+  for (const std::string& table : config::event_tables(source_)) {
+    const std::string quoted = postgres::quote_identifier(table);
+    statements.push_back("DROP TRIGGER IF EXISTS projectord_notify ON " + quoted);
+    statements.push_back("CREATE TRIGGER projectord_notify AFTER INSERT ON " + quoted +
+                         " FOR EACH STATEMENT EXECUTE FUNCTION projectord.notify_insert('" + source_.notify_channel +
+                         "')");
+  }
+  return statements;
 }
 
 std::vector<std::string> PostgresReader::uninstall_trigger_sql() const {
-  return {"DROP TRIGGER IF EXISTS projectord_notify ON " + table_};
+  std::vector<std::string> statements;
+  for (const std::string& table : config::event_tables(source_)) {
+    statements.push_back("DROP TRIGGER IF EXISTS projectord_notify ON " + postgres::quote_identifier(table));
+  }
+  return statements;
 }
 
 }  // namespace projectord::sources

@@ -1,6 +1,8 @@
 #pragma once
 /// Reads one cycle of a PostgreSQL event table: the snapshot it read in, the next rows after a position,
 /// and how far those rows are known to be contiguous (no position missing in the whole table between).
+/// A django_event_tables source's tables (one per event type, positions from one shared sequence) are read
+/// as one table: the UNION ALL of one branch per table, each row typed by its table, its payload the row.
 ///
 /// All SQL is built once from the validated, quoted column mapping; the position, limit and filter value
 /// are bound parameters. A payload over the source's max_event_bytes is never fetched (only its size), and a
@@ -91,8 +93,11 @@ class PostgresReader {
   pqxx::result exec_filtered(Transaction& txn, const std::string& sql, Position position, std::int64_t n) const;
 
   config::PostgresSource source_;
-  std::string table_;  ///< quoted, possibly schema-qualified
+  std::string table_;  ///< the quoted table, or a django_event_tables source's tables as one relation
   std::string position_;
+  std::string type_;     ///< table_'s column of the event type
+  std::string payload_;  ///< table_'s column of the payload
+  std::vector<std::string> types_;  ///< a django_event_tables source's event types by branch; else empty
   std::string snapshot_columns_;
   std::string select_cycle_;
   std::string select_rows_;

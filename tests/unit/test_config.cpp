@@ -438,7 +438,7 @@ TEST_CASE("every preset the option table allows exists") {
     choices = end == std::string_view::npos ? std::string_view() : choices.substr(end + 1);
     ++count;
   }
-  CHECK(count == 6);
+  CHECK(count == 7);
 }
 
 TEST_CASE("recorded_at_path must name a top-level key of the payload") {
@@ -870,4 +870,52 @@ TEST_CASE("each codec's name is the one the loader reads back as that codec") {
     REQUIRE(result.ok());
     CHECK(result.config.postgres_sources.at("shop").codec == codec);
   }
+}
+
+TEST_CASE("a django_event_tables source reads its tables with their types, the row as payload, created as time") {
+  const LoadResult result = load(kDatabase + R"toml([sources.library]
+preset = "django_event_tables"
+tables = ["library_bookborrowed", "library_bookreturned", "archive.library_bookbought"]
+type_names = {library_bookborrowed = "BookBorrowed"}
+stream_id_column = "book_id"
+)toml");
+  INFO(joined(result));
+  REQUIRE(result.ok());
+  const PostgresSource& source = result.config.postgres_sources.at("library");
+  CHECK(source.table.empty());
+  CHECK(event_tables(source) ==
+        std::vector<std::string>{"library_bookborrowed", "library_bookreturned", "archive.library_bookbought"});
+  CHECK(source.type_names == StringMap{{"library_bookborrowed", "BookBorrowed"}});
+  CHECK(source.position_column == "projectord_position");
+  CHECK(source.recorded_at_column == "created");
+  CHECK(source.type_column.empty());
+  CHECK(source.payload_column.empty());
+  CHECK(source.codec == Codec::json);
+  CHECK(source.commit_order == CommitOrder::concurrent);
+  CHECK(source.notify_channel == "projectord_library_bookborrowed");
+}
+
+TEST_CASE("a django_event_tables source needs a list of distinct safe tables and types only for those") {
+  const std::string library = kDatabase + "[sources.library]\npreset = \"django_event_tables\"\n";  // lines 3-4
+  CHECK(only_error(library) == "test.toml:3: sources.library.tables: required for preset django_event_tables");
+  CHECK(only_error(library + "tables = []\n") == "test.toml:5: sources.library.tables: must list at least one table");
+  CHECK(only_error(library + "tables = [\"a\", \"b\", \"a\"]\n") ==
+        "test.toml:5: sources.library.tables: a is listed twice");
+  CHECK_THAT(only_error(library + "tables = [\"a\", \"b; DROP TABLE users\"]\n"),
+             Catch::StartsWith("test.toml:5: sources.library.tables: \"b; DROP TABLE users\" is not a plain"));
+  CHECK(only_error(library + "tables = [\"a\"]\ntype_names = {b = \"B\"}\n") ==
+        "test.toml:6: sources.library.type_names: b is not one of tables");
+  CHECK(only_error(library + "tables = [\"a\"]\ntype_names = {a = \"\"}\n") ==
+        "test.toml:6: sources.library.type_names: a: the type must not be empty");
+}
+
+TEST_CASE("table and tables exclude each other, and a django_event_tables source has no type or payload column") {
+  const std::string library = kDatabase + "[sources.library]\npreset = \"django_event_tables\"\ntables = [\"a\"]\n";
+  CHECK(only_error(library + "table = \"a\"\n") ==
+        "test.toml:6: sources.library.table: not for preset django_event_tables: list them in tables");
+  CHECK(only_error(library + "type_column = \"kind\"\n") ==
+        "test.toml:6: sources.library.type_column: not for preset django_event_tables");
+  CHECK(only_error(kDatabase +
+                   "[sources.legacy]\npreset = \"django_event_store\"\ntable = \"t\"\ntables = [\"t\"]\n") ==
+        "test.toml:6: sources.legacy.tables: only for preset django_event_tables");
 }
