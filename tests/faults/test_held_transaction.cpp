@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
@@ -92,132 +93,115 @@ std::string compare(const TestDatabase& db, ScenarioFigures& figures, std::int64
   return models.users.sample + models.log.sample;
 }
 
-// A store with the backlog, migrated, and the daemon caught up on it.
-struct HeldSetting {
-  TestDatabase db;
-  projectord::examples::UserEventGenerator generator{7};
-  std::string config;
+// One scenario's run: a store with the backlog, the daemon caught up on it, then one registration inserted in
+// a transaction left open and kLater events committed after it. finish() stops the daemon and asserts that its
+// models equal the SQL replay up to the head.
+struct HeldInsert {
+  HeldInsert(const std::string& scenario, const std::string& max_hole_wait)
+      : reported{{.scenario = scenario}}, config(migrated_store(max_hole_wait)),
+        daemon({kBinary, "--config", config, "run"}, env_for(db)), endpoint(daemon, kAdminToken) {
+    REQUIRE(eventually(
+        [&] { return checkpoint_of(db, "user_log") == kBacklog && checkpoint_of(db, "users") == kBacklog; }, 60s));
+    reported.figures.observe(daemon.pid());
+    const Events events = events_after_backlog(generator);
+    held = insert(holder, events.held);
+    ++reported.figures.faults_injected;
+    auto connection = db.connect();
+    for (const StoredEvent& event : events.later) {
+      pqxx::work txn(*connection);
+      insert(txn, event);
+      txn.commit();
+    }
+    head = held + kLater;
+  }
 
-  explicit HeldSetting(const std::string& max_hole_wait) {
+  std::string migrated_store(const std::string& max_hole_wait) {
     REQUIRE(run_command({kWriter, "--url", db.url(), "--events", "0"}).exit_code == 0);
     auto connection = db.connect();
     projectord::bench::append_events(*connection, generator, kBacklog);
-    config = migrated(db, "held.toml", held_config(max_hole_wait));
+    return migrated(db, "held.toml", held_config(max_hole_wait));
   }
+
+  void commit_held() { holder.commit(); }
+
+  void finish() {
+    ScenarioFigures& figures = reported.figures;
+    figures.observe(daemon.pid());
+    CHECK(exit_code_after(daemon, SIGTERM) == 0);
+    const std::string differences = compare(db, figures, head);
+    INFO("the models against the SQL replay:\n" << differences);
+    REQUIRE(figures.duplicates == 0);
+    REQUIRE(figures.losses == 0);
+  }
+
+  // In construction order.
+  ReportAtEnd reported;
+  projectord::examples::UserEventGenerator generator{7};
+  TestDatabase db;
+  std::string config;
+  std::unique_ptr<pqxx::connection> holder_connection = db.connect();
+  pqxx::work holder{*holder_connection};
+  DaemonProcess daemon;
+  Endpoint endpoint;
+  std::int64_t held = 0;  ///< the position of the insert held open
+  std::int64_t head = 0;  ///< the last position written
 };
-
-// Inserts a registration in `holder` (left open) and commits kLater events after it; returns the held position.
-std::int64_t hold_one_under_later(HeldSetting& setting, pqxx::work& holder, ScenarioFigures& figures) {
-  const Events events = events_after_backlog(setting.generator);
-  const std::int64_t held = insert(holder, events.held);
-  ++figures.faults_injected;
-  auto connection = setting.db.connect();
-  for (const StoredEvent& event : events.later) {
-    pqxx::work txn(*connection);
-    insert(txn, event);
-    txn.commit();
-  }
-  return held;
-}
-
-// Stops the daemon, fills the figures from its models against the SQL replay up to `head` and asserts that
-// nothing was lost or duplicated.
-void stop_and_compare(DaemonProcess& daemon, const TestDatabase& db, ScenarioFigures& figures, std::int64_t head) {
-  figures.observe(daemon.pid());
-  CHECK(exit_code_after(daemon, SIGTERM) == 0);
-  const std::string differences = compare(db, figures, head);
-  INFO("the models against the SQL replay:\n" << differences);
-  REQUIRE(figures.duplicates == 0);
-  REQUIRE(figures.losses == 0);
-}
 
 }  // namespace
 
 TEST_CASE("an insert held open past max_hole_wait is applied late, counted in late_arrivals, and never lost",
           "[held]") {
-  ReportAtEnd reported{{.scenario = "held past max_hole_wait"}};
-  ScenarioFigures& figures = reported.figures;
-  HeldSetting setting("2s");
-  const TestDatabase& db = setting.db;
-  DaemonProcess daemon({kBinary, "--config", setting.config, "run"}, env_for(db));
-  Endpoint endpoint(daemon, kAdminToken);
-  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == kBacklog; }, 60s));
-  figures.observe(daemon.pid());
-
-  auto holder_connection = db.connect();
-  pqxx::work holder(*holder_connection);
-  const std::int64_t held = hold_one_under_later(setting, holder, figures);
-  const std::int64_t head = held + kLater;
+  HeldInsert run("held past max_hole_wait", "2s");
   // The lane gives up on the hole after max_hole_wait and goes on without it.
-  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == head && checkpoint_of(db, "users") == head; },
-                     60s));
-  CHECK_FALSE(logged(db, held));
-  CHECK(endpoint.handler("user_log").at("late_arrivals").as_int64() == 0);
+  REQUIRE(eventually(
+      [&] { return checkpoint_of(run.db, "user_log") == run.head && checkpoint_of(run.db, "users") == run.head; },
+      60s));
+  CHECK_FALSE(logged(run.db, run.held));
+  CHECK(run.endpoint.handler("user_log").at("late_arrivals").as_int64() == 0);
 
-  holder.commit();
-  REQUIRE(eventually([&] { return logged(db, held); }, 60s));
+  run.commit_held();
+  REQUIRE(eventually([&] { return logged(run.db, run.held); }, 60s));
   REQUIRE(eventually([&] {
-    return endpoint.handler("user_log").at("late_arrivals").as_int64() == 1 &&
-           endpoint.handler("users").at("late_arrivals").as_int64() == 1 &&
-           db.query_int("SELECT count(*) FROM user_projection WHERE last_event_processed = " +
-                        std::to_string(held)) == 1;
+    return run.endpoint.handler("user_log").at("late_arrivals").as_int64() == 1 &&
+           run.endpoint.handler("users").at("late_arrivals").as_int64() == 1 &&
+           run.db.query_int("SELECT count(*) FROM user_projection WHERE last_event_processed = " +
+                            std::to_string(run.held)) == 1;
   }));
-  CHECK(endpoint.handler("user_log").at("forced_hole_skips").as_int64() >= 1);
-  stop_and_compare(daemon, db, figures, head);
+  CHECK(run.endpoint.handler("user_log").at("forced_hole_skips").as_int64() >= 1);
+  run.finish();
 }
 
 TEST_CASE("an insert held open for less than max_hole_wait keeps every later event waiting: nothing out of order",
           "[held]") {
-  ReportAtEnd reported{{.scenario = "held within max_hole_wait"}};
-  ScenarioFigures& figures = reported.figures;
-  HeldSetting setting("5min");
-  const TestDatabase& db = setting.db;
-  DaemonProcess daemon({kBinary, "--config", setting.config, "run"}, env_for(db));
-  Endpoint endpoint(daemon, kAdminToken);
-  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == kBacklog; }, 60s));
-  figures.observe(daemon.pid());
-
-  auto holder_connection = db.connect();
-  pqxx::work holder(*holder_connection);
-  const std::int64_t held = hold_one_under_later(setting, holder, figures);
-  const std::int64_t head = held + kLater;
+  HeldInsert run("held within max_hole_wait", "5min");
   std::this_thread::sleep_for(3s);  // the fault's duration: the transaction stays open this long
-  CHECK(checkpoint_of(db, "user_log") < held);
-  CHECK(db.query_int("SELECT count(*) FROM user_event_log") == kBacklog);
-  holder.commit();
+  CHECK(checkpoint_of(run.db, "user_log") < run.held);
+  CHECK(run.db.query_int("SELECT count(*) FROM user_event_log") == kBacklog);
+  run.commit_held();
 
-  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == head && checkpoint_of(db, "users") == head; },
-                     60s));
-  CHECK(out_of_order_log_rows(db) == 0);
-  CHECK(endpoint.handler("user_log").at("late_arrivals").as_int64() == 0);
-  CHECK(endpoint.handler("user_log").at("forced_hole_skips").as_int64() == 0);
-  stop_and_compare(daemon, db, figures, head);
+  REQUIRE(eventually(
+      [&] { return checkpoint_of(run.db, "user_log") == run.head && checkpoint_of(run.db, "users") == run.head; },
+      60s));
+  CHECK(out_of_order_log_rows(run.db) == 0);
+  CHECK(run.endpoint.handler("user_log").at("late_arrivals").as_int64() == 0);
+  CHECK(run.endpoint.handler("user_log").at("forced_hole_skips").as_int64() == 0);
+  run.finish();
 }
 
 TEST_CASE("a rebuild swaps in while an insert is held open below the head, and the held event follows it",
           "[held]") {
-  ReportAtEnd reported{{.scenario = "rebuild past a held insert"}};
-  ScenarioFigures& figures = reported.figures;
-  HeldSetting setting("5min");
-  const TestDatabase& db = setting.db;
-  DaemonProcess daemon({kBinary, "--config", setting.config, "run"}, env_for(db));
-  Endpoint endpoint(daemon, kAdminToken);
-  REQUIRE(eventually([&] { return checkpoint_of(db, "users") == kBacklog; }, 60s));
-  figures.observe(daemon.pid());
-
-  auto holder_connection = db.connect();
-  pqxx::work holder(*holder_connection);
-  const std::int64_t held = hold_one_under_later(setting, holder, figures);
-  const std::int64_t head = held + kLater;
+  HeldInsert run("rebuild past a held insert", "5min");
   // Under steady out-of-order writers some insert is always in flight: the swap cannot wait for none.
-  REQUIRE(endpoint.post("/admin/rebuild/users").status == 202);
+  REQUIRE(run.endpoint.post("/admin/rebuild/users").status == 202);
   REQUIRE(eventually(
-      [&] { return daemon.log().find("handler=users event=rebuild_ended swapped=true") != std::string::npos; }, 60s));
-  CHECK(checkpoint_of(db, "users") < held);
-  holder.commit();
+      [&] { return run.daemon.log().find("handler=users event=rebuild_ended swapped=true") != std::string::npos; },
+      60s));
+  CHECK(checkpoint_of(run.db, "users") < run.held);
+  run.commit_held();
 
-  REQUIRE(eventually([&] { return checkpoint_of(db, "user_log") == head && checkpoint_of(db, "users") == head; },
-                     60s));
-  CHECK(endpoint.handler("users").at("forced_hole_skips").as_int64() == 0);
-  stop_and_compare(daemon, db, figures, head);
+  REQUIRE(eventually(
+      [&] { return checkpoint_of(run.db, "user_log") == run.head && checkpoint_of(run.db, "users") == run.head; },
+      60s));
+  CHECK(run.endpoint.handler("users").at("forced_hole_skips").as_int64() == 0);
+  run.finish();
 }
