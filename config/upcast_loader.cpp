@@ -64,8 +64,8 @@ Upcast load_upcast(KindSection& s) {
     check_paths(s, "split", {std::string(path), first, second});
     upcast.split.emplace(std::string(path), std::pair{first, second});
   }
-  const auto written = [&](std::string_view key) { return s.has(key); };
-  if (s.has("type") && std::ranges::none_of({"rename", "move", "split", "drop", "default"}, written)) {
+  constexpr std::string_view kOperations[] = {"rename", "move", "split", "drop", "default"};
+  if (s.has("type") && std::ranges::none_of(kOperations, [&](std::string_view key) { return s.has(key); })) {
     s.error("type", "the upcast does nothing: give it rename, move, split, drop or default");
   }
   return upcast;
