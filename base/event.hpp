@@ -16,6 +16,9 @@ struct Event {
   std::string entry_id;         ///< a Redis stream entry's id ("MS-SEQ"); empty for PostgreSQL
   std::string stream_id;        ///< aggregate / originator id
   std::int64_t version = 0;     ///< position within the stream (0 when the store has none)
+  /// The event class's schema version, once the source's upcasts ran (sources/upcasts.hpp); 1 when the
+  /// store records none. Not to be confused with `version`.
+  std::int64_t schema_version = 1;
   std::string type;             ///< as stored, e.g. "users.events:UserRegistered" or "UserRegistered"
   std::string recorded_at;      ///< ISO-8601 timestamp, empty when the store has none
   boost::json::value data;      ///< decoded payload, always a JSON object for a good event

@@ -4,8 +4,10 @@
 /// Produced only by `load_config` (config/loader.hpp) from a TOML file; every value here has been
 /// type-checked, defaulted and cross-checked (a handler's source exists, a sql handler has statements, ...).
 /// The set of keys, their types, defaults and help text live in one table (config/option_table.hpp).
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -23,8 +25,8 @@ using Duration = std::chrono::milliseconds;
 using StringMap = std::map<std::string, std::string>;
 /// A checked value of one option row, by its OptionType (config/options.hpp); a table_list is checked in
 /// place, its tables reach a kind's `load` (config/handler_kind.hpp), and its value here is monostate.
-using OptionValue =
-    std::variant<std::string, std::int64_t, bool, Duration, std::vector<std::string>, std::monostate, StringMap>;
+using OptionValue = std::variant<std::string, std::int64_t, bool, Duration, std::vector<std::string>, std::monostate,
+                                 StringMap, boost::json::object>;
 
 /// How writers of a PostgreSQL store order their commits relative to their positions.
 enum class CommitOrder {
@@ -57,6 +59,23 @@ enum class OnError {
   dead_letter,  ///< after max_attempts the event and error go to projectord.dead_letters; the handler goes on
 };
 
+/// One declarative upcast of a source: it turns events of `type` (matched as in base/event_type.hpp) at
+/// schema version `from_version` into version from_version + 1 (sources/upcasts.hpp). Paths are dotted keys
+/// inside the event's data ("address.zip"); the operations run in the order of the fields below.
+struct Upcast {
+  std::string type;
+  std::int64_t from_version = 1;
+  StringMap rename;                 ///< path -> new key name at the same level
+  StringMap move;                   ///< path -> path
+  /// path of a string -> the two paths its parts go to, split at the first space; the string is removed
+  std::map<std::string, std::pair<std::string, std::string>> split;
+  std::vector<std::string> drop;    ///< paths removed
+  boost::json::object defaults;     ///< path -> value set where the path is missing
+  std::size_t line = 0;             ///< of its [[sources.NAME.upcasts]] header, for errors
+
+  bool operator==(const Upcast&) const = default;
+};
+
 /// A PostgreSQL table tailed as an event source. Presets fill the column names; `generic` names them all.
 struct PostgresSource {
   std::string name;
@@ -78,6 +97,8 @@ struct PostgresSource {
   std::string payload_format_column;
   std::string recorded_at_column;  ///< empty: recorded_at comes from recorded_at_path or stays empty
   std::string recorded_at_path;    ///< e.g. "data.timestamp" for pyeventsourcing stores without a time column
+  std::string event_version_column;  ///< the schema version (djangoevents' event_version); empty: none
+  std::string event_version_path;    ///< or where data/metadata hold it, e.g. "data.class_version"; empty: none
   /// Equality filter bound as a parameter, e.g. application_name = 'Shop' for eventsourcing_django.
   std::string filter_column;
   std::string filter_value;
@@ -92,6 +113,7 @@ struct PostgresSource {
   std::size_t batch_size = 5000;  ///< upper bound of one catch-up batch; live batches are as small as one event
   /// Largest payload fetched and decoded (also once inflated); a read's payload bytes stop it at 4x this.
   std::size_t max_event_bytes = std::size_t{16} << 20;
+  std::vector<Upcast> upcasts;  ///< by type, then from_version; each chain has no gap
 
   bool operator==(const PostgresSource&) const = default;
 };
@@ -118,17 +140,22 @@ struct RedisSource {
   CipherKey cipher_key;  ///< the aes codecs' key, from cipher_key_env or cipher_key_file
   std::string metadata_field = "metadata";  ///< JSON object text; a missing field is {}
   std::string recorded_at_field = "recorded_at";  ///< a missing field leaves recorded_at empty
+  std::string event_version_field = "event_version";  ///< the schema version; a missing field is 1
   Duration block{1000};        ///< longest XREADGROUP BLOCK; also how soon a pause or stop is noticed
   Duration claim_idle{60000};  ///< pending entries of other consumers idle this long are claimed (XAUTOCLAIM)
   std::size_t batch_size = 5000;
   std::size_t max_event_bytes = std::size_t{16} << 20;  ///< largest data field decoded (also once inflated)
+  std::vector<Upcast> upcasts;  ///< by type, then from_version; each chain has no gap
 
   bool operator==(const RedisSource&) const = default;
 };
 
-/// One parameterised statement of a `sql` handler, run for events whose type matches `on`.
+/// One parameterised statement of a `sql` handler, run for events whose type matches `on` and whose schema
+/// version (after upcasts) lies in [min_version, max_version].
 struct SqlStatement {
   std::string on;                   ///< event type: the stored type exactly, or its class name (after the last . or :)
+  std::int64_t min_version = 1;
+  std::int64_t max_version = std::numeric_limits<std::int64_t>::max();
   std::string sql;                  ///< $1..$n placeholders only; event data is never spliced into the text
   std::vector<std::string> params;  ///< event paths bound to $1..$n: stream_id, data.email, metadata.user_id, ...
   std::size_t line = 0;             ///< where it was declared, for error messages

@@ -30,14 +30,15 @@ class KindSection {
   virtual bool flag(std::string_view key) const = 0;
   virtual const std::vector<std::string>& strings(std::string_view key) const = 0;
   virtual const StringMap& string_map(std::string_view key) const = 0;
+  virtual const boost::json::object& json_table(std::string_view key) const = 0;
 
   /// Reports "FILE:LINE: SECTION.KEY: message" at the key's line (the table's when it is not written); one
   /// message per key.
   virtual void error(std::string_view key, std::string_view message) = 0;
   virtual std::size_t line() const = 0;                         ///< of the table's header
   virtual std::string path(std::string_view key) const = 0;     ///< "handlers.NAME.KEY", as messages name it
-  /// Calls `load` for each table of the table_list key `key`, checked against the rows of section
-  /// "handlers.*.KEY".
+  /// Calls `load` for each table of the table_list key `key`, checked against the rows of the section
+  /// below this one ("handlers.*.KEY").
   virtual void each_table(std::string_view key, const std::function<void(KindSection&)>& load) = 0;
 };
 

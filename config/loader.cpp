@@ -18,6 +18,7 @@
 #include "config/presets.hpp"
 #include "config/section.hpp"
 #include "config/text.hpp"
+#include "config/upcast_loader.hpp"
 
 namespace projectord::config {
 namespace {
@@ -92,6 +93,15 @@ const std::vector<Named>& group(const Document& document, std::string_view name)
   return found == document.groups.end() ? kNone : found->second;
 }
 
+// "data.a.b" or "metadata.a": a root the decoder reads and keys below it, none empty.
+bool is_json_path(std::string_view path) {
+  const auto dot = path.find('.');
+  if (dot == std::string_view::npos) return false;
+  const std::string_view root = path.substr(0, dot), keys = path.substr(dot + 1);
+  return (root == "data" || root == "metadata") && !keys.empty() && keys.front() != '.' && keys.back() != '.' &&
+         keys.find("..") == std::string_view::npos;
+}
+
 PostgresSource load_postgres_source(Section& s, const std::string& database_url) {
   PostgresSource source;
   if (!s.has("preset")) s.error("preset", "required for kind postgres");
@@ -132,6 +142,21 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   if (!path.empty() && (payload_key.empty() || payload_key.find('.') != std::string_view::npos)) {
     s.error("recorded_at_path", "must be data.KEY, a top-level key of the payload, got " + in_quotes(path));
   }
+  source.event_version_column = s.str("event_version_column");
+  source.event_version_path = s.str("event_version_path");
+  if (!source.event_version_path.empty() && !is_json_path(source.event_version_path)) {
+    s.error("event_version_path", "must be data.KEY or metadata.KEY (KEY may be dotted), got " +
+                                      in_quotes(source.event_version_path));
+  }
+  // One written replaces the preset's other.
+  if (s.has("event_version_column") && s.has("event_version_path")) {
+    s.error("event_version_path", "set event_version_column or event_version_path, not both");
+  } else if (s.has("event_version_column")) {
+    source.event_version_path.clear();
+  } else if (s.has("event_version_path")) {
+    source.event_version_column.clear();
+  }
+  source.upcasts = load_upcasts(s);
   source.filter_column = s.str("filter_column");
   source.filter_value = s.has("application_name") ? s.str("application_name") : s.str("filter_value");
   if (s.has("filter_column") != s.has("filter_value")) {
@@ -176,6 +201,8 @@ RedisSource load_redis_source(Section& s) {
   source.cipher_key = load_cipher_key(s, source.codec);
   source.metadata_field = s.str("metadata_field");
   source.recorded_at_field = s.str("recorded_at_field");
+  source.event_version_field = s.str("event_version_field");
+  source.upcasts = load_upcasts(s);
   source.block = s.duration("block");
   if (source.block <= Duration::zero()) s.error("block", "must be more than 0");
   source.claim_idle = s.duration("claim_idle");

@@ -43,6 +43,8 @@ std::string_view type_name(OptionType type) {
       return "tables";
     case string_map:
       return "table";
+    case json_table:
+      return "values";
   }
   return "?";
 }

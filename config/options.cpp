@@ -88,6 +88,12 @@ const std::vector<Option> kOptions{
      .help = "Time the event was recorded."},
     {.section = "sources.*", .key = "recorded_at_path", .type = string, .kinds = "postgres", .reloadable = true,
      .help = "Payload key holding the time when no column does: data.KEY, e.g. data.timestamp."},
+    {.section = "sources.*", .key = "event_version_column", .type = string, .kinds = "postgres", .reloadable = true,
+     .help = "The event's schema version (an integer; NULL: 1), which upcasts and statements' version go by;"
+             " none: 1. Not the stream version."},
+    {.section = "sources.*", .key = "event_version_path", .type = string, .kinds = "postgres", .reloadable = true,
+     .help = "Where the schema version is when no column holds it: data.KEY or metadata.KEY (dotted below),"
+             " e.g. data.class_version; missing: 1."},
     {.section = "sources.*", .key = "filter_column", .type = string,
      .kinds = "eventsourcing,django_event_store,djangoevents,generic", .reloadable = true,
      .help = "Read only rows where this column equals filter_value."},
@@ -143,6 +149,9 @@ const std::vector<Option> kOptions{
      .kinds = "redis", .reloadable = true, .help = "Entry field holding JSON metadata; missing: {}."},
     {.section = "sources.*", .key = "recorded_at_field", .type = string, .default_value = R"("recorded_at")",
      .kinds = "redis", .reloadable = true, .help = "Entry field holding the time it was recorded."},
+    {.section = "sources.*", .key = "event_version_field", .type = string, .default_value = R"("event_version")",
+     .kinds = "redis", .reloadable = true,
+     .help = "Entry field holding the event's schema version (a decimal integer); missing: 1."},
     {.section = "sources.*", .key = "block", .type = duration, .default_value = R"("1s")", .kinds = "redis",
      .reloadable = true, .help = "Longest XREADGROUP BLOCK; a pause or stop waits at most this long."},
     {.section = "sources.*", .key = "claim_idle", .type = duration, .default_value = R"("1min")", .kinds = "redis",
@@ -153,6 +162,27 @@ const std::vector<Option> kOptions{
      .help = "Largest payload (postgres) or data field (redis) decoded, and largest it may inflate to (zlib codecs);"
              " a bigger event is a poison event for on_error, its payload never fetched. A read stops early past 4x"
              " this in payload bytes.", .min_value = 1 << 10, .max_value = 256 << 20},
+    {.section = "sources.*", .key = "upcasts", .type = table_list, .reloadable = true,
+     .help = "Upcasts applied to decoded events, before any handler sees them (rebuilds too)."},
+
+    // [[sources.NAME.upcasts]]: one step of an event type's schema, from_version to from_version + 1. Paths
+    // are dotted keys inside data.
+    {.section = "sources.*.upcasts", .key = "type", .type = string, .reloadable = true,
+     .help = "Event type (stored type or class name).", .required = true},
+    {.section = "sources.*.upcasts", .key = "from_version", .type = integer, .reloadable = true,
+     .help = "Schema version it upcasts; the event leaves it one higher. A type's upcasts leave no gap.",
+     .required = true, .min_value = 1, .max_value = 1'000'000},
+    {.section = "sources.*.upcasts", .key = "rename", .type = string_map, .default_value = "{}", .reloadable = true,
+     .help = "First: { \"a.old\" = \"new\" } renames the key in place; a missing key is left alone."},
+    {.section = "sources.*.upcasts", .key = "move", .type = string_map, .default_value = "{}", .reloadable = true,
+     .help = "Then: { \"a.b\" = \"c\" } moves a value to another path; a missing one is left alone."},
+    {.section = "sources.*.upcasts", .key = "split", .type = json_table, .default_value = "{}", .reloadable = true,
+     .help = "Then: { name = [\"first_name\", \"last_name\"] } splits a string at its first space (no space:"
+             " the second part is \"\") and removes it."},
+    {.section = "sources.*.upcasts", .key = "drop", .type = string_list, .default_value = "[]", .reloadable = true,
+     .help = "Then: paths removed."},
+    {.section = "sources.*.upcasts", .key = "default", .type = json_table, .default_value = "{}", .reloadable = true,
+     .help = "Last: { \"a.b\" = VALUE } sets the path where it is missing."},
 
     // [handlers.NAME]: the keys of every kind (kind itself, and those that depend on the registered kinds, are
     // added by OptionTable)

@@ -9,8 +9,9 @@
 
 namespace projectord::config {
 
-/// A byte_size is written as "16MiB" and held as the integer count of bytes.
-enum class OptionType { string, integer, boolean, duration, byte_size, string_list, table_list, string_map };
+/// A byte_size is written as "16MiB" and held as the integer count of bytes; a json_table is a table of any
+/// values (strings, numbers, booleans, arrays, tables), held as a JSON object.
+enum class OptionType { string, integer, boolean, duration, byte_size, string_list, table_list, string_map, json_table };
 
 /// Texts are viewed, not copied: a row's strings are literals (or owned by its OptionTable).
 struct Option {

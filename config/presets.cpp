@@ -10,7 +10,8 @@ namespace {
 
 // pyeventsourcing and eventsourcing_django serialise writers with LOCK TABLE ... IN EXCLUSIVE MODE, so their
 // positions commit in order (users of POSTGRES_ENABLE_DB_FUNCTIONS or 9.0.x must set commit_order =
-// "concurrent"). Neither has a time column: the events carry their own `timestamp`.
+// "concurrent"). Neither has a time column: the events carry their own `timestamp`. Their schema version is
+// the state's `class_version`, which pyeventsourcing writes only above 1.
 const std::vector<Preset> kPresets{
     {.name = "eventsourcing",
      .defaults = {{"table", "stored_events"},
@@ -20,6 +21,7 @@ const std::vector<Preset> kPresets{
                   {"type_column", "topic"},
                   {"payload_column", "state"},
                   {"recorded_at_path", "data.timestamp"},
+                  {"event_version_path", "data.class_version"},
                   {"codec", "eventsourcing_json"},
                   {"commit_order", "serialized"}}},
     {.name = "eventsourcing_django",
@@ -31,6 +33,7 @@ const std::vector<Preset> kPresets{
                   {"payload_column", "state"},
                   {"filter_column", "application_name"},
                   {"recorded_at_path", "data.timestamp"},
+                  {"event_version_path", "data.class_version"},
                   {"codec", "eventsourcing_json"},
                   {"commit_order", "serialized"}},
      // One table shared by every application of the Django project.
@@ -59,6 +62,7 @@ const std::vector<Preset> kPresets{
                   {"payload_column", "event_data"},
                   {"metadata_column", "metadata"},
                   {"recorded_at_column", "create_date"},
+                  {"event_version_column", "event_version"},
                   {"codec", "json"},
                   {"commit_order", "concurrent"}}},
     // Eventuali's `events` has no global position (its id is a UUID): `projectord migrate --add-position`
@@ -74,6 +78,7 @@ const std::vector<Preset> kPresets{
                   {"metadata_column", "metadata"},
                   {"recorded_at_column", "timestamp"},
                   {"payload_format_column", "event_data_type"},
+                  {"event_version_column", "event_version"},
                   {"codec", "json"},
                   {"commit_order", "concurrent"}}},
     // A Django app with one model, so one table, per event type (an abstract `Event` base with `created =
@@ -125,6 +130,7 @@ std::vector<MappingProblem> check_mapping(const PostgresSource& source) {
       {"metadata_column", source.metadata_column, false, false},
       {"payload_format_column", source.payload_format_column, false, false},
       {"recorded_at_column", source.recorded_at_column, false, false},
+      {"event_version_column", source.event_version_column, false, false},
       {"filter_column", source.filter_column, false, false},
       {"notify_channel", source.notify_channel, false, false},
   };

@@ -1,6 +1,8 @@
 #include "config/section.hpp"
 
 #include <algorithm>
+#include <boost/json/array.hpp>
+#include <cmath>
 #include <stdexcept>
 
 #include "config/byte_size.hpp"
@@ -39,6 +41,46 @@ std::string_view toml_type_name(const toml::node& node) {
 Result<std::string> string_of(const toml::node& node, std::string_view what) {
   if (!node.is_string()) return fail(expected(what, node));
   return interpolate(node.as_string()->get());
+}
+
+// Any TOML value but dates and times, which JSON has no type for; strings are interpolated like every other.
+Result<boost::json::value> json_of(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: {
+      auto text = interpolate(node.as_string()->get());
+      if (!text) return fail(text.error());
+      return boost::json::value(std::move(*text));
+    }
+    case toml::node_type::integer:
+      return boost::json::value(node.as_integer()->get());
+    case toml::node_type::floating_point: {
+      const double number = node.as_floating_point()->get();
+      if (!std::isfinite(number)) return fail("JSON has no " + std::to_string(number));
+      return boost::json::value(number);
+    }
+    case toml::node_type::boolean:
+      return boost::json::value(node.as_boolean()->get());
+    case toml::node_type::array: {
+      boost::json::array items;
+      for (std::size_t i = 0; i < node.as_array()->size(); ++i) {
+        auto item = json_of(*node.as_array()->get(i));
+        if (!item) return fail("element " + std::to_string(i) + ": " + item.error());
+        items.push_back(std::move(*item));
+      }
+      return boost::json::value(std::move(items));
+    }
+    case toml::node_type::table: {
+      boost::json::object members;
+      for (auto&& [key, member] : *node.as_table()) {
+        auto value = json_of(member);
+        if (!value) return fail(std::string(key.str()) + ": " + value.error());
+        members.emplace(key.str(), std::move(*value));
+      }
+      return boost::json::value(std::move(members));
+    }
+    default:
+      return fail(expected("a string, number, boolean, array or table", node));
+  }
 }
 
 // Type-checks one value against its option row: the only place a TOML value becomes a config value.
@@ -106,6 +148,12 @@ Result<OptionValue> convert(const Option& option, const toml::node& node) {
         items.emplace(std::string(key.str()), std::move(*text));
       }
       return OptionValue{std::move(items)};
+    }
+    case OptionType::json_table: {
+      if (node.as_table() == nullptr) return fail(expected("table", node));
+      auto object = json_of(node);
+      if (!object) return fail(object.error());
+      return OptionValue{std::move(object->as_object())};
     }
     case OptionType::table_list: {
       const auto* array = node.as_array();

@@ -60,6 +60,10 @@ class Section final : public KindSection {
 
   bool has(std::string_view key) const override;
   void error(std::string_view key, std::string_view message) override;
+  /// An error found across the tables below this section (two of them at odds): `line` and `path` say which.
+  void error_at(std::size_t line, std::string_view path, std::string_view message) {
+    diagnostics_.add(line, path, message);
+  }
 
   /// A default that depends on the kind or preset; applies only when the file does not set `key`.
   void set_default(std::string_view key, std::string_view value);
@@ -72,6 +76,9 @@ class Section final : public KindSection {
     return get<std::vector<std::string>>(key);
   }
   const StringMap& string_map(std::string_view key) const override { return get<StringMap>(key); }
+  const boost::json::object& json_table(std::string_view key) const override {
+    return get<boost::json::object>(key);
+  }
   /// The checked value of `key` (written or defaulted), or nullptr.
   const OptionValue* value(std::string_view key) const;
 

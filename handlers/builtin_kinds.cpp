@@ -1,6 +1,8 @@
 #include "handlers/builtin_kinds.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 #include <map>
 #include <ranges>
 #include <string>
@@ -44,6 +46,11 @@ const std::vector<Option> kSqlOptions{
      .help = "Statements run per event, at least one."},
     {.section = "handlers.*.statements", .key = "on", .type = string, .reloadable = true,
      .help = "Event type (stored type or class name).", .required = true},
+    {.section = "handlers.*.statements", .key = "version", .type = integer, .reloadable = true,
+     .help = "Only events of this schema version (after the source's upcasts); none: every version.",
+     .min_value = 1, .max_value = 1'000'000},
+    {.section = "handlers.*.statements", .key = "versions", .type = string, .reloadable = true,
+     .help = "Or a range of them: \"1..2\", or \"2..\" for 2 and above."},
     {.section = "handlers.*.statements", .key = "sql", .type = string, .reloadable = true,
      .help = "SQL with $1..$n placeholders.", .required = true},
     {.section = "handlers.*.statements", .key = "params", .type = string_list, .default_value = "[]",
@@ -51,9 +58,37 @@ const std::vector<Option> kSqlOptions{
 };
 // clang-format on
 
+// "A..B" or "A.." (no upper bound) into the statement's bounds.
+void load_versions(KindSection& s, config::SqlStatement& statement) {
+  const std::string& text = s.str("versions");
+  const auto dots = text.find("..");
+  const auto number = [](std::string_view digits, std::int64_t& out) {
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return !digits.empty() && ec == std::errc{} && end == digits.data() + digits.size() && out >= 1;
+  };
+  std::int64_t low = 0, high = std::numeric_limits<std::int64_t>::max();
+  const std::string_view upper = dots == std::string::npos ? "" : std::string_view(text).substr(dots + 2);
+  if (dots == std::string::npos || !number(std::string_view(text).substr(0, dots), low) ||
+      (!upper.empty() && !number(upper, high))) {
+    s.error("versions", "expected FROM..TO or FROM.. with versions from 1, e.g. \"1..2\", got " + in_quotes(text));
+  } else if (high < low) {
+    s.error("versions", in_quotes(text) + " is empty: " + std::to_string(low) + " is above " + std::to_string(high));
+  } else {
+    statement.min_version = low;
+    statement.max_version = high;
+  }
+}
+
 config::SqlStatement load_statement(KindSection& s) {
   config::SqlStatement statement{.on = s.str("on"), .sql = s.str("sql"), .params = s.strings("params"), .line = s.line()};
   if (s.has("on") && statement.on.empty()) s.error("on", "must not be empty");
+  if (s.has("version") && s.has("versions")) {
+    s.error("versions", "set version or versions, not both");
+  } else if (s.has("version")) {
+    statement.min_version = statement.max_version = s.integer("version");
+  } else if (s.has("versions")) {
+    load_versions(s, statement);
+  }
   if (s.has("sql") && statement.sql.find_first_not_of(" \t\r\n") == std::string::npos) {
     s.error("sql", "must not be empty");
   }

@@ -4,15 +4,6 @@
 
 namespace projectord::handlers {
 
-std::string_view class_name_of(std::string_view type) {
-  const std::size_t separator = type.find_last_of(".:");
-  return separator == std::string_view::npos ? type : type.substr(separator + 1);
-}
-
-bool type_matches(std::string_view pattern, std::string_view type) {
-  return pattern == type || pattern == class_name_of(type);
-}
-
 bool TypeFilter::accepts(std::string_view type) const {
   return patterns_.empty() || std::any_of(patterns_.begin(), patterns_.end(),
                                           [type](const std::string& p) { return type_matches(p, type); });

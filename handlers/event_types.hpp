@@ -1,19 +1,16 @@
 #pragma once
-/// Which event types a handler or statement reacts to.
-///
-/// A pattern matches a stored type exactly ("users.events:UserRegistered") or by its class name, the part
-/// after the last '.' or ':' ("UserRegistered"), so configs read the same for pyeventsourcing topics and
-/// plain type names. An empty pattern list matches every type.
+/// Which event types a handler reacts to, by the patterns of base/event_type.hpp. An empty pattern list
+/// matches every type.
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/event_type.hpp"
+
 namespace projectord::handlers {
 
-/// The class-name part of a stored type: after the last '.' or ':' (the whole string when neither occurs).
-std::string_view class_name_of(std::string_view type);
-
-bool type_matches(std::string_view pattern, std::string_view type);
+using projectord::class_name_of;
+using projectord::type_matches;
 
 class TypeFilter {
  public:

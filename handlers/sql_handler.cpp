@@ -13,7 +13,7 @@ Result<std::unique_ptr<ProjectionHandler>> SqlHandler::make(const config::Handle
   std::vector<Statement> statements;
   for (std::size_t i = 0; i < handler.statements.size(); ++i) {
     const config::SqlStatement& declared = handler.statements[i];
-    Statement statement{declared.on, "projectord_" + handler.name + "_" + std::to_string(i), declared.sql, {}};
+    Statement statement{declared.on, declared.min_version, declared.max_version, "projectord_" + handler.name + "_" + std::to_string(i), declared.sql, {}};
     for (const std::string& text : declared.params) {
       auto path = EventPath::parse(text);
       if (!path) {
@@ -57,7 +57,10 @@ void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   std::vector<std::optional<std::string>> values;
   for (const Event& event : events) {
     for (const Statement& statement : statements_) {
-      if (!type_matches(statement.on, event.type)) continue;
+      if (!type_matches(statement.on, event.type) || event.schema_version < statement.min_version ||
+          event.schema_version > statement.max_version) {
+        continue;
+      }
       values.clear();
       for (const EventPath& path : statement.params) {
         values.push_back(path.evaluate(event));

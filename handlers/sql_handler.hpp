@@ -1,5 +1,6 @@
 #pragma once
-/// The declarative projection: per event type, parameterised statements from config. Parameters are
+/// The declarative projection: per event type (and schema version, when a statement names one),
+/// parameterised statements from config. Parameters are
 /// event paths bound as query parameters; event data never becomes part of the SQL text.
 #include <memory>
 #include <string>
@@ -23,6 +24,8 @@ class SqlHandler final : public ProjectionHandler {
  private:
   struct Statement {
     std::string on;
+    std::int64_t min_version;
+    std::int64_t max_version;
     std::string prepared_name;
     std::string sql;
     std::vector<EventPath> params;

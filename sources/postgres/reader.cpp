@@ -113,15 +113,16 @@ void PostgresReader::build_row_sql(bool payload_is_bytea) {
       " AS version, " + type_ + "::text AS type, " + payload +
       " AS payload, " + column_or(source_.metadata_column, "NULL") + "::text AS metadata, " +
       column_or(source_.recorded_at_column, "NULL") + "::text AS recorded_at, " + payload_size +
-      " AS payload_size, " + column_or(source_.payload_format_column, "NULL") + "::text AS payload_format FROM " +
-      table_ + " WHERE ";
+      " AS payload_size, " + column_or(source_.payload_format_column, "NULL") + "::text AS payload_format, " +
+      column_or(source_.event_version_column, "NULL") + "::bigint AS event_version FROM " + table_ + " WHERE ";
   // Literals, not parameters: they are config integers, and the prepared read keeps its parameter numbers.
   const std::string max_bytes = std::to_string(source_.max_event_bytes);
   const std::string fetched_size = "CASE WHEN payload_size <= " + max_bytes + " THEN payload_size ELSE 0 END";
   // The payload goes out only within max_event_bytes; the rows in `from` keep it a reference until here.
   const auto fetched = [&](const std::string& from, const std::string& where) {
     return "SELECT position, stream_id, version, type, CASE WHEN payload_size <= " + max_bytes +
-           " THEN payload END AS payload, metadata, recorded_at, payload_size, payload_format FROM (" + from +
+           " THEN payload END AS payload, metadata, recorded_at, payload_size, payload_format, event_version FROM (" +
+           from +
            ") stored" + where;
   };
   // The rows up to the one whose payload reaches the byte budget: the budget bounds a read, one row over it
@@ -166,9 +167,9 @@ constexpr const char* kReadCycle = "projectord_read_cycle";
 constexpr pqxx::oid kByteaType = 17;
 
 // Rows of a result whose columns from `first` on are position, stream_id, version, type, payload, metadata,
-// recorded_at, payload_size, payload_format; a NULL position (the empty side of a LEFT JOIN) ends them.
-// `types`: a django_event_tables source's types by branch number, which its rows' type column holds; empty:
-// the type is the stored one.
+// recorded_at, payload_size, payload_format, event_version; a NULL position (the empty side of a LEFT JOIN)
+// ends them. `types`: a django_event_tables source's types by branch number, which its rows' type column holds;
+// empty: the type is the stored one.
 void append_rows(const pqxx::result& result, pqxx::row::size_type first, const std::vector<std::string>& types,
                  std::vector<RawRow>& rows) {
   rows.reserve(result.size());
@@ -184,6 +185,7 @@ void append_rows(const pqxx::result& result, pqxx::row::size_type first, const s
     if (!row[first + 6].is_null()) raw.recorded_at = row[first + 6].c_str();
     raw.payload_size = row[first + 7].as<std::int64_t>();
     if (!row[first + 8].is_null()) raw.payload_format.emplace(row[first + 8].c_str(), row[first + 8].size());
+    if (!row[first + 9].is_null()) raw.event_version = row[first + 9].as<std::int64_t>();
     rows.push_back(std::move(raw));
   }
   const auto by_position = [](const RawRow& a, const RawRow& b) { return a.position < b.position; };

@@ -32,6 +32,7 @@ struct RawRow {
   std::optional<std::string> metadata;  ///< JSON text
   std::string recorded_at;              ///< timestamptz text (UTC session), empty when unmapped
   std::optional<std::string> payload_format;  ///< the payload_format_column's value, when one is mapped
+  std::optional<std::int64_t> event_version;  ///< the event_version_column's value, when one is mapped
 };
 
 struct ReadCycle {

@@ -3,6 +3,8 @@
 #include "base/printable.hpp"
 #include "config/byte_size.hpp"
 #include "sources/payload_codec.hpp"
+#include "sources/schema_version.hpp"
+#include "sources/upcasts.hpp"
 
 namespace projectord::sources {
 
@@ -65,6 +67,15 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
   event.recorded_at = !row.recorded_at.empty()           ? row.recorded_at
                       : !source.recorded_at_path.empty() ? recorded_at_from_payload(source.recorded_at_path, event.data)
                                                          : std::string();
+
+  auto schema_version = row.event_version                       ? checked_schema_version(*row.event_version)
+                        : !source.event_version_path.empty() ? schema_version_at(event, source.event_version_path)
+                                                             : Result<std::int64_t>(1);
+  if (!schema_version) return fail(where(source, row.position) + schema_version.error());
+  event.schema_version = *schema_version;
+  if (auto upcast = apply_upcasts(source.upcasts, event); !upcast) {
+    return fail(where(source, row.position) + upcast.error());
+  }
   return event;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 /// Turns a stored row into an Event: payload through the source's codec, metadata JSON, recorded_at from
-/// its column or from a path into the payload. A row that cannot be decoded, or whose payload is over the
+/// its column or from a path into the payload, the schema version from its column or path, then the
+/// source's upcasts (sources/upcasts.hpp). A row that cannot be decoded, or whose payload is over the
 /// source's max_event_bytes (the reader did not fetch it), yields an error that names the source and position
-/// (and the size and limit); the lane treats it as a poison event.
+/// (and the size and limit, or the upcast that cannot apply); the lane treats it as a poison event.
 #include "config/config.hpp"
 #include "base/event.hpp"
 #include "base/result.hpp"

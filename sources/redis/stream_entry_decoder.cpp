@@ -6,6 +6,8 @@
 #include "base/printable.hpp"
 #include "base/utf8.hpp"
 #include "sources/payload_codec.hpp"
+#include "sources/schema_version.hpp"
+#include "sources/upcasts.hpp"
 
 namespace projectord::sources {
 namespace {
@@ -54,12 +56,22 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
     event.stream_id = *stream_id;
   }
 
-  if (const auto* version = field(entry, source.version_field)) {
-    const char* end = version->data() + version->size();
-    const auto [stop, ec] = std::from_chars(version->data(), end, event.version);
-    if (version->empty() || ec != std::errc{} || stop != end) {
-      return error(source.version_field, "is not a 64-bit integer: '" + printable(*version, 64) + "'");
+  const auto integer_field = [&](const std::string& name, std::int64_t& out) -> Result<void> {
+    const auto* text = field(entry, name);
+    if (text == nullptr) return {};
+    const char* end = text->data() + text->size();
+    const auto [stop, ec] = std::from_chars(text->data(), end, out);
+    if (text->empty() || ec != std::errc{} || stop != end) {
+      return error(name, "is not a 64-bit integer: '" + printable(*text, 64) + "'");
     }
+    return {};
+  };
+  if (auto version = integer_field(source.version_field, event.version); !version) return fail(version.error());
+  if (auto version = integer_field(source.event_version_field, event.schema_version); !version) {
+    return fail(version.error());
+  }
+  if (auto checked = checked_schema_version(event.schema_version); !checked) {
+    return error(source.event_version_field, checked.error());
   }
 
   const auto* data = field(entry, source.data_field);
@@ -79,6 +91,9 @@ Result<Event> decode_entry(const config::RedisSource& source, const StreamEntry&
   if (const auto* recorded_at = field(entry, source.recorded_at_field)) {
     if (!is_text(*recorded_at)) return not_text(source.recorded_at_field, *recorded_at);
     event.recorded_at = *recorded_at;
+  }
+  if (auto upcast = apply_upcasts(source.upcasts, event); !upcast) {
+    return fail("source " + source.name + " entry " + id + ": " + upcast.error());
   }
   return event;
 }

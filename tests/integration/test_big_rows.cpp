@@ -145,7 +145,8 @@ TEST_CASE("a lane dead-letters a row over max_event_bytes with the error and goe
   handler.on_error = config::OnError::dead_letter;
   handler.max_attempts = 1;
   handler.setup = "CREATE TABLE IF NOT EXISTS applied_log (position bigint PRIMARY KEY)";
-  handler.statements.push_back({"Counted", "INSERT INTO applied_log (position) VALUES ($1)", {"position"}, 1});
+  handler.statements.push_back(
+      {.on = "Counted", .sql = "INSERT INTO applied_log (position) VALUES ($1)", .params = {"position"}, .line = 1});
   RunningLane lane(db, source, handler);
 
   REQUIRE(eventually([&] {
@@ -168,7 +169,8 @@ TEST_CASE("while a handler waits to retry an event, its status shows the head of
   handler.max_attempts = 3;
   handler.retry_backoff = 10min;  // the lane stays retrying for the test's length
   handler.retry_backoff_max = 10min;
-  handler.statements.push_back({"Counted", "SELECT 1 / ($1::integer - $1::integer)", {"data.n"}, 1});
+  handler.statements.push_back(
+      {.on = "Counted", .sql = "SELECT 1 / ($1::integer - $1::integer)", .params = {"data.n"}, .line = 1});
   RunningLane lane(db, generic_source(db), handler);
 
   REQUIRE(eventually([&] { return lane.status().state == projectord::LaneState::retrying; }));

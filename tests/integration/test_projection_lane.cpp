@@ -36,7 +36,8 @@ config::Handler applied_log_handler(const std::string& name = "applied_log") {
   handler.retry_backoff_max = 2ms;
   handler.setup = "CREATE TABLE IF NOT EXISTS " + name + " (position bigint PRIMARY KEY, n integer)";
   handler.statements.push_back(
-      {"Counted", "INSERT INTO " + name + " (position, n) VALUES ($1, $2::integer)", {"position", "data.n"}, 1});
+      {.on = "Counted", .sql = "INSERT INTO " + name + " (position, n) VALUES ($1, $2::integer)",
+       .params = {"position", "data.n"}, .line = 1});
   return handler;
 }
 

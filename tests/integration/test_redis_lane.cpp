@@ -40,7 +40,8 @@ config::Handler counted_handler(const std::string& source, config::OnError on_er
   handler.retry_backoff_max = 2ms;
   handler.setup = "CREATE TABLE IF NOT EXISTS counted (position bigint PRIMARY KEY, n integer)";
   handler.statements.push_back(
-      {"Added", "INSERT INTO counted (position, n) VALUES ($1, $2::integer)", {"position", "data.n"}, 1});
+      {.on = "Added", .sql = "INSERT INTO counted (position, n) VALUES ($1, $2::integer)",
+       .params = {"position", "data.n"}, .line = 1});
   return handler;
 }
 
