@@ -154,7 +154,7 @@ struct RedisSource {
 /// version (after upcasts) lies in [min_version, max_version].
 struct SqlStatement {
   std::string on;                   ///< event type: the stored type exactly, or its class name (after the last . or :)
-  std::int64_t min_version = 1;
+  std::int64_t min_version = 1;  ///< schema versions it applies to (after upcasts): `version` or `versions`
   std::int64_t max_version = std::numeric_limits<std::int64_t>::max();
   std::string sql;                  ///< $1..$n placeholders only; event data is never spliced into the text
   std::vector<std::string> params;  ///< event paths bound to $1..$n: stream_id, data.email, metadata.user_id, ...

@@ -159,4 +159,4 @@ std::vector<MappingProblem> check_mapping(const PostgresSource& source) {
   return problems;
 }
 
-}  // namespace projectord::sources
+}  // namespace projectord::config

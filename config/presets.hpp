@@ -42,4 +42,4 @@ struct MappingProblem {
 /// notify channel is left for the caller to derive from a checked table.
 std::vector<MappingProblem> check_mapping(const PostgresSource& source);
 
-}  // namespace projectord::sources
+}  // namespace projectord::config

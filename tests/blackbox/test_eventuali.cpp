@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "tests/blackbox/daemon_fixture.hpp"
+#include "tests/support/store_schemas.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -16,6 +17,7 @@ using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
+using projectord::testing::kEventualiEventsDdl;
 using projectord::testing::run_command;
 using projectord::testing::TestDatabase;
 
@@ -23,14 +25,6 @@ namespace {
 
 constexpr int kStreams = 40;
 constexpr int kVersions = 25;
-
-const char* kEventualiTable =
-    "CREATE TABLE events (id UUID PRIMARY KEY, aggregate_id VARCHAR NOT NULL, aggregate_type VARCHAR NOT NULL,"
-    " event_type VARCHAR NOT NULL, event_version INTEGER NOT NULL, aggregate_version BIGINT NOT NULL,"
-    " event_data JSONB NOT NULL, event_data_type VARCHAR NOT NULL DEFAULT 'json', metadata JSONB NOT NULL,"
-    " timestamp TIMESTAMPTZ NOT NULL DEFAULT NOW(), UNIQUE(aggregate_id, aggregate_version));"
-    "CREATE INDEX idx_events_aggregate_id ON events (aggregate_id);"
-    "CREATE INDEX idx_events_timestamp ON events (timestamp)";
 
 // Eventuali's INSERT, as its PostgreSQL store writes one event: every column named, the position not.
 std::string insert_sql(const std::string& stream, int version, const std::string& timestamp,
@@ -75,7 +69,7 @@ on_error = "dead_letter"
 TEST_CASE("migrate --add-position numbers Eventuali's events without stopping its writer, resumes after kill -9,"
           " and the eventuali preset projects them") {
   TestDatabase db;
-  db.exec(kEventualiTable);
+  db.exec(kEventualiEventsDdl);
   write_history(db);
   const std::string config = write_file("eventuali.toml", kConfig);
   const std::map<std::string, std::string> env{{"TEST_DATABASE_URL", db.url()}};

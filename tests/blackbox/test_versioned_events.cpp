@@ -8,25 +8,19 @@
 
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/store_schemas.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
+using projectord::testing::kEventJournalDdl;
 using projectord::testing::TestDatabase;
 
 namespace {
 
 constexpr int kUsers = 60;
-
-const char* kEventJournal =
-    "CREATE TABLE event_journal (id serial NOT NULL PRIMARY KEY, event_id varchar(255) NOT NULL,"
-    " event_type varchar(255) NOT NULL, event_data text NOT NULL, aggregate_id varchar(255) NOT NULL,"
-    " aggregate_type varchar(255) NOT NULL, aggregate_version integer NOT NULL,"
-    " create_date timestamp with time zone NOT NULL, metadata text NOT NULL, _module_name varchar(255) NOT NULL,"
-    " _class_name varchar(255) NOT NULL, _stored_entity_id varchar(255) NOT NULL, event_version integer NULL,"
-    " UNIQUE (aggregate_id, aggregate_type, aggregate_version))";
 
 // djangoevents' INSERT of one event; a NULL event_version is what events before versioning hold.
 std::string insert_sql(const std::string& user, const std::string& event_version, const std::string& data) {
@@ -128,7 +122,7 @@ std::int64_t differences(const TestDatabase& db) {
 TEST_CASE("a history of v1, v2 and v3 events is projected by version 3 statements through the upcast chain, live"
           " and rebuilt alike") {
   TestDatabase db;
-  db.exec(kEventJournal);
+  db.exec(kEventJournalDdl);
   db.exec(history());
   const std::string config = migrated(db, "versioned-events.toml", kConfig);
   DaemonProcess daemon({kBinary, "--config", config, "run"}, {{"TEST_DATABASE_URL", db.url()}});

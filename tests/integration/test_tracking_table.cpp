@@ -72,8 +72,10 @@ config::Handler tracked_handler() {
   handler.retry_backoff = 1ms;
   handler.retry_backoff_max = 2ms;
   handler.setup = "CREATE TABLE IF NOT EXISTS applied_log (position bigint PRIMARY KEY, n integer)";
-  handler.statements.push_back(
-      {"Counted", "INSERT INTO applied_log (position, n) VALUES ($1, $2::integer)", {"position", "data.n"}, 1});
+  handler.statements.push_back({.on = "Counted",
+                                .sql = "INSERT INTO applied_log (position, n) VALUES ($1, $2::integer)",
+                                .params = {"position", "data.n"},
+                                .line = 1});
   handler.tracking_table = "public.projections_tracking";
   handler.tracking_application = "Shop";
   return handler;
