@@ -77,10 +77,10 @@ Result<void> Supervisor::apply(const config::Config& config) {
   for (const std::string& key : diff.kept_running_values) {
     spdlog::warn("event=reload_needs_restart key={} action=kept_running_value", key);
   }
-  config_ = started_ ? effective_config(config_, config) : config;
-  started_ = true;
   {
     std::lock_guard lock(mutex_);
+    config_ = started_ ? effective_config(config_, config) : config;
+    started_ = true;
     if (diff.endpoint_settings_changed) settings_ = endpoint_settings(config_);
     for (const auto& [name, change] : diff.handlers) {
       if (change == HandlerChange::restart) retire(name, "changed");

@@ -47,6 +47,7 @@ class Supervisor final : public http::DaemonView {
 
   std::size_t running() const;
   bool any_halted() const;
+  /// The config in force; io thread only.
   const config::Config& config() const { return config_; }
 
   std::vector<http::HandlerStatus> handlers() const override;
@@ -80,6 +81,8 @@ class Supervisor final : public http::DaemonView {
   bool stopping_ = false;
   bool started_ = false;
   std::uint64_t next_id_ = 1;
+  /// Written on the io thread under mutex_, which the HTTP thread's reads of it take; the io thread reads it
+  /// without.
   config::Config config_;
 
   std::map<std::string, WakeSignal> wakes_;  ///< per source name; never erased (lanes hold references)
