@@ -38,14 +38,16 @@ std::string_view describe(std::string_view preset) {
   if (preset == "eventsourcing_django") return "eventsourcing_django's table shared by a project's applications";
   if (preset == "django_event_store") return "a Django EventStoreRecord model";
   if (preset == "djangoevents") return "djangoevents' event journal";
+  if (preset == "django_event_tables") return "a Django app with one model, so one table, per event type";
   return "Eventuali's PostgreSQL store";
 }
 
 // What a source is called before it is made a valid, unique name: the application, or the table without
 // the suffix its library adds to an application's name (worlds_events -> worlds, shop_eventstorerecord ->
-// shop), schema first outside public.
+// shop; an app's event tables -> the app), schema first outside public.
 std::string natural_name(const DetectedStore& store) {
   if (!store.application_name.empty()) return store.application_name;
+  if (!store.tables.empty()) return store.tables.front().substr(0, store.tables.front().rfind('_'));
   std::string name = store.table;
   const std::string_view suffix = store.preset == "eventsourcing"        ? "_events"
                                   : store.preset == "django_event_store" ? "_eventstorerecord"
@@ -96,16 +98,41 @@ void print_handlers(std::ostream& out, const std::string& source, bool several_s
       << "# table = \"user_event_log" << suffix << "\"\n\n";
 }
 
+void print_missing_position(std::ostream& out, const DetectedStore& store, const std::string& name) {
+  out << "# It has no global position yet: before the daemon tails it, run\n"
+      << "#   projectord --config THIS_FILE migrate --add-position " << name << "\n"
+      << (store.tables.empty() ? "# (docs/operations.md, \"A global position for Eventuali's `events`\").\n"
+                               : "# (docs/config.md, \"One table per event type\").\n");
+}
+
+// The tables are events by their shape alone, so the team confirms the list; their types and streams are
+// not in the catalog.
+void print_event_tables(std::ostream& out, const DetectedStore& store) {
+  out << "tables = [";
+  for (std::size_t i = 0; i < store.tables.size(); ++i) out << (i > 0 ? ", " : "") << toml_string(store.tables[i]);
+  out << "]\n# Recognised by shape (Django's id, a `created` timestamp, no foreign key to them, no column a\n"
+         "# changing row has): keep in `tables` only the models that are events. An event's type is its table's\n"
+         "# name unless type_names gives the model's class name:\n"
+      << "# type_names = { " << store.tables.front() << " = \"ModelClassName\" }\n";
+  if (!store.stream_id_candidates.empty()) {
+    out << "# The stream (aggregate) an event belongs to, if any; the tables' *_id columns:";
+    for (const std::string& column : store.stream_id_candidates) out << " " << column;
+    out << "\n# stream_id_column = " << toml_string(store.stream_id_candidates.front()) << "\n";
+  }
+}
+
 void print_source(std::ostream& out, const DetectedStore& store, const std::string& name) {
-  out << "# " << describe(store.preset) << ": " << store.table;
+  out << "# " << describe(store.preset) << ": " << (store.tables.empty() ? store.table : "app " + natural_name(store));
   if (!store.application_name.empty()) out << ", rows of application " << toml_string(store.application_name);
   out << ".\n";
-  if (store.lacks_position) {
-    out << "# It has no global position yet: before the daemon tails it, run\n"
-        << "#   projectord --config THIS_FILE migrate --add-position " << name << "\n"
-        << "# (docs/operations.md, \"A global position for Eventuali's `events`\").\n";
+  if (store.lacks_position) print_missing_position(out, store, name);
+  out << "[sources." << name << "]\npreset = \"" << store.preset << "\"\n";
+  if (!store.tables.empty()) {
+    print_event_tables(out, store);
+    out << "\n";
+    return;
   }
-  out << "[sources." << name << "]\npreset = \"" << store.preset << "\"\ntable = \"" << store.table << "\"\n";
+  out << "table = \"" << store.table << "\"\n";
   if (!store.application_name.empty()) out << "application_name = " << toml_string(store.application_name) << "\n";
   comment_lines(out, store.codec.notes);
   out << "codec = \"" << config::codec_name(store.codec.codec) << "\"\n";

@@ -93,7 +93,9 @@ std::string_view preset_column(std::string_view preset, std::string_view key) {
 
 std::vector<TableColumns> catalog_tables(pqxx::transaction_base& txn) {
   const pqxx::result rows = txn.exec_params(
-      "SELECT n.nspname, c.relname, a.attname, t.typname FROM pg_catalog.pg_class c"
+      "SELECT n.nspname, c.relname, a.attname, t.typname,"
+      " EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.contype = 'f' AND k.confrelid = c.oid)"
+      " FROM pg_catalog.pg_class c"
       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
       " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
       " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
@@ -106,7 +108,7 @@ std::vector<TableColumns> catalog_tables(pqxx::transaction_base& txn) {
     const std::string schema = row[0].c_str();
     const std::string name = row[1].c_str();
     if (tables.empty() || tables.back().schema != schema || tables.back().name != name) {
-      tables.push_back({schema, name, {}});
+      tables.push_back({schema, name, {}, row[4].as<bool>()});
     }
     tables.back().types.emplace(row[2].c_str(), row[3].c_str());
   }
@@ -146,7 +148,73 @@ std::vector<std::string> application_names(pqxx::transaction_base& txn, const st
   return names;
 }
 
+// Columns of a model whose rows change after they are written, which an event's do not.
+const std::vector<std::string_view> kMutableRowColumns{"modified", "updated", "updated_at", "modified_at",
+                                                        "last_modified", "changed"};
+
+// The Django app a table belongs to by its name, `<app_label>_<model>`: app labels may hold underscores, a
+// model's lowercased class name seldom does. Empty for a name Django would not give.
+std::string_view django_app(const TableColumns& table) {
+  const std::size_t underscore = table.name.rfind('_');
+  if (underscore == 0 || underscore == std::string::npos || underscore + 1 == table.name.size()) return {};
+  return std::string_view(table.name).substr(0, underscore);
+}
+
+bool looks_like_event_table(const TableColumns& table) {
+  const auto type = [&](std::string_view column) {
+    const auto found = table.types.find(column);
+    return found == table.types.end() ? std::string_view() : std::string_view(found->second);
+  };
+  return !table.referenced && !django_app(table).empty() && std::ranges::find(kInteger, type("id")) != kInteger.end() &&
+         type("created") == "timestamptz" &&
+         std::ranges::none_of(kMutableRowColumns, [&](std::string_view column) { return table.types.contains(column); });
+}
+
+std::string config_name(const TableColumns& table) {
+  return table.schema == "public" ? table.name : table.schema + "." + table.name;
+}
+
+// The `*_id` columns of a group's tables (Django's foreign keys and ids of other things: a stream's likely
+// key), those in the most tables first.
+std::vector<std::string> stream_id_candidates(const std::vector<const TableColumns*>& group) {
+  std::map<std::string, std::size_t, std::less<>> tables_with;
+  for (const TableColumns* table : group) {
+    for (const auto& [column, type] : table->types) {
+      if (column.size() > 3 && column.ends_with("_id")) ++tables_with[column];
+    }
+  }
+  std::vector<std::string> columns;
+  for (const auto& [column, count] : tables_with) columns.push_back(column);
+  std::ranges::stable_sort(columns, std::ranges::greater{}, [&](const std::string& c) { return tables_with[c]; });
+  return columns;
+}
+
+DetectedStore event_tables_store(const std::vector<const TableColumns*>& group, std::string_view position) {
+  DetectedStore store{.preset = "django_event_tables", .table = {}};
+  for (const TableColumns* table : group) {
+    store.tables.push_back(config_name(*table));
+    store.lacks_position = store.lacks_position || !table->types.contains(position);
+  }
+  store.stream_id_candidates = stream_id_candidates(group);
+  return store;
+}
+
 }  // namespace
+
+std::vector<std::vector<const TableColumns*>> event_table_groups(const std::vector<TableColumns>& tables,
+                                                                 std::string_view position) {
+  std::map<std::pair<std::string, std::string>, std::vector<const TableColumns*>> by_app;
+  for (const TableColumns& table : tables) {
+    if (looks_like_event_table(table)) by_app[{table.schema, std::string(django_app(table))}].push_back(&table);
+  }
+  std::vector<std::vector<const TableColumns*>> groups;
+  for (auto& [app, group] : by_app) {
+    const bool numbered =
+        std::ranges::all_of(group, [&](const TableColumns* table) { return table->types.contains(position); });
+    if (group.size() >= 2 || numbered) groups.push_back(std::move(group));
+  }
+  return groups;
+}
 
 std::string_view recognise(const TableColumns& table) {
   const auto has = [&](const ColumnShape& column) {
@@ -163,10 +231,15 @@ Result<Detection> detect_stores(pqxx::connection& connection, const config::Ciph
   try {
     pqxx::read_transaction txn(connection);
     Detection detection;
-    for (const TableColumns& table : catalog_tables(txn)) {
+    const std::vector<TableColumns> tables = catalog_tables(txn);
+    std::vector<TableColumns> unrecognised;
+    for (const TableColumns& table : tables) {
       const std::string_view preset = recognise(table);
-      if (preset.empty()) continue;
-      const std::string qualified = table.schema == "public" ? table.name : table.schema + "." + table.name;
+      if (preset.empty()) {
+        unrecognised.push_back(table);
+        continue;
+      }
+      const std::string qualified = config_name(table);
       if (const std::string problem = postgres::identifier_problem(qualified, true); !problem.empty()) {
         detection.skipped.push_back(std::string(preset) + " table " + printable(table.schema + "." + table.name) +
                                     ": " + problem);
@@ -189,6 +262,19 @@ Result<Detection> detect_stores(pqxx::connection& connection, const config::Ciph
       const std::vector<std::string> applications = application_names(txn, qualified);
       if (applications.empty()) detection.stores.push_back(store(""));
       for (const std::string& application : applications) detection.stores.push_back(store(application));
+    }
+    const std::string_view position = preset_column("django_event_tables", "position_column");
+    for (const auto& group : event_table_groups(unrecognised, position)) {
+      std::vector<const TableColumns*> nameable;
+      for (const TableColumns* table : group) {
+        if (const std::string problem = postgres::identifier_problem(config_name(*table), true); !problem.empty()) {
+          detection.skipped.push_back("django_event_tables table " + printable(table->schema + "." + table->name) +
+                                      ": " + problem);
+        } else {
+          nameable.push_back(table);
+        }
+      }
+      if (!nameable.empty()) detection.stores.push_back(event_tables_store(nameable, position));
     }
     return detection;
   } catch (const std::exception& error) {

@@ -24,6 +24,7 @@ using projectord::testing::eventsourcing_events_ddl;
 using projectord::testing::eventually;
 using projectord::testing::kEventJournalDdl;
 using projectord::testing::kEventualiEventsDdl;
+using projectord::testing::kLibraryEventTablesDdl;
 using projectord::testing::run_command;
 using projectord::testing::RunResult;
 using projectord::testing::TestDatabase;
@@ -267,4 +268,44 @@ TEST_CASE("detect refuses a URL libpq cannot parse without quoting it") {
   CHECK(detected.exit_code == 1);
   CHECK(detected.output.find(kPassword) == std::string::npos);
   CHECK(run_command({kBinary, "detect"}).exit_code == 2);
+}
+
+TEST_CASE(
+    "detect recognises a Django app with one table per event type, before and after migrate --add-position,"
+    " and its printed config projects every event") {
+  TestDatabase db;
+  db.exec(std::string(kLibraryEventTablesDdl) +
+          // Models that are not events: one whose rows change, one alone in its app.
+          "CREATE TABLE library_loan (id serial PRIMARY KEY, created timestamptz NOT NULL, modified timestamptz);"
+          "CREATE TABLE shelf_shelf (id serial PRIMARY KEY, created timestamptz NOT NULL);"
+          "INSERT INTO library_bookborrowed (created, borrowed_by, book_id)"
+          " SELECT now(), 'reader ' || n, n % 5 + 1 FROM generate_series(1, 7) n;"
+          "INSERT INTO library_bookreturned (created, book_id) SELECT now(), n % 5 + 1 FROM generate_series(1, 4) n;"
+          "INSERT INTO library_bookbought (created, price) SELECT now(), n FROM generate_series(1, 3) n;");
+  const std::string tables_line = R"(tables = ["library_bookborrowed", "library_bookbought", "library_bookreturned"])";
+
+  const RunResult before = detect(db);
+  INFO(before.output);
+  REQUIRE(before.exit_code == 0);
+  const std::string source = source_section(before.output, "library");
+  CHECK(has_line(source, "preset = \"django_event_tables\""));
+  CHECK(has_line(source, tables_line));
+  CHECK(has_line(source, "# stream_id_column = \"book_id\""));
+  CHECK(before.output.find("migrate --add-position library") != std::string::npos);
+  CHECK(before.output.find("library_loan") == std::string::npos);
+  CHECK(before.output.find("shelf") == std::string::npos);
+
+  const std::string file = write_file("detected-tables.toml", before.output);
+  const std::map<std::string, std::string> env{{"DATABASE_URL", db.url()}};
+  const RunResult migrated = run_command({kBinary, "--config", file, "migrate", "--add-position", "library"}, env);
+  INFO(migrated.output);
+  REQUIRE(migrated.exit_code == 0);
+
+  const RunResult after = detect(db);
+  INFO(after.output);
+  REQUIRE(after.exit_code == 0);
+  CHECK(has_line(source_section(after.output, "library"), tables_line));
+  CHECK(after.output.find("--add-position") == std::string::npos);
+  run_until(db, uncommented(after.output, "library_log"),
+            [&] { return db.query_int("SELECT count(*) FROM user_event_log") == 14; });
 }

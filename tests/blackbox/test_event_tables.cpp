@@ -11,27 +11,18 @@
 
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/store_schemas.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
+using projectord::testing::kLibraryEventTablesDdl;
 using projectord::testing::run_command;
 using projectord::testing::TestDatabase;
 
 namespace {
-
-// As Django's migrations create them: `id serial`, the base's `created`, the model's own fields. The last
-// table has no `book_id`.
-const char* kTables =
-    "CREATE TABLE library_book (id serial PRIMARY KEY, title varchar(200) NOT NULL);"
-    "INSERT INTO library_book (title) SELECT 'book ' || n FROM generate_series(1, 5) n;"
-    "CREATE TABLE library_bookborrowed (id serial PRIMARY KEY, created timestamptz NOT NULL,"
-    " borrowed_by varchar(100) NOT NULL, book_id integer NOT NULL REFERENCES library_book (id));"
-    "CREATE TABLE library_bookreturned (id serial PRIMARY KEY, created timestamptz NOT NULL,"
-    " book_id integer NOT NULL REFERENCES library_book (id));"
-    "CREATE TABLE library_bookbought (id serial PRIMARY KEY, created timestamptz NOT NULL, price numeric NOT NULL)";
 
 const std::vector<std::string> kTableNames{"library_bookborrowed", "library_bookreturned", "library_bookbought"};
 
@@ -118,7 +109,7 @@ TEST_CASE(
     "one table per event type: migrate --add-position numbers the history across the tables in created order,"
     " and every event written concurrently afterwards reaches the handler once, in position order") {
   TestDatabase db;
-  db.exec(kTables);
+  db.exec(kLibraryEventTablesDdl);
   write_history(db);
   const std::string config = write_file("event_tables.toml", kConfig);
   const std::map<std::string, std::string> env{{"TEST_DATABASE_URL", db.url()}};

@@ -36,4 +36,13 @@ const char* const kEventualiEventsDdl =
     "CREATE INDEX idx_events_aggregate_id ON events (aggregate_id);"
     "CREATE INDEX idx_events_timestamp ON events (timestamp);";
 
+const char* const kLibraryEventTablesDdl =
+    "CREATE TABLE library_book (id serial PRIMARY KEY, title varchar(200) NOT NULL);"
+    "INSERT INTO library_book (title) SELECT 'book ' || n FROM generate_series(1, 5) n;"
+    "CREATE TABLE library_bookborrowed (id serial PRIMARY KEY, created timestamptz NOT NULL,"
+    " borrowed_by varchar(100) NOT NULL, book_id integer NOT NULL REFERENCES library_book (id));"
+    "CREATE TABLE library_bookreturned (id serial PRIMARY KEY, created timestamptz NOT NULL,"
+    " book_id integer NOT NULL REFERENCES library_book (id));"
+    "CREATE TABLE library_bookbought (id serial PRIMARY KEY, created timestamptz NOT NULL, price numeric NOT NULL);";
+
 }  // namespace projectord::testing

@@ -18,4 +18,10 @@ extern const char* const kEventJournalDdl;
 /// Eventuali's `events` as its PostgreSQL store creates it (UUID ids, no global position), with its indexes.
 extern const char* const kEventualiEventsDdl;
 
+/// A Django app `library` with one model per event type (an abstract `Event` base with `created =
+/// DateTimeField(auto_now_add=True)`), as Django's migrations create its tables: `library_bookborrowed`,
+/// `library_bookreturned` (both with a `book_id` foreign key) and `library_bookbought` (none), beside the
+/// `library_book` model they point at, which holds five books.
+extern const char* const kLibraryEventTablesDdl;
+
 }  // namespace projectord::testing

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ using projectord::cli::detected_config;
 using projectord::cli::DetectedStore;
 using projectord::cli::Detection;
 using projectord::cli::guess_codec;
+using projectord::cli::event_table_groups;
 using projectord::cli::recognise;
 using projectord::cli::TableColumns;
 using projectord::config::CipherKey;
@@ -206,6 +208,50 @@ TEST_CASE("each store's table is recognised by its columns and their types") {
   CHECK(recognise(eventuali) == "eventuali");
 }
 
+namespace {
+
+TableColumns django_model(std::string schema, std::string name, std::map<std::string, std::string, std::less<>> extra,
+                          bool referenced = false) {
+  extra.emplace("id", "int4");
+  extra.emplace("created", "timestamptz");
+  return {std::move(schema), std::move(name), std::move(extra), referenced};
+}
+
+std::vector<std::vector<std::string>> group_names(const std::vector<TableColumns>& tables) {
+  std::vector<std::vector<std::string>> names;
+  for (const auto& group : event_table_groups(tables, "projectord_position")) {
+    names.emplace_back();
+    for (const TableColumns* table : group) names.back().push_back(table->schema + "." + table->name);
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a Django app's models with an id and a created timestamp are one store of event tables; a model that is"
+    " referenced, changes or stands alone is not") {
+  const std::vector<TableColumns> tables{
+      django_model("public", "library_bookborrowed", {{"book_id", "int4"}}),
+      django_model("public", "library_bookreturned", {{"book_id", "int4"}}),
+      django_model("public", "library_book", {{"title", "varchar"}}, true),
+      django_model("public", "library_loan", {{"modified", "timestamptz"}}),
+      django_model("public", "shop_order", {}),
+      django_model("public", "book_club_memberjoined", {}),
+      django_model("public", "book_club_memberleft", {}),
+      django_model("archive", "library_bookborrowed", {}),
+      {"public", "library_bookbought", {{"id", "int4"}, {"created", "timestamp"}}},
+      {"public", "counters", {{"id", "int4"}, {"created", "timestamptz"}}},
+  };
+  CHECK(group_names(tables) ==
+        std::vector<std::vector<std::string>>{
+            {"public.book_club_memberjoined", "public.book_club_memberleft"},
+            {"public.library_bookborrowed", "public.library_bookreturned"},
+        });
+  // Numbered by `migrate --add-position`, one table is a store too.
+  CHECK(group_names({django_model("public", "shop_orderplaced", {{"projectord_position", "int8"}})}).size() == 1);
+}
+
 TEST_CASE("the printed config loads with the real loader, its names made valid and unique and no key in it") {
   const ScopedEnv url("DATABASE_URL", "dbname=detect_test");
   const ScopedEnv key("CIPHER_KEY", base64(kKey));
@@ -221,6 +267,11 @@ TEST_CASE("the printed config loads with the real loader, its names made valid a
       {.preset = "eventsourcing", .table = "legacy_events", .codec = {}, .unlocked_writers = true},
       {.preset = "eventuali", .table = "events", .codec = {}, .lacks_position = true},
       {.preset = "eventsourcing_django", .table = "other.stored_events", .codec = {}},
+      {.preset = "django_event_tables",
+       .table = {},
+       .tables = {"library_bookborrowed", "library_bookreturned"},
+       .stream_id_candidates = {"book_id", "reader_id"},
+       .lacks_position = true},
   };
   detection.skipped = {"eventsourcing table \"odd name\": not an identifier"};
   const std::string text = detected_config(detection);
@@ -229,7 +280,11 @@ TEST_CASE("the printed config loads with the real loader, its names made valid a
   for (const std::string& error : loaded.errors) UNSCOPED_INFO(error);
   REQUIRE(loaded.ok());
   const auto& sources = loaded.config.postgres_sources;
-  CHECK(sources.size() == 5);
+  CHECK(sources.size() == 6);
+  REQUIRE(sources.contains("library"));
+  CHECK(sources.at("library").tables == std::vector<std::string>{"library_bookborrowed", "library_bookreturned"});
+  CHECK(text.find("migrate --add-position library") != std::string::npos);
+  CHECK(text.find("# stream_id_column = \"book_id\"") != std::string::npos);
   REQUIRE(sources.contains("shop_eu"));
   CHECK(sources.at("shop_eu").filter_value == "Shop \"EU\"\n");
   CHECK(sources.contains("shop_eu_2"));
