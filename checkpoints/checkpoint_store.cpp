@@ -15,10 +15,16 @@ void CheckpointStore::prepare(pqxx::connection& connection) const {
                      " holes = $5::jsonb, updated_at = now() WHERE handler = $1 AND position = $2");
 }
 
-Checkpoint CheckpointStore::load(pqxx::connection& connection) {
+bool CheckpointStore::exists(pqxx::connection& connection) const {
+  pqxx::nontransaction txn(connection);
+  return !txn.exec_params("SELECT 1 FROM projectord.checkpoints WHERE handler = $1", handler_).empty();
+}
+
+Checkpoint CheckpointStore::load(pqxx::connection& connection, Position first) {
   pqxx::work txn(connection);
-  txn.exec_params("INSERT INTO projectord.checkpoints (handler, source) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                  handler_, source_);
+  txn.exec_params(
+      "INSERT INTO projectord.checkpoints (handler, source, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+      handler_, source_, first);
   std::optional<Position> behind_tracking;
   if (tracking_) {
     tracking_->detect(txn);

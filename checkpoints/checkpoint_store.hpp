@@ -53,9 +53,13 @@ class CheckpointStore {
   /// Prepares `advance`'s statement; call once per connection.
   void prepare(pqxx::connection& connection) const;
 
-  /// Creates the row at position 0 when missing and returns what is stored; a checkpoint behind the tracking
-  /// table's position takes it first, with no holes and no row noted (as `reset`). Call once per connection.
-  Checkpoint load(pqxx::connection& connection);
+  /// Creates the row at position `first` when missing and returns what is stored; a checkpoint behind the
+  /// tracking table's position takes it first, with no holes and no row noted (as `reset`). Call once per
+  /// connection.
+  Checkpoint load(pqxx::connection& connection, Position first = 0);
+
+  /// Whether the handler has a checkpoint row yet.
+  bool exists(pqxx::connection& connection) const;
 
   /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check.
   void advance(pqxx::work& txn, Position from, Position to, std::int64_t events, const HoleDeadlines& holes) const;

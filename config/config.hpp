@@ -194,6 +194,8 @@ struct Handler {
   int max_attempts = 5;
   Duration retry_backoff{200};  ///< first retry delay; doubles per attempt up to retry_backoff_max
   Duration retry_backoff_max{10000};
+  /// Side effects: with no checkpoint yet, begin at the source's head instead of replaying its history.
+  bool start_at_head = false;
   bool rebuild_on_signal = false;   ///< SIGUSR1 rebuilds it (never a side effect: rebuilds do not re-deliver)
   std::int64_t rebuild_max_rate = 0;  ///< events/s a rebuild replays at most; 0: unlimited
   /// A pyeventsourcing tracking table kept at the checkpoint (checkpoints/tracking_table.hpp); empty: none.

@@ -243,6 +243,7 @@ Handler load_handler(Section& s, const OptionTable& options, const std::set<std:
   const HandlerKind* kind = options.kind(handler.kind);
   if (kind == nullptr) return handler;  // a missing or unknown kind is reported already
   handler.is_side_effect = kind->side_effect;
+  handler.start_at_head = handler.is_side_effect && s.str("start") == "head";
   if (!handler.is_side_effect) {  // a side effect's tracking keys are reported as not its kind's
     handler.tracking_table = s.str("tracking_table");
     handler.tracking_application = s.str("tracking_application");
@@ -336,6 +337,9 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
       if (!handler.source.empty() && !config.postgres_sources.contains(handler.source)) {
         section.error("tracking_table", "needs a postgres source (the tracking row holds its position)");
       }
+    }
+    if (handler.start_at_head && !handler.source.empty() && !config.postgres_sources.contains(handler.source)) {
+      section.error("start", "head is for postgres sources; a redis source's own start says where its group begins");
     }
     config.handlers.emplace(named.name, std::move(handler));
   }

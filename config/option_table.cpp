@@ -92,6 +92,14 @@ OptionTable::OptionTable(std::vector<HandlerKind> kinds) : kinds_(std::move(kind
                    .reloadable = true,
                    .help = "The upstream application's name in the tracking table's rows (application_name);"
                            " required with tracking_table."});
+  if (!side_effects.empty()) {
+    rows_.push_back({.section = kHandlers, .key = "start", .type = string, .default_value = R"("beginning")",
+                     .kinds = keep(joined(side_effects, ",")), .reloadable = true,
+                     .help = "Where the side effect begins when it has no checkpoint yet: beginning (every event of"
+                             " the history) or head (the source's head when it first runs, so that a side effect"
+                             " added to a store with history acts on new events only). Postgres sources only.",
+                     .choices = "beginning|head"});
+  }
   if (!table_kinds.empty()) {
     rows_.push_back({.section = kHandlers, .key = "table", .type = string, .kinds = keep(joined(table_kinds, ",")),
                      .reloadable = true, .help = keep("Target table; default " + joined(table_defaults, ", ") + ".")});

@@ -189,8 +189,13 @@ class Lane::Impl {
     projection_->discard();
     projection_->on_connect(target);
     checkpoint_.prepare(target);
-    checkpoints::Checkpoint loaded = checkpoint_.load(target);
+    // `start = "head"`: a side effect without a checkpoint is created at the source's head, in one statement,
+    // so that no crash leaves it at the beginning. The source opens first for that; a new row has no holes.
+    const bool opened_at_head = handler_.start_at_head && !rebuild_ && !checkpoint_.exists(target);
+    if (opened_at_head) source_->open(handler_.name + ":read", {});
+    checkpoints::Checkpoint loaded = checkpoint_.load(target, opened_at_head ? source_->head() : 0);
     position_ = loaded.position;
+    if (opened_at_head) spdlog::info("handler={} event=started_at_head position={}", handler_.name, position_);
     if (loaded.behind_tracking) {
       spdlog::info("handler={} event=checkpoint_from_tracking table={} from={} to={}", handler_.name,
                    handler_.tracking_table, *loaded.behind_tracking, position_);
@@ -198,7 +203,7 @@ class Lane::Impl {
     if (reader_indexes_.start_session(position_)) {
       if (const Step end = build_reader_indexes(target)) return *end;
     }
-    source_->open(handler_.name + ":read", std::move(loaded.holes));
+    if (!opened_at_head) source_->open(handler_.name + ":read", std::move(loaded.holes));
     if (!rewind_.start(target, loaded, stop)) return SessionEnd::rewind;
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);

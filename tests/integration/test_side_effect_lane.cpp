@@ -111,3 +111,27 @@ TEST_CASE("a webhook lane dead-letters an event its receiver refuses with a 4xx,
              Catch::Contains("422") && !Catch::Contains("/events"));
   CHECK(db.query_int("SELECT attempts FROM projectord.dead_letters WHERE handler = 'hook'") == 1);
 }
+
+TEST_CASE(
+    "a webhook lane that starts at the head begins there when it has no checkpoint and sends only the events"
+    " written after, across a restart") {
+  TestDatabase db;
+  projectord::testing::create_store(db);
+  projectord::testing::insert_events(db, 1, 5);
+  WebhookReceiver receiver(status_by_key({}, 200));
+  config::Handler handler = webhook_handler(receiver, config::OnError::stop);
+  handler.start_at_head = true;
+  {
+    RunningLane lane(db, projectord::testing::generic_source(db), handler);
+    REQUIRE(eventually([&] { return checkpoint(db) == 5; }));
+    projectord::testing::insert_events(db, 6, 7);
+    lane.wake();
+    REQUIRE(eventually([&] { return checkpoint(db) == 7; }));
+  }
+  // A checkpoint exists now: the restarted lane goes on from it, not from the head.
+  projectord::testing::insert_events(db, 8, 9);
+  RunningLane restarted(db, projectord::testing::generic_source(db), handler);
+  REQUIRE(eventually([&] { return checkpoint(db) == 9; }));
+  CHECK(per_key(receiver) ==
+        std::map<std::string, int>{{"store:6", 1}, {"store:7", 1}, {"store:8", 1}, {"store:9", 1}});
+}

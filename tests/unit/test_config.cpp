@@ -499,6 +499,23 @@ TEST_CASE("a tracking table needs its application, a postgres source and a handl
              Contains("handlers.hook.tracking_table: only for kind"));
 }
 
+TEST_CASE("a side effect may start at its postgres source's head, but not a projection or a redis-fed side effect") {
+  const std::string hook = "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/h\"\n";
+  const LoadResult loaded = load(kShop + hook + "start = \"head\"\n");
+  INFO(joined(loaded));
+  REQUIRE(loaded.ok());
+  CHECK(loaded.config.handlers.at("hook").start_at_head);
+  CHECK_FALSE(load(kShop + hook).config.handlers.at("hook").start_at_head);
+
+  using Catch::Matchers::Contains;
+  CHECK_THAT(only_error(kShop + "[handlers.users]\nkind = \"users\"\nstart = \"head\"\n"),
+             Contains("handlers.users.start: only for kind"));
+  CHECK_THAT(only_error(kShop + hook + "start = \"now\"\n"), Contains("handlers.hook.start: "));
+  CHECK_THAT(only_error(kDatabase + "[sources.bus]\nkind = \"redis\"\nurl = \"redis://localhost\"\nstream = \"s\"\n" +
+                        hook + "start = \"head\"\n"),
+             Contains("handlers.hook.start: head is for postgres sources"));
+}
+
 TEST_CASE("sql handlers need statements, each with on and sql") {
   CHECK(only_error(kShop + "[handlers.sums]\nkind = \"sql\"\n") ==
         "test.toml:6: handlers.sums.statements: required for kind sql: add [[handlers.sums.statements]]");

@@ -229,8 +229,8 @@ std::vector<std::vector<std::string>> group_names(const std::vector<TableColumns
 }  // namespace
 
 TEST_CASE(
-    "a Django app's models with an id and a created timestamp are one store of event tables; a model that is"
-    " referenced, changes or stands alone is not") {
+    "a Django app's models with an id and a created timestamp are one store of event tables, but not a model that is"
+    " referenced, changes or stands alone") {
   const std::vector<TableColumns> tables{
       django_model("public", "library_bookborrowed", {{"book_id", "int4"}}),
       django_model("public", "library_bookreturned", {{"book_id", "int4"}}),
