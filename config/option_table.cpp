@@ -156,34 +156,38 @@ const HandlerKind* OptionTable::kind(std::string_view name) const {
   return it == kinds_.end() ? nullptr : &*it;
 }
 
+std::string OptionTable::section_header(std::string_view section) const {
+  std::string name(section);
+  if (const auto star = name.find('*'); star != std::string::npos) name.replace(star, 1, "NAME");
+  const auto dot = section.rfind('.');
+  const Option* parent = dot == std::string_view::npos ? nullptr : find(section.substr(0, dot), section.substr(dot + 1));
+  return parent != nullptr && parent->type == table_list ? "[[" + name + "]]" : "[" + name + "]";
+}
+
+OptionTable::RowHelp OptionTable::describe(const Option& o) {
+  std::string text(o.help);
+  if (!o.choices.empty()) text += " [" + std::string(o.choices) + "]";
+  if (o.max_value > 0) {
+    text += o.type == byte_size ? fmt::format(" [{}..{}]", format_byte_size(o.min_value), format_byte_size(o.max_value))
+                                : fmt::format(" [{}..{}]", o.min_value, o.max_value);
+  }
+  if (!o.kinds.empty()) text += " (only: " + std::string(o.kinds) + ")";
+  if (!o.reloadable) text += " (restart)";
+  return {.type = type_name(o.type),
+          .shown_default = o.required ? "required" : o.default_value.empty() ? "-" : o.default_value,
+          .text = std::move(text)};
+}
+
 std::string OptionTable::help() const {
-  // "handlers.*.statements" -> "[[handlers.NAME.statements]]": the header a user writes.
-  const auto header = [&](std::string_view section) {
-    std::string name(section);
-    if (const auto star = name.find('*'); star != std::string::npos) name.replace(star, 1, "NAME");
-    const auto dot = section.rfind('.');
-    const Option* parent = dot == std::string_view::npos ? nullptr : find(section.substr(0, dot), section.substr(dot + 1));
-    return parent != nullptr && parent->type == table_list ? "[[" + name + "]]" : "[" + name + "]";
-  };
-  std::string out =
-      "Durations: 250ms, 1s, 10min, 2h. Byte sizes: 512B, 64KiB, 16MiB. $${ is a literal ${. [a|b]: allowed\n"
-      "values; (only: ...): the kinds or presets a key applies to; (restart): SIGHUP does not apply it.\n";
+  std::string out(kLegend);
   std::string_view section;
   for (const Option& o : rows_) {
     if (o.section != section) {
       section = o.section;
-      out += header(section) + "\n";
+      out += section_header(section) + "\n";
     }
-    const std::string_view shown_default = o.required ? "required" : o.default_value.empty() ? "-" : o.default_value;
-    std::string help(o.help);
-    if (!o.choices.empty()) help += " [" + std::string(o.choices) + "]";
-    if (o.max_value > 0) {
-      help += o.type == byte_size ? fmt::format(" [{}..{}]", format_byte_size(o.min_value), format_byte_size(o.max_value))
-                                  : fmt::format(" [{}..{}]", o.min_value, o.max_value);
-    }
-    if (!o.kinds.empty()) help += " (only: " + std::string(o.kinds) + ")";
-    if (!o.reloadable) help += " (restart)";
-    out += fmt::format("  {:<19} {:<9} {:<10} {}\n", o.key, type_name(o.type), shown_default, help);
+    const RowHelp row = describe(o);
+    out += fmt::format("  {:<19} {:<9} {:<10} {}\n", o.key, row.type, row.shown_default, row.text);
   }
   return out;
 }

@@ -29,8 +29,26 @@ class OptionTable {
   /// The kind called `name`, or nullptr.
   const HandlerKind* kind(std::string_view name) const;
 
-  /// The reference printed by `projectord --help` under "Configuration": one line per option, by section.
+  /// The reference printed by `projectord --help` under "Configuration": the legend, then one line per option,
+  /// by section. The man page projectord.toml(5) is made of the same parts.
   std::string help() const;
+
+  /// How to read the reference: duration and byte-size syntax, and the notes a row's text ends with.
+  static constexpr std::string_view kLegend =
+      "Durations: 250ms, 1s, 10min, 2h. Byte sizes: 512B, 64KiB, 16MiB. $${ is a literal ${. [a|b]: allowed\n"
+      "values; (only: ...): the kinds or presets a key applies to; (restart): SIGHUP does not apply it.\n";
+
+  /// The header a user writes for `section`: "handlers.*.statements" -> "[[handlers.NAME.statements]]".
+  std::string section_header(std::string_view section) const;
+
+  /// A row as the reference shows it: its type, its default ("required"; "-" for none) and its help text
+  /// followed by its allowed values, bounds, the kinds it applies to and whether SIGHUP applies it.
+  struct RowHelp {
+    std::string_view type;
+    std::string_view shown_default;
+    std::string text;
+  };
+  static RowHelp describe(const Option& row);
 
  private:
   std::string_view keep(std::string text);

@@ -14,70 +14,13 @@
 #include "config/loader.hpp"
 #include "daemon/cli/admin_client.hpp"
 #include "daemon/cli/commands.hpp"
+#include "daemon/cli/man_page.hpp"
+#include "daemon/cli/usage.hpp"
 #include "daemon/cli/verify.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord::cli {
 namespace {
-
-constexpr const char* kDefaultConfig = "/etc/projectord/projectord.toml";
-
-void print_help() {
-  std::cout << "projectord " PROJECTORD_VERSION
-               " - projection worker for event stores in PostgreSQL and Redis Streams\n\n"
-               "Usage: projectord [--config FILE] COMMAND [OPTIONS]\n\n"
-               "Commands:\n"
-               "  run [--exit-when-caught-up]  tail the sources and run every handler until SIGTERM/SIGINT\n"
-               "                               (--exit-when-caught-up: exit 0 once every handler reached the head);\n"
-               "                               SIGHUP reloads the config file\n"
-               "  migrate [--uninstall]        install (or remove) the projectord schema, NOTIFY triggers and\n"
-               "                               read-model tables; idempotent; run it as the tables' owner\n"
-               "  migrate --print-grants ROLE  print, as SQL for psql run by the owner, the least privileges\n"
-               "                               ROLE needs to run the daemon: SELECT on the sources, DML on the\n"
-               "                               projectord schema and the read models, TEMPORARY for staging\n"
-               "                               tables, and for rebuilds CREATE on the database and ownership\n"
-               "                               of the read-model tables\n"
-               "  migrate --add-position SOURCE [--batch-rows N]\n"
-               "                               give SOURCE's table (Eventuali's events) its position_column as an\n"
-               "                               identity column, old rows numbered in recorded-at order, in batches\n"
-               "                               of N rows (default 10000) without a long lock; resumable: run it\n"
-               "                               again after an interruption; before the daemon tails the source\n"
-               "  check-config                 validate the config file; exit 0 when valid, 1 otherwise\n"
-               "  detect URL                   recognise the event stores in the PostgreSQL database URL names\n"
-               "                               (pyeventsourcing, eventsourcing_django, Django EventStoreRecord,\n"
-               "                               djangoevents, Eventuali) by their columns, sample their payloads\n"
-               "                               for the codec and print a config for them (url from\n"
-               "                               ${DATABASE_URL}, handlers commented out); reads no config file\n"
-               "  verify HANDLER               rebuild HANDLER's read model up to its checkpoint into a copy that\n"
-               "                               is dropped after, and compare it row by row with the live tables;\n"
-               "                               the daemon may run meanwhile; exit 0 when equal, 1 on a difference\n"
-               "                               (the first 20 shown per table), 2 when it cannot be done\n"
-               "  status [--show-errors]       each handler's checkpoint, the head of its source, the lag and\n"
-               "                               its dead letters; errors by class (connection, unique_violation,\n"
-               "                               ...), with --show-errors also their text (it can quote event data)\n"
-               "  pause HANDLER                ask the running daemon to pause a handler after its transaction\n"
-               "  resume HANDLER               ... to resume it (a halted one retries its poison event)\n"
-               "  skip HANDLER                 ... to dead-letter the event a halted handler stopped on\n"
-               "  rebuild HANDLER [--max-rate N]  ... to rebuild its read model blue/green (replay into a\n"
-               "                               shadow copy at most N events/s, swap when caught up); SIGUSR1\n"
-               "                               rebuilds those marked rebuild_on_signal\n"
-               "  retry HANDLER [--id N]       ... to apply its dead letters again (all, or the one with id N),\n"
-               "                               out of order; one that fails again stays, with the new error\n"
-               "  drop HANDLER [--id N]        ... to delete its dead letters for good\n"
-               "  reset-checkpoint HANDLER --to N  ... to move its checkpoint to position N (at most the\n"
-               "                               source's head), with no holes: the way out of source_rewound\n"
-               "                               (a store that went backwards) short of a rebuild\n"
-               "                               (these seven use [http] listen and admin_token; --http HOST:PORT\n"
-               "                               names another endpoint)\n\n"
-               "Options:\n"
-               "  --config FILE                config file (default "
-            << kDefaultConfig
-            << ")\n"
-               "  --version                    print the version\n"
-               "  --help                       print this help\n\n"
-               "Configuration (TOML; ${ENV} and ${ENV:-default} are interpolated, KEY_file reads KEY from a file):\n"
-            << handlers::option_table().help();
-}
 
 struct Arguments {
   std::string config = kDefaultConfig;
@@ -195,13 +138,18 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h") {
-      print_help();
+      std::cout << help_text(handlers::option_table());
       return 0;
     }
     if (arg == "--version") {
       std::cout << "projectord " PROJECTORD_VERSION "\n";
       return 0;
     }
+  }
+  // Hidden: the build writes the man pages with it (projectord.8, projectord.toml.5).
+  if (args.size() == 2 && args[0] == "--man-page" && (args[1] == "8" || args[1] == "5")) {
+    std::cout << (args[1] == "8" ? man_page_8() : man_page_5(handlers::option_table()));
+    return 0;
   }
   std::string error;
   const auto arguments = parse(args, error);

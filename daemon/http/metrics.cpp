@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
+#include <string>
 
 namespace projectord::http {
 
@@ -77,6 +79,27 @@ double open_fds() {
   return count - 2;  // "." and ".."
 }
 
+// Seconds since the epoch at which the process started: the boot time (/proc/stat's btime) plus the start
+// in clock ticks after boot (/proc/self/stat's 22nd field). A restart, by systemd's watchdog or otherwise,
+// shows as this value changing.
+double start_time_seconds() {
+  std::ifstream proc_stat("/proc/stat");
+  std::string line;
+  double boot_time = 0;
+  while (std::getline(proc_stat, line)) {
+    if (line.starts_with("btime ")) boot_time = std::stod(line.substr(6));
+  }
+  std::ifstream self_stat("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(self_stat)), std::istreambuf_iterator<char>());
+  // The command name in parentheses may hold spaces: fields are counted from the last ')', which ends field 2.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+  std::string skipped;
+  for (int field = 3; field < 22; ++field) fields >> skipped;
+  double ticks = 0;
+  fields >> ticks;
+  return boot_time + ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 double cpu_seconds() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
@@ -136,6 +159,11 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
   MetricFamily lag_seconds{
       "projectord_lag_seconds", "How long the handler has been short of its source's head (0: at the head).",
       MetricType::Gauge, {}};
+  MetricFamily ready{"projectord_handler_ready",
+                     "1 while the handler counts as ready for /readyz (connected, not halted or stuck, lag under "
+                     "ready_max_lag), 0 otherwise.",
+                     MetricType::Gauge,
+                     {}};
   MetricFamily states{"projectord_handler_state",
                       "1 for the handler's current state (see /status for the reason), 0 for the others.",
                       MetricType::Gauge,
@@ -150,6 +178,8 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
     lag_positions.metric.push_back(sample);
     sample.gauge.value = health[i].lag_seconds;
     lag_seconds.metric.push_back(sample);
+    sample.gauge.value = health[i].ready ? 1 : 0;
+    ready.metric.push_back(sample);
     for (const std::string_view state : kReportedStates) {
       sample.label = {name, source, {"state", std::string(state)}};
       sample.gauge.value = health[i].state == state ? 1 : 0;
@@ -170,6 +200,7 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
   families.push_back(std::move(rebuild_progress));
   families.push_back(std::move(lag_positions));
   families.push_back(std::move(lag_seconds));
+  families.push_back(std::move(ready));
   families.push_back(std::move(states));
 
   families.push_back(
@@ -177,6 +208,8 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
   families.push_back(process_gauge("process_open_fds", "Open file descriptors.", open_fds()));
   families.push_back(process_gauge("process_cpu_seconds_total", "User and system CPU time spent in seconds.",
                                    cpu_seconds(), MetricType::Counter));
+  families.push_back(process_gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                                   start_time_seconds()));
 
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);

@@ -1,0 +1,106 @@
+#include "daemon/cli/usage.hpp"
+
+namespace projectord::cli {
+namespace {
+
+// The help's layout: synopses in a column of this width after two spaces, texts wrapped after it.
+constexpr std::size_t kSynopsisWidth = 29;
+constexpr std::size_t kLineWidth = 112;
+
+// `entry` as help lines: the synopsis, then its text filled to kLineWidth in the column after the synopses;
+// a synopsis too wide for its column gets a line of its own.
+std::string help_lines(const UsageEntry& entry) {
+  const std::string indent(2 + kSynopsisWidth + 2, ' ');
+  std::string out = "  " + entry.synopsis;
+  std::string line;
+  if (entry.synopsis.size() <= kSynopsisWidth) {
+    line = out + std::string(kSynopsisWidth - entry.synopsis.size() + 2, ' ');
+    out.clear();
+  } else {
+    out += "\n";
+    line = indent;
+  }
+  bool line_empty = true;
+  std::size_t start = 0;
+  while (start < entry.text.size()) {
+    std::size_t end = entry.text.find(' ', start);
+    if (end == std::string::npos) end = entry.text.size();
+    const std::string_view word = std::string_view(entry.text).substr(start, end - start);
+    if (!line_empty && line.size() + 1 + word.size() > kLineWidth) {
+      out += line + "\n";
+      line = indent;
+      line_empty = true;
+    }
+    line += (line_empty ? "" : " ") + std::string(word);
+    line_empty = false;
+    start = end + 1;
+  }
+  return out + line + "\n";
+}
+
+}  // namespace
+
+const std::vector<UsageEntry>& commands() {
+  static const std::vector<UsageEntry> kCommands{
+      {"run [--exit-when-caught-up]",
+       "tail the sources and run every handler until SIGTERM/SIGINT (--exit-when-caught-up: exit 0 once every "
+       "handler reached the head); SIGHUP reloads the config file"},
+      {"migrate [--uninstall]",
+       "install (or remove) the projectord schema, NOTIFY triggers and read-model tables; idempotent; run it as "
+       "the tables' owner"},
+      {"migrate --print-grants ROLE",
+       "print, as SQL for psql run by the owner, the least privileges ROLE needs to run the daemon: SELECT on "
+       "the sources, DML on the projectord schema and the read models, TEMPORARY for staging tables, and for "
+       "rebuilds CREATE on the database and ownership of the read-model tables"},
+      {"migrate --add-position SOURCE [--batch-rows N]",
+       "give SOURCE's table (Eventuali's events) its position_column as an identity column, old rows numbered in "
+       "recorded-at order, in batches of N rows (default 10000) without a long lock; resumable: run it again "
+       "after an interruption; before the daemon tails the source"},
+      {"check-config", "validate the config file; exit 0 when valid, 1 otherwise"},
+      {"detect URL",
+       "recognise the event stores in the PostgreSQL database URL names (pyeventsourcing, eventsourcing_django, "
+       "Django EventStoreRecord, djangoevents, Eventuali) by their columns, sample their payloads for the codec "
+       "and print a config for them (url from ${DATABASE_URL}, handlers commented out); reads no config file"},
+      {"verify HANDLER",
+       "rebuild HANDLER's read model up to its checkpoint into a copy that is dropped after, and compare it row "
+       "by row with the live tables; the daemon may run meanwhile; exit 0 when equal, 1 on a difference (the "
+       "first 20 shown per table), 2 when it cannot be done"},
+      {"status [--show-errors]",
+       "each handler's checkpoint, the head of its source, the lag and its dead letters; errors by class "
+       "(connection, unique_violation, ...), with --show-errors also their text (it can quote event data)"},
+      {"pause HANDLER", "ask the running daemon to pause a handler after its transaction"},
+      {"resume HANDLER", "ask the running daemon to resume a handler (a halted one retries its poison event)"},
+      {"skip HANDLER", "ask the running daemon to dead-letter the event a halted handler stopped on"},
+      {"rebuild HANDLER [--max-rate N]",
+       "ask the running daemon to rebuild a handler's read model blue/green (replay into a shadow copy at most N "
+       "events/s, swap when caught up); SIGUSR1 rebuilds those marked rebuild_on_signal"},
+      {"retry HANDLER [--id N]",
+       "ask the running daemon to apply a handler's dead letters again (all, or the one with id N), out of "
+       "order; one that fails again stays, with the new error"},
+      {"drop HANDLER [--id N]", "ask the running daemon to delete a handler's dead letters for good"},
+      {"reset-checkpoint HANDLER --to N",
+       "ask the running daemon to move a handler's checkpoint to position N (at most the source's head), with "
+       "no holes: the way out of source_rewound (a store that went backwards) short of a rebuild"},
+  };
+  return kCommands;
+}
+
+const std::vector<UsageEntry>& options() {
+  static const std::vector<UsageEntry> kOptions{
+      {"--config FILE", "config file (default " + std::string(kDefaultConfig) + ")"},
+      {"--version", "print the version"},
+      {"--help", "print this help"},
+  };
+  return kOptions;
+}
+
+std::string help_text(const config::OptionTable& table) {
+  std::string out = "projectord " PROJECTORD_VERSION " - " + std::string(kSummary) + "\n\nUsage: " +
+                    std::string(kSynopsis) + "\n\nCommands:\n";
+  for (const UsageEntry& command : commands()) out += help_lines(command);
+  out += help_lines({"", std::string(kAdminNote)}) + "\nOptions:\n";
+  for (const UsageEntry& option : options()) out += help_lines(option);
+  return out + "\nConfiguration (" + std::string(kConfigurationIntro) + "):\n" + table.help();
+}
+
+}  // namespace projectord::cli

@@ -1,0 +1,38 @@
+#pragma once
+/// The binary's usage as data: its commands and options, each with the one paragraph that describes it. Both
+/// `projectord --help` (help_text) and the man page projectord(8) (daemon/cli/man_page.hpp) are rendered from
+/// these lists, and projectord.toml(5) and the help's "Configuration" part from the option table, so the
+/// help and the pages describe the same commands and keys in the same words.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/option_table.hpp"
+
+namespace projectord::cli {
+
+inline constexpr std::string_view kSummary = "projection worker for event stores in PostgreSQL and Redis Streams";
+inline constexpr std::string_view kSynopsis = "projectord [--config FILE] COMMAND [OPTIONS]";
+inline constexpr const char* kDefaultConfig = "/etc/projectord/projectord.toml";
+
+/// One entry of a usage list: what to type, and what it does.
+struct UsageEntry {
+  std::string synopsis;
+  std::string text;
+};
+
+const std::vector<UsageEntry>& commands();
+/// What the commands that call the running daemon share, said once after the list.
+inline constexpr std::string_view kAdminNote =
+    "pause, resume, skip, rebuild, retry, drop and reset-checkpoint use [http] listen and admin_token; "
+    "--http HOST:PORT names another endpoint.";
+const std::vector<UsageEntry>& options();
+/// How the configuration file is written, before the option table's reference.
+inline constexpr std::string_view kConfigurationIntro =
+    "TOML; ${ENV} and ${ENV:-default} are interpolated, KEY_file reads KEY from a file";
+
+/// `projectord --help`: the synopsis, the commands and options with their texts wrapped, and `table`'s
+/// reference.
+std::string help_text(const config::OptionTable& table);
+
+}  // namespace projectord::cli
