@@ -1,4 +1,6 @@
 """What the users commands share: append one event, print it, wait until projectord has projected it."""
+import urllib.error
+
 from django.core.management.base import BaseCommand, CommandError
 
 from projectord_wait import ProjectionLag, wait_for
@@ -30,3 +32,6 @@ class EventCommand(BaseCommand):
                 wait_for(record.id)
             except ProjectionLag as error:
                 raise CommandError(f"the event is stored, but {error}") from error
+            except urllib.error.URLError as error:
+                unreachable = f"the event is stored, but projectord cannot be reached: {error.reason}"
+                raise CommandError(unreachable) from error
