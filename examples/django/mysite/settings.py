@@ -4,6 +4,7 @@
   reads them), which psql and projectord (through projectord.toml) read too;
 - the Celery broker from CELERY_BROKER_URL, the running daemon's HTTP address from PROJECTORD_URL, and the
   directory the welcome emails are written to from EMAIL_FILE_PATH;
+- the daemon's admin token from PROJECTORD_ADMIN_TOKEN, read by the rebuild action when it calls (not here);
 - DJANGO_SECRET_KEY; without it each process draws a random key (sessions then last as long as the process).
 """
 import os

@@ -112,7 +112,9 @@ class EndToEndTest(TransactionTestCase):
         poll(answers_healthz, "projectord answers /healthz")
 
     def drop_projectord_tables(self, projectord):
-        subprocess.run([*projectord, "migrate", "--uninstall"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*projectord, "migrate", "--uninstall"], env=self.env, check=True, stdout=subprocess.DEVNULL
+        )
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE user_projection, user_event_log")
 
