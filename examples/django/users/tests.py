@@ -1,10 +1,10 @@
 """The project end to end: writes through the ORM, a real projectord daemon projecting them, a real Celery
 worker sending the welcome email, the admin action rebuilding the read model.
 
-Needs PROJECTORD_BIN (the daemon binary) and CELERY_BROKER_URL (a Redis the worker and the daemon share); the
-daemon and the worker run against the test database Django created. Django empties the tables it manages
-after each test, which a daemon that had read them takes for a store gone back in time: so each test starts
-a daemon of its own on a freshly migrated projectord schema, and removes both afterwards.
+Needs the daemon binary (PROJECTORD_BIN, or projectord on PATH) and CELERY_BROKER_URL (a Redis the worker
+and the daemon share); both run against the test database Django created. Django empties the tables it
+manages after each test, which a daemon that had read them takes for a store gone back in time: so each test
+starts a daemon of its own on a freshly migrated projectord schema, and removes both afterwards.
 """
 import io
 import os
@@ -99,7 +99,9 @@ class EndToEndTest(TransactionTestCase):
         cls.addClassCleanup(stop, worker)
 
     def setUp(self):
-        projectord = [os.environ["PROJECTORD_BIN"], "--config", str(CONFIG)]
+        binary = os.environ.get("PROJECTORD_BIN") or shutil.which("projectord")
+        self.assertIsNotNone(binary, "set PROJECTORD_BIN to the daemon binary")
+        projectord = [binary, "--config", str(CONFIG)]
         subprocess.run([*projectord, "migrate"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.addCleanup(self.drop_projectord_tables, projectord)
         daemon = subprocess.Popen([*projectord, "run"], env=self.env)
