@@ -187,31 +187,27 @@ class EndToEndTest(TransactionTestCase):
     def test_the_admin_action_makes_the_daemon_rebuild_the_read_model(self):
         wait_for(domain.register_user("alan", "alan@example.com", "Alan", "Turing").id)
         live_table = self.table_oid()
-        self.client.force_login(User.objects.create_superuser("admin", "admin@example.com", "unused"))
 
-        response = self.client.post(
-            reverse("admin:users_userprojection_changelist"),
-            {"action": "rebuild_read_model", "_selected_action": [UserProjection.objects.get().pk]},
-            follow=True,
-        )
-
-        self.assertEqual([str(m) for m in response.context["messages"]],
-                         ["projectord is rebuilding the users read model."])
+        self.assertEqual(self.choose_rebuild_in_the_admin(), ["projectord is rebuilding the users read model."])
         # The rebuilt model is swapped in as a table of its own.
         poll(lambda: self.table_oid() != live_table, "the rebuilt user_projection is swapped in")
         self.assertEqual(UserProjection.objects.get().email, "alan@example.com")
 
     def test_the_admin_action_reports_the_daemons_refusal(self):
         wait_for(domain.register_user("alan", "alan@example.com").id)
-        self.client.force_login(User.objects.create_superuser("admin", "admin@example.com", "unused"))
         with mock.patch.dict(os.environ, PROJECTORD_ADMIN_TOKEN="wrong"):
-            response = self.client.post(
-                reverse("admin:users_userprojection_changelist"),
-                {"action": "rebuild_read_model", "_selected_action": [UserProjection.objects.get().pk]},
-                follow=True,
-            )
-        [message] = [str(m) for m in response.context["messages"]]
+            [message] = self.choose_rebuild_in_the_admin()
         self.assertTrue(message.startswith("projectord refused the rebuild (401)"), message)
+
+    def choose_rebuild_in_the_admin(self):
+        """Runs the action on the UserProjection list as a superuser; returns the messages the next page shows."""
+        self.client.force_login(User.objects.create_superuser("admin", "admin@example.com", "unused"))
+        response = self.client.post(
+            reverse("admin:users_userprojection_changelist"),
+            {"action": "rebuild_read_model", "_selected_action": [UserProjection.objects.get().pk]},
+            follow=True,
+        )
+        return [str(message) for message in response.context["messages"]]
 
     def table_oid(self):
         with connection.cursor() as cursor:
