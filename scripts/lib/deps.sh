@@ -11,13 +11,13 @@ PROJECTORD_PACKAGES=(
 )
 
 # What scripts/test.sh needs on top: a real Celery worker runs the celery side effect's tasks (its Redis
-# transport needs python3-redis), openssl makes the webhook tests' certificates, strace watches the system calls
-# the daemon makes (tests/syscalls), and clang with its runtime libraries (libFuzzer, the sanitizers) builds the
-# fuzz targets (tests/fuzz). groff (groff-base) renders the man pages the build writes, which
-# tests/blackbox/test_man_pages.cpp checks for its warnings.
+# transport needs python3-redis), examples/django's tests run on Django and psycopg2, openssl makes the webhook
+# tests' certificates, strace watches the system calls the daemon makes (tests/syscalls), clang with its
+# runtime libraries (libFuzzer, the sanitizers) builds the fuzz targets (tests/fuzz), and groff (groff-base)
+# renders the man pages the build writes, which tests/blackbox/test_man_pages.cpp checks for its warnings.
 # shellcheck disable=SC2034  # used by scripts/test.sh
-PROJECTORD_TEST_PACKAGES=(python3-celery python3-redis openssl strace clang libclang-rt-14-dev bsdextrautils
-  groff-base)
+PROJECTORD_TEST_PACKAGES=(python3-celery python3-redis python3-django python3-psycopg2 openssl strace clang
+  libclang-rt-14-dev bsdextrautils groff-base)
 
 # What bench/run.sh needs on top: wrk loads /metrics in bench/metrics.
 # shellcheck disable=SC2034  # used by bench/run.sh
