@@ -1,9 +1,12 @@
 #include "handlers/sql_handler.hpp"
 
+#include <algorithm>
 #include <optional>
+#include <pqxx/except>
 #include <regex>
 #include <stdexcept>
 
+#include "base/postgres/statement_pipeline.hpp"
 #include "handlers/event_types.hpp"
 
 namespace projectord::handlers {
@@ -53,26 +56,65 @@ void SqlHandler::on_connect(pqxx::connection& connection) {
   for (const Statement& statement : statements_) connection.prepare(statement.prepared_name, statement.sql);
 }
 
+namespace {
+
+// The failing statement's event and declaration, after the server's primary message (the first line: the
+// DETAIL lines after it are dropped from logs and dead letters, and setup hints read the object's name from
+// the start of that line).
+std::string naming_the_event(std::string message, const Event& event, std::size_t statement, const std::string& on) {
+  const std::size_t line_end = std::min(message.find('\n'), message.size());
+  message.insert(line_end, " (position " + std::to_string(event.position) + ", statement " +
+                               std::to_string(statement + 1) + " on " + on + ")");
+  return message;
+}
+
+}  // namespace
+
+// The batch's statements are bound first, then sent in one pipeline: one round trip for the batch instead of
+// one per statement, in the caller's transaction and in the order of the events and of the declarations.
 void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
-  std::vector<std::optional<std::string>> values;
+  struct Execution {
+    const Event& event;
+    std::size_t statement;
+    std::vector<std::optional<std::string>> values;
+  };
+  std::vector<Execution> executions;
+  std::vector<bool> used(statements_.size(), false);
   for (const Event& event : events) {
-    for (const Statement& statement : statements_) {
+    for (std::size_t i = 0; i < statements_.size(); ++i) {
+      const Statement& statement = statements_[i];
       if (!type_matches(statement.on, event.type) || event.schema_version < statement.min_version ||
           event.schema_version > statement.max_version) {
         continue;
       }
-      values.clear();
+      Execution& execution = executions.emplace_back(Execution{event, i, {}});
       for (const EventPath& path : statement.params) {
-        values.push_back(path.evaluate(event));
+        std::optional<std::string>& value = execution.values.emplace_back(path.evaluate(event));
         // A JSON string may hold "\u0000"; libpq sends a text parameter up to its first NUL, which would store
         // the value cut short without a word.
-        if (values.back() && values.back()->find('\0') != std::string::npos) {
-          throw std::runtime_error("parameter $" + std::to_string(values.size()) + " (" + path.text() +
+        if (value && value->find('\0') != std::string::npos) {
+          throw std::runtime_error("parameter $" + std::to_string(execution.values.size()) + " (" + path.text() +
                                    ") holds a NUL byte, which PostgreSQL text cannot store");
         }
       }
-      txn.exec_prepared(statement.prepared_name, pqxx::prepare::make_dynamic_params(values));
+      used[i] = true;
     }
+  }
+  if (executions.empty()) return;
+  // A pipeline cannot prepare: a statement is prepared on the server before the first batch that uses it, so
+  // a statement the server refuses fails only the events it is declared for.
+  for (std::size_t i = 0; i < statements_.size(); ++i) {
+    if (used[i]) txn.conn().prepare_now(statements_[i].prepared_name);
+  }
+  postgres::StatementPipeline pipeline(txn);
+  for (const Execution& execution : executions) {
+    pipeline.send(statements_[execution.statement].prepared_name, execution.values);
+  }
+  if (const std::optional<postgres::StatementPipeline::Failure> failure = pipeline.finish()) {
+    const Execution& failed = executions[failure->index];
+    const Statement& statement = statements_[failed.statement];
+    throw pqxx::sql_error(naming_the_event(failure->message, failed.event, failed.statement, statement.on),
+                          statement.sql, failure->sqlstate.empty() ? nullptr : failure->sqlstate.c_str());
   }
 }
 

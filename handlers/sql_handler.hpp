@@ -1,7 +1,10 @@
 #pragma once
 /// The declarative projection: per event type (and schema version, when a statement names one),
 /// parameterised statements from config. Parameters are
-/// event paths bound as query parameters; event data never becomes part of the SQL text.
+/// event paths bound as query parameters; event data never becomes part of the SQL text. A batch's statements
+/// reach the server in one pipeline on the caller's transaction (base/postgres/statement_pipeline.hpp), in the
+/// order of the events and of the declarations; a failing one is thrown as a pqxx::sql_error with the server's
+/// SQLSTATE, its first line naming the event's position and the statement.
 #include <memory>
 #include <string>
 #include <vector>

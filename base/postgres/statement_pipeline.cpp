@@ -1,0 +1,89 @@
+#include "base/postgres/statement_pipeline.hpp"
+
+#include <pqxx/except>
+#include <pqxx/largeobject>
+#include <stdexcept>
+
+namespace projectord::postgres {
+
+namespace {
+
+// libpqxx 6.4 hands a transaction's libpq handle out only to its large-object classes, through a protected
+// static: a class of theirs reaches it without touching libpqxx's private state.
+struct HandleOf : pqxx::largeobject {
+  static PGconn* of(const pqxx::dbtransaction& txn) { return raw_connection(txn); }
+};
+
+// What libpq refused to do, as libpqxx would throw it: a lost connection is the connection's fault, not the
+// statement's.
+[[noreturn]] void throw_client_error(PGconn* connection) {
+  const std::string message = PQerrorMessage(connection);
+  if (PQstatus(connection) != CONNECTION_OK) throw pqxx::broken_connection(message);
+  throw std::runtime_error(message);
+}
+
+std::string sqlstate_of(const PGresult* result) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  return state == nullptr ? std::string() : std::string(state);
+}
+
+}  // namespace
+
+StatementPipeline::StatementPipeline(pqxx::dbtransaction& txn) : connection_(HandleOf::of(txn)) {
+  // The statements must belong to the caller's transaction, which commits them with the checkpoint; outside
+  // one, each would commit on its own.
+  if (PQtransactionStatus(connection_) != PQTRANS_INTRANS) {
+    throw std::logic_error("statement pipeline: the connection has no open transaction");
+  }
+  if (PQenterPipelineMode(connection_) != 1) throw_client_error(connection_);
+}
+
+StatementPipeline::~StatementPipeline() {
+  if (stage_ == Stage::sending && PQpipelineSync(connection_) == 1) stage_ = Stage::synced;
+  while (stage_ == Stage::synced && PQstatus(connection_) == CONNECTION_OK) {
+    PGresult* result = PQgetResult(connection_);
+    if (result != nullptr && PQresultStatus(result) == PGRES_PIPELINE_SYNC) stage_ = Stage::drained;
+    PQclear(result);
+  }
+  PQexitPipelineMode(connection_);
+}
+
+void StatementPipeline::send(const std::string& name, std::span<const std::optional<std::string>> values) {
+  pointers_.clear();
+  for (const std::optional<std::string>& value : values) pointers_.push_back(value ? value->c_str() : nullptr);
+  if (PQsendQueryPrepared(connection_, name.c_str(), static_cast<int>(pointers_.size()), pointers_.data(), nullptr,
+                          nullptr, 0) != 1) {
+    throw_client_error(connection_);
+  }
+  ++sent_;
+}
+
+// In pipeline mode each statement's answer is one result followed by a null one; after a failure the server
+// answers each later statement with PGRES_PIPELINE_ABORTED, up to the sync's PGRES_PIPELINE_SYNC. libpq reads
+// answers while it waits to send, so a long pipeline cannot stall on the server's full output buffer.
+std::optional<StatementPipeline::Failure> StatementPipeline::finish() {
+  if (PQpipelineSync(connection_) != 1) throw_client_error(connection_);
+  stage_ = Stage::synced;
+  std::optional<Failure> failure;
+  for (std::size_t index = 0; index < sent_; ++index) {
+    while (PGresult* result = PQgetResult(connection_)) {
+      if (!failure && PQresultStatus(result) == PGRES_FATAL_ERROR) {
+        failure = Failure{index, PQresultErrorMessage(result), sqlstate_of(result)};
+      }
+      PQclear(result);
+    }
+    if (PQstatus(connection_) != CONNECTION_OK) throw_client_error(connection_);
+  }
+  PGresult* sync = PQgetResult(connection_);
+  const bool in_step = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  PQclear(sync);
+  if (!in_step) {
+    if (PQstatus(connection_) != CONNECTION_OK) throw_client_error(connection_);
+    throw std::logic_error("statement pipeline: the server's answers are out of step with the statements sent");
+  }
+  stage_ = Stage::drained;
+  if (PQexitPipelineMode(connection_) != 1) throw_client_error(connection_);
+  return failure;
+}
+
+}  // namespace projectord::postgres
