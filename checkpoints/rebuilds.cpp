@@ -1,5 +1,6 @@
 #include "checkpoints/rebuilds.hpp"
 
+#include <pqxx/nontransaction>
 #include <pqxx/result>
 
 namespace projectord::rebuild {
@@ -79,6 +80,12 @@ LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, cons
   LivePlace place{std::nullopt, live[1].is_null() ? std::string() : live[1].as<std::string>()};
   if (!live[0].is_null()) place.schema = live[0].as<std::string>();
   return place;
+}
+
+Position live_position(pqxx::connection& connection, const std::string& handler) {
+  pqxx::nontransaction txn(connection);
+  const pqxx::result row = txn.exec_params("SELECT position FROM projectord.checkpoints WHERE handler = $1", handler);
+  return row.empty() ? 0 : row[0][0].as<Position>();
 }
 
 Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler) {

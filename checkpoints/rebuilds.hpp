@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "base/event.hpp"
 #include "base/result.hpp"
 
 namespace projectord::rebuild {
@@ -50,6 +51,10 @@ struct LivePlace {
   std::string first_schema;  ///< where an unqualified CREATE of the live lane would put it; empty: nowhere
 };
 LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, const std::string& shadow);
+
+/// The live lane's checkpoint position (0 when it has none): once the live lane stopped, the least the
+/// rebuild's must reach before its model holds everything the live one did.
+Position live_position(pqxx::connection& connection, const std::string& handler);
 
 /// The swap, in the caller's transaction, between the rebuild lane's transactions and after the live lane
 /// stopped: returns the tables swapped in, or an error when the shadow holds none (a setup whose names are

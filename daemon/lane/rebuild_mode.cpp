@@ -39,6 +39,10 @@ void RebuildMode::enter(pqxx::connection& target) {
   rebuild::enter_shadow(target, handler_);
 }
 
+bool RebuildMode::reached_live(pqxx::connection& target, Position position) const {
+  return position >= rebuild::live_position(target, handler_);
+}
+
 Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {
   pqxx::work txn(target);
   const auto swapped = rebuild::swap(txn, handler_);

@@ -11,10 +11,12 @@
 
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/store_schemas.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
+using projectord::testing::event_store_record_ddl;
 using projectord::testing::eventually;
 using projectord::testing::http_request;
 using projectord::testing::run_command;
@@ -304,5 +306,44 @@ TEST_CASE("a reader holding the live table makes the swap give up its lock wait 
   REQUIRE(eventually([&] { return swaps(daemon) == 1; }, 60s));
   check_swapped(db);
   CHECK(table_oid(db) != old_table);
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE(
+    "a rebuild held at ids its store's sequence skipped does not swap in before it passed the live checkpoint") {
+  TestDatabase db;
+  // A Django EventStoreRecord table whose sequence skipped its first five ids (a rolled-back batch): a reader
+  // of this unlocked store waits hole_grace before it passes them, the rebuild as the live lane did.
+  db.exec(event_store_record_ddl("users") +
+          "SELECT setval('users_eventstorerecord_id_seq', 5);"
+          "INSERT INTO users_eventstorerecord (aggregate_id, event_id, event_type, event_data, version, occurred_at)"
+          " VALUES (1, gen_random_uuid()::text, 'UserRegistered', '{\"username\": \"ada\", \"email\":"
+          " \"ada@example.com\"}', 1, now())");
+  const std::string config = migrated(db, "rebuild-skipped-ids.toml", R"toml([database]
+url = "${TEST_DATABASE_URL}"
+
+[http]
+listen = "127.0.0.1:0"
+
+[sources.users]
+preset = "django_event_store"
+table = "users_eventstorerecord"
+poll_interval = "50ms"
+hole_grace = "2s"
+
+[handlers.users]
+kind = "users"
+)toml");
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(daemon) != 0; }));
+  REQUIRE(eventually([&] { return checkpoint(db, "users") == 6; }));
+
+  REQUIRE(http_request("127.0.0.1", http_port(daemon), "POST", "/admin/rebuild/users").status == 202);
+  REQUIRE(eventually([&] { return swaps(daemon) == 1; }, 60s));
+  const std::string log = daemon.log();
+  INFO(log);
+  CHECK(log.find("event=rebuild_swapped position=6 ") != std::string::npos);
+  CHECK(checkpoint(db, "users") == 6);
+  CHECK(db.query_int("SELECT count(*) FROM user_projection") == 1);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
