@@ -153,10 +153,13 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   }
   std::string error;
   const auto arguments = parse(args, error);
-  static const std::vector<std::string> kCommands = {"run",     "migrate", "check-config", "status", "pause",
-                                                      "resume",  "skip",    "rebuild",      "retry",  "drop",
-                                                      "reset-checkpoint", "detect", "verify"};
-  if (arguments && std::find(kCommands.begin(), kCommands.end(), arguments->command) == kCommands.end()) {
+  // The commands are the ones --help lists: each usage entry's first word.
+  const auto listed = [](const std::string& command) {
+    return !command.empty() && std::ranges::any_of(commands(), [&](const UsageEntry& entry) {
+      return entry.synopsis.substr(0, entry.synopsis.find(' ')) == command;
+    });
+  };
+  if (arguments && !listed(arguments->command)) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
   } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {
     error = arguments->command + " needs a handler name";
