@@ -2,7 +2,8 @@
 // to two reference points measured in the same run on the same data: the set-based SQL bound (the whole
 // projection as two INSERT ... SELECT statements) and a naive per-event projector (one transaction per
 // event, as a Celery task per event does). Prints rates, projectord's peak RSS and the ratios, then checks
-// that all three produced the same read models.
+// that all three produced the same read models. With --store or --codec it runs the matrix of store presets
+// and codecs instead (matrix.hpp).
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include <pqxx/transaction>
 #include <string>
 
+#include "bench/catchup/matrix.hpp"
 #include "bench/catchup/naive_projector.hpp"
 #include "bench/support/flags.hpp"
 #include "bench/support/process.hpp"
@@ -25,6 +27,7 @@ namespace bench = projectord::bench;
 constexpr std::string_view kUsage =
     R"(usage: bench-catchup --url CONNINFO --projectord PATH [--events N] [--naive-events K]
                      [--read-models users|users+log]
+       bench-catchup --url CONNINFO --projectord PATH [--events N] --store PRESET|all --codec CODEC|all
 
 Creates a fresh database `bench_catchup` on the server CONNINFO points at, loads N user events into an
 eventsourcing_django stored_events table (plain JSON state), and measures in the same run, building the
@@ -34,6 +37,15 @@ same read models each time:
   a naive per-event projector            (one transaction per event, first K events)
 then checks that the three read models are identical. Exits 1 when a check fails.
 
+With --store or --codec (the other one defaults to all), the matrix instead: the same N events (default
+200000) in each store preset's own table with each codec its library writes, each in a database of its own;
+one projectord catch-up of the user model per combination, its rate printed with its ratio to the same
+preset's plain JSON codec (eventsourcing_json or json) and to django_event_store/json of the same run, and
+its model checked against the set-based pass. A combination without a cipher below 0.7x of either is a FAIL;
+the aes codecs report their ratio. PRESET: eventsourcing, eventsourcing_django, django_event_store,
+djangoevents, eventuali, django_event_tables, generic; CODEC: json, json_zlib, eventsourcing_json,
+eventsourcing_json_zlib, eventsourcing_json_aes, eventsourcing_json_zlib_aes.
+
 options:
   --url CONNINFO       libpq conninfo or URI of a server where we may create databases (required)
   --projectord PATH    the projectord binary (required)
@@ -41,13 +53,40 @@ options:
   --naive-events K     events the naive projector processes (default 20000)
   --read-models WHICH  users: the user read model (user_projection) alone (default);
                        users+log: the demo's two, user_projection and the user_event_log audit table
+  --store PRESET       the matrix, over this store preset or all
+  --codec CODEC        the matrix, over this codec or all
 )";
 
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+int run_matrix(bench::Flags& flags) {
+  bench::MatrixRun run;
+  run.server_url = flags.required_text("--url");
+  run.projectord = flags.required_text("--projectord");
+  run.events = flags.positive("--events", 200'000);
+  std::vector<std::string> presets{"all"};
+  std::vector<std::string> codecs{"all"};
+  for (const bench::StoreCombination& c : bench::store_combinations()) {
+    if (std::ranges::find(presets, c.preset) == presets.end()) presets.push_back(c.preset);
+    const std::string codec(projectord::config::codec_name(c.codec));
+    if (std::ranges::find(codecs, codec) == codecs.end()) codecs.push_back(codec);
+  }
+  const std::string preset = flags.choice("--store", presets);
+  const std::string codec = flags.choice("--codec", codecs);
+  for (const char* single_store_only : {"--naive-events", "--read-models"}) {
+    if (flags.has(single_store_only)) {
+      throw bench::UsageError(std::string(single_store_only) + " is not an option of the matrix (--store, --codec)");
+    }
+  }
+  flags.finish();
+  run.combinations = bench::select_combinations(preset, codec);
+  return bench::run_matrix(run) == 0 ? 0 : 1;
+}
+
 int run(bench::Flags& flags) {
+  if (flags.has("--store") || flags.has("--codec")) return run_matrix(flags);
   const std::string server_url = flags.required_text("--url");
   const std::string binary = flags.required_text("--projectord");
   const std::int64_t events = flags.positive("--events", 1'000'000);
