@@ -2,17 +2,20 @@
 // to two reference points measured in the same run on the same data: the set-based SQL bound (the whole
 // projection as two INSERT ... SELECT statements) and a naive per-event projector (one transaction per
 // event, as a Celery task per event does). Prints rates, projectord's peak RSS and the ratios, then checks
-// that all three produced the same read models. With --store or --codec it runs the matrix of store presets
-// and codecs instead (matrix.hpp).
+// that all three produced the same read models. With --read-models sql it also measures the user model
+// declared as a kind `sql` handler; with --store or --codec it runs the matrix of store presets and codecs
+// instead (matrix.hpp).
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
 
 #include "bench/catchup/matrix.hpp"
 #include "bench/catchup/naive_projector.hpp"
+#include "bench/catchup/sql_users.hpp"
 #include "bench/support/flags.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/read_models.hpp"
@@ -26,7 +29,7 @@ namespace bench = projectord::bench;
 
 constexpr std::string_view kUsage =
     R"(usage: bench-catchup --url CONNINFO --projectord PATH [--events N] [--naive-events K]
-                     [--read-models users|users+log]
+                     [--read-models users|users+log|sql]
        bench-catchup --url CONNINFO --projectord PATH [--events N] --store PRESET|all --codec CODEC|all
 
 Creates a fresh database `bench_catchup` on the server CONNINFO points at, loads N user events into an
@@ -52,7 +55,10 @@ options:
   --events N           events in the store (default 1000000)
   --naive-events K     events the naive projector processes (default 20000)
   --read-models WHICH  users: the user read model (user_projection) alone (default);
-                       users+log: the demo's two, user_projection and the user_event_log audit table
+                       users+log: the demo's two, user_projection and the user_event_log audit table;
+                       sql: user_projection, then the same model declared as a kind `sql` handler
+                       ([[statements]] per event type, into user_projection_sql with its readers'
+                       indexes in place, as Django's migration leaves it), a catch-up of its own
   --store PRESET       the matrix, over this store preset or all
   --codec CODEC        the matrix, over this codec or all
 )";
@@ -91,7 +97,9 @@ int run(bench::Flags& flags) {
   const std::string binary = flags.required_text("--projectord");
   const std::int64_t events = flags.positive("--events", 1'000'000);
   const std::int64_t naive_events = std::min(events, flags.positive("--naive-events", 20'000));
-  const bool with_log = flags.choice("--read-models", {"users", "users+log"}) == "users+log";
+  const std::string read_models = flags.choice("--read-models", {"users", "users+log", "sql"});
+  const bool with_log = read_models == "users+log";
+  const bool with_sql = read_models == "sql";
   flags.finish();
 
   bench::WorkDir work_dir("bench-catchup");
@@ -99,7 +107,8 @@ int run(bench::Flags& flags) {
   pqxx::connection connection(url);
   bench::print_header("projectord benchmark: catch-up", connection);
   std::cout << "events: " << events << " (naive projector: first " << naive_events << ")\n"
-            << "read models: user_projection" << (with_log ? " and user_event_log" : " alone") << std::endl;
+            << "read models: user_projection"
+            << (with_log ? " and user_event_log" : with_sql ? ", then as a kind sql handler" : " alone") << std::endl;
 
   // Setup, not timed: the store, projectord's schema and tables, the reference tables.
   bench::create_stored_events(url, work_dir.path() + "/demo-writer.log");
@@ -121,16 +130,33 @@ int run(bench::Flags& flags) {
     bench::create_like(connection, "user_projection" + suffix, "user_projection");
     if (with_log) bench::create_like(connection, "user_event_log" + suffix, "user_event_log");
   }
+  if (with_sql) bench::create_like(connection, "user_projection_sql", "user_projection");
   {
-    // A Celery task per event writes the model as its readers have it: every index in place.
+    // A Celery task per event writes the model as its readers have it: every index in place. So does the sql
+    // handler, whose table Django's migration created with the model's indexes.
     pqxx::work txn(connection);
     bench::add_reader_indexes(txn, "user_projection_naive", log_table("user_event_log_naive"));
+    if (with_sql) bench::add_reader_indexes(txn, "user_projection_sql", "");
     txn.commit();
+  }
+  std::optional<bench::Projectord> sql_projectord;
+  if (with_sql) {
+    bench::ProjectordOptions sql_options;
+    sql_options.handlers = {bench::sql_users_handler("users_sql", "user_projection_sql")};
+    sql_projectord.emplace(binary, url, work_dir.path() + "/sql", sql_options);
+    sql_projectord->migrate();
   }
 
   // (a) projectord, the whole process.
   bench::checkpoint(connection);
   const bench::ExitInfo daemon = projectord.catch_up();
+
+  // (a') the same model from the sql handler, a catch-up of its own.
+  bench::ExitInfo sql_daemon;
+  if (sql_projectord) {
+    bench::checkpoint(connection);
+    sql_daemon = sql_projectord->catch_up();
+  }
 
   // (b) the set-based bound.
   bench::checkpoint(connection);
@@ -156,6 +182,15 @@ int run(bench::Flags& flags) {
             << " events, " << bench::fixed(naive_seconds, 2) << " s)\n"
             << "ratio projectord / set-based: " << bench::ratio(daemon_rate, set_based_rate) << "\n"
             << "ratio projectord / naive: " << bench::ratio(daemon_rate, naive_rate) << std::endl;
+  if (with_sql) {
+    const double sql_rate = static_cast<double>(events) / sql_daemon.seconds;
+    std::cout << "projectord catch-up, kind sql handler: " << bench::fixed(sql_rate, 0) << " events/s ("
+              << bench::fixed(sql_daemon.seconds, 2) << " s), peak RSS " << bench::fixed(sql_daemon.peak_rss_mb, 1)
+              << " MB\n"
+              << "ratio sql handler / naive: " << bench::ratio(sql_rate, naive_rate) << "\n"
+              << "ratio sql handler / compiled users handler: " << bench::ratio(sql_rate, daemon_rate) << "\n"
+              << "ratio sql handler / set-based: " << bench::ratio(sql_rate, set_based_rate) << std::endl;
+  }
 
   // Checks, not timed.
   bench::run_set_based(connection, "user_projection_sbk", log_table("user_event_log_sbk"), naive_last_id);
@@ -166,6 +201,10 @@ int run(bench::Flags& flags) {
                     bench::kUserColumns);
   bench::check_same(checks, connection, "users: naive = set-based (first K)", "user_projection_naive",
                     "user_projection_sbk", bench::kUserColumns);
+  if (with_sql) {
+    bench::check_same(checks, connection, "users: sql handler = set-based", "user_projection_sql",
+                      "user_projection_sb", bench::kUserColumns);
+  }
   if (with_log) {
     bench::check_same(checks, connection, "event log: projectord = set-based", "user_event_log", "user_event_log_sb",
                       bench::kLogColumns);
@@ -174,7 +213,10 @@ int run(bench::Flags& flags) {
     bench::check_same(checks, connection, "event log: naive = set-based (first K)", "user_event_log_naive",
                       "user_event_log_sbk", bench::kLogColumns);
   }
-  if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
+  if (checks.failures() != 0) {
+    std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
+    if (sql_projectord) std::cout << "projectord log, sql handler:\n" << bench::tail_of(sql_projectord->log_path());
+  }
   return checks.failures() == 0 ? 0 : 1;
 }
 
