@@ -2,10 +2,11 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--matrix-events M] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
 #
 # bench-catchup runs three times: the demo's store (--events, --naive-events and --read-models go to it), the
-# matrix of every store preset and codec (--store all --codec all, --matrix-events as its --events), and the
+# matrix of every store preset and codec (--store all --codec all, --matrix-events and --matrix-rounds as its
+# --events and --rounds), and the
 # user model as a kind sql handler (--read-models sql, --sql-events as its --events, default 200,000, and
 # --naive-events). --rate and --seconds (the live writer's rate and phase length) go to bench-live and
 # bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers, --wrk-seconds as its
@@ -55,6 +56,7 @@ while (($# > 0)); do
       sql_args+=("$1" "$2")
       ;;
     --matrix-events) matrix_args+=(--events "$2") ;;
+    --matrix-rounds) matrix_args+=(--rounds "$2") ;;
     --sql-events) sql_events=$2 ;;
     --rate | --seconds)
       live_args+=("$1" "$2")

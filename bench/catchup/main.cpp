@@ -30,7 +30,8 @@ namespace bench = projectord::bench;
 constexpr std::string_view kUsage =
     R"(usage: bench-catchup --url CONNINFO --projectord PATH [--events N] [--naive-events K]
                      [--read-models users|users+log|sql]
-       bench-catchup --url CONNINFO --projectord PATH [--events N] --store PRESET|all --codec CODEC|all
+       bench-catchup --url CONNINFO --projectord PATH [--events N] [--rounds R] --store PRESET|all
+                     --codec CODEC|all
 
 Creates a fresh database `bench_catchup` on the server CONNINFO points at, loads N user events into an
 eventsourcing_django stored_events table (plain JSON state), and measures in the same run, building the
@@ -42,9 +43,9 @@ then checks that the three read models are identical. Exits 1 when a check fails
 
 With --store or --codec (the other one defaults to all), the matrix instead: the same N events (default
 200000) in each store preset's own table with each codec its library writes, each in a database of its own;
-one projectord catch-up of the user model per combination, its rate printed with its ratio to the same
-preset's plain JSON codec (eventsourcing_json or json) and to django_event_store/json of the same run, and
-its model checked against the set-based pass. A combination without a cipher below 0.7x of either is a FAIL;
+R rounds of one projectord catch-up of the user model per combination, the median round's rate printed
+with its ratio to the same preset's plain JSON codec (eventsourcing_json or json) and to
+django_event_store/json of the same run, and its model checked against the set-based pass. A combination without a cipher below 0.7x of either is a FAIL;
 the aes codecs report their ratio. PRESET: eventsourcing, eventsourcing_django, django_event_store,
 djangoevents, eventuali, django_event_tables, generic; CODEC: json, json_zlib, eventsourcing_json,
 eventsourcing_json_zlib, eventsourcing_json_aes, eventsourcing_json_zlib_aes.
@@ -61,6 +62,7 @@ options:
                        indexes in place, as Django's migration leaves it), a catch-up of its own
   --store PRESET       the matrix, over this store preset or all
   --codec CODEC        the matrix, over this codec or all
+  --rounds R           the matrix's catch-ups per store (default 3)
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -72,6 +74,7 @@ int run_matrix(bench::Flags& flags) {
   run.server_url = flags.required_text("--url");
   run.projectord = flags.required_text("--projectord");
   run.events = flags.positive("--events", 200'000);
+  run.rounds = flags.positive("--rounds", 3);
   std::vector<std::string> presets{"all"};
   std::vector<std::string> codecs{"all"};
   for (const bench::StoreCombination& c : bench::store_combinations()) {
@@ -93,6 +96,7 @@ int run_matrix(bench::Flags& flags) {
 
 int run(bench::Flags& flags) {
   if (flags.has("--store") || flags.has("--codec")) return run_matrix(flags);
+  if (flags.has("--rounds")) throw bench::UsageError("--rounds is an option of the matrix (--store, --codec)");
   const std::string server_url = flags.required_text("--url");
   const std::string binary = flags.required_text("--projectord");
   const std::int64_t events = flags.positive("--events", 1'000'000);

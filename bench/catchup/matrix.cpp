@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <iostream>
 #include <pqxx/connection>
+#include <pqxx/transaction>
 
 #include "bench/support/flags.hpp"
 #include "bench/support/process.hpp"
@@ -21,23 +22,34 @@ using Clock = std::chrono::steady_clock;
 
 const StoreCombination kCommonBaseline{"django_event_store", config::Codec::json};
 
-struct Measured {
+// One combination's store, built once and caught up on once per round.
+struct Store {
   StoreCombination combination;
-  ExitInfo exit;
-  double rate = 0;
+  std::string database;
+  std::string url;
+  Projectord projectord;
+  std::vector<ExitInfo> rounds;
+
+  // Events per second of the median round.
+  double rate(std::int64_t events) const {
+    std::vector<double> seconds;
+    for (const ExitInfo& round : rounds) seconds.push_back(round.seconds);
+    std::ranges::sort(seconds);
+    return static_cast<double>(events) / seconds[seconds.size() / 2];
+  }
+  double peak_rss_mb() const { return std::ranges::max(rounds, {}, &ExitInfo::peak_rss_mb).peak_rss_mb; }
 };
 
-const Measured& measured(const std::vector<Measured>& all, const StoreCombination& combination) {
-  return *std::ranges::find(all, combination, &Measured::combination);
+const Store& store_of(const std::vector<Store>& stores, const StoreCombination& combination) {
+  return *std::ranges::find(stores, combination, &Store::combination);
 }
 
 std::string database_of(const StoreCombination& combination) {
   return "bench_catchup_" + combination.preset + "_" + std::string(config::codec_name(combination.codec));
 }
 
-// Builds the store, catches up on it, checks the model against the reference and drops the database.
-Measured measure(const MatrixRun& run, const StoreCombination& combination, const WorkDir& work_dir,
-                 pqxx::connection& reference, Checks& checks) {
+// Setup, not timed: the database, the store's tables and events, projectord's schema and the model's table.
+Store build_store(const MatrixRun& run, const StoreCombination& combination, const WorkDir& work_dir) {
   const std::string database = database_of(combination);
   const std::string url = fresh_database(run.server_url, database);
   const std::string dir = work_dir.path() + "/" + database;
@@ -45,43 +57,62 @@ Measured measure(const MatrixRun& run, const StoreCombination& combination, cons
   options.source_toml = store_source_toml(combination);
   options.handlers.resize(1);  // the users handler comes first
   options.env = store_environment(combination);
-  const Projectord projectord(run.projectord, url, dir, options);
+  Store store{combination, database, url, Projectord(run.projectord, url, dir, options), {}};
   create_store(url, combination, run.events, dir + "/store.log");
-  projectord.migrate();
-  if (store_needs_position(combination)) projectord.migrate({"--add-position", "shop"});
-  Measured result{combination, {}, 0};
+  store.projectord.migrate();
+  if (store_needs_position(combination)) store.projectord.migrate({"--add-position", "shop"});
+  return store;
+}
+
+// One timed catch-up from position 0 into an empty model without its readers' indexes, as every round has it.
+void catch_up(const MatrixRun& run, Store& store) {
+  pqxx::connection connection(store.url);
+  if (!store.rounds.empty()) {
+    {
+      pqxx::work txn(connection);
+      txn.exec("DROP TABLE user_projection");
+      txn.exec("DELETE FROM projectord.checkpoints");
+      txn.commit();
+    }
+    store.projectord.migrate();
+  }
+  settle(connection);
+  const ExitInfo exit = store.projectord.catch_up();
+  store.rounds.push_back(exit);
+  std::cout << "round " << store.rounds.size() << ", " << store.combination.name() << ": "
+            << fixed(static_cast<double>(run.events) / exit.seconds, 0) << " events/s (" << fixed(exit.seconds, 2)
+            << " s), peak RSS " << fixed(exit.peak_rss_mb, 1) << " MB" << std::endl;
+}
+
+// Checks the last round's model against the reference and drops the database.
+void check_and_drop(const MatrixRun& run, const Store& store, pqxx::connection& reference, Checks& checks) {
   {
-    pqxx::connection connection(url);
-    settle(connection);
-    result.exit = projectord.catch_up();
-    result.rate = static_cast<double>(run.events) / result.exit.seconds;
-    std::cout << combination.name() << ": " << fixed(result.rate, 0) << " events/s (" << fixed(result.exit.seconds, 2)
-              << " s), peak RSS " << fixed(result.exit.peak_rss_mb, 1) << " MB" << std::endl;
-    const RowsDigest built = rows_digest(connection, compared_select(combination, "user_projection"));
+    pqxx::connection connection(store.url);
+    const RowsDigest built = rows_digest(connection, compared_select(store.combination, "user_projection"));
     const RowsDigest expected =
-        rows_digest(reference, "SELECT " + compared_columns(combination) + " FROM user_projection_sb");
-    checks.expect(built == expected && built.rows > 0, "users: " + combination.name() + " = set-based",
+        rows_digest(reference, "SELECT " + compared_columns(store.combination) + " FROM user_projection_sb");
+    checks.expect(built == expected && built.rows > 0, "users: " + store.combination.name() + " = set-based",
                   std::to_string(built.rows) + " rows, " + std::to_string(expected.rows) + " expected, digests " +
                       (built.md5 == expected.md5 ? "equal" : "differ"));
     checks.expect(query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
-                  combination.name() + ": projectord dead-lettered nothing");
+                  store.combination.name() + ": projectord dead-lettered nothing");
   }
-  drop_database(run.server_url, database);
-  return result;
+  drop_database(run.server_url, store.database);
 }
 
-void print_table(const std::vector<Measured>& all) {
-  const double common = measured(all, kCommonBaseline).rate;
+void print_table(const MatrixRun& run, const std::vector<Store>& stores) {
+  const double common = store_of(stores, kCommonBaseline).rate(run.events);
   std::cout << "\n"
             << std::left << std::setw(22) << "store" << std::setw(30) << "codec" << std::right << std::setw(10)
             << "events/s" << std::setw(11) << "peak RSS" << std::setw(20) << "/ preset's plain" << std::setw(24)
             << "/ django_event_store" << "\n";
-  for (const Measured& m : all) {
-    std::cout << std::left << std::setw(22) << m.combination.preset << std::setw(30)
-              << config::codec_name(m.combination.codec) << std::right << std::setw(10) << fixed(m.rate, 0)
-              << std::setw(8) << fixed(m.exit.peak_rss_mb, 1) << " MB" << std::setw(20)
-              << ratio(m.rate, measured(all, plain_json_of(m.combination)).rate) << std::setw(24)
-              << ratio(m.rate, common) << "\n";
+  for (const Store& store : stores) {
+    const double rate = store.rate(run.events);
+    std::cout << std::left << std::setw(22) << store.combination.preset << std::setw(30)
+              << config::codec_name(store.combination.codec) << std::right << std::setw(10) << fixed(rate, 0)
+              << std::setw(8) << fixed(store.peak_rss_mb(), 1) << " MB" << std::setw(20)
+              << ratio(rate, store_of(stores, plain_json_of(store.combination)).rate(run.events)) << std::setw(24)
+              << ratio(rate, common) << "\n";
   }
   std::cout << std::endl;
 }
@@ -113,7 +144,7 @@ int run_matrix(const MatrixRun& run) {
   pqxx::connection connection(url);
   print_header("projectord benchmark: catch-up over every store preset and codec", connection);
   std::cout << "events: " << run.events << " per store, read model: user_projection alone, " << run.combinations.size()
-            << " stores, one database each\n"
+            << " stores, one database each, " << run.rounds << " rounds (each store once per round), medians\n"
             << "baselines of the same run: each preset with its plain JSON codec (eventsourcing_json or json), and"
                " django_event_store/json\n"
             << "bound: every combination without a cipher at >= " << fixed(kMinPlainRatio, 1)
@@ -132,27 +163,30 @@ int run_matrix(const MatrixRun& run) {
   run_set_based(connection, "user_projection_sb", "", query_int(connection, "SELECT max(id) FROM stored_events"));
   const double set_based_seconds = std::chrono::duration<double>(Clock::now() - set_based_start).count();
   std::cout << "set-based SQL bound (the reference): " << fixed(static_cast<double>(run.events) / set_based_seconds, 0)
-            << " events/s (" << fixed(set_based_seconds, 2) << " s)\n"
-            << std::endl;
+            << " events/s (" << fixed(set_based_seconds, 2) << " s)" << std::endl;
 
-  Checks checks;
-  std::vector<Measured> all;
-  for (const StoreCombination& combination : run.combinations) {
-    all.push_back(measure(run, combination, work_dir, connection, checks));
+  std::vector<Store> stores;
+  for (const StoreCombination& combination : run.combinations) stores.push_back(build_store(run, combination, work_dir));
+  // Round by round, so that a slow spell of the machine falls on a different store each round.
+  for (std::int64_t round = 0; round < run.rounds; ++round) {
+    for (Store& store : stores) catch_up(run, store);
   }
-  print_table(all);
+  Checks checks;
+  for (const Store& store : stores) check_and_drop(run, store, connection, checks);
+  print_table(run, stores);
 
-  const double common = measured(all, kCommonBaseline).rate;
-  for (const Measured& m : all) {
-    const double own = measured(all, plain_json_of(m.combination)).rate;
-    const std::string ratios = ratio(m.rate, own) + " of " + plain_json_of(m.combination).name() + ", " +
-                               ratio(m.rate, common) + " of " + kCommonBaseline.name();
-    if (m.combination.encrypted()) {
-      std::cout << m.combination.name() << " (cipher, held to no bound): " << ratios << "\n";
+  const double common = store_of(stores, kCommonBaseline).rate(run.events);
+  for (const Store& store : stores) {
+    const double rate = store.rate(run.events);
+    const double own = store_of(stores, plain_json_of(store.combination)).rate(run.events);
+    const std::string ratios = ratio(rate, own) + " of " + plain_json_of(store.combination).name() + ", " +
+                               ratio(rate, common) + " of " + kCommonBaseline.name();
+    if (store.combination.encrypted()) {
+      std::cout << store.combination.name() << " (cipher, held to no bound): " << ratios << "\n";
       continue;
     }
-    checks.expect(m.rate >= kMinPlainRatio * own && m.rate >= kMinPlainRatio * common,
-                  m.combination.name() + " >= " + fixed(kMinPlainRatio, 1) + "x of plain JSON", ratios);
+    checks.expect(rate >= kMinPlainRatio * own && rate >= kMinPlainRatio * common,
+                  store.combination.name() + " >= " + fixed(kMinPlainRatio, 1) + "x of plain JSON", ratios);
   }
   return checks.failures();
 }
