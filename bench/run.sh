@@ -6,12 +6,12 @@
 #
 # bench-catchup runs three times: the demo's store (--events, --naive-events and --read-models go to it), the
 # matrix of every store preset and codec (--store all --codec all, --matrix-events and --matrix-rounds as its
-# --events and --rounds), and the
-# user model as a kind sql handler (--read-models sql, --sql-events as its --events, default 200,000, and
-# --naive-events). --rate and --seconds (the live writer's rate and phase length) go to bench-live and
-# bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers, --wrk-seconds as its
-# --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events and --rebuild-rounds as its
-# --rounds; bench-redis gets --rate and --seconds too, --redis-entries as its --entries, and --webhook-events.
+# --events and --rounds), and the user model as a kind sql handler (--read-models sql, --sql-events as its
+# --events, default 200,000, and --naive-events). --rate and --seconds (the live writer's rate and phase
+# length) go to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
+# --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events and
+# --rebuild-rounds as its --rounds; bench-redis gets --rate and --seconds too, --redis-entries as its --entries,
+# and --webhook-events.
 # Installs wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
 # repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
 # programs are built.
