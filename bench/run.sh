@@ -2,13 +2,16 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
 #
-# --events, --naive-events and --read-models go to bench-catchup, --rate and --seconds (the live writer's rate
-# and phase length) to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events,
-# --handlers, --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its
-# --events and --rebuild-rounds as its --rounds; bench-redis gets --rate and --seconds too, --redis-entries as
-# its --entries, and --webhook-events.
+# bench-catchup runs three times: the demo's store (--events, --naive-events and --read-models go to it), the
+# matrix of every store preset and codec (--store all --codec all, --matrix-events and --matrix-rounds as its
+# --events and --rounds), and the user model as a kind sql handler (--read-models sql, --sql-events as its
+# --events, default 200,000, and --naive-events). --rate and --seconds (the live writer's rate and phase
+# length) go to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
+# --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events and
+# --rebuild-rounds as its --rounds; bench-redis gets --rate and --seconds too, --redis-entries as its --entries,
+# and --webhook-events.
 # Installs wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
 # repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
 # programs are built.
@@ -36,6 +39,10 @@ case $which in
   *) usage ;;
 esac
 catchup_args=()
+matrix_args=()
+sql_args=()
+# The sql handler writes per event: at a million events it would take many minutes.
+sql_events=200000
 live_args=()
 metrics_args=()
 rebuild_args=()
@@ -43,7 +50,14 @@ redis_args=()
 while (($# > 0)); do
   (($# >= 2)) || usage
   case $1 in
-    --events | --naive-events | --read-models) catchup_args+=("$1" "$2") ;;
+    --events | --read-models) catchup_args+=("$1" "$2") ;;
+    --naive-events)
+      catchup_args+=("$1" "$2")
+      sql_args+=("$1" "$2")
+      ;;
+    --matrix-events) matrix_args+=(--events "$2") ;;
+    --matrix-rounds) matrix_args+=(--rounds "$2") ;;
+    --sql-events) sql_events=$2 ;;
     --rate | --seconds)
       live_args+=("$1" "$2")
       rebuild_args+=("$1" "$2")
@@ -96,6 +110,12 @@ status=0
 if [[ $which == catchup || $which == all ]]; then
   "$build_dir/bench/bench-catchup" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
     "${catchup_args[@]}" || status=1
+  echo
+  "$build_dir/bench/bench-catchup" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
+    --store all --codec all "${matrix_args[@]}" || status=1
+  echo
+  "$build_dir/bench/bench-catchup" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
+    --read-models sql --events "$sql_events" "${sql_args[@]}" || status=1
 fi
 if [[ $which == live || $which == all ]]; then
   if [[ $which == all ]]; then

@@ -2,15 +2,20 @@
 // to two reference points measured in the same run on the same data: the set-based SQL bound (the whole
 // projection as two INSERT ... SELECT statements) and a naive per-event projector (one transaction per
 // event, as a Celery task per event does). Prints rates, projectord's peak RSS and the ratios, then checks
-// that all three produced the same read models.
+// that all three produced the same read models. With --read-models sql it also measures the user model
+// declared as a kind `sql` handler; with --store or --codec it runs the matrix of store presets and codecs
+// instead (matrix.hpp).
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <string>
 
+#include "bench/catchup/matrix.hpp"
 #include "bench/catchup/naive_projector.hpp"
+#include "bench/catchup/sql_users.hpp"
 #include "bench/support/flags.hpp"
 #include "bench/support/process.hpp"
 #include "bench/support/read_models.hpp"
@@ -24,7 +29,9 @@ namespace bench = projectord::bench;
 
 constexpr std::string_view kUsage =
     R"(usage: bench-catchup --url CONNINFO --projectord PATH [--events N] [--naive-events K]
-                     [--read-models users|users+log]
+                     [--read-models users|users+log|sql]
+       bench-catchup --url CONNINFO --projectord PATH [--events N] [--rounds R] --store PRESET|all
+                     --codec CODEC|all
 
 Creates a fresh database `bench_catchup` on the server CONNINFO points at, loads N user events into an
 eventsourcing_django stored_events table (plain JSON state), and measures in the same run, building the
@@ -34,25 +41,69 @@ same read models each time:
   a naive per-event projector            (one transaction per event, first K events)
 then checks that the three read models are identical. Exits 1 when a check fails.
 
+With --store or --codec (the other one defaults to all), the matrix instead: the same N events (default
+200000) in each store preset's own table with each codec its library writes, each in a database of its own;
+R rounds of one projectord catch-up of the user model per combination, the median round's rate printed
+with its ratio to the same preset's plain JSON codec (eventsourcing_json or json) and to
+django_event_store/json of the same run, and its model checked against the set-based pass. A combination without a cipher below 0.7x of either is a FAIL;
+the aes codecs report their ratio. PRESET: eventsourcing, eventsourcing_django, django_event_store,
+djangoevents, eventuali, django_event_tables, generic; CODEC: json, json_zlib, eventsourcing_json,
+eventsourcing_json_zlib, eventsourcing_json_aes, eventsourcing_json_zlib_aes.
+
 options:
   --url CONNINFO       libpq conninfo or URI of a server where we may create databases (required)
   --projectord PATH    the projectord binary (required)
   --events N           events in the store (default 1000000)
   --naive-events K     events the naive projector processes (default 20000)
   --read-models WHICH  users: the user read model (user_projection) alone (default);
-                       users+log: the demo's two, user_projection and the user_event_log audit table
+                       users+log: the demo's two, user_projection and the user_event_log audit table;
+                       sql: user_projection, then the same model declared as a kind `sql` handler
+                       ([[statements]] per event type, into user_projection_sql with its readers'
+                       indexes in place, as Django's migration leaves it), a catch-up of its own
+  --store PRESET       the matrix, over this store preset or all
+  --codec CODEC        the matrix, over this codec or all
+  --rounds R           the matrix's catch-ups per store (default 3)
 )";
 
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+int run_matrix(bench::Flags& flags) {
+  bench::MatrixRun run;
+  run.server_url = flags.required_text("--url");
+  run.projectord = flags.required_text("--projectord");
+  run.events = flags.positive("--events", 200'000);
+  run.rounds = flags.positive("--rounds", 3);
+  std::vector<std::string> presets{"all"};
+  std::vector<std::string> codecs{"all"};
+  for (const bench::StoreCombination& c : bench::store_combinations()) {
+    if (std::ranges::find(presets, c.preset) == presets.end()) presets.push_back(c.preset);
+    const std::string codec(projectord::config::codec_name(c.codec));
+    if (std::ranges::find(codecs, codec) == codecs.end()) codecs.push_back(codec);
+  }
+  const std::string preset = flags.choice("--store", presets);
+  const std::string codec = flags.choice("--codec", codecs);
+  for (const char* single_store_only : {"--naive-events", "--read-models"}) {
+    if (flags.has(single_store_only)) {
+      throw bench::UsageError(std::string(single_store_only) + " is not an option of the matrix (--store, --codec)");
+    }
+  }
+  flags.finish();
+  run.combinations = bench::select_combinations(preset, codec);
+  return bench::run_matrix(run) == 0 ? 0 : 1;
+}
+
 int run(bench::Flags& flags) {
+  if (flags.has("--store") || flags.has("--codec")) return run_matrix(flags);
+  if (flags.has("--rounds")) throw bench::UsageError("--rounds is an option of the matrix (--store, --codec)");
   const std::string server_url = flags.required_text("--url");
   const std::string binary = flags.required_text("--projectord");
   const std::int64_t events = flags.positive("--events", 1'000'000);
   const std::int64_t naive_events = std::min(events, flags.positive("--naive-events", 20'000));
-  const bool with_log = flags.choice("--read-models", {"users", "users+log"}) == "users+log";
+  const std::string read_models = flags.choice("--read-models", {"users", "users+log", "sql"});
+  const bool with_log = read_models == "users+log";
+  const bool with_sql = read_models == "sql";
   flags.finish();
 
   bench::WorkDir work_dir("bench-catchup");
@@ -60,7 +111,8 @@ int run(bench::Flags& flags) {
   pqxx::connection connection(url);
   bench::print_header("projectord benchmark: catch-up", connection);
   std::cout << "events: " << events << " (naive projector: first " << naive_events << ")\n"
-            << "read models: user_projection" << (with_log ? " and user_event_log" : " alone") << std::endl;
+            << "read models: user_projection"
+            << (with_log ? " and user_event_log" : with_sql ? ", then as a kind sql handler" : " alone") << std::endl;
 
   // Setup, not timed: the store, projectord's schema and tables, the reference tables.
   bench::create_stored_events(url, work_dir.path() + "/demo-writer.log");
@@ -82,16 +134,33 @@ int run(bench::Flags& flags) {
     bench::create_like(connection, "user_projection" + suffix, "user_projection");
     if (with_log) bench::create_like(connection, "user_event_log" + suffix, "user_event_log");
   }
+  if (with_sql) bench::create_like(connection, "user_projection_sql", "user_projection");
   {
-    // A Celery task per event writes the model as its readers have it: every index in place.
+    // A Celery task per event writes the model as its readers have it: every index in place. So does the sql
+    // handler, whose table Django's migration created with the model's indexes.
     pqxx::work txn(connection);
     bench::add_reader_indexes(txn, "user_projection_naive", log_table("user_event_log_naive"));
+    if (with_sql) bench::add_reader_indexes(txn, "user_projection_sql", "");
     txn.commit();
+  }
+  std::optional<bench::Projectord> sql_projectord;
+  if (with_sql) {
+    bench::ProjectordOptions sql_options;
+    sql_options.handlers = {bench::sql_users_handler("users_sql", "user_projection_sql")};
+    sql_projectord.emplace(binary, url, work_dir.path() + "/sql", sql_options);
+    sql_projectord->migrate();
   }
 
   // (a) projectord, the whole process.
   bench::checkpoint(connection);
   const bench::ExitInfo daemon = projectord.catch_up();
+
+  // (a') the same model from the sql handler, a catch-up of its own.
+  bench::ExitInfo sql_daemon;
+  if (sql_projectord) {
+    bench::checkpoint(connection);
+    sql_daemon = sql_projectord->catch_up();
+  }
 
   // (b) the set-based bound.
   bench::checkpoint(connection);
@@ -117,6 +186,15 @@ int run(bench::Flags& flags) {
             << " events, " << bench::fixed(naive_seconds, 2) << " s)\n"
             << "ratio projectord / set-based: " << bench::ratio(daemon_rate, set_based_rate) << "\n"
             << "ratio projectord / naive: " << bench::ratio(daemon_rate, naive_rate) << std::endl;
+  if (with_sql) {
+    const double sql_rate = static_cast<double>(events) / sql_daemon.seconds;
+    std::cout << "projectord catch-up, kind sql handler: " << bench::fixed(sql_rate, 0) << " events/s ("
+              << bench::fixed(sql_daemon.seconds, 2) << " s), peak RSS " << bench::fixed(sql_daemon.peak_rss_mb, 1)
+              << " MB\n"
+              << "ratio sql handler / naive: " << bench::ratio(sql_rate, naive_rate) << "\n"
+              << "ratio sql handler / compiled users handler: " << bench::ratio(sql_rate, daemon_rate) << "\n"
+              << "ratio sql handler / set-based: " << bench::ratio(sql_rate, set_based_rate) << std::endl;
+  }
 
   // Checks, not timed.
   bench::run_set_based(connection, "user_projection_sbk", log_table("user_event_log_sbk"), naive_last_id);
@@ -127,6 +205,10 @@ int run(bench::Flags& flags) {
                     bench::kUserColumns);
   bench::check_same(checks, connection, "users: naive = set-based (first K)", "user_projection_naive",
                     "user_projection_sbk", bench::kUserColumns);
+  if (with_sql) {
+    bench::check_same(checks, connection, "users: sql handler = set-based", "user_projection_sql",
+                      "user_projection_sb", bench::kUserColumns);
+  }
   if (with_log) {
     bench::check_same(checks, connection, "event log: projectord = set-based", "user_event_log", "user_event_log_sb",
                       bench::kLogColumns);
@@ -135,7 +217,10 @@ int run(bench::Flags& flags) {
     bench::check_same(checks, connection, "event log: naive = set-based (first K)", "user_event_log_naive",
                       "user_event_log_sbk", bench::kLogColumns);
   }
-  if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
+  if (checks.failures() != 0) {
+    std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
+    if (sql_projectord) std::cout << "projectord log, sql handler:\n" << bench::tail_of(sql_projectord->log_path());
+  }
   return checks.failures() == 0 ? 0 : 1;
 }
 

@@ -25,6 +25,9 @@ class Flags {
   /// True when --help or -h was given.
   bool help() const { return help_; }
 
+  /// True when `name` was given (an accessor still has to take it).
+  bool has(std::string_view name) const { return values_.contains(name); }
+
   std::string required_text(std::string_view name);
   /// One of `choices`; the first of them when the flag is absent.
   std::string choice(std::string_view name, const std::vector<std::string>& choices);

@@ -1,5 +1,6 @@
 #include "bench/support/read_models.hpp"
 
+#include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
 #include "bench/support/reference_sql.hpp"
@@ -48,6 +49,13 @@ void check_same(Checks& checks, pqxx::connection& connection, const std::string&
   checks.expect(differing == 0 && rows_a > 0, what,
                 a + " " + std::to_string(rows_a) + " rows, " + b + " " + std::to_string(rows_b) + " rows, " +
                     std::to_string(differing) + " rows differ");
+}
+
+RowsDigest rows_digest(pqxx::connection& connection, const std::string& select) {
+  pqxx::nontransaction txn(connection);
+  const pqxx::row row =
+      txn.exec1("SELECT count(*), coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '') FROM (" + select + ") r");
+  return {row[0].as<std::int64_t>(), row[1].c_str()};
 }
 
 }  // namespace projectord::bench

@@ -41,4 +41,15 @@ void run_set_based(pqxx::connection& connection, const std::string& users, const
 void check_same(Checks& checks, pqxx::connection& connection, const std::string& what, const std::string& a,
                 const std::string& b, const std::string& columns);
 
+/// The rows a query returns, fingerprinted: their number and the md5 of their sorted text forms, so that tables
+/// in different databases can be compared.
+struct RowsDigest {
+  std::int64_t rows = 0;
+  std::string md5;
+  bool operator==(const RowsDigest&) const = default;
+};
+
+/// The digest of the rows of `select` (a SELECT statement).
+RowsDigest rows_digest(pqxx::connection& connection, const std::string& select);
+
 }  // namespace projectord::bench

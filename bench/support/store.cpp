@@ -26,19 +26,6 @@ std::string quote_conninfo_value(std::string_view value) {
   return quoted + "'";
 }
 
-// bytea's hex input form, which COPY's text format passes through once its backslash is escaped.
-std::string bytea_hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + 2 * bytes.size());
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out += kHex[byte >> 4];
-    out += kHex[byte & 0xf];
-  }
-  return out;
-}
-
 // TOML basic string.
 std::string toml_string(std::string_view text) {
   std::string out = "\"";
@@ -76,6 +63,24 @@ std::string fresh_database(const std::string& server_url, const std::string& nam
   return with_database(server_url, name);
 }
 
+void drop_database(const std::string& server_url, const std::string& name) {
+  pqxx::connection admin(server_url);
+  pqxx::nontransaction txn(admin);
+  txn.exec("DROP DATABASE IF EXISTS " + txn.quote_name(name) + " WITH (FORCE)");
+}
+
+std::string bytea_hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + 2 * bytes.size());
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xf];
+  }
+  return out;
+}
+
 void create_stored_events(const std::string& url, const std::string& log_path) {
   const ExitInfo exit = run_process({PROJECTORD_DEMO_WRITER, "--url", url, "--events", "0"}, {}, log_path);
   if (exit.exit_code != 0) {
@@ -84,7 +89,8 @@ void create_stored_events(const std::string& url, const std::string& log_path) {
   }
 }
 
-void append_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count) {
+void append_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count,
+                   const StateEncoding& encode) {
   pqxx::work txn(connection);
   pqxx::stream_to copy(
       txn, "stored_events",
@@ -93,14 +99,15 @@ void append_events(pqxx::connection& connection, examples::UserEventGenerator& g
   for (std::int64_t i = 0; i < count; ++i) {
     const examples::StoredEvent event = generator.next();
     copy << std::make_tuple(application, event.originator_id, event.originator_version, event.topic,
-                            bytea_hex(event.state));
+                            bytea_hex(encode ? encode(event.state) : event.state));
   }
   copy.complete();
   txn.commit();
 }
 
-void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count) {
-  append_events(connection, generator, count);
+void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count,
+                 const StateEncoding& encode) {
+  append_events(connection, generator, count, encode);
   pqxx::nontransaction txn(connection);
   txn.exec("VACUUM ANALYZE stored_events");
 }
@@ -141,6 +148,7 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
       config_path_(work_dir + "/projectord.toml"),
       log_path_(work_dir + "/projectord.log"),
       env_{{"BENCH_DATABASE_URL", std::move(database_url)}} {
+  env_.insert(env_.end(), options.env.begin(), options.env.end());
   std::filesystem::create_directories(work_dir);
   std::ofstream config(config_path_);
   config << "[daemon]\nlog_level = " << toml_string(options.log_level) << "\n\n"
@@ -171,8 +179,10 @@ std::vector<std::string> Projectord::command(const std::vector<std::string>& arg
   return argv;
 }
 
-void Projectord::migrate() const {
-  const ExitInfo exit = run_process(command({"migrate"}), env_, log_path_);
+void Projectord::migrate(const std::vector<std::string>& args) const {
+  std::vector<std::string> migrate_args{"migrate"};
+  migrate_args.insert(migrate_args.end(), args.begin(), args.end());
+  const ExitInfo exit = run_process(command(migrate_args), env_, log_path_);
   if (exit.exit_code != 0) {
     throw std::runtime_error("projectord migrate exited with " + std::to_string(exit.exit_code) + ":\n" +
                              tail_of(log_path_));

@@ -29,15 +29,28 @@ std::string with_database(const std::string& url, const std::string& database);
 /// Drops database `name` if it exists (ending its sessions), creates it empty, and returns its conninfo.
 std::string fresh_database(const std::string& server_url, const std::string& name);
 
+/// Drops database `name` if it exists, ending its sessions.
+void drop_database(const std::string& server_url, const std::string& name);
+
+/// bytea's hex input form (`\x7b22...`), which COPY's text format passes through once its backslash is escaped.
+std::string bytea_hex(std::string_view bytes);
+
 /// Creates stored_events in the database `url` names, as eventsourcing_django's migration 0001 does: by
 /// running `projectord-demo-writer --events 0`, whose DDL is the reference. Its output goes to `log_path`.
 void create_stored_events(const std::string& url, const std::string& log_path);
 
-/// Appends the generator's next `count` events with one COPY, in one transaction.
-void append_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count);
+/// What an application does to the transcoder's bytes before it stores them (compression, encryption); empty:
+/// nothing, plain JSON state.
+using StateEncoding = std::function<std::string(const std::string&)>;
+
+/// Appends the generator's next `count` events with one COPY, in one transaction, their state encoded by
+/// `encode`.
+void append_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count,
+                   const StateEncoding& encode = {});
 
 /// append_events, then VACUUM ANALYZE on the table.
-void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count);
+void load_events(pqxx::connection& connection, examples::UserEventGenerator& generator, std::int64_t count,
+                 const StateEncoding& encode = {});
 
 /// `SHOW name` on the server.
 std::string server_setting(pqxx::connection& connection, const std::string& name);
@@ -73,6 +86,8 @@ struct ProjectordOptions {
   std::vector<HandlerConfig> handlers = demo_handlers();
   std::optional<std::string> http_listen;  ///< [http] listen; unset: the daemon's default
   std::string log_level = "warn";          ///< [daemon] log_level
+  /// More environment for the daemon besides the database url, e.g. an aes codec's CIPHER_KEY.
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 /// The projectord binary with a config for the bench database: source `shop` (preset eventsourcing_django,
@@ -88,8 +103,8 @@ class Projectord {
   const std::vector<std::pair<std::string, std::string>>& env() const { return env_; }
   const std::string& log_path() const { return log_path_; }
 
-  /// Runs `projectord migrate`; throws with the log's tail when it fails.
-  void migrate() const;
+  /// Runs `projectord migrate <args>`; throws with the log's tail when it fails.
+  void migrate(const std::vector<std::string>& args = {}) const;
 
   /// A catch-up from the checkpoints as they are to the head: `projectord run --exit-when-caught-up`, whole
   /// process (wall clock from fork to exit, peak RSS). Throws with the log's tail when it does not exit 0.
