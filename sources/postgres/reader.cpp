@@ -25,14 +25,13 @@ std::string column_or(const std::string& column, const std::string& fallback) {
   return column.empty() ? fallback : postgres::quote_identifier(column);
 }
 
-// A column name as a string literal: names are checked identifiers (letters, digits, _ and $), no quote in
-// them to escape.
-std::string name_literal(const std::string& column) { return "'" + column + "'"; }
-
 // The tables of a django_event_tables source as one relation with the columns a one-table source maps: each
 // branch reads one table, its type the branch's number (named after the read: no config text reaches the
-// SQL), its payload the row as a JSON object without the position. The planner pushes a query's position
-// bounds into every branch and merges the branches' position index scans (Merge Append) in position order.
+// SQL), its payload the whole row as a JSON object. row_to_json writes the row's text as it goes, where
+// to_jsonb would build a binary object only to render it again, at twice the server's time per row: the
+// decoder (row_decoder.hpp) takes the position out and the stream id from it. The planner pushes a query's
+// position bounds into every branch and merges the branches' position index scans (Merge Append) in
+// position order.
 std::string union_of_tables(const config::PostgresSource& source) {
   const std::string position = postgres::quote_identifier(source.position_column);
   // Written `row.*`, not `row`: a column called like the alias would be taken for the whole row.
@@ -41,13 +40,7 @@ std::string union_of_tables(const config::PostgresSource& source) {
   for (std::size_t i = 0; i < source.tables.size(); ++i) {
     if (i > 0) relation += " UNION ALL ";
     relation += "SELECT " + row + "." + position + " AS " + position;
-    if (!source.stream_id_column.empty()) {
-      // A table without the column has no key of that name in its row: an empty stream id.
-      relation += ", coalesce(to_jsonb(" + row + ".*) ->> " + name_literal(source.stream_id_column) + ", '') AS " +
-                  postgres::quote_identifier(source.stream_id_column);
-    }
-    relation += ", " + std::to_string(i) + " AS " + kDerivedType + ", to_jsonb(" + row + ".*) - " +
-                name_literal(source.position_column) + " AS " + kDerivedPayload;
+    relation += ", " + std::to_string(i) + " AS " + kDerivedType + ", row_to_json(" + row + ".*) AS " + kDerivedPayload;
     if (!source.recorded_at_column.empty()) {
       relation += ", " + row + "." + postgres::quote_identifier(source.recorded_at_column) + " AS " +
                   postgres::quote_identifier(source.recorded_at_column);
@@ -107,7 +100,8 @@ void PostgresReader::build_row_sql(bool payload_is_bytea) {
   const std::string payload_size =
       "coalesce(octet_length(" + payload + (payload_is_bytea ? "" : "::text") + "), 0)::bigint";
   const std::string columns =
-      "SELECT " + position_ + "::bigint AS position, " + column_or(source_.stream_id_column, "''") +
+      "SELECT " + position_ + "::bigint AS position, " +
+      (source_.tables.empty() ? column_or(source_.stream_id_column, "''") : std::string("''")) +
       "::text AS stream_id, " +
       (source_.version_column.empty() ? "0" : postgres::quote_identifier(source_.version_column) + "::bigint") +
       " AS version, " + type_ + "::text AS type, " + payload +

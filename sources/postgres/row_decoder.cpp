@@ -1,5 +1,7 @@
 #include "sources/postgres/row_decoder.hpp"
 
+#include <boost/json/serialize.hpp>
+
 #include "base/printable.hpp"
 #include "config/byte_size.hpp"
 #include "sources/payload_codec.hpp"
@@ -29,6 +31,19 @@ bool is_json_null(std::string_view text) {
   return first != std::string_view::npos && text.substr(first, last - first + 1) == "null";
 }
 
+// django_event_tables: the payload is the whole row (reader.cpp, union_of_tables). Its position column is not
+// the event's data, and its stream id is stream_id_column's value as text where the table has that column
+// (else empty).
+void take_row_keys(const config::PostgresSource& source, Event& event) {
+  if (!event.data.is_object()) return;
+  boost::json::object& row = event.data.as_object();
+  row.erase(source.position_column);
+  if (source.stream_id_column.empty()) return;
+  const boost::json::value* id = row.if_contains(source.stream_id_column);
+  if (id == nullptr || id->is_null()) return;
+  event.stream_id = id->is_string() ? std::string(id->as_string()) : boost::json::serialize(*id);
+}
+
 }  // namespace
 
 Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row) {
@@ -53,6 +68,7 @@ Result<Event> decode_row(const config::PostgresSource& source, const RawRow& row
   auto data = decode_payload(source.codec, *bytes, source.max_event_bytes, source.cipher_key);
   if (!data) return fail(where(source, row.position) + data.error());
   event.data = std::move(*data);
+  if (!source.tables.empty()) take_row_keys(source, event);
 
   if (row.metadata && !is_json_null(*row.metadata)) {
     // Held to the payload's rules (an object, the depth and size limits, finite numbers): a webhook's body
