@@ -153,7 +153,8 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
   std::ofstream config(config_path_);
   config << "[daemon]\nlog_level = " << toml_string(options.log_level) << "\n\n"
          << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\n\n";
-  if (options.http_listen) config << "[http]\nlisten = " << toml_string(*options.http_listen) << "\n\n";
+  // No HTTP unless asked: another daemon on the machine may hold the default port.
+  config << "[http]\nlisten = " << toml_string(options.http_listen) << "\n\n";
   if (options.source_toml.empty()) {
     config << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
            << "\ncodec = \"eventsourcing_json\"\n"

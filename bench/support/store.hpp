@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <pqxx/connection>
 #include <string>
 #include <string_view>
@@ -84,7 +83,7 @@ struct ProjectordOptions {
   /// What "caught up" means: every handler's checkpoint at the position this query returns.
   std::string head_sql = "SELECT coalesce(max(id), 0) FROM stored_events";
   std::vector<HandlerConfig> handlers = demo_handlers();
-  std::optional<std::string> http_listen;  ///< [http] listen; unset: the daemon's default
+  std::string http_listen;  ///< [http] listen; empty: no HTTP
   std::string log_level = "warn";          ///< [daemon] log_level
   /// More environment for the daemon besides the database url, e.g. an aes codec's CIPHER_KEY.
   std::vector<std::pair<std::string, std::string>> env;
