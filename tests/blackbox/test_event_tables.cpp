@@ -61,6 +61,9 @@ void write_history(const TestDatabase& db) {
 const std::string kConfig = R"toml([database]
 url = "${TEST_DATABASE_URL}"
 
+[http]
+listen = "127.0.0.1:0"
+
 [sources.library]
 preset = "django_event_tables"
 tables = ["library_bookborrowed", "library_bookreturned", "library_bookbought"]

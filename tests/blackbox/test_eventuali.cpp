@@ -52,6 +52,9 @@ void write_history(const TestDatabase& db) {
 const std::string kConfig = R"toml([database]
 url = "${TEST_DATABASE_URL}"
 
+[http]
+listen = "127.0.0.1:0"
+
 [sources.users]
 preset = "eventuali"
 poll_interval = "50ms"

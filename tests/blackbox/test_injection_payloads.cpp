@@ -41,6 +41,9 @@ const std::string kLong = std::string(100000, 'x') + "'; DROP TABLE users; --";
 const std::string kConfig = R"toml([database]
 url = "${TEST_DATABASE_URL}"
 
+[http]
+listen = "127.0.0.1:0"
+
 [sources.store]
 preset = "generic"
 table = "injected_events"
