@@ -13,6 +13,7 @@
 
 #include "config/loader.hpp"
 #include "daemon/cli/admin_client.hpp"
+#include "daemon/cli/bash_completion.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/man_page.hpp"
 #include "daemon/cli/usage.hpp"
@@ -190,6 +191,11 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   // Hidden: the build writes the man pages with it (projectord.8, projectord.toml.5).
   if (args.size() == 2 && args[0] == "--man-page" && (args[1] == "8" || args[1] == "5")) {
     std::cout << (args[1] == "8" ? man_page_8() : man_page_5(handlers::option_table()));
+    return 0;
+  }
+  // Hidden: the build writes the bash completion script with it.
+  if (args.size() == 1 && args[0] == "--bash-completion") {
+    std::cout << bash_completion_script();
     return 0;
   }
   std::string error;

@@ -1,9 +1,10 @@
 #pragma once
 /// The binary's usage as data: its commands, each with its own options, and the global options, each with the
 /// one paragraph that describes it. `projectord --help` (help_text), `projectord COMMAND --help`
-/// (command_help_text) and the man page projectord(8) (daemon/cli/man_page.hpp) are rendered from these
-/// lists, and projectord.toml(5) and the help's "Configuration" part from the option table, so the help and
-/// the pages describe the same commands, options and keys in the same words.
+/// (command_help_text), the man page projectord(8) (daemon/cli/man_page.hpp) and the bash completion
+/// (daemon/cli/bash_completion.hpp) are rendered from these lists, and projectord.toml(5) and the help's
+/// "Configuration" part from the option table, so the help, the pages and the completion describe the same
+/// commands, options and keys in the same words.
 #include <string>
 #include <string_view>
 #include <vector>

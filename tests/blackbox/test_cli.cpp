@@ -1,4 +1,5 @@
-// The command line as an operator meets it: each command's own help and an option a command does not take.
+// The command line as an operator meets it: each command's own help, an option a command does not take and
+// the bash completion the build writes.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -18,6 +19,8 @@ using projectord::testing::run_command;
 using projectord::testing::TestDatabase;
 
 namespace {
+
+const std::string kCompletion = std::string(PROJECTORD_BUILD_DIR) + "/projectord.bash-completion";
 
 // The commands --help lists under "Commands:" (each entry's first word, once), and each one's options as
 // its synopsis shows them ("[--max-rate N]" -> "--max-rate").
@@ -42,6 +45,32 @@ std::vector<std::pair<std::string, std::vector<std::string>>> listed_commands() 
     }
   }
   return listed;
+}
+
+// What bash completes for the words of `line` (the last one the one being completed) with the build's script.
+std::vector<std::string> completions(const std::string& line) {
+  std::string script = "source '" + kCompletion + "' && read -r -a COMP_WORDS <<< '" + line + "'";
+  if (line.ends_with(" ")) script += " && COMP_WORDS+=('')";
+  script += " && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && COMP_LINE='" + line +
+            "' && _projectord && printf '%s\\n' \"${COMPREPLY[@]}\"";
+  const auto result = run_command({"/bin/bash", "--norc", "--noprofile", "-c", script});
+  INFO(script << "\n" << result.output);
+  REQUIRE(result.exit_code == 0);
+  std::vector<std::string> words;
+  std::istringstream lines(result.output);
+  for (std::string word; std::getline(lines, word);) {
+    if (!word.empty()) words.push_back(word);
+  }
+  return words;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> words) {
+  std::sort(words.begin(), words.end());
+  return words;
+}
+
+bool contains(const std::vector<std::string>& words, const std::string& word) {
+  return std::find(words.begin(), words.end(), word) != words.end();
 }
 
 }  // namespace
@@ -80,4 +109,25 @@ TEST_CASE("an option a command does not take prints that command's usage to stde
   const auto unknown = run_command({kBinary, "help", "frobnicate"});
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
+}
+
+TEST_CASE("the bash completion the build writes completes commands, a command's options and handler names") {
+  const std::string config = write_file("completion.toml", demo_config());
+  const auto registered = run_command({"/bin/bash", "--norc", "--noprofile", "-c",
+                                       "source '" + kCompletion + "' && complete -p projectord"});
+  CHECK_THAT(registered.output, Catch::Contains("complete -F _projectord projectord"));
+
+  CHECK(completions("projectord sta") == std::vector<std::string>{"status"});
+  CHECK(completions("projectord re") == std::vector<std::string>{"resume", "rebuild", "retry", "reset-checkpoint"});
+  const auto status_options = completions("projectord status --");
+  CHECK(contains(status_options, "--json"));
+  CHECK(contains(status_options, "--show-errors"));
+  CHECK(contains(status_options, "--http"));
+  CHECK(completions("projectord --config " + config + " rebuild users --m") == std::vector<std::string>{"--max-rate"});
+  CHECK(sorted(completions("projectord --config " + config + " pause ")) == std::vector<std::string>{"user_log", "users"});
+  CHECK(sorted(completions("projectord --config " + config + " rebuild us")) == std::vector<std::string>{"user_log", "users"});
+  CHECK(completions("projectord --config " + config + " rebuild users ").empty());  // one handler per command
+  CHECK(completions("projectord --config " + config + " migrate --add-position ") == std::vector<std::string>{"shop"});
+  CHECK(completions("projectord --config /nonexistent.toml pause ").empty());
+  CHECK(completions("projectord help ch") == std::vector<std::string>{"check-config"});
 }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "daemon/cli/bash_completion.hpp"
 #include "daemon/cli/usage.hpp"
 
 using namespace projectord::cli;
@@ -15,4 +16,16 @@ TEST_CASE("a command's help shows each of its forms and the union of their optio
   }
   CHECK(command_help_text("retry").find("--http HOST:PORT") != std::string::npos);
   CHECK(command_help_text("frobnicate").empty());
+}
+
+TEST_CASE("the bash completion offers every command and every command's options from the usage table") {
+  const std::string script = bash_completion_script();
+  for (const CommandEntry& command : commands()) {
+    INFO(command.synopsis);
+    CHECK_THAT(script, Catch::Contains("    " + command.name() + ") words=\""));
+    for (const UsageEntry& option : command.options) {
+      CHECK_THAT(script, Catch::Contains(option.name()));
+    }
+  }
+  CHECK_THAT(script, Catch::Contains("complete -F _projectord projectord"));
 }
