@@ -16,6 +16,7 @@
 #include "daemon/cli/bash_completion.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/man_page.hpp"
+#include "daemon/cli/status_command.hpp"
 #include "daemon/cli/usage.hpp"
 #include "daemon/cli/verify.hpp"
 #include "handlers/registry.hpp"
@@ -29,11 +30,12 @@ struct Arguments {
   bool exit_when_caught_up = false;
   bool uninstall = false;
   bool show_errors = false;
+  bool json = false;  // status --json
   std::string grants_for;  // migrate --print-grants ROLE
   std::string add_position_to;  // migrate --add-position SOURCE
   std::size_t batch_rows = 10000;  // migrate --add-position --batch-rows N
   std::string handler;   // pause, resume, skip, rebuild, retry, drop, reset-checkpoint, verify
-  std::string endpoint;  // --http HOST:PORT
+  std::string endpoint;  // --http HOST:PORT (the admin commands, status)
   std::string query;     // rebuild --max-rate N, retry/drop --id N, reset-checkpoint --to N
   std::string detect_url;  // detect URL
 };
@@ -72,6 +74,8 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.uninstall = true;
     } else if (arg == "--show-errors" && parsed.command == "status") {
       parsed.show_errors = true;
+    } else if (arg == "--json" && parsed.command == "status") {
+      parsed.json = true;
     } else if (arg == "--print-grants" && parsed.command == "migrate") {
       if (i + 1 == args.size() || args[i + 1].empty() || args[i + 1].starts_with("-")) {
         error = "--print-grants needs the role the daemon runs as";
@@ -91,7 +95,7 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
         return std::nullopt;
       }
       parsed.batch_rows = std::stoul(rows);
-    } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
+    } else if (arg == "--http" && (is_admin(parsed.command) || parsed.command == "status") && i + 1 < args.size()) {
       parsed.endpoint = args[++i];
     } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
       const std::string& rate = args[++i];
@@ -249,7 +253,8 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
     return command_admin(config, arguments->command, arguments->handler, arguments->endpoint,
                                           arguments->query);
   }
-  return command_status(config, arguments->show_errors);
+  return command_status(config, StatusOptions{.json = arguments->json, .show_errors = arguments->show_errors,
+                                              .endpoint = arguments->endpoint});
 }
 
 }  // namespace projectord::cli

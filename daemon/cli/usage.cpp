@@ -75,11 +75,16 @@ const std::vector<CommandEntry>& commands() {
        "by row with the live tables; the daemon may run meanwhile; exit 0 when equal, 1 on a difference (the "
        "first 20 shown per table), 2 when it cannot be done",
        {}},
-      {"status [--show-errors]",
-       "each handler's checkpoint, the head of its source, the lag and its dead letters; errors by class "
-       "(connection, unique_violation, ...), with --show-errors also their text (it can quote event data)",
-       {{"--show-errors", "show errors' text, not only their class (connection, unique_violation, ...): it "
-                          "can quote event data"}}},
+      {"status [--json] [--show-errors]",
+       "a table of the handlers: source, state, checkpoint position, head of the source, lag in events and in "
+       "time, dead letters and, when not idle, why; then each dead letter (what retry and drop --id take) and "
+       "rebuilds in progress. Positions and dead letters are read from the database, so it works with no daemon "
+       "running; state and lag time come from the running daemon's /status when it answers",
+       {{"--json", "print the running daemon's /status JSON; with no daemon answering, the same fields read "
+                   "from the database (state and lag_seconds null)"},
+        {"--show-errors", "show errors' text, not only their class (connection, unique_violation, ...): it "
+                          "can quote event data"},
+        http}},
       {"pause HANDLER", "ask the running daemon to pause a handler after its transaction", {http}},
       {"resume HANDLER", "ask the running daemon to resume a handler (a halted one retries its poison event)", {http}},
       {"skip HANDLER", "ask the running daemon to dead-letter the event a halted handler stopped on", {http}},

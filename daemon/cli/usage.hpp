@@ -41,8 +41,8 @@ const std::vector<CommandEntry>& commands();
 std::vector<CommandEntry> forms_of(const std::string& command);
 /// What the commands that call the running daemon share, said once after the list.
 inline constexpr std::string_view kAdminNote =
-    "pause, resume, skip, rebuild, retry, drop and reset-checkpoint use [http] listen and admin_token; "
-    "--http HOST:PORT names another endpoint.";
+    "pause, resume, skip, rebuild, retry, drop and reset-checkpoint use [http] listen and admin_token, and status "
+    "asks it for the daemon's state; --http HOST:PORT names another endpoint.";
 const std::vector<UsageEntry>& options();
 /// How the configuration file is written, before the option table's reference.
 inline constexpr std::string_view kConfigurationIntro =

@@ -1,5 +1,5 @@
-// The command line as an operator meets it: each command's own help, an option a command does not take and
-// the bash completion the build writes.
+// The command line as an operator meets it: each command's own help, an option a command does not take, the
+// bash completion the build writes, and `projectord status` as a table and as JSON.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -73,6 +73,15 @@ bool contains(const std::vector<std::string>& words, const std::string& word) {
   return std::find(words.begin(), words.end(), word) != words.end();
 }
 
+// The lines of `projectord status`'s table: the header, then one per handler, up to a blank line or a note in
+// parentheses.
+std::vector<std::string> table_lines(const std::string& output) {
+  std::vector<std::string> lines;
+  std::istringstream text(output);
+  for (std::string line; std::getline(text, line) && !line.empty() && !line.starts_with("(");) lines.push_back(line);
+  return lines;
+}
+
 }  // namespace
 
 TEST_CASE("every command --help lists has its own help naming each of its options") {
@@ -89,9 +98,10 @@ TEST_CASE("every command --help lists has its own help naming each of its option
       for (const std::string& option : options) CHECK_THAT(help.output, Catch::Contains("  " + option));
     }
   }
-  const auto rebuild = run_command({kBinary, "rebuild", "--help"});
-  CHECK_THAT(rebuild.output, Catch::Contains("--max-rate N") && Catch::Contains("--http HOST:PORT"));
-  CHECK(rebuild.output.find("Configuration (") == std::string::npos);  // not the whole --help
+  const auto status = run_command({kBinary, "status", "--help"});
+  CHECK_THAT(status.output, Catch::Contains("--json") && Catch::Contains("--show-errors") &&
+                                Catch::Contains("--http HOST:PORT"));
+  CHECK(status.output.find("Configuration (") == std::string::npos);  // not the whole --help
 }
 
 TEST_CASE("an option a command does not take prints that command's usage to stderr and exits 2") {
@@ -130,4 +140,66 @@ TEST_CASE("the bash completion the build writes completes commands, a command's 
   CHECK(completions("projectord --config " + config + " migrate --add-position ") == std::vector<std::string>{"shop"});
   CHECK(completions("projectord --config /nonexistent.toml pause ").empty());
   CHECK(completions("projectord help ch") == std::vector<std::string>{"check-config"});
+}
+
+TEST_CASE("projectord status prints a table with one row per handler, and status --json every handler") {
+  TestDatabase db;
+  write_events(db, 60);
+  const std::string config = migrated(db, "status.toml", demo_config());
+
+  // No daemon: positions and dead letters from the database; state and lag time are the daemon's.
+  const auto offline = run_command({kBinary, "--config", config, "status"}, env_for(db));
+  INFO(offline.output);
+  CHECK(offline.exit_code == 0);
+  auto lines = table_lines(offline.output);
+  REQUIRE(lines.size() == 3);
+  CHECK(std::regex_match(lines[0], std::regex("HANDLER +SOURCE +STATE +POSITION +HEAD +LAG +LAG TIME +DEAD LETTERS +REASON")));
+  CHECK(std::regex_match(lines[1], std::regex("user_log +shop +never_started +0 +\\d+ +60 +- +0")));
+  CHECK(std::regex_match(lines[2], std::regex("users +shop +never_started +0 +\\d+ +60 +- +0")));
+  CHECK(lines[1].find("shop") == lines[0].find("SOURCE"));  // aligned
+  CHECK_THAT(offline.output, Catch::Contains("state and lag time are the running daemon's to tell"));
+
+  const auto offline_json =
+      run_command({"/bin/sh", "-c", "'" + kBinary + "' --config '" + config + "' status --json 2>/dev/null"}, env_for(db));
+  INFO(offline_json.output);
+  const boost::json::value parsed_offline = boost::json::parse(offline_json.output);
+  CHECK(parsed_offline.at("handlers").as_array().size() == 2);
+  CHECK(parsed_offline.at("handlers").at(1).at("lag_positions").as_int64() == 60);
+  CHECK(parsed_offline.at("handlers").at(1).at("lag_seconds").is_null());
+
+  // A running daemon: its state, reason and lag time.
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  REQUIRE(eventually([&] { return http.position("users") == head(db) && http.position("user_log") == head(db); }));
+  const std::string endpoint = "127.0.0.1:" + std::to_string(http_port(daemon));
+  const auto running = run_command({kBinary, "--config", config, "status", "--http", endpoint}, env_for(db));
+  INFO(running.output);
+  CHECK(running.exit_code == 0);
+  lines = table_lines(running.output);
+  REQUIRE(lines.size() == 3);
+  const std::string at_head = std::to_string(head(db));
+  for (const std::string handler : {"user_log", "users"}) {
+    CHECK(std::count_if(lines.begin(), lines.end(), [&](const std::string& line) {
+            return std::regex_match(line, std::regex(handler + " +shop +idle +" + at_head + " +" + at_head +
+                                                     " +0 +(\\d+(\\.\\d)?s|\\d+m\\d\\ds) +0"));
+          }) == 1);
+  }
+  CHECK(running.output.find("running daemon's to tell") == std::string::npos);
+
+  const auto running_json = run_command(
+      {"/bin/sh", "-c", "'" + kBinary + "' --config '" + config + "' status --json --http " + endpoint + " 2>/dev/null"},
+      env_for(db));
+  INFO(running_json.output);
+  const boost::json::value parsed = boost::json::parse(running_json.output);
+  std::vector<std::string> names;
+  for (const auto& entry : parsed.at("handlers").as_array()) names.emplace_back(entry.at("name").as_string());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"user_log", "users"});
+  CHECK(parsed.at("handlers").at(0).at("state").as_string() == "idle");
+
+  // An endpoint named on the command line that does not answer is an error, not a quiet fallback.
+  const auto nobody = run_command({kBinary, "--config", config, "status", "--http", "127.0.0.1:1"}, env_for(db));
+  CHECK(nobody.exit_code == 1);
+  CHECK_THAT(nobody.output, Catch::Contains("cannot reach the running daemon at 127.0.0.1:1"));
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
