@@ -22,7 +22,7 @@ using projectord::http::HostPort;
 
 constexpr auto kDeadline = std::chrono::seconds(10);
 
-Result<http::response<http::string_body>> post(const HostPort& endpoint, const std::string& target,
+Result<http::response<http::string_body>> call(http::verb verb, const HostPort& endpoint, const std::string& target,
                                                const std::string& token) {
   const std::string host = projectord::http::reachable_host(endpoint);
   try {
@@ -30,7 +30,7 @@ Result<http::response<http::string_body>> post(const HostPort& endpoint, const s
     beast::tcp_stream stream(io);
     stream.expires_after(kDeadline);
     stream.connect(net::ip::tcp::resolver(io).resolve(host, std::to_string(endpoint.port)));
-    http::request<http::string_body> request{http::verb::post, target, 11};
+    http::request<http::string_body> request{verb, target, 11};
     request.set(http::field::host, host);
     if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
     request.prepare_payload();
@@ -39,6 +39,10 @@ Result<http::response<http::string_body>> post(const HostPort& endpoint, const s
     http::response<http::string_body> response;
     http::read(stream, buffer, response);
     return response;
+  } catch (const boost::system::system_error& error) {
+    // Its what() adds the Asio source line that threw; the code's message is what a reader needs.
+    return fail("cannot reach the running daemon at " + host + ":" + std::to_string(endpoint.port) + ": " +
+                error.code().message());
   } catch (const std::exception& error) {
     return fail("cannot reach the running daemon at " + host + ":" + std::to_string(endpoint.port) + ": " +
                 error.what());
@@ -54,22 +58,39 @@ std::string field(const std::string& body, const char* key) {
   return value.is_string() ? std::string(value.as_string()) : boost::json::serialize(value);
 }
 
+// The daemon's endpoint: `endpoint`, or else [http] listen.
+Result<HostPort> daemon_endpoint(const config::Config& config, const std::string& endpoint) {
+  const std::string listen = endpoint.empty() ? config.http.listen : endpoint;
+  if (listen.empty()) return fail(config.file + " has no [http] listen: the running daemon has no endpoint");
+  auto address = projectord::http::split_listen(listen);
+  if (address && address->port == 0) {
+    return fail("[http] listen has port 0 (any free one): --http HOST:PORT names the one the daemon bound");
+  }
+  return address;
+}
+
 }  // namespace
+
+Result<std::string> daemon_status(const config::Config& config, const std::string& endpoint, bool with_token) {
+  const auto address = daemon_endpoint(config, endpoint);
+  if (!address) return fail(address.error());
+  const auto response = call(http::verb::get, *address, "/status", with_token ? config.http.admin_token : "");
+  if (!response) return fail(response.error());
+  if (response->result_int() != 200) {
+    return fail("the daemon's /status answered HTTP " + std::to_string(response->result_int()));
+  }
+  return Result<std::string>(boost::system::in_place_value, response->body());
+}
 
 int command_admin(const config::Config& config, const std::string& action, const std::string& handler,
                   const std::string& endpoint, const std::string& query) {
-  const std::string listen = endpoint.empty() ? config.http.listen : endpoint;
-  if (listen.empty()) {
-    std::cerr << "projectord: " << config.file << " has no [http] listen: the running daemon has no admin endpoint\n";
-    return 1;
-  }
-  const auto address = projectord::http::split_listen(listen);
+  const auto address = daemon_endpoint(config, endpoint);
   if (!address) {
     std::cerr << "projectord: " << address.error() << "\n";
     return 1;
   }
   const std::string target = "/admin/" + action + "/" + handler + (query.empty() ? "" : "?" + query);
-  const auto response = post(*address, target, config.http.admin_token);
+  const auto response = call(http::verb::post, *address, target, config.http.admin_token);
   if (!response) {
     std::cerr << "projectord: " << response.error() << "\n";
     return 1;

@@ -14,7 +14,6 @@
 #include "daemon/cli/store_detection.hpp"
 #include "daemon/service.hpp"
 #include "sources/postgres/reader.hpp"
-#include "daemon/status_report.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord::cli {
@@ -117,10 +116,6 @@ int command_check_config(const config::Config& config) {
   std::cout << config.file << ": ok (" << config.postgres_sources.size() + config.redis_sources.size() << " source(s), " << config.handlers.size()
             << " handler(s))\n";
   return 0;
-}
-
-int command_status(const config::Config& config, bool show_errors) {
-  return print_status(config, std::cout, show_errors);
 }
 
 int command_detect(const std::string& url) {

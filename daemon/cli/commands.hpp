@@ -14,7 +14,6 @@ int command_print_grants(const config::Config& config, const std::string& role);
 /// `migrate --add-position SOURCE`: an identity position for a table without one (daemon/cli/position_backfill.hpp).
 int command_add_position(const config::Config& config, const std::string& source, std::size_t batch_rows);
 int command_check_config(const config::Config& config);
-int command_status(const config::Config& config, bool show_errors);
 /// `detect URL`: a config for the event stores in the database `url` names, on stdout (daemon/cli/detected_config.hpp);
 /// 1 with a message on stderr when there is none or the database cannot be read. No config file is read.
 int command_detect(const std::string& url);

@@ -13,8 +13,10 @@
 
 #include "config/loader.hpp"
 #include "daemon/cli/admin_client.hpp"
+#include "daemon/cli/bash_completion.hpp"
 #include "daemon/cli/commands.hpp"
 #include "daemon/cli/man_page.hpp"
+#include "daemon/cli/status_command.hpp"
 #include "daemon/cli/usage.hpp"
 #include "daemon/cli/verify.hpp"
 #include "handlers/registry.hpp"
@@ -28,11 +30,12 @@ struct Arguments {
   bool exit_when_caught_up = false;
   bool uninstall = false;
   bool show_errors = false;
+  bool json = false;  // status --json
   std::string grants_for;  // migrate --print-grants ROLE
   std::string add_position_to;  // migrate --add-position SOURCE
   std::size_t batch_rows = 10000;  // migrate --add-position --batch-rows N
   std::string handler;   // pause, resume, skip, rebuild, retry, drop, reset-checkpoint, verify
-  std::string endpoint;  // --http HOST:PORT
+  std::string endpoint;  // --http HOST:PORT (the admin commands, status)
   std::string query;     // rebuild --max-rate N, retry/drop --id N, reset-checkpoint --to N
   std::string detect_url;  // detect URL
 };
@@ -40,6 +43,13 @@ struct Arguments {
 bool is_admin(const std::string& command) {
   return command == "pause" || command == "resume" || command == "skip" || command == "rebuild" ||
          command == "retry" || command == "drop" || command == "reset-checkpoint";
+}
+
+// Whether the usage table lists `option` ("--id") among `command`'s.
+bool has_option(const std::string& command, const std::string& option) {
+  return std::ranges::any_of(forms_of(command), [&](const CommandEntry& form) {
+    return std::ranges::any_of(form.options, [&](const UsageEntry& entry) { return entry.name() == option; });
+  });
 }
 
 bool is_number(const std::string& text) {
@@ -64,6 +74,8 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.uninstall = true;
     } else if (arg == "--show-errors" && parsed.command == "status") {
       parsed.show_errors = true;
+    } else if (arg == "--json" && parsed.command == "status") {
+      parsed.json = true;
     } else if (arg == "--print-grants" && parsed.command == "migrate") {
       if (i + 1 == args.size() || args[i + 1].empty() || args[i + 1].starts_with("-")) {
         error = "--print-grants needs the role the daemon runs as";
@@ -83,7 +95,7 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
         return std::nullopt;
       }
       parsed.batch_rows = std::stoul(rows);
-    } else if (arg == "--http" && is_admin(parsed.command) && i + 1 < args.size()) {
+    } else if (arg == "--http" && (is_admin(parsed.command) || parsed.command == "status") && i + 1 < args.size()) {
       parsed.endpoint = args[++i];
     } else if (arg == "--max-rate" && parsed.command == "rebuild" && i + 1 < args.size()) {
       const std::string& rate = args[++i];
@@ -113,12 +125,32 @@ std::optional<Arguments> parse(const std::vector<std::string>& args, std::string
       parsed.detect_url = arg;
     } else if (parsed.command.empty() && !arg.starts_with("-")) {
       parsed.command = arg;
+    } else if (!parsed.command.empty() && arg.starts_with("-")) {
+      error = has_option(parsed.command, arg) ? arg + " needs a value" : parsed.command + " has no option '" + arg + "'";
+      return std::nullopt;
     } else {
       error = "unexpected argument '" + arg + "'";
       return std::nullopt;
     }
   }
   return parsed;
+}
+
+// Where the command word is: the first argument that is neither an option nor --config's file; args.size()
+// when there is none.
+std::size_t command_at(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config") {
+      ++i;
+    } else if (!args[i].starts_with("-")) {
+      return i;
+    }
+  }
+  return args.size();
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  return std::ranges::any_of(args, [](const std::string& arg) { return arg == "--help" || arg == "-h"; });
 }
 
 }  // namespace
@@ -136,29 +168,44 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
   // the Redis client reports as a lost connection and the lane reconnects.
   std::signal(SIGPIPE, SIG_IGN);
   const std::vector<std::string> args(argv + 1, argv + argc);
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << help_text(handlers::option_table());
-      return 0;
+  const std::size_t command = command_at(args);
+  const std::string command_word = command < args.size() ? args[command] : std::string();
+  // `COMMAND --help` and `help COMMAND` print the command's own help; `--help` alone, or after a word that is
+  // not a command, the whole.
+  if (command_word == "help" || wants_help(args)) {
+    std::string topic = command_word;
+    if (command_word == "help") {
+      // `help COMMAND`: COMMAND's; `help --help`: help's own; `help` alone: the whole.
+      const auto named = std::find_if(args.begin() + static_cast<std::ptrdiff_t>(command) + 1, args.end(),
+                                      [](const std::string& arg) { return !arg.starts_with("-"); });
+      topic = named != args.end() ? *named : wants_help(args) ? "help" : "";
+      if (!topic.empty() && forms_of(topic).empty()) {
+        std::cerr << "projectord: unknown command '" << topic << "' (see projectord --help)\n";
+        return 2;
+      }
     }
-    if (arg == "--version") {
-      std::cout << "projectord " PROJECTORD_VERSION "\n";
-      return 0;
-    }
+    const std::string text = command_help_text(topic);
+    std::cout << (text.empty() ? help_text(handlers::option_table()) : text);
+    return 0;
+  }
+  if (std::ranges::find(args, "--version") != args.end()) {
+    std::cout << "projectord " PROJECTORD_VERSION "\n";
+    return 0;
   }
   // Hidden: the build writes the man pages with it (projectord.8, projectord.toml.5).
   if (args.size() == 2 && args[0] == "--man-page" && (args[1] == "8" || args[1] == "5")) {
     std::cout << (args[1] == "8" ? man_page_8() : man_page_5(handlers::option_table()));
     return 0;
   }
+  // Hidden: the build writes the bash completion script with it.
+  if (args.size() == 1 && args[0] == "--bash-completion") {
+    std::cout << bash_completion_script();
+    return 0;
+  }
   std::string error;
   const auto arguments = parse(args, error);
-  // The commands are the ones --help lists: each usage entry's first word.
-  const auto listed = [](const std::string& command) {
-    return !command.empty() && std::ranges::any_of(commands(), [&](const UsageEntry& entry) {
-      return entry.synopsis.substr(0, entry.synopsis.find(' ')) == command;
-    });
-  };
+  // The commands are the ones --help lists.
+  const auto listed = [](const std::string& name) { return !name.empty() && !forms_of(name).empty(); };
   if (arguments && !listed(arguments->command)) {
     error = arguments->command.empty() ? "no command given" : "unknown command '" + arguments->command + "'";
   } else if (arguments && is_admin(arguments->command) && arguments->handler.empty()) {
@@ -169,6 +216,10 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
     error = "reset-checkpoint needs --to N";
   } else if (arguments && arguments->command == "detect" && arguments->detect_url.empty()) {
     error = "detect needs the URL of a PostgreSQL database";
+  }
+  if (!error.empty() && listed(command_word)) {
+    std::cerr << "projectord: " << error << "\n\n" << command_help_text(command_word);
+    return 2;
   }
   if (!error.empty()) {
     std::cerr << "projectord: " << error << " (see projectord --help)\n";
@@ -202,7 +253,8 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
     return command_admin(config, arguments->command, arguments->handler, arguments->endpoint,
                                           arguments->query);
   }
-  return command_status(config, arguments->show_errors);
+  return command_status(config, StatusOptions{.json = arguments->json, .show_errors = arguments->show_errors,
+                                              .endpoint = arguments->endpoint});
 }
 
 }  // namespace projectord::cli

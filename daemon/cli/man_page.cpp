@@ -62,7 +62,13 @@ std::string man_page_8() {
          "effects. The configuration file, by default " + roff_text(kDefaultConfig) + ", is described in\n"
          "\\fBprojectord.toml\\fR(5).\n";
   out += ".SH COMMANDS\n";
-  for (const UsageEntry& command : commands()) out += tagged(command.synopsis, command.text);
+  for (const CommandEntry& command : commands()) {
+    out += tagged(command.synopsis, command.text);
+    if (command.options.empty()) continue;
+    out += ".RS\n";
+    for (const UsageEntry& option : command.options) out += tagged(option.synopsis, option.text);
+    out += ".RE\n";
+  }
   out += ".PP\n" + roff_text(kAdminNote) + "\n";
   out += ".SH OPTIONS\n";
   for (const UsageEntry& option : options()) out += tagged(option.synopsis, option.text);
