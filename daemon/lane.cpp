@@ -271,10 +271,11 @@ class Lane::Impl {
       if (!blocked && !truncated && options_.exit_when_caught_up) return SessionEnd::finished;
       // A hole still waiting for its insert's commit travels in the checkpoint the swap hands over, so it does
       // not hold the swap back: under steady out-of-order writers one is nearly always in flight. But the
-      // rebuild must have passed the stopped live lane's checkpoint: a rebuild held at a hole the live lane
-      // had long passed (ids a sequence skipped, still within hole_grace) would swap in a model behind it.
+      // rebuild must have passed the stopped live lane's checkpoint (or the head, below it in a source that
+      // went backwards): a rebuild held at a hole the live lane had long passed (ids a sequence skipped, still
+      // within hole_grace) would swap in a model behind it.
       if (!truncated && !catchup_.open() && rebuild_ && options_.rebuild->may_swap() &&
-          rebuild_->reached_live(target, position_)) {
+          rebuild_->reached_live(target, position_, head_)) {
         swap_in(target);
         return SessionEnd::finished;
       }

@@ -39,8 +39,8 @@ void RebuildMode::enter(pqxx::connection& target) {
   rebuild::enter_shadow(target, handler_);
 }
 
-bool RebuildMode::reached_live(pqxx::connection& target, Position position) const {
-  return position >= rebuild::live_position(target, handler_);
+bool RebuildMode::reached_live(pqxx::connection& target, Position position, Position head) const {
+  return position >= std::min(rebuild::live_position(target, handler_), head);
 }
 
 Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {

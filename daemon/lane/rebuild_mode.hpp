@@ -41,9 +41,10 @@ class RebuildMode {
   /// error says why it could not; the rebuild is then abandoned (the live model stays as it was).
   Result<void> swap_in(pqxx::connection& target, Position position);
 
-  /// Whether a rebuild at `position` has passed the stopped live lane's checkpoint, so that its model holds
-  /// every event the live one applied.
-  bool reached_live(pqxx::connection& target, Position position) const;
+  /// Whether a rebuild at `position` holds every event the stopped live lane applied: it is at or past the
+  /// live checkpoint, or at the source's `head` where that is below it (a source that went backwards, which a
+  /// rebuild is one way out of).
+  bool reached_live(pqxx::connection& target, Position position, Position head) const;
 
   /// The source refused the rebuild: its shadow is dropped, over a connection of its own.
   void abandon(const std::string& target_url);

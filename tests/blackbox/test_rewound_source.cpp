@@ -8,6 +8,7 @@
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/support/redis_server.hpp"
 
+using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
 using projectord::testing::DaemonProcess;
 using projectord::testing::eventually;
@@ -144,5 +145,24 @@ TEST_CASE("a Redis stream deleted and created anew holds its handler in source_r
       run_command({kBinary, "--config", config, "reset-checkpoint", "user_log", "--to", "0", "--http", endpoint}, env);
   CHECK(reset.exit_code == 0);
   REQUIRE(eventually([&] { return logged_events(db) == 25 && http.state("user_log") == "idle"; }));
+  CHECK(exit_code_after(daemon, SIGTERM) == 0);
+}
+
+TEST_CASE("a rebuild takes a handler out of source_rewound: it replays the store as it is now and swaps in") {
+  TestDatabase db;
+  write_events(db, 50);
+  const std::string config = migrated(db, "rewind-rebuild.toml", demo_config());
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
+  const Endpoint http(daemon);
+  REQUIRE(eventually([&] { return http.position("users") == 50 && http.state("users") == "idle"; }));
+
+  db.exec("TRUNCATE stored_events RESTART IDENTITY");
+  write_events(db, 10);
+  REQUIRE(eventually([&] { return http.state("users") == "source_rewound"; }));
+  REQUIRE(http.post("/admin/rebuild/users").status == 202);
+  // The rebuild's checkpoint never reaches the live one (50): at the head (10) it swaps in all the same.
+  REQUIRE(eventually([&] { return http.position("users") == 10 && http.state("users") == "idle"; }, 60s));
+  CHECK(db.query_int("SELECT count(*) FROM projectord.rebuilds") == 0);
+  CHECK(daemon.log().find("event=rebuild_swapped position=10 ") != std::string::npos);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
