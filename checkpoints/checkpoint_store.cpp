@@ -15,9 +15,14 @@ void CheckpointStore::prepare(pqxx::connection& connection) const {
                      " holes = $5::jsonb, updated_at = now() WHERE handler = $1 AND position = $2");
 }
 
-bool CheckpointStore::exists(pqxx::connection& connection) const {
+std::optional<Position> stored_position(pqxx::connection& connection, const std::string& handler) {
   pqxx::nontransaction txn(connection);
-  return !txn.exec_params("SELECT 1 FROM projectord.checkpoints WHERE handler = $1", handler_).empty();
+  const pqxx::result row = txn.exec_params("SELECT position FROM projectord.checkpoints WHERE handler = $1", handler);
+  return row.empty() ? std::nullopt : std::optional<Position>(row[0][0].as<Position>());
+}
+
+bool CheckpointStore::exists(pqxx::connection& connection) const {
+  return stored_position(connection, handler_).has_value();
 }
 
 Checkpoint CheckpointStore::load(pqxx::connection& connection, Position first) {

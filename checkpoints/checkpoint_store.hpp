@@ -42,6 +42,9 @@ struct Checkpoint {
   std::optional<Position> behind_tracking;
 };
 
+/// The position stored for `handler`, in a statement of its own; none while it has no checkpoint row.
+std::optional<Position> stored_position(pqxx::connection& connection, const std::string& handler);
+
 class CheckpointStore {
  public:
   CheckpointStore(std::string handler, std::string source, std::optional<TrackingTable> tracking = std::nullopt)

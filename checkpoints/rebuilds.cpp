@@ -1,7 +1,8 @@
 #include "checkpoints/rebuilds.hpp"
 
-#include <pqxx/nontransaction>
 #include <pqxx/result>
+
+#include "checkpoints/checkpoint_store.hpp"
 
 namespace projectord::rebuild {
 
@@ -83,9 +84,7 @@ LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, cons
 }
 
 Position live_position(pqxx::connection& connection, const std::string& handler) {
-  pqxx::nontransaction txn(connection);
-  const pqxx::result row = txn.exec_params("SELECT position FROM projectord.checkpoints WHERE handler = $1", handler);
-  return row.empty() ? 0 : row[0][0].as<Position>();
+  return checkpoints::stored_position(connection, handler).value_or(0);
 }
 
 Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler) {
