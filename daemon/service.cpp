@@ -27,6 +27,7 @@
 #include "base/http/listen_address.hpp"
 #include "base/printable.hpp"
 #include "daemon/http/endpoints.hpp"
+#include "daemon/logging/logger.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "sources/postgres/notify_listener.hpp"
@@ -259,7 +260,7 @@ void Service::reload() {
     spdlog::error("event=reload_rejected error={}", log_value(applied.error()));
     return;
   }
-  spdlog::set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
+  logging::apply_log_settings(loaded.config.daemon);
   apply_control_settings();
   spdlog::info("event=reloaded config={} handlers={}", log_value(file), loaded.config.handlers.size());
 }
