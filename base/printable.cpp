@@ -42,4 +42,15 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+std::string log_value(std::string_view text, std::size_t max_bytes) {
+  bool word = !text.empty() && text.size() <= max_bytes;
+  for (std::size_t i = 0; word && i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const std::size_t length = byte < 0x80 ? 1 : utf8_sequence_length(text.substr(i));
+    word = length > 1 || (byte > 0x20 && byte < 0x7f && byte != '"' && byte != '\\');
+    i += length == 0 ? 1 : length;
+  }
+  return word ? std::string(text) : '"' + printable(text, max_bytes) + '"';
+}
+
 }  // namespace projectord

@@ -225,6 +225,7 @@ struct Handler {
 
 struct Daemon {
   std::string log_level = "info";
+  std::string log_format = "text";  ///< "text" or "json" (daemon/logging/logger.hpp)
   Duration shutdown_timeout{30000};
   Duration stuck_after{60000};  ///< no progress this long while work waits: the handler is stuck
 };

@@ -276,6 +276,7 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
 
   const Section daemon = single_section(options, diagnostics, document, "daemon");
   config.daemon.log_level = daemon.str("log_level");
+  config.daemon.log_format = daemon.str("log_format");
   config.daemon.shutdown_timeout = daemon.duration("shutdown_timeout");
   config.daemon.stuck_after = daemon.duration("stuck_after");
 

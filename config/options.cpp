@@ -17,6 +17,9 @@ const std::vector<Option> kOptions{
     // [daemon]
     {.section = "daemon", .key = "log_level", .type = string, .default_value = R"("info")", .reloadable = true,
      .help = "Lowest level logged.", .choices = "trace|debug|info|warn|error"},
+    {.section = "daemon", .key = "log_format", .type = string, .default_value = R"("text")", .reloadable = true,
+     .help = "How stderr's log lines look: text, or json (one object per line: ts, level, msg and the message's"
+             " key=value fields). Under systemd the journal gets the fields either way.", .choices = "text|json"},
     {.section = "daemon", .key = "shutdown_timeout", .type = duration, .default_value = R"("30s")", .reloadable = true,
      .help = "How long SIGTERM waits for in-flight batches before exiting."},
     {.section = "daemon", .key = "stuck_after", .type = duration, .default_value = R"("60s")", .reloadable = true,

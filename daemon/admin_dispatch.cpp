@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/printable.hpp"
 #include "checkpoints/rebuilds.hpp"
 
 namespace projectord {
@@ -29,13 +30,13 @@ http::AdminOutcome dispatch_admin(const http::AdminRequest& request, LaneRun& li
     case http::AdminAction::pause: {
       const auto done = lane.pause();
       if (!done) return not_allowed_now(done.error());
-      spdlog::info("handler={} event=admin action=pause origin={}", handler, request.origin);
+      spdlog::info("handler={} event=admin action=pause origin={}", handler, log_value(request.origin));
       return accepted("pausing after the transaction in flight");
     }
     case http::AdminAction::resume: {
       const auto done = lane.resume();
       if (!done) return not_allowed_now(done.error());
-      spdlog::info("handler={} event=admin action=resume origin={}", handler, request.origin);
+      spdlog::info("handler={} event=admin action=resume origin={}", handler, log_value(request.origin));
       return accepted("resuming");
     }
     case http::AdminAction::rebuild: {
@@ -50,7 +51,7 @@ http::AdminOutcome dispatch_admin(const http::AdminRequest& request, LaneRun& li
       live.lane->dead_letters(retry ? Lane::DeadLetterAction::retry : Lane::DeadLetterAction::drop,
                               request.dead_letter);
       spdlog::info("handler={} event=admin action={} dead_letter={} origin={}", handler, retry ? "retry" : "drop",
-                   request.dead_letter ? std::to_string(*request.dead_letter) : "all", request.origin);
+                   request.dead_letter ? std::to_string(*request.dead_letter) : "all", log_value(request.origin));
       return accepted(retry ? "retrying its dead letters between transactions" : "dropping its dead letters");
     }
     case http::AdminAction::reset_checkpoint: {
@@ -58,13 +59,14 @@ http::AdminOutcome dispatch_admin(const http::AdminRequest& request, LaneRun& li
       const auto done = live.lane->reset_checkpoint(*request.reset_to, request.origin);
       if (!done) return not_allowed_now(done.error());
       spdlog::warn("handler={} event=admin action=reset_checkpoint to={} origin={}", handler, *request.reset_to,
-                   request.origin);
+                   log_value(request.origin));
       return accepted("resetting the checkpoint between transactions", *request.reset_to);
     }
     case http::AdminAction::skip: {
       const auto skipped = lane.skip();
       if (!skipped) return not_allowed_now(skipped.error());
-      spdlog::warn("handler={} event=admin action=skip position={} origin={}", handler, *skipped, request.origin);
+      spdlog::warn("handler={} event=admin action=skip position={} origin={}", handler, *skipped,
+                   log_value(request.origin));
       return accepted("recording the event as a dead letter and going on", *skipped);
     }
   }

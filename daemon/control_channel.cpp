@@ -80,7 +80,7 @@ void ControlChannel::act(const ControlMessage& message, const config::Control& s
   const http::AdminOutcome outcome = daemon.admin(*verdict.request);
   if (outcome.result != http::AdminResult::accepted) {
     spdlog::warn("handler={} event=control_not_accepted origin={} outcome={} error=\"{}\"",
-                 printable(verdict.request->handler, 64), verdict.request->origin, to_string(outcome.result),
+                 printable(verdict.request->handler, 64), log_value(verdict.request->origin), to_string(outcome.result),
                  printable(outcome.message));
   }
 }

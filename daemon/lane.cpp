@@ -12,6 +12,7 @@
 #include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
 #include "base/postgres/session.hpp"
+#include "base/printable.hpp"
 #include "base/stoppable_sleep.hpp"
 #include "daemon/lane/catchup_transaction.hpp"
 #include "daemon/lane/failure.hpp"
@@ -82,8 +83,8 @@ class Lane::Impl {
           break;
         }
         const auto delay = reconnect.next();
-        spdlog::error("handler={} source={} event=error retry_in_ms={} error=\"{}\"", handler_.name,
-                      source_->name(), delay.count(), postgres::error_text(error));
+        spdlog::error("handler={} source={} event=error retry_in_ms={} error={}", handler_.name,
+                      source_->name(), delay.count(), log_value(postgres::error_text(error)));
         update([&](LaneStatus& s) {
           s.last_error = postgres::error_text(error);
           ++s.reconnects;
@@ -104,7 +105,7 @@ class Lane::Impl {
   // The source cannot serve this lane as configured: it ends, saying why; a rebuild drops its shadow (the
   // live read model goes on untouched).
   void refuse(const std::string& why) {
-    spdlog::error("handler={} source={} event=refused error=\"{}\"", handler_.name, source_->name(), why);
+    spdlog::error("handler={} source={} event=refused error={}", handler_.name, source_->name(), log_value(why));
     update([&](LaneStatus& s) {
       s.last_error = why;
       s.busy_since.reset();
@@ -116,7 +117,8 @@ class Lane::Impl {
   // lane ends saying what to run; the other lanes go on. The daemon's next start (or a reload that changes
   // the handler) runs it again.
   void stop_for_setup(const std::string& why) {
-    spdlog::error("handler={} source={} event=stopped reason=setup error=\"{}\"", handler_.name, source_->name(), why);
+    spdlog::error("handler={} source={} event=stopped reason=setup error={}", handler_.name, source_->name(),
+                  log_value(why));
     update([&](LaneStatus& s) {
       s.last_error = why;
       s.busy_since.reset();
@@ -375,8 +377,8 @@ class Lane::Impl {
       } catch (const std::exception&) {
         const LaneFailure failure = judge_current_exception();
         if (failure.transient()) throw;
-        spdlog::warn("handler={} event=batch_failed from={} to={} events={} retrying=one_by_one error=\"{}\"",
-                     handler_.name, position_, to, batch.size(), failure.message);
+        spdlog::warn("handler={} event=batch_failed from={} to={} events={} retrying=one_by_one error={}",
+                     handler_.name, position_, to, batch.size(), log_value(failure.message));
       }
     }
     if (batch.empty()) {
@@ -438,8 +440,8 @@ class Lane::Impl {
                           boost::json::serialize(event.data), failure.message, attempts.made()},
                          to);
         }
-        spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error=\"{}\"", handler_.name,
-                     event.position, attempts.made(), delay->count(), failure.message);
+        spdlog::warn("handler={} event=apply_failed position={} attempt={} retry_in_ms={} error={}", handler_.name,
+                     event.position, attempts.made(), delay->count(), log_value(failure.message));
         if (const Step end = wait_to_retry(*delay, attempts.made(), failure.message)) return end;
       }
     }
@@ -456,7 +458,8 @@ class Lane::Impl {
     if (poison_.halts(given_up_before, control_.skip_requested(letter.position))) {
       if (const Step end = halt(letter.position, message)) return end;
     }
-    spdlog::error("handler={} event=dead_letter position={} error=\"{}\"", handler_.name, letter.position, message);
+    spdlog::error("handler={} event=dead_letter position={} error={}", handler_.name, letter.position,
+                  log_value(message));
     const auto started = clock_.now();
     pqxx::work txn(target);
     checkpoints::record_dead_letter(txn, letter);
@@ -472,7 +475,7 @@ class Lane::Impl {
   // operator skips it (nothing: the caller dead-letters it), resumes (retry in a new session) or the daemon
   // stops. A one-shot run (exit_when_caught_up) ends instead.
   Step halt(Position position, const std::string& message) {
-    spdlog::error("handler={} event=halted position={} error=\"{}\"", handler_.name, position, message);
+    spdlog::error("handler={} event=halted position={} error={}", handler_.name, position, log_value(message));
     update([&](LaneStatus& s) {
       s.halted_at = position;
       s.busy_since.reset();

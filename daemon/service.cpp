@@ -25,7 +25,9 @@
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/control_channel.hpp"
 #include "base/http/listen_address.hpp"
+#include "base/printable.hpp"
 #include "daemon/http/endpoints.hpp"
+#include "daemon/logging/logger.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
 #include "sources/postgres/notify_listener.hpp"
@@ -51,15 +53,15 @@ Startup check_database(const std::string& url) {
     pqxx::connection connection(postgres::with_keepalives(url));
     const std::string problem = checkpoints::check_schema(connection);
     if (!problem.empty()) {
-      spdlog::critical("event=startup_failed error=\"{}\"", problem);
+      spdlog::critical("event=startup_failed error={}", log_value(problem));
       return {};
     }
     return {true, rebuild::in_progress(connection)};
   } catch (const pqxx::broken_connection& error) {
-    spdlog::warn("event=database_unreachable error=\"{}\" action=retrying_in_lanes", error.what());
+    spdlog::warn("event=database_unreachable error={} action=retrying_in_lanes", log_value(error.what()));
     return {true, {}};
   } catch (const std::exception& error) {
-    spdlog::critical("event=startup_failed error=\"{}\"", postgres::one_line(error.what()));
+    spdlog::critical("event=startup_failed error={}", log_value(postgres::one_line(error.what())));
     return {};
   }
 }
@@ -129,7 +131,7 @@ Service::Service(const std::string& database_url, RunOptions options)
 // Whatever throws here is a start-up error too (a server message is one line of the log).
 Result<void> Service::start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume) try {
   if (auto started = supervisor_.apply(config); !started) return started;
-  if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", config.file);
+  if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", log_value(config.file));
   for (const std::string& handler : rebuilds_to_resume) supervisor_.start_rebuild(handler, "resume", true);
   apply_control_settings();
   if (!config.http.listen.empty()) {
@@ -250,17 +252,17 @@ void Service::on_control(const std::optional<sources::Notification>& notificatio
 
 void Service::reload() {
   const std::string& file = supervisor_.config().file;
-  spdlog::info("event=reload config={}", file);
+  spdlog::info("event=reload config={}", log_value(file));
   const config::LoadResult loaded = config::load_config(file, handlers::option_table());
-  for (const std::string& error : loaded.errors) spdlog::error("event=reload_rejected error=\"{}\"", error);
+  for (const std::string& error : loaded.errors) spdlog::error("event=reload_rejected error={}", log_value(error));
   if (!loaded.ok()) return;
   if (const auto applied = supervisor_.apply(loaded.config); !applied) {
-    spdlog::error("event=reload_rejected error=\"{}\"", applied.error());
+    spdlog::error("event=reload_rejected error={}", log_value(applied.error()));
     return;
   }
-  spdlog::set_level(spdlog::level::from_str(loaded.config.daemon.log_level));
+  logging::apply_log_settings(loaded.config.daemon);
   apply_control_settings();
-  spdlog::info("event=reloaded config={} handlers={}", file, loaded.config.handlers.size());
+  spdlog::info("event=reloaded config={} handlers={}", log_value(file), loaded.config.handlers.size());
 }
 
 void Service::rebuild_marked_handlers() {
@@ -319,7 +321,7 @@ int run_service(const config::Config& config, RunOptions options) {
   if (!startup.ready) return 1;
   Service service(config.database_url, options);
   if (const auto started = service.start(config, startup.rebuilds_to_resume); !started) {
-    spdlog::critical("event=startup_failed error=\"{}\"", started.error());
+    spdlog::critical("event=startup_failed error={}", log_value(started.error()));
     return 1;
   }
   return service.run();

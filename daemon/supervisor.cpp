@@ -172,22 +172,23 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
                                std::optional<std::int64_t> max_rate) {
   if (stopping_) return;
   if (rebuilds_.contains(name)) {
-    spdlog::info("handler={} event=rebuild_ignored requested_by={} reason=\"one is running\"", name, requested_by);
+    spdlog::info("handler={} event=rebuild_ignored requested_by={} reason=\"one is running\"", name,
+                 log_value(requested_by));
     return;
   }
   const auto configured = config_.handlers.find(name);
   if (configured == config_.handlers.end()) {
-    spdlog::warn("handler={} event=rebuild_ignored reason=\"no such handler in {}\"", name, config_.file);
+    spdlog::warn("handler={} event=rebuild_ignored reason={}", name, log_value("no such handler in " + config_.file));
     return;
   }
   const config::Handler& handler = configured->second;
   if (const auto refused = rebuild::refusal(handler)) {
-    spdlog::error("handler={} event=rebuild_refused error=\"{}\"", name, *refused);
+    spdlog::error("handler={} event=rebuild_refused error={}", name, log_value(*refused));
     return;
   }
   auto projection = handlers::make_projection(handler);
   if (!projection) {
-    spdlog::error("handler={} event=rebuild_refused error=\"{}\"", name, projection.error());
+    spdlog::error("handler={} event=rebuild_refused error={}", name, log_value(projection.error()));
     return;
   }
   auto rebuild = std::make_unique<RebuildRun>(requested_by, max_rate.value_or(handler.rebuild_max_rate), clock_.now());
@@ -200,7 +201,7 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
           rebuild->swap_gate([this, name] { net::post(io_, [this, name] { stop_live_for_swap(name); }); })}};
   rebuild->set_lane(launch(handler, std::move(*projection), std::move(options)));
   spdlog::info("handler={} event=rebuild_{} requested_by={} max_rate={}", name, resume ? "resumed" : "requested",
-               requested_by, rebuild->max_rate());
+               log_value(requested_by), rebuild->max_rate());
   std::lock_guard lock(mutex_);
   failed_rebuilds_.erase(name);
   rebuilds_[name] = std::move(rebuild);

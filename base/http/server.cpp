@@ -1,5 +1,6 @@
 #include "base/http/server.hpp"
 #include "base/http/listen_address.hpp"
+#include "base/printable.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -211,7 +212,7 @@ net::awaitable<void> Server::State::accept() {
     if (ec) {
       // Out of descriptors, or a connection reset before it was accepted: keep serving the others, but do
       // not spin while the cause lasts.
-      spdlog::warn("event=http_accept_failed port={} error=\"{}\"", port, ec.message());
+      spdlog::warn("event=http_accept_failed port={} error={}", port, log_value(ec.message()));
       net::steady_timer pause(io, std::chrono::milliseconds(100));
       co_await pause.async_wait(kTuple);
       continue;
@@ -299,8 +300,8 @@ net::awaitable<std::optional<Response>> Server::State::respond(Request request, 
   try {
     answer = handler(request);
   } catch (const std::exception& e) {
-    spdlog::error("event=http_handler_failed method={} target={} error=\"{}\"", request.method, request.target,
-                  e.what());
+    spdlog::error("event=http_handler_failed method={} target={} error={}", request.method,
+                  log_value(request.target), log_value(e.what()));
     co_return Response{.status = 500, .body = "internal error\n"};
   }
   Response response;
@@ -313,7 +314,7 @@ net::awaitable<std::optional<Response>> Server::State::respond(Request request, 
   }
   if (response.status < 200 || response.status > 599) {
     spdlog::error("event=http_handler_failed method={} target={} error=\"invalid status {}\"", request.method,
-                  request.target, response.status);
+                  log_value(request.target), response.status);
     co_return Response{.status = 500, .body = "internal error\n"};
   }
   co_return response;
@@ -343,8 +344,8 @@ net::awaitable<std::optional<Response>> Server::State::await_reply(Deferred defe
   try {
     deferred.start(std::move(reply));
   } catch (const std::exception& e) {
-    spdlog::error("event=http_handler_failed method={} target={} error=\"{}\"", request.method, request.target,
-                  e.what());
+    spdlog::error("event=http_handler_failed method={} target={} error={}", request.method,
+                  log_value(request.target), log_value(e.what()));
     co_return Response{.status = 500, .body = "internal error\n"};
   }
   auto first = co_await (pending->timer.async_wait(kTuple) || client_left(connection.socket, buffer));

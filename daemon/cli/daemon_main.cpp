@@ -1,8 +1,5 @@
 #include "daemon/cli/daemon_main.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
@@ -19,6 +16,7 @@
 #include "daemon/cli/status_command.hpp"
 #include "daemon/cli/usage.hpp"
 #include "daemon/cli/verify.hpp"
+#include "daemon/logging/logger.hpp"
 #include "handlers/registry.hpp"
 
 namespace projectord::cli {
@@ -234,10 +232,7 @@ int daemon_main(int argc, char** argv, std::vector<handlers::Kind> kinds) {
     return arguments->command == "verify" ? 2 : 1;  // verify's 1 means a difference
   }
   const config::Config& config = loaded.config;
-  // Logs go to stderr: stdout belongs to command output (status, check-config), journald takes both.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("projectord"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_level(spdlog::level::from_str(config.daemon.log_level));
+  logging::install_logger(config.daemon);
 
   if (arguments->command == "run") return command_run(config, arguments->exit_when_caught_up);
   if (arguments->command == "migrate" && !arguments->grants_for.empty()) {

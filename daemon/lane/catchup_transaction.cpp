@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/printable.hpp"
 #include "daemon/lane/failure.hpp"
 
 namespace projectord {
@@ -125,8 +126,8 @@ void CatchupTransaction::abandon(Position to, const std::string& error) {
 // isolated.
 void CatchupTransaction::replay_carefully(Position to, const std::string& error) {
   careful_until_ = std::max(careful_until_, to);
-  spdlog::warn("handler={} event=batch_failed from={} to={} retrying=small_transactions error=\"{}\"", lane_.handler,
-               lane_.position, to, error);
+  spdlog::warn("handler={} event=batch_failed from={} to={} retrying=small_transactions error={}", lane_.handler,
+               lane_.position, to, log_value(error));
   lane_.projection.discard();
 }
 

@@ -5,6 +5,7 @@
 #include <pqxx/transaction>
 #include <span>
 
+#include "base/printable.hpp"
 #include "checkpoints/dead_letters.hpp"
 #include "daemon/lane/failure.hpp"
 
@@ -54,8 +55,8 @@ void retry_letter(const DeadLetterDesk& desk, pqxx::connection& target, const ch
       }
     }
   }
-  spdlog::error("handler={} event=dead_letter_retried position={} outcome=failed error=\"{}\"", desk.handler,
-                letter.position, error);
+  spdlog::error("handler={} event=dead_letter_retried position={} outcome=failed error={}", desk.handler,
+                letter.position, log_value(error));
   pqxx::work txn(target);
   checkpoints::retry_failed(txn, letter.id, error);
   txn.commit();

@@ -6,6 +6,7 @@
 #include <pqxx/nontransaction>
 
 #include "base/postgres/errors.hpp"
+#include "base/printable.hpp"
 
 namespace projectord {
 
@@ -20,8 +21,8 @@ void ReaderIndexes::build(pqxx::connection& target, Position checkpoint, const C
     } catch (const std::exception& error) {
       if (!postgres::is_setup_problem(error)) throw;
       // Readers go slower without it; the handler's writes do not need it.
-      spdlog::warn("handler={} event=reader_index_skipped index={} error=\"{}\"", handler_, index.name,
-                   postgres::setup_hint(error, target.username()));
+      spdlog::warn("handler={} event=reader_index_skipped index={} error={}", handler_, index.name,
+                   log_value(postgres::setup_hint(error, target.username())));
     }
   }
   pending_ = false;

@@ -12,6 +12,7 @@
 
 #include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
+#include "base/printable.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "daemon/lane/failure.hpp"
 
@@ -34,7 +35,7 @@ void RebuildMode::enter(pqxx::connection& target) {
     txn.commit();
     begun_ = true;
     spdlog::info("handler={} event=rebuild_started shadow={} requested_by={}", handler_,
-                 rebuild::shadow_schema(handler_), settings_.requested_by);
+                 rebuild::shadow_schema(handler_), log_value(settings_.requested_by));
   }
   rebuild::enter_shadow(target, handler_);
 }
@@ -48,7 +49,7 @@ Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {
   const auto swapped = rebuild::swap(txn, handler_);
   if (!swapped) {
     txn.abort();
-    spdlog::error("handler={} event=rebuild_failed action=abandoned error=\"{}\"", handler_, swapped.error());
+    spdlog::error("handler={} event=rebuild_failed action=abandoned error={}", handler_, log_value(swapped.error()));
     pqxx::work cleanup(target);
     rebuild::abandon(cleanup, handler_);
     cleanup.commit();
@@ -73,7 +74,8 @@ void RebuildMode::abandon(const std::string& target_url) {
     txn.commit();
     spdlog::warn("handler={} event=rebuild_abandoned", handler_);
   } catch (const std::exception& error) {  // the next start resumes the rebuild and refuses it again
-    spdlog::error("handler={} event=rebuild_abandon_failed error=\"{}\"", handler_, postgres::one_line(error.what()));
+    spdlog::error("handler={} event=rebuild_abandon_failed error={}", handler_,
+                  log_value(postgres::one_line(error.what())));
   }
 }
 
@@ -100,7 +102,7 @@ Clock::time_point RebuildMode::next_read_due(std::size_t rows) {
 void RebuildMode::yield_cpu_to_live_lanes() {
   cpu_yielded_ = true;
   if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kRebuildNice) != 0) {
-    spdlog::warn("handler={} event=rebuild_priority_unchanged error=\"{}\"", handler_, std::strerror(errno));
+    spdlog::warn("handler={} event=rebuild_priority_unchanged error={}", handler_, log_value(std::strerror(errno)));
   }
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/backoff.hpp"
+#include "base/printable.hpp"
 #include "sources/row_fingerprint.hpp"
 
 namespace projectord {
@@ -60,8 +61,8 @@ std::optional<std::string> RewindGuard::judge(Position checkpoint) {
 
 bool RewindGuard::hold(pqxx::connection& target, Position checkpoint, const std::string& reason,
                        std::stop_token stop) {
-  spdlog::error("handler={} source={} event=source_rewound checkpoint={} error=\"{}\"", handler_, source_.name(),
-                checkpoint, reason);
+  spdlog::error("handler={} source={} event=source_rewound checkpoint={} error={}", handler_, source_.name(),
+                checkpoint, log_value(reason));
   board_.update([&](LaneStatus& s) {
     s.last_error = reason;
     s.busy_since.reset();
@@ -123,14 +124,14 @@ bool RewindGuard::serve_reset(pqxx::connection& target) {
     const std::string refused =
         fmt::format("reset-checkpoint to {} refused: the source's head is {}", reset->to, head);
     spdlog::error("handler={} event=checkpoint_reset_refused to={} head={} origin={}", handler_, reset->to, head,
-                  reset->origin);
+                  log_value(reset->origin));
     board_.update([&](LaneStatus& s) { s.last_error = refused; });
     return false;
   }
   checkpoint_.reset(target, reset->to);
   source_.checkpoint_reset(reset->to);
   spdlog::warn("handler={} source={} event=checkpoint_reset to={} head={} origin={}", handler_, source_.name(),
-               reset->to, head, reset->origin);
+               reset->to, head, log_value(reset->origin));
   board_.update([&](LaneStatus& s) { s.last_error.clear(); });
   board_.set_state(LaneState::starting, reset->to);
   return true;

@@ -28,6 +28,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "base/printable.hpp"
 #include "handlers/side_effects/failure_text.hpp"
 
 namespace projectord::handlers {
@@ -238,7 +239,7 @@ Result<std::unique_ptr<Webhook>> Webhook::make(const config::Handler& handler) {
   state->secret = settings.secret;
   if (!state->secret.empty() && !state->target.tls) {
     spdlog::warn("handler={} event=plain_http_with_secret url={} (allow_plain_http = true)", handler.name,
-                 state->target.shown);
+                 log_value(state->target.shown));
   }
   state->retry_after_cap = handler.retry_backoff_max;
   state->connect_timeout = settings.connect_timeout;
@@ -274,7 +275,8 @@ std::vector<DeliveryOutcome> Webhook::deliver(std::span<const Event> events) {
     net::co_spawn(s.io, work, [&s, w](std::exception_ptr error) {
       if (!error) return;
       s.connections[w].close();
-      spdlog::error("webhook={} event=delivery_worker_failed error=\"{}\"", s.target.shown, failure_text(error));
+      spdlog::error("webhook={} event=delivery_worker_failed error={}", log_value(s.target.shown),
+                    log_value(failure_text(error)));
     });
   }
   s.io.restart();

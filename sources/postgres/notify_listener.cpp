@@ -19,6 +19,7 @@
 #include "base/backoff.hpp"
 #include "base/borrowed_socket.hpp"
 #include "base/postgres/conninfo.hpp"
+#include "base/printable.hpp"
 #include "base/result.hpp"
 
 namespace projectord::sources {
@@ -220,7 +221,7 @@ void NotifyListener::start() {
             }
           } catch (const std::exception& error) {
             if (state->stopped) break;
-            spdlog::warn("channel={} event=listen_failed error=\"{}\"", state->channel, error.what());
+            spdlog::warn("channel={} event=listen_failed error={}", state->channel, log_value(error.what()));
           }
           if (state->stopped) break;
           state->retry_timer.expires_after(backoff.next());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/printable.hpp"
 #include "base/stoppable_sleep.hpp"
 
 namespace projectord {
@@ -42,8 +43,8 @@ void RedisGroupSource::open(const std::string& /*session_name*/, checkpoints::Ho
   unacked_.clear();
   next_claim_ = {};
   next_info_ = {};
-  spdlog::info("source={} event=stream_opened stream={} group={} consumer={}", source_.name, source_.stream, group_,
-               consumer_);
+  spdlog::info("source={} event=stream_opened stream={} group={} consumer={}", source_.name,
+               log_value(source_.stream), log_value(group_), log_value(consumer_));
 }
 
 std::vector<sources::StreamEntry> RedisGroupSource::next_entries(Position after, std::size_t limit,
@@ -65,15 +66,15 @@ std::vector<sources::StreamEntry> RedisGroupSource::next_entries(Position after,
     auto claimed = must(reader_.claim_idle(source_.claim_idle, limit));
     if (!claimed.empty()) {
       spdlog::warn("source={} event=claimed entries={} from={} group={}", source_.name, claimed.size(),
-                   claimed.front().id.text(), group_);
+                   claimed.front().id.text(), log_value(group_));
       std::ranges::sort(claimed, {}, &sources::StreamEntry::id);
       return claimed;
     }
   }
   // 3. New entries, unless a lower one is still pending on another consumer.
   if (const auto waiting = must(reader_.oldest_pending_elsewhere(sources::StreamEntryId::from_position(after)))) {
-    spdlog::debug("source={} event=waiting_for_consumer consumer={} entry={}", source_.name, waiting->consumer,
-                  waiting->id.text());
+    spdlog::debug("source={} event=waiting_for_consumer consumer={} entry={}", source_.name,
+                  log_value(waiting->consumer), waiting->id.text());
     blocked = true;
     return {};
   }
@@ -136,7 +137,7 @@ void RedisGroupSource::committed(Position to) {
   unacked_.erase(unacked_.begin(), covered);
   // A lost XACK costs nothing but a redelivery, which the checkpoint skips: no reason to fail the commit.
   if (const auto acked = reader_.ack(ids); !acked) {
-    spdlog::warn("source={} event=ack_failed entries={} error=\"{}\"", source_.name, ids.size(), acked.error());
+    spdlog::warn("source={} event=ack_failed entries={} error={}", source_.name, ids.size(), log_value(acked.error()));
   }
 }
 

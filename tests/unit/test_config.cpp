@@ -244,6 +244,7 @@ TEST_CASE("the defaults of a minimal config are those of the option table") {
   INFO(joined(result));
   REQUIRE(result.ok());
   CHECK(result.config.daemon.log_level == "info");
+  CHECK(result.config.daemon.log_format == "text");
   CHECK(result.config.daemon.shutdown_timeout == Duration{30'000});
   // With exactly one source, a handler may leave `source` out.
   CHECK(result.config.handlers.at("users").source == "shop");
@@ -345,6 +346,8 @@ TEST_CASE("a value outside its enumeration or range is rejected with the allowed
         "test.toml:8: handlers.users.max_attempts: must be between 1 and 1000, got 0");
   CHECK(only_error("[daemon]\nlog_level = \"verbose\"\n" + kShop) ==
         "test.toml:2: daemon.log_level: expected one of trace, debug, info, warn, error, got \"verbose\"");
+  CHECK(only_error("[daemon]\nlog_format = \"logfmt\"\n" + kShop) ==
+        "test.toml:2: daemon.log_format: expected one of text, json, got \"logfmt\"");
 }
 
 TEST_CASE("a bad duration names the key and the reason") {

@@ -35,3 +35,18 @@ TEST_CASE("a NOTIFY payload with a newline or a huge handler name yields a one-l
   CHECK(action.error().find('\n') == std::string::npos);
   CHECK(action.error().size() < 400);
 }
+
+TEST_CASE("a log value is written as it is when it is one word, otherwise quoted and escaped") {
+  using projectord::log_value;
+  CHECK(log_value("users") == "users");
+  CHECK(log_value("/etc/projectord/projectord.toml") == "/etc/projectord/projectord.toml");
+  CHECK(log_value("/status?handler=users") == "/status?handler=users");
+  CHECK(log_value("caf\xc3\xa9") == "caf\xc3\xa9");
+  CHECK(log_value("connection refused") == "\"connection refused\"");
+  CHECK(log_value("") == "\"\"");
+  CHECK(log_value("a\"b") == "\"a\\\"b\"");
+  CHECK(log_value("a\\b") == "\"a\\\\b\"");
+  CHECK(log_value("bad\xff") == "\"bad\\xff\"");
+  CHECK(log_value("x\n handler=other") == "\"x\\n handler=other\"");
+  CHECK(log_value(std::string(30, 'a'), 10) == "\"aaaaaaaaaa...(20 more bytes)\"");
+}
