@@ -15,9 +15,11 @@ PROJECTORD_PACKAGES=(
 # tests' certificates, strace watches the system calls the daemon makes (tests/syscalls), clang with its
 # runtime libraries (libFuzzer, the sanitizers) builds the fuzz targets (tests/fuzz), and groff (groff-base)
 # renders the man pages the build writes, which tests/blackbox/test_man_pages.cpp checks for its warnings.
+# tests/package builds the Debian package (debhelper, dpkg-dev), lints it (lintian) and, as a user other than
+# root, unpacks it with owners under fakeroot.
 # shellcheck disable=SC2034  # used by scripts/test.sh
 PROJECTORD_TEST_PACKAGES=(python3-celery python3-redis python3-django python3-psycopg2 openssl strace clang
-  libclang-rt-14-dev bsdextrautils groff-base)
+  libclang-rt-14-dev bsdextrautils groff-base debhelper dpkg-dev lintian fakeroot)
 
 # What bench/run.sh needs on top: wrk loads /metrics in bench/metrics.
 # shellcheck disable=SC2034  # used by bench/run.sh
