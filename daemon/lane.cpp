@@ -206,6 +206,7 @@ class Lane::Impl {
       if (const Step end = build_reader_indexes(target)) return *end;
     }
     if (!opened_at_head) source_->open(handler_.name + ":read", std::move(loaded.holes));
+    source_->sole_owner();  // the handler lock is held
     if (!rewind_.start(target, loaded, stop)) return SessionEnd::rewind;
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
@@ -247,7 +248,9 @@ class Lane::Impl {
         if (const Step end = throttle(batch.rows.size())) return *end;
       }
 
-      set_state(blocked ? LaneState::waiting_for_hole : truncated ? LaneState::catching_up : LaneState::idle);
+      const LaneState waiting = batch.waits_for == SourceBatch::Wait::other_reader ? LaneState::waiting_for_consumer
+                                                                                   : LaneState::waiting_for_hole;
+      set_state(blocked ? waiting : truncated ? LaneState::catching_up : LaneState::idle);
       progress_.observe(clock_.now(), position_, head_);
       update([&](LaneStatus& s) {
         s.head = head_;

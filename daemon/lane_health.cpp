@@ -19,7 +19,8 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
   std::optional<Clock::time_point> owed_since = s.last_progress;
   if (s.behind_since && (!owed_since || *s.behind_since > *owed_since)) owed_since = s.behind_since;
   const auto since_progress = owed_since ? now - *owed_since : Clock::duration::zero();
-  const bool work_waits = health.lag_positions > 0 || s.state == LaneState::waiting_for_hole;
+  const bool work_waits = health.lag_positions > 0 || s.state == LaneState::waiting_for_hole ||
+                          s.state == LaneState::waiting_for_consumer;
 
   switch (s.state) {
     case LaneState::halted:

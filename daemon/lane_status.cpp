@@ -12,6 +12,8 @@ std::string_view to_string(LaneState state) {
       return "idle";
     case LaneState::waiting_for_hole:
       return "waiting_for_hole";
+    case LaneState::waiting_for_consumer:
+      return "waiting_for_consumer";
     case LaneState::reconnecting:
       return "reconnecting";
     case LaneState::retrying:

@@ -16,11 +16,24 @@ namespace projectord {
 
 /// retrying: an event failed and the lane waits out its backoff (or the receiver's Retry-After) before the
 /// next attempt; waiting is not being busy, so it does not count against the watchdog.
+/// waiting_for_hole: the next event's position is taken but its writer has not committed (or rolled back)
+/// yet. waiting_for_consumer: the next entry of a Redis stream is pending on another consumer of the
+/// handler's group, which may still apply it; it is claimed once idle for claim_idle.
 /// source_rewound: the source went backwards under the checkpoint (its head below it, or the row the
 /// checkpoint ended on gone or changed); nothing is applied until it comes back or an operator rebuilds or
 /// resets the checkpoint.
 enum class LaneState {
-  starting, catching_up, idle, waiting_for_hole, reconnecting, retrying, paused, halted, source_rewound, stopped
+  starting,
+  catching_up,
+  idle,
+  waiting_for_hole,
+  waiting_for_consumer,
+  reconnecting,
+  retrying,
+  paused,
+  halted,
+  source_rewound,
+  stopped
 };
 std::string_view to_string(LaneState state);
 

@@ -42,6 +42,10 @@ struct SourceBatch {
   /// max(position), a Redis stream's last generated id); below the checkpoint when the store went backwards.
   Position head = 0;
   bool blocked = false;      ///< events beyond `to` exist but are not settled yet
+  /// What a blocked read waits for: a hole (a position whose writer has not committed yet), or an entry that
+  /// another reader of the handler holds (a consumer of the same Redis consumer group).
+  enum class Wait { hole, other_reader };
+  Wait waits_for = Wait::hole;
   bool truncated = false;    ///< the read stopped at its limit: more is ready now
 };
 
@@ -69,6 +73,12 @@ class Source {
   /// Opens the source's connection(s) for a new session (after a failure, a resume): `session_name` is
   /// what the servers show for them. `holes` are what the checkpoint recorded for the source to watch.
   virtual void open(const std::string& session_name, checkpoints::HoleDeadlines holes) = 0;
+
+  /// The lane holds its handler alone for this session (the single-runner lock): every other reader of the
+  /// handler is a previous owner, dead or stood down, so what it read and left unapplied is this source's to
+  /// take over at once. Called after open(), before the first read; it holds until the next open(). A source
+  /// that shares no delivery state with other readers has nothing to take over.
+  virtual void sole_owner() {}
 
   /// Reads up to `limit` events after `after`. May block while waiting for news (a Redis stream's BLOCK),
   /// returning early when `wake` is called or stop is requested.

@@ -38,19 +38,46 @@ T RedisGroupSource::must(Result<T> result) const {
 void RedisGroupSource::open(const std::string& /*session_name*/, checkpoints::HoleDeadlines /*holes*/) {
   must(reader_.connect(kConnectTimeout));
   must(reader_.ensure_group());
+  sole_owner_ = false;
   pending_done_ = false;
   pending_cursor_ = {};
   unacked_.clear();
   next_claim_ = {};
+  next_forget_ = {};
   next_info_ = {};
   spdlog::info("source={} event=stream_opened stream={} group={} consumer={}", source_.name,
                log_value(source_.stream), log_value(group_), log_value(consumer_));
 }
 
+void RedisGroupSource::take_over(Position after) {
+  if (const std::size_t taken = must(reader_.claim_pending_elsewhere())) {
+    spdlog::warn("source={} event=claimed entries={} group={} reason=\"previous owner\"", source_.name, taken,
+                 log_value(group_));
+    // Entries up to `after` are this session's own, read and in the lane's hands: the re-read goes on above.
+    if (pending_done_) {
+      pending_done_ = false;
+      pending_cursor_ = sources::StreamEntryId::from_position(after);
+    }
+  }
+  const auto now = clock_.now();
+  if (now < next_forget_) return;
+  next_forget_ = now + claim_interval();
+  for (const std::string& consumer : must(reader_.forget_idle_consumers(source_.claim_idle))) {
+    spdlog::info("source={} event=consumer_deleted group={} consumer={}", source_.name, log_value(group_),
+                 log_value(consumer));
+  }
+}
+
+Clock::duration RedisGroupSource::claim_interval() const {
+  return std::max<Clock::duration>(source_.claim_idle / 4, std::chrono::milliseconds(100));
+}
+
 std::vector<sources::StreamEntry> RedisGroupSource::next_entries(Position after, std::size_t limit,
                                                                 std::stop_token stop, bool& blocked,
                                                                 bool& from_new) {
-  // 1. What this consumer read before and never acknowledged (a crash, a lost XACK).
+  // 1. Sole owner: what earlier owners read and never acknowledged joins this consumer's pending entries.
+  if (sole_owner_) take_over(after);
+  // 2. What this consumer read before and never acknowledged (a crash, a lost XACK), or took over.
   if (!pending_done_) {
     auto entries = must(reader_.read_pending(pending_cursor_, limit));
     if (!entries.empty()) {
@@ -59,24 +86,27 @@ std::vector<sources::StreamEntry> RedisGroupSource::next_entries(Position after,
     }
     pending_done_ = true;
   }
-  // 2. What another consumer of this handler read and left idle for claim_idle: it died.
-  const auto now = clock_.now();
-  if (now >= next_claim_) {
-    next_claim_ = now + std::max<Clock::duration>(source_.claim_idle / 4, std::chrono::milliseconds(100));
-    auto claimed = must(reader_.claim_idle(source_.claim_idle, limit));
-    if (!claimed.empty()) {
-      spdlog::warn("source={} event=claimed entries={} from={} group={}", source_.name, claimed.size(),
-                   claimed.front().id.text(), log_value(group_));
-      std::ranges::sort(claimed, {}, &sources::StreamEntry::id);
-      return claimed;
+  if (!sole_owner_) {
+    // 3. What another consumer of this handler read and left idle for claim_idle: it died.
+    const auto now = clock_.now();
+    if (now >= next_claim_) {
+      next_claim_ = now + claim_interval();
+      auto claimed = must(reader_.claim_idle(source_.claim_idle, limit));
+      if (!claimed.empty()) {
+        spdlog::warn("source={} event=claimed entries={} from={} group={}", source_.name, claimed.size(),
+                     claimed.front().id.text(), log_value(group_));
+        std::ranges::sort(claimed, {}, &sources::StreamEntry::id);
+        return claimed;
+      }
     }
-  }
-  // 3. New entries, unless a lower one is still pending on another consumer.
-  if (const auto waiting = must(reader_.oldest_pending_elsewhere(sources::StreamEntryId::from_position(after)))) {
-    spdlog::debug("source={} event=waiting_for_consumer consumer={} entry={}", source_.name,
-                  log_value(waiting->consumer), waiting->id.text());
-    blocked = true;
-    return {};
+    // 4. New entries, unless a lower one is still pending on another consumer.
+    const auto waiting = must(reader_.oldest_pending_elsewhere(sources::StreamEntryId::from_position(after)));
+    if (waiting) {
+      spdlog::debug("source={} event=waiting_for_consumer consumer={} entry={}", source_.name,
+                    log_value(waiting->consumer), waiting->id.text());
+      blocked = true;
+      return {};
+    }
   }
   std::stop_callback interrupt_on_stop(stop, [this] { reader_.interrupt(); });
   from_new = true;
@@ -87,6 +117,7 @@ SourceBatch RedisGroupSource::read(Position after, std::size_t limit, std::stop_
   SourceBatch batch;
   bool from_new = false;
   std::vector<sources::StreamEntry> entries = next_entries(after, limit, stop, batch.blocked, from_new);
+  batch.waits_for = SourceBatch::Wait::other_reader;
   // Pending or claimed entries are never the whole story: new ones may wait behind them.
   batch.truncated = entries.size() == limit || (!from_new && !entries.empty());
 

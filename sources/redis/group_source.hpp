@@ -11,6 +11,11 @@
 /// Order: the checkpoint is one position, so no entry may be applied while a lower one is still pending
 /// on another consumer (another process running this handler, alive or dead). The source then waits,
 /// blocked, until that entry is acknowledged or idle long enough to claim.
+///
+/// Sole owner (Source::sole_owner): the other consumers are previous owners of the handler, so nothing is
+/// left to wait for. Everything pending on them becomes this consumer's at once (XCLAIM at idle 0) and is
+/// re-read in id order with its own pending entries, before any new entry; no claim_idle, no blocking. Those
+/// that hold nothing and have been idle for claim_idle are deleted from the group.
 #include <optional>
 #include <vector>
 
@@ -28,6 +33,7 @@ class RedisGroupSource final : public Source {
 
   void open(const std::string& session_name, checkpoints::HoleDeadlines holes) override;
   SourceBatch read(Position after, std::size_t limit, std::stop_token stop) override;
+  void sole_owner() override { sole_owner_ = true; }
   void wait(bool blocked, std::stop_token stop) override;
   void wake() override { reader_.interrupt(); }
   void committed(Position to) override;
@@ -49,6 +55,10 @@ class RedisGroupSource final : public Source {
   /// `from_new`: the entries are new ones (not pending or claimed).
   std::vector<sources::StreamEntry> next_entries(Position after, std::size_t limit, std::stop_token stop,
                                                  bool& blocked, bool& from_new);
+  /// Sole owner: takes over what other consumers hold, to be re-read above `after`, and deletes idle ones.
+  void take_over(Position after);
+  /// How often other consumers are looked at: claim_idle / 4, at least 100 ms.
+  Clock::duration claim_interval() const;
   template <class T>
   T must(Result<T> result) const;
 
@@ -57,9 +67,11 @@ class RedisGroupSource final : public Source {
   std::string consumer_;
   const Clock& clock_;
   sources::RedisStreamReader reader_;
+  bool sole_owner_ = false;           ///< this session's lane holds the handler alone
   bool pending_done_ = false;         ///< this session has re-read its pending entries
   sources::StreamEntryId pending_cursor_{};  ///< where the pending re-read goes on
   Clock::time_point next_claim_{};    ///< when idle entries of other consumers are looked for next
+  Clock::time_point next_forget_{};   ///< sole owner: when idle consumers are looked for next
   Clock::time_point next_info_{};     ///< when the stream's head and the group's lag are asked for next
   Position head_ = 0;                 ///< the stream's head when last asked, or the last entry read above it
   std::optional<std::int64_t> undelivered_;  ///< the group's lag when last asked

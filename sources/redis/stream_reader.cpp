@@ -25,6 +25,8 @@ namespace {
 
 // How soon CLIENT UNBLOCK is sent again when it found the read not blocked yet (see unblock()).
 constexpr auto kUnblockRetry = 1ms;
+// How many pending entries one XPENDING lists and one XCLAIM takes over.
+constexpr std::size_t kClaimPage = 1000;
 
 }  // namespace
 
@@ -274,11 +276,51 @@ Result<std::optional<PendingEntry>> RedisStreamReader::oldest_pending_elsewhere(
   for (const std::string& consumer : *consumers) {
     if (consumer == s.consumer) continue;
     auto first = s.request({"XPENDING", s.source.stream, s.group, "(" + above.text(), "+", "1", consumer},
-                           parse_first_pending);
+                           parse_pending_entries);
     if (!first) return fail(first.error());
-    if (*first && (!oldest || (*first)->id < oldest->id)) oldest = std::move(*first);
+    if (!first->empty() && (!oldest || first->front().id < oldest->id)) oldest = std::move(first->front());
   }
   return oldest;
+}
+
+Result<std::size_t> RedisStreamReader::claim_pending_elsewhere() {
+  State& s = *state_;
+  auto consumers = s.request({"XPENDING", s.source.stream, s.group}, parse_pending_consumers);
+  if (!consumers) return fail(consumers.error());
+  std::size_t claimed = 0;
+  for (const std::string& consumer : *consumers) {
+    if (consumer == s.consumer) continue;
+    // Each XCLAIM empties the page it names from the other consumer's list: the next XPENDING finds the rest.
+    while (true) {
+      auto page = s.request({"XPENDING", s.source.stream, s.group, "-", "+", std::to_string(kClaimPage), consumer},
+                            parse_pending_entries);
+      if (!page) return fail(page.error());
+      if (page->empty()) break;
+      std::vector<std::string> args{"XCLAIM", s.source.stream, s.group, s.consumer, "0"};
+      args.reserve(args.size() + page->size() + 1);
+      for (const PendingEntry& entry : *page) args.push_back(entry.id.text());
+      args.emplace_back("JUSTID");
+      if (auto reply = s.command(std::move(args)); !reply) return fail(reply.error());
+      claimed += page->size();
+      if (page->size() < kClaimPage) break;
+    }
+  }
+  return claimed;
+}
+
+Result<std::vector<std::string>> RedisStreamReader::forget_idle_consumers(std::chrono::milliseconds min_idle) {
+  State& s = *state_;
+  auto consumers = s.request({"XINFO", "CONSUMERS", s.source.stream, s.group}, parse_group_consumers);
+  if (!consumers) return fail(consumers.error());
+  std::vector<std::string> forgotten;
+  for (GroupConsumer& consumer : *consumers) {
+    if (consumer.name == s.consumer || consumer.pending > 0 || consumer.idle < min_idle) continue;
+    if (auto reply = s.command({"XGROUP", "DELCONSUMER", s.source.stream, s.group, consumer.name}); !reply) {
+      return fail(reply.error());
+    }
+    forgotten.push_back(std::move(consumer.name));
+  }
+  return forgotten;
 }
 
 Result<void> RedisStreamReader::ack(std::span<const StreamEntryId> ids) {

@@ -59,6 +59,18 @@ class RedisStreamReader {
   /// consumer too), lowest ids first, and returns them; they become this consumer's pending entries.
   Result<std::vector<StreamEntry>> claim_idle(std::chrono::milliseconds min_idle, std::size_t count);
 
+  /// Takes over every entry pending on the group's other consumers, whatever its idle time, without reading
+  /// it (XPENDING, then XCLAIM ... JUSTID per page of each consumer): the entries join this consumer's pending
+  /// ones, for read_pending. Returns how many it took. Only for a reader that knows the other consumers are
+  /// gone: one alive would find its entries taken from under it.
+  Result<std::size_t> claim_pending_elsewhere();
+
+  /// Deletes the group's other consumers that hold no pending entry and have not been heard of for
+  /// `min_idle` (XINFO CONSUMERS, XGROUP DELCONSUMER), so that every restart under a new consumer name does
+  /// not leave one more behind; returns their names. A consumer deleted as it reads again comes back, but an
+  /// entry it read between the two commands would leave the pending list: hence the idle time.
+  Result<std::vector<std::string>> forget_idle_consumers(std::chrono::milliseconds min_idle);
+
   /// The lowest entry above `above` pending on another consumer of the group than this reader's, and that
   /// consumer; nullopt when there is none. One XPENDING summary, then one XPENDING per such consumer.
   Result<std::optional<PendingEntry>> oldest_pending_elsewhere(StreamEntryId above = {});

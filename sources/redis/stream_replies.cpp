@@ -96,17 +96,48 @@ Result<std::vector<std::string>> parse_pending_consumers(redis::Reply reply) {
   return consumers;
 }
 
-Result<std::optional<PendingEntry>> parse_first_pending(redis::Reply reply) {
+Result<std::vector<PendingEntry>> parse_pending_entries(redis::Reply reply) {
   if (reply.kind != redis::Reply::Kind::array) return fail("unexpected reply: not an array of pending entries");
-  if (reply.elements.empty()) return std::optional<PendingEntry>();
-  auto& first = reply.elements[0];
-  // [id, consumer, milliseconds idle, deliveries]
-  if (!is_array(first, 4) || first.elements[1].kind != redis::Reply::Kind::string) {
-    return fail("unexpected reply: a pending entry that is not [id, consumer, idle, deliveries]");
+  std::vector<PendingEntry> entries;
+  entries.reserve(reply.elements.size());
+  for (redis::Reply& entry : reply.elements) {
+    // [id, consumer, milliseconds idle, deliveries]
+    if (!is_array(entry, 4) || entry.elements[1].kind != redis::Reply::Kind::string) {
+      return fail("unexpected reply: a pending entry that is not [id, consumer, idle, deliveries]");
+    }
+    auto id = parse_id(entry.elements[0]);
+    if (!id) return fail(id.error());
+    entries.push_back(PendingEntry{*id, std::move(entry.elements[1].text)});
   }
-  auto id = parse_id(first.elements[0]);
-  if (!id) return fail(id.error());
-  return std::optional<PendingEntry>(PendingEntry{*id, std::move(first.elements[1].text)});
+  return entries;
+}
+
+Result<std::vector<GroupConsumer>> parse_group_consumers(redis::Reply reply) {
+  if (reply.kind != redis::Reply::Kind::array) return fail("unexpected reply: XINFO CONSUMERS is not an array");
+  std::vector<GroupConsumer> consumers;
+  consumers.reserve(reply.elements.size());
+  for (redis::Reply& entry : reply.elements) {
+    if (entry.kind != redis::Reply::Kind::array || entry.elements.size() % 2 != 0) {
+      return fail("unexpected reply: an XINFO CONSUMERS entry that is not name, value pairs");
+    }
+    GroupConsumer consumer;
+    bool named = false;
+    for (std::size_t i = 0; i < entry.elements.size(); i += 2) {
+      const std::string& field = entry.elements[i].text;
+      redis::Reply& value = entry.elements[i + 1];
+      if (field == "name" && value.kind == redis::Reply::Kind::string) {
+        consumer.name = std::move(value.text);
+        named = true;
+      }
+      if (field == "pending" && value.kind == redis::Reply::Kind::integer) consumer.pending = value.integer;
+      if (field == "idle" && value.kind == redis::Reply::Kind::integer) {
+        consumer.idle = std::chrono::milliseconds(value.integer);
+      }
+    }
+    if (!named) return fail("unexpected reply: an XINFO CONSUMERS entry without a name");
+    consumers.push_back(std::move(consumer));
+  }
+  return consumers;
 }
 
 Result<std::optional<std::int64_t>> parse_group_lag(redis::Reply reply, const std::string& group) {

@@ -2,6 +2,7 @@
 /// What Redis answers to the stream commands a consumer group reader sends, as owned values, and the
 /// parsers from the client's generic Reply. The parsers move the strings out of the reply (a batch holds
 /// thousands of entries) and fail, with a message that names what was wrong, on a reply of any other shape.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +26,13 @@ struct StreamEntry {
 struct PendingEntry {
   StreamEntryId id;
   std::string consumer;
+};
+
+/// A consumer of a group as XINFO CONSUMERS shows it.
+struct GroupConsumer {
+  std::string name;
+  std::int64_t pending = 0;
+  std::chrono::milliseconds idle{0};  ///< since its last command on the group
 };
 
 /// XINFO STREAM. A key that does not exist is a stream of length 0.
@@ -55,8 +63,10 @@ Result<std::vector<StreamEntry>> parse_read(redis::Reply reply);
 Result<ClaimedPage> parse_claimed(redis::Reply reply);
 /// XPENDING key group (the summary): the consumers that hold pending entries.
 Result<std::vector<std::string>> parse_pending_consumers(redis::Reply reply);
-/// XPENDING key group - + 1 [consumer]: nothing or the lowest pending entry.
-Result<std::optional<PendingEntry>> parse_first_pending(redis::Reply reply);
+/// XPENDING key group - + COUNT [consumer]: the pending entries, lowest id first.
+Result<std::vector<PendingEntry>> parse_pending_entries(redis::Reply reply);
+/// XINFO CONSUMERS key group.
+Result<std::vector<GroupConsumer>> parse_group_consumers(redis::Reply reply);
 Result<StreamInfo> parse_stream_info(redis::Reply reply);
 /// XINFO GROUPS: the `lag` of `group` (entries not yet delivered to it); nullopt when the group is not there
 /// or Redis cannot tell (after deletions it answers nil).

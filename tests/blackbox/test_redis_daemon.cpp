@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <pqxx/pqxx>
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,10 +27,10 @@ namespace {
 
 const std::string kStream = "user-events";
 
-std::string stream_config(const std::string& consumer = "a") {
+std::string stream_config(const std::string& consumer = "a", const std::string& claim_idle = "1s") {
   return "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n"
          "[sources.users]\nkind = \"redis\"\nurl = \"${TEST_REDIS_URL}\"\nstream = \"" + kStream + "\"\n"
-         "consumer = \"" + consumer + "\"\nblock = \"200ms\"\nclaim_idle = \"1s\"\nbatch_size = 100\n\n"
+         "consumer = \"" + consumer + "\"\nblock = \"200ms\"\nclaim_idle = \"" + claim_idle + "\"\nbatch_size = 100\n\n"
          "[handlers.user_log]\nkind = \"event_log\"\ntable = \"user_event_log\"\non_error = \"dead_letter\"\n";
 }
 
@@ -116,6 +117,42 @@ TEST_CASE("a daemon killed with entries pending: a second daemon's consumer clai
   CHECK(distinct_logged(db) == 20000);
   REQUIRE(eventually([&] { return pending(redis) == 0; }));
   if (left_pending > 0) CHECK(second.log().find("event=claimed") != std::string::npos);
+  CHECK(exit_code_after(second, SIGTERM) == 0);
+}
+
+TEST_CASE("a stream-fed daemon killed with -9 and started again resumes at once, long before claim_idle",
+          "[redis]") {
+  TestDatabase db;
+  RedisServer redis;
+  const auto env = env_for(db, redis);
+  // A new consumer name, as HOSTNAME-PID gives every start; claim_idle as long as its default.
+  const std::string first_config = write_file("redis-killed.toml", stream_config("first", "1min"));
+  const std::string second_config = write_file("redis-restarted.toml", stream_config("second", "1min"));
+  REQUIRE(projectord::testing::run_command({kBinary, "--config", first_config, "migrate"}, env).exit_code == 0);
+  add_entries(redis, 1, 100);
+  {
+    DaemonProcess first({kBinary, "--config", first_config, "run"}, env);
+    Endpoint endpoint(first);
+    REQUIRE(eventually([&] { return logged_events(db) == 100 && endpoint.state("user_log") == "idle"; }));
+    // The daemon reads the next entries but cannot commit (nor so acknowledge) them while a session holds
+    // their table: they are pending on its consumer when it is killed.
+    const auto holder = db.connect();
+    pqxx::work holding(*holder);
+    holding.exec("LOCK TABLE user_event_log IN ACCESS EXCLUSIVE MODE");
+    add_entries(redis, 101, 2000);
+    REQUIRE(eventually([&] { return pending(redis) > 0; }));
+    first.signal(SIGKILL);
+    REQUIRE(first.wait_exit(10s).has_value());
+  }
+  REQUIRE(pending(redis) > 0);
+  DaemonProcess second({kBinary, "--config", second_config, "run"}, env);
+  // Well under claim_idle: waiting it out could not pass.
+  REQUIRE(eventually([&] { return logged_events(db) == 2100; }, 30s));
+  CHECK(distinct_logged(db) == 2100);  // nothing applied twice
+  CHECK(db.query_int("SELECT count(DISTINCT user_id) FROM user_event_log") == 2100);
+  REQUIRE(eventually([&] { return pending(redis) == 0; }));
+  CHECK(second.log().find("reason=\"previous owner\"") != std::string::npos);
+  CHECK(second.log().find("waiting_for_consumer") == std::string::npos);
   CHECK(exit_code_after(second, SIGTERM) == 0);
 }
 

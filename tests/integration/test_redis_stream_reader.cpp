@@ -338,6 +338,51 @@ TEST_CASE("the stream reader's oldest_pending_elsewhere is the lowest entry anot
   CHECK_FALSE(value_of(reader->oldest_pending_elsewhere()).has_value());
 }
 
+TEST_CASE("the stream reader's claim_pending_elsewhere takes every other consumer's entries at once, a page at a time",
+          "[redis]") {
+  TestStream stream;
+  auto reader = group_reader(stream, "c");
+  CHECK(value_of(reader->claim_pending_elsewhere()) == 0);
+  // More than one XPENDING page (1000) on one consumer.
+  const auto ids = stream.add(1203);
+  auto a = group_reader(stream, "a");
+  auto b = group_reader(stream, "b");
+  CHECK(ids_of(value_of(reader->read_new(1, 0ms))) == Ids{ids[0]});
+  CHECK(value_of(a->read_new(1200, 0ms)).size() == 1200);
+  CHECK(value_of(b->read_new(2, 0ms)).size() == 2);
+
+  CHECK(value_of(reader->claim_pending_elsewhere()) == 1202);  // idle for a moment only: taken all the same
+  CHECK(ids_of(value_of(reader->read_pending(StreamEntryId{}, 2000))) == ids);
+  CHECK(value_of(a->read_pending(StreamEntryId{}, 10)).empty());
+  CHECK(value_of(b->read_pending(StreamEntryId{}, 10)).empty());
+  CHECK(stream.pending(kGroup) == 1203);
+  CHECK(value_of(reader->claim_pending_elsewhere()) == 0);
+}
+
+TEST_CASE("the stream reader's forget_idle_consumers deletes other consumers that hold nothing and are idle",
+          "[redis]") {
+  TestStream stream;
+  stream.add(1);
+  auto reader = group_reader(stream, "c");
+  CHECK(value_of(group_reader(stream, "holder")->read_new(1, 0ms)).size() == 1);
+  stream.admin("XGROUP", "CREATECONSUMER", stream.key, kGroup, "empty");
+  stream.admin("XGROUP", "CREATECONSUMER", stream.key, kGroup, "c");
+  const auto consumers = [&] {
+    std::vector<std::string> names;
+    for (const auto& consumer : stream.admin("XINFO", "CONSUMERS", stream.key, kGroup).elements) {
+      names.push_back(consumer.elements.at(1).text);
+    }
+    std::ranges::sort(names);
+    return names;
+  };
+  REQUIRE(consumers() == std::vector<std::string>{"c", "empty", "holder"});
+
+  CHECK(value_of(reader->forget_idle_consumers(1h)).empty());
+  CHECK(value_of(reader->forget_idle_consumers(0ms)) == std::vector<std::string>{"empty"});  // never itself
+  CHECK(consumers() == std::vector<std::string>{"c", "holder"});
+  CHECK(stream.pending(kGroup) == 1);
+}
+
 TEST_CASE("the stream reader's range_after reads the entries after an id without touching the group", "[redis]") {
   TestStream stream;
   const auto ids = stream.add(5);

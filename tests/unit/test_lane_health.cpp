@@ -67,6 +67,18 @@ TEST_CASE("a lane's health names the transaction holding a hole open past stuck_
   CHECK_THAT(health.reason, Catch::Contains("xid 4711"));
 }
 
+TEST_CASE("a lane waiting for another consumer's entry says so, and is stuck once it waits past stuck_after") {
+  FakeClock clock;
+  const HealthLimits limits{.stuck_after = 60s, .ready_max_lag = 10min};
+  LaneStatus status = behind(LaneState::waiting_for_consumer, clock, 1s);
+  status.lag_events = 0;  // a Redis lane counts its lag in entries: the one it waits for is not delivered to it
+  CHECK(assess(status, clock.now(), limits).state == "waiting_for_consumer");
+  CHECK(std::find(projectord::kReportedStates.begin(), projectord::kReportedStates.end(), "waiting_for_consumer") !=
+        projectord::kReportedStates.end());
+  clock.advance(61s);
+  CHECK(assess(status, clock.now(), limits).state == "stuck");
+}
+
 TEST_CASE("a lane's health calls one unit of work running past stuck_after a hung server or a lock") {
   FakeClock clock;
   LaneStatus status = behind(LaneState::catching_up, clock, 0s);

@@ -15,6 +15,7 @@ TEST_CASE("every lane state has the name operators and /status see") {
   CHECK(to_string(LaneState::catching_up) == "catching_up");
   CHECK(to_string(LaneState::idle) == "idle");
   CHECK(to_string(LaneState::waiting_for_hole) == "waiting_for_hole");
+  CHECK(to_string(LaneState::waiting_for_consumer) == "waiting_for_consumer");
   CHECK(to_string(LaneState::reconnecting) == "reconnecting");
   CHECK(to_string(LaneState::paused) == "paused");
   CHECK(to_string(LaneState::halted) == "halted");
