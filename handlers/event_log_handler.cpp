@@ -36,6 +36,13 @@ auto row_of(const Event& event) {
                          event.position);
 }
 
+// The same row as the INSERT's parameters, in text as COPY sends it.
+std::vector<std::optional<std::string>> parameters_of(const Event& event) {
+  return std::apply(
+      [](const auto&... field) { return std::vector<std::optional<std::string>>{pqxx::to_string(field)...}; },
+      row_of(event));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ProjectionHandler>> EventLogHandler::make(const config::Handler& handler) {
@@ -54,14 +61,9 @@ void EventLogHandler::on_connect(pqxx::connection& connection) {
 }
 
 void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
-  if (auto* on_commit = dynamic_cast<postgres::PipelinedCommit*>(&txn); on_commit && events.size() <= kMaxRowsOnCommit) {
-    for (const Event& event : events) {
-      on_commit->on_commit(kInsert, std::apply(
-                                        [](const auto&... field) {
-                                          return std::vector<std::optional<std::string>>{pqxx::to_string(field)...};
-                                        },
-                                        row_of(event)));
-    }
+  auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
+  if (live != nullptr && events.size() <= kMaxRowsOnCommit) {
+    for (const Event& event : events) live->on_commit(kInsert, parameters_of(event));
     return;
   }
   pqxx::stream_to copy(txn, postgres::quote_identifier(table_), columns());
