@@ -6,13 +6,33 @@
 namespace projectord::checkpoints {
 
 namespace {
+
 constexpr const char* kAdvance = "projectord_checkpoint_advance";
+constexpr const char* kAdvanceOrFail = "projectord_checkpoint_advance_or_fail";
+constexpr const char* kMoveSql =
+    "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4, holes = $5::jsonb,"
+    " updated_at = now() WHERE handler = $1 AND position = $2";
+// SQL has no RAISE: with no row moved, the count divides by zero, which fails the statement.
+constexpr const char* kNoRowMoved = "22012";
+
+std::string holes_json(const HoleDeadlines& holes) {
+  boost::json::object json;
+  for (const auto& [position, deadline] : holes) json[std::to_string(position)] = deadline;
+  return boost::json::serialize(json);
+}
+
 }  // namespace
 
 void CheckpointStore::prepare(pqxx::connection& connection) const {
-  connection.prepare(kAdvance,
-                     "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4,"
-                     " holes = $5::jsonb, updated_at = now() WHERE handler = $1 AND position = $2");
+  connection.prepare(kAdvance, kMoveSql);
+  connection.prepare(kAdvanceOrFail,
+                     std::string("WITH moved AS (") + kMoveSql + " RETURNING 1) SELECT 1 / count(*) FROM moved");
+  postgres::PipelinedCommit::prepare(connection);
+}
+
+CheckpointMoved CheckpointStore::moved_from(Position from) const {
+  return CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
+                         " (another projectord process runs this handler?)");
 }
 
 std::optional<Position> stored_position(pqxx::connection& connection, const std::string& handler) {
@@ -61,14 +81,22 @@ Checkpoint CheckpointStore::load(pqxx::connection& connection, Position first) {
 
 void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::int64_t events,
                               const HoleDeadlines& holes) const {
-  boost::json::object json;
-  for (const auto& [position, deadline] : holes) json[std::to_string(position)] = deadline;
-  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, boost::json::serialize(json));
-  if (updated.affected_rows() != 1) {
-    throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
-                          " (another projectord process runs this handler?)");
-  }
+  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, holes_json(holes));
+  if (updated.affected_rows() != 1) throw moved_from(from);
   if (tracking_ && to > 0) tracking_->record(txn, to);
+}
+
+void CheckpointStore::commit_advance(postgres::PipelinedCommit& txn, Position from, Position to, std::int64_t events,
+                                     const HoleDeadlines& holes) const {
+  if (tracking_ && to > 0) tracking_->record(txn, to);
+  const std::size_t move = txn.on_commit(
+      kAdvanceOrFail, {handler_, std::to_string(from), std::to_string(to), std::to_string(events), holes_json(holes)});
+  try {
+    txn.commit();
+  } catch (const postgres::FailedBeforeCommit& failed) {
+    if (failed.index == move && failed.sqlstate() == kNoRowMoved) throw moved_from(from);
+    throw;
+  }
 }
 
 void CheckpointStore::mark(pqxx::connection& connection, const RowMark& mark) const {

@@ -1,7 +1,9 @@
 #pragma once
 /// A handler's checkpoint row in projectord.checkpoints. `advance` runs inside the batch's transaction
 /// and fails unless the row still holds the position this process last read: a second process working
-/// the same handler makes the transaction roll back instead of applying events twice. The row also holds
+/// the same handler makes the transaction roll back instead of applying events twice. `commit_advance` sends
+/// the move with the COMMIT, where no answer can be looked at before the COMMIT runs: there the statement
+/// itself fails unless it moved the row. The row also holds
 /// the row the checkpoint ended on (`RowMark`), by which a lane notices a source that went backwards.
 /// With a pyeventsourcing tracking table (checkpoints/tracking_table.hpp), `advance` records the new position
 /// there in the same transaction, and `load` moves a checkpoint that is behind the table's position up to it:
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "base/event.hpp"
+#include "base/postgres/pipelined_commit.hpp"
 #include "checkpoints/tracking_table.hpp"
 
 namespace projectord::checkpoints {
@@ -53,7 +56,7 @@ class CheckpointStore {
   /// The checkpoint's row: the handler's name, or NAME:rebuild for a rebuild's shadow.
   const std::string& key() const { return handler_; }
 
-  /// Prepares `advance`'s statement; call once per connection.
+  /// Prepares the statements `advance` and `commit_advance` send; call once per connection.
   void prepare(pqxx::connection& connection) const;
 
   /// Creates the row at position `first` when missing and returns what is stored; a checkpoint behind the
@@ -67,6 +70,11 @@ class CheckpointStore {
   /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check.
   void advance(pqxx::work& txn, Position from, Position to, std::int64_t events, const HoleDeadlines& holes) const;
 
+  /// As `advance`, then commits: the move goes out with the COMMIT, in one round trip. Throws CheckpointMoved,
+  /// with nothing committed, when the row was no longer at `from`.
+  void commit_advance(postgres::PipelinedCommit& txn, Position from, Position to, std::int64_t events,
+                      const HoleDeadlines& holes) const;
+
   /// Notes `mark` as the row the checkpoint ended on, in a statement of its own: kept only while the
   /// checkpoint is at or past it.
   void mark(pqxx::connection& connection, const RowMark& mark) const;
@@ -76,6 +84,8 @@ class CheckpointStore {
   void reset(pqxx::connection& connection, Position to) const;
 
  private:
+  CheckpointMoved moved_from(Position from) const;
+
   std::string handler_;
   std::string source_;
   std::optional<TrackingTable> tracking_;

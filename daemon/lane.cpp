@@ -11,6 +11,7 @@
 #include "base/backoff.hpp"
 #include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
+#include "base/postgres/pipelined_commit.hpp"
 #include "base/postgres/session.hpp"
 #include "base/printable.hpp"
 #include "base/stoppable_sleep.hpp"
@@ -397,11 +398,10 @@ class Lane::Impl {
 
   void apply_and_advance(pqxx::connection& target, std::span<const Event> batch, Position to) {
     try {
-      pqxx::work txn(target);
+      postgres::PipelinedCommit txn(target);
       if (!batch.empty()) projection_->apply(txn, batch);
       projection_->flush(txn);
-      checkpoint_.advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), source_->holes());
-      txn.commit();
+      checkpoint_.commit_advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), source_->holes());
     } catch (...) {
       projection_->discard();
       throw;
@@ -464,10 +464,9 @@ class Lane::Impl {
     spdlog::error("handler={} event=dead_letter position={} error={}", handler_.name, letter.position,
                   log_value(message));
     const auto started = clock_.now();
-    pqxx::work txn(target);
+    postgres::PipelinedCommit txn(target);
     checkpoints::record_dead_letter(txn, letter);
-    checkpoint_.advance(txn, position_, to, 0, source_->holes());
-    txn.commit();
+    checkpoint_.commit_advance(txn, position_, to, 0, source_->holes());
     update([&](LaneStatus& s) { ++s.dead_letters; });
     moved(to, 0, started);
     control_.skipped(letter.position);

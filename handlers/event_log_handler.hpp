@@ -1,7 +1,9 @@
 #pragma once
 /// Built-in `event_log` projection: one row per event in an append-only table shaped like the Django guide's
 /// UserEventLog model (`user_event_log`: user_id, event_type, event_version, event_data, timestamp,
-/// processed_at, global_position), written with COPY. event_type is the type's class name ("UserRegistered").
+/// processed_at, global_position), written with COPY; a live transaction's few rows go as statements sent with
+/// its COMMIT (postgres::PipelinedCommit), in the same round trip. event_type is the type's class name
+/// ("UserRegistered").
 #include <memory>
 #include <string>
 
@@ -18,6 +20,7 @@ class EventLogHandler final : public ProjectionHandler {
   std::vector<SetupStatement> setup_sql() const override;
   std::vector<ReaderIndex> reader_indexes() const override;
   std::map<std::string, std::set<std::string>> bookkeeping_columns() const override;
+  void on_connect(pqxx::connection& connection) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
 
  private:

@@ -30,6 +30,13 @@ std::string sqlstate_of(const PGresult* result) {
 }  // namespace
 
 StatementPipeline::StatementPipeline(pqxx::dbtransaction& txn) : connection_(HandleOf::of(txn)) {
+  // libpqxx ends a COPY at its result, leaving the ready-for-query after it unread (PQexec would read it on
+  // before the next statement): read it, so that the connection is idle and its transaction status known.
+  while (PGresult* left = PQgetResult(connection_)) {
+    const bool failed = PQresultStatus(left) == PGRES_FATAL_ERROR;
+    PQclear(left);
+    if (failed) throw std::logic_error("statement pipeline: an earlier statement's failure was left unread");
+  }
   // The statements must belong to the caller's transaction, which commits them with the checkpoint; outside
   // one, each would commit on its own.
   if (PQtransactionStatus(connection_) != PQTRANS_INTRANS) {

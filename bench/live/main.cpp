@@ -23,7 +23,8 @@ Creates a fresh database `bench_live` on the server CONNINFO points at with N st
 events per second for S seconds, one per transaction, twice: first with no daemon and a NOTIFY trigger on
 stored_events (the baseline), then with `projectord run` caught up and a NOTIFY trigger on its
 user_event_log. A listener timestamps each notification; latency = visible - commit. Exits 1 when an event
-never becomes visible or projectord does not exit 0 on SIGTERM.
+never becomes visible, projectord adds more than 1 ms at the median or 3 ms at p99 to the baseline's latency,
+or projectord does not exit 0 on SIGTERM.
 
 options:
   --url CONNINFO       libpq conninfo or URI of a server where we may create databases (required)
@@ -71,14 +72,19 @@ int run(bench::Flags& flags) {
   const bench::LivePhase live = bench::measure_visibility(url, generator, rate, seconds);
   bench::print_phase("projectord (writer -> projectord -> NOTIFY on user_event_log -> listener)", live);
   // The baseline is close to zero, so the ratio swings with noise; the difference is what projectord adds.
+  const double added_p50 = live.latency.p50 - baseline.latency.p50;
+  const double added_p99 = live.latency.p99 - baseline.latency.p99;
   std::cout << "ratio projectord / baseline latency: p50 " << bench::ratio(live.latency.p50, baseline.latency.p50)
             << ", p99 " << bench::ratio(live.latency.p99, baseline.latency.p99) << "\n"
-            << "projectord adds: p50 " << bench::fixed(live.latency.p50 - baseline.latency.p50, 2) << " ms, p99 "
-            << bench::fixed(live.latency.p99 - baseline.latency.p99, 2) << " ms" << std::endl;
+            << "projectord adds: p50 " << bench::fixed(added_p50, 2) << " ms, p99 " << bench::fixed(added_p99, 2)
+            << " ms" << std::endl;
 
   bench::Checks checks;
   checks.expect(baseline.all_visible, "baseline: every event became visible");
   checks.expect(live.all_visible, "projectord: every event became visible within 30 s after the writer stopped");
+  const std::string at_rate = " at " + std::to_string(rate) + " events/s";
+  checks.expect(added_p50 <= 1.0, "projectord adds p50 <= 1 ms" + at_rate, bench::fixed(added_p50, 2) + " ms");
+  checks.expect(added_p99 <= 3.0, "projectord adds p99 <= 3 ms" + at_rate, bench::fixed(added_p99, 2) + " ms");
   bench::Projectord::stop(daemon, checks);
   if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
   return checks.failures() == 0 ? 0 : 1;

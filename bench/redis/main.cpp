@@ -281,7 +281,7 @@ int run(bench::Flags& flags) {
               << bench::fixed(visible.max, 2) << " ms (" << visible.count << " seen); baseline XADD round trip p50 "
               << bench::fixed(xadd_trip.p50, 2) << " ms, p99 " << bench::fixed(xadd_trip.p99, 2) << " ms" << std::endl;
     checks.expect(all, "every live entry became visible");
-    checks.expect(visible.p99 <= 5.0, "live append -> visible p99 <= 5 ms at " + std::to_string(rate) + "/s",
+    checks.expect(visible.p99 <= 2.0, "live append -> visible p99 <= 2 ms at " + std::to_string(rate) + "/s",
                   bench::fixed(visible.p99, 2) + " ms");
     bench::Projectord::stop(daemon, checks);
   }

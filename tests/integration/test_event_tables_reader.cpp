@@ -111,7 +111,7 @@ TEST_CASE("a django_event_tables read merges each table's position index instead
   pqxx::nontransaction txn(connection);
   std::string plan;
   // The statement the reader prepared for its read cycle, after position 30000: the middle of every table.
-  for (const pqxx::row& line : txn.exec("EXPLAIN EXECUTE projectord_read_cycle(30000, 100, 0)")) {
+  for (const pqxx::row& line : txn.exec("EXPLAIN EXECUTE projectord_read_cycle(30000, 100)")) {
     plan += std::string(line[0].c_str()) + "\n";
   }
   INFO(plan);

@@ -375,3 +375,31 @@ TEST_CASE("a second process's lane of the same handler stands by until the first
   CHECK(second.status().position == 60);
   CHECK(db.query_int("SELECT sum(n) FROM applied_log") == 60 * 61 / 2);
 }
+
+TEST_CASE("an event_log lane's live rows ride on the COMMIT, and a row its table refuses is dead-lettered alone") {
+  TestDatabase db;
+  create_store(db);
+  config::Handler handler;
+  handler.name = "user_log";
+  handler.kind = "event_log";
+  handler.table = "user_event_log";
+  handler.source = "store";
+  handler.max_attempts = 2;
+  handler.retry_backoff = 1ms;
+  handler.retry_backoff_max = 2ms;
+  handler.on_error = config::OnError::dead_letter;
+  RunningLane lane(db, generic_source(db), handler);
+  REQUIRE(eventually([&] { return rows_in(db, "user_event_log") == 0; }));
+
+  db.exec(insert_event(1));
+  // user_id is a varchar(255): the server refuses this row only when the statement sent with the COMMIT runs.
+  db.exec("INSERT INTO events (stream_id, type, data) VALUES (repeat('s', 256), 'Counted', '{\"n\": 2}')");
+  db.exec(insert_event(3));
+  REQUIRE(eventually(
+      [&] { return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'user_log'") == 3; }));
+  CHECK(db.query_int("SELECT count(*) FROM user_event_log WHERE global_position IN (1, 3)") == 2);
+  CHECK(rows_in(db, "user_event_log") == 2);
+  CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 2);
+  CHECK(db.query_value("SELECT error FROM projectord.dead_letters").find("too long") != std::string::npos);
+  CHECK(db.query_int("SELECT events_applied FROM projectord.checkpoints WHERE handler = 'user_log'") == 2);
+}

@@ -1,0 +1,55 @@
+#pragma once
+/// A write transaction whose COMMIT carries statements queued for it: the prepared statements given to
+/// `on_commit` go out together with the COMMIT, in one round trip (libpq's pipeline mode, StatementPipeline),
+/// so a statement that belongs at the end of every transaction (a checkpoint's move) costs no round trip of
+/// its own.
+///
+/// Contract: `prepare` once per connection, before the first; each queued statement is prepared on the
+/// connection (pqxx::connection::prepare) before its transaction commits. `commit` runs the queued statements
+/// in order, then the COMMIT. When one of them fails the COMMIT never runs: the transaction is rolled back and
+/// `commit` throws FailedBeforeCommit, with the server's SQLSTATE, so a statement that must hold for the
+/// transaction to commit fails on the server rather than reporting a result to check. A COMMIT that fails
+/// throws pqxx::sql_error (the server ended the transaction), a connection lost on the way
+/// pqxx::broken_connection (whether the transaction committed is unknown, as with pqxx::in_doubt_error).
+#include <cstddef>
+#include <optional>
+#include <pqxx/connection>
+#include <pqxx/except>
+#include <pqxx/transaction>
+#include <string>
+#include <vector>
+
+namespace projectord::postgres {
+
+/// A statement queued with `on_commit` failed; nothing of the transaction committed.
+struct FailedBeforeCommit : pqxx::sql_error {
+  FailedBeforeCommit(std::size_t index, const std::string& message, const std::string& statement,
+                     const std::string& sqlstate);
+  std::size_t index;  ///< the statement's place among those queued
+};
+
+class PipelinedCommit final : public pqxx::work {
+ public:
+  // libpqxx's transactions share a virtual base, which the most derived class names.
+  explicit PipelinedCommit(pqxx::connection& connection)
+      : pqxx::internal::namedclass("PipelinedCommit"), pqxx::work(connection) {}
+
+  /// Prepares the COMMIT the pipeline sends; once per connection.
+  static void prepare(pqxx::connection& connection);
+
+  /// Queues one execution of the prepared statement `name` for the commit; an empty value is SQL NULL. Returns
+  /// its place among those queued (FailedBeforeCommit::index).
+  std::size_t on_commit(std::string name, std::vector<std::optional<std::string>> values);
+
+ private:
+  void do_commit() override;
+  void roll_back() noexcept;
+
+  struct Queued {
+    std::string name;
+    std::vector<std::optional<std::string>> values;
+  };
+  std::vector<Queued> queued_;
+};
+
+}  // namespace projectord::postgres
