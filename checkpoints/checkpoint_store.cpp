@@ -12,7 +12,8 @@ constexpr const char* kAdvance = "projectord_checkpoint_advance";
 void CheckpointStore::prepare(pqxx::connection& connection) const {
   connection.prepare(kAdvance,
                      "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4,"
-                     " holes = $5::jsonb, updated_at = now() WHERE handler = $1 AND position = $2");
+                     " holes = $5::jsonb, updated_at = now() WHERE handler = $1 AND position = $2 AND ($6::bigint IS NULL"
+                     " OR EXISTS (SELECT 1 FROM projectord.leases WHERE name = $1 AND epoch = $6))");
 }
 
 std::optional<Position> stored_position(pqxx::connection& connection, const std::string& handler) {
@@ -63,7 +64,16 @@ void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::
                               const HoleDeadlines& holes) const {
   boost::json::object json;
   for (const auto& [position, deadline] : holes) json[std::to_string(position)] = deadline;
-  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, boost::json::serialize(json));
+  const pqxx::result updated =
+      txn.exec_prepared(kAdvance, handler_, from, to, events, boost::json::serialize(json), epoch_);
+  if (updated.affected_rows() != 1 && epoch_) {
+    const pqxx::result lease =
+        txn.exec_params("SELECT 1 FROM projectord.leases WHERE name = $1 AND epoch = $2", handler_, *epoch_);
+    if (lease.empty()) {
+      throw LeaseLost("handler " + handler_ + ": lost its lease (epoch " + std::to_string(*epoch_) +
+                      ") to another projectord process");
+    }
+  }
   if (updated.affected_rows() != 1) {
     throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
                           " (another projectord process runs this handler?)");

@@ -3,6 +3,8 @@
 /// and fails unless the row still holds the position this process last read: a second process working
 /// the same handler makes the transaction roll back instead of applying events twice. The row also holds
 /// the row the checkpoint ended on (`RowMark`), by which a lane notices a source that went backwards.
+/// A lane fences its store with the epoch of its lease (checkpoints/leases.hpp): `advance` then also needs
+/// the lease row to hold that epoch, in the same statement, so a process that lost its lease commits nothing.
 /// With a pyeventsourcing tracking table (checkpoints/tracking_table.hpp), `advance` records the new position
 /// there in the same transaction, and `load` moves a checkpoint that is behind the table's position up to it:
 /// a read model and its tracking row commit together, whichever side wrote them, so the row is the place.
@@ -21,6 +23,12 @@ namespace projectord::checkpoints {
 /// Thrown by `advance` when another process moved the checkpoint; the caller reloads it.
 struct CheckpointMoved : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// Thrown by a fenced `advance` when the lease's epoch is no longer the store's: another process took the
+/// handler over. The caller rolls back and stands by.
+struct LeaseLost : CheckpointMoved {
+  using CheckpointMoved::CheckpointMoved;
 };
 
 /// Positions passed as holes, each with the time (unix milliseconds) until which it is re-checked.
@@ -53,6 +61,10 @@ class CheckpointStore {
   /// The checkpoint's row: the handler's name, or NAME:rebuild for a rebuild's shadow.
   const std::string& key() const { return handler_; }
 
+  /// From now on `advance` moves the checkpoint only while the lease on `key()` has `epoch`. A store never
+  /// fenced relies on the compare-and-set alone (a tool or test that runs no lease).
+  void fence(std::int64_t epoch) { epoch_ = epoch; }
+
   /// Prepares `advance`'s statement; call once per connection.
   void prepare(pqxx::connection& connection) const;
 
@@ -64,7 +76,8 @@ class CheckpointStore {
   /// Whether the handler has a checkpoint row yet.
   bool exists(pqxx::connection& connection) const;
 
-  /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check.
+  /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check. Throws
+  /// LeaseLost when fenced with an epoch the lease no longer has, else CheckpointMoved when not at `from`.
   void advance(pqxx::work& txn, Position from, Position to, std::int64_t events, const HoleDeadlines& holes) const;
 
   /// Notes `mark` as the row the checkpoint ended on, in a statement of its own: kept only while the
@@ -79,6 +92,7 @@ class CheckpointStore {
   std::string handler_;
   std::string source_;
   std::optional<TrackingTable> tracking_;
+  std::optional<std::int64_t> epoch_;  ///< of the lease, once fenced
 };
 
 }  // namespace projectord::checkpoints
