@@ -9,9 +9,11 @@ namespace {
 
 constexpr const char* kAdvance = "projectord_checkpoint_advance";
 constexpr const char* kAdvanceOrFail = "projectord_checkpoint_advance_or_fail";
+// $6, the lease's epoch, is null for a store never fenced.
 constexpr const char* kMoveSql =
     "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4, holes = $5::jsonb,"
-    " updated_at = now() WHERE handler = $1 AND position = $2";
+    " updated_at = now() WHERE handler = $1 AND position = $2 AND ($6::bigint IS NULL"
+    " OR EXISTS (SELECT 1 FROM projectord.leases WHERE name = $1 AND epoch = $6))";
 // SQL has no RAISE: with no row moved, the count divides by zero, which fails the statement.
 constexpr const char* kNoRowMoved = "22012";
 
@@ -30,9 +32,14 @@ void CheckpointStore::prepare(pqxx::connection& connection) const {
   postgres::PipelinedCommit::prepare(connection);
 }
 
-CheckpointMoved CheckpointStore::moved_from(Position from) const {
-  return CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
-                         " (another projectord process runs this handler?)");
+void CheckpointStore::throw_not_moved(pqxx::transaction_base& txn, Position from) const {
+  if (epoch_ &&
+      txn.exec_params("SELECT 1 FROM projectord.leases WHERE name = $1 AND epoch = $2", handler_, *epoch_).empty()) {
+    throw LeaseLost("handler " + handler_ + ": lost its lease (epoch " + std::to_string(*epoch_) +
+                    ") to another projectord process");
+  }
+  throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
+                        " (another projectord process runs this handler?)");
 }
 
 std::optional<Position> stored_position(pqxx::connection& connection, const std::string& handler) {
@@ -81,21 +88,24 @@ Checkpoint CheckpointStore::load(pqxx::connection& connection, Position first) {
 
 void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::int64_t events,
                               const HoleDeadlines& holes) const {
-  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, holes_json(holes));
-  if (updated.affected_rows() != 1) throw moved_from(from);
+  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, holes_json(holes), epoch_);
+  if (updated.affected_rows() != 1) throw_not_moved(txn, from);
   if (tracking_ && to > 0) tracking_->record(txn, to);
 }
 
 void CheckpointStore::commit_advance(postgres::PipelinedCommit& txn, Position from, Position to, std::int64_t events,
                                      const HoleDeadlines& holes) const {
   if (tracking_ && to > 0) tracking_->record(txn, to);
-  const std::size_t move = txn.on_commit(
-      kAdvanceOrFail, {handler_, std::to_string(from), std::to_string(to), std::to_string(events), holes_json(holes)});
+  const std::size_t move =
+      txn.on_commit(kAdvanceOrFail, {handler_, std::to_string(from), std::to_string(to), std::to_string(events),
+                                     holes_json(holes), epoch_ ? std::optional(std::to_string(*epoch_)) : std::nullopt});
   try {
     txn.commit();
   } catch (const postgres::FailedBeforeCommit& failed) {
-    if (failed.index == move && failed.sqlstate() == kNoRowMoved) throw moved_from(from);
-    throw;
+    if (failed.index != move || failed.sqlstate() != kNoRowMoved) throw;
+    // The transaction is rolled back: which of the two conditions failed is asked on the connection.
+    pqxx::nontransaction asking(txn.conn());
+    throw_not_moved(asking, from);
   }
 }
 

@@ -5,6 +5,8 @@
 /// the move with the COMMIT, where no answer can be looked at before the COMMIT runs: there the statement
 /// itself fails unless it moved the row. The row also holds
 /// the row the checkpoint ended on (`RowMark`), by which a lane notices a source that went backwards.
+/// A lane fences its store with the epoch of its lease (checkpoints/leases.hpp): `advance` then also needs
+/// the lease row to hold that epoch, in the same statement, so a process that lost its lease commits nothing.
 /// With a pyeventsourcing tracking table (checkpoints/tracking_table.hpp), `advance` records the new position
 /// there in the same transaction, and `load` moves a checkpoint that is behind the table's position up to it:
 /// a read model and its tracking row commit together, whichever side wrote them, so the row is the place.
@@ -24,6 +26,12 @@ namespace projectord::checkpoints {
 /// Thrown by `advance` when another process moved the checkpoint; the caller reloads it.
 struct CheckpointMoved : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// Thrown by a fenced `advance` when the lease's epoch is no longer the store's: another process took the
+/// handler over. The caller rolls back and stands by.
+struct LeaseLost : CheckpointMoved {
+  using CheckpointMoved::CheckpointMoved;
 };
 
 /// Positions passed as holes, each with the time (unix milliseconds) until which it is re-checked.
@@ -56,6 +64,10 @@ class CheckpointStore {
   /// The checkpoint's row: the handler's name, or NAME:rebuild for a rebuild's shadow.
   const std::string& key() const { return handler_; }
 
+  /// From now on `advance` and `commit_advance` move the checkpoint only while the lease on `key()` has
+  /// `epoch`. A store never fenced relies on the compare-and-set alone (a tool or test that runs no lease).
+  void fence(std::int64_t epoch) { epoch_ = epoch; }
+
   /// Prepares the statements `advance` and `commit_advance` send; call once per connection.
   void prepare(pqxx::connection& connection) const;
 
@@ -67,11 +79,12 @@ class CheckpointStore {
   /// Whether the handler has a checkpoint row yet.
   bool exists(pqxx::connection& connection) const;
 
-  /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check.
+  /// Moves the checkpoint from `from` to `to` (they may be equal) and stores the holes to re-check. Throws
+  /// LeaseLost when fenced with an epoch the lease no longer has, else CheckpointMoved when not at `from`.
   void advance(pqxx::work& txn, Position from, Position to, std::int64_t events, const HoleDeadlines& holes) const;
 
-  /// As `advance`, then commits: the move goes out with the COMMIT, in one round trip. Throws CheckpointMoved,
-  /// with nothing committed, when the row was no longer at `from`.
+  /// As `advance`, then commits: the move goes out with the COMMIT, in one round trip. Throws as `advance`
+  /// does, with nothing committed.
   void commit_advance(postgres::PipelinedCommit& txn, Position from, Position to, std::int64_t events,
                       const HoleDeadlines& holes) const;
 
@@ -84,11 +97,14 @@ class CheckpointStore {
   void reset(pqxx::connection& connection, Position to) const;
 
  private:
-  CheckpointMoved moved_from(Position from) const;
+  /// After a move that matched no row: LeaseLost when fenced and the lease has another epoch, else
+  /// CheckpointMoved.
+  [[noreturn]] void throw_not_moved(pqxx::transaction_base& txn, Position from) const;
 
   std::string handler_;
   std::string source_;
   std::optional<TrackingTable> tracking_;
+  std::optional<std::int64_t> epoch_;  ///< of the lease, once fenced
 };
 
 }  // namespace projectord::checkpoints

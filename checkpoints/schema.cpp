@@ -33,6 +33,17 @@ std::vector<std::string> install_schema_sql() {
       "CREATE TABLE IF NOT EXISTS projectord.rebuilds ("
       " handler text PRIMARY KEY, shadow_schema text NOT NULL, requested_by text NOT NULL,"
       " started_at timestamptz NOT NULL DEFAULT now())",
+      // Which process runs a checkpoint (a handler, or a rebuild's NAME:rebuild) until `expires_at`
+      // (checkpoints/leases.hpp). `epoch` rises with every take: a checkpoint moves only while its lane's
+      // epoch is the row's. `owner` is unique to one run of a process; `host` and `pid` name it for people.
+      "CREATE TABLE IF NOT EXISTS projectord.leases ("
+      " name text PRIMARY KEY, owner text NOT NULL, host text NOT NULL, pid bigint NOT NULL, epoch bigint NOT NULL,"
+      " acquired_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL, expires_at timestamptz NOT NULL)",
+      // The processes waiting for a lease, each as last seen asking for it.
+      "CREATE TABLE IF NOT EXISTS projectord.lease_standbys ("
+      " name text NOT NULL, owner text NOT NULL, host text NOT NULL, pid bigint NOT NULL,"
+      " since timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now(),"
+      " PRIMARY KEY (name, owner))",
   };
 }
 

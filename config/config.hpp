@@ -228,6 +228,10 @@ struct Daemon {
   std::string log_format = "text";  ///< "text" or "json" (daemon/logging/logger.hpp)
   Duration shutdown_timeout{30000};
   Duration stuck_after{60000};  ///< no progress this long while work waits: the handler is stuck
+  /// A handler's lease (checkpoints/leases.hpp) lasts this long unless renewed: another process takes a
+  /// handler over within about this long of its owner's end.
+  Duration lease_length{3000};
+  Duration lease_renew_interval{1000};  ///< how often the owner renews, and the longest a standby waits to ask again
 };
 
 struct Http {

@@ -274,11 +274,17 @@ Handler load_handler(Section& s, const OptionTable& options, const std::set<std:
 void load_document(const toml::table& root, const OptionTable& options, Diagnostics& diagnostics, Config& config) {
   const Document document = split_document(root, options, diagnostics);
 
-  const Section daemon = single_section(options, diagnostics, document, "daemon");
+  Section daemon = single_section(options, diagnostics, document, "daemon");
   config.daemon.log_level = daemon.str("log_level");
   config.daemon.log_format = daemon.str("log_format");
   config.daemon.shutdown_timeout = daemon.duration("shutdown_timeout");
   config.daemon.stuck_after = daemon.duration("stuck_after");
+  config.daemon.lease_length = daemon.duration("lease_length");
+  config.daemon.lease_renew_interval = daemon.duration("lease_renew_interval");
+  // A renewal no more often than the lease lasts would let it expire under a live owner.
+  if (config.daemon.lease_renew_interval >= config.daemon.lease_length) {
+    daemon.error("lease_renew_interval", "must be shorter than lease_length");
+  }
 
   Section http = single_section(options, diagnostics, document, "http");
   config.http.listen = http.str("listen");

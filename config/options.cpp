@@ -24,6 +24,12 @@ const std::vector<Option> kOptions{
      .help = "How long SIGTERM waits for in-flight batches before exiting."},
     {.section = "daemon", .key = "stuck_after", .type = duration, .default_value = R"("60s")", .reloadable = true,
      .help = "A handler without progress this long while work waits is reported stuck (and not ready)."},
+    {.section = "daemon", .key = "lease_length", .type = duration, .default_value = R"("3s")", .reloadable = false,
+     .help = "How long a process's lease on a handler lasts unless renewed: when its owner dies or is cut off,"
+             " another process with the same handlers takes them over after about this long."},
+    {.section = "daemon", .key = "lease_renew_interval", .type = duration, .default_value = R"("1s")",
+     .reloadable = false, .help = "How often the owner renews its leases, and the longest a standby waits"
+                                  " before it asks for one again. Shorter than lease_length."},
 
     // [database]
     {.section = "database", .key = "url", .type = string, .reloadable = false,

@@ -80,6 +80,8 @@ ConfigDiff diff_config(const config::Config* running, const config::Config& want
   kept("database.url", running->database_url, wanted.database_url);
   kept("database.synchronous_commit", running->synchronous_commit, wanted.synchronous_commit);
   kept("http.listen", running->http.listen, wanted.http.listen);
+  kept("daemon.lease_length", running->daemon.lease_length, wanted.daemon.lease_length);
+  kept("daemon.lease_renew_interval", running->daemon.lease_renew_interval, wanted.daemon.lease_renew_interval);
   diff.endpoint_settings_changed =
       !same_endpoint_settings(endpoint_settings(*running), endpoint_settings(effective_config(*running, wanted)));
   return diff;
@@ -90,6 +92,8 @@ config::Config effective_config(const config::Config& running, const config::Con
   effective.database_url = running.database_url;
   effective.synchronous_commit = running.synchronous_commit;
   effective.http.listen = running.http.listen;
+  effective.daemon.lease_length = running.daemon.lease_length;
+  effective.daemon.lease_renew_interval = running.daemon.lease_renew_interval;
   return effective;
 }
 

@@ -31,6 +31,7 @@ std::string_view error_class(std::string_view error) {
   static const std::regex kDecode(R"(source \S+ (position \d+|entry \d+-\d+): )");
   if (matches(error, kDecode)) return "decode";
   if (error.find("standing by") != std::string_view::npos) return "standby";
+  if (error.find("lost its lease") != std::string_view::npos) return "lease_lost";
   static const std::regex kTimeout(R"(timed out|timeout)", std::regex::icase);
   if (matches(error, kTimeout)) return "timeout";
   static const std::regex kConnection(R"(connect|authenticat|server closed|redis at )", std::regex::icase);

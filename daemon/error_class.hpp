@@ -9,6 +9,7 @@
 ///   decode       a stored event could not be decoded (codec, bytea, JSON, stream entry fields)
 ///   http_3xx, http_4xx, http_5xx   a webhook receiver answered so
 ///   standby      another process runs the handler
+///   lease_lost   another process took the handler over from this one (checkpoints/leases.hpp)
 ///   unique_violation, foreign_key_violation, not_null_violation, check_violation, constraint_violation,
 ///   data_exception, insufficient_privilege, syntax_or_access, conflict, resources, database   the server's SQLSTATE
 ///   handler      anything else a handler or source reported

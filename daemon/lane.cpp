@@ -17,7 +17,7 @@
 #include "base/stoppable_sleep.hpp"
 #include "daemon/lane/catchup_transaction.hpp"
 #include "daemon/lane/failure.hpp"
-#include "daemon/lane/handler_lock.hpp"
+#include "daemon/lane/handler_lease.hpp"
 #include "daemon/lane/late_rows.hpp"
 #include "daemon/lane/poison_policy.hpp"
 #include "daemon/lane/reader_indexes.hpp"
@@ -34,6 +34,9 @@
 namespace projectord {
 
 namespace {
+
+// The start of last_error while another process runs the handler (daemon/error_class.hpp: "standby").
+constexpr const char* kStandingBy = "standing by: another process runs handler ";
 
 std::optional<RebuildMode> rebuild_mode(const config::Handler& handler, const LaneOptions& options) {
   if (!options.rebuild) return std::nullopt;
@@ -175,13 +178,46 @@ class Lane::Impl {
     // Declared after the connection: the transactions open or being written on it end before it closes.
     const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target);
     postgres::prepare_session(target, handler_.name);
-    const bool locked = hold_handler_lock(target, handler_.name, checkpoint_.key(), stop, [&] {
-      update([&](LaneStatus& s) {
-        s.last_error = "standing by: another process runs handler " + handler_.name;
-        s.busy_since.reset();
-      });
+    const std::unique_ptr<HandlerLease> lease = HandlerLease::take(
+        target, {target_url_, handler_.name, checkpoint_.key(), checkpoints::this_process(), options_.lease},
+        lease_listener(), stop);
+    if (!lease) return SessionEnd::finished;
+    checkpoint_.fence(lease->epoch());
+    update([&](LaneStatus& s) {
+      if (s.last_error.starts_with(kStandingBy)) s.last_error.clear();
+      const checkpoints::LeaseOwner& me = checkpoints::this_process();
+      s.ownership = LaneOwnership{true, me.host, me.pid, lease->epoch(), lease->since(), {}};
     });
-    if (!locked) return SessionEnd::finished;
+    const SessionEnd end = leased_session(target, *lease, stop, reconnect);
+    // This process is done with the handler: a standby takes it over at once. A new session takes it again.
+    if (end == SessionEnd::finished || end == SessionEnd::halted) lease->release_at_end();
+    return end;
+  }
+
+  HandlerLease::Listener lease_listener() {
+    return {.standing_by =
+                [this](const checkpoints::LeaseHolder& holder) {
+                  update([&](LaneStatus& s) {
+                    s.last_error = kStandingBy + handler_.name;
+                    s.busy_since.reset();
+                    s.ownership = LaneOwnership{false, holder.host, holder.pid, holder.epoch, holder.since, {}};
+                  });
+                },
+            .renewed =
+                [this](const std::vector<checkpoints::LeaseStandby>& standbys) {
+                  update([&](LaneStatus& s) {
+                    if (!s.ownership) return;
+                    s.ownership->standbys.clear();
+                    for (const auto& standby : standbys) {
+                      s.ownership->standbys.push_back({standby.host, standby.pid, standby.since});
+                    }
+                  });
+                },
+            .lost = [this] { source_->wake(); }};
+  }
+
+  SessionEnd leased_session(pqxx::connection& target, const HandlerLease& lease, std::stop_token stop,
+                            Backoff& reconnect) {
     postgres::set_synchronous_commit(target, options_.synchronous_commit);
     if (rebuild_) rebuild_->enter(target);
     {
@@ -207,7 +243,7 @@ class Lane::Impl {
       if (const Step end = build_reader_indexes(target)) return *end;
     }
     if (!opened_at_head) source_->open(handler_.name + ":read", std::move(loaded.holes));
-    source_->sole_owner();  // the handler lock is held
+    source_->sole_owner();  // the lease is held
     if (!rewind_.start(target, loaded, stop)) return SessionEnd::rewind;
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
@@ -217,6 +253,9 @@ class Lane::Impl {
 
     if (rebuild_) rebuild_->start_reading(clock_.now());
     while (!stop.stop_requested()) {
+      // Another process took the handler over: this session ends, rolling back what is open, and the next
+      // one stands by.
+      if (lease.lost()) throw checkpoints::LeaseLost("handler " + handler_.name + ": lost its lease to another process");
       if (control_.pause_requested()) {
         if (const Step end = catchup_.close()) return *end;
         hold_while_paused(stop);

@@ -17,7 +17,7 @@
 /// The lane's own file holds the session loop and the batch path, and sequences the steps; its other jobs are
 /// units of their own under daemon/lane/: the catch-up transaction and its write in the background (on the
 /// writer thread), the reader indexes, the late rows, the failure judgement, the poison policy, the
-/// single-runner lock, the rebuild mode, the operators' dead-letter requests, the rewind check and the
+/// single-runner lease, the rebuild mode, the operators' dead-letter requests, the rewind check and the
 /// published status.
 #include <chrono>
 #include <functional>
@@ -32,6 +32,7 @@
 #include "sources/source.hpp"
 #include "handlers/projection_handler.hpp"
 #include "daemon/lane/dead_letter_requests.hpp"
+#include "daemon/lane/handler_lease.hpp"
 #include "daemon/lane_status.hpp"
 
 namespace projectord {
@@ -42,6 +43,7 @@ struct LaneOptions {
   Clock::duration progress_window = std::chrono::seconds(30);  ///< over which a growing lag makes a lane slow
   /// Called on the lane's thread after every checkpoint commit (and with the loaded one): must not block.
   std::function<void(Position)> on_checkpoint{};
+  LeaseTiming lease{};  ///< of the handler's lease (daemon/lane/handler_lease.hpp)
 
   /// Rebuild mode (checkpoints/rebuilds.hpp): the lane builds the shadow copy of the handler's read model under
   /// the checkpoint NAME:rebuild and ends by swapping it in.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/clock.hpp"
 #include "base/event.hpp"
@@ -37,6 +38,22 @@ enum class LaneState {
 };
 std::string_view to_string(LaneState state);
 
+/// Who runs a lane's handler: the process holding its lease (this one, or another while this one stands by),
+/// and the processes standing by as the holder last saw them.
+struct LaneOwnership {
+  bool this_process = false;
+  std::string host;
+  std::int64_t pid = 0;
+  std::int64_t epoch = 0;
+  std::string since;  ///< when the holder took the lease, timestamptz as text
+  struct Standby {
+    std::string host;
+    std::int64_t pid = 0;
+    std::string since;
+  };
+  std::vector<Standby> standbys;  ///< known only to the holder
+};
+
 struct LaneStatus {
   LaneState state = LaneState::starting;
   Position position = 0;
@@ -54,6 +71,7 @@ struct LaneStatus {
   std::uint64_t blocking_xmin = 0;                ///< the oldest running transaction while one waits
   std::optional<std::int64_t> lag_events;         ///< counted by the source (Redis); else the lag is head - position
   std::string last_error;
+  std::optional<LaneOwnership> ownership;  ///< none before the lane first asked for its lease
   int retry_attempt = 0;                       ///< while retrying: the attempts made at the failing event
   std::optional<Clock::time_point> retry_at;   ///< while retrying: when the next attempt is due
   /// When the lane's current unit of work (a read-apply-commit cycle, a reconnect) began; empty while it

@@ -39,6 +39,9 @@ void read_handler(const config::Config& config, pqxx::connection& target, Handle
     reading.head = std::to_string(reader.head(source_connection));
     reading.lag = reader.count_after(source_connection, position);
   }
+  reading.lease = checkpoints::lease_holder(target, reading.name);
+  // Standbys ask at least every renew interval, shorter than a lease: one not seen for two leases is gone.
+  reading.standbys = checkpoints::lease_standbys(target, reading.name, 2 * config.daemon.lease_length);
   // A blue/green rebuild in progress (or left by a crash, resumed by the next `run`).
   reading.rebuild = checkpoints::rebuild_summary(target, reading.name);
   reading.dead_letters =

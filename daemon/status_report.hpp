@@ -1,12 +1,14 @@
 #pragma once
 /// What the databases say of each handler, for `projectord status` (daemon/cli/status_command.hpp): its
-/// checkpoint against the head of its source, a rebuild in progress and its first dead letters. Read with no
+/// checkpoint against the head of its source, which process holds its lease and which stand by, a rebuild in
+/// progress and its first dead letters. Read with no
 /// daemon involved, so it works whether or not one is running; what only the running daemon knows (its
 /// state, the lag in time) it does not have.
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "checkpoints/leases.hpp"
 #include "checkpoints/status_queries.hpp"
 #include "config/config.hpp"
 
@@ -22,6 +24,8 @@ struct HandlerReading {
   std::string head;
   /// Events after the checkpoint; none for a Redis-fed handler (it would take a scan of the stream).
   std::optional<std::int64_t> lag;
+  std::optional<checkpoints::LeaseHolder> lease;       ///< none: no process ever ran it
+  std::vector<checkpoints::LeaseStandby> standbys;   ///< processes waiting for the lease, earliest first
   std::optional<checkpoints::RebuildSummary> rebuild;
   std::vector<checkpoints::DeadLetterLine> dead_letters;  ///< the first kDeadLettersRead by position
   bool more_dead_letters = false;

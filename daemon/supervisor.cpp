@@ -25,6 +25,10 @@ Clock::duration progress_window(const config::Config& config) {
   return std::max<Clock::duration>(config.daemon.stuck_after / 2, std::chrono::seconds(1));
 }
 
+LeaseTiming lease_timing(const config::Config& config) {
+  return {config.daemon.lease_length, config.daemon.lease_renew_interval};
+}
+
 bool starts_lane(HandlerChange change) {
   return change == HandlerChange::start || change == HandlerChange::restart || change == HandlerChange::replace_pending;
 }
@@ -161,7 +165,8 @@ void Supervisor::start(Pending pending) {
                       .progress_window = progress_window(config_),
                       .on_checkpoint = [&waiters = waiters_, name](Position position) {
                         waiters.advanced(name, position);
-                      }};
+                      },
+                      .lease = lease_timing(config_)};
   auto run = launch(pending.handler, std::move(pending.projection), std::move(options));
   spdlog::info("handler={} source={} event=started", name, pending.handler.source);
   std::lock_guard lock(mutex_);
@@ -196,6 +201,7 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
       .exit_when_caught_up = false,
       .synchronous_commit = config_.synchronous_commit,
       .progress_window = progress_window(config_),
+      .lease = lease_timing(config_),
       .rebuild = LaneOptions::Rebuild{
           !resume, requested_by, rebuild->max_rate(),
           rebuild->swap_gate([this, name] { net::post(io_, [this, name] { stop_live_for_swap(name); }); })}};

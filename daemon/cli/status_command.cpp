@@ -78,10 +78,47 @@ StatusRow database_row(const HandlerReading& reading, bool show_errors) {
   return row;
 }
 
+std::string process_text(const std::string& host, std::int64_t pid) { return host + ":" + std::to_string(pid); }
+
+// Which process runs the handler, since when, and which stand by.
+std::string ownership(const HandlerReading& reading) {
+  if (!reading.lease) return {};
+  const checkpoints::LeaseHolder& lease = *reading.lease;
+  std::string out = reading.name + ": ";
+  if (lease.expired) {
+    out += "no process runs it: the lease of " + process_text(lease.host, lease.pid) + " ended at " +
+           lease.expires_at + "\n";
+  } else {
+    out += "run by " + process_text(lease.host, lease.pid) + " since " + lease.since + " (lease epoch " +
+           std::to_string(lease.epoch) + ")\n";
+  }
+  for (const auto& standby : reading.standbys) {
+    out += "  standby " + process_text(standby.host, standby.pid) + " since " + standby.since + "\n";
+  }
+  return out;
+}
+
+json::value ownership_json(const HandlerReading& reading) {
+  if (!reading.lease) return nullptr;
+  const checkpoints::LeaseHolder& lease = *reading.lease;
+  json::array standbys;
+  for (const auto& standby : reading.standbys) {
+    standbys.push_back({{"host", standby.host}, {"pid", standby.pid}, {"since", standby.since}});
+  }
+  return json::object{{"host", lease.host},
+                      {"pid", lease.pid},
+                      {"epoch", lease.epoch},
+                      {"since", lease.since},
+                      {"expires_at", lease.expires_at},
+                      {"expired", lease.expired},
+                      {"standbys", std::move(standbys)}};
+}
+
 // Under the table: what a handler's row has no room for.
 std::string details(const HandlerReading& reading, bool show_errors) {
   std::string out;
   if (!reading.error.empty()) out += reading.name + ": cannot read" + error_fields(reading.error, show_errors) + "\n";
+  out += ownership(reading);
   if (reading.rebuild) {
     out += reading.name + ": rebuild in progress at position " + std::to_string(reading.rebuild->position) +
            ", requested by " + reading.rebuild->requested_by + " at " + reading.rebuild->started_at + "\n";
@@ -123,6 +160,7 @@ json::object database_json(const StatusReading& reading, const std::string& no_d
     const std::string_view named = error_class(handler.error);
     entry["error_class"] = named.empty() ? json::value(nullptr) : json::value(named);
     if (show_errors) entry["last_error"] = handler.error;
+    entry["lease"] = ownership_json(handler);
     if (handler.rebuild) {
       entry["rebuild"] = {{"position", handler.rebuild->position},
                           {"requested_by", handler.rebuild->requested_by},

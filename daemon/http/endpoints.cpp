@@ -67,6 +67,20 @@ boost::json::object describe_rebuild(const RebuildStatus& rebuild, Clock::time_p
   return described;
 }
 
+// Who runs the handler: this process or another (this one stands by), since when, and who stands by.
+boost::json::object describe_ownership(const LaneOwnership& ownership) {
+  boost::json::array standbys;
+  for (const auto& standby : ownership.standbys) {
+    standbys.push_back({{"host", standby.host}, {"pid", standby.pid}, {"since", standby.since}});
+  }
+  return {{"this_process", ownership.this_process},
+          {"host", ownership.host},
+          {"pid", ownership.pid},
+          {"epoch", ownership.epoch},
+          {"since", ownership.since},
+          {"standbys", std::move(standbys)}};
+}
+
 boost::json::object describe(const HandlerStatus& handler, const LaneHealth& health, Clock::time_point now,
                              bool show_errors) {
   const LaneStatus& s = handler.status;
@@ -95,6 +109,7 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
     described["entry_id"] = sources::StreamEntryId::from_position(s.position).text();
     described["head_entry_id"] = sources::StreamEntryId::from_position(s.head).text();
   }
+  described["lease"] = s.ownership ? boost::json::value(describe_ownership(*s.ownership)) : boost::json::value(nullptr);
   described["rebuild"] =
       handler.rebuild ? describe_rebuild(*handler.rebuild, now, show_errors) : boost::json::value(nullptr);
   return described;

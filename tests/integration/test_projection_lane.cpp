@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "checkpoints/leases.hpp"
 #include "checkpoints/schema.hpp"
 #include "sources/postgres/table_source.hpp"
 #include "daemon/lane.hpp"
@@ -358,22 +359,27 @@ TEST_CASE("a hole forced past during a catch-up is re-read too, and its late row
   CHECK(lane.status().late_arrivals == 1);
 }
 
-TEST_CASE("a second process's lane of the same handler stands by until the first one's session ends") {
+TEST_CASE("a lane stands by while another process holds its handler's lease, and takes over once it is released") {
   TestDatabase db;
   create_store(db);
   insert_events(db, 1, 50);
-  auto first = std::make_unique<RunningLane>(db, generic_source(db), applied_log_handler());
-  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 50; }));
-  RunningLane second(db, generic_source(db), applied_log_handler());
-  REQUIRE(eventually([&] { return second.status().last_error.find("standing by") != std::string::npos; }));
-  CHECK(second.status().position == 0);  // it never loaded the checkpoint, let alone applied anything
+  const projectord::checkpoints::LeaseOwner elsewhere{"elsewhere:1:1", "elsewhere", 1};
+  const auto connection = db.connect();
+  const auto held = projectord::checkpoints::take_lease(*connection, "applied_log", elsewhere, 60s);
+  REQUIRE(held.epoch);
 
-  first->stop();  // its connections close: the lock is free
-  insert_events(db, 51, 60);
-  second.wake();
-  REQUIRE(eventually([&] { return rows_in(db, "applied_log") == 60; }));
-  CHECK(second.status().position == 60);
-  CHECK(db.query_int("SELECT sum(n) FROM applied_log") == 60 * 61 / 2);
+  RunningLane lane(db, generic_source(db), applied_log_handler());
+  REQUIRE(eventually([&] { return lane.status().last_error.find("standing by") != std::string::npos; }));
+  CHECK(lane.status().position == 0);  // it never loaded the checkpoint, let alone applied anything
+  REQUIRE(lane.status().ownership);
+  CHECK_FALSE(lane.status().ownership->this_process);
+  CHECK(lane.status().ownership->host == "elsewhere");
+
+  projectord::checkpoints::release_lease(*connection, "applied_log", elsewhere, *held.epoch);
+  REQUIRE(eventually([&] { return lane.status().position == 50; }));
+  CHECK(rows_in(db, "applied_log") == 50);
+  CHECK(lane.status().ownership->this_process);
+  CHECK(db.query_int("SELECT epoch FROM projectord.leases WHERE name = 'applied_log'") == 2);
 }
 
 TEST_CASE("an event_log lane's live rows ride on the COMMIT, and a row its table refuses is dead-lettered alone") {

@@ -357,6 +357,8 @@ TEST_CASE("a bad duration names the key and the reason") {
         "test.toml:6: sources.shop.poll_interval: must be more than 0");
   CHECK(only_error(kShop + "[handlers.users]\nkind = \"users\"\nretry_backoff = \"1min\"\n") ==
         "test.toml:6: handlers.users.retry_backoff_max: must be at least retry_backoff (1min)");
+  CHECK_THAT(only_error("[daemon]\nlease_length = \"1s\"\n" + kShop),
+             Catch::EndsWith("daemon.lease_renew_interval: must be shorter than lease_length"));
 }
 
 TEST_CASE("table and column names must be identifiers that can be quoted safely") {

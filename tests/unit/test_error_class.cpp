@@ -73,6 +73,7 @@ TEST_CASE("the daemon's own messages are classed by their shape") {
                     "position 7: payload is not a JSON object") == "decode");
   CHECK(error_class("source orders entry 1700000000000-0: field 'data' is missing") == "decode");
   CHECK(error_class("standing by: another process runs handler users") == "standby");
+  CHECK(error_class("handler users: lost its lease (epoch 3) to another projectord process") == "lease_lost");
   CHECK(error_class("connection to server at \"127.0.0.1\", port 1 failed: Connection refused") == "connection");
   CHECK(error_class("source orders: redis at 127.0.0.1:1: Connection refused") == "connection");
   CHECK(error_class("cannot authenticate to 127.0.0.1:6379: WRONGPASS invalid username-password pair") ==

@@ -1,0 +1,143 @@
+// The leases of the projectord schema (checkpoints/leases.hpp) and the checkpoint's move fenced by a lease's
+// epoch (checkpoints/checkpoint_store.hpp), against a real PostgreSQL.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <pqxx/pqxx>
+
+#include "checkpoints/checkpoint_store.hpp"
+#include "checkpoints/leases.hpp"
+#include "checkpoints/schema.hpp"
+#include "tests/support/test_database.hpp"
+
+using namespace std::chrono_literals;
+using projectord::checkpoints::CheckpointMoved;
+using projectord::checkpoints::CheckpointStore;
+using projectord::checkpoints::LeaseLost;
+using projectord::checkpoints::LeaseOwner;
+using projectord::checkpoints::lease_holder;
+using projectord::checkpoints::lease_standbys;
+using projectord::checkpoints::release_lease;
+using projectord::checkpoints::renew_lease;
+using projectord::checkpoints::take_lease;
+using projectord::testing::TestDatabase;
+
+namespace {
+
+const LeaseOwner kFirst{"host-a:10:1", "host-a", 10};
+const LeaseOwner kSecond{"host-b:20:2", "host-b", 20};
+
+struct Schema {
+  Schema() {
+    pqxx::work txn(*connection);
+    for (const std::string& sql : projectord::checkpoints::install_schema_sql()) txn.exec(sql);
+    txn.commit();
+  }
+  // A lease that runs out: as if its owner had stopped renewing it long ago.
+  void expire(const std::string& name) const {
+    db.exec("UPDATE projectord.leases SET expires_at = now() - interval '1 second' WHERE name = '" + name + "'");
+  }
+  TestDatabase db;
+  std::unique_ptr<pqxx::connection> connection = db.connect();
+};
+
+}  // namespace
+
+TEST_CASE("a free lease is taken at epoch 1, and another process asking for it is told who holds it") {
+  Schema schema;
+  const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
+  REQUIRE(first.epoch == 1);
+
+  const auto second = take_lease(*schema.connection, "users", kSecond, 60s);
+  CHECK_FALSE(second.epoch);
+  REQUIRE(second.holder);
+  CHECK(second.holder->host == "host-a");
+  CHECK(second.holder->pid == 10);
+  CHECK(second.holder->since == first.since);
+  CHECK(second.expires_in > 50s);
+  const auto standbys = lease_standbys(*schema.connection, "users", 60s);
+  REQUIRE(standbys.size() == 1);
+  CHECK(standbys[0].host == "host-b");
+}
+
+TEST_CASE("leases of checkpoints of other names are apart") {
+  Schema schema;
+  CHECK(take_lease(*schema.connection, "users", kFirst, 60s).epoch == 1);
+  CHECK(take_lease(*schema.connection, "users:rebuild", kSecond, 60s).epoch == 1);
+}
+
+TEST_CASE("a renewed lease stays its owner's, and one taken over cannot be renewed by its former owner") {
+  Schema schema;
+  const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
+  CHECK(renew_lease(*schema.connection, "users", kFirst, *first.epoch, 60s));
+  CHECK_FALSE(take_lease(*schema.connection, "users", kSecond, 60s).epoch);
+
+  schema.expire("users");
+  const auto second = take_lease(*schema.connection, "users", kSecond, 60s);
+  REQUIRE(second.epoch == 2);
+  CHECK_FALSE(renew_lease(*schema.connection, "users", kFirst, *first.epoch, 60s));
+  CHECK(lease_holder(*schema.connection, "users")->host == "host-b");
+  CHECK(lease_standbys(*schema.connection, "users", 60s).empty());  // the new holder stands by no more
+}
+
+TEST_CASE("an expired lease its owner renews before anyone took it stays its owner's at the same epoch") {
+  Schema schema;
+  const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
+  schema.expire("users");
+  CHECK(renew_lease(*schema.connection, "users", kFirst, *first.epoch, 60s));
+  CHECK_FALSE(take_lease(*schema.connection, "users", kSecond, 60s).epoch);
+}
+
+TEST_CASE("a released lease is taken by the next process to ask, at once") {
+  Schema schema;
+  const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
+  release_lease(*schema.connection, "users", kFirst, *first.epoch);
+  CHECK(lease_holder(*schema.connection, "users")->expired);
+  CHECK(take_lease(*schema.connection, "users", kSecond, 60s).epoch == 2);
+}
+
+TEST_CASE("a process takes its own lease again in a new session, at a new epoch") {
+  Schema schema;
+  CHECK(take_lease(*schema.connection, "users", kFirst, 60s).epoch == 1);
+  CHECK(take_lease(*schema.connection, "users", kFirst, 60s).epoch == 2);
+}
+
+TEST_CASE("a checkpoint fenced by the lease's epoch moves, and one fenced by a stale epoch does not") {
+  Schema schema;
+  CheckpointStore store("users", "events");
+  store.load(*schema.connection);
+  store.prepare(*schema.connection);
+  const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
+  store.fence(*first.epoch);
+  {
+    pqxx::work txn(*schema.connection);
+    store.advance(txn, 0, 5, 5, {});
+    txn.commit();
+  }
+  CHECK(schema.db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'users'") == 5);
+
+  schema.expire("users");
+  REQUIRE(take_lease(*schema.connection, "users", kSecond, 60s).epoch == 2);
+  {
+    pqxx::work txn(*schema.connection);
+    CHECK_THROWS_AS(store.advance(txn, 5, 9, 4, {}), LeaseLost);
+  }
+  CHECK(schema.db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'users'") == 5);
+}
+
+TEST_CASE("a fenced checkpoint that another session moved is reported moved, not its lease lost") {
+  Schema schema;
+  CheckpointStore store("users", "events");
+  store.load(*schema.connection);
+  store.prepare(*schema.connection);
+  store.fence(*take_lease(*schema.connection, "users", kFirst, 60s).epoch);
+  schema.db.exec("UPDATE projectord.checkpoints SET position = 3 WHERE handler = 'users'");
+  pqxx::work txn(*schema.connection);
+  try {
+    store.advance(txn, 0, 5, 5, {});
+    FAIL("the checkpoint moved");
+  } catch (const LeaseLost&) {
+    FAIL("the lease is still held");
+  } catch (const CheckpointMoved&) {
+  }
+}
