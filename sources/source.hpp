@@ -74,10 +74,10 @@ class Source {
   /// what the servers show for them. `holes` are what the checkpoint recorded for the source to watch.
   virtual void open(const std::string& session_name, checkpoints::HoleDeadlines holes) = 0;
 
-  /// The lane holds its handler alone for this session (its lease): every other reader of the
-  /// handler is a previous owner, dead, stood down or about to (a fenced commit fails), so what it read and left unapplied is this source's to
-  /// take over at once. Called after open(), before the first read; it holds until the next open(). A source
-  /// that shares no delivery state with other readers has nothing to take over.
+  /// The lane holds its handler alone for this session (its lease): every other reader of the handler is a
+  /// previous owner, dead, stood down or about to (its fenced commit fails), so what it read and left
+  /// unapplied is this source's to take over at once. Called after open(), before the first read; it holds
+  /// until the next open(). A source that shares no delivery state with other readers has nothing to take over.
   virtual void sole_owner() {}
 
   /// Reads up to `limit` events after `after`. May block while waiting for news (a Redis stream's BLOCK),
