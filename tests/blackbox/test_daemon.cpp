@@ -488,10 +488,8 @@ TEST_CASE("kill -9 while a users catch-up folds one of the transactions its fold
   write_events(db, 20000, 50);
   const std::int64_t total = db.query_int("SELECT count(*) FROM stored_events");
   // 1MiB holds two folds of some 450 users each: a dozen transactions of several reads.
-  std::string text = demo_config("", "batch_size = 200\n");
-  const std::string users = "kind = \"users\"\n";
-  text.insert(text.find(users) + users.size(), "fold_memory = \"1MiB\"\n");
-  const std::string config = migrated(db, "fold_kill.toml", text);
+  const std::string config =
+      migrated(db, "fold_kill.toml", with_fold_memory(demo_config("", "batch_size = 200\n"), "1MiB"));
   const auto users_checkpoint = [&] {
     return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = 'users'");
   };
