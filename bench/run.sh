@@ -2,11 +2,11 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--fold-memory SIZE] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
 #
-# bench-catchup runs three times: the demo's store (--events, --naive-events and --read-models go to it), the
-# matrix of every store preset and codec (--store all --codec all, --matrix-events and --matrix-rounds as its
-# --events and --rounds), and the user model as a kind sql handler (--read-models sql, --sql-events as its
+# bench-catchup runs three times: the demo's store (--events, --naive-events, --read-models and --fold-memory go
+# to it), the matrix of every store preset and codec (--store all --codec all, --matrix-events and
+# --matrix-rounds as its --events and --rounds), and the user model as a kind sql handler (--read-models sql, --sql-events as its
 # --events, default 200,000, and --naive-events). --rate and --seconds (the live writer's rate and phase
 # length) go to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
 # --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events and
@@ -50,7 +50,7 @@ redis_args=()
 while (($# > 0)); do
   (($# >= 2)) || usage
   case $1 in
-    --events | --read-models) catchup_args+=("$1" "$2") ;;
+    --events | --read-models | --fold-memory) catchup_args+=("$1" "$2") ;;
     --naive-events)
       catchup_args+=("$1" "$2")
       sql_args+=("$1" "$2")

@@ -165,10 +165,11 @@ const std::vector<Option> kOptions{
      .reloadable = true, .help = "Longest XREADGROUP BLOCK; a pause or stop waits at most this long."},
     {.section = "sources.*", .key = "claim_idle", .type = duration, .default_value = R"("1min")", .kinds = "redis",
      .reloadable = true, .help = "Other consumers of the group idle this long with nothing pending are deleted (a lane holding the"
-             " handler's lock takes over their pending entries at once); without that lock, entries another"
+             " handler's lease takes over their pending entries at once); without the lease, entries another"
              " consumer left unacknowledged this long are claimed."},
     {.section = "sources.*", .key = "batch_size", .type = integer, .default_value = "5000", .reloadable = true,
-     .help = "Most events read at once; while catching up, one transaction spans up to 2 such reads.", .min_value = 1, .max_value = 100'000},
+     .help = "Most events read at once; while catching up, one transaction spans up to 2 such reads (a folding"
+             " handler's: up to its fold_memory).", .min_value = 1, .max_value = 100'000},
     {.section = "sources.*", .key = "max_event_bytes", .type = byte_size, .default_value = R"("16MiB")", .reloadable = true,
      .help = "Largest payload (postgres) or data field (redis) decoded, and largest it may inflate to (zlib codecs);"
              " a bigger event is a poison event for on_error, its payload never fetched. A read stops early past 4x"

@@ -221,6 +221,20 @@ void load_redis_publish(KindSection& s, config::Handler& handler) {
   check_paths(s, "fields", out.fields);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// users
+
+// clang-format off
+const std::vector<Option> kUsersOptions{
+    {.section = "handlers.*", .key = "fold_memory", .type = byte_size, .default_value = R"("256MiB")",
+     .reloadable = true,
+     .help = "Memory the user folds of a catch-up or rebuild may hold: a transaction folds its reads until it"
+             " holds half of this (the previous one is being written meanwhile), so each user's row is written"
+             " once per transaction. Peak RSS stays near this plus 40MiB while catching up.",
+     .min_value = 64 << 10, .max_value = std::int64_t{64} << 30},
+};
+// clang-format on
+
 // A side effect runs in a lane like a projection (handlers/side_effects/side_effect_handler.hpp).
 template <class Effect>
 Result<std::unique_ptr<ProjectionHandler>> side_effect(const config::Handler& handler) {
@@ -235,7 +249,8 @@ std::vector<Kind> builtin_kinds() {
   return {
       {.schema = {.name = "sql", .options = kSqlOptions, .load = load_sql}, .make = &SqlHandler::make},
       {.schema = {.name = "event_log", .default_table = "user_event_log"}, .make = &EventLogHandler::make},
-      {.schema = {.name = "users", .default_table = "user_projection"}, .make = &UsersHandler::make},
+      {.schema = {.name = "users", .default_table = "user_projection", .options = kUsersOptions},
+       .make = &UsersHandler::make},
       {.schema = {.name = "webhook", .side_effect = true, .options = kWebhookOptions, .load = load_webhook},
        .make = &side_effect<Webhook>},
       {.schema = {.name = "celery", .side_effect = true, .options = kCeleryOptions, .load = load_celery},

@@ -9,6 +9,7 @@
 /// transaction back, after which the caller calls `discard` and replays the range in smaller transactions,
 /// down to one event, to isolate a poison event.
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <pqxx/connection>
@@ -86,14 +87,21 @@ class SealedWrites {
 
 /// A handler whose `apply` leaves its transaction untouched, writing everything in `flush`. During a catch-up
 /// the lane folds one transaction's events while another thread writes the previous transaction's, so the
-/// server writes while the lane reads and decodes, instead of the two taking turns. The
-/// caller moves the checkpoint after `write` in the same transaction; when that transaction fails it calls
-/// `discard` and replays the range, as with `apply`.
+/// server writes while the lane reads and decodes, instead of the two taking turns. A transaction keeps
+/// folding across reads until the fold holds half of `memory_budget` (two folds live at once: one being
+/// written, the next being folded) or the source has no more, so a row touched all through a catch-up is
+/// written once per half budget. The caller moves the checkpoint after `write` in the same transaction; when
+/// that transaction fails it calls `discard` and replays the range, as with `apply`.
 class Folding {
  public:
   virtual ~Folding() = default;
   /// What `apply` does, with no transaction open.
   virtual void fold(std::span<const Event> events) = 0;
+  /// Bytes of memory held by what `fold` gathered since the last seal, flush or discard: an estimate, cheap
+  /// enough to ask after every read.
+  virtual std::size_t folded_bytes() const = 0;
+  /// Bytes the folds of a catch-up may hold together, the one being written and the one being folded.
+  virtual std::size_t memory_budget() const = 0;
   /// Takes what `fold` gathered since the last seal, flush or discard; the handler goes on empty.
   virtual std::unique_ptr<SealedWrites> seal() = 0;
 };

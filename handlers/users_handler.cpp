@@ -1,11 +1,14 @@
 #include "handlers/users_handler.hpp"
 
+#include <cstddef>
 #include <limits>
 #include <optional>
 #include <pqxx/nontransaction>
 #include <pqxx/stream_to>
+#include <string>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 
 #include "base/postgres/identifier.hpp"
 #include "handlers/django_tables.hpp"
@@ -120,22 +123,50 @@ void create_row(Changes& row, const Event& event) {
 
 const char* flag(bool b) { return b ? "t" : "f"; }
 
+// What glibc's malloc takes for a block of `size` bytes: a header word, rounded up to 16.
+std::size_t malloc_block(std::size_t size) { return (size + sizeof(std::size_t) + 15) / 16 * 16; }
+
+// The heap behind a string: none while it fits in the string itself.
+std::size_t heap_bytes(const std::string& text) {
+  return text.capacity() > std::string().capacity() ? malloc_block(text.capacity() + 1) : 0;
+}
+
+std::size_t heap_bytes(const Changes& row) {
+  std::size_t bytes = 0;
+  for (const Assign* assign : {&row.username, &row.email, &row.first_name, &row.last_name, &row.phone,
+                               &row.is_active, &row.created_at, &row.deactivated_at}) {
+    if (assign->value) bytes += heap_bytes(*assign->value);
+  }
+  return bytes;
+}
+
+// One user's node in the map (libstdc++ keeps the next pointer and the key's hash beside the pair), its bucket
+// and its place in `order`, each vector at up to twice its size.
+constexpr std::size_t kBytesPerUser =
+    (sizeof(void*) + sizeof(std::pair<const std::string, UserFold>) + sizeof(std::size_t) + 15) / 16 * 16 +
+    2 * sizeof(void*) + 2 * sizeof(void*);
+
 }  // namespace
 
 // Users folded so far in the current transaction, in order of first appearance (inserts keep position order).
 struct UsersHandler::Pending {
   std::unordered_map<std::string, UserFold> folds;
   std::vector<const std::pair<const std::string, UserFold>*> order;  // node-based: stable across rehashing
+  std::size_t bytes = 0;  // kept up to date by `fold`: see folded_bytes
 };
 
 UsersHandler::~UsersHandler() = default;
 
 Result<std::unique_ptr<ProjectionHandler>> UsersHandler::make(const config::Handler& handler) {
-  return std::unique_ptr<ProjectionHandler>(new UsersHandler(handler.table));
+  const auto budget = static_cast<std::size_t>(handler.option<std::int64_t>("fold_memory"));
+  return std::unique_ptr<ProjectionHandler>(new UsersHandler(handler.table, budget));
 }
 
-UsersHandler::UsersHandler(std::string table)
-    : table_(std::move(table)), stage_("projectord_users_stage"), pending_(std::make_unique<Pending>()) {
+UsersHandler::UsersHandler(std::string table, std::size_t memory_budget)
+    : table_(std::move(table)),
+      memory_budget_(memory_budget),
+      stage_("projectord_users_stage"),
+      pending_(std::make_unique<Pending>()) {
   const std::string t = postgres::quote_identifier(table_);
   auto keep_or_set = [](const std::string& column, const std::string& stage_column) {
     return column + " = CASE WHEN s.e_" + stage_column + "_set THEN s.e_" + stage_column + " ELSE u." + column + " END";
@@ -194,7 +225,9 @@ void UsersHandler::fold(std::span<const Event> events) {
     if (inserted) {
       fold.first_seen = event.position;
       pending_->order.push_back(&*it);
+      pending_->bytes += kBytesPerUser + heap_bytes(it->first);
     }
+    const std::size_t values_before = heap_bytes(fold.existing) + heap_bytes(fold.fresh);
     apply_to_row(fold.existing, kind, event);
     if (fold.created) {
       apply_to_row(fold.fresh, kind, event);
@@ -203,8 +236,11 @@ void UsersHandler::fold(std::span<const Event> events) {
       fold.first_seen = event.position;
       create_row(fold.fresh, event);
     }
+    pending_->bytes += heap_bytes(fold.existing) + heap_bytes(fold.fresh) - values_before;  // modulo 2^64: may shrink
   }
 }
+
+std::size_t UsersHandler::folded_bytes() const { return pending_->bytes; }
 
 std::unique_ptr<SealedWrites> UsersHandler::seal() {
   auto sealed = std::make_unique<Writes>(*this, std::move(pending_));
@@ -244,10 +280,7 @@ void UsersHandler::Writes::write(pqxx::work& txn) {
   txn.exec(handler_.insert_sql_);
 }
 
-void UsersHandler::discard() {
-  pending_->folds.clear();
-  pending_->order.clear();
-}
+void UsersHandler::discard() { pending_ = std::make_unique<Pending>(); }
 
 // The id comes from the table's identity sequence and the time is the writing transaction's.
 std::map<std::string, std::set<std::string>> UsersHandler::bookkeeping_columns() const {

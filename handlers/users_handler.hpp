@@ -12,7 +12,9 @@
 /// The events of a transaction are folded per user in memory (two outcomes: the row existed before the
 /// transaction or not); `flush` (or the sealed writes) stages the folds with COPY and applies them with one UPDATE
 /// (rows that existed) and one INSERT ... ON CONFLICT (user_id) DO NOTHING (rows that did not: the guide's unique
-/// user_id tells them apart), so a user touched by many events in a catch-up is written once.
+/// user_id tells them apart), so a user touched by many events in a catch-up is written once per transaction,
+/// and a catch-up's transaction folds until half of `fold_memory` is held (handlers::Folding).
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -36,15 +38,18 @@ class UsersHandler final : public ProjectionHandler, public Folding {
   void discard() override;
   Folding* folding() override { return this; }
   void fold(std::span<const Event> events) override;
+  std::size_t folded_bytes() const override;
+  std::size_t memory_budget() const override { return memory_budget_; }
   std::unique_ptr<SealedWrites> seal() override;
   ~UsersHandler() override;
 
  private:
-  explicit UsersHandler(std::string table);
+  UsersHandler(std::string table, std::size_t memory_budget);
   struct Pending;
   class Writes;
 
   std::string table_;
+  std::size_t memory_budget_;  ///< `fold_memory`
   std::string stage_;
   std::string update_sql_;
   std::string insert_sql_;

@@ -13,6 +13,7 @@
 #include <pqxx/transaction>
 #include <string>
 
+#include "bench/catchup/io_floor.hpp"
 #include "bench/catchup/matrix.hpp"
 #include "bench/catchup/naive_projector.hpp"
 #include "bench/catchup/sql_users.hpp"
@@ -22,6 +23,7 @@
 #include "bench/support/report.hpp"
 #include "bench/support/store.hpp"
 #include "bench/support/work_dir.hpp"
+#include "config/byte_size.hpp"
 
 namespace {
 
@@ -29,7 +31,7 @@ namespace bench = projectord::bench;
 
 constexpr std::string_view kUsage =
     R"(usage: bench-catchup --url CONNINFO --projectord PATH [--events N] [--naive-events K]
-                     [--read-models users|users+log|sql]
+                     [--read-models users|users+log|sql] [--fold-memory SIZE]
        bench-catchup --url CONNINFO --projectord PATH [--events N] [--rounds R] --store PRESET|all
                      --codec CODEC|all
 
@@ -39,7 +41,11 @@ same read models each time:
   projectord run --exit-when-caught-up   (whole process: wall clock and peak RSS)
   the set-based SQL bound                (one INSERT ... SELECT per table, in one transaction)
   a naive per-event projector            (one transaction per event, first K events)
-then checks that the three read models are identical. Exits 1 when a check fails.
+  the I/O floor                          (the source's rows out by binary COPY, then the final models
+                                          in by binary COPY with their indexes: io_floor.hpp)
+then checks that the read models are identical. Exits 1 when a check fails. Prints projectord's ratios to
+the set-based pass (targets: >= 2x for users, >= 1.5x for users+log) and to the I/O floor (>= 0.6x), and
+its peak RSS against fold_memory + 40 MiB, each with whether it meets its target.
 
 With --store or --codec (the other one defaults to all), the matrix instead: the same N events (default
 200000) in each store preset's own table with each codec its library writes, each in a database of its own;
@@ -63,6 +69,7 @@ options:
   --store PRESET       the matrix, over this store preset or all
   --codec CODEC        the matrix, over this codec or all
   --rounds R           the matrix's catch-ups per store (default 3)
+  --fold-memory SIZE   the users handler's fold_memory (default 256MiB, the daemon's)
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -104,6 +111,9 @@ int run(bench::Flags& flags) {
   const std::string read_models = flags.choice("--read-models", {"users", "users+log", "sql"});
   const bool with_log = read_models == "users+log";
   const bool with_sql = read_models == "sql";
+  const std::string fold_memory = flags.has("--fold-memory") ? flags.required_text("--fold-memory") : "256MiB";
+  const auto fold_memory_bytes = projectord::config::parse_byte_size(fold_memory);
+  if (!fold_memory_bytes) throw bench::UsageError("--fold-memory: " + fold_memory_bytes.error());
   flags.finish();
 
   bench::WorkDir work_dir("bench-catchup");
@@ -126,6 +136,7 @@ int run(bench::Flags& flags) {
 
   bench::ProjectordOptions options;
   if (!with_log) options.handlers.resize(1);  // the users handler comes first
+  options.handlers.front().toml += "fold_memory = \"" + fold_memory + "\"\n";
   bench::Projectord projectord(binary, url, work_dir.path(), options);
   // An empty name: that read model is not built.
   const auto log_table = [&](const std::string& name) { return with_log ? name : std::string(); };
@@ -175,6 +186,13 @@ int run(bench::Flags& flags) {
       connection, {"user_projection_naive", log_table("user_event_log_naive"), "bench_naive_checkpoint"}, naive_events);
   const double naive_seconds = seconds_since(naive_start);
 
+  // (d) the I/O floor, once the set-based models hold the final rows.
+  std::vector<bench::FloorModel> floor_models{{"user_projection_sb", "user_projection_floor"}};
+  if (with_log) floor_models.push_back({"user_event_log_sb", "user_event_log_floor"});
+  bench::checkpoint(connection);
+  const bench::IoFloor floor = bench::measure_io_floor(
+      url, "SELECT * FROM stored_events WHERE id <= " + std::to_string(last_id) + " ORDER BY id", floor_models);
+
   const double daemon_rate = static_cast<double>(events) / daemon.seconds;
   const double set_based_rate = static_cast<double>(events) / set_based_seconds;
   const double naive_rate = static_cast<double>(naive_done) / naive_seconds;
@@ -185,7 +203,23 @@ int run(bench::Flags& flags) {
             << "naive per-event transactions: " << bench::fixed(naive_rate, 0) << " events/s (" << naive_done
             << " events, " << bench::fixed(naive_seconds, 2) << " s)\n"
             << "ratio projectord / set-based: " << bench::ratio(daemon_rate, set_based_rate) << "\n"
-            << "ratio projectord / naive: " << bench::ratio(daemon_rate, naive_rate) << std::endl;
+            << "ratio projectord / naive: " << bench::ratio(daemon_rate, naive_rate) << "\n"
+            << "I/O floor: " << bench::fixed(static_cast<double>(events) / floor.seconds(), 0) << " events/s ("
+            << bench::fixed(floor.seconds(), 2) << " s: " << floor.rows_out << " source rows out in "
+            << bench::fixed(floor.rows_out_seconds, 2) << " s, " << floor.rows_in
+            << " final model rows in, with their indexes, in " << bench::fixed(floor.models_in_seconds, 2) << " s)\n"
+            << "ratio projectord / I/O floor: " << bench::ratio(floor.seconds(), daemon.seconds) << std::endl;
+  const double set_based_target = with_log ? 1.5 : 2.0;
+  const double budget_mb = static_cast<double>(*fold_memory_bytes) / (1 << 20);
+  const auto target = [](const std::string& what, bool met) {
+    std::cout << "target " << what << ": " << (met ? "met" : "NOT MET") << "\n";
+  };
+  target("projectord / set-based >= " + bench::fixed(set_based_target, 1) + "x",
+         daemon_rate >= set_based_target * set_based_rate);
+  target("projectord / I/O floor >= 0.6x", daemon.seconds * 0.6 <= floor.seconds());
+  target("peak RSS " + bench::fixed(daemon.peak_rss_mb, 1) + " MB <= fold_memory " + fold_memory + " + 40 MB",
+         daemon.peak_rss_mb <= budget_mb + 40);
+  std::cout << std::flush;
   if (with_sql) {
     const double sql_rate = static_cast<double>(events) / sql_daemon.seconds;
     std::cout << "projectord catch-up, kind sql handler: " << bench::fixed(sql_rate, 0) << " events/s ("

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <utility>
 
 #include "base/printable.hpp"
 #include "daemon/lane/failure.hpp"
@@ -48,12 +51,22 @@ void CatchupTransaction::add(std::vector<SourceRow>& rows, Position to, Clock::t
 }
 
 Step CatchupTransaction::after_read(bool truncated, bool one_read_per_transaction) {
-  const std::size_t reads = one_read_per_transaction ? 1 : kReadsPerTransaction;
-  if (open_ && (!truncated || ++open_->reads >= reads)) {
+  if (open_) ++open_->reads;
+  if (open_ && (!truncated || full(one_read_per_transaction))) {
     if (const Step end = commit(truncated)) return end;
   }
-  if (!truncated) return finish_writing();
+  if (truncated) return std::nullopt;
+  if (const Step end = finish_writing()) return end;
+  // The folds' memory went back to malloc's free lists, where it would stay for the life of the process.
+  if (std::exchange(written_since_caught_up_, false)) malloc_trim(0);
   return std::nullopt;
+}
+
+// A folding handler's open fold takes half of its budget at most: the one being written may hold the rest.
+bool CatchupTransaction::full(bool one_read_per_transaction) const {
+  if (one_read_per_transaction) return true;
+  if (folding_) return folding_->folded_bytes() >= folding_->memory_budget() / 2;
+  return open_->reads >= kReadsPerTransaction;
 }
 
 Step CatchupTransaction::close() {
@@ -86,6 +99,7 @@ Step CatchupTransaction::commit(bool overlap) {
 Step CatchupTransaction::write_in_background(bool overlap) {
   if (const Step end = finish_writing()) return end;
   writing_ = Writing{folding_->seal(), open_->to, open_->events, open_->started};
+  written_since_caught_up_ = true;
   writer_.start([&target = *target_, &checkpoint = lane_.checkpoint, sealed = writing_->sealed.get(),
                  from = lane_.position, to = open_->to, events = open_->events, holes = lane_.source.holes()] {
     pqxx::work txn(target);

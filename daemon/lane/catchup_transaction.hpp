@@ -7,11 +7,14 @@
 /// the connection: when the guard goes (an exception included), the open transaction is rolled back and a
 /// write in flight ends and is forgotten, before the connection closes. The write in flight uses the target
 /// connection, so the lane's every other use of it comes after `finish_writing` (or `close`). A transaction
-/// spans up to kReadsPerTransaction full reads (one in a rebuild under writes) and commits once the source
-/// has no more. A folding handler's transaction has no server transaction until it is written: its reads are
-/// folded in memory, then sealed and written with the checkpoint's move on the writer thread, one
-/// transaction at a time and in order; with `overlap` the lane reads and folds the next meanwhile. Any other
-/// handler's reads are applied in an open pqxx::work. A failure of the events' own (an undecodable row, the
+/// commits once the source has no more, or once it is full: a folding handler's when its fold holds half of
+/// the handler's memory budget, any other's after kReadsPerTransaction full reads; in a rebuild under writes,
+/// after each read. A folding handler's transaction has no server transaction until it is written: its reads
+/// are folded in memory, then sealed and written with the checkpoint's move on the writer thread, one
+/// transaction at a time and in order; with `overlap` the lane reads and folds the next meanwhile, so the two
+/// folds together stay within the budget. Once the source has no more after such writes, the memory they
+/// freed is given back to the system: a caught-up lane holds little. Any other handler's reads are applied in
+/// an open pqxx::work. A failure of the events' own (an undecodable row, the
 /// handler's error, a failed commit or write) rolls back, discards the handler's pending state and marks the
 /// range up to its end for careful replay: reads there are not taken (`takes`), the lane applies them one
 /// chunk per transaction, where it isolates poison events. A background write that failed so ends the
@@ -38,11 +41,8 @@
 
 namespace projectord {
 
-/// While catching up, one write transaction spans this many full reads (batch_size each): handlers that fold
-/// (users) write each row once per transaction, and there are fewer commits to wait for. Bounded so that a
-/// rollback loses little work and the folds' memory stays small: a folding handler holds two transactions'
-/// at once, one being written while the next is folded (in bench/catchup, 2 reads per transaction are as fast
-/// as 4 and keep peak RSS near 40 MB).
+/// While catching up, one write transaction of a handler that does not fold spans this many full reads
+/// (batch_size each): fewer commits to wait for, and a rollback loses little work.
 inline constexpr std::size_t kReadsPerTransaction = 2;
 
 class CatchupTransaction {
@@ -84,8 +84,8 @@ class CatchupTransaction {
   bool takes(Position read_from, bool truncated) const { return open_ || (truncated && read_from >= careful_until_); }
   /// Adds a read's rows, up to `to`, to the open transaction (opening it, timed from `read_started`).
   void add(std::vector<SourceRow>& rows, Position to, Clock::time_point read_started);
-  /// After each read: commits the open transaction once it has its reads or the source has no more
-  /// (`truncated` false), and when the source has no more, waits for the write.
+  /// After each read: commits the open transaction once it is full or the source has no more (`truncated`
+  /// false), and when the source has no more, waits for the write.
   Step after_read(bool truncated, bool one_read_per_transaction);
   /// Commits the open transaction, if any, and waits for the write: the target connection is the lane's.
   Step close();
@@ -109,6 +109,7 @@ class CatchupTransaction {
     Clock::time_point started;
   };
 
+  bool full(bool one_read_per_transaction) const;
   Step commit(bool overlap);
   Step write_in_background(bool overlap);
   void abandon(Position to, const std::string& error);
@@ -122,6 +123,7 @@ class CatchupTransaction {
   Position careful_until_ = 0;  ///< up to here, one chunk per transaction: a failure was seen in this range
   BackgroundWriter writer_;
   std::optional<Writing> writing_;
+  bool written_since_caught_up_ = false;  ///< folds were written and freed since the source last had no more
 };
 
 }  // namespace projectord

@@ -27,6 +27,13 @@ std::string with_http(const std::string& config, const std::string& lines) {
   return text;
 }
 
+std::string with_fold_memory(const std::string& config, const std::string& size) {
+  const std::string users = "kind = \"users\"\n";
+  std::string text = config;
+  text.insert(text.find(users) + users.size(), "fold_memory = \"" + size + "\"\n");
+  return text;
+}
+
 std::string with_admin_token(const std::string& config) {
   return with_http(config, "admin_token = \"" + kAdminToken + "\"\n");
 }

@@ -26,6 +26,10 @@ std::string demo_config(const std::string& suffix = "", const std::string& sourc
 /// `config` (with the demo config's `listen = "127.0.0.1:0"` line) with `lines` added to its [http] section.
 std::string with_http(const std::string& config, const std::string& lines);
 
+/// The demo config `config` with its `users` handler's fold_memory set to `size` ("1MiB"): a catch-up of the
+/// tests' few thousand users then commits several transactions instead of one.
+std::string with_fold_memory(const std::string& config, const std::string& size);
+
 /// The admin token with_admin_token configures.
 inline const std::string kAdminToken = "blackbox-admin-token";
 

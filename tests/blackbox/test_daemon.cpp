@@ -41,7 +41,9 @@ struct CatchUp {
 };
 CatchUp prepare_catch_up(const TestDatabase& db, const std::string& name) {
   write_events(db, 20000, 50);
-  const std::string config = migrated(db, name, demo_config("", "batch_size = 200\n"));
+  // 1MiB holds two users folds of some 450 users each: a dozen transactions of several reads, so that the users
+  // lane too commits before it reaches the head.
+  const std::string config = migrated(db, name, with_fold_memory(demo_config("", "batch_size = 200\n"), "1MiB"));
   return {config, db.query_int("SELECT count(*) FROM stored_events")};
 }
 

@@ -224,7 +224,9 @@ TEST_CASE("/healthz answers within 50 ms (p99) while every lane is blocked on a 
 TEST_CASE("/healthz answers within 50 ms (p99) while a catch-up of 200k events runs its batches") {
   TestDatabase db;
   write_events(db, 0);  // creates stored_events
-  const std::string config = migrated(db, "backlog.toml", demo_config("", "", "eventsourcing_json"));
+  // Users' transactions of some 3,500 users each, so that the users lane commits many times in the catch-up.
+  const std::string config =
+      migrated(db, "backlog.toml", with_fold_memory(demo_config("", "", "eventsourcing_json"), "8MiB"));
   insert_registrations(db, 200000);
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   REQUIRE(eventually([&] { return http_port(daemon) != 0; }));

@@ -53,13 +53,15 @@ bool caught_up(const TestDatabase& db) {
   });
 }
 
-// The demo store in a database of `server`, migrated, with `events` written before the daemon starts.
+// The demo store in a database of `server`, migrated, with `events` written before the daemon starts; the
+// users handler folds up to `fold_memory`.
 struct DemoStore {
-  DemoStore(const PostgresServer& server, int events, const std::string& source_extra = "")
+  DemoStore(const PostgresServer& server, int events, const std::string& source_extra = "",
+            const std::string& fold_memory = "256MiB")
       : db(server.url()) {
     write_plain_events(db, events, 50);
-    config = migrated(db, "restarts-" + db.name() + ".toml",
-                      with_admin_token(demo_config("", source_extra, "eventsourcing_json")));
+    const std::string demo = demo_config("", source_extra, "eventsourcing_json");
+    config = migrated(db, "restarts-" + db.name() + ".toml", with_admin_token(with_fold_memory(demo, fold_memory)));
   }
 
   DaemonProcess run() const { return DaemonProcess({kBinary, "--config", config, "run"}, env_for(db)); }
@@ -93,8 +95,9 @@ TEST_CASE("postgres stopped immediately during a catch-up: the daemon reconnects
           "[faults][restarts]") {
   ReportAtEnd run{{.scenario = "postgres restarted during a catch-up"}};
   PostgresServer server;
-  // Small batches: the catch-up takes many transactions, and the fault lands between two of them.
-  DemoStore store(server, 60000, "batch_size = 200\n");
+  // Small batches and a small fold budget: the catch-up takes many transactions, and the fault lands between two
+  // of them.
+  DemoStore store(server, 60000, "batch_size = 200\n", "1MiB");
   DaemonProcess daemon = store.run();
   REQUIRE(eventually([&] { return checkpoint_of(store.db, "users") > 0; }, 60s, 2ms));
   run.figures.observe(daemon.pid());

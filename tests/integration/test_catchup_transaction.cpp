@@ -51,7 +51,8 @@ class PositionLog final : public handlers::ProjectionHandler {
   int discarded = 0;
 };
 
-// Folds positions in memory; the sealed writes insert them, or fail as the events' own when `refuse_writes`.
+// Folds positions in memory, 8 bytes each; the sealed writes insert them, or fail as the events' own when
+// `refuse_writes`. Its budget holds two folds of `positions_per_transaction`.
 class FoldedLog final : public handlers::ProjectionHandler, public handlers::Folding {
  public:
   std::vector<handlers::SetupStatement> setup_sql() const override { return {}; }
@@ -61,11 +62,14 @@ class FoldedLog final : public handlers::ProjectionHandler, public handlers::Fol
   void fold(std::span<const Event> events) override {
     for (const Event& event : events) folded_.push_back(event.position);
   }
+  std::size_t folded_bytes() const override { return folded_.size() * sizeof(Position); }
+  std::size_t memory_budget() const override { return 2 * positions_per_transaction * sizeof(Position); }
   std::unique_ptr<handlers::SealedWrites> seal() override {
     return std::make_unique<Sealed>(std::exchange(folded_, {}), refuse_writes);
   }
 
   bool refuse_writes = false;
+  std::size_t positions_per_transaction = 8;
 
  private:
   struct Sealed final : handlers::SealedWrites {
@@ -107,7 +111,8 @@ struct LaneSide {
     catchup.add(read, last, {});
   }
 
-  // Two full reads of 4 (positions 1 to 8), as a catch-up makes them: a folding handler's go to the writer.
+  // Two full reads of 4 (positions 1 to 8), as a catch-up makes them: a FoldedLog's fold is full and goes to
+  // the writer.
   void read_full_twice() {
     for (Position last : {4, 8}) {
       add(last - 3, last);
@@ -156,7 +161,8 @@ TEST_CASE("a catch-up transaction spans its reads and moves the checkpoint once,
   lane.check_one_commit_up_to(6);
 }
 
-TEST_CASE("a catch-up transaction commits after its full reads, one read each in a rebuild under writes") {
+TEST_CASE("a catch-up transaction of a handler that does not fold commits after its full reads, one read each in "
+          "a rebuild under writes") {
   PositionLog log;
   LaneSide lane(log);
   const auto session = lane.catchup.begin_session(*lane.target);
@@ -169,6 +175,41 @@ TEST_CASE("a catch-up transaction commits after its full reads, one read each in
     CHECK_FALSE(lane.catchup.after_read(true, under_writes));
   }
   CHECK(lane.commits == std::vector<LaneSide::Commit>{{reads * 4, reads * 4}});
+}
+
+TEST_CASE("a folding handler's catch-up commits each time its fold holds half its memory budget, each commit "
+          "moving the checkpoint") {
+  FoldedLog log;
+  log.positions_per_transaction = 12;
+  LaneSide lane(log);
+  const auto session = lane.catchup.begin_session(*lane.target);
+
+  for (Position last = 4; last <= 24; last += 4) {
+    lane.add(last - 3, last);
+    CHECK_FALSE(lane.catchup.after_read(true, false));
+  }
+  lane.add(25, 26);
+  CHECK_FALSE(lane.catchup.after_read(false, false));
+
+  CHECK(lane.commits == std::vector<LaneSide::Commit>{{12, 12}, {24, 12}, {26, 2}});
+  CHECK(lane.stored_checkpoint() == 26);
+  CHECK(lane.written() == 26);
+}
+
+TEST_CASE("a folding handler's catch-up folds read after read while its fold holds less than half its budget") {
+  FoldedLog log;
+  log.positions_per_transaction = 1000;
+  LaneSide lane(log);
+  const auto session = lane.catchup.begin_session(*lane.target);
+
+  for (Position last = 4; last <= 40; last += 4) {
+    lane.add(last - 3, last);
+    CHECK_FALSE(lane.catchup.after_read(true, false));
+    CHECK(lane.catchup.open());
+  }
+  CHECK(lane.stored_checkpoint() == 0);
+  CHECK_FALSE(lane.catchup.after_read(false, false));
+  lane.check_one_commit_up_to(40);
 }
 
 TEST_CASE("an undecodable row rolls the open transaction back and marks its range for careful replay") {

@@ -159,6 +159,9 @@ class FoldingRecorder final : public handlers::ProjectionHandler, public handler
   void fold(std::span<const Event> events) override {
     for (const Event& event : events) folded_.push_back(event.position);
   }
+  std::size_t folded_bytes() const override { return folded_.size() * sizeof(Position); }
+  // Transactions of two reads of 4, so that one is written while the next is folded.
+  std::size_t memory_budget() const override { return 2 * 8 * sizeof(Position); }
   std::unique_ptr<handlers::SealedWrites> seal() override {
     return std::make_unique<Sealed>(*this, std::exchange(folded_, {}));
   }

@@ -259,10 +259,12 @@ TEST_CASE("a folding handler's transaction that fails while the next one is fold
             username + "\", \"email\": \"" + user + "@example.com\"}')");
   }
   auto source = generic_source(db);
-  source.batch_size = 3;  // several transactions of a few reads each, so that one is written while another folds
+  source.batch_size = 3;
   config::Handler handler;
   handler.name = "users";
   handler.kind = "users";
+  // Transactions of a few users each, so that one is written while another folds.
+  handler.options["fold_memory"] = std::int64_t{4} << 10;
   handler.source = "store";
   handler.table = "user_projection";
   handler.max_attempts = 1;

@@ -34,6 +34,7 @@ class UsersModel {
     config.name = "users";
     config.kind = "users";
     config.table = "user_projection";
+    config.options["fold_memory"] = std::int64_t{256} << 20;
     auto made = projectord::handlers::make_projection(config);
     REQUIRE(made.has_value());
     handler_ = std::move(*made);

@@ -64,3 +64,21 @@ TEST_CASE("a source's max_event_bytes is 16MiB unless set, and is bounded") {
   CHECK(too_big.errors.front() ==
         "test.toml:5: sources.shop.max_event_bytes: must be between 1KiB and 256MiB, got \"1GiB\"");
 }
+
+TEST_CASE("a users handler's fold_memory is 256MiB unless set, is bounded, and belongs to the users kind alone") {
+  const auto handler = [](const std::string& kind, const std::string& lines) {
+    return load_source("[handlers.h]\nkind = \"" + kind + "\"\n" + lines);
+  };
+  const auto defaulted = handler("users", "");
+  REQUIRE(defaulted.errors.empty());
+  CHECK(defaulted.config.handlers.at("h").option<std::int64_t>("fold_memory") == std::int64_t{256} << 20);
+  const auto set = handler("users", "fold_memory = \"1GiB\"\n");
+  REQUIRE(set.errors.empty());
+  CHECK(set.config.handlers.at("h").option<std::int64_t>("fold_memory") == std::int64_t{1} << 30);
+  const auto too_small = handler("users", "fold_memory = \"1KiB\"\n");
+  REQUIRE(too_small.errors.size() == 1);
+  CHECK(too_small.errors.front() == "test.toml:7: handlers.h.fold_memory: must be between 64KiB and 64GiB, got \"1KiB\"");
+  const auto elsewhere = handler("event_log", "fold_memory = \"1GiB\"\n");
+  REQUIRE(elsewhere.errors.size() == 1);
+  CHECK_THAT(elsewhere.errors.front(), Catch::Matchers::Contains("fold_memory"));
+}

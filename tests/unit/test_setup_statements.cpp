@@ -36,6 +36,7 @@ TEST_CASE("the users and event_log handlers' setup names the configured table, q
     Handler handler;
     handler.kind = kind;
     handler.table = "read.model";
+    handler.options["fold_memory"] = std::int64_t{1} << 20;  // a users key
     const auto statements = setup_of(handler);
     REQUIRE(statements.size() == 1);
     CHECK(statements[0].creates == "\"read\".\"model\"");
