@@ -86,16 +86,29 @@ const char* kCeleryReadModel =
     " LEFT JOIN users_eventstorerecord d ON d.aggregate_id = r.aggregate_id AND d.event_type = 'UserDeactivated'"
     " WHERE r.event_type = 'UserRegistered'";
 
-// The daemon the doc starts in the background (its pid in projectord.pid) outlives the block's shell. The test
-// adopts it (a subreaper: the orphan becomes its child), and stops and reaps it when the test ends, however
-// it ends.
-class BackgroundDaemon {
+// The directory the doc's blocks run in, and the daemon they start in the background there (its pid in
+// projectord.pid), which outlives the block's shell. The test adopts it (a subreaper: the orphan becomes its
+// child), and stops and reaps it when the test ends, however it ends, before the directory goes.
+class DocWorkspace {
  public:
-  explicit BackgroundDaemon(std::filesystem::path pid_file) : pid_file_(std::move(pid_file)) {
+  explicit DocWorkspace(std::filesystem::path directory) : directory_(std::move(directory)) {
+    std::filesystem::remove_all(directory_);
+    std::filesystem::create_directories(directory_);
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   }
-  ~BackgroundDaemon() {
-    std::ifstream file(pid_file_);
+  ~DocWorkspace() {
+    stop_daemon();
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
+  DocWorkspace(const DocWorkspace&) = delete;
+  DocWorkspace& operator=(const DocWorkspace&) = delete;
+
+  const std::filesystem::path& directory() const { return directory_; }
+
+ private:
+  void stop_daemon() {
+    std::ifstream file(directory_ / "projectord.pid");
     pid_t pid = 0;
     if (!(file >> pid) || pid <= 0) return;
     ::kill(pid, SIGTERM);
@@ -104,11 +117,8 @@ class BackgroundDaemon {
       ::waitpid(pid, nullptr, 0);
     }
   }
-  BackgroundDaemon(const BackgroundDaemon&) = delete;
-  BackgroundDaemon& operator=(const BackgroundDaemon&) = delete;
 
- private:
-  std::filesystem::path pid_file_;
+  std::filesystem::path directory_;
 };
 
 }  // namespace
@@ -129,11 +139,9 @@ TEST_CASE(
   const std::string listen = "127.0.0.1:" + std::to_string(projectord::testing::free_loopback_port());
   for (std::string& block : blocks) replace_all(block, "127.0.0.1:9464", listen);
 
-  const std::filesystem::path directory =
-      std::filesystem::temp_directory_path() / ("projectord-migrating-doc-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(directory);
-  std::filesystem::create_directories(directory);
-  const BackgroundDaemon daemon(directory / "projectord.pid");
+  const DocWorkspace workspace(std::filesystem::temp_directory_path() /
+                               ("projectord-migrating-doc-" + std::to_string(::getpid())));
+  const std::filesystem::path& directory = workspace.directory();
   const std::string path = std::filesystem::path(kBinary).parent_path().string() + ":" + std::getenv("PATH");
   const std::map<std::string, std::string> env{
       {"DATABASE_URL", db.url()}, {"CELERY_BROKER_URL", broker}, {"PATH", path}};
@@ -163,5 +171,4 @@ TEST_CASE(
   }
   CHECK(db.query_int("SELECT count(*) FROM user_projection_next") == 41);
   CHECK(queued() == 1);
-  std::filesystem::remove_all(directory);
 }
