@@ -119,27 +119,8 @@ TEST_CASE("entries redelivered after a lost XACK are acknowledged and skipped, n
   CHECK(lane.status().state != projectord::LaneState::halted);
 }
 
-TEST_CASE("a dead consumer's pending entries are claimed and applied before the entries after them", "[redis]") {
-  TestDatabase db;
-  projectord::testing::install_projectord_schema(db);
-  TestStream stream;
-  stream.add(10);
-  {
-    sources::RedisStreamReader dead(lane_source(stream), kGroup, "dead");
-    projectord::testing::succeeded(dead.connect(5s));
-    projectord::testing::succeeded(dead.ensure_group());
-    REQUIRE(projectord::testing::value_of(dead.read_new(10, 0ms)).size() == 10);  // then it dies
-  }
-  const auto later = stream.add(10);
-  RunningLane lane(db, group_source(stream), counted_handler("orders"));
-  REQUIRE(eventually([&] { return rows(db) == 20; }));
-  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
-  CHECK(checkpoint(db) == position_of(later.back()));
-  CHECK(db.query_int("SELECT sum(n) FROM counted") == 2 * (9 * 10 / 2));
-}
-
-TEST_CASE("a redis-fed lane takes over a dead consumer's pending entries at once, without waiting out claim_idle",
-          "[redis]") {
+TEST_CASE("a redis-fed lane takes over a dead consumer's pending entries at once, without waiting out claim_idle,"
+          " and applies them before the entries after them", "[redis]") {
   TestDatabase db;
   projectord::testing::install_projectord_schema(db);
   TestStream stream;
