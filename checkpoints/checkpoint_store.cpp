@@ -9,12 +9,14 @@ namespace {
 
 constexpr const char* kAdvance = "projectord_checkpoint_advance";
 constexpr const char* kAdvanceOrFail = "projectord_checkpoint_advance_or_fail";
+constexpr const char* kLeaseHeldOrFail = "projectord_checkpoint_lease_held_or_fail";
+constexpr const char* kLeaseHeldSql = "SELECT 1 FROM projectord.leases WHERE name = $1 AND epoch = $2";
 // $6, the lease's epoch, is null for a store never fenced.
 constexpr const char* kMoveSql =
     "UPDATE projectord.checkpoints SET position = $3, events_applied = events_applied + $4, holes = $5::jsonb,"
     " updated_at = now() WHERE handler = $1 AND position = $2 AND ($6::bigint IS NULL"
     " OR EXISTS (SELECT 1 FROM projectord.leases WHERE name = $1 AND epoch = $6))";
-// SQL has no RAISE: with no row moved, the count divides by zero, which fails the statement.
+// SQL has no RAISE: with no row moved (no lease row held), the count divides by zero, which fails the statement.
 constexpr const char* kNoRowMoved = "22012";
 
 std::string holes_json(const HoleDeadlines& holes) {
@@ -29,17 +31,19 @@ void CheckpointStore::prepare(pqxx::connection& connection) const {
   connection.prepare(kAdvance, kMoveSql);
   connection.prepare(kAdvanceOrFail,
                      std::string("WITH moved AS (") + kMoveSql + " RETURNING 1) SELECT 1 / count(*) FROM moved");
+  connection.prepare(kLeaseHeldOrFail, std::string("SELECT 1 / count(*) FROM (SELECT WHERE $2::bigint IS NULL OR"
+                                                   " EXISTS (") + kLeaseHeldSql + ")) held");
   postgres::PipelinedCommit::prepare(connection);
 }
 
-void CheckpointStore::throw_not_moved(pqxx::transaction_base& txn, Position from) const {
-  if (epoch_ &&
-      txn.exec_params("SELECT 1 FROM projectord.leases WHERE name = $1 AND epoch = $2", handler_, *epoch_).empty()) {
-    throw LeaseLost("handler " + handler_ + ": lost its lease (epoch " + std::to_string(*epoch_) +
-                    ") to another projectord process");
-  }
-  throw CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
-                        " (another projectord process runs this handler?)");
+LeaseLost CheckpointStore::lease_lost() const {
+  return LeaseLost("handler " + handler_ + ": lost its lease (epoch " + std::to_string(epoch_.value_or(0)) +
+                   ") to another projectord process");
+}
+
+CheckpointMoved CheckpointStore::moved_from(Position from) const {
+  return CheckpointMoved("handler " + handler_ + ": checkpoint is no longer at " + std::to_string(from) +
+                         " (another projectord process runs this handler?)");
 }
 
 std::optional<Position> stored_position(pqxx::connection& connection, const std::string& handler) {
@@ -89,23 +93,29 @@ Checkpoint CheckpointStore::load(pqxx::connection& connection, Position first) {
 void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::int64_t events,
                               const HoleDeadlines& holes) const {
   const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, holes_json(holes), epoch_);
-  if (updated.affected_rows() != 1) throw_not_moved(txn, from);
+  if (updated.affected_rows() != 1) {
+    if (epoch_ && txn.exec_params(kLeaseHeldSql, handler_, *epoch_).empty()) throw lease_lost();
+    throw moved_from(from);
+  }
   if (tracking_ && to > 0) tracking_->record(txn, to);
 }
 
 void CheckpointStore::commit_advance(postgres::PipelinedCommit& txn, Position from, Position to, std::int64_t events,
                                      const HoleDeadlines& holes) const {
   if (tracking_ && to > 0) tracking_->record(txn, to);
+  // Whether the lease or the position failed is told by which statement failed: the lease is checked first.
+  const std::optional<std::string> epoch = epoch_ ? std::optional(std::to_string(*epoch_)) : std::nullopt;
+  const std::size_t lease_check = txn.on_commit(kLeaseHeldOrFail, {handler_, epoch});
   const std::size_t move =
       txn.on_commit(kAdvanceOrFail, {handler_, std::to_string(from), std::to_string(to), std::to_string(events),
-                                     holes_json(holes), epoch_ ? std::optional(std::to_string(*epoch_)) : std::nullopt});
+                                     holes_json(holes), epoch});
   try {
     txn.commit();
   } catch (const postgres::FailedBeforeCommit& failed) {
-    if (failed.index != move || failed.sqlstate() != kNoRowMoved) throw;
-    // The transaction is rolled back: which of the two conditions failed is asked on the connection.
-    pqxx::nontransaction asking(txn.conn());
-    throw_not_moved(asking, from);
+    if (failed.sqlstate() != kNoRowMoved) throw;
+    if (failed.index == lease_check) throw lease_lost();
+    if (failed.index == move) throw moved_from(from);
+    throw;
   }
 }
 

@@ -97,9 +97,8 @@ class CheckpointStore {
   void reset(pqxx::connection& connection, Position to) const;
 
  private:
-  /// After a move that matched no row: LeaseLost when fenced and the lease has another epoch, else
-  /// CheckpointMoved.
-  [[noreturn]] void throw_not_moved(pqxx::transaction_base& txn, Position from) const;
+  LeaseLost lease_lost() const;
+  CheckpointMoved moved_from(Position from) const;
 
   std::string handler_;
   std::string source_;

@@ -141,3 +141,39 @@ TEST_CASE("a fenced checkpoint that another session moved is reported moved, not
   } catch (const CheckpointMoved&) {
   }
 }
+
+TEST_CASE("the move sent with a live transaction's COMMIT is fenced too, and tells a lost lease from a moved checkpoint") {
+  Schema schema;
+  CheckpointStore store("users", "events");
+  store.load(*schema.connection);
+  store.prepare(*schema.connection);
+  store.fence(*take_lease(*schema.connection, "users", kFirst, 60s).epoch);
+  const auto position = [&] {
+    return schema.db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'users'");
+  };
+  {
+    projectord::postgres::PipelinedCommit txn(*schema.connection);
+    store.commit_advance(txn, 0, 5, 5, {});
+  }
+  CHECK(position() == 5);
+
+  SECTION("another process moved the checkpoint while the lease is still held") {
+    schema.db.exec("UPDATE projectord.checkpoints SET position = 7 WHERE handler = 'users'");
+    projectord::postgres::PipelinedCommit txn(*schema.connection);
+    try {
+      store.commit_advance(txn, 5, 9, 4, {});
+      FAIL("the checkpoint moved");
+    } catch (const LeaseLost&) {
+      FAIL("the lease is still held");
+    } catch (const CheckpointMoved&) {
+    }
+    CHECK(position() == 7);
+  }
+  SECTION("another process took the lease over") {
+    schema.expire("users");
+    REQUIRE(take_lease(*schema.connection, "users", kSecond, 60s).epoch == 2);
+    projectord::postgres::PipelinedCommit txn(*schema.connection);
+    CHECK_THROWS_AS(store.commit_advance(txn, 5, 9, 4, {}), LeaseLost);
+    CHECK(position() == 5);
+  }
+}
