@@ -291,7 +291,8 @@ class Lane::Impl {
       const LaneState waiting = batch.waits_for == SourceBatch::Wait::other_reader ? LaneState::waiting_for_consumer
                                                                                    : LaneState::waiting_for_hole;
       set_state(blocked ? waiting : truncated ? LaneState::catching_up : LaneState::idle);
-      progress_.observe(clock_.now(), position_, head_);
+      // A folding catch-up commits once per fold budget: what it has read and folded is its progress.
+      progress_.observe(clock_.now(), catchup_.read_from(), head_);
       update([&](LaneStatus& s) {
         s.head = head_;
         s.behind_since = progress_.behind_since();
