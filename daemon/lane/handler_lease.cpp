@@ -1,8 +1,10 @@
 #include "daemon/lane/handler_lease.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
@@ -13,6 +15,9 @@
 namespace projectord {
 
 namespace {
+
+// libpq's shortest: a lease's renewal connects at most this long, and so holds up a stop at most this long.
+constexpr std::chrono::seconds kConnectTimeout(2);
 
 // A standby asks again once the holder's lease has expired, but not in a tight loop when it is about to.
 constexpr auto kSoonestAsk = std::chrono::milliseconds(10);
@@ -65,11 +70,34 @@ void HandlerLease::renew_until(std::stop_token stop) {
   const std::string& checkpoint = terms_.checkpoint;
   const checkpoints::LeaseOwner& me = terms_.owner;
   const LeaseTiming& timing = terms_.timing;
+  // The lane waits for this thread when it ends, so nothing here may block a stop for long on a network gone
+  // silent (nothing answers, nothing resets): a connect gives up after kConnectTimeout, and the stop shuts down
+  // the socket of a renewal in flight, which ends the call with a broken connection.
+  std::mutex socket_mutex;
+  int socket = -1;
+  bool in_call = false;
   std::unique_ptr<pqxx::connection> connection;
+  const auto drop_connection = [&] {
+    const std::lock_guard lock(socket_mutex);
+    socket = -1;
+    connection.reset();
+  };
+  const auto calling = [&](bool on) {
+    const std::lock_guard lock(socket_mutex);
+    in_call = on;
+  };
+  const std::stop_callback interrupt(stop, [&] {
+    const std::lock_guard lock(socket_mutex);
+    if (in_call && socket >= 0) ::shutdown(socket, SHUT_RDWR);
+  });
   const auto connected = [&]() -> pqxx::connection& {
     if (!connection) {
-      connection = std::make_unique<pqxx::connection>(postgres::with_keepalives(terms_.target_url));
-      postgres::prepare_session(*connection, terms_.handler + ":lease");
+      auto opened = std::make_unique<pqxx::connection>(postgres::with_keepalives(terms_.target_url) +
+                                                       " connect_timeout=" + std::to_string(kConnectTimeout.count()));
+      postgres::prepare_session(*opened, terms_.handler + ":lease");
+      const std::lock_guard lock(socket_mutex);
+      connection = std::move(opened);
+      socket = connection->sock();
     }
     return *connection;
   };
@@ -78,6 +106,11 @@ void HandlerLease::renew_until(std::stop_token stop) {
     if (stop.stop_requested()) break;
     try {
       pqxx::connection& renewing = connected();
+      calling(true);
+      const struct CallEnds {
+        const decltype(calling)& mark;
+        ~CallEnds() { mark(false); }
+      } call_ends{calling};
       if (!checkpoints::renew_lease(renewing, checkpoint, me, epoch_, timing.length)) {
         spdlog::warn("handler={} event=lease_lost lease={} epoch={}", handler, checkpoint, epoch_);
         lost_ = true;
@@ -88,7 +121,7 @@ void HandlerLease::renew_until(std::stop_token stop) {
     } catch (const std::exception& error) {
       // The next renewal reconnects; until the lease expires nobody else can take it, and after that the
       // fenced checkpoint stops this process committing.
-      connection.reset();
+      drop_connection();
       spdlog::warn("handler={} event=lease_renewal_failed lease={} error={}", handler, checkpoint,
                    log_value(postgres::error_text(error)));
     }
