@@ -44,6 +44,11 @@ std::vector<std::string> install_schema_sql() {
       " name text NOT NULL, owner text NOT NULL, host text NOT NULL, pid bigint NOT NULL,"
       " since timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now(),"
       " PRIMARY KEY (name, owner))",
+      // A side effect's delivery attempts at the events of [first_position, last_position], each committed
+      // before the delivery it counts (checkpoints/attempts.hpp): rows the checkpoint has passed count no more.
+      "CREATE TABLE IF NOT EXISTS projectord.attempts ("
+      " handler text NOT NULL, first_position bigint NOT NULL, last_position bigint NOT NULL,"
+      " attempts integer NOT NULL, PRIMARY KEY (handler, first_position, last_position))",
   };
 }
 

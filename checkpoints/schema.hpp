@@ -1,13 +1,14 @@
 #pragma once
-/// The `projectord` schema in the target database: checkpoints, dead letters and rebuilds in progress. `projectord migrate`
-/// installs it idempotently; `--uninstall` removes it (read-model tables are the user's and stay).
+/// The `projectord` schema in the target database: checkpoints, dead letters, rebuilds in progress, leases and
+/// side effects' delivery attempts.
+/// `projectord migrate` installs it idempotently; `--uninstall` removes it (read-model tables are the user's and stay).
 #include <pqxx/connection>
 #include <string>
 #include <vector>
 
 namespace projectord::checkpoints {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 std::vector<std::string> install_schema_sql();
 std::vector<std::string> uninstall_schema_sql();
