@@ -15,6 +15,7 @@
 #include "base/postgres/session.hpp"
 #include "base/printable.hpp"
 #include "base/stoppable_sleep.hpp"
+#include "daemon/lane/attempt_journal.hpp"
 #include "daemon/lane/catchup_transaction.hpp"
 #include "daemon/lane/failure.hpp"
 #include "daemon/lane/handler_lease.hpp"
@@ -234,6 +235,9 @@ class Lane::Impl {
     if (opened_at_head) source_->open(handler_.name + ":read", {});
     checkpoints::Checkpoint loaded = checkpoint_.load(target, opened_at_head ? source_->head() : 0);
     position_ = loaded.position;
+    // A side effect's attempts recorded by earlier sessions (of this process or another) count in this one.
+    AttemptJournal attempts(target_url_, checkpoint_.key(), lease.epoch());
+    projection_->count_attempts_in(attempts);
     if (opened_at_head) spdlog::info("handler={} event=started_at_head position={}", handler_.name, position_);
     if (loaded.behind_tracking) {
       spdlog::info("handler={} event=checkpoint_from_tracking table={} from={} to={}", handler_.name,

@@ -240,7 +240,8 @@ template <class Effect>
 Result<std::unique_ptr<ProjectionHandler>> side_effect(const config::Handler& handler) {
   auto effect = Effect::make(handler);
   if (!effect) return fail(effect.error());
-  return std::unique_ptr<ProjectionHandler>(std::make_unique<SideEffectHandler>(handler.name, std::move(*effect)));
+  return std::unique_ptr<ProjectionHandler>(
+      std::make_unique<SideEffectHandler>(handler.name, std::move(*effect), handler.max_attempts));
 }
 
 }  // namespace

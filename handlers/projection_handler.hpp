@@ -25,6 +25,7 @@
 
 namespace projectord::handlers {
 
+class AttemptLog;
 class Folding;
 
 /// One statement of a read model's DDL and the relation it creates. A lane runs it only where that relation
@@ -72,6 +73,12 @@ class ProjectionHandler {
 
   /// The checkpoint moved to `position` and committed: everything up to it is done for good.
   virtual void committed(Position /*position*/) {}
+
+  /// Called at the start of each session that holds the handler's lease, after the checkpoint is loaded. A
+  /// handler whose work leaves the database (a side effect) records each delivery attempt in `log` before it
+  /// sends, and counts those recorded before; `log` lasts as long as the session. A projection ignores it
+  /// and pays nothing (its writes commit with its checkpoint).
+  virtual void count_attempts_in(AttemptLog& /*log*/) {}
 
   /// A handler whose `apply` only folds events in memory offers this side of itself (see Folding).
   virtual Folding* folding() { return nullptr; }

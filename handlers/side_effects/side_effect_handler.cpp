@@ -2,14 +2,55 @@
 
 namespace projectord::handlers {
 
+void SideEffectHandler::count_attempts_in(AttemptLog& log) {
+  log_ = &log;
+  recorded_ = log.recorded();
+}
+
+int SideEffectHandler::recorded_attempts(Position position) const {
+  int attempts = 0;
+  for (const auto& [range, count] : recorded_) {
+    if (range.contains(position)) attempts += count;
+  }
+  return attempts;
+}
+
+void SideEffectHandler::record_attempts(std::span<const Event> events, const std::vector<Event>& to_deliver) {
+  if (log_ == nullptr || to_deliver.empty()) return;
+  std::vector<PositionRange> runs;
+  auto next = to_deliver.begin();
+  bool in_run = false;
+  for (const Event& event : events) {
+    const bool sent = next != to_deliver.end() && next->position == event.position;
+    if (sent) {
+      if (in_run) {
+        runs.back().last = event.position;
+      } else {
+        runs.push_back({event.position, event.position});
+      }
+      ++next;
+    }
+    in_run = sent;
+  }
+  log_->record(runs);
+  for (const PositionRange& run : runs) ++recorded_[run];
+}
+
 void SideEffectHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events) {
   std::vector<Event> to_deliver;
   for (const Event& event : events) {
     const Position position = event.position;
-    if (!delivered_.contains(position) && !refused_.contains(position) && !failed_in_batch_.contains(position)) {
-      to_deliver.push_back(event);
+    if (delivered_.contains(position) || refused_.contains(position) || failed_in_batch_.contains(position)) continue;
+    if (const int used = recorded_attempts(position); used >= max_attempts_) {
+      // Attempts of earlier sessions (a process killed after sending) count: this one sends no more.
+      refused_.emplace(position, DeliveryOutcome{DeliveryOutcome::Kind::permanent,
+                                                 "no attempt left: " + std::to_string(used) +
+                                                     " recorded, max_attempts = " + std::to_string(max_attempts_)});
+      continue;
     }
+    to_deliver.push_back(event);
   }
+  record_attempts(events, to_deliver);
   const std::vector<DeliveryOutcome> outcomes = to_deliver.empty() ? std::vector<DeliveryOutcome>()
                                                                     : effect_->deliver(to_deliver);
   std::map<Position, DeliveryOutcome> failed_now;
@@ -49,6 +90,7 @@ void SideEffectHandler::committed(Position position) {
   delivered_.erase(delivered_.begin(), delivered_.upper_bound(position));
   refused_.erase(refused_.begin(), refused_.upper_bound(position));
   failed_in_batch_.erase(failed_in_batch_.begin(), failed_in_batch_.upper_bound(position));
+  std::erase_if(recorded_, [&](const auto& entry) { return entry.first.last <= position; });
 }
 
 }  // namespace projectord::handlers
