@@ -1,6 +1,17 @@
 #include "handlers/side_effects/side_effect_handler.hpp"
 
+#include <algorithm>
+
 namespace projectord::handlers {
+
+namespace {
+
+// A process killed while a part's deliveries are out has charged an attempt to those of them not sent yet: a
+// record covers no more than a side effect sends at about the same time (a webhook's max_in_flight is 16 by
+// default), so that an event does not pile up attempts it never had while a kill keeps its checkpoint back.
+constexpr std::size_t kDeliveriesPerRecord = 64;
+
+}  // namespace
 
 void SideEffectHandler::count_attempts_in(AttemptLog& log) {
   log_ = &log;
@@ -15,8 +26,8 @@ int SideEffectHandler::recorded_attempts(Position position) const {
   return attempts;
 }
 
-void SideEffectHandler::record_attempts(std::span<const Event> events, const std::vector<Event>& to_deliver) {
-  if (log_ == nullptr || to_deliver.empty()) return;
+void SideEffectHandler::record_attempts(std::span<const Event> events, std::span<const Event> to_deliver) {
+  if (log_ == nullptr) return;
   std::vector<PositionRange> runs;
   auto next = to_deliver.begin();
   bool in_run = false;
@@ -50,18 +61,21 @@ void SideEffectHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events
     }
     to_deliver.push_back(event);
   }
-  record_attempts(events, to_deliver);
-  const std::vector<DeliveryOutcome> outcomes = to_deliver.empty() ? std::vector<DeliveryOutcome>()
-                                                                    : effect_->deliver(to_deliver);
   std::map<Position, DeliveryOutcome> failed_now;
-  for (std::size_t i = 0; i < to_deliver.size(); ++i) {
-    const Position position = to_deliver[i].position;
-    if (outcomes[i].kind == DeliveryOutcome::Kind::delivered) {
-      delivered_.insert(position);
-    } else if (outcomes[i].kind == DeliveryOutcome::Kind::permanent) {
-      refused_.emplace(position, outcomes[i]);
-    } else {
-      failed_now.emplace(position, outcomes[i]);
+  for (std::size_t from = 0; from < to_deliver.size(); from += kDeliveriesPerRecord) {
+    const std::span<const Event> part =
+        std::span<const Event>(to_deliver).subspan(from, std::min(kDeliveriesPerRecord, to_deliver.size() - from));
+    record_attempts(events, part);
+    const std::vector<DeliveryOutcome> outcomes = effect_->deliver(part);
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      const Position position = part[i].position;
+      if (outcomes[i].kind == DeliveryOutcome::Kind::delivered) {
+        delivered_.insert(position);
+      } else if (outcomes[i].kind == DeliveryOutcome::Kind::permanent) {
+        refused_.emplace(position, outcomes[i]);
+      } else {
+        failed_now.emplace(position, outcomes[i]);
+      }
     }
   }
   // The lane replays a failed batch event by event; this try was the first attempt at what it failed to send.

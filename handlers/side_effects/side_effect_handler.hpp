@@ -7,9 +7,10 @@
 /// replay of that batch resends only what was not delivered, and an event refused for good is not sent again.
 /// The batch's try counts as an attempt of each event it failed to deliver: the replay's first attempt at
 /// such an event reports that failure instead of sending it again. With an AttemptLog (the lane gives one),
-/// every delivery is recorded there before it is sent, one record per run of consecutive events of a call,
-/// and an event whose recorded attempts reached max_attempts is refused for good without being sent: so
-/// max_attempts bounds an event's deliveries across crashes, restarts and takeovers too.
+/// every delivery is recorded there before it is sent: a long call is sent in parts of 64 events, each
+/// recorded (one record per run of consecutive events) once the part before it is sent. An event whose
+/// recorded attempts reached max_attempts is refused for good without being sent: so max_attempts bounds an
+/// event's deliveries across crashes, restarts and takeovers too.
 #include <map>
 #include <memory>
 #include <set>
@@ -34,7 +35,7 @@ class SideEffectHandler final : public ProjectionHandler {
  private:
   int recorded_attempts(Position position) const;
   /// Records an attempt at `to_deliver` (a subsequence of `events`) before it is sent.
-  void record_attempts(std::span<const Event> events, const std::vector<Event>& to_deliver);
+  void record_attempts(std::span<const Event> events, std::span<const Event> to_deliver);
 
   std::string name_;
   std::unique_ptr<SideEffect> effect_;

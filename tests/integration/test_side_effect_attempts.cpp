@@ -139,6 +139,27 @@ TEST_CASE(
   CHECK(log.records.size() == 1);
 }
 
+TEST_CASE("a side effect handler sends a long call in parts of 64 events, each recorded before it is sent") {
+  TestDatabase db;
+  const auto connection = db.connect();
+  ListedLog log;
+  auto effect = std::make_unique<TakingEffect>(log);
+  const TakingEffect& sent = *effect;
+  handlers::SideEffectHandler handler("hook", std::move(effect), 5);
+  handler.count_attempts_in(log);
+  pqxx::work txn(*connection);
+  std::vector<Event> events;
+  for (projectord::Position position = 1; position <= 150; ++position) events.push_back(events_at({position})[0]);
+
+  handler.apply(txn, events);
+  CHECK(log.records == std::vector<std::vector<PositionRange>>{{{1, 64}}, {{65, 128}}, {{129, 150}}});
+  REQUIRE(sent.calls.size() == 3);
+  for (std::size_t part = 0; part < 3; ++part) {
+    CHECK(sent.calls[part].first.front() == static_cast<projectord::Position>(1 + 64 * part));
+    CHECK(sent.calls[part].second == part + 1);  // its own record came first, the next one after it
+  }
+}
+
 TEST_CASE(
     "attempts a killed process recorded count in the next run: a webhook whose receiver always fails sends only"
     " what max_attempts leaves, then dead-letters the event") {
