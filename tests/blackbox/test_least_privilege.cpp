@@ -11,6 +11,7 @@
 
 #include "tests/blackbox/daemon_fixture.hpp"
 #include "tests/support/login_role.hpp"
+#include "tests/support/webhook_receiver.hpp"
 
 using namespace std::chrono_literals;
 using namespace projectord::testing::blackbox;
@@ -49,10 +50,12 @@ std::int64_t registrations_written(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%UserRegistered'");
 }
 
-// The demo's handlers, a never-rebuilt users model to compare a rebuild with, and `registrations`, whose
-// table refuses every row until its constraint goes: each registration becomes a dead letter.
-std::string least_privilege_config() {
-  return demo_config() +
+// The demo's handlers, a never-rebuilt users model to compare a rebuild with, `registrations`, whose table
+// refuses every row until its constraint goes (each registration becomes a dead letter), and a webhook `hook`
+// to `receiver`, which records its attempts ahead.
+std::string least_privilege_config(const projectord::testing::WebhookReceiver& receiver) {
+  return demo_config() + "\n[handlers.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:" +
+         std::to_string(receiver.port()) + "/events\"\n" +
          "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n"
          "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
          "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
@@ -69,11 +72,15 @@ bool at_head(const Endpoint& http, const TestDatabase& db, std::initializer_list
 
 }  // namespace
 
-TEST_CASE("a role with only the printed grants catches up, follows, rebuilds and retries dead letters") {
+TEST_CASE(
+    "a role with only the printed grants catches up, follows, rebuilds, retries dead letters and records a"
+    " side effect's attempts") {
   const LoginRole role;  // before the database: dropped after it, with what it was granted there
   TestDatabase db;
   write_events(db, 300);
-  const std::string config = migrated(db, "least-privilege.toml", least_privilege_config());
+  const projectord::testing::WebhookReceiver receiver(
+      [](std::size_t, const projectord::testing::ReceivedRequest&) { return projectord::testing::ScriptedResponse{}; });
+  const std::string config = migrated(db, "least-privilege.toml", least_privilege_config(receiver));
   grant_printed(db, config, role);
 
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_as(role, db));
@@ -81,9 +88,11 @@ TEST_CASE("a role with only the printed grants catches up, follows, rebuilds and
   const std::int64_t registered = registrations_written(db);
   REQUIRE(registered > 2);
   REQUIRE(eventually([&] {
-    return at_head(http, db, {"users", "user_log", "users_check", "registrations"}) &&
+    return at_head(http, db, {"users", "user_log", "users_check", "registrations", "hook"}) &&
            letters(db, "registrations") == registered;
   }, 60s));
+  CHECK(db.query_int("SELECT count(*) FROM projectord.attempts WHERE handler = 'hook'") > 0);
+  CHECK(receiver.requests().size() >= static_cast<std::size_t>(head(db)));
   // The readers' indexes, built once caught up by the tables' owner the grants made it.
   REQUIRE(eventually([&] {
     return db.query_int("SELECT count(*) FROM pg_indexes WHERE tablename = 'user_projection'") == 9;
