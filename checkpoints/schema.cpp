@@ -44,6 +44,11 @@ std::vector<std::string> install_schema_sql() {
       " name text NOT NULL, owner text NOT NULL, host text NOT NULL, pid bigint NOT NULL,"
       " since timestamptz NOT NULL DEFAULT now(), seen_at timestamptz NOT NULL DEFAULT now(),"
       " PRIMARY KEY (name, owner))",
+      // The processes that run handlers, each alive until `expires_at` (renewed with its leases). `handlers`:
+      // the lease names it runs lanes for, over which the live processes spread evenly.
+      "CREATE TABLE IF NOT EXISTS projectord.processes ("
+      " owner text PRIMARY KEY, host text NOT NULL, pid bigint NOT NULL, handlers text[] NOT NULL,"
+      " started_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
   };
 }
 

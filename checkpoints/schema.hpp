@@ -7,7 +7,7 @@
 
 namespace projectord::checkpoints {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 std::vector<std::string> install_schema_sql();
 std::vector<std::string> uninstall_schema_sql();
