@@ -7,8 +7,14 @@
 /// may take its own again (a new session after a reconnect). A process that waits for a lease notes itself in
 /// projectord.lease_standbys, so that status can name the standbys. `release` frees a lease at once: at
 /// shutdown, or whenever a process lets a handler go at a transaction boundary.
+///
+/// The spread: a process announces itself in projectord.processes with the handlers it runs, renewed with its
+/// leases. Each live process's fair share is ⌈M/N⌉ of the M handlers the N live processes run between them. A
+/// process at its share yields a free lease for a while to a live process below its share that runs the
+/// handler too, and one above its share hands such leases over (daemon/lease_spread.hpp).
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <pqxx/connection>
 #include <string>
@@ -53,13 +59,21 @@ struct LeaseTake {
 };
 
 /// Takes the lease on `name` for `length` when it is free (or `owner`'s already), raising its epoch; else
-/// notes `owner` as a standby of it. One transaction.
+/// notes `owner` as a standby of it. When `owner` holds its fair share and another live process below its
+/// share runs `name` too, a free lease is left to that one for `yield` before `owner` takes it. One transaction.
 LeaseTake take_lease(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner,
-                     std::chrono::milliseconds length);
+                     std::chrono::milliseconds length, std::chrono::milliseconds yield = {});
 
-/// Extends the lease to `length` from now while `owner` holds it with `epoch`; false when it has lost it.
-bool renew_lease(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner,
-                 std::int64_t epoch, std::chrono::milliseconds length);
+/// A lease as its holder knows it.
+struct HeldLease {
+  std::string name;
+  std::int64_t epoch = 0;
+};
+
+/// Extends to `length` from now each of `held` that `owner` still holds at its epoch, in one statement; the
+/// names of those it renewed (the others it has lost).
+std::vector<std::string> renew_leases(pqxx::connection& connection, const LeaseOwner& owner,
+                                      const std::vector<HeldLease>& held, std::chrono::milliseconds length);
 
 /// Lets the lease go (it expires now) while `owner` holds it with `epoch`, and forgets `owner` as a standby.
 void release_lease(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner,
@@ -68,11 +82,35 @@ void release_lease(pqxx::connection& connection, const std::string& name, const 
 /// Stops noting `owner` as a standby of `name`: it no longer waits for it.
 void leave_standby(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner);
 
+/// Notes `owner` alive for `length` from now, running `handlers` (lease names).
+void announce_process(pqxx::connection& connection, const LeaseOwner& owner, const std::vector<std::string>& handlers,
+                      std::chrono::milliseconds length);
+
+/// Takes `owner` out of the live processes at once (a clean shutdown): the others' shares grow now.
+void withdraw_process(pqxx::connection& connection, const LeaseOwner& owner);
+
+/// A live process, the handlers it runs and how many of their leases it holds.
+struct LiveProcess {
+  std::string owner;
+  std::string host;
+  std::int64_t pid = 0;
+  std::vector<std::string> handlers;
+  std::vector<std::string> held;  ///< the names among `handlers` whose lease it holds
+};
+
+/// The processes alive now, by owner.
+std::vector<LiveProcess> live_processes(pqxx::connection& connection);
+
 /// Who holds the lease on `name`; nothing when it was never taken.
 std::optional<LeaseHolder> lease_holder(pqxx::connection& connection, const std::string& name);
 
 /// The processes other than the holder that asked for the lease on `name` within `recently`, earliest first.
 std::vector<LeaseStandby> lease_standbys(pqxx::connection& connection, const std::string& name,
                                          std::chrono::milliseconds recently);
+
+/// The same for each of `names`, in one query: every name is a key, with no standbys when none asked.
+std::map<std::string, std::vector<LeaseStandby>> lease_standbys(pqxx::connection& connection,
+                                                                const std::vector<std::string>& names,
+                                                                std::chrono::milliseconds recently);
 
 }  // namespace projectord::checkpoints

@@ -49,6 +49,11 @@ std::vector<std::string> install_schema_sql() {
       "CREATE TABLE IF NOT EXISTS projectord.attempts ("
       " handler text NOT NULL, first_position bigint NOT NULL, last_position bigint NOT NULL,"
       " attempts integer NOT NULL, PRIMARY KEY (handler, first_position, last_position))",
+      // The processes that run handlers, each alive until `expires_at` (renewed with its leases). `handlers`:
+      // the lease names it runs lanes for, over which the live processes spread evenly.
+      "CREATE TABLE IF NOT EXISTS projectord.processes ("
+      " owner text PRIMARY KEY, host text NOT NULL, pid bigint NOT NULL, handlers text[] NOT NULL,"
+      " started_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
   };
 }
 

@@ -232,6 +232,7 @@ struct Daemon {
   /// handler over within about this long of its owner's end.
   Duration lease_length{3000};
   Duration lease_renew_interval{1000};  ///< how often the owner renews, and the longest a standby waits to ask again
+  std::vector<std::string> handlers;     ///< the handlers this process runs; empty: all
 };
 
 struct Http {

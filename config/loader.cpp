@@ -285,6 +285,7 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
   if (config.daemon.lease_renew_interval >= config.daemon.lease_length) {
     daemon.error("lease_renew_interval", "must be shorter than lease_length");
   }
+  config.daemon.handlers = daemon.strings("handlers");
 
   Section http = single_section(options, diagnostics, document, "http");
   config.http.listen = http.str("listen");
@@ -349,6 +350,9 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
       section.error("start", "head is for postgres sources; a redis source's own start says where its group begins");
     }
     config.handlers.emplace(named.name, std::move(handler));
+  }
+  for (const std::string& name : config.daemon.handlers) {
+    if (!config.handlers.contains(name)) daemon.error("handlers", name + " is not a handler of this file");
   }
 }
 

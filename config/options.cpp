@@ -30,6 +30,9 @@ const std::vector<Option> kOptions{
     {.section = "daemon", .key = "lease_renew_interval", .type = duration, .default_value = R"("1s")",
      .reloadable = false, .help = "How often the owner renews its leases, and the longest a standby waits"
                                   " before it asks for one again. Shorter than lease_length."},
+    {.section = "daemon", .key = "handlers", .type = string_list, .default_value = "[]", .reloadable = true,
+     .help = "Run only these handlers in this process (names of [handlers.*] tables); empty: all of them."
+             " Processes sharing a database spread the handlers each runs evenly among them."},
 
     // [database]
     {.section = "database", .key = "url", .type = string, .reloadable = false,

@@ -50,12 +50,14 @@ std::optional<RebuildMode> rebuild_mode(const config::Handler& handler, const La
 class Lane::Impl {
  public:
   Impl(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
-       std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options)
+       std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LeaseKeeper& leases,
+       LaneOptions options)
       : handler_(std::move(handler)),
         source_(std::move(source)),
         target_url_(std::move(target_url)),
         projection_(std::move(projection)),
         clock_(clock),
+        leases_(leases),
         options_(options),
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_->name(),
                     options_.rebuild ? std::nullopt : checkpoints::tracking_table_of(handler_)),
@@ -102,7 +104,7 @@ class Lane::Impl {
       if (end == SessionEnd::halted) return;
       if (end == SessionEnd::resumed) spdlog::info("handler={} event=resumed action=reconnecting", handler_.name);
       if (end == SessionEnd::finished) break;
-      // resumed, rewind: a new session at once, nothing is wrong with the connection
+      // resumed, rewind, handed_over: a new session at once, nothing is wrong with the connection
     }
     set_state(LaneState::stopped);
   }
@@ -179,19 +181,20 @@ class Lane::Impl {
     // Declared after the connection: the transactions open or being written on it end before it closes.
     const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target);
     postgres::prepare_session(target, handler_.name);
-    const std::unique_ptr<HandlerLease> lease = HandlerLease::take(
-        target, {target_url_, handler_.name, checkpoint_.key(), checkpoints::this_process(), options_.lease},
-        lease_listener(), stop);
+    const std::unique_ptr<HandlerLease> lease =
+        HandlerLease::take(target, leases_, handler_.name, checkpoint_.key(), lease_listener(), stop);
     if (!lease) return SessionEnd::finished;
     checkpoint_.fence(lease->epoch());
     update([&](LaneStatus& s) {
       if (s.last_error.starts_with(kStandingBy)) s.last_error.clear();
-      const checkpoints::LeaseOwner& me = checkpoints::this_process();
+      const checkpoints::LeaseOwner& me = leases_.owner();
       s.ownership = LaneOwnership{true, me.host, me.pid, lease->epoch(), lease->since(), {}};
     });
     const SessionEnd end = leased_session(target, *lease, stop, reconnect);
-    // This process is done with the handler: a standby takes it over at once. A new session takes it again.
+    // This process is done with the handler: a standby takes it over at once. A new session takes it again
+    // (after a hand-over, only once the process it went to has had its chance).
     if (end == SessionEnd::finished || end == SessionEnd::halted) lease->release_at_end();
+    if (end == SessionEnd::handed_over) lease->release_now(target);
     return end;
   }
 
@@ -214,7 +217,7 @@ class Lane::Impl {
                     }
                   });
                 },
-            .lost = [this] { source_->wake(); }};
+            .ended = [this] { source_->wake(); }};
   }
 
   SessionEnd leased_session(pqxx::connection& target, const HandlerLease& lease, std::stop_token stop,
@@ -260,6 +263,13 @@ class Lane::Impl {
       // Another process took the handler over: this session ends, rolling back what is open, and the next
       // one stands by.
       if (lease.lost()) throw checkpoints::LeaseLost("handler " + handler_.name + ": lost its lease to another process");
+      // The spread gives the handler to a process below its share: at this transaction boundary, with what is
+      // open committed.
+      if (lease.handing_over()) {
+        if (const Step end = catchup_.close()) return *end;
+        spdlog::info("handler={} event=handed_over position={}", handler_.name, position_);
+        return SessionEnd::handed_over;
+      }
       if (control_.pause_requested()) {
         if (const Step end = catchup_.close()) return *end;
         hold_while_paused(stop);
@@ -579,6 +589,7 @@ class Lane::Impl {
   std::string target_url_;
   std::unique_ptr<handlers::ProjectionHandler> projection_;
   const Clock& clock_;
+  LeaseKeeper& leases_;
   LaneOptions options_;
   checkpoints::CheckpointStore checkpoint_;
   handlers::TypeFilter types_;
@@ -601,9 +612,10 @@ class Lane::Impl {
 };
 
 Lane::Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
-           std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options)
+           std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LeaseKeeper& leases,
+           LaneOptions options)
     : impl_(std::make_unique<Impl>(std::move(handler), std::move(source), std::move(target_url), std::move(projection),
-                                   clock, options)) {}
+                                   clock, leases, options)) {}
 
 Lane::~Lane() = default;
 

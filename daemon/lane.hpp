@@ -43,7 +43,6 @@ struct LaneOptions {
   Clock::duration progress_window = std::chrono::seconds(30);  ///< over which a growing lag makes a lane slow
   /// Called on the lane's thread after every checkpoint commit (and with the loaded one): must not block.
   std::function<void(Position)> on_checkpoint{};
-  LeaseTiming lease{};  ///< of the handler's lease (daemon/lane/handler_lease.hpp)
 
   /// Rebuild mode (checkpoints/rebuilds.hpp): the lane builds the shadow copy of the handler's read model under
   /// the checkpoint NAME:rebuild and ends by swapping it in.
@@ -60,8 +59,10 @@ struct LaneOptions {
 
 class Lane {
  public:
+  /// `leases` renews the handler's lease (daemon/lane/handler_lease.hpp) and outlives the lane.
   Lane(config::Handler handler, std::unique_ptr<Source> source, std::string target_url,
-       std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LaneOptions options);
+       std::unique_ptr<handlers::ProjectionHandler> projection, const Clock& clock, LeaseKeeper& leases,
+       LaneOptions options);
   ~Lane();
 
   /// The lane's thread body; returns when stop is requested, the handler halts, or (with

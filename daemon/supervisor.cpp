@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <set>
 
 #include "base/printable.hpp"
+#include "checkpoints/leases.hpp"
 #include "checkpoints/rebuilds.hpp"
 #include "daemon/admin_dispatch.hpp"
 #include "daemon/config_diff.hpp"
@@ -27,6 +29,17 @@ Clock::duration progress_window(const config::Config& config) {
 
 LeaseTiming lease_timing(const config::Config& config) {
   return {config.daemon.lease_length, config.daemon.lease_renew_interval};
+}
+
+// `[daemon] handlers` pins the process to some of the file's handlers: the others are not this process's.
+config::Config pinned(const config::Config& config) {
+  if (config.daemon.handlers.empty()) return config;
+  config::Config runs = config;
+  std::erase_if(runs.handlers, [&](const auto& handler) {
+    return std::find(config.daemon.handlers.begin(), config.daemon.handlers.end(), handler.first) ==
+           config.daemon.handlers.end();
+  });
+  return runs;
 }
 
 bool starts_lane(HandlerChange change) {
@@ -62,7 +75,8 @@ Supervisor::~Supervisor() {
   // Destroying each run joins its thread; a lane's last post to io is then never run.
 }
 
-Result<void> Supervisor::apply(const config::Config& config) {
+Result<void> Supervisor::apply(const config::Config& file) {
+  const config::Config config = pinned(file);
   std::set<std::string> waiting;
   for (const auto& [name, pending] : pending_) waiting.insert(name);
   const ConfigDiff diff = diff_config(started_ ? &config_ : nullptr, config, waiting);
@@ -101,6 +115,12 @@ Result<void> Supervisor::apply(const config::Config& config) {
   for (const auto& [name, change] : diff.handlers) {
     if (change == HandlerChange::drop_pending) pending_.erase(name);
   }
+  if (!leases_) {
+    leases_ = std::make_unique<LeaseKeeper>(config_.database_url, checkpoints::this_process(), lease_timing(config_));
+  }
+  std::vector<std::string> runs;
+  for (const auto& [name, handler] : config_.handlers) runs.push_back(name);
+  leases_->run_handlers(std::move(runs));
   for (auto& [name, wake] : wakes_) wake.notify();  // retiring lanes leave their waits
   reconcile_listeners();
   for (Pending& pending : to_start) {
@@ -150,7 +170,7 @@ std::unique_ptr<LaneRun> Supervisor::launch(const config::Handler& handler,
   run->id = next_id_++;
   run->handler = handler;
   run->lane = std::make_unique<Lane>(handler, make_source(handler, options.rebuild.has_value()), config_.database_url,
-                                     std::move(projection), clock_, std::move(options));
+                                     std::move(projection), clock_, *leases_, std::move(options));
   run->thread = std::jthread([this, id = run->id, lane = run->lane.get()](std::stop_token stop) {
     lane->run(stop);
     net::post(io_, [this, id] { finished(id); });
@@ -165,8 +185,7 @@ void Supervisor::start(Pending pending) {
                       .progress_window = progress_window(config_),
                       .on_checkpoint = [&waiters = waiters_, name](Position position) {
                         waiters.advanced(name, position);
-                      },
-                      .lease = lease_timing(config_)};
+                      }};
   auto run = launch(pending.handler, std::move(pending.projection), std::move(options));
   spdlog::info("handler={} source={} event=started", name, pending.handler.source);
   std::lock_guard lock(mutex_);
@@ -201,7 +220,6 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
       .exit_when_caught_up = false,
       .synchronous_commit = config_.synchronous_commit,
       .progress_window = progress_window(config_),
-      .lease = lease_timing(config_),
       .rebuild = LaneOptions::Rebuild{
           !resume, requested_by, rebuild->max_rate(),
           rebuild->swap_gate([this, name] { net::post(io_, [this, name] { stop_live_for_swap(name); }); })}};

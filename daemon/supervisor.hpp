@@ -19,6 +19,7 @@
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
 #include "daemon/lane_roster.hpp"
+#include "daemon/leases/lease_keeper.hpp"
 #include "daemon/rebuild_run.hpp"
 #include "sources/postgres/notify_listener.hpp"
 
@@ -34,7 +35,8 @@ class Supervisor final : public http::DaemonView {
 
   /// The first call starts everything. Later calls (SIGHUP) reconcile: an error (a handler that cannot be
   /// built) leaves the running configuration untouched. Settings that need a restart are kept and logged.
-  Result<void> apply(const config::Config& config);
+  /// Only the handlers `[daemon] handlers` names run, when it names any.
+  Result<void> apply(const config::Config& file);
 
   /// Shutdown: every lane finishes or rolls back its transaction in flight; listeners stop.
   void stop();
@@ -85,6 +87,9 @@ class Supervisor final : public http::DaemonView {
   /// without.
   config::Config config_;
 
+  /// Renews the leases of every lane; made with the first configuration, and declared before the lanes so
+  /// that it outlives them all.
+  std::unique_ptr<LeaseKeeper> leases_;
   std::map<std::string, WakeSignal> wakes_;  ///< per source name; never erased (lanes hold references)
   std::map<std::string, std::unique_ptr<Listener>> listeners_;
   std::map<std::string, std::unique_ptr<Pending>> pending_;  ///< replacements waiting for the old lane to end

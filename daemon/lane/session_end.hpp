@@ -9,7 +9,8 @@ namespace projectord {
 enum class SessionEnd {
   finished,  ///< stop requested, caught up (exit_when_caught_up), or swapped in: the run ends
   halted,    ///< on_error = "stop" gave up on an event in a one-shot run: the run ends, halted
-  resumed,   ///< an operator resumed the halted lane: a new session (reconnect, re-read) retries the event
+  handed_over,  ///< the spread gave the handler to another process: a new session stands by for it
+  resumed,  ///< an operator resumed the halted lane: a new session (reconnect, re-read) retries the event
   rewind,    ///< a new session starts from the checkpoint as stored: a transaction written in the background
              ///< failed for a reason of its events' own (the lane had read and folded on past it, the range is
              ///< replayed carefully), the checkpoint was reset, or the source went backwards under it

@@ -130,7 +130,8 @@ TEST_CASE(
   TestDatabase db;
   write_events(db, 3);
   const std::string config = migrated(db, "upgrade.toml", demo_config());
-  db.exec("DROP TABLE projectord.rebuilds, projectord.leases, projectord.lease_standbys, projectord.attempts;"
+  db.exec("DROP TABLE projectord.rebuilds, projectord.leases, projectord.lease_standbys, projectord.attempts,"
+          " projectord.processes;"
           " UPDATE projectord.schema_version SET version = 1;"
           " ALTER TABLE projectord.checkpoints DROP COLUMN anchor_position, DROP COLUMN anchor_fingerprint");
   const auto refused = run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 30s);
@@ -142,6 +143,7 @@ TEST_CASE(
   CHECK(db.query_int("SELECT count(*) FROM projectord.leases") == 0);          // so are the leases'
   CHECK(db.query_int("SELECT count(*) FROM projectord.lease_standbys") == 0);  // and their standbys'
   CHECK(db.query_int("SELECT count(*) FROM projectord.attempts") == 0);        // and the delivery attempts'
+  CHECK(db.query_int("SELECT count(*) FROM projectord.processes") == 0);       // and the spread's processes
   CHECK(db.query_int("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'projectord'"
                      " AND table_name = 'checkpoints' AND column_name LIKE 'anchor_%'") == 2);
   CHECK(run_command({kBinary, "--config", config, "run", "--exit-when-caught-up"}, env_for(db), 30s).exit_code == 0);

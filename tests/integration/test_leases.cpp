@@ -18,7 +18,9 @@ using projectord::checkpoints::LeaseOwner;
 using projectord::checkpoints::lease_holder;
 using projectord::checkpoints::lease_standbys;
 using projectord::checkpoints::release_lease;
-using projectord::checkpoints::renew_lease;
+using projectord::checkpoints::announce_process;
+using projectord::checkpoints::live_processes;
+using projectord::checkpoints::renew_leases;
 using projectord::checkpoints::take_lease;
 using projectord::testing::TestDatabase;
 
@@ -36,6 +38,10 @@ struct Schema {
   // A lease that runs out: as if its owner had stopped renewing it long ago.
   void expire(const std::string& name) const {
     db.exec("UPDATE projectord.leases SET expires_at = now() - interval '1 second' WHERE name = '" + name + "'");
+  }
+  // One lease renewed on its own, as the keeper renews all of a process's.
+  bool renew(const std::string& name, const LeaseOwner& owner, std::int64_t epoch) const {
+    return renew_leases(*connection, owner, {{name, epoch}}, 60s).size() == 1;
   }
   TestDatabase db;
   std::unique_ptr<pqxx::connection> connection = db.connect();
@@ -69,13 +75,13 @@ TEST_CASE("leases of checkpoints of other names are apart") {
 TEST_CASE("a renewed lease stays its owner's, and one taken over cannot be renewed by its former owner") {
   Schema schema;
   const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
-  CHECK(renew_lease(*schema.connection, "users", kFirst, *first.epoch, 60s));
+  CHECK(schema.renew("users", kFirst, *first.epoch));
   CHECK_FALSE(take_lease(*schema.connection, "users", kSecond, 60s).epoch);
 
   schema.expire("users");
   const auto second = take_lease(*schema.connection, "users", kSecond, 60s);
   REQUIRE(second.epoch == 2);
-  CHECK_FALSE(renew_lease(*schema.connection, "users", kFirst, *first.epoch, 60s));
+  CHECK_FALSE(schema.renew("users", kFirst, *first.epoch));
   CHECK(lease_holder(*schema.connection, "users")->host == "host-b");
   CHECK(lease_standbys(*schema.connection, "users", 60s).empty());  // the new holder stands by no more
 }
@@ -84,7 +90,7 @@ TEST_CASE("an expired lease its owner renews before anyone took it stays its own
   Schema schema;
   const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
   schema.expire("users");
-  CHECK(renew_lease(*schema.connection, "users", kFirst, *first.epoch, 60s));
+  CHECK(schema.renew("users", kFirst, *first.epoch));
   CHECK_FALSE(take_lease(*schema.connection, "users", kSecond, 60s).epoch);
 }
 
@@ -94,6 +100,16 @@ TEST_CASE("a released lease is taken by the next process to ask, at once") {
   release_lease(*schema.connection, "users", kFirst, *first.epoch);
   CHECK(lease_holder(*schema.connection, "users")->expired);
   CHECK(take_lease(*schema.connection, "users", kSecond, 60s).epoch == 2);
+}
+
+TEST_CASE("a lease its owner let go is left to the others for the yield before the owner takes it again") {
+  Schema schema;
+  const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
+  release_lease(*schema.connection, "users", kFirst, *first.epoch);
+  const auto again = take_lease(*schema.connection, "users", kFirst, 60s, 60s);
+  CHECK_FALSE(again.epoch);
+  CHECK(again.expires_in > 50s);
+  CHECK(take_lease(*schema.connection, "users", kFirst, 60s, 0s).epoch == 2);
 }
 
 TEST_CASE("a process takes its own lease again in a new session, at a new epoch") {
@@ -176,4 +192,57 @@ TEST_CASE("the move sent with a live transaction's COMMIT is fenced too, and tel
     CHECK_THROWS_AS(store.commit_advance(txn, 5, 9, 4, {}), LeaseLost);
     CHECK(position() == 5);
   }
+}
+
+TEST_CASE("one renewal extends each lease its owner still holds and names the ones it lost") {
+  Schema schema;
+  const auto users = take_lease(*schema.connection, "users", kFirst, 60s);
+  const auto orders = take_lease(*schema.connection, "orders", kFirst, 60s);
+  schema.expire("orders");
+  REQUIRE(take_lease(*schema.connection, "orders", kSecond, 60s).epoch == 2);
+
+  const auto renewed = renew_leases(*schema.connection, kFirst, {{"users", *users.epoch}, {"orders", *orders.epoch}}, 60s);
+  CHECK(renewed == std::vector<std::string>{"users"});
+}
+
+TEST_CASE("live processes are those announced and not expired, each with the leases it holds of its handlers") {
+  Schema schema;
+  announce_process(*schema.connection, kFirst, {"users", "orders"}, 60s);
+  announce_process(*schema.connection, kSecond, {"users"}, 60s);
+  take_lease(*schema.connection, "users", kFirst, 60s);
+  take_lease(*schema.connection, "users:rebuild", kFirst, 60s);  // not one of its handlers: not in the spread
+  auto live = live_processes(*schema.connection);
+  REQUIRE(live.size() == 2);
+  CHECK(live[0].owner == kFirst.id);
+  CHECK(live[0].held == std::vector<std::string>{"users"});
+  CHECK(live[1].held.empty());
+
+  announce_process(*schema.connection, kSecond, {"users"}, 0s);
+  CHECK(live_processes(*schema.connection).size() == 1);
+  projectord::checkpoints::withdraw_process(*schema.connection, kFirst);
+  CHECK(live_processes(*schema.connection).empty());
+}
+
+TEST_CASE("a process at its fair share leaves a free lease to a live process below its share that runs it") {
+  Schema schema;
+  announce_process(*schema.connection, kFirst, {"a", "b"}, 60s);
+  announce_process(*schema.connection, kSecond, {"a", "b"}, 60s);
+  REQUIRE(take_lease(*schema.connection, "a", kFirst, 60s).epoch);
+  REQUIRE(take_lease(*schema.connection, "b", kFirst, 60s, 60s).epoch);  // b was never held: a new row
+  schema.expire("b");
+
+  const auto yielded = take_lease(*schema.connection, "b", kFirst, 60s, 60s);
+  CHECK_FALSE(yielded.epoch);
+  CHECK(yielded.expires_in > 50s);  // it asks again once the yield is over
+  CHECK(take_lease(*schema.connection, "b", kSecond, 60s, 60s).epoch == 2);
+}
+
+TEST_CASE("a process at its fair share takes a free lease at once when no one below its share runs it") {
+  Schema schema;
+  announce_process(*schema.connection, kFirst, {"a", "b", "c"}, 60s);
+  announce_process(*schema.connection, kSecond, {"d"}, 60s);  // pinned elsewhere: below its share, but not of c
+  for (const char* name : {"a", "b"}) REQUIRE(take_lease(*schema.connection, name, kFirst, 60s).epoch);
+  REQUIRE(take_lease(*schema.connection, "c", kSecond, 60s).epoch);  // a lease it let go itself it would leave
+  schema.expire("c");
+  CHECK(take_lease(*schema.connection, "c", kFirst, 60s, 60s).epoch == 2);
 }

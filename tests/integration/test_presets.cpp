@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "checkpoints/leases.hpp"
 #include "checkpoints/schema.hpp"
 #include "config/loader.hpp"
 #include "sources/postgres/table_source.hpp"
@@ -49,9 +50,10 @@ std::string project(const TestDatabase& db, const std::string& source_toml) {
   const auto& handler = loaded.config.handlers.at("seen");
   projectord::SteadyClock clock;
   projectord::WakeSignal wake;
+  projectord::LeaseKeeper leases(db.url(), projectord::checkpoints::this_process(), {});
   projectord::Lane lane(
       handler, std::make_unique<projectord::PostgresTableSource>(loaded.config.postgres_sources.at(handler.source), wake, clock),
-      db.url(), *projectord::handlers::make_projection(handler), clock, {.exit_when_caught_up = true});
+      db.url(), *projectord::handlers::make_projection(handler), clock, leases, {.exit_when_caught_up = true});
   lane.run(std::stop_token());
   return db.query_value(
       "SELECT string_agg(concat_ws('|', position, stream_id, version, type, name, recorded_at AT TIME ZONE 'UTC'),"

@@ -19,8 +19,9 @@ std::unique_ptr<handlers::ProjectionHandler> handler_for(const config::Handler& 
 
 RunningLane::RunningLane(const TestDatabase& db, const config::PostgresSource& source, const config::Handler& handler,
                          LaneOptions options)
-    : lane_(std::make_unique<Lane>(handler, std::make_unique<PostgresTableSource>(source, wake_, clock_), db.url(),
-                                   handler_for(handler), clock_, std::move(options))),
+    : leases_(db.url(), checkpoints::this_process(), {}),
+      lane_(std::make_unique<Lane>(handler, std::make_unique<PostgresTableSource>(source, wake_, clock_), db.url(),
+                                   handler_for(handler), clock_, leases_, std::move(options))),
       thread_([this](std::stop_token stop) { lane_->run(stop); }) {}
 
 RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
@@ -29,7 +30,8 @@ RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Source> source,
 
 RunningLane::RunningLane(const TestDatabase& db, std::unique_ptr<Source> source, const config::Handler& handler,
                          std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options)
-    : lane_(std::make_unique<Lane>(handler, std::move(source), db.url(), std::move(projection), clock_,
+    : leases_(db.url(), checkpoints::this_process(), {}),
+      lane_(std::make_unique<Lane>(handler, std::move(source), db.url(), std::move(projection), clock_, leases_,
                                    std::move(options))),
       thread_([this](std::stop_token stop) { lane_->run(stop); }) {}
 

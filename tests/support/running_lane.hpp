@@ -9,6 +9,7 @@
 #include "base/clock.hpp"
 #include "sources/source.hpp"
 #include "daemon/lane.hpp"
+#include "daemon/leases/lease_keeper.hpp"
 #include "base/wake_signal.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -35,6 +36,7 @@ class RunningLane {
  private:
   SteadyClock clock_;
   WakeSignal wake_;
+  LeaseKeeper leases_;  ///< this process's, as the daemon's supervisor keeps it; outlives the lane
   std::unique_ptr<Lane> lane_;
   std::jthread thread_;
 };

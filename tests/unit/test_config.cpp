@@ -361,6 +361,15 @@ TEST_CASE("a bad duration names the key and the reason") {
              Catch::EndsWith("daemon.lease_renew_interval: must be shorter than lease_length"));
 }
 
+TEST_CASE("a process pinned to handlers names handlers of its file") {
+  const std::string users = "[handlers.users]\nkind = \"users\"\n";
+  CHECK(only_error("[daemon]\nhandlers = [\"users\", \"orders\"]\n" + kShop + users) ==
+        "test.toml:2: daemon.handlers: orders is not a handler of this file");
+  const auto loaded = load("[daemon]\nhandlers = [\"users\"]\n" + kShop + users);
+  REQUIRE(loaded.errors.empty());
+  CHECK(loaded.config.daemon.handlers == std::vector<std::string>{"users"});
+}
+
 TEST_CASE("table and column names must be identifiers that can be quoted safely") {
   const std::string generic = kDatabase +
                               "[sources.legacy]\npreset = \"generic\"\nposition_column = \"seq\"\n"
