@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <pqxx/pqxx>
+#include <semaphore>
 
 #include "base/stoppable_sleep.hpp"
 #include "daemon/lane.hpp"
@@ -25,15 +26,19 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-// Serves the rows it was given, `batch_size` a read; nothing is ever in a hole or blocked.
+// Serves the rows it was given, `batch_size` a read; nothing is ever in a hole or blocked. `before_read`, when
+// set, runs on the lane's thread before each read (a test holds the lane there).
 class ScriptedSource final : public Source {
  public:
   ScriptedSource(std::vector<SourceRow> rows, std::size_t batch_size) : batch_size_(batch_size) {
     for (SourceRow& row : rows) rows_.emplace(row.position, std::move(row));
   }
 
+  std::function<void(Position after)> before_read;
+
   void open(const std::string&, checkpoints::HoleDeadlines) override {}
   SourceBatch read(Position after, std::size_t limit, std::stop_token) override {
+    if (before_read) before_read(after);
     SourceBatch batch;
     batch.head = rows_.empty() ? 0 : rows_.rbegin()->first;
     batch.to = after;
@@ -148,7 +153,8 @@ class ScriptedHandler final : public handlers::ProjectionHandler {
 // holds `failing` fails with a unique violation of its own making, an error of its events.
 class FoldingRecorder final : public handlers::ProjectionHandler, public handlers::Folding {
  public:
-  explicit FoldingRecorder(Position failing) : failing_(failing) {}
+  explicit FoldingRecorder(Position failing, std::size_t budget = 2 * 8 * sizeof(Position))
+      : failing_(failing), budget_(budget) {}
 
   std::vector<handlers::SetupStatement> setup_sql() const override { return {{"scripted_log", kSetup}}; }
   void apply(pqxx::work&, std::span<const Event> events) override { fold(events); }
@@ -160,8 +166,8 @@ class FoldingRecorder final : public handlers::ProjectionHandler, public handler
     for (const Event& event : events) folded_.push_back(event.position);
   }
   std::size_t folded_bytes() const override { return folded_.size() * sizeof(Position); }
-  // Transactions of two reads of 4, so that one is written while the next is folded.
-  std::size_t memory_budget() const override { return 2 * 8 * sizeof(Position); }
+  // By default transactions of two reads of 4, so that one is written while the next is folded.
+  std::size_t memory_budget() const override { return budget_; }
   std::unique_ptr<handlers::SealedWrites> seal() override {
     return std::make_unique<Sealed>(*this, std::exchange(folded_, {}));
   }
@@ -185,6 +191,7 @@ class FoldingRecorder final : public handlers::ProjectionHandler, public handler
   };
 
   Position failing_;
+  std::size_t budget_;
   std::vector<Position> folded_;
   std::atomic<int> failed_writes_ = 0;
 };
@@ -288,4 +295,30 @@ TEST_CASE("a folding handler's background write that fails for its events' reaso
   CHECK(applied(db) == 40);  // every position once: the primary key refuses a second
   CHECK(db.query_int("SELECT count(*) FROM projectord.dead_letters") == 0);
   CHECK(lane.status().reconnects == 0);  // a rewind is no connection's fault
+}
+
+TEST_CASE("a folding catch-up whose fold spans many reads makes progress with each read, not only at its commit") {
+  TestDatabase db;
+  install_projectord_schema(db);
+  auto source = scripted(event_rows(40), 4);
+  std::counting_semaphore<4> reads(0);
+  std::atomic<bool> all_open = false;
+  source->before_read = [&](Position after) {
+    if (after >= 4 && !all_open) reads.acquire();  // the first read goes at once, each later one when let
+  };
+  // A budget no fold of 40 positions reaches: the transaction stays open until the head.
+  RunningLane lane(db, std::move(source), handler_config(config::OnError::stop),
+                   std::make_unique<FoldingRecorder>(0, std::size_t{1} << 30));
+
+  REQUIRE(eventually([&] { return lane.status().last_progress.has_value(); }));
+  for (int read = 0; read < 3; ++read) {
+    const auto before = *lane.status().last_progress;
+    reads.release();
+    REQUIRE(eventually([&] { return *lane.status().last_progress > before; }));
+    CHECK(checkpoint_of(db) <= 0);  // nothing committed: the reads alone moved it
+  }
+  all_open = true;
+  reads.release();
+  REQUIRE(eventually([&] { return checkpoint_of(db) == 40; }));
+  CHECK(applied(db) == 40);
 }
