@@ -26,8 +26,6 @@ class SessionSettings {
  public:
   explicit SessionSettings(Pooling pooling) : pooling_(pooling) {}
 
-  Pooling pooling() const { return pooling_; }
-
   /// A new connection: the settings remembered for the last one are forgotten.
   void reset() { settings_.clear(); }
 
