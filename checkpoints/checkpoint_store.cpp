@@ -27,13 +27,17 @@ std::string holes_json(const HoleDeadlines& holes) {
 
 }  // namespace
 
-void CheckpointStore::prepare(pqxx::connection& connection) const {
-  connection.prepare(kAdvance, kMoveSql);
-  connection.prepare(kAdvanceOrFail,
-                     std::string("WITH moved AS (") + kMoveSql + " RETURNING 1) SELECT 1 / count(*) FROM moved");
-  connection.prepare(kLeaseHeldOrFail, std::string("SELECT 1 / count(*) FROM (SELECT WHERE $2::bigint IS NULL OR"
-                                                   " EXISTS (") + kLeaseHeldSql + ")) held");
-  postgres::PipelinedCommit::prepare(connection);
+CheckpointStore::CheckpointStore(std::string handler, std::string source, std::optional<TrackingTable> tracking)
+    : handler_(std::move(handler)), source_(std::move(source)), tracking_(std::move(tracking)) {
+  statements_.add(kAdvance, kMoveSql);
+  statements_.add(kAdvanceOrFail,
+                  std::string("WITH moved AS (") + kMoveSql + " RETURNING 1) SELECT 1 / count(*) FROM moved");
+  statements_.add(kLeaseHeldOrFail, std::string("SELECT 1 / count(*) FROM (SELECT WHERE $2::bigint IS NULL OR"
+                                                " EXISTS (") + kLeaseHeldSql + ")) held");
+}
+
+void CheckpointStore::prepare(pqxx::connection& connection, postgres::Pooling pooling) {
+  statements_.prepare(connection, pooling);
 }
 
 LeaseLost CheckpointStore::lease_lost() const {
@@ -92,7 +96,7 @@ Checkpoint CheckpointStore::load(pqxx::connection& connection, Position first) {
 
 void CheckpointStore::advance(pqxx::work& txn, Position from, Position to, std::int64_t events,
                               const HoleDeadlines& holes) const {
-  const pqxx::result updated = txn.exec_prepared(kAdvance, handler_, from, to, events, holes_json(holes), epoch_);
+  const pqxx::result updated = statements_.exec(txn, kAdvance, handler_, from, to, events, holes_json(holes), epoch_);
   if (updated.affected_rows() != 1) {
     if (epoch_ && txn.exec_params(kLeaseHeldSql, handler_, *epoch_).empty()) throw lease_lost();
     throw moved_from(from);
@@ -105,9 +109,9 @@ void CheckpointStore::commit_advance(postgres::PipelinedCommit& txn, Position fr
   if (tracking_ && to > 0) tracking_->record(txn, to);
   // Whether the lease or the position failed is told by which statement failed: the lease is checked first.
   const std::optional<std::string> epoch = epoch_ ? std::optional(std::to_string(*epoch_)) : std::nullopt;
-  const std::size_t lease_check = txn.on_commit(kLeaseHeldOrFail, {handler_, epoch});
+  const std::size_t lease_check = txn.on_commit(statements_[kLeaseHeldOrFail], {handler_, epoch});
   const std::size_t move =
-      txn.on_commit(kAdvanceOrFail, {handler_, std::to_string(from), std::to_string(to), std::to_string(events),
+      txn.on_commit(statements_[kAdvanceOrFail], {handler_, std::to_string(from), std::to_string(to), std::to_string(events),
                                      holes_json(holes), epoch});
   try {
     txn.commit();

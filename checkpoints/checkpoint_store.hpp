@@ -19,6 +19,7 @@
 
 #include "base/event.hpp"
 #include "base/postgres/pipelined_commit.hpp"
+#include "base/postgres/statement_set.hpp"
 #include "checkpoints/tracking_table.hpp"
 
 namespace projectord::checkpoints {
@@ -58,8 +59,7 @@ std::optional<Position> stored_position(pqxx::connection& connection, const std:
 
 class CheckpointStore {
  public:
-  CheckpointStore(std::string handler, std::string source, std::optional<TrackingTable> tracking = std::nullopt)
-      : handler_(std::move(handler)), source_(std::move(source)), tracking_(std::move(tracking)) {}
+  CheckpointStore(std::string handler, std::string source, std::optional<TrackingTable> tracking = std::nullopt);
 
   /// The checkpoint's row: the handler's name, or NAME:rebuild for a rebuild's shadow.
   const std::string& key() const { return handler_; }
@@ -68,8 +68,9 @@ class CheckpointStore {
   /// `epoch`. A store never fenced relies on the compare-and-set alone (a tool or test that runs no lease).
   void fence(std::int64_t epoch) { epoch_ = epoch; }
 
-  /// Prepares the statements `advance` and `commit_advance` send; call once per connection.
-  void prepare(pqxx::connection& connection) const;
+  /// Prepares the statements `advance` and `commit_advance` send, where `pooling` lets them be; call once per
+  /// connection.
+  void prepare(pqxx::connection& connection, postgres::Pooling pooling);
 
   /// Creates the row at position `first` when missing and returns what is stored; a checkpoint behind the
   /// tracking table's position takes it first, with no holes and no row noted (as `reset`). Call once per
@@ -104,6 +105,7 @@ class CheckpointStore {
   std::string source_;
   std::optional<TrackingTable> tracking_;
   std::optional<std::int64_t> epoch_;  ///< of the lease, once fenced
+  postgres::StatementSet statements_;
 };
 
 }  // namespace projectord::checkpoints

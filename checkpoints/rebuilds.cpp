@@ -51,13 +51,13 @@ void begin(pqxx::work& txn, const std::string& handler, const std::string& reque
       handler, shadow_schema(handler), requested_by);
 }
 
-void enter_shadow(pqxx::connection& connection, const std::string& handler) {
+void enter_shadow(pqxx::connection& connection, const std::string& handler, postgres::SessionSettings& settings) {
   pqxx::work txn(connection);
   const std::string schema = txn.quote_name(shadow_schema(handler));
   txn.exec0("CREATE SCHEMA IF NOT EXISTS " + schema);
   const std::string live_path = txn.exec1("SHOW search_path")[0].as<std::string>();
-  txn.exec0("SET search_path TO " + schema + ", " + live_path);  // session-wide: SET, not SET LOCAL
   txn.commit();
+  settings.set(connection, "search_path", schema + ", " + live_path);
 }
 
 std::vector<std::string> in_progress(pqxx::connection& connection) {

@@ -19,6 +19,7 @@
 
 #include "config/config.hpp"
 #include "base/event.hpp"
+#include "base/postgres/session.hpp"
 #include "base/result.hpp"
 
 namespace projectord::rebuild {
@@ -39,8 +40,9 @@ void begin(pqxx::work& txn, const std::string& handler, const std::string& reque
 /// Gives a rebuild up: its shadow schema, checkpoint and record go; the live model stays as it is.
 void abandon(pqxx::work& txn, const std::string& handler);
 
-/// Creates the shadow schema if needed and puts it first on the connection's search_path.
-void enter_shadow(pqxx::connection& connection, const std::string& handler);
+/// Creates the shadow schema if needed and puts it first on the connection's search_path, through `settings`
+/// (for the session, or for each transaction behind a transaction pooler).
+void enter_shadow(pqxx::connection& connection, const std::string& handler, postgres::SessionSettings& settings);
 
 /// The handlers whose rebuild was in progress when the daemon last stopped.
 std::vector<std::string> in_progress(pqxx::connection& connection);

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/postgres/pooling.hpp"
 #include "config/cipher_key.hpp"
 
 namespace projectord::config {
@@ -254,6 +255,12 @@ struct Config {
   /// synchronous_commit of the projection transactions. "off" keeps exactly-once: read model and checkpoint
   /// commit together, so a server crash loses both and the events are applied again.
   std::string synchronous_commit = "off";
+  /// [database] pooling: how the daemon's PostgreSQL connections (database.url and the postgres sources')
+  /// reach the server; `transaction` behind pgbouncer's transaction pooling (base/postgres/pooling.hpp).
+  postgres::Pooling pooling = postgres::Pooling::session;
+  /// [database] listen_url: a direct connection to database.url's database that takes the LISTENs when
+  /// pooling is `transaction`; empty: sources poll and the control channel is off (config/notify_route.hpp).
+  std::string listen_url;
   Http http;
   Control control;
   std::map<std::string, PostgresSource> postgres_sources;  ///< [sources.NAME] of kind postgres

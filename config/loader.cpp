@@ -102,6 +102,19 @@ bool is_json_path(std::string_view path) {
          keys.find("..") == std::string_view::npos;
 }
 
+// Behind a transaction pooler LISTEN must go around it: to listen_url, which only that pooling uses.
+void check_pooling(Section& database, Section& control, const Config& config) {
+  if (config.pooling == postgres::Pooling::session) {
+    if (database.has("listen_url")) database.error("listen_url", "only for pooling = \"transaction\"");
+    return;
+  }
+  check_postgres_url(database, "listen_url");
+  if (config.control.notify && config.listen_url.empty()) {
+    control.error("notify", "needs [database] listen_url with pooling = \"transaction\" (LISTEN does not work"
+                            " through a transaction pooler)");
+  }
+}
+
 PostgresSource load_postgres_source(Section& s, const std::string& database_url) {
   PostgresSource source;
   if (!s.has("preset")) s.error("preset", "required for kind postgres");
@@ -306,6 +319,9 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
   config.database_url = database.str("url");
   check_postgres_url(database, "url");
   config.synchronous_commit = database.str("synchronous_commit");
+  config.pooling = database.choice<postgres::Pooling>("pooling");
+  config.listen_url = database.str("listen_url");
+  check_pooling(database, control, config);
 
   std::set<std::string, std::less<>> source_names;
   for (const Named& named : group(document, "sources")) {

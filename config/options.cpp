@@ -42,6 +42,13 @@ const std::vector<Option> kOptions{
     {.section = "database", .key = "synchronous_commit", .type = string, .default_value = R"("off")", .reloadable = false,
      .help = "synchronous_commit of projection transactions. off is safe: a server crash loses read model and"
              " checkpoint together, and the events are applied again.", .choices = "off|local|on"},
+    {.section = "database", .key = "pooling", .type = string, .default_value = R"("session")", .reloadable = false,
+     .help = "How url (and the postgres sources' urls) reach the server: session (a direct connection or session"
+             " pooling) or transaction (pgbouncer's pool_mode = transaction: no prepared statements, settings per"
+             " transaction, no LISTEN there).", .choices = "session|transaction"},
+    {.section = "database", .key = "listen_url", .type = string, .reloadable = false,
+     .help = "pooling = transaction: a direct connection (not through the pooler) to url's database for LISTEN;"
+             " without it the sources poll every poll_interval and [control] notify cannot be on."},
 
     // [http]
     {.section = "http", .key = "listen", .type = string, .default_value = R"("127.0.0.1:9464")", .reloadable = false,

@@ -79,6 +79,8 @@ ConfigDiff diff_config(const config::Config* running, const config::Config& want
   };
   kept("database.url", running->database_url, wanted.database_url);
   kept("database.synchronous_commit", running->synchronous_commit, wanted.synchronous_commit);
+  kept("database.pooling", running->pooling, wanted.pooling);
+  kept("database.listen_url", running->listen_url, wanted.listen_url);
   kept("http.listen", running->http.listen, wanted.http.listen);
   kept("daemon.lease_length", running->daemon.lease_length, wanted.daemon.lease_length);
   kept("daemon.lease_renew_interval", running->daemon.lease_renew_interval, wanted.daemon.lease_renew_interval);
@@ -91,6 +93,8 @@ config::Config effective_config(const config::Config& running, const config::Con
   config::Config effective = wanted;
   effective.database_url = running.database_url;
   effective.synchronous_commit = running.synchronous_commit;
+  effective.pooling = running.pooling;
+  effective.listen_url = running.listen_url;
   effective.http.listen = running.http.listen;
   effective.daemon.lease_length = running.daemon.lease_length;
   effective.daemon.lease_renew_interval = running.daemon.lease_renew_interval;

@@ -59,13 +59,14 @@ class Lane::Impl {
         clock_(clock),
         leases_(leases),
         options_(options),
+        session_settings_(options_.pooling),
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_->name(),
                     options_.rebuild ? std::nullopt : checkpoints::tracking_table_of(handler_)),
         types_(handler_.types),
         poison_(handler_),
         rebuild_(rebuild_mode(handler_, options_)),
         progress_(options_.progress_window),
-        catchup_({handler_.name, *projection_, types_, checkpoint_, *source_, position_,
+        catchup_({handler_.name, *projection_, types_, checkpoint_, *source_, position_, session_settings_,
                   [this](Position to, std::int64_t events, Clock::time_point started) { moved(to, events, started); }}),
         reader_indexes_(handler_.name, projection_->reader_indexes()),
         control_(handler_.name),
@@ -181,6 +182,7 @@ class Lane::Impl {
     // Declared after the connection: the transactions open or being written on it end before it closes.
     const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target);
     postgres::prepare_session(target, handler_.name);
+    session_settings_.reset();
     const std::unique_ptr<HandlerLease> lease =
         HandlerLease::take(target, leases_, handler_.name, checkpoint_.key(), lease_listener(), stop);
     if (!lease) return SessionEnd::finished;
@@ -222,16 +224,17 @@ class Lane::Impl {
 
   SessionEnd leased_session(pqxx::connection& target, const HandlerLease& lease, std::stop_token stop,
                             Backoff& reconnect) {
-    postgres::set_synchronous_commit(target, options_.synchronous_commit);
-    if (rebuild_) rebuild_->enter(target);
+    session_settings_.set(target, "synchronous_commit", options_.synchronous_commit);
+    if (rebuild_) rebuild_->enter(target, session_settings_);
     {
       pqxx::work setup(target);
+      session_settings_.begin(setup);
       handlers::create_missing(setup, projection_->setup_sql());
       setup.commit();
     }
     projection_->discard();
-    projection_->on_connect(target);
-    checkpoint_.prepare(target);
+    projection_->on_connect(target, options_.pooling);
+    checkpoint_.prepare(target, options_.pooling);
     // `start = "head"`: a side effect without a checkpoint is created at the source's head, in one statement,
     // so that no crash leaves it at the beginning. The source opens first for that; a new row has no holes.
     const bool opened_at_head = handler_.start_at_head && !rebuild_ && !checkpoint_.exists(target);
@@ -453,6 +456,7 @@ class Lane::Impl {
   void apply_and_advance(pqxx::connection& target, std::span<const Event> batch, Position to) {
     try {
       postgres::PipelinedCommit txn(target);
+      session_settings_.begin(txn);
       if (!batch.empty()) projection_->apply(txn, batch);
       projection_->flush(txn);
       checkpoint_.commit_advance(txn, position_, to, static_cast<std::int64_t>(batch.size()), source_->holes());
@@ -519,6 +523,7 @@ class Lane::Impl {
                   log_value(message));
     const auto started = clock_.now();
     postgres::PipelinedCommit txn(target);
+    session_settings_.begin(txn);
     checkpoints::record_dead_letter(txn, letter);
     checkpoint_.commit_advance(txn, position_, to, 0, source_->holes());
     update([&](LaneStatus& s) { ++s.dead_letters; });
@@ -591,6 +596,8 @@ class Lane::Impl {
   const Clock& clock_;
   LeaseKeeper& leases_;
   LaneOptions options_;
+  /// synchronous_commit, and a rebuild's search_path: what each of the target's transactions begins with
+  postgres::SessionSettings session_settings_;
   checkpoints::CheckpointStore checkpoint_;
   handlers::TypeFilter types_;
   PoisonPolicy poison_;

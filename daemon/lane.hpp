@@ -40,6 +40,7 @@ namespace projectord {
 struct LaneOptions {
   bool exit_when_caught_up = false;        ///< return from run() once a read finds nothing after the checkpoint
   std::string synchronous_commit = "off";  ///< of the write connection ([database] synchronous_commit)
+  postgres::Pooling pooling = postgres::Pooling::session;  ///< how the write connection reaches the server
   Clock::duration progress_window = std::chrono::seconds(30);  ///< over which a growing lag makes a lane slow
   /// Called on the lane's thread after every checkpoint commit (and with the loaded one): must not block.
   std::function<void(Position)> on_checkpoint{};

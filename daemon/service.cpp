@@ -30,6 +30,7 @@
 #include "daemon/logging/logger.hpp"
 #include "daemon/supervisor.hpp"
 #include "daemon/systemd_notify.hpp"
+#include "config/notify_route.hpp"
 #include "sources/postgres/notify_listener.hpp"
 #include "handlers/registry.hpp"
 
@@ -237,8 +238,10 @@ void Service::apply_control_settings() {
     spdlog::info("channel={} event=control_off", kControlChannel);
     return;
   }
+  const std::optional<std::string> listen_url = config::notify_url(supervisor_.config(), database_url_);
+  if (!listen_url) return;  // the loader refuses notify = true where nothing can LISTEN
   control_listener_ = std::make_unique<sources::NotifyListener>(
-      io_, database_url_, std::string(kControlChannel),
+      io_, *listen_url, std::string(kControlChannel),
       [this](const std::optional<sources::Notification>& notification) { on_control(notification); },
       sources::SenderRoles::look_up);
   control_listener_->start();

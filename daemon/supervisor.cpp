@@ -9,6 +9,7 @@
 #include "base/printable.hpp"
 #include "checkpoints/leases.hpp"
 #include "checkpoints/rebuilds.hpp"
+#include "config/notify_route.hpp"
 #include "daemon/admin_dispatch.hpp"
 #include "daemon/config_diff.hpp"
 #include "handlers/registry.hpp"
@@ -160,7 +161,8 @@ std::unique_ptr<Source> Supervisor::make_source(const config::Handler& handler, 
     if (rebuild) return std::make_unique<RedisRangeSource>(redis->second);
     return std::make_unique<RedisGroupSource>(redis->second, handler.name, clock_);
   }
-  return std::make_unique<PostgresTableSource>(config_.postgres_sources.at(handler.source), wakes_[handler.source], clock_);
+  return std::make_unique<PostgresTableSource>(config_.postgres_sources.at(handler.source), wakes_[handler.source], clock_,
+                                               config_.pooling);
 }
 
 std::unique_ptr<LaneRun> Supervisor::launch(const config::Handler& handler,
@@ -182,6 +184,7 @@ void Supervisor::start(Pending pending) {
   const std::string name = pending.handler.name;
   LaneOptions options{.exit_when_caught_up = exit_when_caught_up_,
                       .synchronous_commit = config_.synchronous_commit,
+                      .pooling = config_.pooling,
                       .progress_window = progress_window(config_),
                       .on_checkpoint = [&waiters = waiters_, name](Position position) {
                         waiters.advanced(name, position);
@@ -219,6 +222,7 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
   LaneOptions options{
       .exit_when_caught_up = false,
       .synchronous_commit = config_.synchronous_commit,
+      .pooling = config_.pooling,
       .progress_window = progress_window(config_),
       .rebuild = LaneOptions::Rebuild{
           !resume, requested_by, rebuild->max_rate(),
@@ -304,9 +308,12 @@ void Supervisor::rebuild_ended(std::unique_ptr<RebuildRun> rebuild) {
 void Supervisor::reconcile_listeners() {
   std::map<std::string, const config::PostgresSource*> wanted;
   for (const auto& [name, handler] : config_.handlers) {
-    // Redis streams need no listener: their lanes' reads block until entries arrive.
+    // Redis streams need no listener: their lanes' reads block until entries arrive. A source whose
+    // notifications cannot be listened to (config/notify_route.hpp) is polled.
     const auto postgres = config_.postgres_sources.find(handler.source);
-    if (postgres != config_.postgres_sources.end()) wanted[handler.source] = &postgres->second;
+    if (postgres != config_.postgres_sources.end() && config::notify_url(config_, postgres->second.url)) {
+      wanted[handler.source] = &postgres->second;
+    }
   }
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     const auto keep = wanted.find(it->first);
@@ -322,7 +329,7 @@ void Supervisor::reconcile_listeners() {
     auto listener = std::make_unique<Listener>();
     listener->source = *source;
     listener->listener = std::make_unique<sources::NotifyListener>(
-        io_, source->url, source->notify_channel,
+        io_, *config::notify_url(config_, source->url), source->notify_channel,
         [&wake = wakes_[name]](const std::optional<sources::Notification>&) { wake.notify(); });
     listener->listener->start();
     listeners_.emplace(name, std::move(listener));
@@ -362,13 +369,25 @@ bool Supervisor::any_halted() const {
                      [](const auto& entry) { return entry.second->lane->status().state == LaneState::halted; });
 }
 
+namespace {
+
+// As reconcile_listeners decides it, from the config alone: the HTTP thread may not look at the listeners.
+std::string wakeup(const config::Config& config, const std::string& source) {
+  const auto postgres = config.postgres_sources.find(source);
+  if (postgres == config.postgres_sources.end()) return "stream";
+  return config::notify_url(config, postgres->second.url) ? "notify" : "poll";
+}
+
+}  // namespace
+
 std::vector<http::HandlerStatus> Supervisor::handlers() const {
   std::lock_guard lock(mutex_);
   std::vector<http::HandlerStatus> statuses;
   statuses.reserve(lanes_.lanes().size());
   for (const auto& [name, run] : lanes_.lanes()) {
-    statuses.push_back({name, run->handler.kind, run->handler.source, run->lane->status(), std::nullopt,
-                        config_.redis_sources.contains(run->handler.source)});
+    const bool stream = config_.redis_sources.contains(run->handler.source);
+    statuses.push_back({name, run->handler.kind, run->handler.source, run->lane->status(), std::nullopt, stream,
+                        wakeup(config_, run->handler.source)});
     if (const auto rebuild = rebuilds_.find(name); rebuild != rebuilds_.end()) {
       statuses.back().rebuild = rebuild->second->status();
     } else if (const auto failed = failed_rebuilds_.find(name); failed != failed_rebuilds_.end()) {

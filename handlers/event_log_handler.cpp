@@ -53,17 +53,21 @@ std::vector<SetupStatement> EventLogHandler::setup_sql() const { return user_eve
 
 std::vector<ReaderIndex> EventLogHandler::reader_indexes() const { return user_event_log_reader_indexes(table_); }
 
-void EventLogHandler::on_connect(pqxx::connection& connection) {
+EventLogHandler::EventLogHandler(std::string table) : table_(std::move(table)) {
   std::string names;
   for (const std::string& column : columns()) names += (names.empty() ? "" : ", ") + column;
-  connection.prepare(kInsert, "INSERT INTO " + postgres::quote_identifier(table_) + " (" + names +
-                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+  statements_.add(kInsert, "INSERT INTO " + postgres::quote_identifier(table_) + " (" + names +
+                               ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+}
+
+void EventLogHandler::on_connect(pqxx::connection& connection, postgres::Pooling pooling) {
+  statements_.prepare(connection, pooling);
 }
 
 void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
   if (live != nullptr && events.size() <= kMaxRowsOnCommit) {
-    for (const Event& event : events) live->on_commit(kInsert, parameters_of(event));
+    for (const Event& event : events) live->on_commit(statements_[kInsert], parameters_of(event));
     return;
   }
   pqxx::stream_to copy(txn, postgres::quote_identifier(table_), columns());

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "base/postgres/statement_set.hpp"
 #include "base/result.hpp"
 #include "handlers/projection_handler.hpp"
 
@@ -20,12 +21,13 @@ class EventLogHandler final : public ProjectionHandler {
   std::vector<SetupStatement> setup_sql() const override;
   std::vector<ReaderIndex> reader_indexes() const override;
   std::map<std::string, std::set<std::string>> bookkeeping_columns() const override;
-  void on_connect(pqxx::connection& connection) override;
+  void on_connect(pqxx::connection& connection, postgres::Pooling pooling) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
 
  private:
-  explicit EventLogHandler(std::string table) : table_(std::move(table)) {}
+  explicit EventLogHandler(std::string table);
   std::string table_;
+  postgres::StatementSet statements_;  ///< the insert of one row
 };
 
 }  // namespace projectord::handlers

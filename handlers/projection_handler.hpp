@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/event.hpp"
+#include "base/postgres/pooling.hpp"
 #include "handlers/reader_index.hpp"
 
 namespace projectord::handlers {
@@ -60,8 +61,11 @@ class ProjectionHandler {
   /// leaves them out when it compares a copy rebuilt from the events with the live tables.
   virtual std::map<std::string, std::set<std::string>> bookkeeping_columns() const { return {}; }
 
-  /// Called once per (re)connection before the first batch: prepare statements, temp tables.
-  virtual void on_connect(pqxx::connection& /*connection*/) {}
+  /// Called once per (re)connection before the first batch: prepare statements, temp tables. `pooling` says
+  /// what may outlive a transaction on `connection`: behind a transaction pooler nothing may, so statements go
+  /// through a postgres::StatementSet (base/postgres/statement_set.hpp) and a temporary table is created
+  /// ON COMMIT DROP in each transaction that uses it.
+  virtual void on_connect(pqxx::connection& /*connection*/, postgres::Pooling /*pooling*/) {}
 
   virtual void apply(pqxx::work& txn, std::span<const Event> events) = 0;
 

@@ -52,8 +52,13 @@ std::vector<SetupStatement> SqlHandler::setup_sql() const {
   return {{created_table(setup_), setup_}};
 }
 
-void SqlHandler::on_connect(pqxx::connection& connection) {
-  for (const Statement& statement : statements_) connection.prepare(statement.prepared_name, statement.sql);
+SqlHandler::SqlHandler(std::string setup, std::vector<Statement> statements)
+    : setup_(std::move(setup)), statements_(std::move(statements)) {
+  for (const Statement& statement : statements_) sent_.add(statement.prepared_name, statement.sql);
+}
+
+void SqlHandler::on_connect(pqxx::connection& connection, postgres::Pooling pooling) {
+  sent_.prepare(connection, pooling);
 }
 
 namespace {
@@ -104,11 +109,12 @@ void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   // A pipeline cannot prepare: a statement is prepared on the server before the first batch that uses it, so
   // a statement the server refuses fails only the events it is declared for.
   for (std::size_t i = 0; i < statements_.size(); ++i) {
-    if (used[i]) txn.conn().prepare_now(statements_[i].prepared_name);
+    const postgres::Statement& sent = sent_[statements_[i].prepared_name];
+    if (used[i] && sent.prepared) txn.conn().prepare_now(sent.name);
   }
   postgres::StatementPipeline pipeline(txn);
   for (const Execution& execution : executions) {
-    pipeline.send(statements_[execution.statement].prepared_name, execution.values);
+    pipeline.send(sent_[statements_[execution.statement].prepared_name], execution.values);
   }
   if (const std::optional<postgres::StatementPipeline::Failure> failure = pipeline.finish()) {
     const Execution& failed = executions[failure->index];

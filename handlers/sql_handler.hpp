@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "base/postgres/statement_set.hpp"
 #include "base/result.hpp"
 #include "handlers/event_path.hpp"
 #include "handlers/projection_handler.hpp"
@@ -21,7 +22,7 @@ class SqlHandler final : public ProjectionHandler {
   static Result<std::unique_ptr<ProjectionHandler>> make(const config::Handler& handler);
 
   std::vector<SetupStatement> setup_sql() const override;
-  void on_connect(pqxx::connection& connection) override;
+  void on_connect(pqxx::connection& connection, postgres::Pooling pooling) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
 
  private:
@@ -33,11 +34,12 @@ class SqlHandler final : public ProjectionHandler {
     std::string sql;
     std::vector<EventPath> params;
   };
-  SqlHandler(std::string setup, std::vector<Statement> statements)
-      : setup_(std::move(setup)), statements_(std::move(statements)) {}
+  SqlHandler(std::string setup, std::vector<Statement> statements);
 
   std::string setup_;
   std::vector<Statement> statements_;
+  postgres::StatementSet sent_;  ///< statements_, by prepared_name
+
 };
 
 }  // namespace projectord::handlers

@@ -189,17 +189,29 @@ std::vector<SetupStatement> UsersHandler::setup_sql() const { return user_projec
 
 std::vector<ReaderIndex> UsersHandler::reader_indexes() const { return user_projection_reader_indexes(table_); }
 
-void UsersHandler::on_connect(pqxx::connection& connection) {
+namespace {
+
+std::string stage_ddl(const std::string& stage, const std::string& on_commit) {
+  return "CREATE TEMP TABLE IF NOT EXISTS " + stage +
+         " (user_id text, first_seen bigint,"
+         " e_touched bool, e_username_set bool, e_username text, e_email_set bool, e_email text,"
+         " e_first_name_set bool, e_first_name text, e_last_name_set bool, e_last_name text,"
+         " e_phone_set bool, e_phone text, e_is_active_set bool, e_is_active bool,"
+         " e_deactivated_at_set bool, e_deactivated_at timestamptz, e_version bigint, e_position bigint,"
+         " f_created bool, f_username text, f_email text, f_first_name text, f_last_name text, f_phone text,"
+         " f_is_active bool, f_created_at timestamptz, f_deactivated_at timestamptz, f_version bigint,"
+         " f_position bigint) ON COMMIT " + on_commit;
+}
+
+}  // namespace
+
+// On a session connection the stage lives as long as the connection, emptied at each commit; behind a
+// transaction pooler the next transaction may run on another server session, so each write creates its own.
+void UsersHandler::on_connect(pqxx::connection& connection, postgres::Pooling pooling) {
+  stage_per_transaction_ = pooling == postgres::Pooling::transaction;
+  if (stage_per_transaction_) return;
   pqxx::nontransaction txn(connection);
-  txn.exec("CREATE TEMP TABLE IF NOT EXISTS " + stage_ +
-           " (user_id text, first_seen bigint,"
-           " e_touched bool, e_username_set bool, e_username text, e_email_set bool, e_email text,"
-           " e_first_name_set bool, e_first_name text, e_last_name_set bool, e_last_name text,"
-           " e_phone_set bool, e_phone text, e_is_active_set bool, e_is_active bool,"
-           " e_deactivated_at_set bool, e_deactivated_at timestamptz, e_version bigint, e_position bigint,"
-           " f_created bool, f_username text, f_email text, f_first_name text, f_last_name text, f_phone text,"
-           " f_is_active bool, f_created_at timestamptz, f_deactivated_at timestamptz, f_version bigint,"
-           " f_position bigint) ON COMMIT DELETE ROWS");
+  txn.exec(stage_ddl(stage_, "DELETE ROWS"));
 }
 
 // One transaction's folds, sealed: written on the lane's writer thread while the handler folds the next.
@@ -210,7 +222,7 @@ class UsersHandler::Writes final : public SealedWrites {
   void write(pqxx::work& txn) override;
 
  private:
-  const UsersHandler& handler_;  // its SQL text only, which never changes
+  const UsersHandler& handler_;  // its SQL text and stage, which change only between sessions
   std::unique_ptr<Pending> pending_;
 };
 
@@ -254,6 +266,7 @@ void UsersHandler::flush(pqxx::work& txn) {
 
 void UsersHandler::Writes::write(pqxx::work& txn) {
   if (pending_->folds.empty()) return;
+  if (handler_.stage_per_transaction_) txn.exec0(stage_ddl(handler_.stage_, "DROP"));
   {
     pqxx::stream_to copy(txn, handler_.stage_);
     for (const auto* user : pending_->order) {

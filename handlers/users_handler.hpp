@@ -32,7 +32,7 @@ class UsersHandler final : public ProjectionHandler, public Folding {
   bool uses_temp_tables() const override { return true; }
   std::vector<ReaderIndex> reader_indexes() const override;
   std::map<std::string, std::set<std::string>> bookkeeping_columns() const override;
-  void on_connect(pqxx::connection& connection) override;
+  void on_connect(pqxx::connection& connection, postgres::Pooling pooling) override;
   void apply(pqxx::work& txn, std::span<const Event> events) override;
   void flush(pqxx::work& txn) override;
   void discard() override;
@@ -51,6 +51,7 @@ class UsersHandler final : public ProjectionHandler, public Folding {
   std::string table_;
   std::size_t memory_budget_;  ///< `fold_memory`
   std::string stage_;
+  bool stage_per_transaction_ = false;  ///< behind a transaction pooler: created ON COMMIT DROP by each write
   std::string update_sql_;
   std::string insert_sql_;
   std::unique_ptr<Pending> pending_;

@@ -49,9 +49,11 @@ trap 'exit 143' TERM
 
 start_postgres "$tmp/pg"
 start_redis "$tmp/redis"
+start_pgbouncer "$tmp/pgbouncer"
 export PROJECTORD_TEST_PG="host=127.0.0.1 port=$PROJECTORD_PG_PORT user=postgres dbname=postgres"
 export PROJECTORD_TEST_REDIS="redis://127.0.0.1:$PROJECTORD_REDIS_PORT"
 export PROJECTORD_TEST_REDIS_SOCKET=$PROJECTORD_REDIS_SOCKET
+export PROJECTORD_TEST_PGBOUNCER=$PROJECTORD_PGBOUNCER_CONNINFO
 
 # Each fault scenario appends its figures here (tests/faults/scenario_report.hpp); they are printed as one table.
 export PROJECTORD_FAULT_REPORT="$tmp/fault-scenarios.tsv"

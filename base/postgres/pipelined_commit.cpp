@@ -5,29 +5,29 @@
 namespace projectord::postgres {
 
 namespace {
-// The protocol prepares what SQL's PREPARE refuses: a named COMMIT is sent like any prepared statement.
-constexpr const char* kCommit = "projectord_commit";
+// Sent as text on every connection: the extended protocol runs the COMMIT that SQL's PREPARE refuses, and a
+// COMMIT has no plan worth keeping.
+const Statement kCommit{"COMMIT", "COMMIT", false};
 }  // namespace
 
 FailedBeforeCommit::FailedBeforeCommit(std::size_t index, const std::string& message, const std::string& statement,
                                        const std::string& sqlstate)
     : pqxx::sql_error(message, statement, sqlstate.empty() ? nullptr : sqlstate.c_str()), index(index) {}
 
-void PipelinedCommit::prepare(pqxx::connection& connection) { connection.prepare(kCommit, "COMMIT"); }
-
-std::size_t PipelinedCommit::on_commit(std::string name, std::vector<std::optional<std::string>> values) {
-  queued_.push_back({std::move(name), std::move(values)});
+std::size_t PipelinedCommit::on_commit(const Statement& statement, std::vector<std::optional<std::string>> values) {
+  queued_.push_back({statement, std::move(values)});
   return queued_.size() - 1;
 }
 
 void PipelinedCommit::do_commit() {
   std::optional<StatementPipeline::Failure> failure;
   try {
-    // A pipeline cannot prepare: what it sends is prepared first (once per connection).
-    for (const Queued& queued : queued_) conn().prepare_now(queued.name);
-    conn().prepare_now(kCommit);
+    // A pipeline cannot prepare: what it sends by name is prepared first (once per connection).
+    for (const Queued& queued : queued_) {
+      if (queued.statement.prepared) conn().prepare_now(queued.statement.name);
+    }
     StatementPipeline pipeline(*this);
-    for (const Queued& queued : queued_) pipeline.send(queued.name, queued.values);
+    for (const Queued& queued : queued_) pipeline.send(queued.statement, queued.values);
     pipeline.send(kCommit, {});
     failure = pipeline.finish();
   } catch (...) {
@@ -41,7 +41,7 @@ void PipelinedCommit::do_commit() {
   }
   // The server skipped the COMMIT: its transaction is aborted, waiting for the ROLLBACK.
   roll_back();
-  throw FailedBeforeCommit(failure->index, failure->message, queued_[failure->index].name, failure->sqlstate);
+  throw FailedBeforeCommit(failure->index, failure->message, queued_[failure->index].statement.name, failure->sqlstate);
 }
 
 void PipelinedCommit::roll_back() noexcept {

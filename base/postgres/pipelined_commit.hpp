@@ -1,11 +1,11 @@
 #pragma once
-/// A write transaction whose COMMIT carries statements queued for it: the prepared statements given to
-/// `on_commit` go out together with the COMMIT, in one round trip (libpq's pipeline mode, StatementPipeline),
+/// A write transaction whose COMMIT carries statements queued for it: the statements given to `on_commit`
+/// (base/postgres/statement_set.hpp) go out together with the COMMIT, in one round trip (libpq's pipeline mode, StatementPipeline),
 /// so a statement that belongs at the end of every transaction (a checkpoint's move) costs no round trip of
 /// its own.
 ///
-/// Contract: `prepare` once per connection, before the first; each queued statement is prepared on the
-/// connection (pqxx::connection::prepare) before its transaction commits. `commit` runs the queued statements
+/// Contract: a queued statement sent by name is prepared on the connection (StatementSet::prepare) before its
+/// transaction commits. `commit` runs the queued statements
 /// in order, then the COMMIT. When one of them fails the COMMIT never runs: the transaction is rolled back and
 /// `commit` throws FailedBeforeCommit, with the server's SQLSTATE, so a statement that must hold for the
 /// transaction to commit fails on the server rather than reporting a result to check. A COMMIT that fails
@@ -18,6 +18,8 @@
 #include <pqxx/transaction>
 #include <string>
 #include <vector>
+
+#include "base/postgres/statement_set.hpp"
 
 namespace projectord::postgres {
 
@@ -34,19 +36,16 @@ class PipelinedCommit final : public pqxx::work {
   explicit PipelinedCommit(pqxx::connection& connection)
       : pqxx::internal::namedclass("PipelinedCommit"), pqxx::work(connection) {}
 
-  /// Prepares the COMMIT the pipeline sends; once per connection.
-  static void prepare(pqxx::connection& connection);
-
-  /// Queues one execution of the prepared statement `name` for the commit; an empty value is SQL NULL. Returns
-  /// its place among those queued (FailedBeforeCommit::index).
-  std::size_t on_commit(std::string name, std::vector<std::optional<std::string>> values);
+  /// Queues one execution of `statement` for the commit; an empty value is SQL NULL. Returns its place among
+  /// those queued (FailedBeforeCommit::index).
+  std::size_t on_commit(const Statement& statement, std::vector<std::optional<std::string>> values);
 
  private:
   void do_commit() override;
   void roll_back() noexcept;
 
   struct Queued {
-    std::string name;
+    Statement statement;
     std::vector<std::optional<std::string>> values;
   };
   std::vector<Queued> queued_;

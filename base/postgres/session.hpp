@@ -1,16 +1,41 @@
 #pragma once
 /// Session settings every projectord connection gets: an application_name that names the process part
 /// using it ("projectord:users", "projectord:listen:shop"), so operators find it in pg_stat_activity, and
-/// UTC for timestamps read as text.
+/// UTC for timestamps read as text. Both are set for the session: a transaction pooler (pgbouncer) keeps
+/// these two for each client and sets them on whichever server session it hands the client.
+///
+/// The other settings a connection's transactions need (a lane's synchronous_commit, a rebuild's search_path)
+/// go through SessionSettings, which keeps them where the pooling lets them live.
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "base/postgres/pooling.hpp"
 
 namespace projectord::postgres {
 
 void prepare_session(pqxx::connection& connection, const std::string& role);
 
-/// For the write connection of a lane: "off" lets commits return before the WAL is flushed, which keeps
-/// exactly-once (read model and checkpoint are lost or kept together) and takes the fsync off live latency.
-void set_synchronous_commit(pqxx::connection& connection, const std::string& level);
+/// Settings of one connection. On a session connection `set` sets each for the session at once and `begin`
+/// does nothing; behind a transaction pooler `set` only remembers it, and `begin`, called first in each of the
+/// connection's transactions, sets every one remembered for that transaction (SET LOCAL), in one statement.
+/// A setting that only matters at commit (synchronous_commit) still must be in place before it.
+class SessionSettings {
+ public:
+  explicit SessionSettings(Pooling pooling) : pooling_(pooling) {}
 
-}  // namespace projectord
+  /// A new connection: the settings remembered for the last one are forgotten.
+  void reset() { settings_.clear(); }
+
+  void set(pqxx::connection& connection, const std::string& name, const std::string& value);
+
+  void begin(pqxx::transaction_base& txn) const;
+
+ private:
+  Pooling pooling_;
+  std::vector<std::pair<std::string, std::string>> settings_;
+};
+
+}  // namespace projectord::postgres

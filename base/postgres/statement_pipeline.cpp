@@ -55,13 +55,16 @@ StatementPipeline::~StatementPipeline() {
   PQexitPipelineMode(connection_);
 }
 
-void StatementPipeline::send(const std::string& name, std::span<const std::optional<std::string>> values) {
+void StatementPipeline::send(const Statement& statement, std::span<const std::optional<std::string>> values) {
   pointers_.clear();
   for (const std::optional<std::string>& value : values) pointers_.push_back(value ? value->c_str() : nullptr);
-  if (PQsendQueryPrepared(connection_, name.c_str(), static_cast<int>(pointers_.size()), pointers_.data(), nullptr,
-                          nullptr, 0) != 1) {
-    throw_client_error(connection_);
-  }
+  const int count = static_cast<int>(pointers_.size());
+  const int sent = statement.prepared
+                       ? PQsendQueryPrepared(connection_, statement.name.c_str(), count, pointers_.data(), nullptr,
+                                             nullptr, 0)
+                       : PQsendQueryParams(connection_, statement.sql.c_str(), count, nullptr, pointers_.data(),
+                                           nullptr, nullptr, 0);
+  if (sent != 1) throw_client_error(connection_);
   ++sent_;
 }
 

@@ -1,10 +1,10 @@
 #pragma once
-/// Prepared statements sent on an open transaction's connection without waiting for each one's answer
+/// Statements sent on an open transaction's connection without waiting for each one's answer
 /// (libpq's pipeline mode): n statements cost one round trip instead of n, and run inside that transaction,
 /// in the order sent. libpqxx 6.4 has no such call, so this drives its connection's libpq handle directly.
 ///
-/// Contract: construct it on a pqxx::dbtransaction whose server transaction is open and whose statements are
-/// prepared on the server (connection_base::prepare_now), `send` each execution, then `finish` once: it reads
+/// Contract: construct it on a pqxx::dbtransaction whose server transaction is open, and whose statements sent
+/// by name (Statement::prepared) are prepared on the server (connection_base::prepare_now); `send` each execution, then `finish` once: it reads
 /// every answer and says which statement failed first, if one did; the server skips the rest (they are never
 /// run) and the transaction is left aborted, so the caller must throw and let it roll back. A connection lost
 /// on the way is thrown as pqxx::broken_connection. Before it returns, `finish` (or, when `send` threw, the
@@ -18,6 +18,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "base/postgres/statement_set.hpp"
 
 namespace projectord::postgres {
 
@@ -36,8 +38,8 @@ class StatementPipeline {
   StatementPipeline(const StatementPipeline&) = delete;
   StatementPipeline& operator=(const StatementPipeline&) = delete;
 
-  /// Queues one execution of the prepared statement `name`; an empty value is SQL NULL.
-  void send(const std::string& name, std::span<const std::optional<std::string>> values);
+  /// Queues one execution of `statement`, by its name or as its text; an empty value is SQL NULL.
+  void send(const Statement& statement, std::span<const std::optional<std::string>> values);
 
   /// Sends what is queued and reads every answer: the first failure, or none when every statement succeeded.
   std::optional<Failure> finish();

@@ -14,6 +14,7 @@
 
 #include "base/clock.hpp"
 #include "base/postgres/conninfo.hpp"
+#include "base/postgres/session.hpp"
 #include "base/postgres/errors.hpp"
 #include "base/printable.hpp"
 #include "base/wake_signal.hpp"
@@ -43,7 +44,8 @@ std::unique_ptr<Source> replay_source(const config::Config& config, const config
   if (const auto redis = config.redis_sources.find(handler.source); redis != config.redis_sources.end()) {
     return std::make_unique<RedisRangeSource>(redis->second);
   }
-  return std::make_unique<PostgresTableSource>(config.postgres_sources.at(handler.source), wake, clock);
+  return std::make_unique<PostgresTableSource>(config.postgres_sources.at(handler.source), wake, clock,
+                                               config.pooling);
 }
 
 // Applies the source's events after 0 up to `to` to `projection` in `txn`, leaving out `skipped` positions;
@@ -119,18 +121,20 @@ int verify(const config::Config& config, const config::Handler& handler) {
   if (!projection) throw std::runtime_error(projection.error());
   const std::string schema = verify_schema(handler.name);
   pqxx::connection target(postgres::with_keepalives(config.database_url));
+  postgres::SessionSettings session(config.pooling);
   {
     // Before any transaction: a handler's on_connect may run its own. A schema missing from the path is skipped
     // until the transaction creates it; statements prepared meanwhile are planned again once it exists.
     pqxx::work path(target);
     const std::string live_path = path.exec1("SHOW search_path")[0].as<std::string>();
-    path.exec0("SET search_path TO " + path.quote_name(schema) + ", " + live_path);
     path.commit();
+    session.set(target, "search_path", target.quote_name(schema) + ", " + live_path);
   }
-  (*projection)->on_connect(target);
+  (*projection)->on_connect(target, config.pooling);
 
   pqxx::work txn(target);
   txn.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+  session.begin(txn);
   const pqxx::result checkpoint =
       txn.exec_params("SELECT position FROM projectord.checkpoints WHERE handler = $1", handler.name);
   if (checkpoint.empty()) throw std::runtime_error("handler " + handler.name + " has no checkpoint yet");

@@ -87,6 +87,7 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
   boost::json::object described{{"name", handler.name},
                                 {"kind", handler.kind},
                                 {"source", handler.source},
+                                {"wakeup", handler.wakeup},
                                 {"state", health.state},
                                 {"reason", health.reason},
                                 {"ready", health.ready},

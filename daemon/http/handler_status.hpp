@@ -35,6 +35,9 @@ struct HandlerStatus {
   LaneStatus status;
   std::optional<RebuildStatus> rebuild;
   bool stream_source = false;  ///< fed by a Redis stream: its positions stand for entry ids
+  /// How the lane learns of new events: "notify" (a LISTEN wakes it), "poll" (it reads every poll_interval:
+  /// nothing can LISTEN, config/notify_route.hpp) or "stream" (its reads block on the Redis stream).
+  std::string wakeup;
 };
 
 enum class AdminAction { pause, resume, skip, rebuild, retry, drop, reset_checkpoint };

@@ -38,6 +38,7 @@ void CatchupTransaction::add(std::vector<SourceRow>& rows, Position to, Clock::t
   }
   if (!open_) {
     open_ = Open{folding_ ? nullptr : std::make_unique<pqxx::work>(*target_), read_started, lane_.position, 0, 0};
+    if (open_->txn) lane_.session.begin(*open_->txn);
   }
   try {
     if (!batch.empty()) folding_ ? folding_->fold(batch) : lane_.projection.apply(*open_->txn, batch);
@@ -100,9 +101,11 @@ Step CatchupTransaction::write_in_background(bool overlap) {
   if (const Step end = finish_writing()) return end;
   writing_ = Writing{folding_->seal(), open_->to, open_->events, open_->started};
   written_since_caught_up_ = true;
-  writer_.start([&target = *target_, &checkpoint = lane_.checkpoint, sealed = writing_->sealed.get(),
-                 from = lane_.position, to = open_->to, events = open_->events, holes = lane_.source.holes()] {
+  writer_.start([&target = *target_, &checkpoint = lane_.checkpoint, &session = lane_.session,
+                 sealed = writing_->sealed.get(), from = lane_.position, to = open_->to, events = open_->events,
+                 holes = lane_.source.holes()] {
     pqxx::work txn(target);
+    session.begin(txn);
     sealed->write(txn);
     checkpoint.advance(txn, from, to, events, holes);
     txn.commit();

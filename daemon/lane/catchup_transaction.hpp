@@ -32,6 +32,7 @@
 
 #include "base/clock.hpp"
 #include "base/event.hpp"
+#include "base/postgres/session.hpp"
 #include "checkpoints/checkpoint_store.hpp"
 #include "daemon/lane/background_writer.hpp"
 #include "daemon/lane/session_end.hpp"
@@ -55,6 +56,7 @@ class CatchupTransaction {
     const checkpoints::CheckpointStore& checkpoint;
     const Source& source;      ///< for the holes stored with each checkpoint
     const Position& position;  ///< the lane's checkpoint, which `committed` moves
+    const postgres::SessionSettings& session;  ///< begins each transaction on the target
     /// After a commit that moved the checkpoint to `to` with `events` applied, in a transaction whose first
     /// read began at `started`.
     std::function<void(Position to, std::int64_t events, Clock::time_point started)> committed;

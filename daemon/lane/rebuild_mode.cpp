@@ -28,7 +28,7 @@ constexpr std::size_t kRebuildBatchUnderWrites = 200;
 
 }  // namespace
 
-void RebuildMode::enter(pqxx::connection& target) {
+void RebuildMode::enter(pqxx::connection& target, postgres::SessionSettings& session) {
   if (settings_.fresh && !begun_) {
     pqxx::work txn(target);
     rebuild::begin(txn, handler_, settings_.requested_by);
@@ -37,7 +37,7 @@ void RebuildMode::enter(pqxx::connection& target) {
     spdlog::info("handler={} event=rebuild_started shadow={} requested_by={}", handler_,
                  rebuild::shadow_schema(handler_), log_value(settings_.requested_by));
   }
-  rebuild::enter_shadow(target, handler_);
+  rebuild::enter_shadow(target, handler_, session);
 }
 
 bool RebuildMode::reached_live(pqxx::connection& target, Position position, Position head) const {

@@ -12,6 +12,7 @@
 
 #include "base/clock.hpp"
 #include "base/event.hpp"
+#include "base/postgres/session.hpp"
 #include "base/result.hpp"
 #include "checkpoints/tracking_table.hpp"
 
@@ -29,8 +30,8 @@ class RebuildMode {
   };
   RebuildMode(std::string handler, Settings settings) : handler_(std::move(handler)), settings_(std::move(settings)) {}
 
-  /// At each session's start, on its target connection.
-  void enter(pqxx::connection& target);
+  /// At each session's start, on its target connection: the shadow goes first on its search_path (`session`).
+  void enter(pqxx::connection& target, postgres::SessionSettings& session);
   /// The session reads from `now` on: its throttle counts rows from here.
   void start_reading(Clock::time_point now) {
     throttle_start_ = now;

@@ -17,9 +17,10 @@ PROJECTORD_PACKAGES=(
 # renders the man pages the build writes, which tests/blackbox/test_man_pages.cpp checks for its warnings.
 # tests/package builds the Debian package (debhelper, dpkg-dev), lints it (lintian) and, as a user other than
 # root, unpacks it with owners under fakeroot.
+# pgbouncer pools in front of the throwaway server in transaction mode for the tests of [database] pooling.
 # shellcheck disable=SC2034  # used by scripts/test.sh
 PROJECTORD_TEST_PACKAGES=(python3-celery python3-redis python3-django python3-psycopg2 openssl strace clang
-  libclang-rt-14-dev bsdextrautils groff-base debhelper dpkg-dev lintian fakeroot)
+  libclang-rt-14-dev bsdextrautils groff-base debhelper dpkg-dev lintian fakeroot pgbouncer)
 
 # What bench/run.sh needs on top: wrk loads /metrics in bench/metrics.
 # shellcheck disable=SC2034  # used by bench/run.sh

@@ -7,11 +7,14 @@
 #                          PROJECTORD_PG_BINDIR (initdb, pg_ctl, psql, createdb, ...)
 #   start_redis DIR     -> PROJECTORD_REDIS_PORT, PROJECTORD_REDIS_URL (redis://127.0.0.1:PORT),
 #                          PROJECTORD_REDIS_SOCKET (DIR/redis.sock; empty when DIR is too deep for a socket)
-#   stop_servers        stops whatever the two started; safe to call twice and from an EXIT trap
+#   start_pgbouncer DIR -> PROJECTORD_PGBOUNCER_PORT, PROJECTORD_PGBOUNCER_CONNINFO (dbname=postgres, user
+#                          postgres): pgbouncer in transaction pooling in front of start_postgres's server
+#   stop_servers        stops whatever they started; safe to call twice and from an EXIT trap
 #   stop_leftover_postgres DIR   stops a server a crashed earlier run left running in DIR
 
 _projectord_pg_data=""
 _projectord_redis_pid=""
+_projectord_pgbouncer_pidfile=""
 
 # Seconds a server gets to come up or shut down.
 PROJECTORD_SERVER_TIMEOUT=${PROJECTORD_SERVER_TIMEOUT:-60}
@@ -161,6 +164,70 @@ start_redis() {
   return 1
 }
 
+# pgbouncer in pool_mode = transaction in front of the server start_postgres started (PROJECTORD_PG_PORT):
+# every database of that server under its own name, few server connections per database and user so that
+# clients really share them. Trust as the server has it: any user the server knows (auth_query asks it).
+start_pgbouncer() {
+  local dir=${1:?usage: start_pgbouncer DIR}
+  if [[ -z ${PROJECTORD_PG_PORT:-} ]]; then
+    echo "start_pgbouncer: start_postgres first" >&2
+    return 1
+  fi
+  if ! command -v pgbouncer >/dev/null; then
+    echo "start_pgbouncer: pgbouncer not found (is the pgbouncer package installed?)" >&2
+    return 1
+  fi
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd -P)
+  if ((EUID == 0)); then
+    chown postgres:postgres "$dir"
+  fi
+  local attempt port pidfile=$dir/pgbouncer.pid
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    cat >"$dir/pgbouncer.ini" <<EOF
+; projectord throwaway pooler (scripts/lib/servers.sh)
+[databases]
+* = host=127.0.0.1 port=$PROJECTORD_PG_PORT
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+pidfile = $pidfile
+logfile = $dir/pgbouncer.log
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 1000
+auth_type = trust
+auth_user = postgres
+auth_query = SELECT usename, passwd FROM pg_shadow WHERE usename = \$1
+auth_file = $dir/userlist.txt
+admin_users = postgres
+EOF
+    printf '"postgres" ""\n' >"$dir/userlist.txt"
+    if ((EUID == 0)); then
+      chown postgres:postgres "$dir/pgbouncer.ini" "$dir/userlist.txt"
+    fi
+    if _as_pg_owner pgbouncer -d -q "$dir/pgbouncer.ini" 2>>"$dir/pgbouncer.stderr" &&
+      _wait_for "$PROJECTORD_SERVER_TIMEOUT" \
+        "$PROJECTORD_PG_BINDIR/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'SELECT 1'; then
+      _projectord_pgbouncer_pidfile=$pidfile
+      export PROJECTORD_PGBOUNCER_PORT=$port
+      export PROJECTORD_PGBOUNCER_CONNINFO="host=127.0.0.1 port=$port user=postgres dbname=postgres"
+      echo "start_pgbouncer: PgBouncer $(pgbouncer --version | awk 'NR == 1 {print $2}') on 127.0.0.1:$port" \
+        "(transaction pooling in front of 127.0.0.1:$PROJECTORD_PG_PORT)" >&2
+      return 0
+    fi
+    if [[ -f $pidfile ]]; then
+      kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+    fi
+    echo "start_pgbouncer: attempt $attempt on port $port failed" >&2
+  done
+  tail -n 20 "$dir/pgbouncer.stderr" "$dir/pgbouncer.log" >&2 || true
+  return 1
+}
+
 # Stops the PostgreSQL whose data directory is DIR/data if one is still running there.
 stop_leftover_postgres() {
   local data=${1:?usage: stop_leftover_postgres DIR}/data
@@ -170,6 +237,20 @@ stop_leftover_postgres() {
 }
 
 stop_servers() {
+  if [[ -n $_projectord_pgbouncer_pidfile ]]; then
+    local pidfile=$_projectord_pgbouncer_pidfile
+    _projectord_pgbouncer_pidfile=""
+    if [[ -f $pidfile ]]; then
+      # SIGINT: pgbouncer's safe shutdown, which closes its server connections before the server stops.
+      local bouncer deadline=$((SECONDS + 10))
+      bouncer=$(cat "$pidfile")
+      kill -INT "$bouncer" 2>/dev/null || true
+      while kill -0 "$bouncer" 2>/dev/null && ((SECONDS < deadline)); do
+        sleep 0.05
+      done
+      kill -9 "$bouncer" 2>/dev/null || true
+    fi
+  fi
   if [[ -n $_projectord_redis_pid ]]; then
     local pid=$_projectord_redis_pid deadline=$((SECONDS + 10))
     _projectord_redis_pid=""

@@ -162,7 +162,8 @@ pqxx::result PostgresReader::exec_filtered(Transaction& txn, const std::string& 
 
 namespace {
 
-// The live path runs it for every event: prepared, so the server plans it once per connection.
+// The live path runs it for every event: prepared on a session connection, so the server plans it once per
+// connection.
 constexpr const char* kReadCycle = "projectord_read_cycle";
 // pg_type's oid of bytea, fixed since PostgreSQL's first catalog.
 constexpr pqxx::oid kByteaType = 17;
@@ -215,7 +216,7 @@ bool reached(const std::vector<RawRow>& rows, std::size_t max_event_bytes, std::
 
 std::size_t PostgresReader::byte_budget() const { return kBudgetEvents * source_.max_event_bytes; }
 
-void PostgresReader::prepare(pqxx::connection& connection) {
+void PostgresReader::prepare(pqxx::connection& connection, postgres::Pooling pooling) {
   {
     // The payload's type decides how it is measured; a query that returns no row tells it.
     pqxx::nontransaction txn(connection);
@@ -223,7 +224,9 @@ void PostgresReader::prepare(pqxx::connection& connection) {
         txn.exec("SELECT " + payload_ + " FROM " + table_ + " LIMIT 0");
     build_row_sql(shape.column_type(0) == kByteaType);
   }
-  connection.prepare(kReadCycle, select_cycle_);
+  statements_ = {};
+  statements_.add(kReadCycle, select_cycle_);
+  statements_.prepare(connection, pooling);
 }
 
 ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std::size_t limit,
@@ -234,8 +237,8 @@ ReadCycle PostgresReader::read(pqxx::connection& connection, Position after, std
     pqxx::nontransaction txn(connection);
     const auto n = static_cast<std::int64_t>(limit);
     const pqxx::result result = source_.filter_column.empty()
-                                    ? txn.exec_prepared(kReadCycle, after, n)
-                                    : txn.exec_prepared(kReadCycle, after, n, settled, source_.filter_value);
+                                    ? statements_.exec(txn, kReadCycle, after, n)
+                                    : statements_.exec(txn, kReadCycle, after, n, settled, source_.filter_value);
     const pqxx::row first = result[0];
     cycle.snapshot = {first[0].as<std::uint64_t>(), first[1].as<std::uint64_t>(), first[2].as<Position>()};
     if (!first[3].is_null()) present = first[3].as<std::int64_t>();

@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "base/event.hpp"
+#include "base/postgres/statement_set.hpp"
 #include "sources/postgres/settled_horizon.hpp"
 
 namespace projectord::sources {
@@ -53,9 +54,9 @@ class PostgresReader {
  public:
   explicit PostgresReader(const config::PostgresSource& source);
 
-  /// Learns the payload column's type and prepares the read cycle on a connection; call once per connection
-  /// before `read` and `check_holes`.
-  void prepare(pqxx::connection& connection);
+  /// Learns the payload column's type and prepares the read cycle on a connection, where `pooling` lets it be
+  /// prepared; call once per connection before `read` and `check_holes`.
+  void prepare(pqxx::connection& connection, postgres::Pooling pooling);
 
   /// `settled`: the caller's settled bound; contiguity is only worked out for rows beyond it.
   ReadCycle read(pqxx::connection& connection, Position after, std::size_t limit, Position settled) const;
@@ -101,6 +102,7 @@ class PostgresReader {
   std::vector<std::string> types_;  ///< a django_event_tables source's event types by branch; else empty
   std::string snapshot_columns_;
   std::string select_cycle_;
+  postgres::StatementSet statements_;  ///< the read cycle
   std::string select_rows_;
   std::string select_at_;
   std::string select_existing_;

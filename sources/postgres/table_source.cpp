@@ -26,8 +26,10 @@ std::int64_t unix_millis() {
 
 }  // namespace
 
-PostgresTableSource::PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock)
+PostgresTableSource::PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock,
+                                         postgres::Pooling pooling)
     : source_(std::move(source)),
+      pooling_(pooling),
       wake_(wake),
       clock_(clock),
       reader_(source_),
@@ -39,7 +41,7 @@ void PostgresTableSource::open(const std::string& session_name, checkpoints::Hol
   connection_.reset();
   connection_.emplace(postgres::with_keepalives(source_.url));
   postgres::prepare_session(*connection_, session_name);
-  reader_.prepare(*connection_);
+  reader_.prepare(*connection_, pooling_);
   holes_ = std::move(holes);
 }
 

@@ -18,7 +18,9 @@ namespace projectord {
 
 class PostgresTableSource final : public Source {
  public:
-  PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock);
+  /// `pooling`: how the connection to the source's url reaches the server ([database] pooling).
+  PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock,
+                      postgres::Pooling pooling = postgres::Pooling::session);
 
   void open(const std::string& session_name, checkpoints::HoleDeadlines holes) override;
   SourceBatch read(Position after, std::size_t limit, std::stop_token stop) override;
@@ -42,6 +44,7 @@ class PostgresTableSource final : public Source {
   SourceRow decode(const sources::RawRow& row) const;
 
   config::PostgresSource source_;
+  postgres::Pooling pooling_;
   WakeSignal& wake_;
   const Clock& clock_;
   sources::PostgresReader reader_;

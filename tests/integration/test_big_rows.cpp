@@ -49,7 +49,7 @@ void insert_blob(const TestDatabase& db, std::size_t bytes) {
 
 projectord::sources::ReadCycle read_after(const TestDatabase& db, PostgresReader& reader, projectord::Position after) {
   pqxx::connection connection(db.url());
-  reader.prepare(connection);
+  reader.prepare(connection, projectord::postgres::Pooling::session);
   return reader.read(connection, after, 100, 0);
 }
 
@@ -79,7 +79,7 @@ TEST_CASE("a hole re-read does not fetch a payload over max_event_bytes either")
   insert_blob(db, 4 * kMaxBytes);
   PostgresReader reader(source);
   pqxx::connection connection(db.url());
-  reader.prepare(connection);
+  reader.prepare(connection, projectord::postgres::Pooling::session);
   const auto check = reader.check_holes(connection, {1});
   REQUIRE(check.rows.size() == 1);
   CHECK(check.rows[0].payload.empty());

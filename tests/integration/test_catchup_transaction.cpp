@@ -93,7 +93,7 @@ struct LaneSide {
   };
 
   explicit LaneSide(handlers::ProjectionHandler& projection)
-      : catchup({kHandler, projection, types, checkpoint, source, position,
+      : catchup({kHandler, projection, types, checkpoint, source, position, session,
                  [this](Position to, std::int64_t events, Clock::time_point) {
                    position = to;
                    commits.push_back({to, events});
@@ -101,7 +101,7 @@ struct LaneSide {
     db.exec("CREATE TABLE catchup_log (position bigint PRIMARY KEY)");
     install_projectord_schema(db);
     target = db.connect();
-    checkpoint.prepare(*target);
+    checkpoint.prepare(*target, postgres::Pooling::session);
     checkpoint.load(*target);
   }
 
@@ -137,6 +137,7 @@ struct LaneSide {
   checkpoints::CheckpointStore checkpoint{kHandler, "scripted"};
   QuietSource source;
   Position position = 0;
+  postgres::SessionSettings session{postgres::Pooling::session};
   std::vector<Commit> commits;
   std::unique_ptr<pqxx::connection> target;
   CatchupTransaction catchup;

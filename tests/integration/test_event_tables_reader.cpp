@@ -65,7 +65,7 @@ TEST_CASE("a django_event_tables source reads its tables in position order, type
   PostgresReader reader(library(db));
   pqxx::connection connection(db.url());
   pqxx::nontransaction(connection).exec("SET TIME ZONE 'UTC'");
-  reader.prepare(connection);
+  reader.prepare(connection, projectord::postgres::Pooling::session);
 
   const auto cycle = reader.read(connection, 0, 10, 0);
   CHECK(cycle.snapshot.head == 3);
@@ -106,7 +106,7 @@ TEST_CASE("a django_event_tables read merges each table's position index instead
   db.exec("ANALYZE library_bookborrowed; ANALYZE library_bookreturned; ANALYZE \"Library\".\"bookBought\"");
   PostgresReader reader(library(db));
   pqxx::connection connection(db.url());
-  reader.prepare(connection);
+  reader.prepare(connection, projectord::postgres::Pooling::session);
   reader.read(connection, 30000, 100, 0);  // libpqxx prepares a statement on its first use
   pqxx::nontransaction txn(connection);
   std::string plan;

@@ -122,7 +122,7 @@ TEST_CASE("a checkpoint fenced by the lease's epoch moves, and one fenced by a s
   Schema schema;
   CheckpointStore store("users", "events");
   store.load(*schema.connection);
-  store.prepare(*schema.connection);
+  store.prepare(*schema.connection, projectord::postgres::Pooling::session);
   const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
   store.fence(*first.epoch);
   {
@@ -145,7 +145,7 @@ TEST_CASE("a fenced checkpoint that another session moved is reported moved, not
   Schema schema;
   CheckpointStore store("users", "events");
   store.load(*schema.connection);
-  store.prepare(*schema.connection);
+  store.prepare(*schema.connection, projectord::postgres::Pooling::session);
   store.fence(*take_lease(*schema.connection, "users", kFirst, 60s).epoch);
   schema.db.exec("UPDATE projectord.checkpoints SET position = 3 WHERE handler = 'users'");
   pqxx::work txn(*schema.connection);
@@ -162,7 +162,7 @@ TEST_CASE("the move sent with a live transaction's COMMIT is fenced too, and tel
   Schema schema;
   CheckpointStore store("users", "events");
   store.load(*schema.connection);
-  store.prepare(*schema.connection);
+  store.prepare(*schema.connection, projectord::postgres::Pooling::session);
   store.fence(*take_lease(*schema.connection, "users", kFirst, 60s).epoch);
   const auto position = [&] {
     return schema.db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'users'");

@@ -20,11 +20,11 @@ const std::string kHandler = "pipelined_log";
 
 // A handler's read model and checkpoint row on a fresh database, and the target connection a lane would use.
 struct Target {
-  Target() {
+  explicit Target(postgres::Pooling pooling = postgres::Pooling::session) {
     db.exec("CREATE TABLE pipelined_log (position bigint PRIMARY KEY)");
     install_projectord_schema(db);
     connection = db.connect();
-    checkpoint.prepare(*connection);
+    checkpoint.prepare(*connection, pooling);
     checkpoint.load(*connection);
   }
 
@@ -57,6 +57,16 @@ TEST_CASE("commit_advance commits the transaction's writes and the checkpoint's 
   CHECK(target.db.query_int("SELECT events_applied FROM projectord.checkpoints") == 1);
 }
 
+TEST_CASE("behind a transaction pooler the checkpoint's move goes out with the COMMIT as text, prepared nowhere") {
+  Target target(postgres::Pooling::transaction);
+  auto txn = target.writing(1);
+  target.checkpoint.commit_advance(*txn, 0, 1, 1, {});
+  CHECK(target.stored_checkpoint() == 1);
+  CHECK(target.written() == 1);
+  pqxx::work after(*target.connection);
+  CHECK(after.exec1("SELECT count(*) FROM pg_prepared_statements")[0].as<int>() == 0);
+}
+
 TEST_CASE("a checkpoint another process moved fails commit_advance and nothing of the transaction commits") {
   Target target;
   target.db.exec("UPDATE projectord.checkpoints SET position = 7");
@@ -75,11 +85,13 @@ TEST_CASE("a checkpoint another process moved fails commit_advance and nothing o
 
 TEST_CASE("a statement queued for the commit that fails rolls the transaction back and is named") {
   Target target;
-  target.connection->prepare("insert_log", "INSERT INTO pipelined_log VALUES ($1::bigint)");
+  postgres::StatementSet statements;
+  statements.add("insert_log", "INSERT INTO pipelined_log VALUES ($1::bigint)");
+  statements.prepare(*target.connection, postgres::Pooling::session);
   auto txn = target.writing(1);
-  txn->on_commit("insert_log", {std::string("2")});
-  txn->on_commit("insert_log", {std::string("1")});  // the row the transaction wrote: a unique violation
-  txn->on_commit("insert_log", {std::string("3")});
+  txn->on_commit(statements["insert_log"], {std::string("2")});
+  txn->on_commit(statements["insert_log"], {std::string("1")});  // the row the transaction wrote: a unique violation
+  txn->on_commit(statements["insert_log"], {std::string("3")});
   try {
     txn->commit();
     FAIL("the commit went through");

@@ -44,7 +44,7 @@ std::string insert_for(const std::string& application, int version) {
 projectord::sources::ReadCycle read_once(const TestDatabase& db, const std::string& application) {
   PostgresReader reader(shared_table_source(db, application));
   pqxx::connection connection(db.url());
-  reader.prepare(connection);
+  reader.prepare(connection, projectord::postgres::Pooling::session);
   return reader.read(connection, 0, 10, 0);
 }
 
@@ -100,7 +100,7 @@ namespace {
 bool every_scan_ran(const TestDatabase& db, const std::string& application) {
   PostgresReader reader(shared_table_source(db, application));
   pqxx::connection connection(db.url());
-  reader.prepare(connection);
+  reader.prepare(connection, projectord::postgres::Pooling::session);
   reader.read(connection, 0, 10, 0);  // libpqxx prepares the statement on its first use
   pqxx::nontransaction txn(connection);
   for (const pqxx::row& line : txn.exec("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE projectord_read_cycle(0, 10, 0, " +
@@ -143,7 +143,7 @@ TEST_CASE("an unfiltered source's rolled-back position ends the contiguous run")
   db.exec(insert_for("Billing", 2));
   PostgresReader reader(source);
   pqxx::connection connection(db.url());
-  reader.prepare(connection);
+  reader.prepare(connection, projectord::postgres::Pooling::session);
   const auto cycle = reader.read(connection, 0, 10, 0);
   REQUIRE(cycle.rows.size() == 2);
   CHECK(cycle.contiguous_end == 1);

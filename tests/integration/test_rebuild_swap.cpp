@@ -34,7 +34,8 @@ void live_and_shadow(const TestDatabase& db) {
     rebuild::begin(txn, "users", "test");
     txn.commit();
   }
-  rebuild::enter_shadow(*connection, "users");
+  projectord::postgres::SessionSettings session(projectord::postgres::Pooling::session);
+  rebuild::enter_shadow(*connection, "users", session);
   db.exec("CREATE TABLE projectord_r_users.model (id int PRIMARY KEY, origin text);"
           "CREATE INDEX model_origin ON projectord_r_users.model (origin);"
           "INSERT INTO projectord_r_users.model VALUES (1, 'shadow'), (2, 'shadow');"
@@ -51,7 +52,8 @@ TEST_CASE("a rebuild swap gives the shadow's tables the live names and the live 
   REQUIRE(db.query_int("SELECT count(*) FROM projectord.rebuilds WHERE handler = 'users'") == 1);
 
   auto connection = db.connect();
-  rebuild::enter_shadow(*connection, "users");  // as the rebuild lane's connection is
+  projectord::postgres::SessionSettings session(projectord::postgres::Pooling::session);
+  rebuild::enter_shadow(*connection, "users", session);  // as the rebuild lane's connection is
   pqxx::work txn(*connection);
   const auto swapped = rebuild::swap(txn, "users");
   REQUIRE(swapped.has_value());
@@ -81,7 +83,8 @@ TEST_CASE("a rebuild swap of an empty shadow is an error and changes nothing, an
     rebuild::begin(txn, "users", "test");
     txn.commit();
   }
-  rebuild::enter_shadow(*connection, "users");
+  projectord::postgres::SessionSettings session(projectord::postgres::Pooling::session);
+  rebuild::enter_shadow(*connection, "users", session);
   {
     pqxx::work txn(*connection);
     const auto swapped = rebuild::swap(txn, "users");

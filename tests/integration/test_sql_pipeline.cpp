@@ -66,7 +66,7 @@ std::unique_ptr<handlers::ProjectionHandler> ready_handler(pqxx::connection& con
   pqxx::work setup(connection);
   handlers::create_missing(setup, projection->setup_sql());
   setup.commit();
-  projection->on_connect(connection);
+  projection->on_connect(connection, projectord::postgres::Pooling::session);
   return projection;
 }
 

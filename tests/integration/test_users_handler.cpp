@@ -41,7 +41,7 @@ class UsersModel {
     pqxx::work setup(*connection_);
     for (const auto& statement : handler_->setup_sql()) setup.exec(statement.sql);
     setup.commit();
-    handler_->on_connect(*connection_);
+    handler_->on_connect(*connection_, projectord::postgres::Pooling::session);
   }
 
   /// One transaction, as a lane runs it: apply, flush, commit.

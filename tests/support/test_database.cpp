@@ -69,6 +69,14 @@ std::string shared_server() {
 
 TestDatabase::TestDatabase() : TestDatabase(shared_server()) {}
 
+std::string TestDatabase::pooled_url() const {
+  const char* pooler = std::getenv("PROJECTORD_TEST_PGBOUNCER");
+  if (pooler == nullptr || *pooler == '\0') {
+    throw std::runtime_error("PROJECTORD_TEST_PGBOUNCER is not set: run ./scripts/test.sh");
+  }
+  return with_dbname(pooler, name_);
+}
+
 TestDatabase::TestDatabase(std::string server_url) : admin_url_(std::move(server_url)) {
   name_ = unique_database_name();
   url_ = with_dbname(admin_url_, name_);

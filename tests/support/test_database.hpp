@@ -30,6 +30,9 @@ class TestDatabase {
   const std::string& name() const { return name_; }
   /// Keyword/value connection string of the new database (the server's, with dbname replaced).
   const std::string& url() const { return url_; }
+  /// The same database through the pgbouncer scripts/test.sh starts in transaction pooling in front of the
+  /// server (PROJECTORD_TEST_PGBOUNCER, which must be in front of PROJECTORD_TEST_PG's); throws when it is unset.
+  std::string pooled_url() const;
 
   /// Host and port of the server, for what must reach it over TCP (a proxy in front of it).
   std::pair<std::string, unsigned short> server_address() const;

@@ -9,6 +9,7 @@
 #include "tests/support/scoped_env.hpp"
 #include "base/postgres/identifier.hpp"
 #include "config/loader.hpp"
+#include "config/notify_route.hpp"
 #include "config/presets.hpp"
 #include "handlers/registry.hpp"
 
@@ -290,6 +291,57 @@ TEST_CASE("a listen address beyond loopback without an admin token is refused") 
         "test.toml:7: http.listen: listening on 0.0.0.0 (not loopback) needs [http] admin_token or admin_token_file");
   CHECK(load(kShop + "[http]\nlisten = \"0.0.0.0:9464\"\nadmin_token = \"s3cret\"\n").errors.empty());
   CHECK(load(kShop + "[http]\nlisten = \"[::1]:9464\"\n").errors.empty());
+}
+
+namespace {
+
+// A [database] behind a transaction pooler with `lines` added, then the shop source (lines 3-5 are `lines`).
+std::string pooled(const std::string& lines) {
+  return kDatabase + "pooling = \"transaction\"\n" + lines +
+         "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("pooling is session unless set, and transaction pooling takes a PostgreSQL listen_url") {
+  const LoadResult plain = load(kShop);
+  REQUIRE(plain.errors.empty());
+  CHECK(plain.config.pooling == projectord::postgres::Pooling::session);
+  CHECK(plain.config.listen_url.empty());
+  const LoadResult pooled_load = load(pooled("listen_url = \"postgres://projectord@db-direct/app\"\n"));
+  INFO(joined(pooled_load));
+  REQUIRE(pooled_load.errors.empty());
+  CHECK(pooled_load.config.pooling == projectord::postgres::Pooling::transaction);
+  CHECK(pooled_load.config.listen_url == "postgres://projectord@db-direct/app");
+  CHECK(load(pooled("")).errors.empty());
+}
+
+TEST_CASE("a listen_url that is no PostgreSQL URL, or one without transaction pooling, is refused at its line") {
+  CHECK_THAT(only_error(pooled("listen_url = \"redis://localhost:6379\"\n")),
+             Catch::StartsWith("test.toml:4: database.listen_url: "));
+  CHECK(only_error(kDatabase + "listen_url = \"postgres://projectord@db-direct/app\"\n") ==
+        "test.toml:3: database.listen_url: only for pooling = \"transaction\"");
+}
+
+TEST_CASE("the control channel behind a transaction pooler needs listen_url") {
+  CHECK(only_error(pooled("") + "[control]\nnotify = true\nallowed_roles = [\"ops\"]\n") ==
+        "test.toml:8: control.notify: needs [database] listen_url with pooling = \"transaction\" (LISTEN does not work"
+        " through a transaction pooler)");
+  CHECK(load(pooled("listen_url = \"host=db-direct dbname=app\"\n") +
+             "[control]\nnotify = true\nallowed_roles = [\"ops\"]\n")
+            .errors.empty());
+}
+
+TEST_CASE("LISTEN goes to the database's own url on session connections, to listen_url behind a pooler, else nowhere") {
+  Config config;
+  config.database_url = "host=pooler dbname=app";
+  CHECK(notify_url(config, "host=pooler dbname=app") == "host=pooler dbname=app");
+  CHECK(notify_url(config, "host=store dbname=events") == "host=store dbname=events");
+  config.pooling = projectord::postgres::Pooling::transaction;
+  CHECK_FALSE(notify_url(config, "host=pooler dbname=app"));
+  config.listen_url = "host=db-direct dbname=app";
+  CHECK(notify_url(config, "host=pooler dbname=app") == "host=db-direct dbname=app");
+  CHECK_FALSE(notify_url(config, "host=store dbname=events"));  // another database: its readers poll
 }
 
 TEST_CASE("a signed webhook over plain http is refused unless allow_plain_http is set") {

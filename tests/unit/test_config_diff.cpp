@@ -111,12 +111,15 @@ TEST_CASE("process-bound settings changed by a reload are named and the running 
   config::Config wanted = running;
   wanted.database_url = "postgresql:///elsewhere";
   wanted.synchronous_commit = "on";
+  wanted.pooling = projectord::postgres::Pooling::transaction;
+  wanted.listen_url = "postgresql://direct/projections";
   wanted.http.listen = "0.0.0.0:9000";
   wanted.http.admin_token = "s3cret";
   wanted.daemon.lease_length = std::chrono::seconds(10);
   wanted.daemon.lease_renew_interval = std::chrono::seconds(2);
   const ConfigDiff diff = diff_config(&running, wanted, {});
   CHECK(diff.kept_running_values == std::vector<std::string>{"database.url", "database.synchronous_commit",
+                                                             "database.pooling", "database.listen_url",
                                                              "http.listen", "daemon.lease_length",
                                                              "daemon.lease_renew_interval"});
   CHECK(change_of(diff, "users") == HandlerChange::keep);
@@ -124,6 +127,8 @@ TEST_CASE("process-bound settings changed by a reload are named and the running 
   const config::Config effective = projectord::effective_config(running, wanted);
   CHECK(effective.database_url == running.database_url);
   CHECK(effective.synchronous_commit == running.synchronous_commit);
+  CHECK(effective.pooling == running.pooling);
+  CHECK(effective.listen_url == running.listen_url);
   CHECK(effective.http.listen == running.http.listen);
   CHECK(effective.daemon.lease_length == running.daemon.lease_length);
   CHECK(effective.daemon.lease_renew_interval == running.daemon.lease_renew_interval);
