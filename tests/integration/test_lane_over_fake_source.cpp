@@ -309,6 +309,15 @@ TEST_CASE("a folding catch-up whose fold spans many reads makes progress with ea
   // A budget no fold of 40 positions reaches: the transaction stays open until the head.
   RunningLane lane(db, std::move(source), handler_config(config::OnError::stop),
                    std::make_unique<FoldingRecorder>(0, std::size_t{1} << 30));
+  // Gone before the lane: however the test ends, the lane is not left waiting to read when it is stopped.
+  const struct OpenAtEnd {
+    std::atomic<bool>& all_open;
+    std::counting_semaphore<4>& reads;
+    ~OpenAtEnd() {
+      all_open = true;
+      reads.release();
+    }
+  } open_at_end{all_open, reads};
 
   REQUIRE(eventually([&] { return lane.status().last_progress.has_value(); }));
   for (int read = 0; read < 3; ++read) {
