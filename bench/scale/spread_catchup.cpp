@@ -49,7 +49,7 @@ bool spread(pqxx::connection& connection, const DaemonGroup& group, std::int64_t
 }
 
 // One check for the twelve models: each equals the set-based reference over the store.
-void check_models(Checks& checks, pqxx::connection& connection, int processes) {
+void check_models(Checks& checks, pqxx::connection& connection, const std::string& phase) {
   create_like(connection, kUsersReference, users_table(0));
   create_like(connection, kLogReference, log_table(0));
   run_set_based(connection, kUsersReference, kLogReference,
@@ -68,7 +68,7 @@ void check_models(Checks& checks, pqxx::connection& connection, int processes) {
     compare(users_table(copy), kUsersReference, kUserColumns);
     compare(log_table(copy), kLogReference, kLogColumns);
   }
-  checks.expect(same == kHandlers, processes_text(processes) + ": every read model = set-based",
+  checks.expect(same == kHandlers, phase + ": every read model = set-based",
                 std::to_string(same) + " of " + std::to_string(kHandlers) + first_mismatch);
 }
 
@@ -93,7 +93,8 @@ double SpreadCatchUp::handler_events_per_second() const {
 }
 
 SpreadCatchUp catch_up_with(const Projectord& projectord, pqxx::connection& connection, int processes,
-                            std::int64_t events, const std::string& work_dir, Checks& checks) {
+                            std::int64_t events, const std::string& phase, const std::string& work_dir,
+                            Checks& checks) {
   start_from_scratch(projectord, connection);
   SpreadCatchUp result;
   result.processes = processes;
@@ -104,7 +105,7 @@ SpreadCatchUp catch_up_with(const Projectord& projectord, pqxx::connection& conn
   const auto started = Clock::now();
   for (int i = 0; i < processes; ++i) group.start();
   if (!group.wait_until([&] { return spread(connection, group, share); }, kSpreadTimeout, "spreading")) {
-    throw std::runtime_error(processes_text(processes) + " did not spread the handlers evenly in 1 min");
+    throw std::runtime_error(phase + ": " + processes_text(processes) + " did not spread the handlers evenly in 1 min");
   }
   result.spread_seconds = seconds_since(started);
 
@@ -117,12 +118,12 @@ SpreadCatchUp catch_up_with(const Projectord& projectord, pqxx::connection& conn
 
   const auto leases = leases_by_pid(connection);
   for (const pid_t pid : group.pids()) result.leases.push_back(leases.contains(pid) ? leases.at(pid) : 0);
-  const std::string with = processes_text(processes) + ": ";
+  const std::string with = phase + ": ";
   checks.expect(result.reached_head, with + "every handler reached the head within 30 min");
-  check_models(checks, connection, processes);
+  check_models(checks, connection, phase);
   checks.expect(query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
                 with + "projectord dead-lettered nothing");
-  result.cpu_seconds = group.stop_all(checks, processes_text(processes));
+  result.cpu_seconds = group.stop_all(checks, phase);
   return result;
 }
 

@@ -40,8 +40,9 @@ struct SpreadCatchUp {
 };
 
 /// One catch-up of `events` events by `processes` daemons of `projectord`'s config (twelve_handlers()) in the
-/// database `connection` is on, which holds stored_events; logs go to `work_dir`.
+/// database `connection` is on, which holds stored_events; its checks are named after `phase`, logs go to
+/// `work_dir`.
 SpreadCatchUp catch_up_with(const Projectord& projectord, pqxx::connection& connection, int processes,
-                            std::int64_t events, const std::string& work_dir, Checks& checks);
+                            std::int64_t events, const std::string& phase, const std::string& work_dir, Checks& checks);
 
 }  // namespace projectord::bench
