@@ -144,8 +144,9 @@ int run(bench::Flags& flags) {
   const bench::Projectord twelve(binary, throughput_url, work_dir.path() + "/throughput", options);
   std::cout << "throughput, 12 handlers (6 x users and user_log) catching up " << events
             << " events from empty read models, the processes started and spread first:" << std::endl;
-  // Untimed: the first catch-up into a fresh database is the slowest whichever count runs it, as it pays for
-  // what the later ones find ready (new WAL segments, which they recycle after their CHECKPOINT; warm caches).
+  // Untimed: the first catch-up into a fresh database is the slowest whichever count runs it, most likely as it
+  // pays for what the later ones find ready (new WAL segments, which they recycle after their CHECKPOINT; warm
+  // caches).
   bench::catch_up_with(twelve, connection, 1, events, "warm-up", work_dir.path() + "/throughput", checks);
   std::map<int, bench::SpreadCatchUp> runs;
   for (const int processes : descending ? std::vector{3, 2, 1} : std::vector{1, 2, 3}) {
