@@ -2,7 +2,7 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|redis|all] [--events N] [--naive-events K] [--read-models users|users+log] [--fold-memory SIZE] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|scale|all] [--events N] [--naive-events K] [--read-models users|users+log] [--fold-memory SIZE] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M] [--kills K] [--failover-rate F] [--scale-events E]
 #
 # bench-catchup runs three times: the demo's store (--events, --naive-events, --read-models and --fold-memory go
 # to it), the matrix of every store preset and codec (--store all --codec all, --matrix-events and
@@ -11,7 +11,7 @@
 # length) go to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
 # --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events and
 # --rebuild-rounds as its --rounds; bench-redis gets --rate and --seconds too, --redis-entries as its --entries,
-# and --webhook-events.
+# and --webhook-events; bench-scale gets --kills, --failover-rate as its --rate and --scale-events as its --events.
 # Installs wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
 # repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
 # programs are built.
@@ -35,7 +35,7 @@ if (($# > 0)) && [[ $1 != -* ]]; then
   shift
 fi
 case $which in
-  catchup | live | metrics | rebuild | redis | all) ;;
+  catchup | live | metrics | rebuild | redis | scale | all) ;;
   *) usage ;;
 esac
 catchup_args=()
@@ -47,6 +47,7 @@ live_args=()
 metrics_args=()
 rebuild_args=()
 redis_args=()
+scale_args=()
 while (($# > 0)); do
   (($# >= 2)) || usage
   case $1 in
@@ -70,6 +71,9 @@ while (($# > 0)); do
     --handlers | --connections) metrics_args+=("$1" "$2") ;;
     --rebuild-events) rebuild_args+=(--events "$2") ;;
     --rebuild-rounds) rebuild_args+=(--rounds "$2") ;;
+    --kills) scale_args+=(--kills "$2") ;;
+    --failover-rate) scale_args+=(--rate "$2") ;;
+    --scale-events) scale_args+=(--events "$2") ;;
     *) usage ;;
   esac
   shift 2
@@ -83,7 +87,7 @@ if [[ $which == metrics || $which == all ]]; then
 fi
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --parallel "$(nproc)" --target projectord bench-catchup bench-live bench-metrics \
-  bench-rebuild bench-redis >/dev/null
+  bench-rebuild bench-redis bench-scale >/dev/null
 
 # Under /tmp: the postgres system user must reach the directory when we run as root.
 work=$(mktemp -d /tmp/projectord-bench.XXXXXX)
@@ -144,5 +148,12 @@ if [[ $which == redis || $which == all ]]; then
   fi
   "$build_dir/bench/bench-redis" --url "$PROJECTORD_PG_CONNINFO" --redis "$PROJECTORD_REDIS_URL" \
     --projectord "$build_dir/projectord" --redis-benchmark "$(command -v redis-benchmark)" "${redis_args[@]}" || status=1
+fi
+if [[ $which == scale || $which == all ]]; then
+  if [[ $which == all ]]; then
+    echo
+  fi
+  "$build_dir/bench/bench-scale" --url "$PROJECTORD_PG_CONNINFO" --projectord "$build_dir/projectord" \
+    "${scale_args[@]}" || status=1
 fi
 exit "$status"

@@ -40,6 +40,8 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
+  /// The process id (the daemon's own: a lease or /status names it); -1 once reaped.
+  pid_t pid() const { return pid_; }
   void signal(int signal_number) const;
   /// Blocks until the process exits.
   ExitInfo wait();

@@ -37,15 +37,19 @@ void run_set_based(pqxx::connection& connection, const std::string& users, const
   txn.commit();
 }
 
-void check_same(Checks& checks, pqxx::connection& connection, const std::string& what, const std::string& a,
-                const std::string& b, const std::string& columns) {
+std::int64_t differing_rows(pqxx::connection& connection, const std::string& a, const std::string& b,
+                            const std::string& columns) {
   const std::string select_a = "SELECT " + columns + " FROM " + a;
   const std::string select_b = "SELECT " + columns + " FROM " + b;
+  return query_int(connection, "SELECT count(*) FROM ((" + select_a + " EXCEPT ALL " + select_b + ") UNION ALL (" +
+                                   select_b + " EXCEPT ALL " + select_a + ")) d");
+}
+
+void check_same(Checks& checks, pqxx::connection& connection, const std::string& what, const std::string& a,
+                const std::string& b, const std::string& columns) {
   const std::int64_t rows_a = query_int(connection, "SELECT count(*) FROM " + a);
   const std::int64_t rows_b = query_int(connection, "SELECT count(*) FROM " + b);
-  const std::int64_t differing =
-      query_int(connection, "SELECT count(*) FROM ((" + select_a + " EXCEPT ALL " + select_b + ") UNION ALL (" +
-                                select_b + " EXCEPT ALL " + select_a + ")) d");
+  const std::int64_t differing = differing_rows(connection, a, b, columns);
   checks.expect(differing == 0 && rows_a > 0, what,
                 a + " " + std::to_string(rows_a) + " rows, " + b + " " + std::to_string(rows_b) + " rows, " +
                     std::to_string(differing) + " rows differ");

@@ -36,8 +36,12 @@ void add_reader_indexes(pqxx::transaction_base& txn, const std::string& users, c
 void run_set_based(pqxx::connection& connection, const std::string& users, const std::string& event_log,
                    std::int64_t last_id);
 
-/// Compares two tables over `columns` as multisets (EXCEPT ALL both ways) and reports it as a check, which
-/// also fails when `a` is empty.
+/// The rows in which two tables differ over `columns` as multisets (EXCEPT ALL both ways): 0 when they hold
+/// the same rows, duplicates included.
+std::int64_t differing_rows(pqxx::connection& connection, const std::string& a, const std::string& b,
+                            const std::string& columns);
+
+/// differing_rows() reported as a check, which also fails when `a` is empty.
 void check_same(Checks& checks, pqxx::connection& connection, const std::string& what, const std::string& a,
                 const std::string& b, const std::string& columns);
 
