@@ -20,11 +20,11 @@ class FakeDaemon final : public DaemonView {
   explicit FakeDaemon(std::string admin_token) : admin_token_(std::move(admin_token)) {}
 
   std::vector<HandlerStatus> handlers() const override {
-    HandlerStatus users{"users", "users", "shop", {}, std::nullopt, false};
+    HandlerStatus users{"users", "users", "shop", {}, std::nullopt, false, "notify"};
     users.status.state = projectord::LaneState::idle;
     users.status.position = 100;
     users.status.head = 120;
-    HandlerStatus orders{"orders", "sql", "orders-stream", {}, std::nullopt, true};
+    HandlerStatus orders{"orders", "sql", "orders-stream", {}, std::nullopt, true, "stream"};
     orders.status.head = 1700000000000 << 21;
     return {users, orders};
   }
