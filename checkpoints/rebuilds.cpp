@@ -22,6 +22,11 @@ std::optional<std::string> refusal(const config::Handler& handler) {
     return "handler " + handler.name + " is a " + handler.kind +
            " side effect: a rebuild replays history, and side effects are never sent again";
   }
+  if (handler.partition) {
+    return "handler " + handler.name + " is a partition of handler " + handler.partition->handler +
+           ", whose partitions share one read model: a blue/green rebuild replaces it whole, and a partitioned"
+           " handler's partitions are not rebuilt together";
+  }
   if (handler.table.find('.') != std::string::npos) {
     return "handler " + handler.name + " writes the schema-qualified table " + handler.table +
            ": a rebuild builds the unqualified names of the handler's setup in a shadow schema";

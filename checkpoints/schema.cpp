@@ -54,6 +54,10 @@ std::vector<std::string> install_schema_sql() {
       "CREATE TABLE IF NOT EXISTS projectord.processes ("
       " owner text PRIMARY KEY, host text NOT NULL, pid bigint NOT NULL, handlers text[] NOT NULL,"
       " started_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
+      // How many partitions a partitioned handler's checkpoints (NAME/0 ..) were kept in
+      // (checkpoints/partitionings.hpp); no row: one, the checkpoint named NAME.
+      "CREATE TABLE IF NOT EXISTS projectord.partitionings ("
+      " handler text PRIMARY KEY, partitions integer NOT NULL, since timestamptz NOT NULL DEFAULT now())",
   };
 }
 

@@ -8,7 +8,7 @@
 
 namespace projectord::checkpoints {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 std::vector<std::string> install_schema_sql();
 std::vector<std::string> uninstall_schema_sql();

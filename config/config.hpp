@@ -184,6 +184,16 @@ struct SideEffectSettings {
   bool operator==(const SideEffectSettings&) const = default;
 };
 
+/// One of the lanes a partitioned handler runs as (daemon/partition_lanes.hpp): the events of the streams whose
+/// id hashes to `index` of `count` (sources/postgres/partition_match.hpp), under its own checkpoint and lease.
+struct Partition {
+  std::string handler;  ///< the [handlers.NAME] it belongs to
+  std::int64_t index = 0;
+  std::int64_t count = 1;
+
+  bool operator==(const Partition&) const = default;
+};
+
 struct Handler {
   std::string name;
   std::string kind;                ///< a registered kind (config/handler_kind.hpp): sql, users, webhook, ...
@@ -197,6 +207,10 @@ struct Handler {
   Duration retry_backoff_max{10000};
   /// Side effects: with no checkpoint yet, begin at the source's head instead of replaying its history.
   bool start_at_head = false;
+  /// Lanes it runs as, each one stream hash partition of the source: events of one stream stay in order.
+  std::int64_t partitions = 1;
+  /// Set on each lane of a partitioned handler (its name NAME/INDEX); none: the handler runs whole.
+  std::optional<Partition> partition;
   bool rebuild_on_signal = false;   ///< SIGUSR1 rebuilds it (never a side effect: rebuilds do not re-deliver)
   std::int64_t rebuild_max_rate = 0;  ///< events/s a rebuild replays at most; 0: unlimited
   /// A pyeventsourcing tracking table kept at the checkpoint (checkpoints/tracking_table.hpp); empty: none.

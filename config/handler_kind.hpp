@@ -46,6 +46,9 @@ struct HandlerKind {
   std::string name;  ///< the value of `kind`: a-z, 0-9 and _
   /// Delivers outside the read-model database, at least once: never rebuilt, since a rebuild replays history.
   bool side_effect = false;
+  /// Each row it writes belongs to one stream (or it writes none): its handlers may be split into partitions
+  /// by stream, whose lanes commit independently (config::Handler::partitions).
+  bool partitionable = false;
   /// The kind writes one table, set by `table` and by default this one; empty: it has no `table` key. Two
   /// handlers may not write one table.
   std::string default_table{};

@@ -247,6 +247,7 @@ Handler load_handler(Section& s, const OptionTable& options, const std::set<std:
   handler.max_attempts = static_cast<int>(s.integer("max_attempts"));
   handler.retry_backoff = s.duration("retry_backoff");
   handler.retry_backoff_max = s.duration("retry_backoff_max");
+  handler.partitions = s.integer("partitions");
   handler.rebuild_on_signal = s.flag("rebuild_on_signal");
   handler.rebuild_max_rate = s.integer("rebuild_max_rate");
   if (handler.retry_backoff_max < handler.retry_backoff) {
@@ -276,12 +277,31 @@ Handler load_handler(Section& s, const OptionTable& options, const std::set<std:
       s.error("table", problem);
     }
   }
+  if (handler.partitions > 1 && !kind->partitionable) {
+    s.error("partitions", "a " + handler.kind + " handler may not be partitioned: its rows may span streams");
+  }
   for (const Option& row : kind->options) {
     if (row.section != "handlers.*") continue;
     if (const OptionValue* value = s.value(row.key)) handler.options.emplace(row.key, *value);
   }
   if (kind->load) kind->load(s, handler);
   return handler;
+}
+
+// A partition is a hash of each row's stream id, one more term of the source's read (sources/postgres/reader.hpp),
+// and each partition keeps a checkpoint of its own.
+void check_partitioned(Section& s, const Handler& handler, const Config& config) {
+  if (handler.source.empty()) return;  // reported already
+  const auto postgres = config.postgres_sources.find(handler.source);
+  if (postgres == config.postgres_sources.end()) {
+    s.error("partitions", "needs a postgres source: a redis stream's consumer group hands entries out in order,"
+                          " not by stream");
+  } else if (!postgres->second.tables.empty() || postgres->second.stream_id_column.empty()) {
+    s.error("partitions", "needs a source with a stream_id_column: partitions are by stream");
+  }
+  if (!handler.tracking_table.empty()) {
+    s.error("tracking_table", "a partitioned handler has a position per partition; a tracking row holds one");
+  }
 }
 
 void load_document(const toml::table& root, const OptionTable& options, Diagnostics& diagnostics, Config& config) {
@@ -362,6 +382,7 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
         section.error("tracking_table", "needs a postgres source (the tracking row holds its position)");
       }
     }
+    if (handler.partitions > 1) check_partitioned(section, handler, config);
     if (handler.start_at_head && !handler.source.empty() && !config.postgres_sources.contains(handler.source)) {
       section.error("start", "head is for postgres sources; a redis source's own start says where its group begins");
     }

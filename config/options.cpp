@@ -217,6 +217,10 @@ const std::vector<Option> kOptions{
      .choices = "stop|dead_letter"},
     {.section = "handlers.*", .key = "max_attempts", .type = integer, .default_value = "5", .reloadable = true,
      .help = "Tries per event before on_error applies.", .min_value = 1, .max_value = 1000},
+    {.section = "handlers.*", .key = "partitions", .type = integer, .default_value = "1", .reloadable = true,
+     .help = "Lanes it runs as, split by a hash of stream_id (postgres sources): each keeps one stream's order,"
+             " with its own checkpoint and lease, so several processes share the handler.",
+     .min_value = 1, .max_value = 64},
     {.section = "handlers.*", .key = "retry_backoff", .type = duration, .default_value = R"("200ms")",
      .reloadable = true, .help = "First retry delay; doubles per attempt."},
     {.section = "handlers.*", .key = "retry_backoff_max", .type = duration, .default_value = R"("10s")",

@@ -29,6 +29,11 @@ class CheckpointWaiters {
   /// A lane committed its checkpoint at `position` (or loaded it).
   void advanced(std::string_view handler, Position position);
 
+  /// Partition `index` of `count` of `handler` (daemon/partition_lanes.hpp) committed its checkpoint (its lane
+  /// reports under its own name too): the handler as a whole is at the least of its partitions' checkpoints,
+  /// once each has reported one.
+  void partition_advanced(std::string_view handler, std::int64_t index, std::int64_t count, Position position);
+
   /// The last checkpoint reported for `handler`, if any.
   std::optional<Position> position(std::string_view handler) const;
 
@@ -41,7 +46,12 @@ class CheckpointWaiters {
   struct Handler {
     std::optional<Position> position;
     std::vector<Waiter> waiters;
+    std::vector<std::optional<Position>> partitions;  ///< by index, for a partitioned handler
   };
+
+  /// Sets `entry`'s position and takes the waits it completes; with mutex_ held.
+  static std::vector<Reached> reach(Handler& entry, Position position, Clock::time_point now);
+  Handler& entry(std::string_view handler);  ///< with mutex_ held
 
   const Clock& clock_;
   mutable std::mutex mutex_;

@@ -7,6 +7,7 @@
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "checkpoints/dead_letters.hpp"
+#include "checkpoints/partitionings.hpp"
 #include "checkpoints/tracking_table.hpp"
 #include "base/backoff.hpp"
 #include "base/postgres/conninfo.hpp"
@@ -44,6 +45,12 @@ std::optional<RebuildMode> rebuild_mode(const config::Handler& handler, const La
   return RebuildMode(handler.name, {options.rebuild->fresh, options.rebuild->requested_by, options.rebuild->max_rate,
                                     checkpoints::tracking_table_of(handler)});
 }
+
+// The handler's checkpoints were kept in another partition count than its config has, and it is a projection
+// (checkpoints/partitionings.hpp): no retry mends that, the lane stops and says why.
+struct CheckpointsRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 }  // namespace
 
@@ -83,6 +90,9 @@ class Lane::Impl {
         update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
         end = session(stop, reconnect);
       } catch (const SourceRefused& refused) {
+        refuse(refused.what());
+        break;
+      } catch (const CheckpointsRefused& refused) {
         refuse(refused.what());
         break;
       } catch (const std::exception& error) {
@@ -232,6 +242,7 @@ class Lane::Impl {
       handlers::create_missing(setup, projection_->setup_sql());
       setup.commit();
     }
+    if (!rebuild_) adopt_partitioning(target);
     projection_->discard();
     projection_->on_connect(target, options_.pooling);
     checkpoint_.prepare(target, options_.pooling);
@@ -347,6 +358,16 @@ class Lane::Impl {
       source_->wait(blocked, stop);
     }
     return catchup_.close().value_or(SessionEnd::finished);
+  }
+
+  // The checkpoints of a handler whose partition count changed (checkpoints/partitionings.hpp).
+  void adopt_partitioning(pqxx::connection& target) {
+    pqxx::work txn(target);
+    session_settings_.begin(txn);
+    if (const Result<void> adopted = checkpoints::adopt_partitioning(txn, handler_); !adopted) {
+      throw CheckpointsRefused(adopted.error());
+    }
+    txn.commit();
   }
 
   // One index is one unit of work for the watchdog and the stuck state, as a batch is.

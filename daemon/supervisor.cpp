@@ -12,6 +12,7 @@
 #include "config/notify_route.hpp"
 #include "daemon/admin_dispatch.hpp"
 #include "daemon/config_diff.hpp"
+#include "daemon/partition_lanes.hpp"
 #include "handlers/registry.hpp"
 #include "sources/postgres/table_source.hpp"
 #include "sources/redis/group_source.hpp"
@@ -77,7 +78,7 @@ Supervisor::~Supervisor() {
 }
 
 Result<void> Supervisor::apply(const config::Config& file) {
-  const config::Config config = pinned(file);
+  const config::Config config = partition_lanes(pinned(file));
   std::set<std::string> waiting;
   for (const auto& [name, pending] : pending_) waiting.insert(name);
   const ConfigDiff diff = diff_config(started_ ? &config_ : nullptr, config, waiting);
@@ -161,8 +162,8 @@ std::unique_ptr<Source> Supervisor::make_source(const config::Handler& handler, 
     if (rebuild) return std::make_unique<RedisRangeSource>(redis->second);
     return std::make_unique<RedisGroupSource>(redis->second, handler.name, clock_);
   }
-  return std::make_unique<PostgresTableSource>(config_.postgres_sources.at(handler.source), wakes_[handler.source], clock_,
-                                               config_.pooling);
+  return std::make_unique<PostgresTableSource>(config_.postgres_sources.at(handler.source), wakes_[handler.source],
+                                               clock_, config_.pooling, handler.partition);
 }
 
 std::unique_ptr<LaneRun> Supervisor::launch(const config::Handler& handler,
@@ -186,8 +187,12 @@ void Supervisor::start(Pending pending) {
                       .synchronous_commit = config_.synchronous_commit,
                       .pooling = config_.pooling,
                       .progress_window = progress_window(config_),
-                      .on_checkpoint = [&waiters = waiters_, name](Position position) {
+                      .on_checkpoint = [&waiters = waiters_, name,
+                                        partition = pending.handler.partition](Position position) {
                         waiters.advanced(name, position);
+                        if (partition) {
+                          waiters.partition_advanced(partition->handler, partition->index, partition->count, position);
+                        }
                       }};
   auto run = launch(pending.handler, std::move(pending.projection), std::move(options));
   spdlog::info("handler={} source={} event=started", name, pending.handler.source);
@@ -203,7 +208,9 @@ void Supervisor::start_rebuild(const std::string& name, const std::string& reque
                  log_value(requested_by));
     return;
   }
-  const auto configured = config_.handlers.find(name);
+  // A partitioned handler named whole is refused as each of its partitions is.
+  const std::vector<std::string> lanes = lanes_named(config_, name);
+  const auto configured = config_.handlers.find(lanes.empty() ? name : lanes.front());
   if (configured == config_.handlers.end()) {
     spdlog::warn("handler={} event=rebuild_ignored reason={}", name, log_value("no such handler in " + config_.file));
     return;
@@ -387,7 +394,7 @@ std::vector<http::HandlerStatus> Supervisor::handlers() const {
   for (const auto& [name, run] : lanes_.lanes()) {
     const bool stream = config_.redis_sources.contains(run->handler.source);
     statuses.push_back({name, run->handler.kind, run->handler.source, run->lane->status(), std::nullopt, stream,
-                        wakeup(config_, run->handler.source)});
+                        wakeup(config_, run->handler.source), run->handler.partition});
     if (const auto rebuild = rebuilds_.find(name); rebuild != rebuilds_.end()) {
       statuses.back().rebuild = rebuild->second->status();
     } else if (const auto failed = failed_rebuilds_.find(name); failed != failed_rebuilds_.end()) {
@@ -404,6 +411,32 @@ http::EndpointSettings Supervisor::settings() const {
 
 http::AdminOutcome Supervisor::admin(const http::AdminRequest& request) {
   std::lock_guard lock(mutex_);
+  const std::vector<std::string> lanes = lanes_named(config_, request.handler);
+  if (lanes.size() > 1) return admin_partitions(request, lanes);
+  return admin_lane(request);
+}
+
+// A partitioned handler named whole: pause and resume reach each of its partitions' lanes; the calls about one
+// event or one checkpoint name the partition.
+http::AdminOutcome Supervisor::admin_partitions(const http::AdminRequest& request, const std::vector<std::string>& lanes) {
+  if (request.action != http::AdminAction::pause && request.action != http::AdminAction::resume) {
+    return {http::AdminResult::not_allowed_now,
+            "handler " + request.handler + " is partitioned: name one of its partitions, " + lanes.front() + " .. " +
+                lanes.back(),
+            std::nullopt};
+  }
+  http::AdminOutcome outcome{http::AdminResult::accepted, "", std::nullopt};
+  for (const std::string& lane : lanes) {
+    http::AdminRequest one = request;
+    one.handler = lane;
+    http::AdminOutcome answer = admin_lane(one);
+    if (answer.result != http::AdminResult::accepted) return answer;
+    outcome.message += (outcome.message.empty() ? "" : "; ") + answer.message;
+  }
+  return outcome;
+}
+
+http::AdminOutcome Supervisor::admin_lane(const http::AdminRequest& request) {
   LaneRun* live = lanes_.find(request.handler);
   if (live == nullptr) {
     return {http::AdminResult::no_such_handler, "no such handler: " + printable(request.handler, 64), std::nullopt};

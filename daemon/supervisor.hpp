@@ -74,6 +74,9 @@ class Supervisor final : public http::DaemonView {
   std::unique_ptr<Source> make_source(const config::Handler& handler, bool rebuild);
   void reconcile_listeners();
   void check_idle();
+  /// admin() for one lane, and for every lane of a partitioned handler; with mutex_ held.
+  http::AdminOutcome admin_lane(const http::AdminRequest& request);
+  http::AdminOutcome admin_partitions(const http::AdminRequest& request, const std::vector<std::string>& lanes);
 
   boost::asio::io_context& io_;
   const Clock& clock_;

@@ -247,17 +247,24 @@ Result<std::unique_ptr<ProjectionHandler>> side_effect(const config::Handler& ha
 }  // namespace
 
 std::vector<Kind> builtin_kinds() {
+  // Every built-in kind may be partitioned: event_log writes a row per event, users a row per user stream,
+  // side effects write none; a sql handler's statements are the user's, who partitions it only when each
+  // row they write belongs to one stream (docs/operations.md, "Partitioned handlers").
   return {
-      {.schema = {.name = "sql", .options = kSqlOptions, .load = load_sql}, .make = &SqlHandler::make},
-      {.schema = {.name = "event_log", .default_table = "user_event_log"}, .make = &EventLogHandler::make},
-      {.schema = {.name = "users", .default_table = "user_projection", .options = kUsersOptions},
+      {.schema = {.name = "sql", .partitionable = true, .options = kSqlOptions, .load = load_sql},
+       .make = &SqlHandler::make},
+      {.schema = {.name = "event_log", .partitionable = true, .default_table = "user_event_log"},
+       .make = &EventLogHandler::make},
+      {.schema = {.name = "users", .partitionable = true, .default_table = "user_projection", .options = kUsersOptions},
        .make = &UsersHandler::make},
-      {.schema = {.name = "webhook", .side_effect = true, .options = kWebhookOptions, .load = load_webhook},
+      {.schema = {.name = "webhook", .side_effect = true, .partitionable = true, .options = kWebhookOptions,
+                  .load = load_webhook},
        .make = &side_effect<Webhook>},
-      {.schema = {.name = "celery", .side_effect = true, .options = kCeleryOptions, .load = load_celery},
+      {.schema = {.name = "celery", .side_effect = true, .partitionable = true, .options = kCeleryOptions,
+                  .load = load_celery},
        .make = &side_effect<CeleryTask>},
-      {.schema = {.name = "redis_publish", .side_effect = true, .options = kRedisPublishOptions,
-                  .load = load_redis_publish},
+      {.schema = {.name = "redis_publish", .side_effect = true, .partitionable = true,
+                  .options = kRedisPublishOptions, .load = load_redis_publish},
        .make = &side_effect<RedisPublish>},
   };
 }

@@ -106,6 +106,11 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
                                 {"blocking_xmin", s.blocking_xmin}};
   add_error(described, s.last_error, show_errors);
   if (s.halted_at != 0) described["halted_at"] = s.halted_at;
+  if (handler.partition) {
+    described["partition"] = {{"handler", handler.partition->handler},
+                              {"index", handler.partition->index},
+                              {"count", handler.partition->count}};
+  }
   if (handler.stream_source) {
     described["entry_id"] = sources::StreamEntryId::from_position(s.position).text();
     described["head_entry_id"] = sources::StreamEntryId::from_position(s.head).text();
@@ -169,7 +174,9 @@ std::optional<std::int64_t> non_negative(std::string_view text) {
 }
 
 bool handler_exists(const std::vector<HandlerStatus>& handlers, std::string_view name) {
-  return std::any_of(handlers.begin(), handlers.end(), [&](const HandlerStatus& h) { return h.name == name; });
+  return std::any_of(handlers.begin(), handlers.end(), [&](const HandlerStatus& h) {
+    return h.name == name || (h.partition && h.partition->handler == name);
+  });
 }
 
 Answer wait_for_checkpoint(const Request& request, std::string_view handler, DaemonView& daemon,

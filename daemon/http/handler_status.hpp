@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "daemon/lane_status.hpp"
 #include "daemon/lane_health.hpp"
 
@@ -38,6 +39,7 @@ struct HandlerStatus {
   /// How the lane learns of new events: "notify" (a LISTEN wakes it), "poll" (it reads every poll_interval:
   /// nothing can LISTEN, config/notify_route.hpp) or "stream" (its reads block on the Redis stream).
   std::string wakeup;
+  std::optional<config::Partition> partition;  ///< the lane of one partition of a partitioned handler
 };
 
 enum class AdminAction { pause, resume, skip, rebuild, retry, drop, reset_checkpoint };

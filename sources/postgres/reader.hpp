@@ -52,7 +52,10 @@ struct HoleCheck {
 
 class PostgresReader {
  public:
-  explicit PostgresReader(const config::PostgresSource& source);
+  /// `partition`: read only that partition's streams (sources/postgres/partition_match.hpp); the other
+  /// partitions' rows are the source's rows that this reader does not take, like a filter's.
+  explicit PostgresReader(const config::PostgresSource& source,
+                          std::optional<config::Partition> partition = std::nullopt);
 
   /// Learns the payload column's type and prepares the read cycle on a connection, where `pooling` lets it be
   /// prepared; call once per connection before `read` and `check_holes`.
@@ -86,6 +89,9 @@ class PostgresReader {
   const config::PostgresSource& source() const { return source_; }
 
  private:
+  /// Whether some rows of the table are not this reader's (a filter, a partition): their positions are no holes.
+  bool filtered() const { return !source_.filter_column.empty() || partition_.has_value(); }
+  /// The read's conditions beyond the position, `AND ...`; the filter value is parameter $`parameter`.
   std::string filter_sql(int parameter) const;
   /// The statements that read rows, payloads measured as bytea or as text.
   void build_row_sql(bool payload_is_bytea);
@@ -95,6 +101,7 @@ class PostgresReader {
   pqxx::result exec_filtered(Transaction& txn, const std::string& sql, Position position, std::int64_t n) const;
 
   config::PostgresSource source_;
+  std::optional<config::Partition> partition_;
   std::string table_;  ///< the quoted table, or a django_event_tables source's tables as one relation
   std::string position_;
   std::string type_;     ///< table_'s column of the event type

@@ -27,12 +27,12 @@ std::int64_t unix_millis() {
 }  // namespace
 
 PostgresTableSource::PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock,
-                                         postgres::Pooling pooling)
+                                         postgres::Pooling pooling, std::optional<config::Partition> partition)
     : source_(std::move(source)),
       pooling_(pooling),
       wake_(wake),
       clock_(clock),
-      reader_(source_),
+      reader_(source_, std::move(partition)),
       horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_) {
   asked_generation_ = wake_.generation();
 }

@@ -18,9 +18,11 @@ namespace projectord {
 
 class PostgresTableSource final : public Source {
  public:
-  /// `pooling`: how the connection to the source's url reaches the server ([database] pooling).
+  /// `pooling`: how the connection to the source's url reaches the server ([database] pooling); `partition`:
+  /// the lane reads only that partition's streams.
   PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock,
-                      postgres::Pooling pooling = postgres::Pooling::session);
+                      postgres::Pooling pooling = postgres::Pooling::session,
+                      std::optional<config::Partition> partition = std::nullopt);
 
   void open(const std::string& session_name, checkpoints::HoleDeadlines holes) override;
   SourceBatch read(Position after, std::size_t limit, std::stop_token stop) override;

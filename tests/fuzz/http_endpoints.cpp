@@ -20,11 +20,12 @@ class FakeDaemon final : public DaemonView {
   explicit FakeDaemon(std::string admin_token) : admin_token_(std::move(admin_token)) {}
 
   std::vector<HandlerStatus> handlers() const override {
-    HandlerStatus users{"users", "users", "shop", {}, std::nullopt, false, "notify"};
+    HandlerStatus users{"users", "users", "shop", {}, std::nullopt, false, "notify", std::nullopt};
     users.status.state = projectord::LaneState::idle;
     users.status.position = 100;
     users.status.head = 120;
-    HandlerStatus orders{"orders", "sql", "orders-stream", {}, std::nullopt, true, "stream"};
+    HandlerStatus orders{"orders", "sql", "orders-stream", {}, std::nullopt, true, "stream",
+                         projectord::config::Partition{"orders", 1, 2}};
     orders.status.head = 1700000000000 << 21;
     return {users, orders};
   }

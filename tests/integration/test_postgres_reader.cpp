@@ -1,7 +1,10 @@
 // The reader against a real PostgreSQL: snapshot bounds, contiguity across holes and across other
 // applications' rows in a shared table (eventsourcing_django's stored_events).
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <map>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "sources/postgres/reader.hpp"
 #include "tests/support/test_database.hpp"
@@ -148,4 +151,52 @@ TEST_CASE("an unfiltered source's rolled-back position ends the contiguous run")
   REQUIRE(cycle.rows.size() == 2);
   CHECK(cycle.contiguous_end == 1);
   CHECK(cycle.snapshot.head == 3);
+}
+
+namespace {
+
+std::string insert_into_stream(const std::string& stream, int version) {
+  return "INSERT INTO stored_events (application_name, originator_id, originator_version, topic, state) VALUES ("
+         "'Shop', '" + stream + "', " + std::to_string(version) + ", 'shop.domain:Order.Created', convert_to('{}', 'UTF8'))";
+}
+
+}  // namespace
+
+TEST_CASE("partitions of a source take each stream whole, together every row once, the others' rows no holes") {
+  TestDatabase db;
+  create_shared_table(db);
+  std::vector<std::string> streams;
+  for (int s = 0; s < 12; ++s) {
+    char id[37];
+    std::snprintf(id, sizeof id, "6f1c7c52-5d34-4a8e-9d55-3bb0f1a7a%03d", s);
+    streams.emplace_back(id);
+  }
+  for (int version = 1; version <= 3; ++version) {
+    for (const std::string& stream : streams) db.exec(insert_into_stream(stream, version));
+  }
+  db.exec(insert_for("Billing", 1));  // 37: another application's, in no partition
+
+  std::map<std::string, std::int64_t> partition_of;  // stream -> the partition that read it
+  std::set<projectord::Position> read;
+  for (std::int64_t index = 0; index < 3; ++index) {
+    PostgresReader reader(shared_table_source(db, "Shop"), config::Partition{"hook", index, 3});
+    pqxx::connection connection(db.url());
+    reader.prepare(connection, projectord::postgres::Pooling::session);
+    const auto cycle = reader.read(connection, 0, 100, 0);
+    REQUIRE_FALSE(cycle.rows.empty());
+    // The other partitions' rows under its own are taken positions, no holes.
+    CHECK(cycle.contiguous_end == cycle.rows.back().position);
+    CHECK(reader.head(connection) == cycle.rows.back().position);
+    CHECK(reader.count_after(connection, 0) == static_cast<std::int64_t>(cycle.rows.size()));
+    for (const auto& row : cycle.rows) {
+      CHECK(read.insert(row.position).second);
+      const auto [kept, added] = partition_of.emplace(row.stream_id, index);
+      CHECK(kept->second == index);
+    }
+  }
+  CHECK(read.size() == 36);
+  CHECK(partition_of.size() == 12);
+  std::set<std::int64_t> used;
+  for (const auto& [stream, index] : partition_of) used.insert(index);
+  CHECK(used.size() == 3);  // twelve streams do not all hash alike
 }

@@ -38,3 +38,25 @@ TEST_CASE("a checkpoint wait completes at once, on a later commit, or never afte
   CHECK(waiters.position("users") == 10);
   CHECK_FALSE(waiters.position("nobody"));
 }
+
+TEST_CASE("a wait on a partitioned handler completes once every partition's checkpoint is past the position") {
+  FakeClock clock;
+  CheckpointWaiters waiters(clock);
+  std::vector<Position> reached;
+  waiters.wait("hook", 5, clock.now() + 1s, [&](Position p) { reached.push_back(p); });
+  waiters.partition_advanced("hook", 0, 3, 9);
+  waiters.partition_advanced("hook", 2, 3, 7);
+  CHECK(reached.empty());  // partition 1 has reported nothing yet
+  CHECK_FALSE(waiters.position("hook"));
+  waiters.partition_advanced("hook", 1, 3, 4);
+  CHECK(reached.empty());  // the handler is at 4, the least
+  CHECK(waiters.position("hook") == 4);
+  waiters.partition_advanced("hook", 1, 3, 6);
+  CHECK(reached == std::vector<Position>{6});
+  // A reload to another count starts over: the old partitions' positions say nothing of the new ones.
+  waiters.partition_advanced("hook", 0, 2, 20);
+  waiters.wait("hook", 8, clock.now() + 1s, [&](Position p) { reached.push_back(p); });
+  CHECK(reached.size() == 1);
+  waiters.partition_advanced("hook", 1, 2, 8);
+  CHECK(reached == std::vector<Position>{6, 8});
+}

@@ -1002,3 +1002,26 @@ TEST_CASE("table and tables exclude each other, and a django_event_tables source
                    "[sources.legacy]\npreset = \"django_event_store\"\ntable = \"t\"\ntables = [\"t\"]\n") ==
         "test.toml:6: sources.legacy.tables: only for preset django_event_tables");
 }
+
+TEST_CASE("a handler may be split into partitions by stream, on a postgres source with stream ids") {
+  const std::string webhook = "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/h\"\n";  // lines 6-8
+  const auto loaded = load(kShop + webhook + "partitions = 4\n");
+  REQUIRE(loaded.errors.empty());
+  CHECK(loaded.config.handlers.at("hook").partitions == 4);
+  CHECK(load(kShop + webhook).config.handlers.at("hook").partitions == 1);
+  CHECK_FALSE(loaded.config.handlers.at("hook").partition);  // set on the lanes the supervisor runs
+
+  CHECK(only_error(kShop + webhook + "partitions = 65\n") ==
+        "test.toml:9: handlers.hook.partitions: must be between 1 and 64, got 65");
+  CHECK_THAT(only_error(kDatabase + "[sources.bus]\nkind = \"redis\"\nurl = \"redis://localhost\"\nstream = \"s\"\n" +
+                        webhook + "partitions = 2\n"),
+             Catch::EndsWith("handlers.hook.partitions: needs a postgres source: a redis stream's consumer group hands"
+                             " entries out in order, not by stream"));
+  CHECK_THAT(only_error(kDatabase + "[sources.library]\npreset = \"django_event_tables\"\ntables = [\"a\", \"b\"]\n" +
+                        webhook + "partitions = 2\n"),
+             Catch::EndsWith("handlers.hook.partitions: needs a source with a stream_id_column: partitions are by stream"));
+  CHECK_THAT(only_error(kShop + "[handlers.users]\nkind = \"users\"\ntracking_table = \"tracking\"\n"
+                                "tracking_application = \"Shop\"\npartitions = 2\n"),
+             Catch::EndsWith("handlers.users.tracking_table: a partitioned handler has a position per partition; a"
+                             " tracking row holds one"));
+}
