@@ -121,7 +121,8 @@ std::vector<std::string> renew_leases(pqxx::connection& connection, const LeaseO
   const pqxx::result renewed = txn.exec_params(
       "UPDATE projectord.leases l SET renewed_at = now(), expires_at = now() + $3 * interval '1 millisecond'"
       " FROM jsonb_to_recordset($2::jsonb) AS h(name text, epoch bigint)"
-      " WHERE l.name = h.name AND l.epoch = h.epoch AND l.owner = $1 RETURNING l.name",
+      " WHERE l.name = h.name AND l.epoch = h.epoch AND l.owner = $1 AND l.expires_at > l.renewed_at"
+      " RETURNING l.name",
       owner.id, boost::json::serialize(leases), length.count());
   std::vector<std::string> names;
   for (const auto& row : renewed) names.emplace_back(row[0].c_str());
@@ -131,8 +132,11 @@ std::vector<std::string> renew_leases(pqxx::connection& connection, const LeaseO
 void release_lease(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner,
                    std::int64_t epoch) {
   pqxx::nontransaction txn(connection);
-  txn.exec_params0("UPDATE projectord.leases SET expires_at = now() WHERE name = $1 AND owner = $2 AND epoch = $3",
-                   name, owner.id, epoch);
+  // expires_at = renewed_at marks it released: a renewal of the owner's already on its way (the keeper's round
+  // runs on its own connection) finds nothing to renew, where a lease that merely ran out is still renewed.
+  txn.exec_params0(
+      "UPDATE projectord.leases SET expires_at = now(), renewed_at = now() WHERE name = $1 AND owner = $2 AND epoch = $3",
+      name, owner.id, epoch);
 }
 
 void leave_standby(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner) {

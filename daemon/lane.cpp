@@ -194,7 +194,7 @@ class Lane::Impl {
     postgres::prepare_session(target, handler_.name);
     session_settings_.reset();
     const std::unique_ptr<HandlerLease> lease =
-        HandlerLease::take(target, leases_, handler_.name, checkpoint_.key(), lease_listener(), stop);
+        HandlerLease::take(target, leases_, handler_.name, checkpoint_.key(), lease_listener(target), stop);
     if (!lease) return SessionEnd::finished;
     checkpoint_.fence(lease->epoch());
     update([&](LaneStatus& s) {
@@ -210,14 +210,20 @@ class Lane::Impl {
     return end;
   }
 
-  HandlerLease::Listener lease_listener() {
+  // `target`: the connection the lane asks for the lease on, which also reads the owner's checkpoint.
+  HandlerLease::Listener lease_listener(pqxx::connection& target) {
     return {.standing_by =
-                [this](const checkpoints::LeaseHolder& holder) {
+                [this, &target](const checkpoints::LeaseHolder& holder) {
+                  // The owner's checkpoint, as of each ask: /status shows it, and a /wait on this process
+                  // completes within a renew interval of the owner's commit.
+                  const Position owners = checkpoints::stored_position(target, checkpoint_.key()).value_or(0);
                   update([&](LaneStatus& s) {
                     s.last_error = kStandingBy + handler_.name;
                     s.busy_since.reset();
+                    s.position = owners;
                     s.ownership = LaneOwnership{false, holder.host, holder.pid, holder.epoch, holder.since, {}};
                   });
+                  if (options_.on_checkpoint) options_.on_checkpoint(owners);
                 },
             .renewed =
                 [this](const std::vector<checkpoints::LeaseStandby>& standbys) {

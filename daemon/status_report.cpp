@@ -4,6 +4,7 @@
 
 #include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
+#include "daemon/partition_lanes.hpp"
 #include "sources/postgres/reader.hpp"
 #include "sources/redis/stream_reader.hpp"
 
@@ -21,7 +22,8 @@ void read_redis_head(const config::RedisSource& source, HandlerReading& reading)
   reading.head = stream->last ? stream->last->text() : std::string("0-0");
 }
 
-void read_handler(const config::Config& config, pqxx::connection& target, HandlerReading& reading) {
+void read_handler(const config::Config& config, const config::Handler& lane, pqxx::connection& target,
+                  HandlerReading& reading) {
   reading.checkpoint = checkpoints::checkpoint_summary(target, reading.name);
   const Position position = reading.checkpoint ? reading.checkpoint->position : 0;
   if (const auto redis = config.redis_sources.find(reading.source); redis != config.redis_sources.end()) {
@@ -29,7 +31,7 @@ void read_handler(const config::Config& config, pqxx::connection& target, Handle
     read_redis_head(redis->second, reading);
   } else {
     const config::PostgresSource& source = config.postgres_sources.at(reading.source);
-    const sources::PostgresReader reader(source);
+    const sources::PostgresReader reader(source, lane.partition);
     std::unique_ptr<pqxx::connection> separate;
     if (source.url != config.database_url) {
       separate = std::make_unique<pqxx::connection>(postgres::with_keepalives(source.url));
@@ -59,13 +61,14 @@ StatusReading read_status(const config::Config& config) {
     status.unreachable = postgres::error_text(error);
     return status;
   }
-  for (const auto& [name, handler] : config.handlers) {
+  // A partitioned handler's partitions each have a checkpoint and a lease of their own.
+  for (const auto& [name, lane] : partition_lanes(config).handlers) {
     HandlerReading& reading = status.handlers.emplace_back();
     reading.name = name;
-    reading.kind = handler.kind;
-    reading.source = handler.source;
+    reading.kind = lane.kind;
+    reading.source = lane.source;
     try {
-      read_handler(config, *target, reading);
+      read_handler(config, lane, *target, reading);
     } catch (const std::exception& error) {
       reading.error = postgres::error_text(error);
     }

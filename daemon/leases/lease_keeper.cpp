@@ -3,9 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <memory>
 #include <pqxx/connection>
+#include <set>
+#include <utility>
 
 #include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
@@ -159,13 +160,15 @@ void LeaseKeeper::run_round(pqxx::connection& connection, Round& round) {
   const std::vector<std::string> hand_over =
       leases_to_hand_over(owner_.id, checkpoints::live_processes(connection), round.handing_over);
 
+  // Sets, not scans: a process may hold hundreds of leases.
+  std::set<std::pair<std::string, std::int64_t>> in_round;
+  for (const checkpoints::HeldLease& held : round.kept) in_round.emplace(held.name, held.epoch);
+  const std::set<std::string> to_hand_over(hand_over.begin(), hand_over.end());
+
   const std::lock_guard lock(mutex_);
   for (auto kept = kept_.begin(); kept != kept_.end();) {
     const checkpoints::HeldLease& lease = kept->second.lease;
-    const bool in_round = std::any_of(round.kept.begin(), round.kept.end(), [&](const auto& held) {
-      return held.name == lease.name && held.epoch == lease.epoch;
-    });
-    if (!in_round) {
+    if (!in_round.contains({lease.name, lease.epoch})) {
       ++kept;
       continue;
     }
@@ -176,8 +179,7 @@ void LeaseKeeper::run_round(pqxx::connection& connection, Round& round) {
       continue;
     }
     if (kept->second.listener.renewed) kept->second.listener.renewed(standbys.at(lease.name));
-    if (!kept->second.handing_over &&
-        std::find(hand_over.begin(), hand_over.end(), lease.name) != hand_over.end()) {
+    if (!kept->second.handing_over && to_hand_over.contains(lease.name)) {
       spdlog::info("event=handing_over lease={} epoch={} reason=spread", lease.name, lease.epoch);
       kept->second.handing_over = true;
       if (kept->second.listener.hand_over) kept->second.listener.hand_over();

@@ -77,6 +77,12 @@ TEST_CASE("daemons share the partitions of partitioned handlers, each stream in 
     return held_a + held_b == kLanes && held_a >= 4 && held_b >= 4 && caught_up(db);
   }, 60s));
   CHECK(db.query_int("SELECT partitions FROM projectord.partitionings WHERE handler = 'hook'") == 4);
+  // Each process holds some partitions and stands by for the others, whose owner's checkpoints it reads as it
+  // asks for their leases: a wait for the whole handler completes on either.
+  for (const DaemonProcess* daemon : {a.get(), b.get()}) {
+    const Endpoint http(*daemon);
+    CHECK(http.get("/wait/users?position=" + std::to_string(head(db)) + "&timeout_ms=10000").status == 200);
+  }
 
   write_events(db, 30);
   a->signal(SIGKILL);

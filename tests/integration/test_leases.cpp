@@ -37,7 +37,14 @@ struct Schema {
   }
   // A lease that runs out: as if its owner had stopped renewing it long ago.
   void expire(const std::string& name) const {
-    db.exec("UPDATE projectord.leases SET expires_at = now() - interval '1 second' WHERE name = '" + name + "'");
+    db.exec("UPDATE projectord.leases SET renewed_at = now() - interval '1 minute', expires_at = now() -"
+            " interval '1 second' WHERE name = '" + name + "'");
+  }
+  // Loads and prepares `store` and fences it by a lease kFirst takes of its name: as a lane holds its checkpoint.
+  void hold(CheckpointStore& store, const std::string& name) const {
+    store.load(*connection);
+    store.prepare(*connection, projectord::postgres::Pooling::session);
+    store.fence(*take_lease(*connection, name, kFirst, 60s).epoch);
   }
   // One lease renewed on its own, as the keeper renews all of a process's.
   bool renew(const std::string& name, const LeaseOwner& owner, std::int64_t epoch) const {
@@ -94,10 +101,13 @@ TEST_CASE("an expired lease its owner renews before anyone took it stays its own
   CHECK_FALSE(take_lease(*schema.connection, "users", kSecond, 60s).epoch);
 }
 
-TEST_CASE("a released lease is taken by the next process to ask, at once") {
+TEST_CASE("a released lease is taken by the next process to ask, at once, and no renewal on its way revives it") {
   Schema schema;
   const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
   release_lease(*schema.connection, "users", kFirst, *first.epoch);
+  CHECK(lease_holder(*schema.connection, "users")->expired);
+  // The keeper's round renews on its own connection: one that read the lease as held before the release.
+  CHECK_FALSE(schema.renew("users", kFirst, *first.epoch));
   CHECK(lease_holder(*schema.connection, "users")->expired);
   CHECK(take_lease(*schema.connection, "users", kSecond, 60s).epoch == 2);
 }
@@ -121,10 +131,7 @@ TEST_CASE("a process takes its own lease again in a new session, at a new epoch"
 TEST_CASE("a checkpoint fenced by the lease's epoch moves, and one fenced by a stale epoch does not") {
   Schema schema;
   CheckpointStore store("users", "events");
-  store.load(*schema.connection);
-  store.prepare(*schema.connection, projectord::postgres::Pooling::session);
-  const auto first = take_lease(*schema.connection, "users", kFirst, 60s);
-  store.fence(*first.epoch);
+  schema.hold(store, "users");
   {
     pqxx::work txn(*schema.connection);
     store.advance(txn, 0, 5, 5, {});
@@ -144,9 +151,7 @@ TEST_CASE("a checkpoint fenced by the lease's epoch moves, and one fenced by a s
 TEST_CASE("a fenced checkpoint that another session moved is reported moved, not its lease lost") {
   Schema schema;
   CheckpointStore store("users", "events");
-  store.load(*schema.connection);
-  store.prepare(*schema.connection, projectord::postgres::Pooling::session);
-  store.fence(*take_lease(*schema.connection, "users", kFirst, 60s).epoch);
+  schema.hold(store, "users");
   schema.db.exec("UPDATE projectord.checkpoints SET position = 3 WHERE handler = 'users'");
   pqxx::work txn(*schema.connection);
   try {
@@ -161,9 +166,7 @@ TEST_CASE("a fenced checkpoint that another session moved is reported moved, not
 TEST_CASE("the move sent with a live transaction's COMMIT is fenced too, and tells a lost lease from a moved checkpoint") {
   Schema schema;
   CheckpointStore store("users", "events");
-  store.load(*schema.connection);
-  store.prepare(*schema.connection, projectord::postgres::Pooling::session);
-  store.fence(*take_lease(*schema.connection, "users", kFirst, 60s).epoch);
+  schema.hold(store, "users");
   const auto position = [&] {
     return schema.db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = 'users'");
   };
