@@ -23,14 +23,16 @@ std::string text_array(const std::vector<std::string>& names) {
   return array + "}";
 }
 
-// The partition count the handler's checkpoints were kept in; none: it has no checkpoint yet.
+// The partition count the handler's checkpoints were kept in; none: it has no checkpoint (its record, if any,
+// outlived checkpoints an operator deleted to start it over).
 std::optional<std::int64_t> recorded_count(pqxx::work& txn, const std::string& handler) {
-  const pqxx::result recorded =
-      txn.exec_params("SELECT partitions FROM projectord.partitionings WHERE handler = $1", handler);
-  if (!recorded.empty()) return recorded[0][0].as<std::int64_t>();
-  const pqxx::result whole = txn.exec_params("SELECT 1 FROM projectord.checkpoints WHERE handler = $1", handler);
-  if (!whole.empty()) return 1;
-  return std::nullopt;
+  const pqxx::row found = txn.exec_params1(
+      "SELECT EXISTS (SELECT 1 FROM projectord.checkpoints WHERE (handler = $1 OR left(handler, length($1) + 1) ="
+      " $1 || '/') AND handler NOT LIKE '%:rebuild'),"
+      " (SELECT partitions FROM projectord.partitionings WHERE handler = $1)",
+      handler);
+  if (!found[0].as<bool>()) return std::nullopt;
+  return found[1].is_null() ? 1 : found[1].as<std::int64_t>();
 }
 
 void record_count(pqxx::work& txn, const std::string& handler, std::int64_t count) {

@@ -91,4 +91,8 @@ TEST_CASE("a projection whose partition count changed is refused, its checkpoint
   CHECK_FALSE(adopt(db, lane("users", 0, 1, false)));
   CHECK(checkpoints_of(db, "users") == "users/0@10 {\"12\": 1}, users/1@20 {\"22\": 1}");
   CHECK(adopt(db, lane("users", 1, 2, false)));
+  // Its checkpoints deleted (its read model emptied too), it starts over under any count.
+  db.exec("DELETE FROM projectord.checkpoints WHERE handler LIKE 'users/%'");
+  CHECK(adopt(db, lane("users", 0, 3, false)));
+  CHECK(db.query_int("SELECT partitions FROM projectord.partitionings WHERE handler = 'users'") == 3);
 }
