@@ -20,6 +20,13 @@ std::string demo_config(const std::string& suffix, const std::string& source_ext
          suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix + "\"\non_error = \"dead_letter\"\n";
 }
 
+std::string closed_registrations_handler() {
+  return "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
+         "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
+         " CONSTRAINT closed CHECK (false))\"\n[[handlers.registrations.statements]]\non = \"UserRegistered\"\n"
+         "sql = \"INSERT INTO registrations (position) VALUES ($1)\"\nparams = [\"position\"]\n";
+}
+
 std::string with_http(const std::string& config, const std::string& lines) {
   const std::string listen = "listen = \"127.0.0.1:0\"\n";
   std::string text = config;

@@ -23,6 +23,10 @@ inline const std::string kWriter = PROJECTORD_DEMO_WRITER;
 std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "",
                         const std::string& codec = "eventsourcing_json_zlib");
 
+/// A `registrations` sql handler (dead_letter, max_attempts 1) of UserRegistered events whose table refuses
+/// every row until its constraint `closed` is dropped: each registration becomes a dead letter until then.
+std::string closed_registrations_handler();
+
 /// `config` (with the demo config's `listen = "127.0.0.1:0"` line) with `lines` added to its [http] section.
 std::string with_http(const std::string& config, const std::string& lines);
 

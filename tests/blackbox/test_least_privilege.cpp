@@ -56,11 +56,8 @@ std::int64_t registrations_written(const TestDatabase& db) {
 std::string least_privilege_config(const projectord::testing::WebhookReceiver& receiver) {
   return demo_config() + "\n[handlers.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:" +
          std::to_string(receiver.port()) + "/events\"\n" +
-         "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n"
-         "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
-         "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
-         " CONSTRAINT closed CHECK (false))\"\n[[handlers.registrations.statements]]\non = \"UserRegistered\"\n"
-         "sql = \"INSERT INTO registrations (position) VALUES ($1)\"\nparams = [\"position\"]\n";
+         "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n" +
+         closed_registrations_handler();
 }
 
 bool at_head(const Endpoint& http, const TestDatabase& db, std::initializer_list<const char*> handlers) {

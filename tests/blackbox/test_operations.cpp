@@ -316,11 +316,7 @@ TEST_CASE("dead letters are listed in /status, applied again by retry once fixed
   write_events(db, 40);
   const std::string config = migrated(
       db, "letters.toml",
-      demo_config() +
-          "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
-          "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
-          " CONSTRAINT closed CHECK (false))\"\n[[handlers.registrations.statements]]\non = \"UserRegistered\"\n"
-          "sql = \"INSERT INTO registrations (position) VALUES ($1)\"\nparams = [\"position\"]\n");
+      demo_config() + closed_registrations_handler());
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   const Endpoint http(daemon);
   const std::int64_t registered = db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%UserRegistered'");

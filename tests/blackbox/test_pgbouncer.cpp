@@ -155,12 +155,7 @@ TEST_CASE("behind pgbouncer a dead letter retried once its cause is fixed is app
   write_events(db, 40);
   const std::string config = migrated_pooled(
       db, "pgbouncer-letters.toml",
-      pooled(demo_config() +
-                 "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
-                 "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
-                 " CONSTRAINT closed CHECK (false))\"\n[[handlers.registrations.statements]]\non = \"UserRegistered\"\n"
-                 "sql = \"INSERT INTO registrations (position) VALUES ($1)\"\nparams = [\"position\"]\n",
-             true));
+      pooled(demo_config() + closed_registrations_handler(), true));
   DaemonProcess daemon({kBinary, "--config", config, "run"}, pooled_env(db));
   const Endpoint http(daemon);
   const std::int64_t registered = db.query_int("SELECT count(*) FROM stored_events WHERE topic LIKE '%UserRegistered'");

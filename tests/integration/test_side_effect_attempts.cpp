@@ -175,17 +175,8 @@ TEST_CASE(
   WebhookReceiver receiver([](std::size_t, const projectord::testing::ReceivedRequest&) {
     return ScriptedResponse{503};
   });
-  config::Handler handler;
-  handler.name = "hook";
-  handler.kind = "webhook";
-  handler.source = "store";
-  handler.on_error = config::OnError::dead_letter;
-  handler.max_attempts = 5;
-  handler.retry_backoff = 1ms;
-  handler.retry_backoff_max = 2ms;
-  handler.side_effect.url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/events";
-  handler.side_effect.request_timeout = 5s;
-  RunningLane lane(db, projectord::testing::generic_source(db), handler);
+  RunningLane lane(db, projectord::testing::generic_source(db),
+                   projectord::testing::webhook_handler(receiver, config::OnError::dead_letter));
   REQUIRE(eventually([&] {
     return db.query_int("SELECT count(*) FROM projectord.dead_letters WHERE handler = 'hook' AND position = 1") == 1;
   }));

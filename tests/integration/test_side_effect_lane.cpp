@@ -14,25 +14,11 @@ using projectord::testing::eventually;
 using projectord::testing::RunningLane;
 using projectord::testing::ScriptedResponse;
 using projectord::testing::TestDatabase;
+using projectord::testing::webhook_handler;
 using projectord::testing::WebhookReceiver;
 namespace config = projectord::config;
 
 namespace {
-
-config::Handler webhook_handler(const WebhookReceiver& receiver, config::OnError on_error) {
-  config::Handler handler;
-  handler.name = "hook";
-  handler.kind = "webhook";
-  handler.source = "store";
-  handler.on_error = on_error;
-  handler.max_attempts = 5;
-  handler.retry_backoff = 1ms;
-  handler.retry_backoff_max = 2ms;
-  handler.side_effect.url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/events";
-  handler.side_effect.secret = "s3cret";
-  handler.side_effect.request_timeout = 5s;
-  return handler;
-}
 
 // Requests per idempotency key.
 std::map<std::string, int> per_key(const WebhookReceiver& receiver) {

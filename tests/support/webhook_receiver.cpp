@@ -146,4 +146,20 @@ std::vector<ReceivedRequest> WebhookReceiver::requests() const {
 void WebhookReceiver::hold() { impl_->held = true; }
 void WebhookReceiver::release() { impl_->held = false; }
 
+config::Handler webhook_handler(const WebhookReceiver& receiver, config::OnError on_error) {
+  using namespace std::chrono_literals;
+  config::Handler handler;
+  handler.name = "hook";
+  handler.kind = "webhook";
+  handler.source = "store";
+  handler.on_error = on_error;
+  handler.max_attempts = 5;
+  handler.retry_backoff = 1ms;
+  handler.retry_backoff_max = 2ms;
+  handler.side_effect.url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/events";
+  handler.side_effect.secret = "s3cret";
+  handler.side_effect.request_timeout = 5s;
+  return handler;
+}
+
 }  // namespace projectord::testing

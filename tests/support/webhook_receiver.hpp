@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "config/config.hpp"
+
 namespace projectord::testing {
 
 struct ReceivedRequest {
@@ -59,5 +61,9 @@ class WebhookReceiver {
   unsigned short port_ = 0;
   std::atomic<std::size_t> most_at_once_{0};
 };
+
+/// A `webhook` handler `hook` of source `store` (tests/support/generic_store.hpp) delivering to `receiver`: five
+/// attempts a millisecond or two apart, each request signed with the secret "s3cret" and given 5 s.
+config::Handler webhook_handler(const WebhookReceiver& receiver, config::OnError on_error);
 
 }  // namespace projectord::testing
