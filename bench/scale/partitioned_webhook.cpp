@@ -1,14 +1,16 @@
 #include "bench/scale/partitioned_webhook.hpp"
 
+#include <algorithm>
 #include <map>
 #include <pqxx/nontransaction>
-#include <pqxx/transaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 #include <stdexcept>
 
 #include "bench/scale/daemon_group.hpp"
 #include "bench/scale/spread_catchup.hpp"
 #include "bench/support/store.hpp"
+#include "sources/postgres/partition_match.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
 namespace projectord::bench {
@@ -16,6 +18,8 @@ namespace projectord::bench {
 namespace {
 
 constexpr const char* kHandler = "hook";
+// eventsourcing_django's stream id column in stored_events: what the partitions hash.
+constexpr const char* kStreamId = "originator_id";
 constexpr auto kSpreadTimeout = std::chrono::minutes(1);
 constexpr auto kDeliveryTimeout = std::chrono::minutes(30);
 
@@ -40,6 +44,17 @@ bool partitions_at_head(pqxx::connection& connection, int partitions) {
           " FROM projectord.checkpoints WHERE handler = $2 OR handler LIKE $3",
           partitions, std::string(kHandler), std::string(kHandler) + "/%")[0]
       .as<bool>();
+}
+
+// Events of the partition with the most, by the condition the partitions' readers use.
+std::int64_t largest_partition(pqxx::connection& connection, int partitions) {
+  std::int64_t largest = 0;
+  for (int index = 0; index < partitions; ++index) {
+    const config::Partition partition{kHandler, index, partitions};
+    largest = std::max(largest, query_int(connection, "SELECT count(*) FROM stored_events WHERE " +
+                                                          sources::partition_match(kStreamId, partition)));
+  }
+  return largest;
 }
 
 // Counts the receiver's requests by idempotency key (`shop:POSITION`) against the store's positions.
@@ -116,6 +131,7 @@ PartitionedDelivery deliver_partitioned(const WebhookBench& bench, pqxx::connect
   const std::string with = phase + ": ";
   checks.expect(result.reached_head, with + "every partition reached the head within 30 min");
   count_deliveries(receiver, connection, result);
+  result.largest_partition = largest_partition(connection, partitions);
   checks.expect(result.undelivered == 0, with + "every event delivered at least once",
                 std::to_string(result.undelivered) + " never arrived");
   checks.expect(query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
