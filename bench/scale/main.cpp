@@ -57,8 +57,8 @@ checkpoint at the head. With `max_in_flight = 1`, so that the partitions are wha
 process (each partition's lane on a thread of its own), then K = 2 and 4 shared by 2 processes. Then, with the
 default `max_in_flight = 16`, K = 1, 2, 4 in one process with W events, to show what bounds more requests in
 flight. Prints events/s and the ratios to K = 1 of the same series, the largest partition's events (the
-delivery ends with it: events / largest is the most K can gain), every event delivered at least once and the
-duplicates. Target: near-linear in K with 1 in flight, taken as K = 4 at least 3x K = 1 in one process.
+delivery ends with it: events / largest is what K can gain when every request costs the same), every event
+delivered at least once, and the duplicates. Target: near-linear in K with 1 in flight, taken as K = 4 at least 3x K = 1 in one process.
 
 Exits 1 when a check fails: a kill not taken over within 30 s or the 5 s target missed, a read model that
 differs from the set-based reference over the whole store, a dead letter, or a projectord that does not exit
@@ -183,7 +183,7 @@ bench::PartitionedDelivery deliver(const bench::WebhookBench& bench_setup, pqxx:
             << bench::fixed(run.events_per_second(), 0) << " events/s (" << run.events << " events in "
             << bench::fixed(run.seconds, 2) << " s"
             << (base > 0 ? "; " + bench::ratio(run.events_per_second(), base) + " K = 1's" : std::string())
-            << "; largest partition " << run.largest_partition << " events: at most "
+            << "; largest partition " << run.largest_partition << " events: the spread allows "
             << bench::ratio(static_cast<double>(run.events), static_cast<double>(run.largest_partition)) << "; at most "
             << run.most_at_once << " requests at once at the receiver; " << run.duplicates << " duplicates, "
             << run.undelivered << " undelivered; load " << load_average() << ")" << std::endl;

@@ -10,8 +10,8 @@
 /// delivery is timed from that COMMIT to every partition's checkpoint at the head, polled every 20 ms. The
 /// receiver's requests are then counted by idempotency key against the store's positions: every event must
 /// have been delivered at least once; the deliveries beyond one per event are counted as duplicates. The
-/// delivery ends with its largest partition, so events / largest_partition is the most K partitions can gain
-/// over one: the hash spreads a few hundred streams unevenly.
+/// delivery ends with its largest partition, so events / largest_partition is what K partitions can gain over
+/// one when every request costs the same: the hash spreads a few hundred streams unevenly.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
