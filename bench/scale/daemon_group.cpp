@@ -94,4 +94,12 @@ std::map<pid_t, std::int64_t> leases_by_pid(pqxx::connection& connection) {
   return leases;
 }
 
+bool each_holds(pqxx::connection& connection, const DaemonGroup& group, std::int64_t share) {
+  const auto leases = leases_by_pid(connection);
+  for (const pid_t pid : group.pids()) {
+    if (!leases.contains(pid) || leases.at(pid) != share) return false;
+  }
+  return true;
+}
+
 }  // namespace projectord::bench

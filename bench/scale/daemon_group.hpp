@@ -61,4 +61,7 @@ class DaemonGroup {
 /// a daemon that holds none is not listed.
 std::map<pid_t, std::int64_t> leases_by_pid(pqxx::connection& connection);
 
+/// True when each of the group's daemons holds `share` leases (leases_by_pid).
+bool each_holds(pqxx::connection& connection, const DaemonGroup& group, std::int64_t share);
+
 }  // namespace projectord::bench

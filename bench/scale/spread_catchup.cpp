@@ -39,15 +39,6 @@ void start_from_scratch(const Projectord& projectord, pqxx::connection& connecti
   settle(connection);
 }
 
-// Each of the group's daemons holds `share` leases.
-bool spread(pqxx::connection& connection, const DaemonGroup& group, std::int64_t share) {
-  const auto leases = leases_by_pid(connection);
-  for (const pid_t pid : group.pids()) {
-    if (!leases.contains(pid) || leases.at(pid) != share) return false;
-  }
-  return true;
-}
-
 // One check for the twelve models: each equals the set-based reference over the store.
 void check_models(Checks& checks, pqxx::connection& connection, const std::string& phase) {
   create_like(connection, kUsersReference, users_table(0));
@@ -104,7 +95,7 @@ SpreadCatchUp catch_up_with(const Projectord& projectord, pqxx::connection& conn
   DaemonGroup group(projectord, work_dir);
   const auto started = Clock::now();
   for (int i = 0; i < processes; ++i) group.start();
-  if (!group.wait_until([&] { return spread(connection, group, share); }, kSpreadTimeout, "spreading")) {
+  if (!group.wait_until([&] { return each_holds(connection, group, share); }, kSpreadTimeout, "spreading")) {
     throw std::runtime_error(phase + ": " + processes_text(processes) + " did not spread the handlers evenly in 1 min");
   }
   result.spread_seconds = seconds_since(started);

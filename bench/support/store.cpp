@@ -156,7 +156,8 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
   // No HTTP unless asked: another daemon on the machine may hold the default port.
   config << "[http]\nlisten = " << toml_string(options.http_listen) << "\n\n";
   if (options.source_toml.empty()) {
-    config << "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
+    config << "[sources." << kSourceName
+           << "]\npreset = \"eventsourcing_django\"\napplication_name = " << toml_string(kApplication)
            << "\ncodec = \"eventsourcing_json\"\n"
            << options.extra_source_lines;
   } else {

@@ -21,6 +21,8 @@ namespace projectord::bench {
 
 inline constexpr std::string_view kApplication = "Shop";
 inline constexpr std::uint64_t kSeed = 42;
+/// The config's source of the store: events carry its name (and side effects' idempotency keys start with it).
+inline constexpr std::string_view kSourceName = "shop";
 
 /// `url` (conninfo or URI) with its database replaced by `database`, as a keyword=value conninfo.
 std::string with_database(const std::string& url, const std::string& database);

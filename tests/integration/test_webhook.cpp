@@ -190,6 +190,19 @@ TEST_CASE("a webhook has at most max_in_flight requests out, and every delivery 
   CHECK(receiver.most_at_once() == 4);  // side by side, never more
 }
 
+TEST_CASE("a receiver with a latency answers each request that long after it came, requests side by side") {
+  WebhookReceiver receiver(always(200));
+  receiver.answer_after(300ms);
+  auto hook = webhook(url(receiver), "", "", 4);
+  const auto start = std::chrono::steady_clock::now();
+  const auto outcomes = hook->deliver(events(8));
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(std::all_of(outcomes.begin(), outcomes.end(),
+                    [](const DeliveryOutcome& o) { return o.kind == DeliveryOutcome::Kind::delivered; }));
+  CHECK(receiver.most_at_once() == 4);  // a latency on one request does not hold up the others
+  CHECK(took >= 600ms);                 // 8 requests, 4 at a time: two rounds of the latency at least
+}
+
 TEST_CASE("over https the receiver's certificate must chain to a trusted CA and name the host") {
   TempDir dir;
   const auto localhost = projectord::testing::tls_files(dir.path.string(), "localhost");

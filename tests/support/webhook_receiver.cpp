@@ -51,6 +51,7 @@ struct WebhookReceiver::Impl {
   mutable std::mutex mutex;
   std::vector<ReceivedRequest> received;
   std::atomic<bool> held{false};
+  std::atomic<std::chrono::milliseconds::rep> latency_ms{0};
   std::atomic<std::size_t> in_progress{0};
   std::thread thread;
 
@@ -79,6 +80,10 @@ struct WebhookReceiver::Impl {
         received.push_back(copy);
       }
       net::steady_timer wait(co_await net::this_coro::executor);
+      if (const auto latency = std::chrono::milliseconds(latency_ms.load()); latency.count() > 0) {
+        wait.expires_after(latency);
+        co_await wait.async_wait(net::use_awaitable);
+      }
       while (held) {
         wait.expires_after(std::chrono::milliseconds(1));
         co_await wait.async_wait(net::use_awaitable);
@@ -145,6 +150,7 @@ std::vector<ReceivedRequest> WebhookReceiver::requests() const {
 
 void WebhookReceiver::hold() { impl_->held = true; }
 void WebhookReceiver::release() { impl_->held = false; }
+void WebhookReceiver::answer_after(std::chrono::milliseconds latency) { impl_->latency_ms = latency.count(); }
 
 config::Handler webhook_handler(const WebhookReceiver& receiver, config::OnError on_error) {
   using namespace std::chrono_literals;

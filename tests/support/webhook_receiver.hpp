@@ -1,11 +1,14 @@
 #pragma once
 /// An HTTP(S) receiver for webhook tests, on 127.0.0.1 and a free port, on a thread of its own: it records
 /// every request and answers what the test's responder says. It keeps connections alive, counts requests in
-/// progress (the most at once), and can hold its answers until released.
+/// progress (the most at once), can hold its answers until released, and can answer each request only after a
+/// fixed latency, as a slow receiver does: each request waits on a timer of its own, so answers to requests in
+/// progress on several connections overlap rather than queue.
 ///
 /// For https it is given a certificate chain and key (PEM files); tls_files() makes a throwaway CA and a
 /// server certificate for a host name with the openssl command into a directory.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -54,6 +57,9 @@ class WebhookReceiver {
   /// Answers wait (with the request counted in progress) until release().
   void hold();
   void release();
+
+  /// Each answer waits `latency` after its request arrived (counted in progress meanwhile); zero: at once.
+  void answer_after(std::chrono::milliseconds latency);
 
  private:
   struct Impl;
