@@ -72,7 +72,7 @@ Result<void> adopt_partitioning(pqxx::work& txn, const config::Handler& lane) {
   const std::string handler = lane.partition ? lane.partition->handler : lane.name;
   const std::int64_t count = lane.partition ? lane.partition->count : 1;
   // The lanes of one handler start together, in any process: one at a time decides.
-  txn.exec_params0("SELECT pg_advisory_xact_lock(hashtext('projectord.partitionings'), hashtext($1))", handler);
+  txn.exec_params1("SELECT pg_advisory_xact_lock(hashtext('projectord.partitionings'), hashtext($1))", handler);
   const std::optional<std::int64_t> recorded = recorded_count(txn, handler);
   if (recorded == count) return {};
   if (!recorded) {
