@@ -35,17 +35,6 @@ std::optional<std::int64_t> recorded_count(pqxx::work& txn, const std::string& h
   return found[1].is_null() ? 1 : found[1].as<std::int64_t>();
 }
 
-void record_count(pqxx::work& txn, const std::string& handler, std::int64_t count) {
-  if (count <= 1) {
-    txn.exec_params0("DELETE FROM projectord.partitionings WHERE handler = $1", handler);
-    return;
-  }
-  txn.exec_params0(
-      "INSERT INTO projectord.partitionings (handler, partitions) VALUES ($1, $2)"
-      " ON CONFLICT (handler) DO UPDATE SET partitions = EXCLUDED.partitions, since = now()",
-      handler, count);
-}
-
 // Every new partition's checkpoint becomes the least of the old ones (holes and anchor with it); the old
 // checkpoints, and the attempts counted under their names, go.
 void carry_over(pqxx::work& txn, const std::string& handler, std::int64_t from, std::int64_t to) {
@@ -70,15 +59,26 @@ void carry_over(pqxx::work& txn, const std::string& handler, std::int64_t from, 
 
 }  // namespace
 
+void record_partitioning(pqxx::work& txn, const std::string& handler, std::int64_t count) {
+  if (count <= 1) {
+    txn.exec_params0("DELETE FROM projectord.partitionings WHERE handler = $1", handler);
+    return;
+  }
+  txn.exec_params0(
+      "INSERT INTO projectord.partitionings (handler, partitions) VALUES ($1, $2)"
+      " ON CONFLICT (handler) DO UPDATE SET partitions = EXCLUDED.partitions, since = now()",
+      handler, count);
+}
+
 Result<void> adopt_partitioning(pqxx::work& txn, const config::Handler& lane) {
   const std::string handler = lane.partition ? lane.partition->handler : lane.name;
   const std::int64_t count = lane.partition ? lane.partition->count : 1;
   // The lanes of one handler start together, in any process: one at a time decides.
-  txn.exec_params("SELECT pg_advisory_xact_lock(hashtext('projectord.partitionings'), hashtext($1))", handler);
+  txn.exec_params1("SELECT pg_advisory_xact_lock(hashtext('projectord.partitionings'), hashtext($1))", handler);
   const std::optional<std::int64_t> recorded = recorded_count(txn, handler);
   if (recorded == count) return {};
   if (!recorded) {
-    record_count(txn, handler, count);
+    record_partitioning(txn, handler, count);
     return {};
   }
   if (!lane.is_side_effect) {
@@ -86,10 +86,11 @@ Result<void> adopt_partitioning(pqxx::work& txn, const config::Handler& lane) {
                 " partition(s) and is configured with " + std::to_string(count) +
                 ": its read model holds each partition's events up to that partition's own position, which no other"
                 " count continues from. Set partitions = " + std::to_string(*recorded) +
-                " again, or empty its read model and delete its checkpoints to project it again from the start");
+                " again, or rebuild it (a rebuild replays it into a fresh read model in the configured count), or"
+                " empty its read model and delete its checkpoints to project it again from the start");
   }
   carry_over(txn, handler, *recorded, count);
-  record_count(txn, handler, count);
+  record_partitioning(txn, handler, count);
   spdlog::warn("handler={} event=repartitioned from={} to={} action=\"every partition resumes at the least old"
                " checkpoint; events after it are delivered again\"",
                handler, *recorded, count);

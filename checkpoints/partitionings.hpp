@@ -20,6 +20,9 @@ namespace projectord::checkpoints {
 /// The checkpoint names of `handler` kept in `count` partitions: NAME/0 .. NAME/K-1, or NAME itself for one.
 std::vector<std::string> partition_checkpoints(const std::string& handler, std::int64_t count);
 
+/// Records that `handler`'s checkpoints are kept in `count` partitions (one: no record).
+void record_partitioning(pqxx::work& txn, const std::string& handler, std::int64_t count);
+
 /// Called by each lane of a handler (`lane` its config: NAME or a partition of NAME) in a transaction of its
 /// own before it loads its checkpoint: records the handler's partition count where no checkpoint of it exists
 /// yet, and brings a side effect's checkpoints to a new count. Errors: a projection whose count changed.

@@ -1,8 +1,10 @@
 #include "checkpoints/rebuilds.hpp"
 
 #include <pqxx/result>
+#include <string_view>
 
 #include "checkpoints/checkpoint_store.hpp"
+#include "checkpoints/partitionings.hpp"
 
 namespace projectord::rebuild {
 
@@ -12,10 +14,21 @@ namespace {
 // most 48 characters (config/loader.cpp), so both schema names stay within PostgreSQL's 63.
 std::string retired_schema(const std::string& handler) { return "projectord_o_" + handler; }
 
+// The condition on `column` that holds for handler $1's checkpoint (or lease) names in any partition count:
+// NAME and NAME/INDEX (daemon/partition_lanes), each followed by `suffix`.
+std::string names_of(std::string_view column, std::string_view suffix) {
+  const std::string c(column);
+  const std::string tail(suffix);
+  return "(" + c + " = $1 || '" + tail + "' OR (left(" + c + ", length($1) + 1) = $1 || '/' AND substr(" + c +
+         ", length($1) + 2) ~ '^[0-9]+" + tail + "$'))";
+}
+
+constexpr std::string_view kShadow = ":rebuild";
+
 }  // namespace
 
 std::string shadow_schema(const std::string& handler) { return "projectord_r_" + handler; }
-std::string shadow_checkpoint(const std::string& handler) { return handler + ":rebuild"; }
+std::string shadow_checkpoint(const std::string& lane) { return lane + std::string(kShadow); }
 
 std::optional<std::string> refusal(const config::Handler& handler) {
   if (handler.is_side_effect) {
@@ -24,8 +37,8 @@ std::optional<std::string> refusal(const config::Handler& handler) {
   }
   if (handler.partition) {
     return "handler " + handler.name + " is a partition of handler " + handler.partition->handler +
-           ", whose partitions share one read model: a blue/green rebuild replaces it whole, and a partitioned"
-           " handler's partitions are not rebuilt together";
+           ", whose partitions share one read model: rebuild " + handler.partition->handler +
+           ", which rebuilds all its partitions together";
   }
   if (handler.table.find('.') != std::string::npos) {
     return "handler " + handler.name + " writes the schema-qualified table " + handler.table +
@@ -38,7 +51,7 @@ namespace {
 
 void clear_shadow(pqxx::work& txn, const std::string& handler) {
   txn.exec0("DROP SCHEMA IF EXISTS " + txn.quote_name(shadow_schema(handler)) + " CASCADE");
-  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE handler = $1", shadow_checkpoint(handler));
+  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE " + names_of("handler", kShadow), handler);
 }
 
 }  // namespace
@@ -48,12 +61,15 @@ void abandon(pqxx::work& txn, const std::string& handler) {
   txn.exec_params0("DELETE FROM projectord.rebuilds WHERE handler = $1", handler);
 }
 
-void begin(pqxx::work& txn, const std::string& handler, const std::string& requested_by) {
+void begin(pqxx::work& txn, const std::string& handler, const std::string& requested_by, std::int64_t partitions) {
   clear_shadow(txn, handler);
+  // Created here, once: the K lanes of a partitioned handler would race to create it.
+  txn.exec0("CREATE SCHEMA " + txn.quote_name(shadow_schema(handler)));
   txn.exec_params0(
-      "INSERT INTO projectord.rebuilds (handler, shadow_schema, requested_by) VALUES ($1, $2, $3)"
-      " ON CONFLICT (handler) DO UPDATE SET requested_by = EXCLUDED.requested_by, started_at = now()",
-      handler, shadow_schema(handler), requested_by);
+      "INSERT INTO projectord.rebuilds (handler, shadow_schema, requested_by, partitions) VALUES ($1, $2, $3, $4)"
+      " ON CONFLICT (handler) DO UPDATE SET requested_by = EXCLUDED.requested_by, started_at = now(),"
+      " partitions = EXCLUDED.partitions",
+      handler, shadow_schema(handler), requested_by, partitions);
 }
 
 void enter_shadow(pqxx::connection& connection, const std::string& handler, postgres::SessionSettings& settings) {
@@ -65,13 +81,13 @@ void enter_shadow(pqxx::connection& connection, const std::string& handler, post
   settings.set(connection, "search_path", schema + ", " + live_path);
 }
 
-std::vector<std::string> in_progress(pqxx::connection& connection) {
+std::vector<InProgress> in_progress(pqxx::connection& connection) {
   pqxx::read_transaction txn(connection);
-  std::vector<std::string> handlers;
-  for (const auto& row : txn.exec("SELECT handler FROM projectord.rebuilds ORDER BY handler")) {
-    handlers.push_back(row[0].as<std::string>());
+  std::vector<InProgress> rebuilds;
+  for (const auto& row : txn.exec("SELECT handler, partitions FROM projectord.rebuilds ORDER BY handler")) {
+    rebuilds.push_back({row[0].as<std::string>(), row[1].as<std::int64_t>()});
   }
-  return handlers;
+  return rebuilds;
 }
 
 LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, const std::string& shadow) {
@@ -88,11 +104,39 @@ LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, cons
   return place;
 }
 
-Position live_position(pqxx::connection& connection, const std::string& handler) {
-  return checkpoints::stored_position(connection, handler).value_or(0);
+Position live_position(pqxx::connection& connection, const std::string& lane) {
+  return checkpoints::stored_position(connection, lane).value_or(0);
 }
 
-Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler) {
+namespace {
+
+// Each shadow checkpoint becomes the live one of its name; the live checkpoints of another partition count go,
+// and the count is recorded. Every live lease of the handler gets a new epoch: a lane holding one (in another
+// process: this one's stopped for the swap) fails its next commit, and its next session loads the swapped
+// checkpoint.
+void hand_over_checkpoints(pqxx::work& txn, const std::string& handler, std::int64_t partitions) {
+  const std::string live = names_of("handler", "");
+  const std::string shadow = names_of("handler", kShadow);
+  const std::string live_name = "left(handler, -" + std::to_string(kShadow.size()) + ")";
+  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE " + live + " AND handler NOT IN (SELECT " + live_name +
+                       " FROM projectord.checkpoints WHERE " + shadow + ")",
+                   handler);
+  txn.exec_params0(
+      "INSERT INTO projectord.checkpoints (handler, source, position, events_applied, holes, anchor_position,"
+      " anchor_fingerprint) SELECT " + live_name + ", source, position, events_applied, holes, anchor_position,"
+      " anchor_fingerprint FROM projectord.checkpoints WHERE " + shadow +
+      " ON CONFLICT (handler) DO UPDATE SET source = EXCLUDED.source, position = EXCLUDED.position,"
+      " events_applied = EXCLUDED.events_applied, holes = EXCLUDED.holes, anchor_position ="
+      " EXCLUDED.anchor_position, anchor_fingerprint = EXCLUDED.anchor_fingerprint, updated_at = now()",
+      handler);
+  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE " + shadow, handler);
+  txn.exec_params0("UPDATE projectord.leases SET epoch = epoch + 1 WHERE " + names_of("name", ""), handler);
+  checkpoints::record_partitioning(txn, handler, partitions);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler, std::int64_t partitions) {
   const std::string shadow = shadow_schema(handler);
   const std::string retired = retired_schema(handler);
   std::vector<std::string> tables;
@@ -124,15 +168,7 @@ Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handle
   }
   txn.exec0("DROP SCHEMA " + txn.quote_name(retired) + " CASCADE");
   txn.exec0("DROP SCHEMA " + txn.quote_name(shadow) + " CASCADE");
-  txn.exec_params0(
-      "INSERT INTO projectord.checkpoints (handler, source, position, events_applied, holes, anchor_position,"
-      " anchor_fingerprint) SELECT $1, source, position, events_applied, holes, anchor_position, anchor_fingerprint"
-      " FROM projectord.checkpoints WHERE handler = $2"
-      " ON CONFLICT (handler) DO UPDATE SET source = EXCLUDED.source, position = EXCLUDED.position,"
-      " events_applied = EXCLUDED.events_applied, holes = EXCLUDED.holes, anchor_position ="
-      " EXCLUDED.anchor_position, anchor_fingerprint = EXCLUDED.anchor_fingerprint, updated_at = now()",
-      handler, shadow_checkpoint(handler));
-  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE handler = $1", shadow_checkpoint(handler));
+  hand_over_checkpoints(txn, handler, partitions);
   txn.exec_params0("DELETE FROM projectord.rebuilds WHERE handler = $1", handler);
   return tables;
 }

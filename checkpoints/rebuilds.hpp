@@ -8,9 +8,20 @@
 /// one transaction swaps: every table of the shadow schema takes the place of the live table of that name,
 /// the live checkpoint takes the shadow's position, and the rebuild's rows go. Then a fresh live lane starts.
 ///
-/// `projectord.rebuilds` remembers a rebuild in progress, so that `run` resumes it after a crash from the
-/// shadow checkpoint; the swap is one transaction, so a crash in it leaves either the old or the new model.
+/// A partitioned handler (checkpoints/partitionings.hpp) is rebuilt whole: its K rebuild lanes replay their
+/// partitions into the one shadow schema of the handler, each under its own checkpoint (`NAME/p:rebuild`), and
+/// one swap moves all K checkpoints to their live names and records the count, leaving no checkpoint of another
+/// count behind: a rebuild is how a projection's partition count changes.
+///
+/// The swap raises the epoch of every live lease of the handler (checkpoints/leases.hpp): a live lane that
+/// another process runs commits nothing more from the checkpoint it had, and takes the lease again from the
+/// swapped one.
+///
+/// `projectord.rebuilds` remembers a rebuild in progress and its partition count, so that `run` resumes it
+/// after a crash from the shadow checkpoints; the swap is one transaction, so a crash in it leaves either the
+/// old or the new model.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <pqxx/connection>
 #include <pqxx/transaction>
@@ -28,24 +39,32 @@ namespace projectord::rebuild {
 /// rebuild lane retries with backoff.
 inline constexpr std::chrono::milliseconds kSwapLockTimeout{2000};
 
+/// The shadow schema of `handler` (the handler's name, a partitioned one's too).
 std::string shadow_schema(const std::string& handler);
-std::string shadow_checkpoint(const std::string& handler);
+/// The shadow checkpoint of `lane` (NAME, or a partition's NAME/p).
+std::string shadow_checkpoint(const std::string& lane);
 
-/// Why this handler cannot be rebuilt blue/green, or nothing.
+/// Why this handler (or lane: a partition is refused, its handler is rebuilt whole) cannot be rebuilt
+/// blue/green, or nothing.
 std::optional<std::string> refusal(const config::Handler& handler);
 
-/// A fresh rebuild: drops what an earlier one left (shadow schema, shadow checkpoint) and records this one.
-void begin(pqxx::work& txn, const std::string& handler, const std::string& requested_by);
+/// A fresh rebuild of `handler` in `partitions`: drops what an earlier one left (shadow schema, shadow
+/// checkpoints of any count), creates the shadow schema and records this rebuild. Once for all its lanes.
+void begin(pqxx::work& txn, const std::string& handler, const std::string& requested_by, std::int64_t partitions);
 
-/// Gives a rebuild up: its shadow schema, checkpoint and record go; the live model stays as it is.
+/// Gives a rebuild up: its shadow schema, checkpoints and record go; the live model stays as it is.
 void abandon(pqxx::work& txn, const std::string& handler);
 
 /// Creates the shadow schema if needed and puts it first on the connection's search_path, through `settings`
 /// (for the session, or for each transaction behind a transaction pooler).
 void enter_shadow(pqxx::connection& connection, const std::string& handler, postgres::SessionSettings& settings);
 
-/// The handlers whose rebuild was in progress when the daemon last stopped.
-std::vector<std::string> in_progress(pqxx::connection& connection);
+/// A rebuild in progress when the daemon last stopped.
+struct InProgress {
+  std::string handler;
+  std::int64_t partitions = 1;  ///< the count its shadow checkpoints were kept in
+};
+std::vector<InProgress> in_progress(pqxx::connection& connection);
 
 /// Where the live lane, whose search_path is the transaction's with `shadow` left out, finds `table`.
 struct LivePlace {
@@ -56,11 +75,11 @@ LivePlace live_place(pqxx::transaction_base& txn, const std::string& table, cons
 
 /// The live lane's checkpoint position (0 when it has none): once the live lane stopped, the least the
 /// rebuild's must reach before its model holds everything the live one did.
-Position live_position(pqxx::connection& connection, const std::string& handler);
+Position live_position(pqxx::connection& connection, const std::string& lane);
 
-/// The swap, in the caller's transaction, between the rebuild lane's transactions and after the live lane
-/// stopped: returns the tables swapped in, or an error when the shadow holds none (a setup whose names are
-/// schema-qualified would have written the live tables).
-Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler);
+/// The swap of `handler` rebuilt in `partitions`, in the caller's transaction, between the rebuild lanes'
+/// transactions and after every live lane of this process stopped: returns the tables swapped in, or an error
+/// when the shadow holds none (a setup whose names are schema-qualified would have written the live tables).
+Result<std::vector<std::string>> swap(pqxx::work& txn, const std::string& handler, std::int64_t partitions);
 
 }  // namespace projectord::rebuild

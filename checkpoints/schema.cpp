@@ -28,11 +28,14 @@ std::vector<std::string> install_schema_sql() {
       " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, handler text NOT NULL, source text NOT NULL,"
       " position bigint NOT NULL, stream_id text, event_type text, payload text, error text NOT NULL,"
       " attempts integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (handler, position))",
-      // A rebuild in progress: its shadow schema and checkpoint (handler + ':rebuild') survive a crash, and
-      // `run` resumes it. The row goes in the swap's transaction.
+      // A rebuild in progress: its shadow schema and checkpoints (each lane's name + ':rebuild') survive a
+      // crash, and `run` resumes it. The row goes in the swap's transaction.
       "CREATE TABLE IF NOT EXISTS projectord.rebuilds ("
       " handler text PRIMARY KEY, shadow_schema text NOT NULL, requested_by text NOT NULL,"
       " started_at timestamptz NOT NULL DEFAULT now())",
+      // The partition count the rebuild replays in: its shadow checkpoints (NAME/p:rebuild) are positions of
+      // that count's partitions, which a resume under another count cannot continue from.
+      "ALTER TABLE projectord.rebuilds ADD COLUMN IF NOT EXISTS partitions integer NOT NULL DEFAULT 1",
       // Which process runs a checkpoint (a handler, or a rebuild's NAME:rebuild) until `expires_at`
       // (checkpoints/leases.hpp). `epoch` rises with every take: a checkpoint moves only while its lane's
       // epoch is the row's. `owner` is unique to one run of a process; `host` and `pid` name it for people.

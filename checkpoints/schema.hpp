@@ -8,7 +8,7 @@
 
 namespace projectord::checkpoints {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 std::vector<std::string> install_schema_sql();
 std::vector<std::string> uninstall_schema_sql();

@@ -42,8 +42,12 @@ constexpr const char* kStandingBy = "standing by: another process runs handler "
 
 std::optional<RebuildMode> rebuild_mode(const config::Handler& handler, const LaneOptions& options) {
   if (!options.rebuild) return std::nullopt;
-  return RebuildMode(handler.name, {options.rebuild->fresh, options.rebuild->requested_by, options.rebuild->max_rate,
-                                    checkpoints::tracking_table_of(handler)});
+  const config::Partition whole{handler.name, 0, 1};
+  const config::Partition& partition = handler.partition.value_or(whole);
+  return RebuildMode(partition.handler, handler.name,
+                     {options.rebuild->fresh, options.rebuild->requested_by, options.rebuild->max_rate,
+                      checkpoints::tracking_table_of(handler), options.rebuild->cohort, partition.index,
+                      partition.count});
 }
 
 // The handler's checkpoints were kept in another partition count than its config has, and it is a projection
@@ -399,12 +403,14 @@ class Lane::Impl {
     return wait_or_stop(std::chrono::ceil<std::chrono::milliseconds>(due - clock_.now()));
   }
 
-  // The live lane has stopped and this one is at the head: the shadow takes the live model's place.
+  // The live lane has stopped and this one is at the head: the shadow takes the live model's place, once the
+  // other partitions' rebuild lanes are there too.
   void swap_in(pqxx::connection& target) {
-    update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
-    const Result<void> swapped = rebuild_->swap_in(target, position_);
-    if (!swapped) {
-      update([&](LaneStatus& s) { s.last_error = swapped.error(); });
+    update([&](LaneStatus& s) { s.busy_since.reset(); });
+    const std::optional<Result<void>> swapped = rebuild_->swap_in(target, position_, stop_);
+    if (!swapped) return;
+    if (!*swapped) {
+      update([&](LaneStatus& s) { s.last_error = swapped->error(); });
       return;
     }
     update([&](LaneStatus& s) {

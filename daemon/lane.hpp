@@ -33,6 +33,7 @@
 #include "handlers/projection_handler.hpp"
 #include "daemon/lane/dead_letter_requests.hpp"
 #include "daemon/lane/handler_lease.hpp"
+#include "daemon/lane/rebuild_cohort.hpp"
 #include "daemon/lane_status.hpp"
 
 namespace projectord {
@@ -46,7 +47,7 @@ struct LaneOptions {
   std::function<void(Position)> on_checkpoint{};
 
   /// Rebuild mode (checkpoints/rebuilds.hpp): the lane builds the shadow copy of the handler's read model under
-  /// the checkpoint NAME:rebuild and ends by swapping it in.
+  /// the checkpoint NAME:rebuild (a partition's NAME/p:rebuild) and ends by swapping it in with its cohort.
   struct Rebuild {
     bool fresh = false;        ///< drop what an earlier rebuild left and record this one (else: resume)
     std::string requested_by;  ///< "http", "SIGUSR1", ... for projectord.rebuilds
@@ -54,6 +55,8 @@ struct LaneOptions {
     /// Asked between transactions whenever the lane is at the head; true once the live lane has stopped, so
     /// that the swap may run. Must not block.
     std::function<bool()> may_swap;
+    /// The rebuild lanes of the handler, one per partition (daemon/lane/rebuild_cohort.hpp); outlives the lane.
+    RebuildCohort* cohort = nullptr;
   };
   std::optional<Rebuild> rebuild{};
 };

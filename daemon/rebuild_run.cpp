@@ -2,8 +2,13 @@
 
 namespace projectord {
 
-RebuildRun::RebuildRun(std::string requested_by, std::int64_t max_rate, Clock::time_point started)
-    : requested_by_(std::move(requested_by)), max_rate_(max_rate), started_(started) {}
+RebuildRun::RebuildRun(std::string requested_by, std::int64_t max_rate, Clock::time_point started,
+                       std::shared_ptr<RebuildCohort> cohort, std::int64_t member)
+    : requested_by_(std::move(requested_by)),
+      max_rate_(max_rate),
+      started_(started),
+      cohort_(std::move(cohort)),
+      member_(member) {}
 
 std::function<bool()> RebuildRun::swap_gate(std::function<void()> stop_live) {
   return [this, stop_live = std::move(stop_live)] {
@@ -16,7 +21,8 @@ std::function<bool()> RebuildRun::swap_gate(std::function<void()> stop_live) {
 }
 
 http::RebuildStatus RebuildRun::status() const {
-  return {asked_ ? "swapping" : "replaying", requested_by_, max_rate_, started_, run_->lane->status()};
+  const char* phase = cohort_->waiting(member_) ? "waiting_for_partitions" : asked_ ? "swapping" : "replaying";
+  return {phase, requested_by_, max_rate_, started_, run_->lane->status()};
 }
 
 std::optional<http::RebuildStatus> RebuildRun::failure() const {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 #include <pqxx/connection>
@@ -43,7 +44,7 @@ namespace {
 
 struct Startup {
   bool ready = false;                           ///< schema present and of this version, or server unreachable
-  std::vector<std::string> rebuilds_to_resume;  ///< rebuilds a previous run left in progress
+  std::vector<rebuild::InProgress> rebuilds_to_resume;  ///< rebuilds a previous run left in progress
 };
 
 // A missing or outdated schema, or one this role may not read, is a start-up misconfiguration: refuse to
@@ -84,7 +85,7 @@ class Service {
   Service(const std::string& database_url, RunOptions options);
 
   /// Starts the lanes (resuming `rebuilds_to_resume`), the control channel and the HTTP server.
-  Result<void> start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume);
+  Result<void> start(const config::Config& config, const std::vector<rebuild::InProgress>& rebuilds_to_resume);
   /// Runs until the supervisor is idle; returns the process exit code.
   int run();
 
@@ -130,10 +131,12 @@ Service::Service(const std::string& database_url, RunOptions options)
       database_url_(database_url) {}
 
 // Whatever throws here is a start-up error too (a server message is one line of the log).
-Result<void> Service::start(const config::Config& config, const std::vector<std::string>& rebuilds_to_resume) try {
+Result<void> Service::start(const config::Config& config, const std::vector<rebuild::InProgress>& rebuilds_to_resume) try {
   if (auto started = supervisor_.apply(config); !started) return started;
   if (config.handlers.empty()) spdlog::warn("event=no_handlers config={}", log_value(config.file));
-  for (const std::string& handler : rebuilds_to_resume) supervisor_.start_rebuild(handler, "resume", true);
+  for (const rebuild::InProgress& rebuild : rebuilds_to_resume) {
+    supervisor_.start_rebuild(rebuild.handler, "resume", true, std::nullopt, rebuild.partitions);
+  }
   apply_control_settings();
   if (!config.http.listen.empty()) {
     const auto listen = http::split_listen(config.http.listen);
@@ -269,13 +272,13 @@ void Service::reload() {
 }
 
 void Service::rebuild_marked_handlers() {
-  bool any = false;
+  // A partitioned handler's lanes name it once: it is rebuilt whole.
+  std::set<std::string> marked;
   for (const auto& [name, handler] : supervisor_.config().handlers) {
-    if (!handler.rebuild_on_signal) continue;
-    any = true;
-    supervisor_.start_rebuild(name, "SIGUSR1", false);
+    if (handler.rebuild_on_signal) marked.insert(handler.partition ? handler.partition->handler : name);
   }
-  if (!any) spdlog::warn("event=rebuild_signal_ignored reason=\"no handler has rebuild_on_signal = true\"");
+  for (const std::string& name : marked) supervisor_.start_rebuild(name, "SIGUSR1", false);
+  if (marked.empty()) spdlog::warn("event=rebuild_signal_ignored reason=\"no handler has rebuild_on_signal = true\"");
 }
 
 StatusSummary Service::status_summary() const {

@@ -200,46 +200,79 @@ void Supervisor::start(Pending pending) {
   lanes_.add(std::move(run));
 }
 
-void Supervisor::start_rebuild(const std::string& name, const std::string& requested_by, bool resume,
-                               std::optional<std::int64_t> max_rate) {
-  if (stopping_) return;
-  if (rebuilds_.contains(name)) {
-    spdlog::info("handler={} event=rebuild_ignored requested_by={} reason=\"one is running\"", name,
-                 log_value(requested_by));
-    return;
+namespace {
+
+// The handler a rebuild request names, as a rebuild sees it: the configured handler, or a partitioned handler's
+// whole (its first lane's settings under the handler's name), which is rebuilt with all its partitions.
+config::Handler rebuilt_handler(const config::Config& config, const std::string& name,
+                                const std::vector<std::string>& lanes) {
+  config::Handler handler = config.handlers.at(lanes.front());
+  if (handler.partition && handler.partition->handler == name) {
+    handler.name = name;
+    handler.partition.reset();
   }
-  // A partitioned handler named whole is refused as each of its partitions is.
+  return handler;
+}
+
+}  // namespace
+
+void Supervisor::start_rebuild(const std::string& name, const std::string& requested_by, bool resume,
+                               std::optional<std::int64_t> max_rate, std::int64_t resumed_partitions) {
+  if (stopping_) return;
   const std::vector<std::string> lanes = lanes_named(config_, name);
-  const auto configured = config_.handlers.find(lanes.empty() ? name : lanes.front());
-  if (configured == config_.handlers.end()) {
+  if (lanes.empty()) {
     spdlog::warn("handler={} event=rebuild_ignored reason={}", name, log_value("no such handler in " + config_.file));
     return;
   }
-  const config::Handler& handler = configured->second;
+  const config::Handler handler = rebuilt_handler(config_, name, lanes);
   if (const auto refused = rebuild::refusal(handler)) {
     spdlog::error("handler={} event=rebuild_refused error={}", name, log_value(*refused));
     return;
   }
-  auto projection = handlers::make_projection(handler);
-  if (!projection) {
-    spdlog::error("handler={} event=rebuild_refused error={}", name, log_value(projection.error()));
+  if (any_rebuilding(lanes)) {
+    spdlog::info("handler={} event=rebuild_ignored requested_by={} reason=\"one is running\"", name,
+                 log_value(requested_by));
     return;
   }
-  auto rebuild = std::make_unique<RebuildRun>(requested_by, max_rate.value_or(handler.rebuild_max_rate), clock_.now());
-  LaneOptions options{
-      .exit_when_caught_up = false,
-      .synchronous_commit = config_.synchronous_commit,
-      .pooling = config_.pooling,
-      .progress_window = progress_window(config_),
-      .rebuild = LaneOptions::Rebuild{
-          !resume, requested_by, rebuild->max_rate(),
-          rebuild->swap_gate([this, name] { net::post(io_, [this, name] { stop_live_for_swap(name); }); })}};
-  rebuild->set_lane(launch(handler, std::move(*projection), std::move(options)));
-  spdlog::info("handler={} event=rebuild_{} requested_by={} max_rate={}", name, resume ? "resumed" : "requested",
-               log_value(requested_by), rebuild->max_rate());
-  std::lock_guard lock(mutex_);
-  failed_rebuilds_.erase(name);
-  rebuilds_[name] = std::move(rebuild);
+  std::vector<std::unique_ptr<handlers::ProjectionHandler>> projections;
+  for (const std::string& lane : lanes) {
+    auto projection = handlers::make_projection(config_.handlers.at(lane));
+    if (!projection) {
+      spdlog::error("handler={} event=rebuild_refused error={}", name, log_value(projection.error()));
+      return;
+    }
+    projections.push_back(std::move(*projection));
+  }
+  const auto partitions = static_cast<std::int64_t>(lanes.size());
+  if (resume && resumed_partitions != partitions) {
+    // Its shadow checkpoints are positions of other partitions than the configured ones: it starts over.
+    spdlog::warn("handler={} event=rebuild_restarted reason=\"partition count changed\" from={} to={}", name,
+                 resumed_partitions, partitions);
+    resume = false;
+  }
+  const std::int64_t rate = max_rate.value_or(handler.rebuild_max_rate);
+  // Shared by the lanes' runs, which end one by one; the last one's run lets it go.
+  const auto cohort = std::make_shared<RebuildCohort>(partitions);
+  for (std::int64_t index = 0; index < partitions; ++index) {
+    const std::string& lane = lanes[static_cast<std::size_t>(index)];
+    auto rebuild = std::make_unique<RebuildRun>(requested_by, rate, clock_.now(), cohort, index);
+    LaneOptions options{
+        .exit_when_caught_up = false,
+        .synchronous_commit = config_.synchronous_commit,
+        .pooling = config_.pooling,
+        .progress_window = progress_window(config_),
+        .rebuild = LaneOptions::Rebuild{
+            !resume, requested_by, rate,
+            rebuild->swap_gate([this, lane] { net::post(io_, [this, lane] { stop_live_for_swap(lane); }); }),
+            cohort.get()}};
+    rebuild->set_lane(launch(config_.handlers.at(lane), std::move(projections[static_cast<std::size_t>(index)]),
+                             std::move(options)));
+    std::lock_guard lock(mutex_);
+    failed_rebuilds_.erase(lane);
+    rebuilds_[lane] = std::move(rebuild);
+  }
+  spdlog::info("handler={} event=rebuild_{} requested_by={} max_rate={} partitions={}", name,
+               resume ? "resumed" : "requested", log_value(requested_by), rate, partitions);
 }
 
 void Supervisor::stop_live_for_swap(const std::string& name) {
@@ -292,18 +325,25 @@ void Supervisor::finished(std::uint64_t id) {
 void Supervisor::rebuild_ended(std::unique_ptr<RebuildRun> rebuild) {
   const std::string name = rebuild->run().handler.name;
   const bool swapped = rebuild->run().lane->status().swapped;
-  if (auto failure = rebuild->failure()) {
-    // It gave up: /status says why until the next one.
+  {
     std::lock_guard lock(mutex_);
-    failed_rebuilds_.insert_or_assign(name, std::move(*failure));
+    // It gave up: /status says why until the next one.
+    if (auto failure = rebuild->failure()) failed_rebuilds_.insert_or_assign(name, std::move(*failure));
+    // Without it the other partitions' lanes would wait for a swap that cannot come.
+    if (!swapped) {
+      for (auto& [lane, other] : rebuilds_) {
+        if (other->cohort() == rebuild->cohort()) other->run().thread.request_stop();
+      }
+    }
   }
   rebuild.reset();  // joins a thread that has returned
-  // The live lane stopped for the swap (or a swap that failed) starts again, from the swapped checkpoint.
+  // The live lane stopped for the swap (or a swap that failed) starts again, from the swapped checkpoint; so
+  // does one that had ended, refusing checkpoints of another partition count, once a swap replaced them.
   bool restart = false;
   {
     std::lock_guard lock(mutex_);
     const LaneRun* live = lanes_.find(name);
-    restart = live != nullptr && live->stopped_for_swap && live->finished;
+    restart = live != nullptr && live->finished && (live->stopped_for_swap || swapped);
   }
   spdlog::info("handler={} event=rebuild_ended swapped={}", name, swapped);
   if (restart && !stopping_ && config_.handlers.contains(name)) {
@@ -419,6 +459,7 @@ http::AdminOutcome Supervisor::admin(const http::AdminRequest& request) {
 // A partitioned handler named whole: pause and resume reach each of its partitions' lanes; the calls about one
 // event or one checkpoint name the partition.
 http::AdminOutcome Supervisor::admin_partitions(const http::AdminRequest& request, const std::vector<std::string>& lanes) {
+  if (request.action == http::AdminAction::rebuild) return rebuild_partitions(request, lanes);
   if (request.action != http::AdminAction::pause && request.action != http::AdminAction::resume) {
     return {http::AdminResult::not_allowed_now,
             "handler " + request.handler + " is partitioned: name one of its partitions, " + lanes.front() + " .. " +
@@ -434,6 +475,27 @@ http::AdminOutcome Supervisor::admin_partitions(const http::AdminRequest& reques
     outcome.message += (outcome.message.empty() ? "" : "; ") + answer.message;
   }
   return outcome;
+}
+
+// A partitioned handler is rebuilt whole: its partitions share the read model's tables.
+http::AdminOutcome Supervisor::rebuild_partitions(const http::AdminRequest& request,
+                                                  const std::vector<std::string>& lanes) {
+  if (any_rebuilding(lanes)) {
+    return {http::AdminResult::not_allowed_now, "handler " + request.handler + " is being rebuilt already",
+            std::nullopt};
+  }
+  if (const auto refused = rebuild::refusal(rebuilt_handler(config_, request.handler, lanes))) {
+    return {http::AdminResult::not_allowed_now, *refused, std::nullopt};
+  }
+  net::post(io_, [this, request] { start_rebuild(request.handler, request.origin, false, request.max_rate); });
+  return {http::AdminResult::accepted,
+          "rebuilding its " + std::to_string(lanes.size()) +
+              " partitions into one shadow copy; the live read model serves until the swap",
+          std::nullopt};
+}
+
+bool Supervisor::any_rebuilding(const std::vector<std::string>& lanes) const {
+  return std::any_of(lanes.begin(), lanes.end(), [&](const std::string& lane) { return rebuilds_.contains(lane); });
 }
 
 http::AdminOutcome Supervisor::admin_lane(const http::AdminRequest& request) {

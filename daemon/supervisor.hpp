@@ -41,11 +41,12 @@ class Supervisor final : public http::DaemonView {
   /// Shutdown: every lane finishes or rolls back its transaction in flight; listeners stop.
   void stop();
 
-  /// Starts a blue/green rebuild of `handler` (fresh) unless one runs; `resume`: continue one that a
-  /// previous run left in projectord.rebuilds. Called on the io thread.
+  /// Starts a blue/green rebuild of `handler` (fresh) unless one runs: one rebuild lane, or one per partition
+  /// of a partitioned handler (a partition alone is refused). `resume`: continue one that a previous run left
+  /// in projectord.rebuilds, kept in `resumed_partitions` (another count starts over). Called on the io thread.
   /// `max_rate`: events/s at most, 0 unlimited; empty: the handler's rebuild_max_rate.
   void start_rebuild(const std::string& handler, const std::string& requested_by, bool resume,
-                     std::optional<std::int64_t> max_rate = std::nullopt);
+                     std::optional<std::int64_t> max_rate = std::nullopt, std::int64_t resumed_partitions = 1);
 
   std::size_t running() const;
   bool any_halted() const;
@@ -77,6 +78,9 @@ class Supervisor final : public http::DaemonView {
   /// admin() for one lane, and for every lane of a partitioned handler; with mutex_ held.
   http::AdminOutcome admin_lane(const http::AdminRequest& request);
   http::AdminOutcome admin_partitions(const http::AdminRequest& request, const std::vector<std::string>& lanes);
+  http::AdminOutcome rebuild_partitions(const http::AdminRequest& request, const std::vector<std::string>& lanes);
+  /// Whether any of `lanes` has a rebuild lane running; io thread, or with mutex_ held.
+  bool any_rebuilding(const std::vector<std::string>& lanes) const;
 
   boost::asio::io_context& io_;
   const Clock& clock_;

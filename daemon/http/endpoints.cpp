@@ -1,5 +1,6 @@
 #include "daemon/http/endpoints.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/url/parse_query.hpp>
 #include <charconv>
@@ -160,10 +161,16 @@ Response status(const std::vector<HandlerStatus>& handlers, const HealthLimits& 
 }
 
 // "/PREFIX/NAME" -> NAME, or "" when the path has another shape.
+// The handler named after `prefix`: NAME, or a partition's NAME/INDEX (daemon/partition_lanes.hpp).
 std::string_view tail_after(std::string_view path, std::string_view prefix) {
   if (!path.starts_with(prefix)) return {};
   const std::string_view rest = path.substr(prefix.size());
-  return rest.find('/') == std::string_view::npos ? rest : std::string_view{};
+  const std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return rest;
+  const std::string_view index = rest.substr(slash + 1);
+  const bool partition = slash > 0 && !index.empty() &&
+                         std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return partition ? rest : std::string_view{};
 }
 
 std::optional<std::int64_t> non_negative(std::string_view text) {

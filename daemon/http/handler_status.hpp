@@ -15,8 +15,9 @@ namespace projectord::http {
 
 /// A blue/green rebuild in progress (checkpoints/rebuilds.hpp).
 struct RebuildStatus {
-  /// replaying (into the shadow) | swapping (live lane stopping, last catch-up, swap) | failed (it gave up:
-  /// shadow.last_error says why; shown until the next rebuild starts)
+  /// replaying (into the shadow) | waiting_for_partitions (a partition at live, committed, waiting for the
+  /// other partitions' rebuild lanes to be) | swapping (live lane stopping, last catch-up, swap) | failed (it
+  /// gave up: shadow.last_error says why; shown until the next rebuild starts)
   std::string phase;
   std::string requested_by;
   std::int64_t max_rate = 0;  ///< events/s, 0: unlimited

@@ -29,24 +29,33 @@ constexpr std::size_t kRebuildBatchUnderWrites = 200;
 }  // namespace
 
 void RebuildMode::enter(pqxx::connection& target, postgres::SessionSettings& session) {
-  if (settings_.fresh && !begun_) {
-    pqxx::work txn(target);
-    rebuild::begin(txn, handler_, settings_.requested_by);
-    txn.commit();
-    begun_ = true;
-    spdlog::info("handler={} event=rebuild_started shadow={} requested_by={}", handler_,
-                 rebuild::shadow_schema(handler_), log_value(settings_.requested_by));
+  if (settings_.fresh) {
+    settings_.cohort->begin_once([&] {
+      pqxx::work txn(target);
+      rebuild::begin(txn, handler_, settings_.requested_by, settings_.members);
+      txn.commit();
+      spdlog::info("handler={} event=rebuild_started shadow={} partitions={} requested_by={}", handler_,
+                   rebuild::shadow_schema(handler_), settings_.members, log_value(settings_.requested_by));
+    });
   }
   rebuild::enter_shadow(target, handler_, session);
 }
 
 bool RebuildMode::reached_live(pqxx::connection& target, Position position, Position head) const {
-  return position >= std::min(rebuild::live_position(target, handler_), head);
+  return position >= std::min(rebuild::live_position(target, lane_), head);
 }
 
-Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {
+std::optional<Result<void>> RebuildMode::swap_in(pqxx::connection& target, Position position, std::stop_token stop) {
+  if (settings_.members > 1) {
+    spdlog::info("handler={} event=rebuild_partition_at_live position={} action=waiting_for_partitions", lane_,
+                 position);
+  }
+  return settings_.cohort->arrive(settings_.member, stop, [&] { return swap_now(target, position); });
+}
+
+Result<void> RebuildMode::swap_now(pqxx::connection& target, Position position) {
   pqxx::work txn(target);
-  const auto swapped = rebuild::swap(txn, handler_);
+  const auto swapped = rebuild::swap(txn, handler_, settings_.members);
   if (!swapped) {
     txn.abort();
     spdlog::error("handler={} event=rebuild_failed action=abandoned error={}", handler_, log_value(swapped.error()));
@@ -62,7 +71,8 @@ Result<void> RebuildMode::swap_in(pqxx::connection& target, Position position) {
   txn.commit();
   std::string tables;
   for (const std::string& table : *swapped) tables += (tables.empty() ? "" : ",") + table;
-  spdlog::info("handler={} event=rebuild_swapped position={} tables={}", handler_, position, tables);
+  spdlog::info("handler={} event=rebuild_swapped position={} partitions={} tables={}", handler_, position,
+               settings_.members, tables);
   return {};
 }
 

@@ -348,3 +348,31 @@ kind = "users"
   CHECK(db.query_int("SELECT count(*) FROM user_projection") == 1);
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
 }
+
+TEST_CASE("a rebuild requested on a standby daemon fences the live lane of the daemon holding the handler") {
+  TestDatabase db;
+  write_events(db, 3000);
+  const std::string config = migrated(db, "rebuild-fence.toml", rebuild_config());
+  DaemonProcess a({kBinary, "--config", config, "run"}, env_for(db));
+  DaemonProcess b({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return http_port(a) != 0 && http_port(b) != 0; }));
+  REQUIRE(eventually([&] {
+    return checkpoint(db, "users") == head(db) &&
+           db.query_int("SELECT count(*) FROM projectord.leases WHERE name = 'users' AND expires_at > now()") == 1;
+  }, 60s));
+  const std::int64_t holder = db.query_int("SELECT pid FROM projectord.leases WHERE name = 'users'");
+  DaemonProcess& live = holder == a.pid() ? a : b;
+  DaemonProcess& standby = holder == a.pid() ? b : a;
+
+  // The live lane runs on, under writes, on the daemon that does not rebuild.
+  DaemonProcess writer({kWriter, "--url", db.url(), "--events", "3000", "--zlib", "--per-transaction", "2"}, {});
+  REQUIRE(http_request("127.0.0.1", http_port(standby), "POST", "/admin/rebuild/users").status == 202);
+  REQUIRE(eventually([&] { return swaps(standby) == 1; }, 90s));
+  REQUIRE(writer.wait_exit(90s) == 0);
+  check_swapped(db);
+  // The swap raised the lease's epoch: the live lane's next commit failed, and it went on from the swapped
+  // checkpoint, not from its own.
+  CHECK(live.log().find("handler users: lost its lease") != std::string::npos);
+  CHECK(exit_code_after(a, SIGTERM) == 0);
+  CHECK(exit_code_after(b, SIGTERM) == 0);
+}

@@ -31,7 +31,7 @@ void live_and_shadow(const TestDatabase& db) {
   auto connection = db.connect();
   {
     pqxx::work txn(*connection);
-    rebuild::begin(txn, "users", "test");
+    rebuild::begin(txn, "users", "test", 1);
     txn.commit();
   }
   projectord::postgres::SessionSettings session(projectord::postgres::Pooling::session);
@@ -55,7 +55,7 @@ TEST_CASE("a rebuild swap gives the shadow's tables the live names and the live 
   projectord::postgres::SessionSettings session(projectord::postgres::Pooling::session);
   rebuild::enter_shadow(*connection, "users", session);  // as the rebuild lane's connection is
   pqxx::work txn(*connection);
-  const auto swapped = rebuild::swap(txn, "users");
+  const auto swapped = rebuild::swap(txn, "users", 1);
   REQUIRE(swapped.has_value());
   txn.commit();
   CHECK(*swapped == std::vector<std::string>{"extra", "model"});
@@ -80,14 +80,14 @@ TEST_CASE("a rebuild swap of an empty shadow is an error and changes nothing, an
   auto connection = db.connect();
   {
     pqxx::work txn(*connection);
-    rebuild::begin(txn, "users", "test");
+    rebuild::begin(txn, "users", "test", 1);
     txn.commit();
   }
   projectord::postgres::SessionSettings session(projectord::postgres::Pooling::session);
   rebuild::enter_shadow(*connection, "users", session);
   {
     pqxx::work txn(*connection);
-    const auto swapped = rebuild::swap(txn, "users");
+    const auto swapped = rebuild::swap(txn, "users", 1);
     REQUIRE_FALSE(swapped.has_value());
     CHECK_THAT(swapped.error(), Catch::Contains("holds no table"));
   }
@@ -109,10 +109,10 @@ TEST_CASE(
   auto connection = db.connect();
   {
     pqxx::work txn(*connection);
-    rebuild::begin(txn, "users", "again");
+    rebuild::begin(txn, "users", "again", 1);
     txn.commit();
   }
-  CHECK(db.query_int("SELECT count(*) FROM pg_namespace WHERE nspname = 'projectord_r_users'") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM pg_tables WHERE schemaname = 'projectord_r_users'") == 0);
   CHECK(db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE handler = 'users:rebuild'") == 0);
   CHECK(db.query_value("SELECT requested_by FROM projectord.rebuilds WHERE handler = 'users'") == "again");
 

@@ -144,17 +144,21 @@ TEST_CASE("a rebuild's swap sets the tracking table to the position swapped in")
   auto connection = db.connect();
   {
     pqxx::work txn(*connection);
-    projectord::rebuild::begin(txn, "applied_log", "test");
+    projectord::rebuild::begin(txn, "applied_log", "test", 1);
     txn.commit();
   }
   db.exec("CREATE SCHEMA IF NOT EXISTS projectord_r_applied_log;"
           "CREATE TABLE projectord_r_applied_log.applied_log (position bigint PRIMARY KEY, n integer);"
           "INSERT INTO projectord.checkpoints (handler, source, position) VALUES ('applied_log:rebuild', 'store', 14)");
 
-  projectord::RebuildMode mode("applied_log",
-                               {false, "test", 0, projectord::checkpoints::tracking_table_of(tracked_handler())});
+  projectord::RebuildCohort cohort(1);
+  projectord::RebuildMode mode(
+      "applied_log", "applied_log",
+      {false, "test", 0, projectord::checkpoints::tracking_table_of(tracked_handler()), &cohort, 0, 1});
   REQUIRE(python_resumes_after(db) == 10);
-  REQUIRE(mode.swap_in(*connection, 14).has_value());
+  const auto swapped = mode.swap_in(*connection, 14, {});
+  REQUIRE(swapped.has_value());
+  REQUIRE(swapped->has_value());
   CHECK(checkpoint_of(db) == 14);
   CHECK(python_resumes_after(db) == 14);
 }

@@ -8,7 +8,7 @@ using namespace projectord;
 using namespace std::chrono_literals;
 
 TEST_CASE("a throttled rebuild's next read is due when its session's rows fit max_rate") {
-  RebuildMode rebuild("users", {false, "http", 100});
+  RebuildMode rebuild("users", "users", {false, "http", 100});
   REQUIRE(rebuild.throttled());
   const Clock::time_point start{std::chrono::seconds(1000)};
   rebuild.start_reading(start);
@@ -22,11 +22,11 @@ TEST_CASE("a throttled rebuild's next read is due when its session's rows fit ma
 }
 
 TEST_CASE("a rebuild with max_rate 0 is not throttled") {
-  CHECK_FALSE(RebuildMode("users", {true, "SIGUSR1", 0}).throttled());
+  CHECK_FALSE(RebuildMode("users", "users", {true, "SIGUSR1", 0}).throttled());
 }
 
 TEST_CASE("while its source is not written, a rebuild reads full batches") {
-  RebuildMode rebuild("users", {false, "http", 0});
+  RebuildMode rebuild("users", "users", {false, "http", 0});
   CHECK(rebuild.read_limit(5000, false) == 5000);
   CHECK_FALSE(rebuild.under_writes());
 }
