@@ -27,6 +27,20 @@ std::string closed_registrations_handler() {
          "sql = \"INSERT INTO registrations (position) VALUES ($1)\"\nparams = [\"position\"]\n";
 }
 
+std::unique_ptr<DaemonProcess> start_daemon(const TestDatabase& db, const std::string& config) {
+  return std::make_unique<DaemonProcess>(std::vector<std::string>{kBinary, "--config", config, "run"}, env_for(db));
+}
+
+std::int64_t checkpoint(const TestDatabase& db, const std::string& key) {
+  return db.query_int("SELECT coalesce((SELECT position FROM projectord.checkpoints WHERE handler = '" + key +
+                      "'), -1)");
+}
+
+std::int64_t leases_held(const TestDatabase& db, const DaemonProcess& daemon) {
+  return db.query_int("SELECT count(*) FROM projectord.leases WHERE pid = " + std::to_string(daemon.pid()) +
+                      " AND expires_at > now() AND name NOT LIKE '%:rebuild'");
+}
+
 std::string with_http(const std::string& config, const std::string& lines) {
   const std::string listen = "listen = \"127.0.0.1:0\"\n";
   std::string text = config;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "tests/support/daemon_process.hpp"
@@ -63,6 +64,15 @@ std::int64_t logged_events(const TestDatabase& db);
 
 /// Writes a config file and runs `projectord migrate` with it; returns the file's path.
 std::string migrated(const TestDatabase& db, const std::string& name, const std::string& config_text);
+
+/// `projectord --config CONFIG run` with the environment the demo config expects.
+std::unique_ptr<DaemonProcess> start_daemon(const TestDatabase& db, const std::string& config);
+
+/// The position of checkpoint `key` (a handler, a partition NAME/INDEX, a rebuild's NAME:rebuild); -1: none.
+std::int64_t checkpoint(const TestDatabase& db, const std::string& key);
+
+/// The live leases `daemon`'s process holds, a rebuild's shadow leases left out.
+std::int64_t leases_held(const TestDatabase& db, const DaemonProcess& daemon);
 
 /// Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
 int exit_code_after(DaemonProcess& daemon, int signal);

@@ -15,12 +15,6 @@ namespace {
 // The demo config's two handlers.
 constexpr int kHandlers = 2;
 
-// Leases on the demo's handlers that `pid` holds and that have not expired.
-std::int64_t leases_held(const TestDatabase& db, pid_t pid) {
-  return db.query_int("SELECT count(*) FROM projectord.leases WHERE pid = " + std::to_string(pid) +
-                      " AND expires_at > now()");
-}
-
 bool caught_up(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)") ==
          kHandlers;
@@ -40,10 +34,10 @@ void check_exact(const TestDatabase& db) {
 struct Pair {
   explicit Pair(const TestDatabase& db, const std::string& config)
       : first({kBinary, "--config", config, "run"}, env_for(db)) {
-    REQUIRE(eventually([&] { return leases_held(db, first.pid()) == kHandlers && caught_up(db); }, 60s));
-    second = std::make_unique<DaemonProcess>(std::vector<std::string>{kBinary, "--config", config, "run"}, env_for(db));
+    REQUIRE(eventually([&] { return leases_held(db, first) == kHandlers && caught_up(db); }, 60s));
+    second = start_daemon(db, config);
     REQUIRE(eventually([&] {
-      return leases_held(db, first.pid()) == 1 && leases_held(db, second->pid()) == 1 &&
+      return leases_held(db, first) == 1 && leases_held(db, *second) == 1 &&
              db.query_int("SELECT count(*) FROM projectord.lease_standbys s JOIN projectord.leases l USING (name)"
                           " WHERE s.owner <> l.owner AND s.seen_at > now() - interval '5 seconds'") == kHandlers;
     }, 60s));
@@ -92,7 +86,7 @@ TEST_CASE("kill -9 of one daemon: the other takes its handler over within 5 s an
 
   pair.first.signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
-  REQUIRE(eventually([&] { return leases_held(db, pair.second->pid()) == kHandlers; }, 30s, 20ms));
+  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kHandlers; }, 30s, 20ms));
   CHECK(std::chrono::steady_clock::now() - killed < 5s);
 
   write_events(db, 30);
@@ -108,12 +102,12 @@ TEST_CASE("a daemon stopped past its lease is taken over, and once it wakes it c
 
   pair.first.signal(SIGSTOP);
   write_events(db, 30);  // waiting for the stopped daemon's handler, as its NOTIFYs are
-  REQUIRE(eventually([&] { return leases_held(db, pair.second->pid()) == kHandlers && caught_up(db); }, 60s));
+  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kHandlers && caught_up(db); }, 60s));
 
   pair.first.signal(SIGCONT);
   write_events(db, 30);
   REQUIRE(eventually([&] {
-    return leases_held(db, pair.first.pid()) == 1 && leases_held(db, pair.second->pid()) == 1 && caught_up(db);
+    return leases_held(db, pair.first) == 1 && leases_held(db, *pair.second) == 1 && caught_up(db);
   }, 60s));
   check_exact(db);
 }
@@ -126,7 +120,7 @@ TEST_CASE("SIGTERM hands a daemon's handler over at once, long before the lease 
   Pair pair(db, config);
 
   CHECK(exit_code_after(pair.first, SIGTERM) == 0);
-  REQUIRE(eventually([&] { return leases_held(db, pair.second->pid()) == kHandlers; }, 30s));
+  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kHandlers; }, 30s));
   write_events(db, 30);
   REQUIRE(eventually([&] { return caught_up(db); }, 60s));
   check_exact(db);

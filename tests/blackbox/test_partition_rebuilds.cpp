@@ -27,11 +27,6 @@ std::string partitioned_rebuild_config(int partitions, int log_partitions = 1) {
   return config + "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n";
 }
 
-std::int64_t checkpoint(const TestDatabase& db, const std::string& key) {
-  return db.query_int("SELECT coalesce((SELECT position FROM projectord.checkpoints WHERE handler = '" + key +
-                      "'), -1)");
-}
-
 // Every live checkpoint of users, in `partitions` partitions, and users_check at the head.
 bool users_caught_up(const TestDatabase& db, int partitions) {
   const std::int64_t at = head(db);
@@ -63,10 +58,6 @@ void check_swapped(const TestDatabase& db, int partitions) {
   CHECK(db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE handler LIKE 'users/%'") == partitions);
   CHECK(db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE handler LIKE '%:rebuild'") == 0);
   CHECK(db.query_int("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'projectord\\_%\\_users'") == 0);
-}
-
-std::unique_ptr<DaemonProcess> start(const TestDatabase& db, const std::string& config) {
-  return std::make_unique<DaemonProcess>(std::vector<std::string>{kBinary, "--config", config, "run"}, env_for(db));
 }
 
 }  // namespace
@@ -182,8 +173,8 @@ TEST_CASE("live partitions held by a second daemon commit nothing into the swapp
   TestDatabase db;
   write_events(db, 3000);
   const std::string config = migrated(db, "partition-rebuild-fence.toml", partitioned_rebuild_config(3, 2));
-  auto a = start(db, config);
-  auto b = start(db, config);
+  auto a = start_daemon(db, config);
+  auto b = start_daemon(db, config);
   const auto held_by = [&](const DaemonProcess& daemon, const std::string& like) {
     return db.query_int("SELECT count(*) FROM projectord.leases WHERE pid = " + std::to_string(daemon.pid()) +
                         " AND expires_at > now() AND name LIKE '" + like + "'");

@@ -33,18 +33,9 @@ std::string partitioned_config(const WebhookReceiver& receiver) {
          std::to_string(receiver.port()) + "/events\"\npartitions = 4\nmax_in_flight = 1\n";
 }
 
-std::int64_t leases_held(const TestDatabase& db, const DaemonProcess& daemon) {
-  return db.query_int("SELECT count(*) FROM projectord.leases WHERE pid = " + std::to_string(daemon.pid()) +
-                      " AND expires_at > now()");
-}
-
 bool caught_up(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM "
                       "stored_events)") == kLanes;
-}
-
-std::unique_ptr<DaemonProcess> start(const TestDatabase& db, const std::string& config) {
-  return std::make_unique<DaemonProcess>(std::vector<std::string>{kBinary, "--config", config, "run"}, env_for(db));
 }
 
 // Every event reached the receiver, and each stream's events first arrived in position order.
@@ -70,8 +61,8 @@ TEST_CASE("daemons share the partitions of partitioned handlers, each stream in 
   WebhookReceiver receiver([](std::size_t, const ReceivedRequest&) { return ScriptedResponse{}; });
   const std::string config = migrated(db, "partitions.toml", partitioned_config(receiver));
 
-  auto a = start(db, config);
-  auto b = start(db, config);
+  auto a = start_daemon(db, config);
+  auto b = start_daemon(db, config);
   REQUIRE(eventually([&] {
     const std::int64_t held_a = leases_held(db, *a), held_b = leases_held(db, *b);
     return held_a + held_b == kLanes && held_a >= 4 && held_b >= 4 && caught_up(db);
@@ -89,7 +80,7 @@ TEST_CASE("daemons share the partitions of partitioned handlers, each stream in 
   const auto killed = std::chrono::steady_clock::now();
   REQUIRE(eventually([&] { return leases_held(db, *b) == kLanes; }, 30s, 20ms));
   CHECK(std::chrono::steady_clock::now() - killed < 5s);
-  auto c = start(db, config);
+  auto c = start_daemon(db, config);
   write_events(db, 30);
   REQUIRE(eventually([&] { return leases_held(db, *b) >= 4 && leases_held(db, *c) >= 4 && caught_up(db); }, 60s));
 

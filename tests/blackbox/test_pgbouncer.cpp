@@ -44,11 +44,6 @@ std::string migrated_pooled(const TestDatabase& db, const std::string& name, con
   return config;
 }
 
-std::int64_t checkpoint(const TestDatabase& db, const std::string& handler) {
-  return db.query_int("SELECT coalesce((SELECT position FROM projectord.checkpoints WHERE handler = '" + handler +
-                      "'), -1)");
-}
-
 // A users read model of the same events built on a direct connection, to compare with.
 void build_reference(const TestDatabase& db) {
   const std::string reference = migrated(db, "pgbouncer-reference.toml", demo_config("_ref"));

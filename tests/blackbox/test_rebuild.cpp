@@ -33,11 +33,6 @@ std::string rebuild_config(const std::string& users_extra = "") {
   return config + "\n[handlers.users_check]\nkind = \"users\"\ntable = \"user_projection_check\"\n";
 }
 
-std::int64_t checkpoint(const TestDatabase& db, const std::string& key) {
-  return db.query_int("SELECT coalesce((SELECT position FROM projectord.checkpoints WHERE handler = '" + key +
-                      "'), -1)");
-}
-
 std::int64_t table_oid(const TestDatabase& db) { return db.query_int("SELECT 'user_projection'::regclass::oid"); }
 
 // Rebuilds the daemon has swapped in so far (a request returns before its rebuild has begun).

@@ -36,11 +36,6 @@ std::string twelve_handlers(const WebhookReceiver& receiver) {
          "/events\"\npartitions = 2\nmax_attempts = " + std::to_string(kMaxAttempts) + "\n";
 }
 
-std::int64_t leases_held(const TestDatabase& db, const DaemonProcess& daemon) {
-  return db.query_int("SELECT count(*) FROM projectord.leases WHERE pid = " + std::to_string(daemon.pid()) +
-                      " AND expires_at > now() AND name NOT LIKE '%:rebuild'");
-}
-
 bool caught_up(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)") ==
          kLanes;
@@ -57,10 +52,6 @@ bool spread(const TestDatabase& db, const std::vector<const DaemonProcess*>& dae
     held += own;
   }
   return held == kLanes && caught_up(db);
-}
-
-std::unique_ptr<DaemonProcess> start(const TestDatabase& db, const std::string& config) {
-  return std::make_unique<DaemonProcess>(std::vector<std::string>{kBinary, "--config", config, "run"}, env_for(db));
 }
 
 // Every copy's log holds each event once, every copy's users model equals an uninterrupted run's, and the
@@ -94,11 +85,11 @@ TEST_CASE("daemons spread twelve handlers evenly and share them again as each is
   WebhookReceiver receiver([](std::size_t, const ReceivedRequest&) { return ScriptedResponse{}; });
   const std::string config = migrated(db, "spread.toml", twelve_handlers(receiver));
 
-  auto a = start(db, config);
+  auto a = start_daemon(db, config);
   REQUIRE(eventually([&] { return spread(db, {a.get()}); }, 60s));
-  auto b = start(db, config);
+  auto b = start_daemon(db, config);
   REQUIRE(eventually([&] { return spread(db, {a.get(), b.get()}); }, 60s));
-  auto c = start(db, config);
+  auto c = start_daemon(db, config);
   write_events(db, 30);
   REQUIRE(eventually([&] { return spread(db, {a.get(), b.get(), c.get()}); }, 60s));
 
@@ -110,7 +101,7 @@ TEST_CASE("daemons spread twelve handlers evenly and share them again as each is
   write_events(db, 30);
   REQUIRE(eventually([&] { return spread(db, {b.get(), c.get()}); }, 60s));
 
-  auto d = start(db, config);
+  auto d = start_daemon(db, config);
   REQUIRE(eventually([&] { return spread(db, {b.get(), c.get(), d.get()}); }, 60s));
 
   // Stopped past its lease: taken over; woken: it commits nothing stale and gets its share back.
@@ -136,9 +127,9 @@ TEST_CASE("a daemon pinned to some handlers runs only those, and the others spre
   const std::string pinned = write_file("pinned.toml", "[daemon]\nhandlers = [\"users_0\", \"user_log_0\"]\n\n" +
                                                            twelve_handlers(receiver));
 
-  auto a = start(db, all);
-  auto b = start(db, all);
-  auto p = start(db, pinned);
+  auto a = start_daemon(db, all);
+  auto b = start_daemon(db, all);
+  auto p = start_daemon(db, pinned);
   // ⌈14/3⌉ = 5 each is more than the pinned one can run: it holds its two, the others six each.
   REQUIRE(eventually([&] {
     return leases_held(db, *p) == 2 && leases_held(db, *a) == 6 && leases_held(db, *b) == 6 && caught_up(db);

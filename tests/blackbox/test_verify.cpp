@@ -14,11 +14,6 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-std::int64_t checkpoint(const TestDatabase& db, const std::string& handler) {
-  return db.query_int("SELECT coalesce((SELECT position FROM projectord.checkpoints WHERE handler = '" + handler +
-                      "'), -1)");
-}
-
 bool caught_up(const TestDatabase& db) {
   return checkpoint(db, "users") == head(db) && checkpoint(db, "user_log") == head(db);
 }
