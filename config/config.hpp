@@ -275,6 +275,9 @@ struct Config {
   /// [database] listen_url: a direct connection to database.url's database that takes the LISTENs when
   /// pooling is `transaction`; empty: sources poll and the control channel is off (config/notify_route.hpp).
   std::string listen_url;
+  /// [database] max_connections: the most PostgreSQL connections the daemon opens at once, whatever the number
+  /// of handlers (config/notify_route.hpp: kept_connections, and the lanes' pool).
+  std::size_t max_connections = 10;
   Http http;
   Control control;
   std::map<std::string, PostgresSource> postgres_sources;  ///< [sources.NAME] of kind postgres

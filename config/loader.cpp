@@ -15,6 +15,7 @@
 #include "config/control.hpp"
 #include "config/duration.hpp"
 #include "config/interpolation.hpp"
+#include "config/notify_route.hpp"
 #include "config/presets.hpp"
 #include "config/section.hpp"
 #include "config/text.hpp"
@@ -390,6 +391,12 @@ void load_document(const toml::table& root, const OptionTable& options, Diagnost
   }
   for (const std::string& name : config.daemon.handlers) {
     if (!config.handlers.contains(name)) daemon.error("handlers", name + " is not a handler of this file");
+  }
+  config.max_connections = static_cast<std::size_t>(database.integer("max_connections"));
+  if (const std::size_t least = least_max_connections(config); config.max_connections < least) {
+    database.error("max_connections",
+                   "at least " + std::to_string(least) + " here: " + std::to_string(kept_connections(config)) +
+                       " kept open (the lease keeper's and the LISTENs), a lane's two and one for its attempts");
   }
 }
 

@@ -46,6 +46,10 @@ const std::vector<Option> kOptions{
      .help = "How url (and the postgres sources' urls) reach the server: session (a direct connection or session"
              " pooling) or transaction (pgbouncer's pool_mode = transaction: no prepared statements, settings per"
              " transaction, no LISTEN there).", .choices = "session|transaction"},
+    {.section = "database", .key = "max_connections", .type = integer, .default_value = "10", .reloadable = false,
+     .help = "The most PostgreSQL connections the daemon opens at once, whatever the number of handlers: lanes"
+             " borrow theirs from a pool while they have work. At least 4 with one listened source.",
+     .min_value = 4, .max_value = 10'000},
     {.section = "database", .key = "listen_url", .type = string, .reloadable = false,
      .help = "pooling = transaction: a direct connection (not through the pooler) to url's database for LISTEN;"
              " without it the sources poll every poll_interval and [control] notify cannot be on."},

@@ -10,7 +10,6 @@
 #include "checkpoints/partitionings.hpp"
 #include "checkpoints/tracking_table.hpp"
 #include "base/backoff.hpp"
-#include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
 #include "base/postgres/pipelined_commit.hpp"
 #include "base/postgres/session.hpp"
@@ -20,6 +19,7 @@
 #include "daemon/lane/catchup_transaction.hpp"
 #include "daemon/lane/failure.hpp"
 #include "daemon/lane/handler_lease.hpp"
+#include "daemon/lane/lane_connections.hpp"
 #include "daemon/lane/late_rows.hpp"
 #include "daemon/lane/poison_policy.hpp"
 #include "daemon/lane/reader_indexes.hpp"
@@ -56,6 +56,17 @@ struct CheckpointsRefused : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The daemon stopped while the lane waited for connections. Not a std::exception: nothing on the way out
+// judges it a failure of the work in hand.
+struct StoppedWaitingForConnections {};
+
+// The target's, then the source's database when it reads one (daemon/lane/lane_connections.hpp).
+std::vector<std::string> connection_urls(const std::string& target_url, const Source& source) {
+  std::vector<std::string> urls{target_url};
+  if (std::optional<std::string> url = source.postgres_url()) urls.push_back(std::move(*url));
+  return urls;
+}
+
 }  // namespace
 
 class Lane::Impl {
@@ -71,6 +82,7 @@ class Lane::Impl {
         leases_(leases),
         options_(options),
         session_settings_(options_.pooling),
+        connections_(options_.pool, handler_.name, connection_urls(target_url_, *source_)),
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_->name(),
                     options_.rebuild ? std::nullopt : checkpoints::tracking_table_of(handler_)),
         types_(handler_.types),
@@ -83,7 +95,9 @@ class Lane::Impl {
         control_(handler_.name),
         board_(handler_.name),
         late_rows_(handler_.name, *source_, board_),
-        rewind_(handler_.name, *source_, checkpoint_, board_) {}
+        rewind_(handler_.name, *source_, checkpoint_, board_) {
+    if (source_->postgres_url()) source_->read_on([this] { return held().reader(); });
+  }
 
   void run(std::stop_token stop) {
     stop_ = stop;
@@ -93,13 +107,18 @@ class Lane::Impl {
       try {
         update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
         end = session(stop, reconnect);
+      } catch (const StoppedWaitingForConnections&) {
+        break;
       } catch (const SourceRefused& refused) {
+        connections_.discard();
         refuse(refused.what());
         break;
       } catch (const CheckpointsRefused& refused) {
+        connections_.discard();
         refuse(refused.what());
         break;
       } catch (const std::exception& error) {
+        connections_.discard();
         if (postgres::is_setup_problem(error)) {
           stop_for_setup(postgres::setup_hint(error, role_));
           break;
@@ -116,11 +135,15 @@ class Lane::Impl {
         sleep_unless_stopped(delay, stop);
         continue;
       }
-      if (end == SessionEnd::halted) return;
+      if (end == SessionEnd::halted) {
+        connections_.give_back();
+        return;
+      }
       if (end == SessionEnd::resumed) spdlog::info("handler={} event=resumed action=reconnecting", handler_.name);
       if (end == SessionEnd::finished) break;
-      // resumed, rewind, handed_over: a new session at once, nothing is wrong with the connection
+      // resumed, rewind, handed_over: a new session at once, nothing is wrong with the connections
     }
+    connections_.give_back();
     set_state(LaneState::stopped);
   }
 
@@ -132,7 +155,7 @@ class Lane::Impl {
       s.last_error = why;
       s.busy_since.reset();
     });
-    if (rebuild_) rebuild_->abandon(target_url_);
+    if (rebuild_) rebuild_->abandon(target_getter());
   }
 
   // A privilege or an object is missing: no retry mends that until an operator grants or migrates, and the
@@ -182,23 +205,61 @@ class Lane::Impl {
   }
 
  private:
+  // The connections the lane works on, borrowed again if it gave them back; /status says when it waits.
+  LaneConnections& held() {
+    if (connections_.held()) return connections_;
+    const LaneState was = board_.state();
+    bool waited = false;
+    const bool held = connections_.hold(stop_, [&] {
+      waited = true;
+      set_state(LaneState::waiting_for_connection);
+    });
+    if (!held) throw StoppedWaitingForConnections{};
+    if (waited) set_state(was);
+    return connections_;
+  }
+
+  // The target connection, set up for the lane whenever the pool lent it one it had not (new, or reset after
+  // another lane's use).
+  pqxx::connection& target() {
+    const postgres::Lent lent = held().target();
+    if (lent.session != target_session_) {
+      postgres::prepare_session(lent.connection, handler_.name);
+      session_settings_.apply(lent.connection);
+      if (statements_prepared_) prepare_statements(lent.connection);
+      target_session_ = lent.session;
+    }
+    return lent.connection;
+  }
+
+  std::function<pqxx::connection&()> target_getter() {
+    return [this]() -> pqxx::connection& { return target(); };
+  }
+
+  // What the handler and the checkpoint send by name (base/postgres/statement_set.hpp), once its tables exist.
+  void prepare_statements(pqxx::connection& connection) {
+    projection_->discard();
+    projection_->on_connect(connection, options_.pooling);
+    checkpoint_.prepare(connection, options_.pooling);
+  }
+
   // Holds the lane, between transactions, until it is resumed or the daemon stops.
   void hold_while_paused(std::stop_token stop) {
+    connections_.give_back();
     set_state(LaneState::paused);
     update([&](LaneStatus& s) { s.busy_since.reset(); });
     control_.wait_while_paused(stop);
   }
 
   SessionEnd session(std::stop_token stop, Backoff& reconnect) {
-    // Reads run in their own transactions while a write transaction may be open: the source has its own connection.
-    pqxx::connection target(postgres::with_keepalives(target_url_));
-    role_ = target.username();
-    // Declared after the connection: the transactions open or being written on it end before it closes.
-    const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target);
-    postgres::prepare_session(target, handler_.name);
+    statements_prepared_ = false;
     session_settings_.reset();
+    role_ = target().username();
+    // The transactions open or being written on the target end before the session does (and before the
+    // connections can be given back or closed).
+    const CatchupTransaction::Session transactions_end_first = catchup_.begin_session(target_getter());
     const std::unique_ptr<HandlerLease> lease =
-        HandlerLease::take(target, leases_, handler_.name, checkpoint_.key(), lease_listener(target), stop);
+        HandlerLease::take(target_getter(), leases_, handler_.name, checkpoint_.key(), lease_listener(), stop);
     if (!lease) return SessionEnd::finished;
     checkpoint_.fence(lease->epoch());
     update([&](LaneStatus& s) {
@@ -206,21 +267,21 @@ class Lane::Impl {
       const checkpoints::LeaseOwner& me = leases_.owner();
       s.ownership = LaneOwnership{true, me.host, me.pid, lease->epoch(), lease->since(), {}};
     });
-    const SessionEnd end = leased_session(target, *lease, stop, reconnect);
+    const SessionEnd end = leased_session(*lease, stop, reconnect);
     // This process is done with the handler: a standby takes it over at once. A new session takes it again
     // (after a hand-over, only once the process it went to has had its chance).
     if (end == SessionEnd::finished || end == SessionEnd::halted) lease->release_at_end();
-    if (end == SessionEnd::handed_over) lease->release_now(target);
+    if (end == SessionEnd::handed_over) lease->release_now(target());
     return end;
   }
 
-  // `target`: the connection the lane asks for the lease on, which also reads the owner's checkpoint.
-  HandlerLease::Listener lease_listener(pqxx::connection& target) {
+  HandlerLease::Listener lease_listener() {
     return {.standing_by =
-                [this, &target](const checkpoints::LeaseHolder& holder) {
+                [this](const checkpoints::LeaseHolder& holder) {
                   // The owner's checkpoint, as of each ask: /status shows it, and a /wait on this process
                   // completes within a renew interval of the owner's commit.
-                  const Position owners = checkpoints::stored_position(target, checkpoint_.key()).value_or(0);
+                  const Position owners = checkpoints::stored_position(target(), checkpoint_.key()).value_or(0);
+                  connections_.give_back();  // a standby holds none between its asks
                   update([&](LaneStatus& s) {
                     s.last_error = kStandingBy + handler_.name;
                     s.busy_since.reset();
@@ -242,28 +303,26 @@ class Lane::Impl {
             .ended = [this] { source_->wake(); }};
   }
 
-  SessionEnd leased_session(pqxx::connection& target, const HandlerLease& lease, std::stop_token stop,
-                            Backoff& reconnect) {
-    session_settings_.set(target, "synchronous_commit", options_.synchronous_commit);
-    if (rebuild_) rebuild_->enter(target, session_settings_);
+  SessionEnd leased_session(const HandlerLease& lease, std::stop_token stop, Backoff& reconnect) {
+    session_settings_.set(target(), "synchronous_commit", options_.synchronous_commit);
+    if (rebuild_) rebuild_->enter(target(), session_settings_);
     {
-      pqxx::work setup(target);
+      pqxx::work setup(target());
       session_settings_.begin(setup);
       handlers::create_missing(setup, projection_->setup_sql());
       setup.commit();
     }
-    if (!rebuild_) adopt_partitioning(target);
-    projection_->discard();
-    projection_->on_connect(target, options_.pooling);
-    checkpoint_.prepare(target, options_.pooling);
+    if (!rebuild_) adopt_partitioning();
+    prepare_statements(target());
+    statements_prepared_ = true;
     // `start = "head"`: a side effect without a checkpoint is created at the source's head, in one statement,
     // so that no crash leaves it at the beginning. The source opens first for that; a new row has no holes.
-    const bool opened_at_head = handler_.start_at_head && !rebuild_ && !checkpoint_.exists(target);
+    const bool opened_at_head = handler_.start_at_head && !rebuild_ && !checkpoint_.exists(target());
     if (opened_at_head) source_->open(handler_.name + ":read", {});
-    checkpoints::Checkpoint loaded = checkpoint_.load(target, opened_at_head ? source_->head() : 0);
+    checkpoints::Checkpoint loaded = checkpoint_.load(target(), opened_at_head ? source_->head() : 0);
     position_ = loaded.position;
     // A side effect's attempts recorded by earlier sessions (of this process or another) count in this one.
-    AttemptJournal attempts(target_url_, checkpoint_.key(), lease.epoch());
+    AttemptJournal attempts(connections_, checkpoint_.key(), lease.epoch());
     projection_->count_attempts_in(attempts);
     if (opened_at_head) spdlog::info("handler={} event=started_at_head position={}", handler_.name, position_);
     if (loaded.behind_tracking) {
@@ -271,11 +330,11 @@ class Lane::Impl {
                    handler_.tracking_table, *loaded.behind_tracking, position_);
     }
     if (reader_indexes_.start_session(position_)) {
-      if (const Step end = build_reader_indexes(target)) return *end;
+      if (const Step end = build_reader_indexes()) return *end;
     }
     if (!opened_at_head) source_->open(handler_.name + ":read", std::move(loaded.holes));
     source_->sole_owner();  // the lease is held
-    if (!rewind_.start(target, loaded, stop)) return SessionEnd::rewind;
+    if (!rewind_.start(target(), loaded, stop)) return SessionEnd::rewind;
     update([&](LaneStatus& s) { s.position = position_; });
     if (options_.on_checkpoint) options_.on_checkpoint(position_);
     reconnect.reset();
@@ -314,14 +373,14 @@ class Lane::Impl {
           catchup_.add(batch.rows, batch.to, read_started);
         } else {
           batch_started_ = read_started;
-          if (const Step end = process(target, batch.rows, batch.to)) return *end;
+          if (const Step end = process(batch.rows, batch.to)) return *end;
         }
       }
       if (const Step end = catchup_.after_read(truncated, rebuild_ && rebuild_->under_writes())) return *end;
       if (!truncated && !catchup_.open() && reader_indexes_.due_once_caught_up()) {
-        if (const Step end = build_reader_indexes(target)) return *end;
+        if (const Step end = build_reader_indexes()) return *end;
       }
-      if (!truncated && !catchup_.open()) rewind_.note_mark(target, position_, clock_.now());
+      if (!truncated && !catchup_.open()) rewind_.note_mark(target(), position_, clock_.now());
       if (rebuild_ && rebuild_->throttled()) {
         if (const Step end = throttle(batch.rows.size())) return *end;
       }
@@ -345,11 +404,11 @@ class Lane::Impl {
       });
       // Between transactions only: a late arrival, or a retried dead letter, commits in a transaction of its own.
       if (!catchup_.open()) {
-        if (const Step end = apply_late_rows(target)) return *end;
-        if (const Step end = serve_letter_requests(target)) return *end;
+        if (const Step end = apply_late_rows()) return *end;
+        if (const Step end = serve_letter_requests()) return *end;
         if (rewind_.reset_requested()) {
           if (const Step end = catchup_.finish_writing()) return *end;
-          if (rewind_.serve_reset(target)) return SessionEnd::rewind;
+          if (rewind_.serve_reset(target())) return SessionEnd::rewind;
         }
       }
       if (!blocked && !truncated && options_.exit_when_caught_up) return SessionEnd::finished;
@@ -359,20 +418,21 @@ class Lane::Impl {
       // went backwards): a rebuild held at a hole the live lane had long passed (ids a sequence skipped, still
       // within hole_grace) would swap in a model behind it.
       if (!truncated && !catchup_.open() && rebuild_ && options_.rebuild->may_swap() &&
-          rebuild_->reached_live(target, position_, head_)) {
-        swap_in(target);
+          rebuild_->reached_live(target(), position_, head_)) {
+        swap_in();
         return SessionEnd::finished;
       }
       if (progressed && (truncated || !batch.rows.empty())) continue;
       update([&](LaneStatus& s) { s.busy_since.reset(); });
+      if (catchup_.quiet() && connections_.asked_for()) connections_.give_back();
       source_->wait(blocked, stop);
     }
     return catchup_.close().value_or(SessionEnd::finished);
   }
 
   // The checkpoints of a handler whose partition count changed (checkpoints/partitionings.hpp).
-  void adopt_partitioning(pqxx::connection& target) {
-    pqxx::work txn(target);
+  void adopt_partitioning() {
+    pqxx::work txn(target());
     session_settings_.begin(txn);
     if (const Result<void> adopted = checkpoints::adopt_partitioning(txn, handler_); !adopted) {
       throw CheckpointsRefused(adopted.error());
@@ -381,9 +441,9 @@ class Lane::Impl {
   }
 
   // One index is one unit of work for the watchdog and the stuck state, as a batch is.
-  Step build_reader_indexes(pqxx::connection& target) {
+  Step build_reader_indexes() {
     if (const Step end = catchup_.finish_writing()) return end;
-    reader_indexes_.build(target, position_, clock_,
+    reader_indexes_.build(target(), position_, clock_,
                           [&] { update([&](LaneStatus& s) { s.busy_since = clock_.now(); }); });
     return std::nullopt;
   }
@@ -400,14 +460,16 @@ class Lane::Impl {
     if (due <= clock_.now()) return std::nullopt;
     if (const Step end = catchup_.close()) return end;
     update([&](LaneStatus& s) { s.busy_since.reset(); });
+    if (connections_.asked_for()) connections_.give_back();
     return wait_or_stop(std::chrono::ceil<std::chrono::milliseconds>(due - clock_.now()));
   }
 
   // The live lane has stopped and this one is at the head: the shadow takes the live model's place, once the
   // other partitions' rebuild lanes are there too.
-  void swap_in(pqxx::connection& target) {
+  void swap_in() {
     update([&](LaneStatus& s) { s.busy_since.reset(); });
-    const std::optional<Result<void>> swapped = rebuild_->swap_in(target, position_, stop_);
+    connections_.give_back();  // while it waits for the other partitions, which may need them
+    const std::optional<Result<void>> swapped = rebuild_->swap_in(target_getter(), position_, stop_);
     if (!swapped) return;
     if (!*swapped) {
       update([&](LaneStatus& s) { s.last_error = swapped->error(); });
@@ -420,34 +482,34 @@ class Lane::Impl {
   }
 
   // An operator's calls on the dead letters (see Lane::dead_letters).
-  Step serve_letter_requests(pqxx::connection& target) {
+  Step serve_letter_requests() {
     if (letter_requests_.empty()) return std::nullopt;
     if (const Step end = catchup_.finish_writing()) return end;
-    serve({handler_.name, *source_, *projection_, types_}, target, letter_requests_.take());
+    serve({handler_.name, *source_, *projection_, types_}, target(), letter_requests_.take());
     return std::nullopt;
   }
 
-  Step apply_late_rows(pqxx::connection& target) {
+  Step apply_late_rows() {
     return late_rows_.apply(position_, {[&] {
                                           batch_started_ = clock_.now();
                                           return catchup_.finish_writing();
                                         },
-                                        [&](std::vector<SourceRow>& one) { return process(target, one, position_); },
-                                        [&] { apply_and_advance(target, {}, position_); }});
+                                        [&](std::vector<SourceRow>& one) { return process(one, position_); },
+                                        [&] { apply_and_advance({}, position_); }});
   }
 
   // Applies settled rows, moving the checkpoint to `to`. A row that could not be decoded splits the batch:
   // what came before it commits, it goes to the error policy, the rest continues.
-  Step process(pqxx::connection& target, std::vector<SourceRow>& rows, Position to) {
+  Step process(std::vector<SourceRow>& rows, Position to) {
     if (const Step end = catchup_.finish_writing()) return end;
     std::vector<Event> batch;
     batch.reserve(rows.size());
     for (SourceRow& row : rows) {
       if (const auto* poison = std::get_if<Undecodable>(&row.content)) {
-        if (const Step end = commit_batch(target, batch, row.position - 1)) return end;
+        if (const Step end = commit_batch(batch, row.position - 1)) return end;
         batch.clear();
         update([&](LaneStatus& s) { ++s.failed_attempts; });
-        const Step end = give_up(target,
+        const Step end = give_up(
                                  {handler_.name, source_->name(), row.position, poison->stream_id, poison->type,
                                   poison->payload, poison->error, 1},
                                  std::max(row.position, position_));  // a late arrival (below the checkpoint) moves nothing
@@ -457,16 +519,16 @@ class Lane::Impl {
       Event& event = std::get<Event>(row.content);
       if (types_.accepts(event.type)) batch.push_back(std::move(event));
     }
-    return commit_batch(target, batch, to);
+    return commit_batch(batch, to);
   }
 
   // Applies a batch in one transaction. When it fails for a reason of its own (not the connection), the
   // batch is replayed event by event so that exactly the poison event meets the error policy.
-  Step commit_batch(pqxx::connection& target, std::span<const Event> batch, Position to) {
+  Step commit_batch(std::span<const Event> batch, Position to) {
     if (to < position_ || (to == position_ && batch.empty())) return std::nullopt;
     if (batch.size() > 1) {
       try {
-        apply_and_advance(target, batch, to);
+        apply_and_advance(batch, to);
         return std::nullopt;
       } catch (const std::exception&) {
         const LaneFailure failure = judge_current_exception();
@@ -476,19 +538,19 @@ class Lane::Impl {
       }
     }
     if (batch.empty()) {
-      apply_and_advance(target, batch, to);
+      apply_and_advance(batch, to);
       return std::nullopt;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const Step end = apply_with_retries(target, batch.subspan(i, 1), i + 1 == batch.size() ? to : batch[i].position);
+      const Step end = apply_with_retries(batch.subspan(i, 1), i + 1 == batch.size() ? to : batch[i].position);
       if (end) return end;
     }
     return std::nullopt;
   }
 
-  void apply_and_advance(pqxx::connection& target, std::span<const Event> batch, Position to) {
+  void apply_and_advance(std::span<const Event> batch, Position to) {
     try {
-      postgres::PipelinedCommit txn(target);
+      postgres::PipelinedCommit txn(target());
       session_settings_.begin(txn);
       if (!batch.empty()) projection_->apply(txn, batch);
       projection_->flush(txn);
@@ -516,11 +578,11 @@ class Lane::Impl {
     if (options_.on_checkpoint) options_.on_checkpoint(to);
   }
 
-  Step apply_with_retries(pqxx::connection& target, std::span<const Event> single, Position to) {
+  Step apply_with_retries(std::span<const Event> single, Position to) {
     PoisonPolicy::Attempts attempts = poison_.attempts();
     while (true) {
       try {
-        apply_and_advance(target, single, to);
+        apply_and_advance(single, to);
         return std::nullopt;
       } catch (const std::exception&) {
         const LaneFailure failure = judge_current_exception();
@@ -529,7 +591,7 @@ class Lane::Impl {
         update([&](LaneStatus& s) { ++s.failed_attempts; });
         const std::optional<std::chrono::milliseconds> delay = attempts.after(failure);
         if (!delay) {
-          return give_up(target,
+          return give_up(
                          {handler_.name, source_->name(), event.position, event.stream_id, event.type,
                           boost::json::serialize(event.data), failure.message, attempts.made()},
                          to);
@@ -542,20 +604,20 @@ class Lane::Impl {
   }
 
   // The poison-event policy, once an event has used up its attempts (or could not be decoded at all).
-  Step give_up(pqxx::connection& target, const checkpoints::DeadLetter& letter, Position to) {
+  Step give_up(const checkpoints::DeadLetter& letter, Position to) {
     const std::string message = PoisonPolicy::message(letter);
     update([&](LaneStatus& s) { s.last_error = message; });
     // A rebuild replays history: an event the live handler gave up on (its policy or an operator's skip) is
     // given up on again instead of halting the replay where nobody would look.
     const bool given_up_before =
-        rebuild_ && checkpoints::is_dead_letter(target, handler_.name, letter.position);
+        rebuild_ && checkpoints::is_dead_letter(target(), handler_.name, letter.position);
     if (poison_.halts(given_up_before, control_.skip_requested(letter.position))) {
       if (const Step end = halt(letter.position, message)) return end;
     }
     spdlog::error("handler={} event=dead_letter position={} error={}", handler_.name, letter.position,
                   log_value(message));
     const auto started = clock_.now();
-    postgres::PipelinedCommit txn(target);
+    postgres::PipelinedCommit txn(target());
     session_settings_.begin(txn);
     checkpoints::record_dead_letter(txn, letter);
     checkpoint_.commit_advance(txn, position_, to, 0, source_->holes());
@@ -576,6 +638,7 @@ class Lane::Impl {
     });
     set_state(LaneState::halted);
     if (options_.exit_when_caught_up) return SessionEnd::halted;
+    connections_.give_back();
     const LaneControl::Verdict verdict = control_.wait_in_halt(position, stop_);
     update([&](LaneStatus& s) { s.halted_at = 0; });
     if (verdict == LaneControl::Verdict::stop) return SessionEnd::finished;
@@ -598,6 +661,7 @@ class Lane::Impl {
       s.busy_since.reset();
     });
     set_state(LaneState::retrying);
+    connections_.give_back();
     const Step end = wait_or_stop(delay);
     update([&](LaneStatus& s) {
       s.retry_at.reset();
@@ -631,6 +695,9 @@ class Lane::Impl {
   LaneOptions options_;
   /// synchronous_commit, and a rebuild's search_path: what each of the target's transactions begins with
   postgres::SessionSettings session_settings_;
+  LaneConnections connections_;
+  std::uint64_t target_session_ = 0;  ///< the lent session the target is set up on (postgres::Lent)
+  bool statements_prepared_ = false;  ///< this session's handler tables exist and its statements are prepared
   checkpoints::CheckpointStore checkpoint_;
   handlers::TypeFilter types_;
   PoisonPolicy poison_;

@@ -1,8 +1,8 @@
 #pragma once
 /// A lane runs one projection handler over its source (sources/source.hpp): read a settled batch after the
 /// checkpoint, apply it and move the checkpoint in the same transaction, repeat; wait for a wake-up when there
-/// is nothing to do. Lanes are independent: each has its own connections, checkpoint and thread, so a halted or
-/// slow handler never holds back another.
+/// is nothing to do. Lanes are independent: each has its own checkpoint and thread, and borrows its connections
+/// from the daemon's bounded pool only while it has work, so a halted or slow handler never holds back another.
 ///
 /// Failures: a lost connection (or any error the server calls transient) is retried forever with capped
 /// backoff, reconnecting and reloading the checkpoint; nothing is skipped. A failing batch is retried event
@@ -42,6 +42,8 @@ struct LaneOptions {
   bool exit_when_caught_up = false;        ///< return from run() once a read finds nothing after the checkpoint
   std::string synchronous_commit = "off";  ///< of the write connection ([database] synchronous_commit)
   postgres::Pooling pooling = postgres::Pooling::session;  ///< how the write connection reaches the server
+  /// The daemon's connections (daemon/lane/lane_connections.hpp), which outlive the lane; null: its own.
+  postgres::ConnectionPool* pool = nullptr;
   Clock::duration progress_window = std::chrono::seconds(30);  ///< over which a growing lag makes a lane slow
   /// Called on the lane's thread after every checkpoint commit (and with the loaded one): must not block.
   std::function<void(Position)> on_checkpoint{};

@@ -20,7 +20,7 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
   if (s.behind_since && (!owed_since || *s.behind_since > *owed_since)) owed_since = s.behind_since;
   const auto since_progress = owed_since ? now - *owed_since : Clock::duration::zero();
   const bool work_waits = health.lag_positions > 0 || s.state == LaneState::waiting_for_hole ||
-                          s.state == LaneState::waiting_for_consumer;
+                          s.state == LaneState::waiting_for_consumer || s.state == LaneState::waiting_for_connection;
 
   switch (s.state) {
     case LaneState::halted:
@@ -67,6 +67,11 @@ LaneHealth assess(const LaneStatus& s, Clock::time_point now, const HealthLimits
       health.reason = fmt::format("a hole has waited {:.0f} s for transaction xid {} to end (see pg_stat_activity)",
                                   seconds(s.oldest_hole_wait), s.blocking_xmin);
     }
+  } else if (s.state == LaneState::waiting_for_connection && work_waits && since_progress > limits.stuck_after) {
+    health.state = "stuck";
+    health.reason = fmt::format("no connection for {:.0f} s: the other lanes hold every one [database] "
+                                "max_connections allows",
+                                seconds(since_progress));
   } else if (work_waits && since_progress > limits.stuck_after) {
     health.state = "stuck";
     health.reason = fmt::format("no progress for {:.0f} s while {} positions wait", seconds(since_progress),

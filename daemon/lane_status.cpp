@@ -14,6 +14,8 @@ std::string_view to_string(LaneState state) {
       return "waiting_for_hole";
     case LaneState::waiting_for_consumer:
       return "waiting_for_consumer";
+    case LaneState::waiting_for_connection:
+      return "waiting_for_connection";
     case LaneState::reconnecting:
       return "reconnecting";
     case LaneState::retrying:

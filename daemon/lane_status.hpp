@@ -20,6 +20,8 @@ namespace projectord {
 /// waiting_for_hole: the next event's position is taken but its writer has not committed (or rolled back)
 /// yet. waiting_for_consumer: the next entry of a Redis stream is pending on another consumer of the
 /// handler's group, which may still apply it; it is claimed once idle for claim_idle.
+/// waiting_for_connection: the other lanes hold every connection [database] max_connections allows; the lane
+/// gets its turn when one of them goes idle.
 /// source_rewound: the source went backwards under the checkpoint (its head below it, or the row the
 /// checkpoint ended on gone or changed); nothing is applied until it comes back or an operator rebuilds or
 /// resets the checkpoint.
@@ -29,6 +31,7 @@ enum class LaneState {
   idle,
   waiting_for_hole,
   waiting_for_consumer,
+  waiting_for_connection,
   reconnecting,
   retrying,
   paused,

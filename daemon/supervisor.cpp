@@ -120,6 +120,16 @@ Result<void> Supervisor::apply(const config::Config& file) {
   if (!leases_) {
     leases_ = std::make_unique<LeaseKeeper>(config_.database_url, checkpoints::this_process(), lease_timing(config_));
   }
+  // What the daemon keeps open for itself (the listeners, reconciled below) comes off the lanes' share.
+  // A reload may listen to more sources than the running bound (max_connections takes a restart) has room for:
+  // the lanes then still get the least they work with.
+  const std::size_t kept = config::kept_connections(config_);
+  const std::size_t lanes_share = std::max<std::size_t>(config_.max_connections > kept ? config_.max_connections - kept : 0, 3);
+  if (!pool_) {
+    pool_ = std::make_unique<postgres::ConnectionPool>(lanes_share);
+  } else {
+    pool_->set_capacity(lanes_share);
+  }
   std::vector<std::string> runs;
   for (const auto& [name, handler] : config_.handlers) runs.push_back(name);
   leases_->run_handlers(std::move(runs));
@@ -172,6 +182,7 @@ std::unique_ptr<LaneRun> Supervisor::launch(const config::Handler& handler,
   auto run = std::make_unique<LaneRun>();
   run->id = next_id_++;
   run->handler = handler;
+  options.pool = pool_.get();
   run->lane = std::make_unique<Lane>(handler, make_source(handler, options.rebuild.has_value()), config_.database_url,
                                      std::move(projection), clock_, *leases_, std::move(options));
   run->thread = std::jthread([this, id = run->id, lane = run->lane.get()](std::stop_token stop) {
@@ -354,14 +365,7 @@ void Supervisor::rebuild_ended(std::unique_ptr<RebuildRun> rebuild) {
 
 void Supervisor::reconcile_listeners() {
   std::map<std::string, const config::PostgresSource*> wanted;
-  for (const auto& [name, handler] : config_.handlers) {
-    // Redis streams need no listener: their lanes' reads block until entries arrive. A source whose
-    // notifications cannot be listened to (config/notify_route.hpp) is polled.
-    const auto postgres = config_.postgres_sources.find(handler.source);
-    if (postgres != config_.postgres_sources.end() && config::notify_url(config_, postgres->second.url)) {
-      wanted[handler.source] = &postgres->second;
-    }
-  }
+  for (const std::string& name : config::listened_sources(config_)) wanted[name] = &config_.postgres_sources.at(name);
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     const auto keep = wanted.find(it->first);
     if (keep != wanted.end() && *keep->second == it->second->source) {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "base/postgres/connection_pool.hpp"
 #include "base/result.hpp"
 #include "base/wake_signal.hpp"
 #include "config/config.hpp"
@@ -97,6 +98,9 @@ class Supervisor final : public http::DaemonView {
   /// Renews the leases of every lane; made with the first configuration, and declared before the lanes so
   /// that it outlives them all.
   std::unique_ptr<LeaseKeeper> leases_;
+  /// The connections the lanes borrow (base/postgres/connection_pool.hpp); declared before the lanes' owners,
+  /// it outlives them.
+  std::unique_ptr<postgres::ConnectionPool> pool_;
   std::map<std::string, WakeSignal> wakes_;  ///< per source name; never erased (lanes hold references)
   std::map<std::string, std::unique_ptr<Listener>> listeners_;
   std::map<std::string, std::unique_ptr<Pending>> pending_;  ///< replacements waiting for the old lane to end

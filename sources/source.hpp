@@ -7,6 +7,7 @@
 /// A source is used on its lane's thread only, except `wake`.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -17,6 +18,7 @@
 
 #include "checkpoints/checkpoint_store.hpp"
 #include "base/event.hpp"
+#include "base/postgres/connection_pool.hpp"
 
 namespace projectord {
 
@@ -79,6 +81,14 @@ class Source {
   /// unapplied is this source's to take over at once. Called after open(), before the first read; it holds
   /// until the next open(). A source that shares no delivery state with other readers has nothing to take over.
   virtual void sole_owner() {}
+
+  /// The PostgreSQL database a source reads on its lane's borrowed connection (daemon/lane/lane_connections.hpp),
+  /// or nullopt: it reads elsewhere.
+  virtual std::optional<std::string> postgres_url() const { return std::nullopt; }
+  /// Given once, before open(), by a lane that borrows the source's connection: `lend` returns the one it
+  /// holds (borrowing it again if it gave it back), to be prepared anew whenever its session number changes.
+  /// A source never given one opens its own.
+  virtual void read_on(std::function<postgres::Lent()> /*lend*/) {}
 
   /// Reads up to `limit` events after `after`. May block while waiting for news (a Redis stream's BLOCK),
   /// returning early when `wake` is called or stop is requested.

@@ -18,18 +18,21 @@ namespace projectord::postgres {
 
 void prepare_session(pqxx::connection& connection, const std::string& role);
 
-/// Settings of one connection. On a session connection `set` sets each for the session at once and `begin`
-/// does nothing; behind a transaction pooler `set` only remembers it, and `begin`, called first in each of the
-/// connection's transactions, sets every one remembered for that transaction (SET LOCAL), in one statement.
-/// A setting that only matters at commit (synchronous_commit) still must be in place before it.
+/// Settings of one user of connections (a lane), remembered. On a session connection `set` sets each for the
+/// session at once, `apply` sets them all on another session (a connection the pool lent anew), and `begin`
+/// does nothing; behind a transaction pooler `set` and `apply` only remember, and `begin`, called first in each
+/// of the connection's transactions, sets every one remembered for that transaction (SET LOCAL), in one
+/// statement. A setting that only matters at commit (synchronous_commit) still must be in place before it.
 class SessionSettings {
  public:
   explicit SessionSettings(Pooling pooling) : pooling_(pooling) {}
 
-  /// A new connection: the settings remembered for the last one are forgotten.
+  /// A new session of the user: the settings remembered for the last one are forgotten.
   void reset() { settings_.clear(); }
 
   void set(pqxx::connection& connection, const std::string& name, const std::string& value);
+
+  void apply(pqxx::connection& connection) const;
 
   void begin(pqxx::transaction_base& txn) const;
 

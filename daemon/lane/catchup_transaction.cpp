@@ -14,8 +14,8 @@ namespace projectord {
 
 CatchupTransaction::CatchupTransaction(Lane lane) : lane_(std::move(lane)), folding_(lane_.projection.folding()) {}
 
-CatchupTransaction::Session CatchupTransaction::begin_session(pqxx::connection& target) {
-  target_ = &target;
+CatchupTransaction::Session CatchupTransaction::begin_session(std::function<pqxx::connection&()> target) {
+  target_ = std::move(target);
   return Session(*this);
 }
 
@@ -23,7 +23,7 @@ void CatchupTransaction::end_session() {
   open_.reset();  // rolls back
   writer_.wait();
   writing_.reset();
-  target_ = nullptr;
+  target_ = {};
 }
 
 Position CatchupTransaction::read_from() const { return open_ ? open_->to : writing_ ? writing_->to : lane_.position; }
@@ -37,7 +37,7 @@ void CatchupTransaction::add(std::vector<SourceRow>& rows, Position to, Clock::t
     if (lane_.types.accepts(event.type)) batch.push_back(std::move(event));
   }
   if (!open_) {
-    open_ = Open{folding_ ? nullptr : std::make_unique<pqxx::work>(*target_), read_started, lane_.position, 0, 0};
+    open_ = Open{folding_ ? nullptr : std::make_unique<pqxx::work>(target_()), read_started, lane_.position, 0, 0};
     if (open_->txn) lane_.session.begin(*open_->txn);
   }
   try {
@@ -101,7 +101,7 @@ Step CatchupTransaction::write_in_background(bool overlap) {
   if (const Step end = finish_writing()) return end;
   writing_ = Writing{folding_->seal(), open_->to, open_->events, open_->started};
   written_since_caught_up_ = true;
-  writer_.start([&target = *target_, &checkpoint = lane_.checkpoint, &session = lane_.session,
+  writer_.start([&target = target_(), &checkpoint = lane_.checkpoint, &session = lane_.session,
                  sealed = writing_->sealed.get(), from = lane_.position, to = open_->to, events = open_->events,
                  holes = lane_.source.holes()] {
     pqxx::work txn(target);

@@ -75,9 +75,12 @@ class CatchupTransaction {
    private:
     CatchupTransaction& owner_;
   };
-  [[nodiscard]] Session begin_session(pqxx::connection& target);
+  /// `target`: the lane's target connection, as it holds it when a transaction begins.
+  [[nodiscard]] Session begin_session(std::function<pqxx::connection&()> target);
 
   bool open() const { return open_.has_value(); }
+  /// Nothing open or being written: the lane may give its connections back.
+  bool quiet() const { return !open_ && !writing_; }
   /// Where the next read starts: after the open transaction, else after the one being written, else after
   /// the checkpoint.
   Position read_from() const;
@@ -120,7 +123,7 @@ class CatchupTransaction {
 
   Lane lane_;
   handlers::Folding* const folding_;    ///< the handler's folding side, or null
-  pqxx::connection* target_ = nullptr;  ///< the session's, between begin_session and the guard's end
+  std::function<pqxx::connection&()> target_;  ///< the session's, between begin_session and the guard's end
   std::optional<Open> open_;
   Position careful_until_ = 0;  ///< up to here, one chunk per transaction: a failure was seen in this range
   BackgroundWriter writer_;

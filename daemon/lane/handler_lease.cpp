@@ -16,14 +16,15 @@ constexpr auto kSoonestAsk = std::chrono::milliseconds(10);
 
 }  // namespace
 
-std::unique_ptr<HandlerLease> HandlerLease::take(pqxx::connection& connection, LeaseKeeper& keeper,
+std::unique_ptr<HandlerLease> HandlerLease::take(const std::function<pqxx::connection&()>& connection,
+                                                 LeaseKeeper& keeper,
                                                  const std::string& handler, const std::string& checkpoint,
                                                  Listener listener, std::stop_token stop) {
   const LeaseTiming& timing = keeper.timing();
   bool told = false;
   while (true) {
     checkpoints::LeaseTake take =
-        checkpoints::take_lease(connection, checkpoint, keeper.owner(), timing.length, timing.yield());
+        checkpoints::take_lease(connection(), checkpoint, keeper.owner(), timing.length, timing.yield());
     if (take.epoch) {
       if (told) spdlog::info("handler={} event=taking_over lease={} epoch={}", handler, checkpoint, *take.epoch);
       return std::unique_ptr<HandlerLease>(
@@ -38,7 +39,7 @@ std::unique_ptr<HandlerLease> HandlerLease::take(pqxx::connection& connection, L
     sleep_unless_stopped(std::clamp(take.expires_in, kSoonestAsk, timing.renew_interval), stop);
     if (stop.stop_requested()) {
       try {
-        checkpoints::leave_standby(connection, checkpoint, keeper.owner());
+        checkpoints::leave_standby(connection(), checkpoint, keeper.owner());
       } catch (const std::exception&) {  // the row ages out of the standbys shown
       }
       return nullptr;

@@ -30,9 +30,10 @@ class HandlerLease {
     std::function<void()> ended{};  ///< once, when the lease is lost or is to be handed over
   };
 
-  /// Takes the lease on `checkpoint` (for `handler`, in the log) on `connection`, standing by while another
-  /// process holds it; then `keeper` renews it. Nothing when `stop` is requested before it has the lease.
-  static std::unique_ptr<HandlerLease> take(pqxx::connection& connection, LeaseKeeper& keeper,
+  /// Takes the lease on `checkpoint` (for `handler`, in the log) on `connection` (asked for at each try: a
+  /// standby may give it back between them), standing by while another process holds it; then `keeper` renews
+  /// it. Nothing when `stop` is requested before it has the lease.
+  static std::unique_ptr<HandlerLease> take(const std::function<pqxx::connection&()>& connection, LeaseKeeper& keeper,
                                             const std::string& handler, const std::string& checkpoint,
                                             Listener listener, std::stop_token stop);
 

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <pqxx/transaction>
 
-#include "base/postgres/conninfo.hpp"
 #include "base/postgres/errors.hpp"
 #include "base/printable.hpp"
 #include "checkpoints/rebuilds.hpp"
@@ -45,12 +44,13 @@ bool RebuildMode::reached_live(pqxx::connection& target, Position position, Posi
   return position >= std::min(rebuild::live_position(target, lane_), head);
 }
 
-std::optional<Result<void>> RebuildMode::swap_in(pqxx::connection& target, Position position, std::stop_token stop) {
+std::optional<Result<void>> RebuildMode::swap_in(const std::function<pqxx::connection&()>& target, Position position,
+                                                 std::stop_token stop) {
   if (settings_.members > 1) {
     spdlog::info("handler={} event=rebuild_partition_at_live position={} action=waiting_for_partitions", lane_,
                  position);
   }
-  return settings_.cohort->arrive(settings_.member, stop, [&] { return swap_now(target, position); });
+  return settings_.cohort->arrive(settings_.member, stop, [&] { return swap_now(target(), position); });
 }
 
 Result<void> RebuildMode::swap_now(pqxx::connection& target, Position position) {
@@ -76,10 +76,9 @@ Result<void> RebuildMode::swap_now(pqxx::connection& target, Position position) 
   return {};
 }
 
-void RebuildMode::abandon(const std::string& target_url) {
+void RebuildMode::abandon(const std::function<pqxx::connection&()>& target) {
   try {
-    pqxx::connection target(postgres::with_keepalives(target_url));
-    pqxx::work txn(target);
+    pqxx::work txn(target());
     rebuild::abandon(txn, handler_);
     txn.commit();
     spdlog::warn("handler={} event=rebuild_abandoned", handler_);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <pqxx/connection>
 #include <stop_token>
@@ -50,8 +51,10 @@ class RebuildMode {
 
   /// The live lane has stopped and this one is at the head, its transactions committed: once every member of
   /// the cohort is, the shadow takes the live model's place. An error says why it could not; the rebuild is then
-  /// abandoned (the live model stays as it was). Nothing: `stop` came while it waited for the others.
-  std::optional<Result<void>> swap_in(pqxx::connection& target, Position position, std::stop_token stop);
+  /// abandoned (the live model stays as it was). Nothing: `stop` came while it waited for the others. `target`
+  /// gives the lane's target connection: the member that swaps borrows it, the others wait holding none.
+  std::optional<Result<void>> swap_in(const std::function<pqxx::connection&()>& target, Position position,
+                                      std::stop_token stop);
   /// Whether it waits for the other members to reach live.
   bool waiting_for_cohort() const { return settings_.cohort->waiting(settings_.member); }
 
@@ -60,8 +63,8 @@ class RebuildMode {
   /// rebuild is one way out of).
   bool reached_live(pqxx::connection& target, Position position, Position head) const;
 
-  /// The source refused the rebuild: its shadow is dropped, over a connection of its own.
-  void abandon(const std::string& target_url);
+  /// The source refused the rebuild: its shadow is dropped, on the lane's `target` connection.
+  void abandon(const std::function<pqxx::connection&()>& target);
 
   /// The most rows the next read may return, given whether the source was written since the last read.
   std::size_t read_limit(std::size_t batch_size, bool source_written);

@@ -38,11 +38,24 @@ PostgresTableSource::PostgresTableSource(config::PostgresSource source, WakeSign
 }
 
 void PostgresTableSource::open(const std::string& session_name, checkpoints::HoleDeadlines holes) {
-  connection_.reset();
-  connection_.emplace(postgres::with_keepalives(source_.url));
-  postgres::prepare_session(*connection_, session_name);
-  reader_.prepare(*connection_, pooling_);
+  session_name_ = session_name;
   holes_ = std::move(holes);
+  if (lend_) return;
+  own_.reset();
+  own_.emplace(postgres::with_keepalives(source_.url));
+  postgres::prepare_session(*own_, session_name_);
+  reader_.prepare(*own_, pooling_);
+}
+
+pqxx::connection& PostgresTableSource::connection() {
+  if (!lend_) return *own_;
+  const postgres::Lent lent = lend_();
+  if (lent.session != prepared_session_) {
+    postgres::prepare_session(lent.connection, session_name_);
+    reader_.prepare(lent.connection, pooling_);
+    prepared_session_ = lent.session;
+  }
+  return lent.connection;
 }
 
 SourceRow PostgresTableSource::decode(const sources::RawRow& row) const {
@@ -53,7 +66,7 @@ SourceRow PostgresTableSource::decode(const sources::RawRow& row) const {
 
 SourceBatch PostgresTableSource::read(Position after, std::size_t limit, std::stop_token /*stop*/) {
   seen_generation_ = wake_.generation();
-  sources::ReadCycle cycle = reader_.read(*connection_, after, limit, horizon_.bound());
+  sources::ReadCycle cycle = reader_.read(connection(), after, limit, horizon_.bound());
   const auto forced_before = horizon_.forced_advances();
   horizon_.observe(cycle.snapshot);
   if (horizon_.forced_advances() != forced_before) forced_until_ = horizon_.bound();
@@ -91,7 +104,7 @@ Position PostgresTableSource::note_passed_holes(sources::ReadCycle& cycle, Posit
   for (const sources::RawRow& row : cycle.rows) read.insert(row.position);
   const auto deadline = unix_millis() + source_.hole_recheck.count();
   Position expected = cycle.contiguous_end + 1;
-  for (const auto& [position, ours] : reader_.positions_between(*connection_, cycle.contiguous_end, to)) {
+  for (const auto& [position, ours] : reader_.positions_between(connection(), cycle.contiguous_end, to)) {
     if (ours && !read.contains(position)) {
       to = position - 1;
       break;
@@ -112,7 +125,7 @@ std::vector<SourceRow> PostgresTableSource::late_rows(bool& holes_changed) {
   next_recheck_ = clock_.now() + source_.poll_interval;
   std::vector<Position> positions;
   for (const auto& [position, deadline] : holes_) positions.push_back(position);
-  const sources::HoleCheck check = reader_.check_holes(*connection_, positions);
+  const sources::HoleCheck check = reader_.check_holes(connection(), positions);
   const auto now = unix_millis();
   const auto before = holes_.size();
   std::erase_if(holes_, [&](const auto& hole) { return hole.second < now; });
@@ -124,12 +137,12 @@ std::vector<SourceRow> PostgresTableSource::late_rows(bool& holes_changed) {
 }
 
 std::optional<SourceRow> PostgresTableSource::read_at(Position position) {
-  const sources::HoleCheck check = reader_.check_holes(*connection_, {position});
+  const sources::HoleCheck check = reader_.check_holes(connection(), {position});
   if (check.rows.empty()) return std::nullopt;
   return decode(check.rows.front());
 }
 
-Position PostgresTableSource::head() { return reader_.snapshot(*connection_).head; }
+Position PostgresTableSource::head() { return reader_.snapshot(connection()).head; }
 
 RowAt PostgresTableSource::row_at(Position position) {
   const std::optional<SourceRow> row = read_at(position);

@@ -24,6 +24,8 @@ class PostgresTableSource final : public Source {
                       postgres::Pooling pooling = postgres::Pooling::session,
                       std::optional<config::Partition> partition = std::nullopt);
 
+  std::optional<std::string> postgres_url() const override { return source_.url; }
+  void read_on(std::function<postgres::Lent()> lend) override { lend_ = std::move(lend); }
   void open(const std::string& session_name, checkpoints::HoleDeadlines holes) override;
   SourceBatch read(Position after, std::size_t limit, std::stop_token stop) override;
   void wait(bool blocked, std::stop_token stop) override;
@@ -41,6 +43,7 @@ class PostgresTableSource final : public Source {
   std::size_t batch_size() const override { return source_.batch_size; }
 
  private:
+  pqxx::connection& connection();
   Position note_passed_holes(sources::ReadCycle& cycle, Position to);
   std::chrono::milliseconds wait_time(bool blocked) const;
   SourceRow decode(const sources::RawRow& row) const;
@@ -51,7 +54,10 @@ class PostgresTableSource final : public Source {
   const Clock& clock_;
   sources::PostgresReader reader_;
   sources::SettledHorizon horizon_;
-  std::optional<pqxx::connection> connection_;
+  std::function<postgres::Lent()> lend_;  ///< the lane's borrowed connection (Source::read_on), or none
+  std::optional<pqxx::connection> own_;    ///< else the source's own
+  std::uint64_t prepared_session_ = 0;     ///< the lent session the reader's statements are prepared on
+  std::string session_name_;
   std::uint64_t seen_generation_ = 0;   ///< the wake generation before the last read (for wait)
   std::uint64_t asked_generation_ = 0;  ///< the wake generation at the last written_since_last_asked
   checkpoints::HoleDeadlines holes_;

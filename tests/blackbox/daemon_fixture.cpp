@@ -74,6 +74,22 @@ void write_events(const TestDatabase& db, int events, int per_transaction) {
 
 std::map<std::string, std::string> env_for(const TestDatabase& db) { return {{"TEST_DATABASE_URL", db.url()}}; }
 
+std::map<std::string, std::string> env_as(const LoginRole& role, const TestDatabase& db) {
+  return {{"TEST_DATABASE_URL", role.url_for(db.url())}};
+}
+
+void grant_printed(const TestDatabase& db, const std::string& config, const LoginRole& role) {
+  db.exec("REVOKE ALL ON DATABASE " + db.name() + " FROM PUBLIC; REVOKE ALL ON SCHEMA public FROM PUBLIC");
+  const auto printed = run_command({kBinary, "--config", config, "migrate", "--print-grants", role.name()}, env_for(db));
+  REQUIRE(printed.exit_code == 0);
+  std::istringstream lines(printed.output);
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK((line.starts_with("-- ") || line.starts_with("GRANT ") || line.starts_with("ALTER TABLE ")));
+  }
+  db.exec(printed.output);
+}
+
 std::int64_t users_differences(const TestDatabase& db, const std::string& a, const std::string& b) {
   const std::string columns =
       "user_id, username, email, first_name, last_name, phone, is_active, created_at, deactivated_at,"

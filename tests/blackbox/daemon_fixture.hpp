@@ -11,6 +11,7 @@
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/login_role.hpp"
 #include "tests/support/test_database.hpp"
 
 namespace projectord::testing::blackbox {
@@ -73,6 +74,13 @@ std::int64_t checkpoint(const TestDatabase& db, const std::string& key);
 
 /// The live leases `daemon`'s process holds, a rebuild's shadow leases left out.
 std::int64_t leases_held(const TestDatabase& db, const DaemonProcess& daemon);
+
+/// The environment of the demo config, connecting as `role`.
+std::map<std::string, std::string> env_as(const LoginRole& role, const TestDatabase& db);
+
+/// Leaves `role` only what `projectord migrate --print-grants` lists for `config`: PUBLIC's defaults on the
+/// database and schema public go.
+void grant_printed(const TestDatabase& db, const std::string& config, const LoginRole& role);
 
 /// Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
 int exit_code_after(DaemonProcess& daemon, int signal);

@@ -23,25 +23,6 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-// The environment of the demo config, connecting as `role`.
-std::map<std::string, std::string> env_as(const LoginRole& role, const TestDatabase& db) {
-  return {{"TEST_DATABASE_URL", role.url_for(db.url())}};
-}
-
-// Leaves the role only what `print-grants` gives: PUBLIC's defaults on the database and schema public go.
-void grant_printed(const TestDatabase& db, const std::string& config, const LoginRole& role) {
-  db.exec("REVOKE ALL ON DATABASE " + db.name() + " FROM PUBLIC; REVOKE ALL ON SCHEMA public FROM PUBLIC");
-  const auto printed = run_command({kBinary, "--config", config, "migrate", "--print-grants", role.name()},
-                                   projectord::testing::blackbox::env_for(db));
-  REQUIRE(printed.exit_code == 0);
-  std::istringstream lines(printed.output);
-  for (std::string line; std::getline(lines, line);) {
-    INFO(line);
-    CHECK((line.starts_with("-- ") || line.starts_with("GRANT ") || line.starts_with("ALTER TABLE ")));
-  }
-  db.exec(printed.output);
-}
-
 std::int64_t letters(const TestDatabase& db, const std::string& handler) {
   return db.query_int("SELECT count(*) FROM projectord.dead_letters WHERE handler = '" + handler + "'");
 }

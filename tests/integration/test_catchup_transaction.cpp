@@ -148,7 +148,7 @@ struct LaneSide {
 TEST_CASE("a catch-up transaction spans its reads and moves the checkpoint once, when the source has no more") {
   PositionLog log;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
 
   REQUIRE(lane.catchup.takes(0, true));
   lane.add(1, 4);
@@ -166,7 +166,7 @@ TEST_CASE("a catch-up transaction of a handler that does not fold commits after 
           "a rebuild under writes") {
   PositionLog log;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
   const bool under_writes = GENERATE(false, true);
   const Position reads = under_writes ? 1 : static_cast<Position>(kReadsPerTransaction);
 
@@ -183,7 +183,7 @@ TEST_CASE("a folding handler's catch-up commits each time its fold holds half it
   FoldedLog log;
   log.positions_per_transaction = 12;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
 
   for (Position last = 4; last <= 24; last += 4) {
     lane.add(last - 3, last);
@@ -201,7 +201,7 @@ TEST_CASE("a folding handler's catch-up folds read after read while its fold hol
   FoldedLog log;
   log.positions_per_transaction = 1000;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
 
   for (Position last = 4; last <= 40; last += 4) {
     lane.add(last - 3, last);
@@ -216,7 +216,7 @@ TEST_CASE("a folding handler's catch-up folds read after read while its fold hol
 TEST_CASE("an undecodable row rolls the open transaction back and marks its range for careful replay") {
   PositionLog log;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
 
   lane.add(1, 4);
   std::vector<SourceRow> second = rows(5, 8);
@@ -236,7 +236,7 @@ TEST_CASE("an undecodable row rolls the open transaction back and marks its rang
 TEST_CASE("a handler's failure of the events' own marks the range for careful replay, a transient one is thrown") {
   PositionLog log;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
   log.failing = 3;
 
   SECTION("the events' own") {
@@ -257,7 +257,7 @@ TEST_CASE("a handler's failure of the events' own marks the range for careful re
 TEST_CASE("a folding handler's transaction is written in the background while the lane reads on") {
   FoldedLog log;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
 
   lane.read_full_twice();
   CHECK_FALSE(lane.catchup.open());
@@ -272,7 +272,7 @@ TEST_CASE("a background write that fails for its events' own reason rewinds the 
   FoldedLog log;
   log.refuse_writes = true;
   LaneSide lane(log);
-  const auto session = lane.catchup.begin_session(*lane.target);
+  const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
 
   lane.add(1, 4);
   CHECK(lane.catchup.after_read(false, false) == SessionEnd::rewind);
@@ -287,7 +287,7 @@ TEST_CASE("a session's end rolls back the open transaction and ends the write in
     PositionLog log;
     LaneSide lane(log);
     {
-      const auto session = lane.catchup.begin_session(*lane.target);
+      const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
       lane.add(1, 4);
     }
     lane.target.reset();
@@ -299,7 +299,7 @@ TEST_CASE("a session's end rolls back the open transaction and ends the write in
     FoldedLog log;
     LaneSide lane(log);
     {
-      const auto session = lane.catchup.begin_session(*lane.target);
+      const auto session = lane.catchup.begin_session([&]() -> pqxx::connection& { return *lane.target; });
       lane.read_full_twice();
     }
     lane.target.reset();

@@ -46,7 +46,7 @@ struct Schema {
 std::unique_ptr<HandlerLease> take(pqxx::connection& connection, LeaseKeeper& keeper,
                                    HandlerLease::Listener listener = {}, std::stop_token stop = {},
                                    const std::string& checkpoint = "users") {
-  return HandlerLease::take(connection, keeper, "users", checkpoint, std::move(listener), stop);
+  return HandlerLease::take([&]() -> pqxx::connection& { return connection; }, keeper, "users", checkpoint, std::move(listener), stop);
 }
 
 }  // namespace
@@ -136,7 +136,7 @@ TEST_CASE("the keeper renews all of a process's leases in one round and announce
   Schema schema;
   schema.first_keeper.run_handlers({"users", "orders"});
   auto users = take(*schema.first, schema.first_keeper);
-  auto orders = HandlerLease::take(*schema.first, schema.first_keeper, "orders", "orders", {}, {});
+  auto orders = HandlerLease::take([&]() -> pqxx::connection& { return *schema.first; }, schema.first_keeper, "orders", "orders", {}, {});
   REQUIRE(users);
   REQUIRE(orders);
   REQUIRE(eventually([&] {
@@ -153,7 +153,7 @@ TEST_CASE("a process above its fair share hands leases over to one that joins, w
   std::vector<std::unique_ptr<HandlerLease>> held;
   std::atomic<int> asked_to_hand_over = 0;
   for (const std::string& name : handlers) {
-    held.push_back(HandlerLease::take(*schema.first, schema.first_keeper, name, name,
+    held.push_back(HandlerLease::take([&]() -> pqxx::connection& { return *schema.first; }, schema.first_keeper, name, name,
                                       {.ended = [&] { ++asked_to_hand_over; }}, {}));
     REQUIRE(held.back());
   }
@@ -166,7 +166,7 @@ TEST_CASE("a process above its fair share hands leases over to one that joins, w
   // The joining process below its share gets what was handed over; the first, at its share, leaves it be.
   for (const std::string& name : {std::string("c"), std::string("d")}) {
     CHECK_FALSE(projectord::checkpoints::take_lease(*schema.first, name, kFirst, 60s, 60s).epoch);
-    CHECK(HandlerLease::take(*schema.second, schema.second_keeper, name, name, {}, {}));
+    CHECK(HandlerLease::take([&]() -> pqxx::connection& { return *schema.second; }, schema.second_keeper, name, name, {}, {}));
   }
   CHECK(asked_to_hand_over.load() == 2);
 }

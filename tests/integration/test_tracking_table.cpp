@@ -156,7 +156,7 @@ TEST_CASE("a rebuild's swap sets the tracking table to the position swapped in")
       "applied_log", "applied_log",
       {false, "test", 0, projectord::checkpoints::tracking_table_of(tracked_handler()), &cohort, 0, 1});
   REQUIRE(python_resumes_after(db) == 10);
-  const auto swapped = mode.swap_in(*connection, 14, {});
+  const auto swapped = mode.swap_in([&]() -> pqxx::connection& { return *connection; }, 14, {});
   REQUIRE(swapped.has_value());
   REQUIRE(swapped->has_value());
   CHECK(checkpoint_of(db) == 14);

@@ -1,0 +1,168 @@
+#include "base/postgres/connection_pool.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "base/postgres/conninfo.hpp"
+
+namespace projectord::postgres {
+
+ConnectionPool::ConnectionPool(std::size_t capacity) : capacity_(capacity) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+ConnectionPool::Loan::Loan(Loan&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)),
+      id_(other.id_),
+      nested_(other.nested_),
+      entries_(std::move(other.entries_)),
+      discard_(other.discard_) {}
+
+ConnectionPool::Loan& ConnectionPool::Loan::operator=(Loan&& other) noexcept {
+  if (this != &other) {
+    if (pool_) pool_->give_back(*this);
+    pool_ = std::exchange(other.pool_, nullptr);
+    id_ = other.id_;
+    nested_ = other.nested_;
+    entries_ = std::move(other.entries_);
+    discard_ = other.discard_;
+  }
+  return *this;
+}
+
+ConnectionPool::Loan::~Loan() {
+  if (pool_) pool_->give_back(*this);
+}
+
+// Long loans leave one connection for nested ones.
+bool ConnectionPool::can_lend(std::size_t count, bool nested) const {
+  const bool within = lent_long_ + lent_nested_ + count <= capacity_;
+  return nested ? within : within && lent_long_ + count < capacity_;
+}
+
+std::optional<ConnectionPool::Loan> ConnectionPool::borrow(const std::string& user,
+                                                           const std::vector<std::string>& urls,
+                                                           std::stop_token stop,
+                                                           const std::function<void()>& waiting) {
+  std::unique_lock lock(mutex_);
+  if (urls.size() >= capacity_) {
+    throw std::invalid_argument("a loan of " + std::to_string(urls.size()) + " connections needs a pool of " +
+                                std::to_string(urls.size() + 1) + " at least, not " + std::to_string(capacity_));
+  }
+  const std::uint64_t id = next_id_++;
+  queue_.push_back(id);
+  const auto my_turn = [&] { return queue_.front() == id && can_lend(urls.size(), false); };
+  if (!my_turn()) {
+    if (waiting) {
+      lock.unlock();
+      waiting();
+      lock.lock();
+    }
+    if (!changed_.wait(lock, stop, my_turn)) {
+      std::erase(queue_, id);
+      changed_.notify_all();  // the next in line may be able to go now
+      return std::nullopt;
+    }
+  }
+  queue_.pop_front();
+  std::vector<Entry> entries = take(user, urls);
+  lent_long_ += urls.size();
+  changed_.notify_all();
+  lock.unlock();
+  return complete(id, false, user, std::move(entries));
+}
+
+ConnectionPool::Loan ConnectionPool::borrow_nested(const std::string& user, const std::string& url) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return can_lend(1, true); });
+  const std::uint64_t id = next_id_++;
+  std::vector<Entry> entries = take(user, {url});
+  lent_nested_ += 1;
+  lock.unlock();
+  return complete(id, true, user, std::move(entries));
+}
+
+// Picks, for each url, an idle connection the user had, else room for a new one, else the place of the idle
+// connection given back longest ago (closed here). Called under the lock, with room checked.
+std::vector<ConnectionPool::Entry> ConnectionPool::take(const std::string& user, const std::vector<std::string>& urls) {
+  std::vector<Entry> entries;
+  std::vector<std::unique_ptr<pqxx::connection>> closing;
+  for (const std::string& url : urls) {
+    const auto found = std::ranges::find_if(idle_, [&](const Entry& e) { return e.url == url && e.user == user; });
+    if (found != idle_.end()) {
+      entries.push_back(std::move(*found));
+      idle_.erase(found);
+      continue;
+    }
+    if (open_ < capacity_) {
+      ++open_;
+    } else {
+      closing.push_back(std::move(idle_.back().connection));
+      idle_.pop_back();
+    }
+    entries.push_back({nullptr, url, user, 0});
+  }
+  return entries;
+}
+
+// Outside the lock: opens the new connections.
+ConnectionPool::Loan ConnectionPool::complete(std::uint64_t id, bool nested, const std::string& user,
+                                              std::vector<Entry> entries) {
+  Loan loan(this, id, nested, std::move(entries));
+  for (Entry& entry : loan.entries_) {
+    if (entry.connection) continue;
+    try {
+      entry.connection = std::make_unique<pqxx::connection>(with_keepalives(entry.url));
+    } catch (...) {
+      loan.discard();
+      throw;  // the loan gives back what it holds
+    }
+    entry.user = user;
+    const std::lock_guard lock(mutex_);
+    entry.session = next_session_++;
+  }
+  return loan;
+}
+
+void ConnectionPool::give_back(Loan& loan) {
+  std::vector<std::unique_ptr<pqxx::connection>> closing;
+  {
+    const std::lock_guard lock(mutex_);
+    for (Entry& entry : loan.entries_) {
+      if (loan.discard_ || !entry.connection || !entry.connection->is_open()) {
+        --open_;
+        closing.push_back(std::move(entry.connection));
+      } else {
+        idle_.push_front(std::move(entry));
+      }
+    }
+    (loan.nested_ ? lent_nested_ : lent_long_) -= loan.entries_.size();
+    loan.entries_.clear();
+    changed_.notify_all();
+  }
+}
+
+bool ConnectionPool::asked_for() const {
+  const std::lock_guard lock(mutex_);
+  return !queue_.empty();
+}
+
+void ConnectionPool::set_capacity(std::size_t capacity) {
+  std::vector<std::unique_ptr<pqxx::connection>> closing;
+  const std::lock_guard lock(mutex_);
+  capacity_ = capacity;
+  while (open_ > capacity_ && !idle_.empty()) {
+    closing.push_back(std::move(idle_.back().connection));
+    idle_.pop_back();
+    --open_;
+  }
+  changed_.notify_all();
+}
+
+std::size_t ConnectionPool::open_connections() const {
+  const std::lock_guard lock(mutex_);
+  return open_;
+}
+
+}  // namespace projectord::postgres

@@ -1,0 +1,109 @@
+#pragma once
+/// The connections a daemon's lanes work on, bounded whatever the number of handlers ([database]
+/// max_connections, less what the daemon keeps open for itself: the lease keeper's, the LISTENs).
+///
+/// A lane borrows all the connections it works on at once (its target, its source's reader) and keeps them
+/// while it has work; it gives them back at an idle point once another borrower waits (`asked_for`). A
+/// borrower gets back an idle connection it had, with everything it prepared and set; else a new one, in the
+/// place of the idle connection given back longest ago when the bound is reached. A connection never goes
+/// from one borrower to another: what one prepared (libpqxx keeps its own record of a connection's prepared
+/// statements, which no server-side reset would clear) and set stays its own. A new connection has a new
+/// `session` number, which tells the borrower to prepare and set its own again.
+///
+/// Waiting borrowers are served in the order they came. Long loans (a lane's) leave one connection free for
+/// nested ones (`borrow_nested`: a short loan taken while holding another, such as an attempt journal's
+/// write), so that a nested loan never waits on the holder of a long one: no borrower can wait on itself.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pqxx/connection>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+
+namespace projectord::postgres {
+
+/// A connection as its borrower sees it.
+struct Lent {
+  pqxx::connection& connection;
+  /// Names the connection's session state: another number for a new connection or one that was reset.
+  std::uint64_t session;
+};
+
+class ConnectionPool {
+  struct Entry {
+    std::unique_ptr<pqxx::connection> connection;  ///< null while it is being opened
+    std::string url;
+    std::string user;  ///< its last borrower
+    std::uint64_t session = 0;
+  };
+
+ public:
+  /// `capacity`: connections open at most, lent or idle; at least 2 (a long loan and a nested one).
+  explicit ConnectionPool(std::size_t capacity);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  /// Connections lent together, given back together when it ends.
+  class Loan {
+   public:
+    Loan(Loan&& other) noexcept;
+    Loan& operator=(Loan&& other) noexcept;
+    ~Loan();
+    Lent operator[](std::size_t i) const { return {*entries_[i].connection, entries_[i].session}; }
+    /// Closes them instead of giving them back: after an error their state is unknown.
+    void discard() { discard_ = true; }
+
+   private:
+    friend class ConnectionPool;
+    Loan(ConnectionPool* pool, std::uint64_t id, bool nested, std::vector<Entry> entries)
+        : pool_(pool), id_(id), nested_(nested), entries_(std::move(entries)) {}
+
+    ConnectionPool* pool_;
+    std::uint64_t id_;
+    bool nested_;
+    std::vector<Entry> entries_;
+    bool discard_ = false;
+  };
+
+  /// One connection to each of `urls`, lent together to `user` once they can be (nullopt: `stop` came first),
+  /// calling `waiting` first when it has to wait. Throws what connecting or resetting throws, having given back
+  /// what it had.
+  std::optional<Loan> borrow(const std::string& user, const std::vector<std::string>& urls, std::stop_token stop,
+                             const std::function<void()>& waiting = {});
+  /// A short loan taken while holding a long one: it waits only for other nested loans to end.
+  Loan borrow_nested(const std::string& user, const std::string& url);
+
+  /// Whether a borrower waits.
+  bool asked_for() const;
+  /// A new bound (a reload): loans beyond it are not taken back, no new one is lent until under it.
+  void set_capacity(std::size_t capacity);
+  /// Connections open, lent or idle.
+  std::size_t open_connections() const;
+
+ private:
+  bool can_lend(std::size_t count, bool nested) const;
+  std::vector<Entry> take(const std::string& user, const std::vector<std::string>& urls);
+  Loan complete(std::uint64_t id, bool nested, const std::string& user, std::vector<Entry> entries);
+  void give_back(Loan& loan);
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any changed_;
+  std::size_t capacity_;
+  std::size_t open_ = 0;         ///< lent, idle or being opened
+  std::size_t lent_long_ = 0;    ///< connections in long loans
+  std::size_t lent_nested_ = 0;  ///< connections in nested loans
+  std::list<Entry> idle_;        ///< the most recently given back first
+  std::deque<std::uint64_t> queue_;  ///< long borrowers waiting, in the order they came
+  std::uint64_t next_id_ = 1;
+  std::uint64_t next_session_ = 1;
+};
+
+}  // namespace projectord::postgres

@@ -1,0 +1,75 @@
+// A hundred handlers under [database] max_connections = 10: they catch up and go live, and the server never
+// sees more than ten connections from the daemon. Its role's CONNECTION LIMIT is ten too, so an eleventh
+// would be refused (and logged) even between two samples.
+#include <atomic>
+#include <thread>
+
+#include "tests/blackbox/daemon_fixture.hpp"
+
+using namespace projectord::testing;
+using namespace projectord::testing::blackbox;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kCopies = 50;  // of the demo's two handlers: a hundred
+constexpr int kBound = 10;
+
+std::string hundred_handlers() {
+  std::string config = demo_config("_0");
+  config.insert(config.find("\n[http]"), "max_connections = " + std::to_string(kBound) + "\n");
+  for (int copy = 1; copy < kCopies; ++copy) {
+    const std::string more = demo_config("_" + std::to_string(copy));
+    config += more.substr(more.find("\n[handlers."));
+  }
+  return config;
+}
+
+bool all_at_head(const TestDatabase& db) {
+  return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)") ==
+         2 * kCopies;
+}
+
+}  // namespace
+
+TEST_CASE("a hundred handlers catch up and go live on ten connections, and the server never sees more") {
+  const LoginRole role;  // before the database: dropped after it, with what it was granted there
+  TestDatabase db;
+  write_events(db, 600);
+  const std::string config = migrated(db, "connection-bound.toml", hundred_handlers());
+  grant_printed(db, config, role);
+  db.exec("ALTER ROLE " + role.name() + " CONNECTION LIMIT " + std::to_string(kBound));
+
+  std::atomic<bool> done{false};
+  std::atomic<std::int64_t> most{0};
+  std::jthread sampler([&] {
+    const auto admin = db.connect();
+    while (!done) {
+      pqxx::nontransaction txn(*admin);
+      const auto seen =
+          txn.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE usename = $1", role.name())[0].as<std::int64_t>();
+      most = std::max<std::int64_t>(most, seen);
+    }
+  });
+  DaemonProcess daemon({kBinary, "--config", config, "run"}, env_as(role, db));
+  const bool caught_up = eventually([&] { return all_at_head(db); }, 180s, 100ms);
+  INFO(daemon.log());
+  REQUIRE(caught_up);
+
+  write_events(db, 150);
+  CHECK(eventually([&] { return all_at_head(db); }, 60s, 50ms));
+  done = true;
+  sampler.join();
+
+  CHECK(most > 0);
+  CHECK(most <= kBound);
+  CHECK(daemon.log().find("too many connections") == std::string::npos);
+  const std::int64_t events = head(db);
+  for (int copy = 0; copy < kCopies; ++copy) {
+    const std::string suffix = "_" + std::to_string(copy);
+    INFO("copy " << copy);
+    CHECK(db.query_int("SELECT count(DISTINCT global_position) FROM user_event_log" + suffix) == events);
+    CHECK(db.query_int("SELECT count(*) FROM user_event_log" + suffix) == events);
+    if (copy > 0) CHECK(users_differences(db, "user_projection_0", "user_projection" + suffix) == 0);
+  }
+}
