@@ -25,10 +25,21 @@ class WakeSignal {
     changed_.notify_all();
   }
 
-  /// Returns when the generation differs from `seen`, the timeout passed or stop was requested.
-  void wait(std::uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop) {
+  /// Wakes the waiters without news: only one whose `also` (see wait) has become true returns.
+  void nudge() {
+    { const std::lock_guard lock(mutex_); }  // a waiter between its check and its sleep gets the notification
+    changed_.notify_all();
+  }
+
+  /// Returns when the generation differs from `seen`, `also` returns true (checked at each wake-up), the
+  /// timeout passed or stop was requested.
+  template <class Also>
+  void wait(std::uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop, Also also) {
     std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, stop, timeout, [&] { return generation_ != seen; });
+    changed_.wait_for(lock, stop, timeout, [&] { return generation_ != seen || also(); });
+  }
+  void wait(std::uint64_t seen, std::chrono::milliseconds timeout, std::stop_token stop) {
+    wait(seen, timeout, stop, [] { return false; });
   }
 
  private:

@@ -82,7 +82,8 @@ class Lane::Impl {
         leases_(leases),
         options_(options),
         session_settings_(options_.pooling),
-        connections_(options_.pool, handler_.name, connection_urls(target_url_, *source_)),
+        connections_(options_.pool, handler_.name, connection_urls(target_url_, *source_),
+                     [this] { source_->interrupt_wait(); }),
         checkpoint_(options_.rebuild ? rebuild::shadow_checkpoint(handler_.name) : handler_.name, source_->name(),
                     options_.rebuild ? std::nullopt : checkpoints::tracking_table_of(handler_)),
         types_(handler_.types),
@@ -205,12 +206,14 @@ class Lane::Impl {
   }
 
  private:
-  // The connections the lane works on, borrowed again if it gave them back; /status says when it waits.
+  // The connections the lane works on, borrowed again if it gave them back; /status says when work waits for
+  // them (an idle lane looking for news is still idle).
   LaneConnections& held() {
     if (connections_.held()) return connections_;
     const LaneState was = board_.state();
     bool waited = false;
     const bool held = connections_.hold(stop_, [&] {
+      if (was == LaneState::idle) return;
       waited = true;
       set_state(LaneState::waiting_for_connection);
     });

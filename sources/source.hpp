@@ -89,6 +89,9 @@ class Source {
   /// holds (borrowing it again if it gave it back), to be prepared anew whenever its session number changes.
   /// A source never given one opens its own.
   virtual void read_on(std::function<postgres::Lent()> /*lend*/) {}
+  /// Ends the lane's wait() now, if it waits, or the next one at once (any thread): another lane waits for the
+  /// connections this one holds. Not a wake(): the other lanes of the source go on waiting.
+  virtual void interrupt_wait() {}
 
   /// Reads up to `limit` events after `after`. May block while waiting for news (a Redis stream's BLOCK),
   /// returning early when `wake` is called or stop is requested.

@@ -43,7 +43,7 @@ bool ConnectionPool::can_lend(std::size_t count, bool nested) const {
 
 std::optional<ConnectionPool::Loan> ConnectionPool::borrow(const std::string& user,
                                                            const std::vector<std::string>& urls,
-                                                           std::stop_token stop,
+                                                           std::stop_token stop, std::function<void()> on_demand,
                                                            const std::function<void()>& waiting) {
   std::unique_lock lock(mutex_);
   if (urls.size() >= capacity_) {
@@ -54,10 +54,9 @@ std::optional<ConnectionPool::Loan> ConnectionPool::borrow(const std::string& us
   queue_.push_back(id);
   const auto my_turn = [&] { return queue_.front() == id && can_lend(urls.size(), false); };
   if (!my_turn()) {
-    if (waiting) {
-      lock.unlock();
-      waiting();
-      lock.lock();
+    if (waiting) waiting();
+    for (const auto& [loan, call] : on_demand_) {
+      if (call) call();
     }
     if (!changed_.wait(lock, stop, my_turn)) {
       std::erase(queue_, id);
@@ -68,6 +67,7 @@ std::optional<ConnectionPool::Loan> ConnectionPool::borrow(const std::string& us
   queue_.pop_front();
   std::vector<Entry> entries = take(user, urls);
   lent_long_ += urls.size();
+  on_demand_.emplace(id, std::move(on_demand));
   changed_.notify_all();
   lock.unlock();
   return complete(id, false, user, std::move(entries));
@@ -138,6 +138,7 @@ void ConnectionPool::give_back(Loan& loan) {
       }
     }
     (loan.nested_ ? lent_nested_ : lent_long_) -= loan.entries_.size();
+    if (!loan.nested_) on_demand_.erase(loan.id_);
     loan.entries_.clear();
     changed_.notify_all();
   }

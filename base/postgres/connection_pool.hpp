@@ -3,8 +3,8 @@
 /// max_connections, less what the daemon keeps open for itself: the lease keeper's, the LISTENs).
 ///
 /// A lane borrows all the connections it works on at once (its target, its source's reader) and keeps them
-/// while it has work; it gives them back at an idle point once another borrower waits (`asked_for`). A
-/// borrower gets back an idle connection it had, with everything it prepared and set; else a new one, in the
+/// while it has work; it gives them back at an idle point once another borrower waits (`asked_for`, and the
+/// `on_demand` call that ends the holders' idle waits). A borrower gets back an idle connection it had, with everything it prepared and set; else a new one, in the
 /// place of the idle connection given back longest ago when the bound is reached. A connection never goes
 /// from one borrower to another: what one prepared (libpqxx keeps its own record of a connection's prepared
 /// statements, which no server-side reset would clear) and set stays its own. A new connection has a new
@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,11 +74,12 @@ class ConnectionPool {
     bool discard_ = false;
   };
 
-  /// One connection to each of `urls`, lent together to `user` once they can be (nullopt: `stop` came first),
-  /// calling `waiting` first when it has to wait. Throws what connecting or resetting throws, having given back
-  /// what it had.
+  /// One connection to each of `urls`, lent together to `user` once they can be (nullopt: `stop` came first).
+  /// When it has to wait it calls `waiting`, then every long loan's `on_demand`, under the pool's lock (so
+  /// that no loan ends meanwhile): neither may block or call the pool. Throws what connecting throws, having
+  /// given back what it had.
   std::optional<Loan> borrow(const std::string& user, const std::vector<std::string>& urls, std::stop_token stop,
-                             const std::function<void()>& waiting = {});
+                             std::function<void()> on_demand = {}, const std::function<void()>& waiting = {});
   /// A short loan taken while holding a long one: it waits only for other nested loans to end.
   Loan borrow_nested(const std::string& user, const std::string& url);
 
@@ -102,6 +104,7 @@ class ConnectionPool {
   std::size_t lent_nested_ = 0;  ///< connections in nested loans
   std::list<Entry> idle_;        ///< the most recently given back first
   std::deque<std::uint64_t> queue_;  ///< long borrowers waiting, in the order they came
+  std::map<std::uint64_t, std::function<void()>> on_demand_;  ///< of the long loans out
   std::uint64_t next_id_ = 1;
   std::uint64_t next_session_ = 1;
 };

@@ -16,8 +16,10 @@ namespace projectord {
 
 class LaneConnections {
  public:
-  /// `urls`: the target's, then the reader's if the source reads PostgreSQL; `pool`: the daemon's, or null.
-  LaneConnections(postgres::ConnectionPool* pool, std::string lane, std::vector<std::string> urls);
+  /// `urls`: the target's, then the reader's if the source reads PostgreSQL; `on_demand`: ends the lane's idle
+  /// wait (see ConnectionPool::borrow); `pool`: the daemon's, or null.
+  LaneConnections(postgres::ConnectionPool* pool, std::string lane, std::vector<std::string> urls,
+                  std::function<void()> on_demand);
 
   /// Borrows them unless held, calling `waiting` if it must wait; false when `stop` came first.
   bool hold(std::stop_token stop, const std::function<void()>& waiting = {});
@@ -26,9 +28,7 @@ class LaneConnections {
   postgres::Lent target() const { return (*loan_)[0]; }
   postgres::Lent reader() const { return (*loan_)[1]; }
 
-  /// Whether another lane waits for connections: the lane gives them back at its next idle point (at the latest
-  /// when its idle wait times out: a lane is not woken for it, since the wake-ups are its source's, shared by
-  /// every lane on it).
+  /// Whether another lane waits for connections: the lane gives them back at its next idle point.
   bool asked_for() const { return pool_->asked_for(); }
   /// Gives them back, with nothing open on them.
   void give_back() { loan_.reset(); }
@@ -43,6 +43,7 @@ class LaneConnections {
   postgres::ConnectionPool* pool_;
   std::string lane_;
   std::vector<std::string> urls_;
+  std::function<void()> on_demand_;
   std::optional<postgres::ConnectionPool::Loan> loan_;
 };
 

@@ -150,7 +150,9 @@ RowAt PostgresTableSource::row_at(Position position) {
   return {RowAt::Found::row, row_fingerprint(*row)};
 }
 
-void PostgresTableSource::wait(bool blocked, std::stop_token stop) { wake_.wait(seen_generation_, wait_time(blocked), stop); }
+void PostgresTableSource::wait(bool blocked, std::stop_token stop) {
+  wake_.wait(seen_generation_, wait_time(blocked), stop, [this] { return interrupted_.exchange(false); });
+}
 
 std::chrono::milliseconds PostgresTableSource::wait_time(bool blocked) const {
   const auto deadline = horizon_.next_deadline();

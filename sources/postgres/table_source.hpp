@@ -3,6 +3,7 @@
 /// (sources/postgres/settled_horizon.hpp); positions passed while live without a row are remembered as
 /// holes and re-read for a while, so a row that commits there late is still applied (out of order, counted).
 /// News comes from the source's WakeSignal (NOTIFY), or the poll interval.
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <pqxx/connection>
@@ -26,6 +27,10 @@ class PostgresTableSource final : public Source {
 
   std::optional<std::string> postgres_url() const override { return source_.url; }
   void read_on(std::function<postgres::Lent()> lend) override { lend_ = std::move(lend); }
+  void interrupt_wait() override {
+    interrupted_ = true;
+    wake_.nudge();
+  }
   void open(const std::string& session_name, checkpoints::HoleDeadlines holes) override;
   SourceBatch read(Position after, std::size_t limit, std::stop_token stop) override;
   void wait(bool blocked, std::stop_token stop) override;
@@ -57,6 +62,7 @@ class PostgresTableSource final : public Source {
   std::function<postgres::Lent()> lend_;  ///< the lane's borrowed connection (Source::read_on), or none
   std::optional<pqxx::connection> own_;    ///< else the source's own
   std::uint64_t prepared_session_ = 0;     ///< the lent session the reader's statements are prepared on
+  std::atomic<bool> interrupted_{false};   ///< interrupt_wait came: the next wait() returns at once
   std::string session_name_;
   std::uint64_t seen_generation_ = 0;   ///< the wake generation before the last read (for wait)
   std::uint64_t asked_generation_ = 0;  ///< the wake generation at the last written_since_last_asked

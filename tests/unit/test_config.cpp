@@ -332,6 +332,23 @@ TEST_CASE("the control channel behind a transaction pooler needs listen_url") {
             .errors.empty());
 }
 
+TEST_CASE("max_connections must leave a lane its connections beside those the daemon keeps for itself") {
+  // Two listened sources and the lease keeper's connection: three kept, a lane's two and one for its attempts.
+  const std::string two_sources = "max_connections = 5\n[sources.shop]\npreset = \"eventsourcing_django\"\n"
+                                  "application_name = \"Shop\"\n[sources.billing]\npreset = \"eventsourcing_django\"\n"
+                                  "application_name = \"Billing\"\n[handlers.users]\nkind = \"users\"\nsource = \"shop\"\n"
+                                  "[handlers.invoices]\nkind = \"event_log\"\nsource = \"billing\"\n";
+  CHECK(only_error(kDatabase + two_sources) ==
+        "test.toml:3: database.max_connections: at least 6 here: 3 kept open (the lease keeper's and the LISTENs),"
+        " a lane's two and one for its attempts");
+  const LoadResult enough = load(kDatabase + "max_connections = 6" + two_sources.substr(two_sources.find('\n')));
+  INFO(joined(enough));
+  REQUIRE(enough.errors.empty());
+  CHECK(enough.config.max_connections == 6);
+  CHECK(kept_connections(enough.config) == 3);
+  CHECK(load(kShop).config.max_connections == 10);
+}
+
 TEST_CASE("LISTEN goes to the database's own url on session connections, to listen_url behind a pooler, else nowhere") {
   Config config;
   config.database_url = "host=pooler dbname=app";
