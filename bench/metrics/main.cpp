@@ -40,7 +40,8 @@ options:
   --projectord PATH    the projectord binary (required)
   --wrk PATH           the wrk binary (required)
   --events N           events per catch-up (default 10000)
-  --handlers H         handlers configured (default 100); the server needs max_connections >= 2H + 10
+  --handlers H         handlers configured (default 100), with [database] max_connections = 2H + 4 (a
+                       connection pair each); the server needs max_connections >= 2H + 10
   --seconds S          how long wrk runs against the idle daemon (default 10)
   --connections C      wrk's connections (default 4)
 )";
@@ -136,6 +137,9 @@ int run(bench::Flags& flags) {
   const unsigned short port = projectord::testing::free_loopback_port();
   bench::ProjectordOptions options;
   options.handlers = bench::handler_fleet(handlers);
+  // Every lane keeps connections of its own (two, and the kept ones): what is measured is the scrapes' cost,
+  // not lanes taking turns on a smaller pool.
+  options.max_connections = 2 * handlers + 4;
   options.http_listen = "127.0.0.1:" + std::to_string(port);
   const bench::Projectord projectord(binary, url, work_dir.path(), options);
   projectord.migrate();

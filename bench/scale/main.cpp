@@ -149,6 +149,9 @@ void measure_throughput(const std::string& server_url, const std::string& binary
   bench::create_stored_events(throughput_url, work_dir + "/demo-writer.log");
   bench::ProjectordOptions options;
   options.handlers = bench::twelve_handlers();
+  // Each process keeps a connection pair for every lane it may run: what is measured is the spread, not lanes
+  // taking turns on a smaller pool.
+  options.max_connections = 2 * options.handlers.size() + 4;
   const bench::Projectord twelve(binary, throughput_url, work_dir + "/throughput", options);
   std::cout << "throughput, 12 handlers (6 x users and user_log) catching up " << events
             << " events from empty read models, the processes started and spread first:" << std::endl;

@@ -152,7 +152,7 @@ Projectord::Projectord(std::string binary, std::string database_url, const std::
   std::filesystem::create_directories(work_dir);
   std::ofstream config(config_path_);
   config << "[daemon]\nlog_level = " << toml_string(options.log_level) << "\n\n"
-         << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\n\n";
+         << "[database]\nurl = \"${BENCH_DATABASE_URL}\"\nmax_connections = " << options.max_connections << "\n\n";
   // No HTTP unless asked: another daemon on the machine may hold the default port.
   config << "[http]\nlisten = " << toml_string(options.http_listen) << "\n\n";
   if (options.source_toml.empty()) {

@@ -87,6 +87,7 @@ struct ProjectordOptions {
   std::vector<HandlerConfig> handlers = demo_handlers();
   std::string http_listen;  ///< [http] listen; empty: no HTTP
   std::string log_level = "warn";          ///< [daemon] log_level
+  std::size_t max_connections = 10;        ///< [database] max_connections
   /// More environment for the daemon besides the database url, e.g. an aes codec's CIPHER_KEY.
   std::vector<std::pair<std::string, std::string>> env;
 };
