@@ -211,14 +211,19 @@ class Lane::Impl {
   LaneConnections& held() {
     if (connections_.held()) return connections_;
     const LaneState was = board_.state();
+    const bool busy = status().busy_since.has_value();
     bool waited = false;
     const bool held = connections_.hold(stop_, [&] {
-      if (was == LaneState::idle) return;
       waited = true;
-      set_state(LaneState::waiting_for_connection);
+      // Waiting is not being busy: the watchdog and the stuck state look at the work, not the turn.
+      update([&](LaneStatus& s) { s.busy_since.reset(); });
+      if (was != LaneState::idle) set_state(LaneState::waiting_for_connection);
     });
     if (!held) throw StoppedWaitingForConnections{};
-    if (waited) set_state(was);
+    if (waited) {
+      set_state(was);
+      if (busy) update([&](LaneStatus& s) { s.busy_since = clock_.now(); });
+    }
     return connections_;
   }
 

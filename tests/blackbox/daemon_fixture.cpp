@@ -48,6 +48,12 @@ std::string with_http(const std::string& config, const std::string& lines) {
   return text;
 }
 
+std::string with_max_connections(const std::string& config, int connections) {
+  std::string text = config;
+  text.insert(text.find("\n[http]"), "max_connections = " + std::to_string(connections) + "\n");
+  return text;
+}
+
 std::string with_fold_memory(const std::string& config, const std::string& size) {
   const std::string users = "kind = \"users\"\n";
   std::string text = config;

@@ -32,6 +32,9 @@ std::string closed_registrations_handler();
 /// `config` (with the demo config's `listen = "127.0.0.1:0"` line) with `lines` added to its [http] section.
 std::string with_http(const std::string& config, const std::string& lines);
 
+/// `config` (a demo config) with [database] max_connections = `connections`.
+std::string with_max_connections(const std::string& config, int connections);
+
 /// The demo config `config` with its `users` handler's fold_memory set to `size` ("1MiB"): a catch-up of the
 /// tests' few thousand users then commits several transactions instead of one.
 std::string with_fold_memory(const std::string& config, const std::string& size);

@@ -18,8 +18,7 @@ constexpr int kCopies = 50;  // of the demo's two handlers: a hundred
 constexpr int kBound = 10;
 
 std::string hundred_handlers() {
-  std::string config = demo_config("_0");
-  config.insert(config.find("\n[http]"), "max_connections = " + std::to_string(kBound) + "\n");
+  std::string config = with_max_connections(demo_config("_0"), kBound);
   for (int copy = 1; copy < kCopies; ++copy) {
     const std::string more = demo_config("_" + std::to_string(copy));
     config += more.substr(more.find("\n[handlers."));

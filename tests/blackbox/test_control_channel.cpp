@@ -108,10 +108,11 @@ TEST_CASE("with [control] notify unset the daemon does not LISTEN, and an allowe
   // The source's listener and the control channel's start together; once the source's listens, a control
   // listener would have connected too.
   REQUIRE(eventually([&] {
-    return db.query_int("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'projectord:listen:%'") == 1;
+    return db.query_int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND application_name LIKE 'projectord:listen:%'") == 1;
   }));
-  CHECK(db.query_int("SELECT count(*) FROM pg_stat_activity"
-                     " WHERE application_name = 'projectord:listen:projectord_control'") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                     " AND application_name = 'projectord:listen:projectord_control'") == 0);
 
   Sender superuser_session(db.url());
   superuser_session.send("pause users");

@@ -20,9 +20,10 @@ namespace {
 constexpr int kLanes = 3 + 2 + 4;  // users, user_log and hook's partitions
 
 // The demo config with users in 3 partitions and user_log in 2, and a webhook `hook` in 4 sending one request at
-// a time (so that its receiver sees each partition's order).
+// a time (so that its receiver sees each partition's order). Every lane a daemon takes over gets its
+// connections at once: the failover is timed.
 std::string partitioned_config(const WebhookReceiver& receiver) {
-  std::string config = with_admin_token(demo_config());
+  std::string config = with_max_connections(with_admin_token(demo_config()), 2 * kLanes + 4);
   const auto partitions = [&](const std::string& kind, int count) {
     const std::string line = "kind = \"" + kind + "\"\n";
     config.insert(config.find(line) + line.size(), "partitions = " + std::to_string(count) + "\n");

@@ -22,8 +22,9 @@ constexpr int kCopies = 5;
 constexpr int kLanes = 2 * kCopies + 2 + 2;
 constexpr int kMaxAttempts = 5;
 
+// Every lane a daemon takes over gets its connections at once: the failovers are timed.
 std::string twelve_handlers(const WebhookReceiver& receiver) {
-  std::string config = demo_config("_0");
+  std::string config = with_max_connections(demo_config("_0"), 2 * kLanes + 4);
   for (int copy = 1; copy <= kCopies; ++copy) {
     const std::string more = demo_config("_" + std::to_string(copy));
     config += more.substr(more.find("\n[handlers."), copy == kCopies ? more.find("\n[handlers.user_log") -
