@@ -52,10 +52,11 @@ TEST_CASE("borrowers of a pool never open more connections than its bound, whate
   std::atomic<int> statements{0};
   std::vector<std::jthread> lanes;
   for (int lane = 0; lane < 12; ++lane) {
+    // No assertion on these threads (Catch's are not thread-safe): what they did is counted.
     lanes.emplace_back([&, lane] {
       for (int round = 0; round < 20; ++round) {
         auto loan = pool.borrow("lane" + std::to_string(lane), {db.url(), db.url()}, {});
-        REQUIRE(loan);
+        if (!loan) return;
         pqxx::work txn((*loan)[0].connection);
         txn.exec1("SELECT 1");
         const auto nested = pool.borrow_nested("attempts", db.url());
