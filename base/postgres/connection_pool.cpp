@@ -1,12 +1,48 @@
 #include "base/postgres/connection_pool.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <stdexcept>
 #include <utility>
 
 #include "base/postgres/conninfo.hpp"
 
 namespace projectord::postgres {
+
+namespace {
+
+// Closes a connection and waits, a second at most, until the server has let its backend go: the server counts
+// a backend against its connection limits until the backend has exited, which is after it has read the close,
+// so a pool that opened a new connection at once could be seen over its bound (or refused by a role's limit).
+// The server closes its end of the socket once the backend is gone: a duplicate of the socket sees that.
+void close_for_good(std::unique_ptr<pqxx::connection> connection) {
+  if (!connection) return;
+  const int socket = connection->is_open() ? connection->sock() : -1;
+  const int watched = socket >= 0 ? ::fcntl(socket, F_DUPFD_CLOEXEC, 0) : -1;
+  connection.reset();
+  if (watched < 0) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;
+    pollfd readable{watched, POLLIN, 0};
+    const int ready = ::poll(&readable, 1, static_cast<int>(left));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    char unread[512];
+    const ssize_t got = ::read(watched, unread, sizeof unread);
+    if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) break;  // gone (or broken: gone too)
+  }
+  ::close(watched);
+}
+
+}  // namespace
 
 ConnectionPool::ConnectionPool(std::size_t capacity) : capacity_(capacity) {}
 
@@ -35,9 +71,10 @@ ConnectionPool::Loan::~Loan() {
   if (pool_) pool_->give_back(*this);
 }
 
-// Long loans leave one connection for nested ones.
+// Long loans leave one connection for nested ones. Within the bound, what is neither lent nor being closed is
+// idle or not open, so there is a place for every connection lent.
 bool ConnectionPool::can_lend(std::size_t count, bool nested) const {
-  const bool within = lent_long_ + lent_nested_ + count <= capacity_;
+  const bool within = lent_long_ + lent_nested_ + closing_ + count <= capacity_;
   return nested ? within : within && lent_long_ + count < capacity_;
 }
 
@@ -84,10 +121,9 @@ ConnectionPool::Loan ConnectionPool::borrow_nested(const std::string& user, cons
 }
 
 // Picks, for each url, an idle connection the user had, else room for a new one, else the place of the idle
-// connection given back longest ago (closed here). Called under the lock, with room checked.
+// connection given back longest ago (closed by `complete`). Called under the lock, with room checked.
 std::vector<ConnectionPool::Entry> ConnectionPool::take(const std::string& user, const std::vector<std::string>& urls) {
   std::vector<Entry> entries;
-  std::vector<std::unique_ptr<pqxx::connection>> closing;
   for (const std::string& url : urls) {
     const auto found = std::ranges::find_if(idle_, [&](const Entry& e) { return e.url == url && e.user == user; });
     if (found != idle_.end()) {
@@ -95,23 +131,25 @@ std::vector<ConnectionPool::Entry> ConnectionPool::take(const std::string& user,
       idle_.erase(found);
       continue;
     }
+    std::unique_ptr<pqxx::connection> replaced;
     if (open_ < capacity_) {
       ++open_;
     } else {
-      closing.push_back(std::move(idle_.back().connection));
+      replaced = std::move(idle_.back().connection);
       idle_.pop_back();
     }
-    entries.push_back({nullptr, url, user, 0});
+    entries.push_back({nullptr, std::move(replaced), url, user, 0});
   }
   return entries;
 }
 
-// Outside the lock: opens the new connections.
+// Outside the lock: closes the connections replaced, then opens the new ones.
 ConnectionPool::Loan ConnectionPool::complete(std::uint64_t id, bool nested, const std::string& user,
                                               std::vector<Entry> entries) {
   Loan loan(this, id, nested, std::move(entries));
   for (Entry& entry : loan.entries_) {
     if (entry.connection) continue;
+    close_for_good(std::move(entry.replaced));
     try {
       entry.connection = std::make_unique<pqxx::connection>(with_keepalives(entry.url));
     } catch (...) {
@@ -131,17 +169,29 @@ void ConnectionPool::give_back(Loan& loan) {
     const std::lock_guard lock(mutex_);
     for (Entry& entry : loan.entries_) {
       if (loan.discard_ || !entry.connection || !entry.connection->is_open()) {
-        --open_;
-        closing.push_back(std::move(entry.connection));
+        closing.push_back(entry.connection ? std::move(entry.connection) : std::move(entry.replaced));
       } else {
         idle_.push_front(std::move(entry));
       }
     }
     (loan.nested_ ? lent_nested_ : lent_long_) -= loan.entries_.size();
+    closing_ += closing.size();
     if (!loan.nested_) on_demand_.erase(loan.id_);
     loan.entries_.clear();
     changed_.notify_all();
   }
+  close_all(std::move(closing));
+}
+
+// Outside the lock, `closing` counted in `closing_`: a closed connection's place is free once the server has
+// let it go.
+void ConnectionPool::close_all(std::vector<std::unique_ptr<pqxx::connection>> closing) {
+  if (closing.empty()) return;
+  for (auto& connection : closing) close_for_good(std::move(connection));
+  const std::lock_guard lock(mutex_);
+  open_ -= closing.size();
+  closing_ -= closing.size();
+  changed_.notify_all();
 }
 
 bool ConnectionPool::asked_for() const {
@@ -151,14 +201,17 @@ bool ConnectionPool::asked_for() const {
 
 void ConnectionPool::set_capacity(std::size_t capacity) {
   std::vector<std::unique_ptr<pqxx::connection>> closing;
-  const std::lock_guard lock(mutex_);
-  capacity_ = capacity;
-  while (open_ > capacity_ && !idle_.empty()) {
-    closing.push_back(std::move(idle_.back().connection));
-    idle_.pop_back();
-    --open_;
+  {
+    const std::lock_guard lock(mutex_);
+    capacity_ = capacity;
+    while (open_ - closing_ > capacity_ && !idle_.empty()) {
+      closing.push_back(std::move(idle_.back().connection));
+      idle_.pop_back();
+      ++closing_;
+    }
+    changed_.notify_all();
   }
-  changed_.notify_all();
+  close_all(std::move(closing));
 }
 
 std::size_t ConnectionPool::open_connections() const {

@@ -4,11 +4,13 @@
 ///
 /// A lane borrows all the connections it works on at once (its target, its source's reader) and keeps them
 /// while it has work; it gives them back at an idle point once another borrower waits (`asked_for`, and the
-/// `on_demand` call that ends the holders' idle waits). A borrower gets back an idle connection it had, with everything it prepared and set; else a new one, in the
-/// place of the idle connection given back longest ago when the bound is reached. A connection never goes
-/// from one borrower to another: what one prepared (libpqxx keeps its own record of a connection's prepared
-/// statements, which no server-side reset would clear) and set stays its own. A new connection has a new
-/// `session` number, which tells the borrower to prepare and set its own again.
+/// `on_demand` call that ends the holders' idle waits). A borrower gets back an idle connection it had, with
+/// everything it prepared and set; else a new one, in the place of the idle connection given back longest ago
+/// when the bound is reached. A place is free once the server has let the connection that had it go (its
+/// backend counts against the server's limits until it has exited). A connection never goes from one borrower
+/// to another: what one prepared (libpqxx keeps its own record of a connection's prepared statements, which no
+/// server-side reset would clear) and set stays its own. A new connection has a new `session` number, which
+/// tells the borrower to prepare and set its own again.
 ///
 /// Waiting borrowers are served in the order they came. Long loans (a lane's) leave one connection free for
 /// nested ones (`borrow_nested`: a short loan taken while holding another, such as an attempt journal's
@@ -40,6 +42,7 @@ struct Lent {
 class ConnectionPool {
   struct Entry {
     std::unique_ptr<pqxx::connection> connection;  ///< null while it is being opened
+    std::unique_ptr<pqxx::connection> replaced;    ///< the idle one whose place it takes, until closed
     std::string url;
     std::string user;  ///< its last borrower
     std::uint64_t session = 0;
@@ -95,13 +98,15 @@ class ConnectionPool {
   std::vector<Entry> take(const std::string& user, const std::vector<std::string>& urls);
   Loan complete(std::uint64_t id, bool nested, const std::string& user, std::vector<Entry> entries);
   void give_back(Loan& loan);
+  void close_all(std::vector<std::unique_ptr<pqxx::connection>> closing);
 
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;
   std::size_t capacity_;
-  std::size_t open_ = 0;         ///< lent, idle or being opened
+  std::size_t open_ = 0;         ///< lent, idle, being opened or being closed
   std::size_t lent_long_ = 0;    ///< connections in long loans
   std::size_t lent_nested_ = 0;  ///< connections in nested loans
+  std::size_t closing_ = 0;      ///< connections being closed (`close_all`)
   std::list<Entry> idle_;        ///< the most recently given back first
   std::deque<std::uint64_t> queue_;  ///< long borrowers waiting, in the order they came
   std::map<std::uint64_t, std::function<void()>> on_demand_;  ///< of the long loans out

@@ -19,11 +19,14 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-// Connections to the test's database that the server sees, the test's own sampling one left out.
+// Clients' connections to the test's database that the server sees, the test's own sampling one left out (an
+// autovacuum worker visiting the database is no client).
 std::int64_t server_connections(pqxx::connection& admin, const TestDatabase& db) {
   pqxx::nontransaction txn(admin);
-  return txn.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                          db.name())[0]
+  return txn
+      .exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'"
+                    " AND pid <> pg_backend_pid()",
+                    db.name())[0]
       .as<std::int64_t>();
 }
 
