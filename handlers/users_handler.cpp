@@ -72,39 +72,39 @@ Text event_time(const Event& event) { return event.recorded_at.empty() ? Text("n
 
 Text or_empty(Text value) { return value ? std::move(value) : Text(std::string()); }
 
-enum class Kind { registered, email_changed, profile_updated, deactivated, other };
+enum class UserEventKind { registered, email_changed, profile_updated, deactivated, other };
 
-Kind kind_of(const Event& event) {
+UserEventKind kind_of(const Event& event) {
   const std::string_view name = class_name_of(event.type);
-  if (name == "UserRegistered") return Kind::registered;
-  if (name == "UserEmailChanged") return Kind::email_changed;
-  if (name == "UserProfileUpdated") return Kind::profile_updated;
-  if (name == "UserDeactivated") return Kind::deactivated;
-  return Kind::other;
+  if (name == "UserRegistered") return UserEventKind::registered;
+  if (name == "UserEmailChanged") return UserEventKind::email_changed;
+  if (name == "UserProfileUpdated") return UserEventKind::profile_updated;
+  if (name == "UserDeactivated") return UserEventKind::deactivated;
+  return UserEventKind::other;
 }
 
 // Applies one event to one outcome whose row exists.
-void apply_to_row(Changes& row, Kind kind, const Event& event) {
+void apply_to_row(Changes& row, UserEventKind kind, const Event& event) {
   switch (kind) {
-    case Kind::registered:
+    case UserEventKind::registered:
       row.username.to(fields().username.evaluate(event));
       row.email.to(fields().email.evaluate(event));
       row.first_name.to(or_empty(fields().first_name.evaluate(event)));
       row.last_name.to(or_empty(fields().last_name.evaluate(event)));
       break;
-    case Kind::email_changed:
+    case UserEventKind::email_changed:
       row.email.to(fields().new_email.evaluate(event));
       break;
-    case Kind::profile_updated:
+    case UserEventKind::profile_updated:
       if (auto v = fields().first_name.evaluate(event)) row.first_name.to(std::move(v));
       if (auto v = fields().last_name.evaluate(event)) row.last_name.to(std::move(v));
       if (auto v = fields().phone.evaluate(event)) row.phone.to(std::move(v));
       break;
-    case Kind::deactivated:
+    case UserEventKind::deactivated:
       row.is_active.to(Text("false"));
       row.deactivated_at.to(event_time(event));
       break;
-    case Kind::other:
+    case UserEventKind::other:
       return;
   }
   row.version = event.version;
@@ -114,7 +114,7 @@ void apply_to_row(Changes& row, Kind kind, const Event& event) {
 
 // A registration of a user with no row: the registration's fields plus every column's initial value.
 void create_row(Changes& row, const Event& event) {
-  apply_to_row(row, Kind::registered, event);
+  apply_to_row(row, UserEventKind::registered, event);
   row.phone.to(Text(std::string()));
   row.is_active.to(Text("true"));
   row.created_at.to(event_time(event));
@@ -230,8 +230,8 @@ void UsersHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events) { f
 
 void UsersHandler::fold(std::span<const Event> events) {
   for (const Event& event : events) {
-    const Kind kind = kind_of(event);
-    if (kind == Kind::other) continue;
+    const UserEventKind kind = kind_of(event);
+    if (kind == UserEventKind::other) continue;
     auto [it, inserted] = pending_->folds.try_emplace(event.stream_id);
     UserFold& fold = it->second;
     if (inserted) {
@@ -243,7 +243,7 @@ void UsersHandler::fold(std::span<const Event> events) {
     apply_to_row(fold.existing, kind, event);
     if (fold.created) {
       apply_to_row(fold.fresh, kind, event);
-    } else if (kind == Kind::registered) {
+    } else if (kind == UserEventKind::registered) {
       fold.created = true;
       fold.first_seen = event.position;
       create_row(fold.fresh, event);

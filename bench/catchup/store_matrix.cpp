@@ -252,7 +252,7 @@ std::string event_tables_ddl() {
   return ddl;
 }
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string toml_quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
 }  // namespace
 
@@ -323,15 +323,15 @@ void create_store(const std::string& url, const StoreCombination& c, std::int64_
 }
 
 std::string store_source_toml(const StoreCombination& c) {
-  std::string toml = "[sources.shop]\npreset = " + quoted(c.preset) + "\ncodec = " + quoted(config::codec_name(c.codec)) + "\n";
-  if (c.preset == "eventsourcing_django") toml += "application_name = " + quoted(kApplication) + "\n";
-  if (c.preset == "django_event_store") toml += "table = " + quoted(std::string(kDjangoApp) + "_eventstorerecord") + "\n";
+  std::string toml = "[sources.shop]\npreset = " + toml_quoted(c.preset) + "\ncodec = " + toml_quoted(config::codec_name(c.codec)) + "\n";
+  if (c.preset == "eventsourcing_django") toml += "application_name = " + toml_quoted(kApplication) + "\n";
+  if (c.preset == "django_event_store") toml += "table = " + toml_quoted(std::string(kDjangoApp) + "_eventstorerecord") + "\n";
   if (c.preset == "django_event_tables") {
     std::string tables;
     std::string type_names;
     for (const EventTable& table : event_tables()) {
-      tables += (tables.empty() ? "" : ", ") + quoted(table.table);
-      type_names += (type_names.empty() ? "" : ", ") + std::string(table.table) + " = " + quoted(table.type);
+      tables += (tables.empty() ? "" : ", ") + toml_quoted(table.table);
+      type_names += (type_names.empty() ? "" : ", ") + std::string(table.table) + " = " + toml_quoted(table.type);
     }
     toml += "tables = [" + tables + "]\ntype_names = { " + type_names + " }\nstream_id_column = \"user_id\"\n";
   }

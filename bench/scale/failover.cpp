@@ -18,7 +18,7 @@ namespace {
 
 constexpr auto kTakeOverTimeout = std::chrono::seconds(30);
 constexpr auto kPairTimeout = std::chrono::seconds(60);
-constexpr auto kCatchUpTimeout = std::chrono::minutes(5);
+constexpr auto kFailoverCatchUpTimeout = std::chrono::minutes(5);
 // The writer has no end of its own: the series stops it.
 constexpr std::int64_t kWriterSeconds = 24 * 3600;
 
@@ -115,7 +115,7 @@ FailoverSeries run_failover(const Projectord& projectord, const std::string& url
   checks.expect(series.completed == kills, "failover: the other daemon took over after every kill within 30 s",
                 std::to_string(series.completed) + " of " + std::to_string(kills));
   const bool caught_up =
-      group.wait_until([&] { return projectord.caught_up(connection); }, kCatchUpTimeout, "catching up");
+      group.wait_until([&] { return projectord.caught_up(connection); }, kFailoverCatchUpTimeout, "catching up");
   checks.expect(caught_up, "failover: both handlers reached the head once the writer stopped");
   const std::int64_t last_id = query_int(connection, "SELECT coalesce(max(id), 0) FROM stored_events");
   create_like(connection, "user_projection_reference", "user_projection");

@@ -20,12 +20,12 @@ namespace {
 constexpr const char* kHandler = "hook";
 // eventsourcing_django's stream id column in stored_events: what the partitions hash.
 constexpr const char* kStreamId = "originator_id";
-constexpr auto kSpreadTimeout = std::chrono::minutes(1);
+constexpr auto kPartitionSpreadTimeout = std::chrono::minutes(1);
 constexpr auto kDeliveryTimeout = std::chrono::minutes(30);
 
 using Clock = std::chrono::steady_clock;
 
-void start_from_scratch(const Projectord& projectord, pqxx::connection& connection) {
+void start_webhook_from_scratch(const Projectord& projectord, pqxx::connection& connection) {
   {
     pqxx::nontransaction txn(connection);
     txn.exec("DROP SCHEMA IF EXISTS projectord CASCADE");
@@ -106,7 +106,7 @@ PartitionedDelivery deliver_partitioned(const WebhookBench& bench, pqxx::connect
   const std::string work_dir = bench.work_dir + "/webhook-k" + std::to_string(partitions) + "-m" +
                                std::to_string(max_in_flight) + "-p" + std::to_string(processes);
   const Projectord projectord(bench.binary, bench.database_url, work_dir, options);
-  start_from_scratch(projectord, connection);
+  start_webhook_from_scratch(projectord, connection);
 
   PartitionedDelivery result;
   result.partitions = partitions;
@@ -115,7 +115,7 @@ PartitionedDelivery deliver_partitioned(const WebhookBench& bench, pqxx::connect
   result.events = events;
   DaemonGroup group(projectord, work_dir);
   for (int i = 0; i < processes; ++i) group.start();
-  if (!group.wait_until([&] { return each_holds(connection, group, partitions / processes); }, kSpreadTimeout,
+  if (!group.wait_until([&] { return each_holds(connection, group, partitions / processes); }, kPartitionSpreadTimeout,
                         "spreading")) {
     throw std::runtime_error(phase + ": the partitions did not spread evenly in 1 min");
   }

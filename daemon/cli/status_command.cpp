@@ -33,15 +33,15 @@ std::string text_of(const json::value& value) {
   return json::serialize(value);
 }
 
-const json::value* field(const json::object& object, std::string_view key) { return object.if_contains(key); }
+const json::value* member(const json::object& object, std::string_view key) { return object.if_contains(key); }
 
 std::string text_field(const json::object& object, std::string_view key) {
-  const json::value* value = field(object, key);
+  const json::value* value = member(object, key);
   return value ? text_of(*value) : std::string();
 }
 
 double number_field(const json::object& object, std::string_view key) {
-  const json::value* value = field(object, key);
+  const json::value* value = member(object, key);
   if (value == nullptr) return 0;
   if (value->is_double()) return value->as_double();
   if (value->is_int64()) return static_cast<double>(value->as_int64());
@@ -51,7 +51,7 @@ double number_field(const json::object& object, std::string_view key) {
 
 // A row from an entry of the daemon's /status "handlers": a Redis-fed handler's positions as entry ids.
 StatusRow daemon_row(const json::object& handler) {
-  const bool stream = field(handler, "entry_id") != nullptr;
+  const bool stream = member(handler, "entry_id") != nullptr;
   const std::string state = text_field(handler, "state");
   return {.handler = text_field(handler, "name"),
           .source = text_field(handler, "source"),

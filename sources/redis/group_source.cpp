@@ -12,8 +12,6 @@ namespace projectord {
 
 namespace {
 
-// How long a connect (with AUTH and SELECT) may take.
-constexpr auto kConnectTimeout = std::chrono::seconds(10);
 // How often the stream's head and the group's lag are asked for while nothing says the lane is behind.
 constexpr auto kInfoInterval = std::chrono::seconds(1);
 // How often a source waiting for another consumer's entry looks again.
@@ -36,7 +34,7 @@ T RedisGroupSource::must(Result<T> result) const {
 }
 
 void RedisGroupSource::open(const std::string& /*session_name*/, checkpoints::HoleDeadlines /*holes*/) {
-  must(reader_.connect(kConnectTimeout));
+  must(reader_.connect(sources::RedisStreamReader::kConnectTimeout));
   must(reader_.ensure_group());
   sole_owner_ = false;
   pending_done_ = false;

@@ -9,8 +9,6 @@ namespace projectord {
 
 namespace {
 
-constexpr auto kConnectTimeout = std::chrono::seconds(10);
-
 template <class T>
 T must(Result<T> result) {
   if (!result) throw std::runtime_error(result.error());
@@ -36,7 +34,7 @@ RedisRangeSource::RedisRangeSource(config::RedisSource source)
     : source_(std::move(source)), reader_(source_, std::string(), std::string()) {}
 
 void RedisRangeSource::open(const std::string& /*session_name*/, checkpoints::HoleDeadlines /*holes*/) {
-  must(reader_.connect(kConnectTimeout));
+  must(reader_.connect(sources::RedisStreamReader::kConnectTimeout));
   checked_ = false;
   read_past_.reset();
 }

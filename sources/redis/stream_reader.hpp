@@ -38,6 +38,9 @@ class RedisStreamReader {
   RedisStreamReader(const RedisStreamReader&) = delete;
   RedisStreamReader& operator=(const RedisStreamReader&) = delete;
 
+  /// How long a lane's connect (with AUTH and SELECT) may take.
+  static constexpr std::chrono::seconds kConnectTimeout{10};
+
   /// Opens a new connection, closing the one before. `timeout` bounds the connect and every later reply.
   Result<void> connect(std::chrono::milliseconds timeout);
 

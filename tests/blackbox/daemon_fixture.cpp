@@ -127,4 +127,10 @@ int exit_code_after(DaemonProcess& daemon, int signal) {
   return daemon.wait_exit(20s).value_or(-1);
 }
 
+std::size_t occurrences(const std::string& text, const std::string& part) {
+  std::size_t count = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
+  return count;
+}
+
 }  // namespace projectord::testing::blackbox

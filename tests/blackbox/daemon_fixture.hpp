@@ -88,6 +88,9 @@ void grant_printed(const TestDatabase& db, const std::string& config, const Logi
 /// Sends `signal` and waits for the daemon to exit; -1 when it did not within 20 s.
 int exit_code_after(DaemonProcess& daemon, int signal);
 
+/// How often `part` occurs in `text` (a log), occurrences not overlapping.
+std::size_t occurrences(const std::string& text, const std::string& part);
+
 /// The running daemon's HTTP endpoint, once it has said where it listens.
 class Endpoint {
  public:

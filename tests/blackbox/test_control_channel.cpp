@@ -36,12 +36,6 @@ std::string control_section(bool notify, const std::string& role) {
   return std::string("\n[control]\n") + (notify ? "notify = true\n" : "") + "allowed_roles = [\"" + role + "\"]\n";
 }
 
-std::size_t occurrences(const std::string& text, const std::string& part) {
-  std::size_t count = 0;
-  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
-  return count;
-}
-
 std::int64_t dead_letters(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.dead_letters");
 }

@@ -59,7 +59,7 @@ std::string vault_source(const std::string& key_line) {
 const std::string kHead = "[database]\nurl = \"${TEST_DATABASE_URL}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n";
 
 // Every place either key (raw or base64) shows in `text`, by name of where it was read.
-std::vector<std::string> leaks(const std::string& where, const std::string& text) {
+std::vector<std::string> key_leaks(const std::string& where, const std::string& text) {
   std::vector<std::string> found;
   for (const std::string& secret : {kVaultKey, base64(kVaultKey), kWrongKey, base64(kWrongKey)}) {
     if (text.find(secret) != std::string::npos) found.push_back(where + " shows " + secret);
@@ -112,10 +112,10 @@ TEST_CASE(
                                                         {"/metrics", http.get("/metrics").body},
                                                         {"projectord check-config", check.output},
                                                         {"projectord migrate", migrate.output}}) {
-    for (std::string& leak : leaks(where, text)) found.push_back(std::move(leak));
+    for (std::string& leak : key_leaks(where, text)) found.push_back(std::move(leak));
   }
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
-  for (std::string& leak : leaks("the log", daemon.log())) found.push_back(std::move(leak));
+  for (std::string& leak : key_leaks("the log", daemon.log())) found.push_back(std::move(leak));
   CHECK(found == std::vector<std::string>{});
 }
 
@@ -163,10 +163,10 @@ TEST_CASE(
            {"projectord status --show-errors", status.output},
            {"projectord.dead_letters",
             db.query_value("SELECT string_agg(error || coalesce(payload, ''), '') FROM projectord.dead_letters")}}) {
-    for (std::string& leak : leaks(where, text)) found.push_back(std::move(leak));
+    for (std::string& leak : key_leaks(where, text)) found.push_back(std::move(leak));
   }
   CHECK(exit_code_after(daemon, SIGTERM) == 0);
-  for (std::string& leak : leaks("the log", daemon.log())) found.push_back(std::move(leak));
+  for (std::string& leak : key_leaks("the log", daemon.log())) found.push_back(std::move(leak));
   CHECK(found == std::vector<std::string>{});
 }
 
@@ -182,5 +182,5 @@ TEST_CASE("a daemon whose cipher key is missing does not start, naming the sourc
   const auto run = run_command({kBinary, "--config", config, "run"}, env);
   CHECK(run.exit_code == 1);
   CHECK_THAT(run.output, Catch::Contains("sources.vault.cipher_key_env"));
-  CHECK(leaks("check-config", check.output + run.output) == std::vector<std::string>{});
+  CHECK(key_leaks("check-config", check.output + run.output) == std::vector<std::string>{});
 }

@@ -46,7 +46,7 @@ std::string insert_sql(std::size_t table, int n, const std::string& created) {
 
 // History whose times tie across the tables and within one: every fourth second holds rows of all three,
 // written in reverse table order, and each table has pairs of rows of one second.
-void write_history(const TestDatabase& db) {
+void write_tables_history(const TestDatabase& db) {
   std::string sql;
   for (int n = 0; n < kHistoryPerTable; ++n) {
     for (std::size_t table = kTableNames.size(); table-- > 0;) {
@@ -58,7 +58,7 @@ void write_history(const TestDatabase& db) {
   db.exec(sql);
 }
 
-const std::string kConfig = R"toml([database]
+const std::string kEventTablesConfig = R"toml([database]
 url = "${TEST_DATABASE_URL}"
 
 [http]
@@ -113,8 +113,8 @@ TEST_CASE(
     " and every event written concurrently afterwards reaches the handler once, in position order") {
   TestDatabase db;
   db.exec(kLibraryEventTablesDdl);
-  write_history(db);
-  const std::string config = write_file("event_tables.toml", kConfig);
+  write_tables_history(db);
+  const std::string config = write_file("event_tables.toml", kEventTablesConfig);
   const std::map<std::string, std::string> env{{"TEST_DATABASE_URL", db.url()}};
   const int history = kHistoryPerTable * static_cast<int>(kTableNames.size());
 

@@ -36,7 +36,7 @@ std::string insert_sql(const std::string& stream, int version, const std::string
 }
 
 // History whose client clocks disagree with the versions: a stream's later versions were stamped earlier.
-void write_history(const TestDatabase& db) {
+void write_eventuali_history(const TestDatabase& db) {
   std::string sql;
   for (int stream = 0; stream < kStreams; ++stream) {
     for (int version = 1; version <= kVersions; ++version) {
@@ -49,7 +49,7 @@ void write_history(const TestDatabase& db) {
   db.exec(sql);
 }
 
-const std::string kConfig = R"toml([database]
+const std::string kEventualiConfig = R"toml([database]
 url = "${TEST_DATABASE_URL}"
 
 [http]
@@ -73,8 +73,8 @@ TEST_CASE("migrate --add-position numbers Eventuali's events without stopping it
           " and the eventuali preset projects them") {
   TestDatabase db;
   db.exec(kEventualiEventsDdl);
-  write_history(db);
-  const std::string config = write_file("eventuali.toml", kConfig);
+  write_eventuali_history(db);
+  const std::string config = write_file("eventuali.toml", kEventualiConfig);
   const std::map<std::string, std::string> env{{"TEST_DATABASE_URL", db.url()}};
 
   // An Eventuali writer all along: new versions of streams beyond the history's.

@@ -13,11 +13,11 @@ using namespace std::chrono_literals;
 namespace {
 
 // The demo config's two handlers.
-constexpr int kHandlers = 2;
+constexpr int kFailoverHandlers = 2;
 
-bool caught_up(const TestDatabase& db) {
+bool handlers_caught_up(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)") ==
-         kHandlers;
+         kFailoverHandlers;
 }
 
 // Every event logged once, and the users model equal to one built by an uninterrupted run.
@@ -34,12 +34,12 @@ void check_exact(const TestDatabase& db) {
 struct Pair {
   explicit Pair(const TestDatabase& db, const std::string& config)
       : first({kBinary, "--config", config, "run"}, env_for(db)) {
-    REQUIRE(eventually([&] { return leases_held(db, first) == kHandlers && caught_up(db); }, 60s));
+    REQUIRE(eventually([&] { return leases_held(db, first) == kFailoverHandlers && handlers_caught_up(db); }, 60s));
     second = start_daemon(db, config);
     REQUIRE(eventually([&] {
       return leases_held(db, first) == 1 && leases_held(db, *second) == 1 &&
              db.query_int("SELECT count(*) FROM projectord.lease_standbys s JOIN projectord.leases l USING (name)"
-                          " WHERE s.owner <> l.owner AND s.seen_at > now() - interval '5 seconds'") == kHandlers;
+                          " WHERE s.owner <> l.owner AND s.seen_at > now() - interval '5 seconds'") == kFailoverHandlers;
     }, 60s));
   }
   DaemonProcess first;
@@ -86,11 +86,11 @@ TEST_CASE("kill -9 of one daemon: the other takes its handler over within 5 s an
 
   pair.first.signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
-  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kHandlers; }, 30s, 20ms));
+  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kFailoverHandlers; }, 30s, 20ms));
   CHECK(std::chrono::steady_clock::now() - killed < 5s);
 
   write_events(db, 30);
-  REQUIRE(eventually([&] { return caught_up(db); }, 60s));
+  REQUIRE(eventually([&] { return handlers_caught_up(db); }, 60s));
   check_exact(db);
 }
 
@@ -102,12 +102,12 @@ TEST_CASE("a daemon stopped past its lease is taken over, and once it wakes it c
 
   pair.first.signal(SIGSTOP);
   write_events(db, 30);  // waiting for the stopped daemon's handler, as its NOTIFYs are
-  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kHandlers && caught_up(db); }, 60s));
+  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kFailoverHandlers && handlers_caught_up(db); }, 60s));
 
   pair.first.signal(SIGCONT);
   write_events(db, 30);
   REQUIRE(eventually([&] {
-    return leases_held(db, pair.first) == 1 && leases_held(db, *pair.second) == 1 && caught_up(db);
+    return leases_held(db, pair.first) == 1 && leases_held(db, *pair.second) == 1 && handlers_caught_up(db);
   }, 60s));
   check_exact(db);
 }
@@ -120,8 +120,8 @@ TEST_CASE("SIGTERM hands a daemon's handler over at once, long before the lease 
   Pair pair(db, config);
 
   CHECK(exit_code_after(pair.first, SIGTERM) == 0);
-  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kHandlers; }, 30s));
+  REQUIRE(eventually([&] { return leases_held(db, *pair.second) == kFailoverHandlers; }, 30s));
   write_events(db, 30);
-  REQUIRE(eventually([&] { return caught_up(db); }, 60s));
+  REQUIRE(eventually([&] { return handlers_caught_up(db); }, 60s));
   check_exact(db);
 }

@@ -32,7 +32,7 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 // The bound for the 99th percentile of /healthz. Under a sanitizer every instrumented access of the daemon and
 // of the test costs several times its own, so there it only says that no probe waits for a batch.
@@ -51,7 +51,7 @@ class HealthProbes {
   // or answers other than 200 ends the test at once: the latencies so far are printed, and a /healthz that hangs
   // costs one deadline, not one per probe.
   void probe(unsigned short port) {
-    const auto start = Clock::now();
+    const auto start = Steady::now();
     std::string failure;
     try {
       const auto reply = http_request("127.0.0.1", port, "GET", "/healthz", 2s);
@@ -59,7 +59,7 @@ class HealthProbes {
     } catch (const std::exception& error) {
       failure = error.what();
     }
-    latencies_.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start));
+    latencies_.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - start));
     if (!failure.empty()) FAIL(failure << "; " << summary());
   }
 
@@ -244,15 +244,15 @@ TEST_CASE("/healthz answers within 50 ms (p99) while a catch-up of 200k events r
   std::map<std::string, int> commits;
   std::map<std::string, std::int64_t> last_position;
   for (const auto& [name, lane] : lanes(port)) last_position[name] = lane.position;
-  const auto deadline = Clock::now() + 120s;
+  const auto deadline = Steady::now() + 120s;
   auto measured = [&] {
     return probes.count() >= 200 &&
            std::all_of(kHandlers.begin(), kHandlers.end(), [&](const std::string& name) { return commits[name] >= 2; });
   };
-  for (auto next = Clock::now(); !measured(); next += 5ms) {
+  for (auto next = Steady::now(); !measured(); next += 5ms) {
     std::this_thread::sleep_until(next);
     INFO(probes.summary());
-    REQUIRE(Clock::now() < deadline);
+    REQUIRE(Steady::now() < deadline);
     for (const auto& [name, lane] : lanes(port)) {
       INFO("handler " << name << " is " << lane.state << " at " << lane.position
                       << ": the backlog is too small to measure a whole batch");

@@ -38,7 +38,7 @@ const std::vector<std::string> kPayloads{
 // Long enough for any buffer a quoting bug would overrun, and ending in a payload too.
 const std::string kLong = std::string(100000, 'x') + "'; DROP TABLE users; --";
 
-const std::string kConfig = R"toml([database]
+const std::string kInjectionConfig = R"toml([database]
 url = "${TEST_DATABASE_URL}"
 
 [http]
@@ -110,7 +110,7 @@ TEST_CASE("SQL metacharacters in an event's stream id, type and payload are stor
   const std::vector<Written> written = write_injected_events(db);
   const auto count = static_cast<std::int64_t>(written.size());
 
-  const std::string config = migrated(db, "injection.toml", kConfig);
+  const std::string config = migrated(db, "injection.toml", kInjectionConfig);
   DaemonProcess daemon({kBinary, "--config", config, "run"}, env_for(db));
   const auto caught_up = [&] {
     return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = " + std::to_string(count)) == 2;

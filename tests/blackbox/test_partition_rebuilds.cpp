@@ -37,20 +37,14 @@ bool users_caught_up(const TestDatabase& db, int partitions) {
   return true;
 }
 
-std::size_t occurrences(const std::string& log, const std::string& marker) {
-  std::size_t count = 0;
-  for (auto at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) ++count;
-  return count;
-}
-
-bool rebuild_recorded(const TestDatabase& db, const std::string& handler = "users") {
+bool partition_rebuild_recorded(const TestDatabase& db, const std::string& handler = "users") {
   return db.query_int("SELECT count(*) FROM projectord.rebuilds WHERE handler = '" + handler + "'") == 1;
 }
 
 // What a swapped partitioned rebuild of users leaves: the model equal to the never-rebuilt one, each partition of
 // the configured count at the head, its count recorded, no checkpoint of another count and no trace of the rebuild.
 void check_swapped(const TestDatabase& db, int partitions) {
-  REQUIRE(eventually([&] { return !rebuild_recorded(db); }, 90s));
+  REQUIRE(eventually([&] { return !partition_rebuild_recorded(db); }, 90s));
   REQUIRE(eventually([&] { return users_caught_up(db, partitions); }, 60s));
   CHECK(users_differences(db, "user_projection", "user_projection_check") == 0);
   CHECK(db.query_int("SELECT count(*) FROM user_projection") > 0);
@@ -115,7 +109,7 @@ TEST_CASE("kill -9 during a partitioned rebuild's replay resumes each partition 
     daemon.signal(SIGKILL);
     REQUIRE(daemon.wait_exit(20s).has_value());
   }
-  REQUIRE(rebuild_recorded(db));
+  REQUIRE(partition_rebuild_recorded(db));
   CHECK(db.query_int("SELECT partitions FROM projectord.rebuilds WHERE handler = 'users'") == 3);
   std::vector<std::int64_t> replayed;
   for (int p = 0; p < 3; ++p) replayed.push_back(checkpoint(db, "users/" + std::to_string(p) + ":rebuild"));
@@ -188,7 +182,7 @@ TEST_CASE("live partitions held by a second daemon commit nothing into the swapp
   DaemonProcess writer({kWriter, "--url", db.url(), "--events", "3000", "--zlib", "--per-transaction", "2"}, {});
   REQUIRE(http.post("/admin/rebuild/users").status == 202);
   REQUIRE(http.post("/admin/rebuild/user_log").status == 202);
-  REQUIRE(eventually([&] { return !rebuild_recorded(db, "users") && !rebuild_recorded(db, "user_log"); }, 90s));
+  REQUIRE(eventually([&] { return !partition_rebuild_recorded(db, "users") && !partition_rebuild_recorded(db, "user_log"); }, 90s));
   REQUIRE(writer.wait_exit(90s) == 0);
   check_swapped(db, 3);
   REQUIRE(eventually([&] { return logged_events(db) == head(db); }, 60s));

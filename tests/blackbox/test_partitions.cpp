@@ -17,13 +17,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int kLanes = 3 + 2 + 4;  // users, user_log and hook's partitions
+constexpr int kPartitionLanes = 3 + 2 + 4;  // users, user_log and hook's partitions
 
 // The demo config with users in 3 partitions and user_log in 2, and a webhook `hook` in 4 sending one request at
 // a time (so that its receiver sees each partition's order). Every lane a daemon takes over gets its
 // connections at once: the failover is timed.
 std::string partitioned_config(const WebhookReceiver& receiver) {
-  std::string config = with_max_connections(with_admin_token(demo_config()), 2 * kLanes + 4);
+  std::string config = with_max_connections(with_admin_token(demo_config()), 2 * kPartitionLanes + 4);
   const auto partitions = [&](const std::string& kind, int count) {
     const std::string line = "kind = \"" + kind + "\"\n";
     config.insert(config.find(line) + line.size(), "partitions = " + std::to_string(count) + "\n");
@@ -34,9 +34,9 @@ std::string partitioned_config(const WebhookReceiver& receiver) {
          std::to_string(receiver.port()) + "/events\"\npartitions = 4\nmax_in_flight = 1\n";
 }
 
-bool caught_up(const TestDatabase& db) {
+bool partitions_caught_up(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM "
-                      "stored_events)") == kLanes;
+                      "stored_events)") == kPartitionLanes;
 }
 
 // Every event reached the receiver, and each stream's events first arrived in position order.
@@ -66,7 +66,7 @@ TEST_CASE("daemons share the partitions of partitioned handlers, each stream in 
   auto b = start_daemon(db, config);
   REQUIRE(eventually([&] {
     const std::int64_t held_a = leases_held(db, *a), held_b = leases_held(db, *b);
-    return held_a + held_b == kLanes && held_a >= 4 && held_b >= 4 && caught_up(db);
+    return held_a + held_b == kPartitionLanes && held_a >= 4 && held_b >= 4 && partitions_caught_up(db);
   }, 60s));
   CHECK(db.query_int("SELECT partitions FROM projectord.partitionings WHERE handler = 'hook'") == 4);
   // Each process holds some partitions and stands by for the others, whose owner's checkpoints it reads as it
@@ -79,11 +79,11 @@ TEST_CASE("daemons share the partitions of partitioned handlers, each stream in 
   write_events(db, 30);
   a->signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
-  REQUIRE(eventually([&] { return leases_held(db, *b) == kLanes; }, 30s, 20ms));
+  REQUIRE(eventually([&] { return leases_held(db, *b) == kPartitionLanes; }, 30s, 20ms));
   CHECK(std::chrono::steady_clock::now() - killed < 5s);
   auto c = start_daemon(db, config);
   write_events(db, 30);
-  REQUIRE(eventually([&] { return leases_held(db, *b) >= 4 && leases_held(db, *c) >= 4 && caught_up(db); }, 60s));
+  REQUIRE(eventually([&] { return leases_held(db, *b) >= 4 && leases_held(db, *c) >= 4 && partitions_caught_up(db); }, 60s));
 
   const std::string reference = migrated(db, "partitions-reference.toml", demo_config("_ref"));
   REQUIRE(run_command({kBinary, "--config", reference, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==

@@ -34,7 +34,7 @@ std::string stream_config(const std::string& consumer = "a", const std::string& 
          "[handlers.user_log]\nkind = \"event_log\"\ntable = \"user_event_log\"\non_error = \"dead_letter\"\n";
 }
 
-std::map<std::string, std::string> env_for(const TestDatabase& db, const RedisServer& redis) {
+std::map<std::string, std::string> redis_env_for(const TestDatabase& db, const RedisServer& redis) {
   auto env = projectord::testing::blackbox::env_for(db);
   env["TEST_REDIS_URL"] = redis.url();
   return env;
@@ -64,7 +64,7 @@ TEST_CASE("a stream-fed projection follows its stream across a Redis restart and
           "[redis]") {
   TestDatabase db;
   RedisServer redis;
-  const auto env = env_for(db, redis);
+  const auto env = redis_env_for(db, redis);
   const std::string config = write_file("redis-restart.toml", stream_config());
   REQUIRE(projectord::testing::run_command({kBinary, "--config", config, "migrate"}, env).exit_code == 0);
   add_entries(redis, 1, 300);
@@ -100,7 +100,7 @@ TEST_CASE("a daemon killed with entries pending: a second daemon's consumer clai
           "[redis]") {
   TestDatabase db;
   RedisServer redis;
-  const auto env = env_for(db, redis);
+  const auto env = redis_env_for(db, redis);
   const std::string first_config = write_file("redis-first.toml", stream_config("first"));
   const std::string second_config = write_file("redis-second.toml", stream_config("second"));
   REQUIRE(projectord::testing::run_command({kBinary, "--config", first_config, "migrate"}, env).exit_code == 0);
@@ -124,7 +124,7 @@ TEST_CASE("a stream-fed daemon killed with -9 and started again resumes at once,
           "[redis]") {
   TestDatabase db;
   RedisServer redis;
-  const auto env = env_for(db, redis);
+  const auto env = redis_env_for(db, redis);
   // A new consumer name, as HOSTNAME-PID gives every start; claim_idle as long as its default.
   const std::string first_config = write_file("redis-killed.toml", stream_config("first", "1min"));
   const std::string second_config = write_file("redis-restarted.toml", stream_config("second", "1min"));
@@ -160,7 +160,7 @@ TEST_CASE("a stream-fed read model rebuilds from the stream, and a trimmed strea
           "[redis]") {
   TestDatabase db;
   RedisServer redis;
-  const auto env = env_for(db, redis);
+  const auto env = redis_env_for(db, redis);
   const std::string config = write_file("redis-rebuild.toml", with_admin_token(stream_config()));
   REQUIRE(projectord::testing::run_command({kBinary, "--config", config, "migrate"}, env).exit_code == 0);
   add_entries(redis, 1, 400);

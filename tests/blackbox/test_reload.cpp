@@ -22,12 +22,6 @@ std::string with_hook(const std::string& config, const WebhookReceiver& receiver
          std::to_string(max_attempts) + "\n";
 }
 
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t count = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++count;
-  return count;
-}
-
 }  // namespace
 
 TEST_CASE("reloads while a changed webhook's old lane waits on its receiver keep the daemon up and end with the last file's handlers") {

@@ -20,7 +20,7 @@ namespace {
 // users copy in 2 partitions and a webhook in 2: twelve handlers, fourteen lanes.
 constexpr int kCopies = 5;
 constexpr int kLanes = 2 * kCopies + 2 + 2;
-constexpr int kMaxAttempts = 5;
+constexpr int kSpreadMaxAttempts = 5;
 
 // Every lane a daemon takes over gets its connections at once: the failovers are timed.
 std::string twelve_handlers(const WebhookReceiver& receiver) {
@@ -34,10 +34,10 @@ std::string twelve_handlers(const WebhookReceiver& receiver) {
   const std::string partitioned = "table = \"user_projection_" + std::to_string(kCopies) + "\"\n";
   config.insert(config.find(partitioned) + partitioned.size(), "partitions = 2\n");
   return config + "\n[handlers.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:" + std::to_string(receiver.port()) +
-         "/events\"\npartitions = 2\nmax_attempts = " + std::to_string(kMaxAttempts) + "\n";
+         "/events\"\npartitions = 2\nmax_attempts = " + std::to_string(kSpreadMaxAttempts) + "\n";
 }
 
-bool caught_up(const TestDatabase& db) {
+bool lanes_caught_up(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)") ==
          kLanes;
 }
@@ -52,7 +52,7 @@ bool spread(const TestDatabase& db, const std::vector<const DaemonProcess*>& dae
     if (own != kLanes / n && own != (kLanes + n - 1) / n) return false;
     held += own;
   }
-  return held == kLanes && caught_up(db);
+  return held == kLanes && lanes_caught_up(db);
 }
 
 // Every copy's log holds each event once, every copy's users model equals an uninterrupted run's, and the
@@ -74,7 +74,7 @@ void check_exact(const TestDatabase& db, const WebhookReceiver& receiver) {
   CHECK(static_cast<std::int64_t>(deliveries.size()) == db.query_int("SELECT count(*) FROM stored_events"));
   for (const auto& [key, times] : deliveries) {
     INFO(key);
-    CHECK(times <= kMaxAttempts);
+    CHECK(times <= kSpreadMaxAttempts);
   }
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("a daemon pinned to some handlers runs only those, and the others spre
   auto p = start_daemon(db, pinned);
   // ⌈14/3⌉ = 5 each is more than the pinned one can run: it holds its two, the others six each.
   REQUIRE(eventually([&] {
-    return leases_held(db, *p) == 2 && leases_held(db, *a) == 6 && leases_held(db, *b) == 6 && caught_up(db);
+    return leases_held(db, *p) == 2 && leases_held(db, *a) == 6 && leases_held(db, *b) == 6 && lanes_caught_up(db);
   }, 60s));
   CHECK(db.query_int("SELECT count(*) FROM projectord.leases WHERE pid = " + std::to_string(p->pid()) +
                      " AND name IN ('users_0', 'user_log_0') AND expires_at > now()") == 2);

@@ -64,7 +64,7 @@ std::string expected_rows_sql() {
   return sql + ") expected (id, first_name, last_name, email, country)";
 }
 
-const std::string kConfig = R"toml([database]
+const std::string kVersionedConfig = R"toml([database]
 url = "${TEST_DATABASE_URL}"
 
 [http]
@@ -124,7 +124,7 @@ TEST_CASE("a history of v1, v2 and v3 events is projected by version 3 statement
   TestDatabase db;
   db.exec(kEventJournalDdl);
   db.exec(history());
-  const std::string config = migrated(db, "versioned-events.toml", kConfig);
+  const std::string config = migrated(db, "versioned-events.toml", kVersionedConfig);
   DaemonProcess daemon({kBinary, "--config", config, "run"}, {{"TEST_DATABASE_URL", db.url()}});
   REQUIRE(eventually([&] { return users_checkpoint(db) == journal_head(db); }, 60s));
   INFO(daemon.log());

@@ -41,7 +41,7 @@ std::int64_t dead_letters(const TestDatabase& db) {
   return db.query_int("SELECT count(*) FROM projectord.dead_letters");
 }
 
-const char* const kHandlers[] = {"users", "user_log"};
+const char* const kRefusedHandlers[] = {"users", "user_log"};
 
 // The demo store migrated by its owner (the superuser) and the daemon run by `role`, holding what
 // `migrate --print-grants` lists. Few, quick attempts per event: were the fault judged the events', they
@@ -85,7 +85,7 @@ struct RefusingStore {
 void expect_held(const RefusingStore& store, const Endpoint& endpoint, std::chrono::seconds hold,
                  const std::function<bool(const boost::json::object&)>& shows_fault) {
   std::map<std::string, std::int64_t> held_at;
-  for (const char* handler : kHandlers) {
+  for (const char* handler : kRefusedHandlers) {
     const bool shown = eventually([&] { return shows_fault(endpoint.handler(handler)); }, 60s);
     INFO(handler << ": " << boost::json::serialize(endpoint.handler(handler)));
     REQUIRE(shown);
@@ -94,7 +94,7 @@ void expect_held(const RefusingStore& store, const Endpoint& endpoint, std::chro
   }
   const auto until = std::chrono::steady_clock::now() + hold;
   while (std::chrono::steady_clock::now() < until) {
-    for (const char* handler : kHandlers) {
+    for (const char* handler : kRefusedHandlers) {
       const auto status = endpoint.handler(handler);
       INFO(handler << ": " << boost::json::serialize(status));
       CHECK(status.at("state") != "halted");

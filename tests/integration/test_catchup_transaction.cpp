@@ -19,7 +19,7 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-const std::string kHandler = "catchup_log";
+const std::string kCatchupLog = "catchup_log";
 
 std::vector<SourceRow> rows(Position first, Position last) {
   std::vector<SourceRow> made;
@@ -93,7 +93,7 @@ struct LaneSide {
   };
 
   explicit LaneSide(handlers::ProjectionHandler& projection)
-      : catchup({kHandler, projection, types, checkpoint, source, position, session,
+      : catchup({kCatchupLog, projection, types, checkpoint, source, position, session,
                  [this](Position to, std::int64_t events, Clock::time_point) {
                    position = to;
                    commits.push_back({to, events});
@@ -128,13 +128,13 @@ struct LaneSide {
   }
 
   std::int64_t stored_checkpoint() const {
-    return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = '" + kHandler + "'");
+    return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = '" + kCatchupLog + "'");
   }
   std::int64_t written() const { return db.query_int("SELECT count(*) FROM catchup_log"); }
 
   TestDatabase db;
   handlers::TypeFilter types{{}};
-  checkpoints::CheckpointStore checkpoint{kHandler, "scripted"};
+  checkpoints::CheckpointStore checkpoint{kCatchupLog, "scripted"};
   QuietSource source;
   Position position = 0;
   postgres::SessionSettings session{postgres::Pooling::session};

@@ -24,14 +24,14 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-const LeaseOwner kFirst{"host-a:10:1", "host-a", 10};
-const LeaseOwner kSecond{"host-b:20:2", "host-b", 20};
+const LeaseOwner kFirstHost{"host-a:10:1", "host-a", 10};
+const LeaseOwner kSecondHost{"host-b:20:2", "host-b", 20};
 
 // Leases long enough that none expires by itself in a test, renewed often enough to see renewals soon.
 constexpr LeaseTiming kTiming{60s, 20ms};
 
-struct Schema {
-  Schema() {
+struct TwoKeepers {
+  TwoKeepers() {
     pqxx::work txn(*first);
     for (const std::string& sql : projectord::checkpoints::install_schema_sql()) txn.exec(sql);
     txn.commit();
@@ -39,8 +39,8 @@ struct Schema {
   TestDatabase db;
   std::unique_ptr<pqxx::connection> first = db.connect();
   std::unique_ptr<pqxx::connection> second = db.connect();
-  LeaseKeeper first_keeper{db.url(), kFirst, kTiming};
-  LeaseKeeper second_keeper{db.url(), kSecond, kTiming};
+  LeaseKeeper first_keeper{db.url(), kFirstHost, kTiming};
+  LeaseKeeper second_keeper{db.url(), kSecondHost, kTiming};
 };
 
 std::unique_ptr<HandlerLease> take(pqxx::connection& connection, LeaseKeeper& keeper,
@@ -52,7 +52,7 @@ std::unique_ptr<HandlerLease> take(pqxx::connection& connection, LeaseKeeper& ke
 }  // namespace
 
 TEST_CASE("the handler lease goes to the first process at once, and a second stands by until the first lets it go") {
-  Schema schema;
+  TwoKeepers schema;
   bool first_stood_by = false;
   auto first = take(*schema.first, schema.first_keeper, {.standing_by = [&](const auto&) { first_stood_by = true; }});
   REQUIRE(first);
@@ -76,7 +76,7 @@ TEST_CASE("the handler lease goes to the first process at once, and a second sta
 }
 
 TEST_CASE("a held handler lease is renewed by the process's keeper, and the holder sees who stands by") {
-  Schema schema;
+  TwoKeepers schema;
   std::atomic<int> renewals = 0;
   std::atomic<bool> saw_standby = false;
   auto lease = take(*schema.first, schema.first_keeper,
@@ -88,25 +88,25 @@ TEST_CASE("a held handler lease is renewed by the process's keeper, and the hold
   REQUIRE(eventually([&] { return renewals.load() >= 2; }));
   CHECK(schema.db.query_int("SELECT count(*) FROM projectord.leases WHERE renewed_at > acquired_at") == 1);
 
-  CHECK_FALSE(projectord::checkpoints::take_lease(*schema.second, "users", kSecond, 60s).epoch);
+  CHECK_FALSE(projectord::checkpoints::take_lease(*schema.second, "users", kSecondHost, 60s).epoch);
   CHECK(eventually([&] { return saw_standby.load(); }));
   CHECK_FALSE(lease->lost());
 }
 
 TEST_CASE("a handler lease taken over by another process is found lost by its next renewal") {
-  Schema schema;
+  TwoKeepers schema;
   std::atomic<bool> told = false;
   auto lease = take(*schema.first, schema.first_keeper, {.ended = [&] { told = true; }});
   REQUIRE(lease);
   // Another process takes it as if this one had been paused past its expiry (in one statement: the keeper,
   // renewing every few milliseconds, would extend an expiry written on its own).
-  schema.db.exec("UPDATE projectord.leases SET owner = '" + kSecond.id + "', host = 'host-b', pid = 20, epoch = 2");
+  schema.db.exec("UPDATE projectord.leases SET owner = '" + kSecondHost.id + "', host = 'host-b', pid = 20, epoch = 2");
   REQUIRE(eventually([&] { return lease->lost(); }));
   CHECK(told);
 }
 
 TEST_CASE("the handler leases of a live lane and of its rebuild's shadow lane are apart") {
-  Schema schema;
+  TwoKeepers schema;
   auto live = take(*schema.first, schema.first_keeper);
   auto shadow = take(*schema.second, schema.second_keeper, {}, {}, "users:rebuild");
   CHECK(live);
@@ -114,7 +114,7 @@ TEST_CASE("the handler leases of a live lane and of its rebuild's shadow lane ar
 }
 
 TEST_CASE("a process standing by for the handler lease gives up without it when stop is requested") {
-  Schema schema;
+  TwoKeepers schema;
   auto holder = take(*schema.first, schema.first_keeper);
   REQUIRE(holder);
 
@@ -133,7 +133,7 @@ TEST_CASE("a process standing by for the handler lease gives up without it when 
 }
 
 TEST_CASE("the keeper renews all of a process's leases in one round and announces the handlers it runs") {
-  Schema schema;
+  TwoKeepers schema;
   schema.first_keeper.run_handlers({"users", "orders"});
   auto users = take(*schema.first, schema.first_keeper);
   auto orders = HandlerLease::take([&]() -> pqxx::connection& { return *schema.first; }, schema.first_keeper, "orders", "orders", {}, {});
@@ -143,11 +143,11 @@ TEST_CASE("the keeper renews all of a process's leases in one round and announce
     return schema.db.query_int("SELECT count(*) FROM projectord.leases WHERE renewed_at > acquired_at") == 2;
   }));
   CHECK(schema.db.query_value("SELECT array_to_string(handlers, ',') FROM projectord.processes WHERE owner = '" +
-                              kFirst.id + "'") == "users,orders");
+                              kFirstHost.id + "'") == "users,orders");
 }
 
 TEST_CASE("a process above its fair share hands leases over to one that joins, which takes them") {
-  Schema schema;
+  TwoKeepers schema;
   const std::vector<std::string> handlers{"a", "b", "c", "d"};
   schema.first_keeper.run_handlers(handlers);
   std::vector<std::unique_ptr<HandlerLease>> held;
@@ -165,7 +165,7 @@ TEST_CASE("a process above its fair share hands leases over to one that joins, w
   }
   // The joining process below its share gets what was handed over; the first, at its share, leaves it be.
   for (const std::string& name : {std::string("c"), std::string("d")}) {
-    CHECK_FALSE(projectord::checkpoints::take_lease(*schema.first, name, kFirst, 60s, 60s).epoch);
+    CHECK_FALSE(projectord::checkpoints::take_lease(*schema.first, name, kFirstHost, 60s, 60s).epoch);
     CHECK(HandlerLease::take([&]() -> pqxx::connection& { return *schema.second; }, schema.second_keeper, name, name, {}, {}));
   }
   CHECK(asked_to_hand_over.load() == 2);

@@ -7,14 +7,11 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <exception>
 #include <filesystem>
-#include <functional>
 #include <pqxx/pqxx>
 #include <string>
 #include <utility>
@@ -24,6 +21,7 @@
 #include "base/redis/client.hpp"
 #include "base/tcp_keepalive.hpp"
 #include "sources/postgres/notify_listener.hpp"
+#include "tests/support/coroutine_test.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/test_redis.hpp"
 
@@ -33,6 +31,7 @@
 
 using namespace std::chrono_literals;
 using projectord::postgres::with_keepalives;
+using projectord::testing::run_coroutine;
 using projectord::testing::TestDatabase;
 namespace tcp_keepalive = projectord::tcp_keepalive;
 namespace net = boost::asio;
@@ -87,20 +86,6 @@ std::vector<int> sockets_to(unsigned short port) {
 unsigned short postgres_port(const TestDatabase& db) {
   pqxx::connection connection(db.url());
   return static_cast<unsigned short>(std::stoi(connection.port()));
-}
-
-// Runs `test` as a coroutine on a fresh io_context; fails when it has not ended within the deadline.
-void run(const std::function<net::awaitable<void>(net::io_context&)>& test) {
-  net::io_context io;
-  bool finished = false;
-  std::exception_ptr error;
-  net::co_spawn(io, test(io), [&](std::exception_ptr e) {
-    finished = true;
-    error = std::move(e);
-  });
-  io.run_for(20s);
-  if (error) std::rethrow_exception(error);
-  if (!finished) FAIL("the test did not finish within 20 s");
 }
 
 }  // namespace
@@ -166,7 +151,7 @@ TEST_CASE("the NOTIFY listener's connection has TCP keepalives and a user timeou
 
 TEST_CASE("a Redis TCP connection has TCP keepalives and a user timeout") {
   const projectord::redis::RedisUrl url = projectord::testing::test_redis_url();
-  run([&](net::io_context& io) -> net::awaitable<void> {
+  run_coroutine([&](net::io_context& io) -> net::awaitable<void> {
     auto connected = co_await projectord::redis::RedisClient::connect(io, url, 5s);
     if (!connected) FAIL("connect: " << connected.error());
     const std::vector<int> sockets = sockets_to(url.port);

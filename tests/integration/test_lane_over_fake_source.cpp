@@ -116,7 +116,7 @@ config::Handler handler_config(config::OnError on_error = config::OnError::dead_
   return handler;
 }
 
-constexpr const char* kSetup = "CREATE TABLE IF NOT EXISTS scripted_log (position bigint PRIMARY KEY)";
+constexpr const char* kScriptedLogSetup = "CREATE TABLE IF NOT EXISTS scripted_log (position bigint PRIMARY KEY)";
 
 void insert_positions(pqxx::work& txn, const std::vector<Position>& positions) {
   for (const Position position : positions) txn.exec_params("INSERT INTO scripted_log VALUES ($1)", position);
@@ -130,7 +130,7 @@ class ScriptedHandler final : public handlers::ProjectionHandler {
   ScriptedHandler(Position failing = 0, int failures = 0, Fail fail = {})
       : failing_(failing), failures_left_(failures), fail_(std::move(fail)) {}
 
-  std::vector<handlers::SetupStatement> setup_sql() const override { return {{"scripted_log", kSetup}}; }
+  std::vector<handlers::SetupStatement> setup_sql() const override { return {{"scripted_log", kScriptedLogSetup}}; }
   void apply(pqxx::work& txn, std::span<const Event> events) override {
     std::vector<Position> positions;
     for (const Event& event : events) {
@@ -156,7 +156,7 @@ class FoldingRecorder final : public handlers::ProjectionHandler, public handler
   explicit FoldingRecorder(Position failing, std::size_t budget = 2 * 8 * sizeof(Position))
       : failing_(failing), budget_(budget) {}
 
-  std::vector<handlers::SetupStatement> setup_sql() const override { return {{"scripted_log", kSetup}}; }
+  std::vector<handlers::SetupStatement> setup_sql() const override { return {{"scripted_log", kScriptedLogSetup}}; }
   void apply(pqxx::work&, std::span<const Event> events) override { fold(events); }
   void flush(pqxx::work& txn) override { seal()->write(txn); }
   void discard() override { folded_.clear(); }
@@ -196,7 +196,7 @@ class FoldingRecorder final : public handlers::ProjectionHandler, public handler
   std::atomic<int> failed_writes_ = 0;
 };
 
-std::int64_t checkpoint_of(const TestDatabase& db) {
+std::int64_t scripted_log_checkpoint(const TestDatabase& db) {
   return db.query_int("SELECT COALESCE((SELECT position FROM projectord.checkpoints WHERE handler = 'scripted_log'), -1)");
 }
 
@@ -215,7 +215,7 @@ TEST_CASE("a lane over a scripted source applies every row once, in multi-read t
   install_projectord_schema(db);
   RunningLane lane(db, scripted(event_rows(25)), handler_config(), std::make_unique<ScriptedHandler>());
 
-  REQUIRE(eventually([&] { return checkpoint_of(db) == 25; }));
+  REQUIRE(eventually([&] { return scripted_log_checkpoint(db) == 25; }));
   CHECK(applied(db) == 25);
   REQUIRE(eventually([&] { return lane.status().state == LaneState::idle; }));
   CHECK(lane.status().events_applied == 25);
@@ -229,7 +229,7 @@ TEST_CASE("a handler that calls its failure transient is retried in new sessions
   RunningLane lane(db, scripted(event_rows(10)), handler_config(config::OnError::stop),
                    std::make_unique<ScriptedHandler>(5, 2, fail));
 
-  REQUIRE(eventually([&] { return checkpoint_of(db) == 10; }));
+  REQUIRE(eventually([&] { return scripted_log_checkpoint(db) == 10; }));
   CHECK(applied(db) == 10);
   const LaneStatus status = lane.status();
   CHECK(status.reconnects == 2);
@@ -244,7 +244,7 @@ TEST_CASE("a handler that calls its failure the event's has the event dead-lette
   RunningLane lane(db, scripted(event_rows(10)), handler_config(config::OnError::dead_letter),
                    std::make_unique<ScriptedHandler>(5, 1000, fail));
 
-  REQUIRE(eventually([&] { return checkpoint_of(db) == 10; }));
+  REQUIRE(eventually([&] { return scripted_log_checkpoint(db) == 10; }));
   CHECK(applied(db) == 9);
   CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 5);
   CHECK(db.query_int("SELECT attempts FROM projectord.dead_letters") == 2);
@@ -260,7 +260,7 @@ TEST_CASE("an undecodable row from the source is dead-lettered without reaching 
   RunningLane lane(db, scripted(std::move(rows)), handler_config(config::OnError::dead_letter),
                    std::make_unique<ScriptedHandler>());
 
-  REQUIRE(eventually([&] { return checkpoint_of(db) == 6; }));
+  REQUIRE(eventually([&] { return scripted_log_checkpoint(db) == 6; }));
   CHECK(applied(db) == 5);
   CHECK(db.query_int("SELECT position FROM projectord.dead_letters") == 3);
   CHECK(db.query_value("SELECT error FROM projectord.dead_letters") == "scripted position 3: not JSON");
@@ -279,7 +279,7 @@ TEST_CASE("on_error = stop in a one-shot run ends the run halted on the poison e
   lane.stop();  // the run has ended on its own: this joins it
   CHECK(lane.status().state == LaneState::halted);
   CHECK(lane.status().halted_at == 5);
-  CHECK(checkpoint_of(db) == 4);
+  CHECK(scripted_log_checkpoint(db) == 4);
   CHECK(applied(db) == 4);
 }
 
@@ -290,7 +290,7 @@ TEST_CASE("a folding handler's background write that fails for its events' reaso
   const FoldingRecorder& seen = *recorder;
   RunningLane lane(db, scripted(event_rows(40), 4), handler_config(config::OnError::stop), std::move(recorder));
 
-  REQUIRE(eventually([&] { return checkpoint_of(db) == 40; }));
+  REQUIRE(eventually([&] { return scripted_log_checkpoint(db) == 40; }));
   CHECK(seen.failed_writes() == 1);
   CHECK(applied(db) == 40);  // every position once: the primary key refuses a second
   CHECK(db.query_int("SELECT count(*) FROM projectord.dead_letters") == 0);
@@ -324,10 +324,10 @@ TEST_CASE("a folding catch-up whose fold spans many reads makes progress with ea
     const auto before = *lane.status().last_progress;
     reads.release();
     REQUIRE(eventually([&] { return *lane.status().last_progress > before; }));
-    CHECK(checkpoint_of(db) <= 0);  // nothing committed: the reads alone moved it
+    CHECK(scripted_log_checkpoint(db) <= 0);  // nothing committed: the reads alone moved it
   }
   all_open = true;
   reads.release();
-  REQUIRE(eventually([&] { return checkpoint_of(db) == 40; }));
+  REQUIRE(eventually([&] { return scripted_log_checkpoint(db) == 40; }));
   CHECK(applied(db) == 40);
 }

@@ -16,7 +16,7 @@ using projectord::testing::TestDatabase;
 
 namespace {
 
-const std::string kHandler = "pipelined_log";
+const std::string kPipelinedLog = "pipelined_log";
 
 // A handler's read model and checkpoint row on a fresh database, and the target connection a lane would use.
 struct Target {
@@ -36,12 +36,12 @@ struct Target {
   }
 
   std::int64_t stored_checkpoint() const {
-    return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = '" + kHandler + "'");
+    return db.query_int("SELECT position FROM projectord.checkpoints WHERE handler = '" + kPipelinedLog + "'");
   }
   std::int64_t written() const { return db.query_int("SELECT count(*) FROM pipelined_log"); }
 
   TestDatabase db;
-  checkpoints::CheckpointStore checkpoint{kHandler, "scripted"};
+  checkpoints::CheckpointStore checkpoint{kPipelinedLog, "scripted"};
   std::unique_ptr<pqxx::connection> connection;
 };
 

@@ -11,12 +11,12 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/redis/client.hpp"
+#include "tests/support/coroutine_test.hpp"
 #include "tests/support/test_redis.hpp"
 
 // GCC 12 pairs Asio's coroutine-frame operator delete with the aligned_alloc inlined from its operator new
@@ -31,24 +31,11 @@ using projectord::Result;
 using projectord::redis::RedisClient;
 using projectord::redis::RedisUrl;
 using projectord::redis::Reply;
+using projectord::testing::run_coroutine;
 using projectord::testing::test_redis_socket;
 using projectord::testing::test_redis_url;
 using projectord::testing::unique_redis_name;
-using Clock = std::chrono::steady_clock;
-
-// Runs `test` as a coroutine on a fresh io_context on this thread; fails when it has not ended by `deadline`.
-void run(const std::function<net::awaitable<void>(net::io_context&)>& test, std::chrono::seconds deadline = 20s) {
-  net::io_context io;
-  bool finished = false;
-  std::exception_ptr error;
-  net::co_spawn(io, test(io), [&](std::exception_ptr e) {
-    finished = true;
-    error = std::move(e);
-  });
-  io.run_for(deadline);
-  if (error) std::rethrow_exception(error);
-  if (!finished) FAIL("the test did not finish within " << deadline.count() << " s");
-}
+using Steady = std::chrono::steady_clock;
 
 // The client of a connect that must succeed; fails the test otherwise.
 std::unique_ptr<RedisClient> client_of(Result<std::unique_ptr<RedisClient>> connected) {
@@ -72,7 +59,7 @@ Reply reply_of(Result<Reply> result) {
 // Commands sent together, so that they are in flight at once; all() waits until every one has completed.
 class Together {
  public:
-  explicit Together(net::io_context& io) : done_(io, Clock::time_point::max()) {}
+  explicit Together(net::io_context& io) : done_(io, Steady::time_point::max()) {}
 
   // Variadic like send() above, for the same reasons.
   template <class... Args>
@@ -81,7 +68,7 @@ class Together {
     net::co_spawn(done_.get_executor(), client.command({std::string(args)...}),
                   [this](const std::exception_ptr&, Result<Reply> result) {
                     results.push_back(std::move(result));
-                    if (results.size() == expected_) done_.expires_at(Clock::time_point::min());
+                    if (results.size() == expected_) done_.expires_at(Steady::time_point::min());
                   });
   }
 
@@ -124,7 +111,7 @@ net::awaitable<void> ping(net::io_context& io) {
 }  // namespace
 
 TEST_CASE("the redis client gets the status PONG for PING", "[redis]") {
-  run([](net::io_context& io) { return ping(io); });
+  run_coroutine([](net::io_context& io) { return ping(io); });
 }
 
 namespace {
@@ -147,7 +134,7 @@ net::awaitable<void> binary_values(net::io_context& io) {
 }  // namespace
 
 TEST_CASE("keys and values are binary-safe through the redis client and a missing key is nil", "[redis]") {
-  run([](net::io_context& io) { return binary_values(io); });
+  run_coroutine([](net::io_context& io) { return binary_values(io); });
 }
 
 namespace {
@@ -170,7 +157,7 @@ net::awaitable<void> error_reply(net::io_context& io) {
 TEST_CASE(
     "the redis client returns a Redis error as an error reply, not a failure: BUSYGROUP on a second XGROUP CREATE",
     "[redis]") {
-  run([](net::io_context& io) { return error_reply(io); });
+  run_coroutine([](net::io_context& io) { return error_reply(io); });
 }
 
 namespace {
@@ -224,7 +211,7 @@ net::awaitable<void> pipelined_stream(net::io_context& io) {
 
 TEST_CASE("1000 XADDs pipelined by the redis client complete in order and XREADGROUP returns them for XACK",
           "[redis]") {
-  run([](net::io_context& io) { return pipelined_stream(io); });
+  run_coroutine([](net::io_context& io) { return pipelined_stream(io); });
 }
 
 namespace {
@@ -240,7 +227,7 @@ net::awaitable<void> select_db(net::io_context& io) {
 }  // namespace
 
 TEST_CASE("the redis client selects the database of the URL", "[redis]") {
-  run([](net::io_context& io) { return select_db(io); });
+  run_coroutine([](net::io_context& io) { return select_db(io); });
 }
 
 namespace {
@@ -256,7 +243,7 @@ net::awaitable<void> unix_socket(net::io_context& io) {
 }  // namespace
 
 TEST_CASE("the redis client connects over a Unix socket and selects the database of the URL", "[redis]") {
-  run([](net::io_context& io) { return unix_socket(io); });
+  run_coroutine([](net::io_context& io) { return unix_socket(io); });
 }
 
 namespace {
@@ -272,7 +259,7 @@ net::awaitable<void> refused(net::io_context& io, unsigned short port) {
 
 TEST_CASE("the redis client fails on a port where nothing listens with an error naming host:port", "[redis]") {
   const auto port = closed_port();
-  run([port](net::io_context& io) { return refused(io, port); });
+  run_coroutine([port](net::io_context& io) { return refused(io, port); });
 }
 
 namespace {
@@ -281,10 +268,10 @@ net::awaitable<void> silent_server(net::io_context& io) {
   // The kernel completes the TCP handshake for a listening socket nobody accepts on: AUTH never gets an answer.
   net::ip::tcp::acceptor silent(io, net::ip::tcp::endpoint(net::ip::address_v4::loopback(), 0));
   const auto port = silent.local_endpoint().port();
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   const auto client = co_await RedisClient::connect(io, on_port(port, "hunter2"), 300ms);
   REQUIRE_FALSE(client.has_value());
-  CHECK(Clock::now() - start < 30s);  // a timeout read as seconds would wait 300 s
+  CHECK(Steady::now() - start < 30s);  // a timeout read as seconds would wait 300 s
   CHECK_THAT(client.error(), Catch::Contains("127.0.0.1:" + std::to_string(port)) && Catch::Contains("300 ms"));
   CHECK_THAT(client.error(), !Catch::Contains("hunter2"));
 }
@@ -292,7 +279,7 @@ net::awaitable<void> silent_server(net::io_context& io) {
 }  // namespace
 
 TEST_CASE("the redis client fails after the timeout on a server that accepts and never answers", "[redis]") {
-  run([](net::io_context& io) { return silent_server(io); });
+  run_coroutine([](net::io_context& io) { return silent_server(io); });
 }
 
 namespace {
@@ -325,7 +312,7 @@ net::awaitable<void> acl_auth(net::io_context& io) {
 
 TEST_CASE("the redis client authenticates as an ACL user, and a wrong password fails naming the server only",
           "[redis]") {
-  run([](net::io_context& io) { return acl_auth(io); });
+  run_coroutine([](net::io_context& io) { return acl_auth(io); });
 }
 
 namespace {
@@ -338,10 +325,10 @@ net::awaitable<void> close_in_flight(net::io_context& io) {
   for (int i = 0; i < 3; ++i) together.send(*client, "PING");
   net::steady_timer pause(io, 100ms);
   co_await pause.async_wait(net::use_awaitable);
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   client->close();
   co_await together.all();
-  CHECK(Clock::now() - start < 5s);  // not held until the BLPOP's 10 s are up
+  CHECK(Steady::now() - start < 5s);  // not held until the BLPOP's 10 s are up
   REQUIRE(together.results.size() == 4);
   for (const auto& result : together.results) {
     REQUIRE_FALSE(result.has_value());
@@ -355,7 +342,7 @@ net::awaitable<void> close_in_flight(net::io_context& io) {
 }  // namespace
 
 TEST_CASE("closing the redis client with commands in flight fails them and every later command", "[redis]") {
-  run([](net::io_context& io) { return close_in_flight(io); });
+  run_coroutine([](net::io_context& io) { return close_in_flight(io); });
 }
 
 namespace {
@@ -380,5 +367,5 @@ net::awaitable<void> lost_connection(net::io_context& io) {
 }  // namespace
 
 TEST_CASE("a connection the server drops fails the redis client's command in flight as lost", "[redis]") {
-  run([](net::io_context& io) { return lost_connection(io); });
+  run_coroutine([](net::io_context& io) { return lost_connection(io); });
 }

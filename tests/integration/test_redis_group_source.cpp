@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <functional>
 #include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "sources/redis/group_source.hpp"
@@ -20,24 +18,14 @@ using projectord::RedisGroupSource;
 using projectord::SourceBatch;
 using projectord::sources::RedisStreamReader;
 using projectord::sources::StreamEntryId;
+using projectord::testing::eventually;
 using projectord::testing::succeeded;
 using projectord::testing::TestStream;
 using projectord::testing::value_of;
-using Clock = std::chrono::steady_clock;
 
-const std::string kHandler = "orders_view";
-const std::string kGroup = "projectord:" + kHandler;
-const projectord::SteadyClock kClock;
-
-// Polls `condition` until it holds; false when it still does not after `limit`.
-bool eventually(const std::function<bool()>& condition, Clock::duration limit = 10s) {
-  const auto deadline = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+const std::string kOrdersView = "orders_view";
+const std::string kOrdersViewGroup = "projectord:" + kOrdersView;
+const projectord::SteadyClock kSteadyClock;
 
 projectord::config::RedisSource source_for(const TestStream& stream, const std::string& consumer,
                                            std::chrono::milliseconds claim_idle) {
@@ -51,7 +39,7 @@ projectord::config::RedisSource source_for(const TestStream& stream, const std::
 
 // A consumer of the handler's group that reads `count` new entries and dies without acknowledging them.
 void read_and_die(const TestStream& stream, const std::string& consumer, std::size_t count) {
-  RedisStreamReader reader(source_for(stream, consumer, 1h), kGroup, consumer);
+  RedisStreamReader reader(source_for(stream, consumer, 1h), kOrdersViewGroup, consumer);
   succeeded(reader.connect(5s));
   succeeded(reader.ensure_group());
   REQUIRE(value_of(reader.read_new(count, 0ms)).size() == count);
@@ -71,7 +59,7 @@ std::vector<Position> positions(const std::vector<StreamEntryId>& ids) {
 
 std::vector<std::string> consumers(TestStream& stream) {
   std::vector<std::string> names;
-  for (const auto& consumer : stream.admin("XINFO", "CONSUMERS", stream.key, kGroup).elements) {
+  for (const auto& consumer : stream.admin("XINFO", "CONSUMERS", stream.key, kOrdersViewGroup).elements) {
     names.push_back(consumer.elements.at(1).text);
   }
   std::ranges::sort(names);
@@ -86,7 +74,7 @@ TEST_CASE("a group source that owns its handler alone takes over a dead consumer
   TestStream stream;
   const auto ids = stream.add(10);
   read_and_die(stream, "first", 6);
-  RedisGroupSource second(source_for(stream, "second", 1h), kHandler, kClock);
+  RedisGroupSource second(source_for(stream, "second", 1h), kOrdersView, kSteadyClock);
   second.open("test", {});
   const std::stop_source never;
 
@@ -96,18 +84,18 @@ TEST_CASE("a group source that owns its handler alone takes over a dead consumer
     CHECK_FALSE(taken.blocked);
     CHECK(taken.truncated);  // new entries may wait behind them
     CHECK(positions(taken) == positions({ids.begin(), ids.begin() + 6}));
-    CHECK(stream.admin("XPENDING", stream.key, kGroup, "-", "+", "10", "first").elements.empty());
+    CHECK(stream.admin("XPENDING", stream.key, kOrdersViewGroup, "-", "+", "10", "first").elements.empty());
     const SourceBatch after = second.read(taken.to, 100, never.get_token());
     CHECK(positions(after) == positions({ids.begin() + 6, ids.end()}));
     second.committed(after.to);
-    CHECK(stream.pending(kGroup) == 0);
+    CHECK(stream.pending(kOrdersViewGroup) == 0);
   }
   SECTION("without sole ownership, it waits for them and says it waits for another reader") {
     const SourceBatch waiting = second.read(0, 100, never.get_token());
     CHECK(waiting.rows.empty());
     CHECK(waiting.blocked);
     CHECK(waiting.waits_for == SourceBatch::Wait::other_reader);
-    CHECK(stream.pending(kGroup) == 6);
+    CHECK(stream.pending(kOrdersViewGroup) == 6);
   }
 }
 
@@ -118,7 +106,7 @@ TEST_CASE("a group source that owns its handler alone deletes the consumers that
   stream.add(3);
   read_and_die(stream, "first", 2);
   read_and_die(stream, "earlier", 1);
-  RedisGroupSource second(source_for(stream, "second", 100ms), kHandler, kClock);
+  RedisGroupSource second(source_for(stream, "second", 100ms), kOrdersView, kSteadyClock);
   second.open("test", {});
   second.sole_owner();
   const std::stop_source never;
@@ -129,5 +117,5 @@ TEST_CASE("a group source that owns its handler alone deletes the consumers that
     second.committed(at);
     return consumers(stream) == std::vector<std::string>{"second"};
   }));
-  CHECK(stream.pending(kGroup) == 0);
+  CHECK(stream.pending(kOrdersViewGroup) == 0);
 }

@@ -55,7 +55,7 @@ config::RedisSource lane_source(const TestStream& stream) {
   return source;
 }
 
-const std::string kGroup = "projectord:counted";
+const std::string kCountedGroup = "projectord:counted";
 const projectord::SteadyClock kClock;
 
 
@@ -73,7 +73,7 @@ std::int64_t rows(const TestDatabase& db) {
   }
 }
 
-projectord::Position checkpoint(const TestDatabase& db) {
+projectord::Position counted_checkpoint(const TestDatabase& db) {
   return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = 'counted'");
 }
 
@@ -86,14 +86,14 @@ TEST_CASE("a redis-fed lane applies the stream, then new entries, acknowledging 
   auto ids = stream.add(120);
   RunningLane lane(db, group_source(stream), counted_handler("orders"));
   REQUIRE(eventually([&] { return rows(db) == 120; }));
-  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
-  CHECK(checkpoint(db) == position_of(ids.back()));
+  REQUIRE(eventually([&] { return stream.pending(kCountedGroup) == 0; }));
+  CHECK(counted_checkpoint(db) == position_of(ids.back()));
 
   const auto more = stream.add(5);
   REQUIRE(eventually([&] { return rows(db) == 125; }));
   CHECK(db.query_int("SELECT sum(n) FROM counted") == 119 * 120 / 2 + 0 + 1 + 2 + 3 + 4);
-  REQUIRE(eventually([&] { return checkpoint(db) == position_of(more.back()); }));
-  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
+  REQUIRE(eventually([&] { return counted_checkpoint(db) == position_of(more.back()); }));
+  REQUIRE(eventually([&] { return stream.pending(kCountedGroup) == 0; }));
   CHECK(lane.status().failed_attempts == 0);
   // Its lag is counted in entries, not in entry-id positions.
   REQUIRE(eventually([&] { return lane.status().lag_events == std::optional<std::int64_t>(0); }));
@@ -106,15 +106,15 @@ TEST_CASE("entries redelivered after a lost XACK are acknowledged and skipped, n
   stream.add(30);
   {
     RunningLane lane(db, group_source(stream), counted_handler("orders"));
-    REQUIRE(eventually([&] { return rows(db) == 30 && stream.pending(kGroup) == 0; }));
+    REQUIRE(eventually([&] { return rows(db) == 30 && stream.pending(kCountedGroup) == 0; }));
   }
   // The group forgets every delivery, as if no XACK had reached it: all 30 come again as new entries.
-  stream.admin("XGROUP", "SETID", stream.key, kGroup, "0");
+  stream.admin("XGROUP", "SETID", stream.key, kCountedGroup, "0");
   const auto more = stream.add(5);
   RunningLane lane(db, group_source(stream), counted_handler("orders"));
   REQUIRE(eventually([&] { return rows(db) == 35; }));
-  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
-  CHECK(checkpoint(db) == position_of(more.back()));
+  REQUIRE(eventually([&] { return stream.pending(kCountedGroup) == 0; }));
+  CHECK(counted_checkpoint(db) == position_of(more.back()));
   CHECK(lane.status().failed_attempts == 0);  // a double application would fail on the primary key
   CHECK(lane.status().state != projectord::LaneState::halted);
 }
@@ -126,7 +126,7 @@ TEST_CASE("a redis-fed lane takes over a dead consumer's pending entries at once
   TestStream stream;
   stream.add(10);
   {
-    sources::RedisStreamReader dead(lane_source(stream), kGroup, "dead");
+    sources::RedisStreamReader dead(lane_source(stream), kCountedGroup, "dead");
     projectord::testing::succeeded(dead.connect(5s));
     projectord::testing::succeeded(dead.ensure_group());
     REQUIRE(projectord::testing::value_of(dead.read_new(10, 0ms)).size() == 10);  // then it dies
@@ -137,8 +137,8 @@ TEST_CASE("a redis-fed lane takes over a dead consumer's pending entries at once
   RunningLane lane(db, std::make_unique<projectord::RedisGroupSource>(source, "counted", kClock),
                    counted_handler("orders"));
   REQUIRE(eventually([&] { return rows(db) == 20; }));
-  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
-  CHECK(checkpoint(db) == position_of(later.back()));
+  REQUIRE(eventually([&] { return stream.pending(kCountedGroup) == 0; }));
+  CHECK(counted_checkpoint(db) == position_of(later.back()));
   CHECK(db.query_int("SELECT sum(n) FROM counted") == 2 * (9 * 10 / 2));
   CHECK(lane.status().failed_attempts == 0);
 }
@@ -152,7 +152,7 @@ TEST_CASE("a malformed entry is dead-lettered with its error, acknowledged, and 
   stream.add(1);
   RunningLane lane(db, group_source(stream), counted_handler("orders", config::OnError::dead_letter));
   REQUIRE(eventually([&] { return rows(db) == 2; }));
-  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
+  REQUIRE(eventually([&] { return stream.pending(kCountedGroup) == 0; }));
   const auto bad_id = *sources::StreamEntryId::parse(bad.text);
   CHECK(db.query_int("SELECT position FROM projectord.dead_letters WHERE handler = 'counted'") == position_of(bad_id));
   const std::string error = db.query_value("SELECT error FROM projectord.dead_letters WHERE handler = 'counted'");
@@ -190,7 +190,7 @@ TEST_CASE("entries whose ids have no position get a dead letter each that names 
   const auto ids = add_ids_beyond_positions(stream);
   RunningLane lane(db, group_source(stream), counted_handler("orders", config::OnError::dead_letter));
   REQUIRE(eventually([&] { return rows(db) == 2 && dead_letters(db) == 4; }));
-  REQUIRE(eventually([&] { return stream.pending(kGroup) == 0; }));
+  REQUIRE(eventually([&] { return stream.pending(kCountedGroup) == 0; }));
   CHECK(db.query_int("SELECT sum(n) FROM counted") == 1 + 4);
   const std::string named =
       "SELECT string_agg(payload::json->>'entry_id', ',' ORDER BY position) FROM projectord.dead_letters"
@@ -200,7 +200,7 @@ TEST_CASE("entries whose ids have no position get a dead letter each that names 
                        " WHERE handler = 'counted'") == "s-2,s-3,s-5,s-6");
 
   const auto later = stream.admin("XADD", stream.key, "*", "type", "Added", "data", R"({"n":7})").text;
-  REQUIRE(eventually([&] { return dead_letters(db) == 5 && stream.pending(kGroup) == 0; }));
+  REQUIRE(eventually([&] { return dead_letters(db) == 5 && stream.pending(kCountedGroup) == 0; }));
   CHECK(db.query_value(named) == ids[1] + "," + ids[2] + "," + ids[4] + "," + ids[5] + "," + later);
 
   // A retry reads a stand-in position again: it says why it cannot, and reads no other entry in its place.
@@ -235,7 +235,7 @@ TEST_CASE("a redis-fed lane whose connection is killed mid-stream reconnects and
   REQUIRE(eventually([&] { return rows(db) == 50; }));
   stream.admin("CLIENT", "KILL", "USER", stream.user);
   stream.add(50);
-  REQUIRE(eventually([&] { return rows(db) == 100 && stream.pending(kGroup) == 0; }));
+  REQUIRE(eventually([&] { return rows(db) == 100 && stream.pending(kCountedGroup) == 0; }));
   CHECK(lane.status().reconnects >= 1);
   CHECK(db.query_int("SELECT sum(n) FROM counted") == 2 * (49 * 50 / 2));
 }
@@ -269,7 +269,7 @@ TEST_CASE("a one-shot redis-fed run re-reads its pending entries and still reads
   stream.add(5);
   {
     // The lane's own consumer read these and died before applying them.
-    sources::RedisStreamReader earlier(lane_source(stream), kGroup, "lane");
+    sources::RedisStreamReader earlier(lane_source(stream), kCountedGroup, "lane");
     projectord::testing::succeeded(earlier.connect(5s));
     projectord::testing::succeeded(earlier.ensure_group());
     REQUIRE(projectord::testing::value_of(earlier.read_new(5, 0ms)).size() == 5);

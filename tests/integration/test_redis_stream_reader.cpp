@@ -29,31 +29,22 @@ using namespace std::chrono_literals;
 using projectord::Result;
 using projectord::config::RedisSource;
 using projectord::redis::RedisClient;
-using projectord::sources::RedisStreamReader;
 using projectord::redis::Reply;
+using projectord::sources::RedisStreamReader;
 using projectord::sources::StreamEntry;
 using projectord::sources::StreamEntryId;
-using projectord::testing::test_redis_url;
-using projectord::testing::unique_redis_name;
 using projectord::testing::Admin;
+using projectord::testing::eventually;
 using projectord::testing::kStreamUserPassword;
 using projectord::testing::succeeded;
+using projectord::testing::test_redis_url;
 using projectord::testing::TestStream;
+using projectord::testing::unique_redis_name;
 using projectord::testing::value_of;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using Ids = std::vector<StreamEntryId>;
 
-const std::string kGroup = "projectord:orders_view";
-
-// Polls `condition` until it holds; false when it still does not after `limit`.
-bool eventually(const std::function<bool()>& condition, Clock::duration limit = 5s) {
-  const auto deadline = Clock::now() + limit;
-  while (!condition()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+const std::string kReaderGroup = "projectord:orders_view";
 
 Ids ids_of(const std::vector<StreamEntry>& entries) {
   Ids ids;
@@ -61,10 +52,10 @@ Ids ids_of(const std::vector<StreamEntry>& entries) {
   return ids;
 }
 
-// A reader for `consumer` of kGroup, connected as the test stream's user.
+// A reader for `consumer` of kReaderGroup, connected as the test stream's user.
 std::unique_ptr<RedisStreamReader> connected(const TestStream& stream, const std::string& consumer,
                                              std::string start = "0") {
-  auto reader = std::make_unique<RedisStreamReader>(stream.source(std::move(start)), kGroup, consumer);
+  auto reader = std::make_unique<RedisStreamReader>(stream.source(std::move(start)), kReaderGroup, consumer);
   succeeded(reader->connect(5s));
   return reader;
 }
@@ -85,7 +76,7 @@ std::future<Result<std::vector<StreamEntry>>> read_in_background(RedisStreamRead
 
 struct EndedRead {
   Result<std::vector<StreamEntry>> result;
-  Clock::duration after;  ///< from the start of `end` to the read's return
+  Steady::duration after;  ///< from the start of `end` to the read's return
 };
 
 // Blocks `reader` in read_new(10, 10 s) on another thread, calls `end` once the server shows the read blocked,
@@ -94,10 +85,10 @@ struct EndedRead {
 EndedRead end_blocked_read(TestStream& stream, RedisStreamReader& reader, const std::function<void()>& end) {
   auto read = read_in_background(reader, 10s);
   REQUIRE(eventually([&] { return stream.connections(true) == 1; }));
-  const auto start = Clock::now();
+  const auto start = Steady::now();
   end();
   REQUIRE(read.wait_for(5s) == std::future_status::ready);
-  return {read.get(), Clock::now() - start};
+  return {read.get(), Steady::now() - start};
 }
 
 // A loopback port that accepts connections (the kernel completes the handshake) and never answers.
@@ -144,7 +135,7 @@ TEST_CASE("the stream reader's ensure_group creates the group once where source.
     CHECK(value_of(reader->info()).length == 0);
     const auto groups = stream.admin("XINFO", "GROUPS", stream.key);
     REQUIRE(groups.elements.size() == 1);
-    CHECK(groups.elements[0].elements.at(1).text == kGroup);
+    CHECK(groups.elements[0].elements.at(1).text == kReaderGroup);
   }
 }
 
@@ -186,15 +177,15 @@ TEST_CASE("a pending entry deleted from the stream comes back to the stream read
 TEST_CASE("the stream reader's read_new waits for its block when nothing comes and returns empty", "[redis]") {
   TestStream stream;
   auto reader = group_reader(stream, "c");
-  auto start = Clock::now();
+  auto start = Steady::now();
   CHECK(value_of(reader->read_new(10, 300ms)).empty());
-  const auto waited = Clock::now() - start;
+  const auto waited = Steady::now() - start;
   CHECK(waited >= 290ms);
   CHECK(waited < 30s);  // a block read as seconds would wait 300 s
 
-  start = Clock::now();
+  start = Steady::now();
   CHECK(value_of(reader->read_new(10, 0ms)).empty());
-  CHECK(Clock::now() - start < 30s);  // block 0 does not wait (Redis's BLOCK 0 would wait forever)
+  CHECK(Steady::now() - start < 30s);  // block 0 does not wait (Redis's BLOCK 0 would wait forever)
 }
 
 TEST_CASE("the stream reader's blocked read_new returns as soon as an entry comes", "[redis]") {
@@ -224,13 +215,13 @@ TEST_CASE("a stream reader interrupt before read_new ends that read at once and 
   TestStream stream;
   auto reader = group_reader(stream, "c");
   reader->interrupt();
-  auto start = Clock::now();
+  auto start = Steady::now();
   CHECK(value_of(reader->read_new(10, 10s)).empty());
-  CHECK(Clock::now() - start < 5s);  // less than half its block
+  CHECK(Steady::now() - start < 5s);  // less than half its block
 
-  start = Clock::now();
+  start = Steady::now();
   CHECK(value_of(reader->read_new(10, 300ms)).empty());
-  CHECK(Clock::now() - start >= 290ms);
+  CHECK(Steady::now() - start >= 290ms);
 }
 
 TEST_CASE("stream reader interrupts racing the start of reads never leave one blocked", "[redis]") {
@@ -273,14 +264,14 @@ TEST_CASE("the stream reader's ack removes entries from the group's pending list
   const auto ids = stream.add(3);
   auto reader = group_reader(stream, "c");
   CHECK(value_of(reader->read_new(10, 0ms)).size() == 3);
-  CHECK(stream.pending(kGroup) == 3);
+  CHECK(stream.pending(kReaderGroup) == 3);
   const Ids acked{ids[0], ids[2]};
   succeeded(reader->ack(acked));
-  CHECK(stream.pending(kGroup) == 1);
+  CHECK(stream.pending(kReaderGroup) == 1);
   CHECK(ids_of(value_of(reader->read_pending(StreamEntryId{}, 10))) == Ids{ids[1]});
   succeeded(reader->ack(acked));  // again: nothing left to acknowledge, and no error
   succeeded(reader->ack({}));
-  CHECK(stream.pending(kGroup) == 1);
+  CHECK(stream.pending(kReaderGroup) == 1);
 }
 
 TEST_CASE("the stream reader's claim_idle takes over what a dead consumer read and never acknowledged", "[redis]") {
@@ -298,7 +289,7 @@ TEST_CASE("the stream reader's claim_idle takes over what a dead consumer read a
           std::vector<std::pair<std::string, std::string>>{{"type", "Added"}, {"data", R"({"n":0})"}});
     CHECK(ids_of(value_of(alive->read_pending(StreamEntryId{}, 10))) == ids);
     CHECK(value_of(group_reader(stream, "dead")->read_pending(StreamEntryId{}, 10)).empty());
-    CHECK(stream.pending(kGroup) == 3);
+    CHECK(stream.pending(kReaderGroup) == 3);
   }
   SECTION("at most `count`, the lowest ids first") {
     CHECK(ids_of(value_of(alive->claim_idle(0ms, 2))) == Ids{ids[0], ids[1]});
@@ -355,7 +346,7 @@ TEST_CASE("the stream reader's claim_pending_elsewhere takes every other consume
   CHECK(ids_of(value_of(reader->read_pending(StreamEntryId{}, 2000))) == ids);
   CHECK(value_of(a->read_pending(StreamEntryId{}, 10)).empty());
   CHECK(value_of(b->read_pending(StreamEntryId{}, 10)).empty());
-  CHECK(stream.pending(kGroup) == 1203);
+  CHECK(stream.pending(kReaderGroup) == 1203);
   CHECK(value_of(reader->claim_pending_elsewhere()) == 0);
 }
 
@@ -365,11 +356,11 @@ TEST_CASE("the stream reader's forget_idle_consumers deletes other consumers tha
   stream.add(1);
   auto reader = group_reader(stream, "c");
   CHECK(value_of(group_reader(stream, "holder")->read_new(1, 0ms)).size() == 1);
-  stream.admin("XGROUP", "CREATECONSUMER", stream.key, kGroup, "empty");
-  stream.admin("XGROUP", "CREATECONSUMER", stream.key, kGroup, "c");
+  stream.admin("XGROUP", "CREATECONSUMER", stream.key, kReaderGroup, "empty");
+  stream.admin("XGROUP", "CREATECONSUMER", stream.key, kReaderGroup, "c");
   const auto consumers = [&] {
     std::vector<std::string> names;
-    for (const auto& consumer : stream.admin("XINFO", "CONSUMERS", stream.key, kGroup).elements) {
+    for (const auto& consumer : stream.admin("XINFO", "CONSUMERS", stream.key, kReaderGroup).elements) {
       names.push_back(consumer.elements.at(1).text);
     }
     std::ranges::sort(names);
@@ -380,7 +371,7 @@ TEST_CASE("the stream reader's forget_idle_consumers deletes other consumers tha
   CHECK(value_of(reader->forget_idle_consumers(1h)).empty());
   CHECK(value_of(reader->forget_idle_consumers(0ms)) == std::vector<std::string>{"empty"});  // never itself
   CHECK(consumers() == std::vector<std::string>{"c", "holder"});
-  CHECK(stream.pending(kGroup) == 1);
+  CHECK(stream.pending(kReaderGroup) == 1);
 }
 
 TEST_CASE("the stream reader's range_after reads the entries after an id without touching the group", "[redis]") {
@@ -393,7 +384,7 @@ TEST_CASE("the stream reader's range_after reads the entries after an id without
   CHECK(all[3].fields == std::vector<std::pair<std::string, std::string>>{{"type", "Added"}, {"data", R"({"n":3})"}});
   CHECK(ids_of(value_of(reader->range_after(ids[1], 2))) == Ids{ids[2], ids[3]});
   CHECK(value_of(reader->range_after(ids[4], 10)).empty());
-  CHECK(stream.pending(kGroup) == 0);
+  CHECK(stream.pending(kReaderGroup) == 0);
   CHECK(ids_of(value_of(reader->read_new(10, 0ms))) == ids);
 }
 
@@ -477,14 +468,14 @@ TEST_CASE("an error reply fails the stream reader's call with the command and Re
 
 TEST_CASE("stream reader calls before connect fail, and a bad URL fails connect without the password", "[redis]") {
   TestStream stream;
-  RedisStreamReader reader(stream.source(), kGroup, "c");
+  RedisStreamReader reader(stream.source(), kReaderGroup, "c");
   const auto info = reader.info();
   REQUIRE_FALSE(info.has_value());
   CHECK_THAT(info.error(), Catch::Contains("XINFO") && Catch::Contains("not connected"));
 
   auto source = stream.source();
   source.url = "redis://:" + kStreamUserPassword + "@127.0.0.1:notaport";
-  RedisStreamReader misconfigured(source, kGroup, "c");
+  RedisStreamReader misconfigured(source, kReaderGroup, "c");
   const auto connected = misconfigured.connect(1s);
   REQUIRE_FALSE(connected.has_value());
   CHECK_THAT(connected.error(), Catch::Contains("source orders") && Catch::Contains("port"));
@@ -496,11 +487,11 @@ TEST_CASE("the stream reader fails connect after the timeout on a server that ac
   TestStream stream;
   auto source = stream.source();
   source.url = "redis://127.0.0.1:" + std::to_string(silent.port());
-  RedisStreamReader reader(source, kGroup, "c");
-  const auto start = Clock::now();
+  RedisStreamReader reader(source, kReaderGroup, "c");
+  const auto start = Steady::now();
   const auto connected = reader.connect(300ms);
   REQUIRE_FALSE(connected.has_value());
-  CHECK(Clock::now() - start < 30s);  // a timeout read as seconds would wait 300 s
+  CHECK(Steady::now() - start < 30s);  // a timeout read as seconds would wait 300 s
   CHECK_THAT(connected.error(),
              Catch::Contains("127.0.0.1:" + std::to_string(silent.port())) && Catch::Contains("300 ms"));
 }

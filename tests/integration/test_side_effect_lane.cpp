@@ -36,7 +36,7 @@ WebhookReceiver::Responder status_by_key(std::map<std::string, unsigned> status,
   };
 }
 
-std::int64_t checkpoint(const TestDatabase& db) {
+std::int64_t hook_checkpoint(const TestDatabase& db) {
   return db.query_int("SELECT coalesce(max(position), 0) FROM projectord.checkpoints WHERE handler = 'hook'");
 }
 
@@ -57,14 +57,14 @@ TEST_CASE("a webhook lane whose receiver fails 3 times sends 4 attempts of one k
     return ScriptedResponse{200};
   });
   RunningLane lane(db, projectord::testing::generic_source(db), webhook_handler(receiver, config::OnError::stop));
-  REQUIRE(eventually([&] { return checkpoint(db) == 3; }));
+  REQUIRE(eventually([&] { return hook_checkpoint(db) == 3; }));
   CHECK(per_key(receiver) == std::map<std::string, int>{{"store:1", 1}, {"store:2", 4}, {"store:3", 1}});
   CHECK(lane.status().failed_attempts == 3);  // the first reports the batch's try instead of sending again
   CHECK(lane.status().dead_letters == 0);
 
   projectord::testing::insert_events(db, 4, 4);
   lane.wake();
-  REQUIRE(eventually([&] { return checkpoint(db) == 4; }));
+  REQUIRE(eventually([&] { return hook_checkpoint(db) == 4; }));
   CHECK(per_key(receiver).at("store:4") == 1);
 }
 
@@ -75,7 +75,7 @@ TEST_CASE("a webhook lane sends events its receiver always fails max_attempts ti
   WebhookReceiver receiver(status_by_key({{"store:1", 200}}, 503));
   RunningLane lane(db, projectord::testing::generic_source(db),
                    webhook_handler(receiver, config::OnError::dead_letter));
-  REQUIRE(eventually([&] { return checkpoint(db) == 3; }));
+  REQUIRE(eventually([&] { return hook_checkpoint(db) == 3; }));
   // The batch's try of all three is the first of store:2's and store:3's five; the event-by-event replay
   // sends each four more times.
   CHECK(per_key(receiver) == std::map<std::string, int>{{"store:1", 1}, {"store:2", 5}, {"store:3", 5}});
@@ -90,7 +90,7 @@ TEST_CASE("a webhook lane dead-letters an event its receiver refuses with a 4xx,
   WebhookReceiver receiver(status_by_key({{"store:2", 422}}, 200));
   RunningLane lane(db, projectord::testing::generic_source(db),
                    webhook_handler(receiver, config::OnError::dead_letter));
-  REQUIRE(eventually([&] { return checkpoint(db) == 3; }));
+  REQUIRE(eventually([&] { return hook_checkpoint(db) == 3; }));
   CHECK(per_key(receiver) == std::map<std::string, int>{{"store:1", 1}, {"store:2", 1}, {"store:3", 1}});
   CHECK(db.query_int("SELECT position FROM projectord.dead_letters WHERE handler = 'hook'") == 2);
   CHECK_THAT(db.query_value("SELECT error FROM projectord.dead_letters WHERE handler = 'hook'"),
@@ -109,15 +109,15 @@ TEST_CASE(
   handler.start_at_head = true;
   {
     RunningLane lane(db, projectord::testing::generic_source(db), handler);
-    REQUIRE(eventually([&] { return checkpoint(db) == 5; }));
+    REQUIRE(eventually([&] { return hook_checkpoint(db) == 5; }));
     projectord::testing::insert_events(db, 6, 7);
     lane.wake();
-    REQUIRE(eventually([&] { return checkpoint(db) == 7; }));
+    REQUIRE(eventually([&] { return hook_checkpoint(db) == 7; }));
   }
   // A checkpoint exists now: the restarted lane goes on from it, not from the head.
   projectord::testing::insert_events(db, 8, 9);
   RunningLane restarted(db, projectord::testing::generic_source(db), handler);
-  REQUIRE(eventually([&] { return checkpoint(db) == 9; }));
+  REQUIRE(eventually([&] { return hook_checkpoint(db) == 9; }));
   CHECK(per_key(receiver) ==
         std::map<std::string, int>{{"store:6", 1}, {"store:7", 1}, {"store:8", 1}, {"store:9", 1}});
 }

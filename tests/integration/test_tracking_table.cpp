@@ -57,7 +57,7 @@ std::int64_t python_resumes_after(const TestDatabase& db) {
                       " WHERE application_name = 'Shop'");
 }
 
-std::int64_t checkpoint_of(const TestDatabase& db) {
+std::int64_t applied_log_checkpoint(const TestDatabase& db) {
   const std::string value = db.query_value("SELECT position FROM projectord.checkpoints WHERE handler = 'applied_log'");
   return value.empty() ? -1 : std::stoll(value);
 }
@@ -95,14 +95,14 @@ TEST_CASE("a handler with a tracking table takes over from a Python projection a
 
   {
     RunningLane lane(db, generic_source(db), tracked_handler());
-    REQUIRE(eventually([&] { return checkpoint_of(db) == 30; }));
+    REQUIRE(eventually([&] { return applied_log_checkpoint(db) == 30; }));
     CHECK(db.query_int("SELECT count(*) FROM applied_log") == 30);
     CHECK(db.query_int("SELECT events_applied FROM projectord.checkpoints WHERE handler = 'applied_log'") == 10);
     CHECK(python_resumes_after(db) == 30);
 
     insert_events(db, 31, 40);
     lane.wake();
-    REQUIRE(eventually([&] { return checkpoint_of(db) == 40 && python_resumes_after(db) == 40; }));
+    REQUIRE(eventually([&] { return applied_log_checkpoint(db) == 40 && python_resumes_after(db) == 40; }));
     CHECK(lane.status().last_error.empty());
   }
 
@@ -111,7 +111,7 @@ TEST_CASE("a handler with a tracking table takes over from a Python projection a
   insert_events(db, 41, 50);
   python_projects(db, layout, 41, 45);
   RunningLane lane(db, generic_source(db), tracked_handler());
-  REQUIRE(eventually([&] { return checkpoint_of(db) == 50; }));
+  REQUIRE(eventually([&] { return applied_log_checkpoint(db) == 50; }));
   CHECK(db.query_int("SELECT count(*) FROM applied_log") == 50);
   // 21..40 in the first run, 46..50 in this one.
   CHECK(db.query_int("SELECT events_applied FROM projectord.checkpoints WHERE handler = 'applied_log'") == 25);
@@ -129,7 +129,7 @@ TEST_CASE("a tracking table whose primary key is neither layout's keeps the hand
   insert_events(db, 1, 3);
   RunningLane lane(db, generic_source(db), tracked_handler());
   REQUIRE(eventually([&] { return lane.status().last_error.find("neither pyeventsourcing layout") != std::string::npos; }));
-  CHECK(checkpoint_of(db) <= 0);
+  CHECK(applied_log_checkpoint(db) <= 0);
 }
 
 TEST_CASE("a rebuild's swap sets the tracking table to the position swapped in") {
@@ -159,6 +159,6 @@ TEST_CASE("a rebuild's swap sets the tracking table to the position swapped in")
   const auto swapped = mode.swap_in([&]() -> pqxx::connection& { return *connection; }, 14, {});
   REQUIRE(swapped.has_value());
   REQUIRE(swapped->has_value());
-  CHECK(checkpoint_of(db) == 14);
+  CHECK(applied_log_checkpoint(db) == 14);
   CHECK(python_resumes_after(db) == 14);
 }

@@ -28,7 +28,7 @@ std::string server_bindir() {
 }
 
 // A short path under /tmp: the postgres user must reach it, and /tmp is traversable by everyone.
-std::string make_dir() {
+std::string make_postgres_dir() {
   std::string pattern = "/tmp/projectord-pg-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("PostgresServer: mkdtemp failed");
   if (::geteuid() == 0) {
@@ -43,7 +43,7 @@ std::string make_dir() {
 
 }  // namespace
 
-PostgresServer::PostgresServer() : bindir_(server_bindir()), dir_(make_dir()) {
+PostgresServer::PostgresServer() : bindir_(server_bindir()), dir_(make_postgres_dir()) {
   run("initdb", {"-D", dir_ + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"});
   // Appended settings win over initdb's. An immediate stop is a crash of the server, not of the machine:
   // what was written survives without fsync.

@@ -12,7 +12,7 @@ namespace projectord::testing {
 
 namespace {
 
-std::string make_dir() {
+std::string make_redis_dir() {
   static std::atomic<int> counter{0};
   const auto dir = std::filesystem::temp_directory_path() /
                    ("projectord-redis-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -23,7 +23,7 @@ std::string make_dir() {
 
 }  // namespace
 
-RedisServer::RedisServer() : dir_(make_dir()), socket_(dir_ + "/redis.sock") { start(); }
+RedisServer::RedisServer() : dir_(make_redis_dir()), socket_(dir_ + "/redis.sock") { start(); }
 
 RedisServer::~RedisServer() {
   stop();

@@ -23,7 +23,7 @@ using projectord::testing::base64;
 
 namespace {
 
-constexpr std::size_t kMaxBytes = std::size_t{16} << 20;
+constexpr std::size_t kMaxEventBytes = std::size_t{16} << 20;
 
 // Printable, so that a leak of the raw key into a message would be found by a plain search.
 const std::string kKey = "aes-codec-test-key-0123456789abc";  // 32 bytes
@@ -53,7 +53,7 @@ std::string zlib_compressed(std::string_view plain) {
 }
 
 // The error of decoding `bytes` under kKey, checked to show neither the key nor its base64.
-std::string error_of(Codec codec, std::string_view bytes, std::size_t max_bytes = kMaxBytes) {
+std::string keyed_error_of(Codec codec, std::string_view bytes, std::size_t max_bytes = kMaxEventBytes) {
   const auto result = decode_payload(codec, bytes, max_bytes, key_of(kKey));
   REQUIRE_FALSE(result.has_value());
   CHECK(result.error().find(kKey) == std::string::npos);
@@ -80,7 +80,7 @@ TEST_CASE("every AESCipher vector decodes to its event data, for both aes codecs
     auto key = CipherKey::from_base64(vector.at("key").as_string());
     REQUIRE(key.has_value());
     INFO(codec_name << " with a " << key->bytes().size() << "-byte key");
-    const auto decoded = decode_payload(codec, hex_decoded(vector.at("payload").as_string()), kMaxBytes, *key);
+    const auto decoded = decode_payload(codec, hex_decoded(vector.at("payload").as_string()), kMaxEventBytes, *key);
     INFO((decoded ? std::string() : decoded.error()));
     REQUIRE(decoded.has_value());
     CHECK(*decoded == vector.at("expected"));
@@ -96,18 +96,18 @@ TEST_CASE("every AESCipher vector decodes to its event data, for both aes codecs
 
 TEST_CASE("the aes codecs decode what is encrypted at run time, transcoder markers and zlib included") {
   const std::string payload = aescipher_encrypt(kKey, kState);
-  const auto plain = decode_payload(Codec::eventsourcing_json_aes, payload, kMaxBytes, key_of(kKey));
+  const auto plain = decode_payload(Codec::eventsourcing_json_aes, payload, kMaxEventBytes, key_of(kKey));
   REQUIRE(plain.has_value());
   CHECK(plain->at("user_id") == "6c1f9a52-8b1e-4f0a-9d33-0e2f5a7b4c19");
   const std::string compressed = aescipher_encrypt(kKey, zlib_compressed(kState));
-  const auto inflated = decode_payload(Codec::eventsourcing_json_zlib_aes, compressed, kMaxBytes, key_of(kKey));
+  const auto inflated = decode_payload(Codec::eventsourcing_json_zlib_aes, compressed, kMaxEventBytes, key_of(kKey));
   REQUIRE(inflated.has_value());
   CHECK(*inflated == *plain);
 }
 
 TEST_CASE("a payload encrypted under another key fails authentication") {
   const std::string payload = aescipher_encrypt(kOtherKey, kState);
-  CHECK(error_of(Codec::eventsourcing_json_aes, payload) ==
+  CHECK(keyed_error_of(Codec::eventsourcing_json_aes, payload) ==
         "AES-GCM authentication failed: wrong key or tampered payload");
 }
 
@@ -118,20 +118,20 @@ TEST_CASE("a payload with a changed tag, nonce or ciphertext byte fails authenti
     INFO("byte " << at << " flipped");
     std::string tampered = payload;
     tampered[at] = static_cast<char>(tampered[at] ^ 0x01);
-    CHECK(error_of(Codec::eventsourcing_json_zlib_aes, tampered) ==
+    CHECK(keyed_error_of(Codec::eventsourcing_json_zlib_aes, tampered) ==
           "AES-GCM authentication failed: wrong key or tampered payload");
   }
 }
 
 TEST_CASE("a payload cut short fails authentication, and one shorter than nonce and tag is refused as such") {
   const std::string payload = aescipher_encrypt(kKey, kState);
-  CHECK(error_of(Codec::eventsourcing_json_aes, payload.substr(0, payload.size() - 1)) ==
+  CHECK(keyed_error_of(Codec::eventsourcing_json_aes, payload.substr(0, payload.size() - 1)) ==
         "AES-GCM authentication failed: wrong key or tampered payload");
-  CHECK(error_of(Codec::eventsourcing_json_aes, payload.substr(0, 28)) ==
+  CHECK(keyed_error_of(Codec::eventsourcing_json_aes, payload.substr(0, 28)) ==
         "AES-GCM authentication failed: wrong key or tampered payload");
-  CHECK(error_of(Codec::eventsourcing_json_aes, payload.substr(0, 27)) ==
+  CHECK(keyed_error_of(Codec::eventsourcing_json_aes, payload.substr(0, 27)) ==
         "AES-GCM: payload of 27 bytes is shorter than its nonce and tag (28 bytes)");
-  CHECK(error_of(Codec::eventsourcing_json_zlib_aes, "") ==
+  CHECK(keyed_error_of(Codec::eventsourcing_json_zlib_aes, "") ==
         "AES-GCM: payload of 0 bytes is shorter than its nonce and tag (28 bytes)");
 }
 
@@ -139,7 +139,7 @@ TEST_CASE("the zlib aes codec refuses a payload that inflates beyond max_event_b
   const std::string big = R"({"padding":")" + std::string(4096, 'x') + R"("})";
   const std::string payload = aescipher_encrypt(kKey, zlib_compressed(big));
   REQUIRE(payload.size() < 1024);
-  CHECK(error_of(Codec::eventsourcing_json_zlib_aes, payload, 1024) ==
+  CHECK(keyed_error_of(Codec::eventsourcing_json_zlib_aes, payload, 1024) ==
         "zlib: payload inflates beyond max_event_bytes (1KiB)");
   CHECK(decode_payload(Codec::eventsourcing_json_zlib_aes, payload, 8192, key_of(kKey)).has_value());
 }
@@ -150,13 +150,13 @@ TEST_CASE("an aes codec decrypts a payload of exactly max_event_bytes and refuse
   const std::string payload = aescipher_encrypt(kKey, R"({"p":")" + padding + R"("})");
   REQUIRE(payload.size() == limit);
   CHECK(decode_payload(Codec::eventsourcing_json_aes, payload, limit, key_of(kKey)).has_value());
-  CHECK(error_of(Codec::eventsourcing_json_aes, payload + "x", limit) ==
+  CHECK(keyed_error_of(Codec::eventsourcing_json_aes, payload + "x", limit) ==
         "payload of 1025 bytes is over max_event_bytes (1KiB)");
 }
 
 TEST_CASE("an aes codec without a key refuses every payload") {
   const std::string payload = aescipher_encrypt(kKey, kState);
-  const auto result = decode_payload(Codec::eventsourcing_json_aes, payload, kMaxBytes);
+  const auto result = decode_payload(Codec::eventsourcing_json_aes, payload, kMaxEventBytes);
   REQUIRE_FALSE(result.has_value());
   CHECK(result.error() == "AES-GCM: the source has no cipher key");
 }

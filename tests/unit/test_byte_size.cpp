@@ -10,7 +10,7 @@ using projectord::config::parse_byte_size;
 
 namespace {
 
-std::int64_t parsed(std::string_view text) {
+std::int64_t parsed_size(std::string_view text) {
   const auto result = parse_byte_size(text);
   INFO(text << ": " << (result ? std::string() : result.error()));
   REQUIRE(result);
@@ -32,10 +32,10 @@ projectord::config::LoadResult load_source(const std::string& lines) {
 }  // namespace
 
 TEST_CASE("byte sizes are parsed in B, KiB, MiB and GiB") {
-  CHECK(parsed("512B") == 512);
-  CHECK(parsed("64KiB") == 64 * 1024);
-  CHECK(parsed("16MiB") == 16 * 1024 * 1024);
-  CHECK(parsed("1GiB") == std::int64_t{1} << 30);
+  CHECK(parsed_size("512B") == 512);
+  CHECK(parsed_size("64KiB") == 64 * 1024);
+  CHECK(parsed_size("16MiB") == 16 * 1024 * 1024);
+  CHECK(parsed_size("1GiB") == std::int64_t{1} << 30);
 }
 
 TEST_CASE("a byte size without a known unit, negative or too large is refused with a message saying so") {

@@ -6,34 +6,29 @@
 #include <fstream>
 #include <string>
 
-#include "tests/support/scoped_env.hpp"
 #include "base/postgres/identifier.hpp"
 #include "config/loader.hpp"
 #include "config/notify_route.hpp"
 #include "config/presets.hpp"
 #include "handlers/registry.hpp"
+#include "tests/support/scoped_env.hpp"
+#include "tests/unit/config_text.hpp"
 
 namespace fs = std::filesystem;
 using namespace projectord::config;
 
+using projectord::testing::error_lines;
+using projectord::testing::load_config;
 using projectord::testing::ScopedEnv;
 
 namespace {
 
 const OptionTable& options() { return projectord::handlers::option_table(); }
 
-LoadResult load(const std::string& text) { return load_config_text(text, "test.toml", options()); }
-
-std::string joined(const LoadResult& result) {
-  std::string text;
-  for (const std::string& error : result.errors) text += error + "\n";
-  return text;
-}
-
 // Asserts that loading fails with exactly one error, and returns it.
 std::string only_error(const std::string& text) {
-  const LoadResult result = load(text);
-  INFO(joined(result));
+  const LoadResult result = load_config(text);
+  INFO(error_lines(result));
   REQUIRE(result.errors.size() == 1);
   return result.errors.front();
 }
@@ -59,7 +54,7 @@ struct TempDir {
 }  // namespace
 
 TEST_CASE("a config using every preset and handler kind loads with every field filled") {
-  const LoadResult result = load(R"toml([daemon]
+  const LoadResult result = load_config(R"toml([daemon]
 log_level = "debug"
 shutdown_timeout = "1min"
 
@@ -125,7 +120,7 @@ params = ["data.n"]
 on = "Reset"
 sql = "UPDATE totals SET n = 0"
 )toml");
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   const Config& config = result.config;
   CHECK(config.file == "test.toml");
@@ -241,8 +236,8 @@ sql = "UPDATE totals SET n = 0"
 }
 
 TEST_CASE("the defaults of a minimal config are those of the option table") {
-  const LoadResult result = load(kShop + "[handlers.users]\nkind = \"users\"\n");
-  INFO(joined(result));
+  const LoadResult result = load_config(kShop + "[handlers.users]\nkind = \"users\"\n");
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   CHECK(result.config.daemon.log_level == "info");
   CHECK(result.config.daemon.log_format == "text");
@@ -255,7 +250,7 @@ TEST_CASE("the defaults of a minimal config are those of the option table") {
 TEST_CASE("the example config of the demo loads") {
   const ScopedEnv url("PROJECTORD_DATABASE_URL", "postgres://projectord@localhost/shop");
   const LoadResult result = load_config(PROJECTORD_SOURCE_DIR "/examples/projectord.toml", options());
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   const Config& config = result.config;
   CHECK(config.database_url == "postgres://projectord@localhost/shop");
@@ -289,8 +284,8 @@ TEST_CASE("an unknown key is reported with its file, line and full key") {
 TEST_CASE("a listen address beyond loopback without an admin token is refused") {
   CHECK(only_error(kShop + "[http]\nlisten = \"0.0.0.0:9464\"\n") ==
         "test.toml:7: http.listen: listening on 0.0.0.0 (not loopback) needs [http] admin_token or admin_token_file");
-  CHECK(load(kShop + "[http]\nlisten = \"0.0.0.0:9464\"\nadmin_token = \"s3cret\"\n").errors.empty());
-  CHECK(load(kShop + "[http]\nlisten = \"[::1]:9464\"\n").errors.empty());
+  CHECK(load_config(kShop + "[http]\nlisten = \"0.0.0.0:9464\"\nadmin_token = \"s3cret\"\n").errors.empty());
+  CHECK(load_config(kShop + "[http]\nlisten = \"[::1]:9464\"\n").errors.empty());
 }
 
 namespace {
@@ -304,16 +299,16 @@ std::string pooled(const std::string& lines) {
 }  // namespace
 
 TEST_CASE("pooling is session unless set, and transaction pooling takes a PostgreSQL listen_url") {
-  const LoadResult plain = load(kShop);
+  const LoadResult plain = load_config(kShop);
   REQUIRE(plain.errors.empty());
   CHECK(plain.config.pooling == projectord::postgres::Pooling::session);
   CHECK(plain.config.listen_url.empty());
-  const LoadResult pooled_load = load(pooled("listen_url = \"postgres://projectord@db-direct/app\"\n"));
-  INFO(joined(pooled_load));
+  const LoadResult pooled_load = load_config(pooled("listen_url = \"postgres://projectord@db-direct/app\"\n"));
+  INFO(error_lines(pooled_load));
   REQUIRE(pooled_load.errors.empty());
   CHECK(pooled_load.config.pooling == projectord::postgres::Pooling::transaction);
   CHECK(pooled_load.config.listen_url == "postgres://projectord@db-direct/app");
-  CHECK(load(pooled("")).errors.empty());
+  CHECK(load_config(pooled("")).errors.empty());
 }
 
 TEST_CASE("a listen_url that is no PostgreSQL URL, or one without transaction pooling, is refused at its line") {
@@ -327,8 +322,8 @@ TEST_CASE("the control channel behind a transaction pooler needs listen_url") {
   CHECK(only_error(pooled("") + "[control]\nnotify = true\nallowed_roles = [\"ops\"]\n") ==
         "test.toml:8: control.notify: needs [database] listen_url with pooling = \"transaction\" (LISTEN does not work"
         " through a transaction pooler)");
-  CHECK(load(pooled("listen_url = \"host=db-direct dbname=app\"\n") +
-             "[control]\nnotify = true\nallowed_roles = [\"ops\"]\n")
+  CHECK(load_config(pooled("listen_url = \"host=db-direct dbname=app\"\n") +
+                    "[control]\nnotify = true\nallowed_roles = [\"ops\"]\n")
             .errors.empty());
 }
 
@@ -341,12 +336,12 @@ TEST_CASE("max_connections must leave a lane its connections beside those the da
   CHECK(only_error(kDatabase + two_sources) ==
         "test.toml:3: database.max_connections: at least 6 here: 3 kept open (the lease keeper's and the LISTENs),"
         " a lane's two and one for its attempts");
-  const LoadResult enough = load(kDatabase + "max_connections = 6" + two_sources.substr(two_sources.find('\n')));
-  INFO(joined(enough));
+  const LoadResult enough = load_config(kDatabase + "max_connections = 6" + two_sources.substr(two_sources.find('\n')));
+  INFO(error_lines(enough));
   REQUIRE(enough.errors.empty());
   CHECK(enough.config.max_connections == 6);
   CHECK(kept_connections(enough.config) == 3);
-  CHECK(load(kShop).config.max_connections == 10);
+  CHECK(load_config(kShop).config.max_connections == 10);
 }
 
 TEST_CASE("LISTEN goes to the database's own url on session connections, to listen_url behind a pooler, else nowhere") {
@@ -367,8 +362,8 @@ TEST_CASE("a signed webhook over plain http is refused unless allow_plain_http i
   CHECK(only_error(hook) ==
         "test.toml:8: handlers.hook.url: a signed webhook over plain http can be read and replayed on the way: use"
         " https, or set allow_plain_http = true on a trusted network");
-  CHECK(load(hook + "allow_plain_http = true\n").errors.empty());
-  CHECK(load(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://hooks.example/x\"\nsecret = \"s\"\n")
+  CHECK(load_config(hook + "allow_plain_http = true\n").errors.empty());
+  CHECK(load_config(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://hooks.example/x\"\nsecret = \"s\"\n")
             .errors.empty());
 }
 
@@ -393,7 +388,7 @@ TEST_CASE("a missing required key is reported at its table's header") {
 }
 
 TEST_CASE("presets that cannot guess the table or columns require them") {
-  const LoadResult generic = load(kDatabase + "[sources.legacy]\npreset = \"generic\"\ntable = \"events\"\n");
+  const LoadResult generic = load_config(kDatabase + "[sources.legacy]\npreset = \"generic\"\ntable = \"events\"\n");
   CHECK(generic.errors == std::vector<std::string>{
                               "test.toml:3: sources.legacy.position_column: required for preset generic",
                               "test.toml:3: sources.legacy.type_column: required for preset generic",
@@ -434,7 +429,7 @@ TEST_CASE("a process pinned to handlers names handlers of its file") {
   const std::string users = "[handlers.users]\nkind = \"users\"\n";
   CHECK(only_error("[daemon]\nhandlers = [\"users\", \"orders\"]\n" + kShop + users) ==
         "test.toml:2: daemon.handlers: orders is not a handler of this file");
-  const auto loaded = load("[daemon]\nhandlers = [\"users\"]\n" + kShop + users);
+  const auto loaded = load_config("[daemon]\nhandlers = [\"users\"]\n" + kShop + users);
   REQUIRE(loaded.errors.empty());
   CHECK(loaded.config.daemon.handlers == std::vector<std::string>{"users"});
 }
@@ -475,22 +470,22 @@ TEST_CASE("SQL injection payloads in any name of the config are refused at load 
       const std::string extra = key == "table" ? "" : "table = \"t\"\n";
       const std::string line = key == "table" ? "8" : "9";
       const std::string value = key == "filter_column" ? quoted + "\"\nfilter_value = \"v" : quoted;
-      CHECK_THAT(joined(load(generic + extra + key + " = \"" + value + "\"\n")),
+      CHECK_THAT(error_lines(load_config(generic + extra + key + " = \"" + value + "\"\n")),
                  Catch::Contains("test.toml:" + line + ": sources.legacy." + key + ":"));
     }
-    CHECK_THAT(joined(load(kShop + "[handlers.\"" + quoted + "\"]\nkind = \"users\"\n")),
+    CHECK_THAT(error_lines(load_config(kShop + "[handlers.\"" + quoted + "\"]\nkind = \"users\"\n")),
                Catch::Contains("test.toml:6: handlers.") && Catch::Contains("bad name"));
-    CHECK_THAT(joined(load(kDatabase + "[sources.\"" + quoted + "\"]\npreset = \"eventsourcing\"\n")),
+    CHECK_THAT(error_lines(load_config(kDatabase + "[sources.\"" + quoted + "\"]\npreset = \"eventsourcing\"\n")),
                Catch::Contains("test.toml:3: sources.") && Catch::Contains("bad name"));
-    CHECK_THAT(joined(load(kShop + "[handlers.users]\nkind = \"users\"\ntable = \"" + quoted + "\"\n")),
+    CHECK_THAT(error_lines(load_config(kShop + "[handlers.users]\nkind = \"users\"\ntable = \"" + quoted + "\"\n")),
                Catch::Contains("test.toml:8: handlers.users.table:"));
   }
 }
 
 TEST_CASE("a notify channel derived from a long table name is cut to PostgreSQL's 63 bytes") {
-  const LoadResult result = load(kDatabase + "[sources.orders]\npreset = \"django_event_store\"\ntable = \"shop." +
-                                 std::string(60, 'x') + "\"\n");
-  INFO(joined(result));
+  const LoadResult result = load_config(
+      kDatabase + "[sources.orders]\npreset = \"django_event_store\"\ntable = \"shop." + std::string(60, 'x') + "\"\n");
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   CHECK(result.config.postgres_sources.at("orders").notify_channel == "projectord_shop_" + std::string(47, 'x'));
 }
@@ -525,7 +520,7 @@ TEST_CASE("every preset the option table allows exists") {
 }
 
 TEST_CASE("recorded_at_path must name a top-level key of the payload") {
-  CHECK(load(kShop + "recorded_at_path = \"data.occurred_at\"\n").ok());
+  CHECK(load_config(kShop + "recorded_at_path = \"data.occurred_at\"\n").ok());
   CHECK(only_error(kShop + "recorded_at_path = \"data.meta.time\"\n") ==
         "test.toml:6: sources.shop.recorded_at_path: must be data.KEY, a top-level key of the payload, got "
         "\"data.meta.time\"");
@@ -556,8 +551,8 @@ TEST_CASE("a key that does not apply to the handler kind or source preset is an 
 TEST_CASE("a tracking table needs its application, a postgres source and a handler of its own") {
   const std::string tracked = "[handlers.users]\nkind = \"users\"\ntracking_table = \"public.projections_tracking\"\n"
                               "tracking_application = \"Shop\"\n";
-  const LoadResult loaded = load(kShop + tracked);
-  INFO(joined(loaded));
+  const LoadResult loaded = load_config(kShop + tracked);
+  INFO(error_lines(loaded));
   REQUIRE(loaded.ok());
   CHECK(loaded.config.handlers.at("users").tracking_table == "public.projections_tracking");
   CHECK(loaded.config.handlers.at("users").tracking_application == "Shop");
@@ -584,11 +579,11 @@ TEST_CASE("a tracking table needs its application, a postgres source and a handl
 
 TEST_CASE("a side effect may start at its postgres source's head, but not a projection or a redis-fed side effect") {
   const std::string hook = "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/h\"\n";
-  const LoadResult loaded = load(kShop + hook + "start = \"head\"\n");
-  INFO(joined(loaded));
+  const LoadResult loaded = load_config(kShop + hook + "start = \"head\"\n");
+  INFO(error_lines(loaded));
   REQUIRE(loaded.ok());
   CHECK(loaded.config.handlers.at("hook").start_at_head);
-  CHECK_FALSE(load(kShop + hook).config.handlers.at("hook").start_at_head);
+  CHECK_FALSE(load_config(kShop + hook).config.handlers.at("hook").start_at_head);
 
   using Catch::Matchers::Contains;
   CHECK_THAT(only_error(kShop + "[handlers.users]\nkind = \"users\"\nstart = \"head\"\n"),
@@ -622,7 +617,7 @@ TEST_CASE("source and handler names must be short lowercase identifiers") {
              Catch::StartsWith("test.toml:6: handlers.Users: bad name"));
   CHECK_THAT(only_error(kShop + "[handlers." + std::string(49, 'h') + "]\nkind = \"users\"\n"),
              Catch::StartsWith("test.toml:6: handlers.hhhh"));
-  CHECK(load(kShop + "[handlers." + std::string(48, 'h') + "]\nkind = \"users\"\n").ok());
+  CHECK(load_config(kShop + "[handlers." + std::string(48, 'h') + "]\nkind = \"users\"\n").ok());
 }
 
 TEST_CASE("two handlers writing one table are rejected") {
@@ -631,7 +626,7 @@ TEST_CASE("two handlers writing one table are rejected") {
 }
 
 TEST_CASE("all errors of a file are reported, in file order") {
-  const LoadResult result = load(kShop + R"toml(batch_size = "many"
+  const LoadResult result = load_config(kShop + R"toml(batch_size = "many"
 [handlers.users]
 kind = "user"
 colour = "red"
@@ -656,7 +651,7 @@ TEST_CASE("environment variables are interpolated in string values") {
   const ScopedEnv url("PROJECTORD_TEST_URL", "postgres://from-env/app");
   const ScopedEnv empty("PROJECTORD_TEST_EMPTY", "");
   ::unsetenv("PROJECTORD_TEST_UNSET");
-  const LoadResult result = load(R"toml([database]
+  const LoadResult result = load_config(R"toml([database]
 url = "${PROJECTORD_TEST_URL}"
 [sources.shop]
 preset = "eventsourcing_django"
@@ -668,7 +663,7 @@ kind = "sql"
 on = "Priced"
 sql = "SELECT '$${literal}', '$5', '${PROJECTORD_TEST_EMPTY}'"
 )toml");
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   CHECK(result.config.database_url == "postgres://from-env/app");
   CHECK(result.config.postgres_sources.at("shop").filter_value == "Shop");
@@ -694,7 +689,7 @@ preset = "eventsourcing_django"
 application_name = "Shop"
 url_file = ")toml" + secret.string() + "\"\n");
   const LoadResult result = load_config(config.string(), options());
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   CHECK(result.config.file == config.string());
   CHECK(result.config.database_url == "postgres://projectord:s3cret@db/app");
@@ -727,13 +722,13 @@ CipherKey cipher_key(const std::string& base64) {
 TEST_CASE("an aes codec reads its cipher key from CIPHER_KEY unless cipher_key_env names another variable") {
   const ScopedEnv standard("CIPHER_KEY", kCipherKey.c_str());
   const ScopedEnv other("PROJECTORD_TEST_VAULT_KEY", kShortCipherKey.c_str());
-  const LoadResult result = load(kShop + "codec = \"eventsourcing_json_zlib_aes\"\n" + R"toml(
+  const LoadResult result = load_config(kShop + "codec = \"eventsourcing_json_zlib_aes\"\n" + R"toml(
 [sources.vault]
 preset = "eventsourcing"
 codec = "eventsourcing_json_aes"
 cipher_key_env = "PROJECTORD_TEST_VAULT_KEY"
 )toml");
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   const PostgresSource& shop = result.config.postgres_sources.at("shop");
   CHECK(shop.codec == Codec::eventsourcing_json_zlib_aes);
@@ -757,7 +752,7 @@ codec = "eventsourcing_json_zlib_aes"
 cipher_key_file = "cipher_key"
 )toml");
   const LoadResult result = load_config(config.string(), options());
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   CHECK(result.config.postgres_sources.at("shop").cipher_key == cipher_key(kCipherKey));
   CHECK(result.config.redis_sources.at("orders").cipher_key == cipher_key(kCipherKey));
@@ -800,9 +795,10 @@ TEST_CASE("cipher key options are refused where the codec does not decrypt, and 
 }
 
 TEST_CASE("a _file key that stands for no other key is a path its reader opens, such as a webhook's ca_file") {
-  const LoadResult result = load(kShop + "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/e\"\n"
-                                         "ca_file = \"/etc/ssl/internal-ca.pem\"\n");
-  INFO(joined(result));
+  const LoadResult result = load_config(kShop +
+                                        "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/e\"\n"
+                                        "ca_file = \"/etc/ssl/internal-ca.pem\"\n");
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   CHECK(result.config.handlers.at("hook").side_effect.ca_file == "/etc/ssl/internal-ca.pem");
 }
@@ -812,9 +808,9 @@ TEST_CASE("error messages never contain a secret url") {
   const std::string secret = "hunter2";
   const fs::path file = dir.write("url", "postgres://app:" + secret + "@db/app\n");
   ::unsetenv("PROJECTORD_TEST_UNSET");
-  const LoadResult result = load(R"toml([database]
+  const LoadResult result = load_config(R"toml([database]
 url_file = ")toml" + file.string() +
-                                 R"toml("
+                                        R"toml("
 [sources.shop]
 preset = "eventsourcing_django"
 application_name = "Shop"
@@ -827,7 +823,7 @@ url = 5
 preset = "eventsourcing"
 url = "postgres://app:hunter2@${bad name}/app"
 )toml");
-  const std::string errors = joined(result);
+  const std::string errors = error_lines(result);
   INFO(errors);
   CHECK(result.errors.size() >= 4);
   CHECK_THAT(errors, Catch::Contains("sources.shop.url: environment variable PROJECTORD_TEST_UNSET is not set"));
@@ -849,7 +845,7 @@ TEST_CASE("options_help lists every key of the option table under its section") 
 }
 
 TEST_CASE("a redis source loads with its defaults and every field it can set") {
-  const LoadResult result = load(kDatabase + R"toml([sources.orders]
+  const LoadResult result = load_config(kDatabase + R"toml([sources.orders]
 kind = "redis"
 url = "redis://127.0.0.1:6380/2"
 stream = "orders"
@@ -866,7 +862,7 @@ stream = "clicks"
 kind = "event_log"
 source = "orders"
 )toml");
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.errors.empty());
   CHECK(result.config.postgres_sources.empty());
   REQUIRE(result.config.redis_sources.size() == 2);
@@ -891,7 +887,7 @@ source = "orders"
 }
 
 TEST_CASE("a redis source needs url and stream and takes no table keys, a postgres one no stream keys") {
-  const LoadResult redis = load(kDatabase + R"toml([sources.orders]
+  const LoadResult redis = load_config(kDatabase + R"toml([sources.orders]
 kind = "redis"
 table = "orders"
 poll_interval = "1s"
@@ -908,7 +904,7 @@ poll_interval = "1s"
 }
 
 TEST_CASE("side-effect handlers load their delivery settings, checked per kind") {
-  const LoadResult result = load(kShop + R"toml([handlers.welcome]
+  const LoadResult result = load_config(kShop + R"toml([handlers.welcome]
 kind = "celery"
 url = "redis://127.0.0.1:6379/0"
 task = "users.tasks.send_welcome_email"
@@ -928,7 +924,7 @@ stream = "user-feed"
 maxlen = 1000
 fields = { kind = "type", who = "stream_id" }
 )toml");
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.errors.empty());
   const SideEffectSettings& welcome = result.config.handlers.at("welcome").side_effect;
   CHECK(welcome.task == "users.tasks.send_welcome_email");
@@ -965,21 +961,21 @@ TEST_CASE("each codec's name is the one the loader reads back as that codec") {
   for (const Codec codec : {Codec::json, Codec::json_zlib, Codec::eventsourcing_json, Codec::eventsourcing_json_zlib,
                             Codec::eventsourcing_json_aes, Codec::eventsourcing_json_zlib_aes}) {
     const std::string name(codec_name(codec));
-    const LoadResult result = load(kShop + "codec = \"" + name + "\"\n");
-    INFO(name << ": " << joined(result));
+    const LoadResult result = load_config(kShop + "codec = \"" + name + "\"\n");
+    INFO(name << ": " << error_lines(result));
     REQUIRE(result.ok());
     CHECK(result.config.postgres_sources.at("shop").codec == codec);
   }
 }
 
 TEST_CASE("a django_event_tables source reads its tables with their types, the row as payload, created as time") {
-  const LoadResult result = load(kDatabase + R"toml([sources.library]
+  const LoadResult result = load_config(kDatabase + R"toml([sources.library]
 preset = "django_event_tables"
 tables = ["library_bookborrowed", "library_bookreturned", "archive.library_bookbought"]
 type_names = {library_bookborrowed = "BookBorrowed"}
 stream_id_column = "book_id"
 )toml");
-  INFO(joined(result));
+  INFO(error_lines(result));
   REQUIRE(result.ok());
   const PostgresSource& source = result.config.postgres_sources.at("library");
   CHECK(source.table.empty());
@@ -1022,10 +1018,10 @@ TEST_CASE("table and tables exclude each other, and a django_event_tables source
 
 TEST_CASE("a handler may be split into partitions by stream, on a postgres source with stream ids") {
   const std::string webhook = "[handlers.hook]\nkind = \"webhook\"\nurl = \"https://example.com/h\"\n";  // lines 6-8
-  const auto loaded = load(kShop + webhook + "partitions = 4\n");
+  const auto loaded = load_config(kShop + webhook + "partitions = 4\n");
   REQUIRE(loaded.errors.empty());
   CHECK(loaded.config.handlers.at("hook").partitions == 4);
-  CHECK(load(kShop + webhook).config.handlers.at("hook").partitions == 1);
+  CHECK(load_config(kShop + webhook).config.handlers.at("hook").partitions == 1);
   CHECK_FALSE(loaded.config.handlers.at("hook").partition);  // set on the lanes the supervisor runs
 
   CHECK(only_error(kShop + webhook + "partitions = 65\n") ==

@@ -1,28 +1,20 @@
 // Connection URLs are checked at load (config/connection_url.hpp): a bad one is named by file, line and key,
 // and nothing of its value, which may hold a password, reaches the message.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "config/connection_url.hpp"
 #include "config/loader.hpp"
 #include "handlers/registry.hpp"
+#include "tests/unit/config_text.hpp"
 
 using namespace projectord::config;
+using projectord::testing::error_lines;
+using projectord::testing::load_config;
 
 namespace {
 
-LoadResult load(const std::string& text) {
-  return load_config_text(text, "test.toml", projectord::handlers::option_table());
-}
-
-std::string joined(const LoadResult& result) {
-  std::string text;
-  for (const std::string& error : result.errors) text += error + "\n";
-  return text;
-}
-
-const std::string kShop = "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n";
+const std::string kShopSource = "[sources.shop]\npreset = \"eventsourcing_django\"\napplication_name = \"Shop\"\n";
 
 }  // namespace
 
@@ -51,7 +43,7 @@ TEST_CASE("libpq's message is not repeated when it quotes a part of the connecti
 }
 
 TEST_CASE("every connection URL of a config is checked at load and reported by file, line and key only") {
-  const LoadResult result = load(R"toml([database]
+  const LoadResult result = load_config(R"toml([database]
 url = "postgresql://app:Db%Secret1@db/shop"
 [sources.shop]
 preset = "eventsourcing_django"
@@ -70,7 +62,7 @@ source = "shop"
 url = "redis://:Celery/Secret4@broker:6379"
 task = "users.tasks.welcome"
 )toml");
-  const std::string errors = joined(result);
+  const std::string errors = error_lines(result);
   INFO(errors);
   CHECK_THAT(errors, Catch::StartsWith("test.toml:2: database.url: not a valid PostgreSQL URI"));
   CHECK_THAT(errors, Catch::Contains("test.toml:6: sources.shop.url: not a valid PostgreSQL connection string"));
@@ -80,8 +72,8 @@ task = "users.tasks.welcome"
 }
 
 TEST_CASE("a source without a url of its own is not checked twice") {
-  const LoadResult result =
-      load("[database]\nurl = \"postgresql://app:Db%Secret@db/shop\"\n" + kShop + "[handlers.users]\nkind = \"users\"\n");
-  INFO(joined(result));
+  const LoadResult result = load_config("[database]\nurl = \"postgresql://app:Db%Secret@db/shop\"\n" + kShopSource +
+                                        "[handlers.users]\nkind = \"users\"\n");
+  INFO(error_lines(result));
   CHECK(result.errors.size() == 1);
 }

@@ -10,6 +10,7 @@
 #include "config/loader.hpp"
 #include "daemon/control_channel.hpp"
 #include "handlers/registry.hpp"
+#include "tests/unit/config_text.hpp"
 #include "tests/unit/fake_clock.hpp"
 
 using namespace std::chrono_literals;
@@ -17,18 +18,14 @@ using projectord::ControlChannel;
 using projectord::ControlMessage;
 using projectord::Refusal;
 using projectord::http::AdminAction;
+using projectord::testing::error_lines;
+using projectord::testing::load_config;
 
 namespace {
 
-projectord::config::LoadResult load(const std::string& control) {
-  return projectord::config::load_config_text("[database]\nurl = \"postgres://localhost/app\"\n" + control,
-                                              "test.toml", projectord::handlers::option_table());
-}
-
-std::string errors_of(const projectord::config::LoadResult& result) {
-  std::string text;
-  for (const std::string& error : result.errors) text += error + "\n";
-  return text;
+// A config of `control` under a database.
+projectord::config::LoadResult load_control(const std::string& control) {
+  return load_config("[database]\nurl = \"postgres://localhost/app\"\n" + control);
 }
 
 const projectord::config::Control kAllowApp{.notify = true, .allowed_roles = {"app", "ops"}};
@@ -87,33 +84,33 @@ TEST_CASE("the control channel reads 'ACTION HANDLER' payloads and gives clear e
 }
 
 TEST_CASE("the control channel is off by default, and on only with the roles it obeys named") {
-  const auto unset = load("");
+  const auto unset = load_control("");
   REQUIRE(unset.ok());
   CHECK_FALSE(unset.config.control.notify);
   CHECK(unset.config.control.allowed_roles.empty());
 
-  const auto on = load("[control]\nnotify = true\nallowed_roles = [\"django_app\", \"Ops Team\"]\n");
-  INFO(errors_of(on));
+  const auto on = load_control("[control]\nnotify = true\nallowed_roles = [\"django_app\", \"Ops Team\"]\n");
+  INFO(error_lines(on));
   REQUIRE(on.ok());
   CHECK(on.config.control.notify);
   CHECK(on.config.control.allowed_roles == std::vector<std::string>{"django_app", "Ops Team"});
 
-  const auto nobody = load("[control]\nnotify = true\n");
+  const auto nobody = load_control("[control]\nnotify = true\n");
   REQUIRE(nobody.errors.size() == 1);
   CHECK_THAT(nobody.errors[0], Catch::StartsWith("test.toml:3: control.allowed_roles: required, and not empty"));
-  const auto empty = load("[control]\nnotify = true\nallowed_roles = []\n");
+  const auto empty = load_control("[control]\nnotify = true\nallowed_roles = []\n");
   REQUIRE(empty.errors.size() == 1);
   CHECK_THAT(empty.errors[0], Catch::StartsWith("test.toml:5: control.allowed_roles: required, and not empty"));
 
   const auto bad = [](const std::string& role) {
-    const auto result = load("[control]\nallowed_roles = [\"" + role + "\"]\n");
-    return result.errors.size() == 1 ? result.errors[0] : errors_of(result);
+    const auto result = load_control("[control]\nallowed_roles = [\"" + role + "\"]\n");
+    return result.errors.size() == 1 ? result.errors[0] : error_lines(result);
   };
   CHECK_THAT(bad(""), Catch::Contains("control.allowed_roles: a role name must not be empty"));
   CHECK_THAT(bad(std::string(64, 'r')), Catch::Contains("at most 63 bytes"));
   CHECK_THAT(bad("app\\nevent=forged"), Catch::Contains("must not contain control characters"));
   CHECK_THAT(bad("public"), Catch::Contains("public is not a login role"));
-  CHECK_THAT(load("[control]\nnotify = \"yes\"\n").errors.at(0), Catch::Contains("control.notify"));
+  CHECK_THAT(load_control("[control]\nnotify = \"yes\"\n").errors.at(0), Catch::Contains("control.notify"));
 }
 
 TEST_CASE("over NOTIFY only an allowed role's pause, resume, rebuild and retry are obeyed, in its name") {

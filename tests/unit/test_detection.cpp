@@ -38,7 +38,7 @@ const std::string kTranscoded =
     R"({"timestamp":{"_type_":"datetime_iso","_data_":"2024-02-07T15:32:51.123456+00:00"},"originator_topic":"myapp.domain:World"})";
 const std::string kPlain = R"({"user_id": 7, "email": "ann@example.com"})";
 
-const std::string kKey = "detect-test-key-0123456789abcdef";  // 32 bytes
+const std::string kDetectKey = "detect-test-key-0123456789abcdef";  // 32 bytes
 
 // zlib.compress(data, level): levels 1, 6 and 9 write the headers 78 01, 78 9C and 78 DA.
 std::string zlib_at(const std::string& plain, int level) {
@@ -50,7 +50,7 @@ std::string zlib_at(const std::string& plain, int level) {
   return out;
 }
 
-CipherKey key_of(const std::string& raw) {
+CipherKey cipher_key_of(const std::string& raw) {
   auto key = CipherKey::from_base64(base64(raw));
   REQUIRE(key.has_value());
   return *key;
@@ -92,7 +92,7 @@ TEST_CASE("zlib-compressed JSON at any level is recognised by its header and inf
 }
 
 TEST_CASE("payloads that are neither JSON nor zlib are taken for AES-GCM, the zlib'd twin named as just as likely") {
-  const CodecGuess encrypted = guess({aescipher_encrypt(kKey, kTranscoded)}, true);
+  const CodecGuess encrypted = guess({aescipher_encrypt(kDetectKey, kTranscoded)}, true);
   CHECK(encrypted.codec == Codec::eventsourcing_json_aes);
   CHECK_FALSE(encrypted.certain);
   CHECK(mentions(encrypted, "eventsourcing_json_zlib_aes"));
@@ -100,25 +100,25 @@ TEST_CASE("payloads that are neither JSON nor zlib are taken for AES-GCM, the zl
 }
 
 TEST_CASE("ciphertext whose nonce starts like a zlib header is still taken for AES-GCM") {
-  std::string encrypted = aescipher_encrypt(kKey, kTranscoded);
+  std::string encrypted = aescipher_encrypt(kDetectKey, kTranscoded);
   encrypted[0] = '\x78';
   encrypted[1] = '\x9c';
   CHECK(guess({encrypted}, true).codec == Codec::eventsourcing_json_aes);
 }
 
 TEST_CASE("with the application's key, encrypted JSON and encrypted zlib'd JSON are told apart") {
-  const CipherKey key = key_of(kKey);
-  const CodecGuess aes = guess({aescipher_encrypt(kKey, kTranscoded)}, true, key);
+  const CipherKey key = cipher_key_of(kDetectKey);
+  const CodecGuess aes = guess({aescipher_encrypt(kDetectKey, kTranscoded)}, true, key);
   CHECK(aes.codec == Codec::eventsourcing_json_aes);
   CHECK(aes.certain);
-  const CodecGuess zlib_aes = guess({aescipher_encrypt(kKey, zlib_at(kTranscoded, 6))}, true, key);
+  const CodecGuess zlib_aes = guess({aescipher_encrypt(kDetectKey, zlib_at(kTranscoded, 6))}, true, key);
   CHECK(zlib_aes.codec == Codec::eventsourcing_json_zlib_aes);
   CHECK(zlib_aes.certain);
 }
 
 TEST_CASE("a key that opens none of the samples leaves the aes guess uncertain and says so") {
   const CodecGuess guessed =
-      guess({aescipher_encrypt(kKey, kTranscoded)}, true, key_of("another-key-0123456789abcdefghij"));
+      guess({aescipher_encrypt(kDetectKey, kTranscoded)}, true, cipher_key_of("another-key-0123456789abcdefghij"));
   CHECK(guessed.codec == Codec::eventsourcing_json_aes);
   CHECK_FALSE(guessed.certain);
   CHECK(mentions(guessed, "opens none"));
@@ -254,7 +254,7 @@ TEST_CASE(
 
 TEST_CASE("the printed config loads with the real loader, its names made valid and unique and no key in it") {
   const ScopedEnv url("DATABASE_URL", "dbname=detect_test");
-  const ScopedEnv key("CIPHER_KEY", base64(kKey));
+  const ScopedEnv key("CIPHER_KEY", base64(kDetectKey));
   CodecGuess encrypted;
   encrypted.codec = Codec::eventsourcing_json_aes;
   encrypted.certain = false;
@@ -296,6 +296,6 @@ TEST_CASE("the printed config loads with the real loader, its names made valid a
   CHECK(sources.at("billing_first").commit_order == projectord::config::CommitOrder::serialized);
   CHECK(text.find("migrate --add-position events") != std::string::npos);
   CHECK(text.find("# [sources.other_stored_events]") != std::string::npos);
-  CHECK(text.find(base64(kKey)) == std::string::npos);
+  CHECK(text.find(base64(kDetectKey)) == std::string::npos);
   CHECK(text.find("url = \"${DATABASE_URL}\"") != std::string::npos);
 }

@@ -9,7 +9,7 @@ using projectord::config::parse_duration;
 namespace {
 
 // The parsed value; fails the test, showing the message, when `text` is rejected.
-Duration parsed(std::string_view text) {
+Duration parsed_duration(std::string_view text) {
   const auto result = parse_duration(text);
   INFO(text << ": " << (result ? std::string() : result.error()));
   REQUIRE(result);
@@ -19,15 +19,15 @@ Duration parsed(std::string_view text) {
 }  // namespace
 
 TEST_CASE("durations are parsed in ms, s, min and h") {
-  CHECK(parsed("250ms") == Duration{250});
-  CHECK(parsed("1s") == Duration{1'000});
-  CHECK(parsed("10min") == Duration{600'000});
-  CHECK(parsed("2h") == Duration{7'200'000});
-  CHECK(parsed("0ms") == Duration{0});
+  CHECK(parsed_duration("250ms") == Duration{250});
+  CHECK(parsed_duration("1s") == Duration{1'000});
+  CHECK(parsed_duration("10min") == Duration{600'000});
+  CHECK(parsed_duration("2h") == Duration{7'200'000});
+  CHECK(parsed_duration("0ms") == Duration{0});
 }
 
 TEST_CASE("a bare 0 is the only duration without a unit") {
-  CHECK(parsed("0") == Duration{0});
+  CHECK(parsed_duration("0") == Duration{0});
   const auto bare = parse_duration("10");
   REQUIRE_FALSE(bare);
   CHECK_THAT(bare.error(), Catch::Contains("has no unit"));
@@ -60,7 +60,7 @@ TEST_CASE("durations that do not fit in 64-bit milliseconds are rejected") {
   const auto scaled = parse_duration("9223372036854775807h");
   REQUIRE_FALSE(scaled);
   CHECK_THAT(scaled.error(), Catch::Contains("too large"));
-  CHECK(parsed("9223372036854775807ms") == Duration{INT64_MAX});
+  CHECK(parsed_duration("9223372036854775807ms") == Duration{INT64_MAX});
 }
 
 TEST_CASE("durations are formatted in the largest unit that is exact") {
@@ -77,6 +77,6 @@ TEST_CASE("durations are formatted in the largest unit that is exact") {
 TEST_CASE("formatting then parsing a duration gives it back") {
   for (const std::int64_t millis : {1LL, 999LL, 1'000LL, 61'000LL, 3'600'000LL, 86'400'000LL, 123'456'789LL}) {
     INFO(millis);
-    CHECK(parsed(format_duration(Duration{millis})) == Duration{millis});
+    CHECK(parsed_duration(format_duration(Duration{millis})) == Duration{millis});
   }
 }

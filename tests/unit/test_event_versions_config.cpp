@@ -6,20 +6,15 @@
 
 #include "config/loader.hpp"
 #include "handlers/registry.hpp"
+#include "tests/unit/config_text.hpp"
 
 using namespace projectord::config;
+using projectord::testing::error_lines;
+using projectord::testing::load_config;
 
 namespace {
 
-LoadResult load(const std::string& text) {
-  return load_config_text(text, "test.toml", projectord::handlers::option_table());
-}
-
-std::string errors_of(const std::string& text) {
-  std::string errors;
-  for (const std::string& error : load(text).errors) errors += error + "\n";
-  return errors;
-}
+std::string errors_loading(const std::string& text) { return error_lines(load_config(text)); }
 
 const std::string kJournal = R"toml([database]
 url = "postgres://projectord@localhost/app"
@@ -32,7 +27,7 @@ const PostgresSource& journal(const LoadResult& result) { return result.config.p
 }  // namespace
 
 TEST_CASE("each preset says where the schema version is: a column, the state's class_version, or nowhere") {
-  const LoadResult result = load(R"toml([database]
+  const LoadResult result = load_config(R"toml([database]
 url = "postgres://projectord@localhost/app"
 [sources.journal]
 preset = "djangoevents"
@@ -64,22 +59,22 @@ stream = "events"
 }
 
 TEST_CASE("an event_version key written replaces the preset's other, and both written is an error") {
-  const LoadResult path = load(kJournal + "event_version_path = \"metadata.schema.version\"\n");
+  const LoadResult path = load_config(kJournal + "event_version_path = \"metadata.schema.version\"\n");
   REQUIRE(path.ok());
   CHECK(journal(path).event_version_path == "metadata.schema.version");
   CHECK(journal(path).event_version_column.empty());
 
-  CHECK(errors_of(kJournal + "event_version_column = \"v\"\nevent_version_path = \"data.v\"\n") ==
+  CHECK(errors_loading(kJournal + "event_version_column = \"v\"\nevent_version_path = \"data.v\"\n") ==
         "test.toml:6: sources.journal.event_version_path: set event_version_column or event_version_path, not both\n");
-  CHECK(errors_of(kJournal + "event_version_path = \"payload.v\"\n") ==
+  CHECK(errors_loading(kJournal + "event_version_path = \"payload.v\"\n") ==
         "test.toml:5: sources.journal.event_version_path: must be data.KEY or metadata.KEY (KEY may be dotted), got "
         "\"payload.v\"\n");
-  CHECK(errors_of(kJournal + "event_version_column = \"v; drop table x\"\n").find(
-            "test.toml:5: sources.journal.event_version_column:") == 0);
+  CHECK(errors_loading(kJournal + "event_version_column = \"v; drop table x\"\n")
+            .find("test.toml:5: sources.journal.event_version_column:") == 0);
 }
 
 TEST_CASE("upcasts load with their operations and lines, ordered by type and version") {
-  const LoadResult result = load(kJournal + R"toml([[sources.journal.upcasts]]
+  const LoadResult result = load_config(kJournal + R"toml([[sources.journal.upcasts]]
 type = "UserRegistered"
 from_version = 2
 split = { name = ["first_name", "last_name"] }
@@ -121,7 +116,7 @@ type = "UserDeleted"
 from_version = 2
 drop = ["c"]
 )toml";
-  CHECK(errors_of(gap) ==
+  CHECK(errors_loading(gap) ==
         "test.toml:9: sources.journal.upcasts[1].from_version: the upcasts of UserRegistered have a gap: none from "
         "version 2, so a version 2 event would never reach version 4\n");
 
@@ -134,14 +129,14 @@ type = "UserRegistered"
 from_version = 1
 drop = ["b"]
 )toml";
-  CHECK(errors_of(repeat) ==
+  CHECK(errors_loading(repeat) ==
         "test.toml:9: sources.journal.upcasts[1].from_version: a second upcast of UserRegistered from version 1 (the "
         "first is at line 5)\n");
 }
 
 TEST_CASE("an upcast's operations are checked at load: paths, key names, split targets, and doing something") {
   const auto upcast_errors = [](const std::string& operations) {
-    return errors_of(kJournal + "[[sources.journal.upcasts]]\ntype = \"T\"\nfrom_version = 1\n" + operations);
+    return errors_loading(kJournal + "[[sources.journal.upcasts]]\ntype = \"T\"\nfrom_version = 1\n" + operations);
   };
   CHECK(upcast_errors("rename = { mail = \"contact.email\" }\n") ==
         "test.toml:8: sources.journal.upcasts[0].rename: \"contact.email\" is not a key name (use move to change "
@@ -157,7 +152,7 @@ TEST_CASE("an upcast's operations are checked at load: paths, key names, split t
   CHECK(upcast_errors("") ==
         "test.toml:6: sources.journal.upcasts[0].type: the upcast does nothing: give it rename, move, split, drop or "
         "default\n");
-  CHECK(errors_of(kJournal + "[[sources.journal.upcasts]]\ntype = \"T\"\nfrom_version = 0\ndrop = [\"a\"]\n") ==
+  CHECK(errors_loading(kJournal + "[[sources.journal.upcasts]]\ntype = \"T\"\nfrom_version = 0\ndrop = [\"a\"]\n") ==
         "test.toml:7: sources.journal.upcasts[0].from_version: must be between 1 and 1000000, got 0\n");
 }
 
@@ -169,7 +164,7 @@ on = "UserRegistered"
 sql = "SELECT 1"
 )toml";  // statement's lines 7-9
   const auto statement = [&](const std::string& keys) {
-    const LoadResult result = load(handler + keys);
+    const LoadResult result = load_config(handler + keys);
     INFO((result.errors.empty() ? std::string() : result.errors.front()));
     REQUIRE(result.ok());
     return result.config.handlers.at("users").statements.at(0);
@@ -183,12 +178,12 @@ sql = "SELECT 1"
   CHECK(statement("versions = \"2..\"\n").min_version == 2);
   CHECK(statement("versions = \"2..\"\n").max_version == std::numeric_limits<std::int64_t>::max());
 
-  CHECK(errors_of(handler + "versions = \"3..2\"\n") ==
+  CHECK(errors_loading(handler + "versions = \"3..2\"\n") ==
         "test.toml:10: handlers.users.statements[0].versions: \"3..2\" is empty: 3 is above 2\n");
-  CHECK(errors_of(handler + "versions = \"two\"\n") ==
+  CHECK(errors_loading(handler + "versions = \"two\"\n") ==
         "test.toml:10: handlers.users.statements[0].versions: expected FROM..TO or FROM.. with versions from 1, e.g. "
         "\"1..2\", got \"two\"\n");
-  CHECK(errors_of(handler + "versions = \"0..2\"\n").find("expected FROM..TO") != std::string::npos);
-  CHECK(errors_of(handler + "version = 2\nversions = \"1..2\"\n") ==
+  CHECK(errors_loading(handler + "versions = \"0..2\"\n").find("expected FROM..TO") != std::string::npos);
+  CHECK(errors_loading(handler + "version = 2\nversions = \"1..2\"\n") ==
         "test.toml:11: handlers.users.statements[0].versions: set version or versions, not both\n");
 }

@@ -31,7 +31,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 using projectord::http::Limits;
 using projectord::http::Request;
 using projectord::http::Response;
@@ -125,8 +125,8 @@ std::unique_ptr<Server> start(projectord::http::Handler handler = echo, Limits l
   return std::move(*started);
 }
 
-std::chrono::milliseconds since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+std::chrono::milliseconds since(Steady::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - start);
 }
 
 bool has_ipv6_loopback() {
@@ -245,7 +245,7 @@ TEST_CASE("the HTTP server answers garbage bytes with a 400 or a closed connecti
 
 TEST_CASE("the HTTP server cuts a slow client off after the read deadline") {
   auto server = start(echo, Limits{.read_deadline = 200ms});
-  const auto slow_start = Clock::now();
+  const auto slow_start = Steady::now();
   Client slow(server->port());
   slow.send("GET /slo");
   const auto reply = slow.receive(false, 30s);
@@ -267,7 +267,7 @@ TEST_CASE("the HTTP server closes a keep-alive connection idle past the idle dea
   auto server = start(echo, Limits{.idle_deadline = 200ms});
   Client client(server->port());
   client.request("GET", "/once");
-  const auto idle_start = Clock::now();
+  const auto idle_start = Steady::now();
   CHECK(client.closed_within(2s));
   CHECK(since(idle_start) >= 150ms);
 }
@@ -311,7 +311,7 @@ TEST_CASE("the HTTP server's destructor returns promptly with an idle client and
   Client halfway(server->port());
   halfway.send("GET /half");
   CHECK_FALSE(halfway.closed_within(50ms));  // the server waits for the rest
-  const auto stop_start = Clock::now();
+  const auto stop_start = Steady::now();
   server.reset();
   CHECK(since(stop_start) < 60s);
   CHECK(idle.closed_within(2s));
@@ -325,9 +325,9 @@ TEST_CASE("200 sequential GETs on one HTTP server connection are not each held u
   Client client(server->port());
   std::vector<std::chrono::microseconds> latencies;
   for (int i = 0; i < 200; ++i) {
-    const auto request_start = Clock::now();
+    const auto request_start = Steady::now();
     REQUIRE(client.request("GET", "/metrics").result_int() == 200);
-    latencies.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - request_start));
+    latencies.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - request_start));
   }
   std::sort(latencies.begin(), latencies.end());
   const auto held_up = std::count_if(latencies.begin(), latencies.end(), [](auto latency) { return latency >= 40ms; });
@@ -351,7 +351,7 @@ TEST_CASE(
                     }};
   });
   auto take_reply = [&] {
-    for (const auto deadline = Clock::now() + 2s; Clock::now() < deadline; std::this_thread::yield()) {
+    for (const auto deadline = Steady::now() + 2s; Steady::now() < deadline; std::this_thread::yield()) {
       const std::lock_guard lock(mutex);
       if (!replies.empty()) {
         Reply reply = std::move(replies.front());
@@ -379,7 +379,7 @@ TEST_CASE(
   CHECK(next->result_int() == 201);
 
   Client quick(server->port());
-  const auto started = Clock::now();
+  const auto started = Steady::now();
   quick.send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n");
   Reply late = take_reply();
   const auto timed_out = quick.receive();
@@ -404,13 +404,13 @@ TEST_CASE(
   });
   Client client(server->port());
   client.send("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n");
-  for (const auto deadline = Clock::now() + 2s; Clock::now() < deadline; std::this_thread::yield()) {
+  for (const auto deadline = Steady::now() + 2s; Steady::now() < deadline; std::this_thread::yield()) {
     const std::lock_guard lock(mutex);
     if (pending) break;
   }
   const std::lock_guard lock(mutex);
   REQUIRE(pending);
-  const auto stop_start = Clock::now();
+  const auto stop_start = Steady::now();
   server.reset();
   CHECK(since(stop_start) < 15s);  // half the deferred timeout: the stop did not wait for it
   CHECK(client.closed_within(2s));

@@ -17,7 +17,7 @@ namespace {
 using Options = std::map<std::string, std::string>;
 
 // The options a connection string sets, as libpq reads them.
-Options parsed(const std::string& conninfo) {
+Options parsed_conninfo(const std::string& conninfo) {
   char* error = nullptr;
   const std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(PQconninfoParse(conninfo.c_str(), &error),
                                                                               &PQconninfoFree);
@@ -49,7 +49,8 @@ Options with_defaults(Options options) {
 TEST_CASE("a keyword/value URL keeps its options and gets the keepalive defaults") {
   const Options expected = with_defaults(
       {{"host", "db.internal"}, {"port", "5433"}, {"user", "app"}, {"password", "secret"}, {"dbname", "shop"}});
-  CHECK(parsed(with_keepalives("host=db.internal port=5433 user=app password=secret dbname=shop")) == expected);
+  CHECK(parsed_conninfo(with_keepalives("host=db.internal port=5433 user=app password=secret dbname=shop")) ==
+        expected);
 }
 
 TEST_CASE("a postgresql:// URI is rewritten as keyword/value with its options and the keepalive defaults") {
@@ -63,18 +64,18 @@ TEST_CASE("a postgresql:// URI is rewritten as keyword/value with its options an
   const std::string conninfo =
       with_keepalives("postgresql://app:p%40ss@db.internal:5433/shop?sslmode=require&application_name=shop%20admin");
   CHECK_FALSE(conninfo.starts_with("postgresql:"));
-  CHECK(parsed(conninfo) == expected);
-  CHECK(parsed(with_keepalives("postgres://db.internal/shop")) ==
+  CHECK(parsed_conninfo(conninfo) == expected);
+  CHECK(parsed_conninfo(with_keepalives("postgres://db.internal/shop")) ==
         with_defaults({{"host", "db.internal"}, {"dbname", "shop"}}));
 }
 
 TEST_CASE("a keepalive setting the URL gives itself wins over the default") {
-  Options keyword_value = parsed(with_keepalives("host=db.internal keepalives_idle=120 tcp_user_timeout=0"));
+  Options keyword_value = parsed_conninfo(with_keepalives("host=db.internal keepalives_idle=120 tcp_user_timeout=0"));
   CHECK(keyword_value["keepalives_idle"] == "120");
   CHECK(keyword_value["tcp_user_timeout"] == "0");
   CHECK(keyword_value["keepalives_interval"] == "5");
 
-  Options uri = parsed(with_keepalives("postgresql://db.internal/shop?keepalives=0&keepalives_count=9"));
+  Options uri = parsed_conninfo(with_keepalives("postgresql://db.internal/shop?keepalives=0&keepalives_count=9"));
   CHECK(uri["keepalives"] == "0");
   CHECK(uri["keepalives_count"] == "9");
   CHECK(uri["keepalives_idle"] == "15");
@@ -82,13 +83,14 @@ TEST_CASE("a keepalive setting the URL gives itself wins over the default") {
 
 TEST_CASE("a Unix-socket URL keeps its socket directory") {
   const Options expected = with_defaults({{"host", "/var/run/postgresql"}, {"dbname", "shop"}});
-  CHECK(parsed(with_keepalives("postgresql:///shop?host=/var/run/postgresql")) == expected);
-  CHECK(parsed(with_keepalives("postgresql://%2Fvar%2Frun%2Fpostgresql/shop")) == expected);
-  CHECK(parsed(with_keepalives("host=/var/run/postgresql dbname=shop")) == expected);
+  CHECK(parsed_conninfo(with_keepalives("postgresql:///shop?host=/var/run/postgresql")) == expected);
+  CHECK(parsed_conninfo(with_keepalives("postgresql://%2Fvar%2Frun%2Fpostgresql/shop")) == expected);
+  CHECK(parsed_conninfo(with_keepalives("host=/var/run/postgresql dbname=shop")) == expected);
 }
 
 TEST_CASE("several hosts of a URI stay one list each of hosts and ports") {
-  const Options options = parsed(with_keepalives("postgresql://one:5432,two:5433/shop?target_session_attrs=read-write"));
+  const Options options =
+      parsed_conninfo(with_keepalives("postgresql://one:5432,two:5433/shop?target_session_attrs=read-write"));
   CHECK(options.at("host") == "one,two");
   CHECK(options.at("port") == "5432,5433");
   CHECK(options.at("target_session_attrs") == "read-write");
@@ -97,15 +99,15 @@ TEST_CASE("several hosts of a URI stay one list each of hosts and ports") {
 TEST_CASE("values with spaces, quotes and backslashes come through the rewriting unchanged") {
   const std::string conninfo = with_keepalives(R"(host=db user=app password='it\'s a \\ pass' dbname='my shop')");
   CHECK(conninfo.find(R"(password='it\'s a \\ pass')") != std::string::npos);
-  const Options options = parsed(conninfo);
+  const Options options = parsed_conninfo(conninfo);
   CHECK(options.at("password") == R"(it's a \ pass)");
   CHECK(options.at("dbname") == "my shop");
 
-  CHECK(parsed(with_keepalives("postgresql://app:%27%5C%20x@db/shop")).at("password") == R"('\ x)");
+  CHECK(parsed_conninfo(with_keepalives("postgresql://app:%27%5C%20x@db/shop")).at("password") == R"('\ x)");
 }
 
 TEST_CASE("an empty URL gets only the keepalive defaults, leaving the rest to libpq's environment") {
-  CHECK(parsed(with_keepalives("")) == kDefaults);
+  CHECK(parsed_conninfo(with_keepalives("")) == kDefaults);
 }
 
 TEST_CASE("a string libpq cannot parse is returned as it is") {

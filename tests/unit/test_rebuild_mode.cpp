@@ -10,13 +10,13 @@ using namespace std::chrono_literals;
 TEST_CASE("a throttled rebuild's next read is due when its session's rows fit max_rate") {
   RebuildMode rebuild("users", "users", {false, "http", 100});
   REQUIRE(rebuild.throttled());
-  const Clock::time_point start{std::chrono::seconds(1000)};
+  const projectord::Clock::time_point start{std::chrono::seconds(1000)};
   rebuild.start_reading(start);
   CHECK(rebuild.next_read_due(50) == start + 500ms);
   CHECK(rebuild.next_read_due(50) == start + 1s);
   CHECK(rebuild.next_read_due(0) == start + 1s);
 
-  const Clock::time_point next_session = start + 1h;
+  const projectord::Clock::time_point next_session = start + 1h;
   rebuild.start_reading(next_session);  // each session counts from its own start
   CHECK(rebuild.next_read_due(100) == next_session + 1s);
 }

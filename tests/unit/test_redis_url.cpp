@@ -8,7 +8,7 @@ using projectord::redis::RedisUrl;
 namespace {
 
 // The parsed URL; fails the test, showing the message, when `text` is rejected.
-RedisUrl parsed(std::string_view text) {
+RedisUrl parsed_url(std::string_view text) {
   const auto result = parse_redis_url(text);
   INFO(text << ": " << (result ? std::string() : result.error()));
   REQUIRE(result.has_value());
@@ -26,7 +26,7 @@ std::string rejected(std::string_view text) {
 }  // namespace
 
 TEST_CASE("a redis URL with a host alone takes port 6379 and database 0 with no credentials") {
-  const auto url = parsed("redis://cache.internal");
+  const auto url = parsed_url("redis://cache.internal");
   CHECK(url.host == "cache.internal");
   CHECK(url.port == 6379);
   CHECK(url.unix_path.empty());
@@ -37,7 +37,7 @@ TEST_CASE("a redis URL with a host alone takes port 6379 and database 0 with no 
 }
 
 TEST_CASE("a redis URL's port, database and percent-decoded user and password are read") {
-  const auto url = parsed("redis://app:p%40ss%3Aword@10.0.0.5:6380/3");
+  const auto url = parsed_url("redis://app:p%40ss%3Aword@10.0.0.5:6380/3");
   CHECK(url.host == "10.0.0.5");
   CHECK(url.port == 6380);
   CHECK(url.user == "app");
@@ -47,26 +47,26 @@ TEST_CASE("a redis URL's port, database and percent-decoded user and password ar
 }
 
 TEST_CASE("a redis URL with a password without a user authenticates as the default user") {
-  const auto url = parsed("redis://:secret@localhost/");
+  const auto url = parsed_url("redis://:secret@localhost/");
   CHECK(url.user.empty());
   CHECK(url.password == "secret");
   CHECK(url.db == 0);
 }
 
 TEST_CASE("a redis URL's IPv6 host loses its brackets and the endpoint puts them back") {
-  const auto url = parsed("redis://[::1]:7000");
+  const auto url = parsed_url("redis://[::1]:7000");
   CHECK(url.host == "::1");
   CHECK(url.port == 7000);
   CHECK(url.endpoint() == "[::1]:7000");
 }
 
 TEST_CASE("a unix:// redis URL names a socket path and may choose the database") {
-  const auto url = parsed("unix:///run/redis/redis.sock?db=2");
+  const auto url = parsed_url("unix:///run/redis/redis.sock?db=2");
   CHECK(url.unix_path == "/run/redis/redis.sock");
   CHECK(url.host.empty());
   CHECK(url.db == 2);
   CHECK(url.endpoint() == "/run/redis/redis.sock");
-  CHECK(parsed("unix:///tmp/r.sock").db == 0);
+  CHECK(parsed_url("unix:///tmp/r.sock").db == 0);
 }
 
 TEST_CASE("a rediss:// redis URL is refused because TLS is not supported") {

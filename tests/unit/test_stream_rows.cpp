@@ -16,7 +16,7 @@ using projectord::sources::StreamEntryId;
 
 namespace {
 
-projectord::config::RedisSource orders() {
+projectord::config::RedisSource orders_stream() {
   projectord::config::RedisSource source;
   source.name = "orders";
   source.stream = "orders-stream";
@@ -43,7 +43,7 @@ TEST_CASE("stream entries whose ids have no position become poison rows of disti
                                    added(next_ms, 4),
                                    added({9999999999999999, 0}, 5),
                                    added({9999999999999999, 1}, 6)};
-  const auto rows = projectord::stream_rows(orders(), entries, 7);
+  const auto rows = projectord::stream_rows(orders_stream(), entries, 7);
   REQUIRE(rows.size() == entries.size());
 
   std::set<Position> positions;
@@ -70,7 +70,7 @@ TEST_CASE("stream entries whose ids have no position become poison rows of disti
 
 TEST_CASE("a malformed stream entry with a position is shown in its dead letter by its fields alone") {
   std::vector<StreamEntry> entries{{{1000, 1}, {{"type", "Added"}, {"data", "{not json"}}}};
-  const auto rows = projectord::stream_rows(orders(), entries, 0);
+  const auto rows = projectord::stream_rows(orders_stream(), entries, 0);
   REQUIRE(rows.size() == 1);
   CHECK(json::parse(poison(rows[0]).payload) == json::parse(R"({"type":"Added","data":"{not json"})"));
 }
