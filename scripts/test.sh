@@ -5,9 +5,11 @@
 #   address   build/asan   every test but the system call filter's, the installed package's and the fault
 #                          scenarios, under ASan, LSan and UBSan, and each fuzz target for 30 s
 #   thread    build/tsan   the tests that run code on several threads, under TSan
-# Each phase ends with its ctest summary and the run with one line, `N passed, N failed`. A sanitizer report
-# from a daemon a test started counts as a failure of its own (the reports of the test programs fail their
-# tests). Flags come first; the other arguments go to ctest in every phase:
+# Each phase says how long its build and its tests took and ends with its ctest summary, the run with one line,
+# `N passed, N failed`. The tests of a phase run one more at a time than there are cores: most of them wait on
+# the servers and the daemons they start. A sanitizer report from a daemon a test started counts as a failure
+# of its own (the reports of the test programs fail their tests). Flags come first; the other arguments go to
+# ctest in every phase:
 #   --quick   the ordinary phase only (what a developer runs between changes)
 #   --soak    the fault suite's soak instead, in the ordinary tree (PROJECTORD_SOAK_MINUTES, default 30)
 #   e.g.  ./scripts/test.sh --quick -R unit        ./scripts/test.sh -R blackbox: --repeat until-fail:3
@@ -86,18 +88,23 @@ sanitizer_environment() {
 total_passed=0
 total_failed=0
 run_phase() {
-  local kind=$1 dir reports log passed=0 failed=0 env=() report
+  local kind=$1 dir reports log passed=0 failed=0 env=() report started
   dir=$(tree_dir "$kind")
   reports=$tmp/sanitizer-reports-$kind
   log=$tmp/ctest-$kind.log
   mkdir -p "$reports"
   echo "== $kind: building $dir"
+  started=$SECONDS
   configure_tree "$kind" . "$dir"
   cmake --build "$dir" -j"$(nproc)"
+  echo "== $kind: built in $((SECONDS - started)) s"
   mapfile -t env < <(sanitizer_environment "$kind" "$reports")
 
   echo "== $kind: testing"
-  env "${env[@]}" ctest --test-dir "$dir" --output-on-failure -j2 "${ctest_args[@]}" | tee "$log" || true
+  started=$SECONDS
+  env "${env[@]}" ctest --test-dir "$dir" --output-on-failure -j"$(($(nproc) + 1))" "${ctest_args[@]}" |
+    tee "$log" || true
+  echo "== $kind: tested in $((SECONDS - started)) s"
   # "100% tests passed, 0 tests failed out of 362"; no such line when no test ran or ctest itself failed.
   if [[ $(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1) =~ \
     ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
