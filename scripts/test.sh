@@ -6,8 +6,9 @@
 #                          scenarios, under ASan, LSan and UBSan, and each fuzz target for 30 s
 #   thread    build/tsan   the tests that run code on several threads, under TSan
 # Each phase says how long its build and its tests took and ends with its ctest summary, the run with one line,
-# `N passed, N failed`. The tests of a phase run one more at a time than there are cores: most of them wait on
-# the servers and the daemons they start. A sanitizer report from a daemon a test started counts as a failure
+# `N passed, N failed`. The ordinary phase runs one test more at a time than there are cores (most of them wait
+# on the servers and the daemons they start), a sanitized one as many as there are cores (a sanitizer's daemons
+# and the fuzz targets keep the cores busy). A sanitizer report from a daemon a test started counts as a failure
 # of its own (the reports of the test programs fail their tests). Flags come first; the other arguments go to
 # ctest in every phase:
 #   --quick   the ordinary phase only (what a developer runs between changes)
@@ -88,7 +89,7 @@ sanitizer_environment() {
 total_passed=0
 total_failed=0
 run_phase() {
-  local kind=$1 dir reports log passed=0 failed=0 env=() report started
+  local kind=$1 dir reports log passed=0 failed=0 env=() report started jobs
   dir=$(tree_dir "$kind")
   reports=$tmp/sanitizer-reports-$kind
   log=$tmp/ctest-$kind.log
@@ -102,8 +103,9 @@ run_phase() {
 
   echo "== $kind: testing"
   started=$SECONDS
-  env "${env[@]}" ctest --test-dir "$dir" --output-on-failure -j"$(($(nproc) + 1))" "${ctest_args[@]}" |
-    tee "$log" || true
+  jobs=$(nproc)
+  [[ $kind == ordinary ]] && jobs=$((jobs + 1))
+  env "${env[@]}" ctest --test-dir "$dir" --output-on-failure -j"$jobs" "${ctest_args[@]}" | tee "$log" || true
   echo "== $kind: tested in $((SECONDS - started)) s"
   # "100% tests passed, 0 tests failed out of 362"; no such line when no test ran or ctest itself failed.
   if [[ $(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1) =~ \
