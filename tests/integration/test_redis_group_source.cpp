@@ -9,6 +9,7 @@
 
 #include "sources/redis/group_source.hpp"
 #include "tests/support/redis_test_stream.hpp"
+#include "tests/support/test_database.hpp"
 
 namespace {
 

@@ -20,6 +20,7 @@
 #include "base/redis/client.hpp"
 #include "sources/redis/stream_reader.hpp"
 #include "tests/support/redis_test_stream.hpp"
+#include "tests/support/test_database.hpp"
 #include "tests/support/test_redis.hpp"
 
 namespace {
