@@ -5,8 +5,9 @@
 #   address   build/asan   every test but the system call filter's, the installed package's and the fault
 #                          scenarios, under ASan, LSan and UBSan, and each fuzz target for 30 s
 #   thread    build/tsan   the tests that run code on several threads, under TSan
-# Each phase says how long its build and its tests took and ends with its ctest summary, the run with one line,
-# `N passed, N failed`. The ordinary phase runs one test more at a time than there are cores (most of them wait
+# Each phase says how long its build and its tests took and ends with its ctest summary; the run ends with the
+# fault scenarios' table, then each failed test's name and the start of its output, then one line
+# `N passed, N failed` (CI logs are often read from their end). The ordinary phase runs one test more at a time than there are cores (most of them wait
 # on the servers and the daemons they start), a sanitized one as many as there are cores (a sanitizer's daemons
 # and the fuzz targets keep the cores busy). A sanitizer report from a daemon a test started counts as a failure
 # of its own (the reports of the test programs fail their tests). Flags come first; the other arguments go to
@@ -85,9 +86,21 @@ sanitizer_environment() {
   esac
 }
 
+# failure_excerpts PHASE LOG: prints, from a ctest log written with --output-on-failure, each failed test's
+# status line and the first lines of its output (ctest prints a failed test's output whole, right after its
+# status line and before the next test's line).
+failure_excerpts() {
+  awk -v phase="$1" '
+    /^ *[0-9]+\/[0-9]+ Test +#|^ *Start +[0-9]+:|^[0-9]+% tests passed/ { shown = 0 }
+    /^ *[0-9]+\/[0-9]+ Test +#.*\*\*\*/ { print "-- " phase ": " $0; shown = 1; lines = 0; next }
+    shown && lines++ < 40 { print "   " $0 }
+  ' "$2"
+}
+
 # run_phase KIND: builds the tree of KIND, runs its tests, prints the summary and adds to the totals.
 total_passed=0
 total_failed=0
+failures=$tmp/failures.txt
 run_phase() {
   local kind=$1 dir reports log passed=0 failed=0 env=() report started jobs
   dir=$(tree_dir "$kind")
@@ -115,10 +128,12 @@ run_phase() {
   elif ! grep -q 'No tests were found' "$log"; then
     failed=1
   fi
+  failure_excerpts "$kind" "$log" >> "$failures"
   for report in "$reports"/*; do
     [[ -e $report ]] || continue
     echo "-- sanitizer report of a daemon a test started: $report"
     cat "$report"
+    echo "-- $kind: a daemon's sanitizer report, $(basename "$report"): $(grep -m 1 -E 'ERROR|WARNING' "$report")" >> "$failures"
     failed=$((failed + 1))
   done
   echo "== $kind: $passed passed, $failed failed"
@@ -139,6 +154,11 @@ if [[ -s $PROJECTORD_FAULT_REPORT ]]; then
   echo
   { printf 'scenario\tfaults\twritten\tapplied\tduplicates\tlosses\tpeak RSS\tfds start -> end\n'
     cat "$PROJECTORD_FAULT_REPORT"; } | column -t -s $'\t'
+fi
+if [[ -s $failures ]]; then
+  echo
+  echo "== failed:"
+  cat "$failures"
 fi
 echo "$total_passed passed, $total_failed failed"
 ((total_failed == 0))
