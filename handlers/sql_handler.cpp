@@ -54,7 +54,7 @@ std::vector<SetupStatement> SqlHandler::setup_sql() const {
 
 SqlHandler::SqlHandler(std::string setup, std::vector<Statement> statements)
     : setup_(std::move(setup)), statements_(std::move(statements)) {
-  for (const Statement& statement : statements_) sent_.add(statement.prepared_name, statement.sql);
+  for (const Statement& statement : statements_) sent_.add(statement.key, statement.sql);
 }
 
 void SqlHandler::on_connect(pqxx::connection& connection, postgres::Pooling pooling) {
@@ -109,12 +109,12 @@ void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   // A pipeline cannot prepare: a statement is prepared on the server before the first batch that uses it, so
   // a statement the server refuses fails only the events it is declared for.
   for (std::size_t i = 0; i < statements_.size(); ++i) {
-    const postgres::Statement& sent = sent_[statements_[i].prepared_name];
-    if (used[i] && sent.prepared) txn.conn().prepare_now(sent.name);
+    const postgres::Statement& sent = sent_[statements_[i].key];
+    if (used[i] && sent.prepared) txn.conn().prepare_now(sent.prepared_name);
   }
   postgres::StatementPipeline pipeline(txn);
   for (const Execution& execution : executions) {
-    pipeline.send(sent_[statements_[execution.statement].prepared_name], execution.values);
+    pipeline.send(sent_[statements_[execution.statement].key], execution.values);
   }
   if (const std::optional<postgres::StatementPipeline::Failure> failure = pipeline.finish()) {
     const Execution& failed = executions[failure->index];

@@ -30,7 +30,7 @@ class SqlHandler final : public ProjectionHandler {
     std::string on;
     std::int64_t min_version;
     std::int64_t max_version;
-    std::string prepared_name;
+    std::string key;  ///< its name in sent_
     std::string sql;
     std::vector<EventPath> params;
   };
@@ -38,7 +38,7 @@ class SqlHandler final : public ProjectionHandler {
 
   std::string setup_;
   std::vector<Statement> statements_;
-  postgres::StatementSet sent_;  ///< statements_, by prepared_name
+  postgres::StatementSet sent_;  ///< statements_, by key
 
 };
 

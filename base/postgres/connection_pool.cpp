@@ -42,6 +42,18 @@ void close_for_good(std::unique_ptr<pqxx::connection> connection) {
   ::close(watched);
 }
 
+// What another borrower set on a session goes (RESET ALL); what it prepared stays, named by its text
+// (base/postgres/statement_set.hpp), and so do its temporary tables, named by their handler. A connection that
+// cannot be reset is closed, to be opened again in its place.
+void reset_or_close(std::unique_ptr<pqxx::connection>& connection) {
+  try {
+    pqxx::nontransaction txn(*connection);
+    txn.exec0("RESET ALL");
+  } catch (const pqxx::failure&) {
+    close_for_good(std::move(connection));
+  }
+}
+
 }  // namespace
 
 ConnectionPool::ConnectionPool(std::size_t capacity) : capacity_(capacity) {}
@@ -107,7 +119,7 @@ std::optional<ConnectionPool::Loan> ConnectionPool::borrow(const std::string& us
   on_demand_.emplace(id, std::move(on_demand));
   changed_.notify_all();
   lock.unlock();
-  return complete(id, false, user, std::move(entries));
+  return complete(id, false, std::move(entries));
 }
 
 ConnectionPool::Loan ConnectionPool::borrow_nested(const std::string& user, const std::string& url) {
@@ -117,46 +129,54 @@ ConnectionPool::Loan ConnectionPool::borrow_nested(const std::string& user, cons
   std::vector<Entry> entries = take(user, {url});
   lent_nested_ += 1;
   lock.unlock();
-  return complete(id, true, user, std::move(entries));
+  return complete(id, true, std::move(entries));
 }
 
-// Picks, for each url, an idle connection the user had, else room for a new one, else the place of the idle
+// Picks, for each url, an idle connection the user had; else room for a new one; else the idle connection to
+// the url given back longest ago, another borrower's (reset by `complete`); else the place of the idle
 // connection given back longest ago (closed by `complete`). Called under the lock, with room checked.
 std::vector<ConnectionPool::Entry> ConnectionPool::take(const std::string& user, const std::vector<std::string>& urls) {
   std::vector<Entry> entries;
   for (const std::string& url : urls) {
-    const auto found = std::ranges::find_if(idle_, [&](const Entry& e) { return e.url == url && e.user == user; });
-    if (found != idle_.end()) {
-      entries.push_back(std::move(*found));
-      idle_.erase(found);
+    const auto own = std::ranges::find_if(idle_, [&](const Entry& e) { return e.url == url && e.user == user; });
+    if (own != idle_.end()) {
+      entries.push_back(std::move(*own));
+      idle_.erase(own);
       continue;
     }
-    std::unique_ptr<pqxx::connection> replaced;
     if (open_ < capacity_) {
       ++open_;
-    } else {
-      replaced = std::move(idle_.back().connection);
-      idle_.pop_back();
+      entries.push_back({nullptr, nullptr, url, user, 0});
+      continue;
     }
-    entries.push_back({nullptr, std::move(replaced), url, user, 0});
+    const auto other = std::ranges::find_if(idle_.rbegin(), idle_.rend(), [&](const Entry& e) { return e.url == url; });
+    if (other != idle_.rend()) {
+      entries.push_back({std::move(other->connection), nullptr, url, user, 0});
+      idle_.erase(std::next(other).base());
+      continue;
+    }
+    entries.push_back({nullptr, std::move(idle_.back().connection), url, user, 0});
+    idle_.pop_back();
   }
   return entries;
 }
 
-// Outside the lock: closes the connections replaced, then opens the new ones.
-ConnectionPool::Loan ConnectionPool::complete(std::uint64_t id, bool nested, const std::string& user,
-                                              std::vector<Entry> entries) {
+// Outside the lock: resets the connections that were another borrower's, closes the connections replaced, then
+// opens the new ones. Each gets a session number of its own but the borrower's own idle ones.
+ConnectionPool::Loan ConnectionPool::complete(std::uint64_t id, bool nested, std::vector<Entry> entries) {
   Loan loan(this, id, nested, std::move(entries));
   for (Entry& entry : loan.entries_) {
-    if (entry.connection) continue;
-    close_for_good(std::move(entry.replaced));
-    try {
-      entry.connection = std::make_unique<pqxx::connection>(with_keepalives(entry.url));
-    } catch (...) {
-      loan.discard();
-      throw;  // the loan gives back what it holds
+    if (entry.session != 0) continue;
+    if (entry.connection) reset_or_close(entry.connection);
+    if (!entry.connection) {
+      close_for_good(std::move(entry.replaced));
+      try {
+        entry.connection = std::make_unique<pqxx::connection>(with_keepalives(entry.url));
+      } catch (...) {
+        loan.discard();
+        throw;  // the loan gives back what it holds
+      }
     }
-    entry.user = user;
     const std::lock_guard lock(mutex_);
     entry.session = next_session_++;
   }

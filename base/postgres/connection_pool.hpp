@@ -5,12 +5,12 @@
 /// A lane borrows all the connections it works on at once (its target, its source's reader) and keeps them
 /// while it has work; it gives them back at an idle point once another borrower waits (`asked_for`, and the
 /// `on_demand` call that ends the holders' idle waits). A borrower gets back an idle connection it had, with
-/// everything it prepared and set; else a new one, in the place of the idle connection given back longest ago
-/// when the bound is reached. A place is free once the server has let the connection that had it go (its
-/// backend counts against the server's limits until it has exited). A connection never goes from one borrower
-/// to another: what one prepared (libpqxx keeps its own record of a connection's prepared statements, which no
-/// server-side reset would clear) and set stays its own. A new connection has a new `session` number, which
-/// tells the borrower to prepare and set its own again.
+/// everything it prepared and set; else a new one while the bound allows; else the idle connection to the same
+/// server given back longest ago, another borrower's, reset (`RESET ALL`: its settings go; what was prepared
+/// stays, named by its text, base/postgres/statement_set.hpp); else a new one in the place of the idle
+/// connection given back longest ago. A place is free once the server has let the connection that had it go
+/// (its backend counts against the server's limits until it has exited). A connection new or reset for its
+/// borrower has a new `session` number, which tells the borrower to set its own up again.
 ///
 /// Waiting borrowers are served in the order they came. Long loans (a lane's) leave one connection free for
 /// nested ones (`borrow_nested`: a short loan taken while holding another, such as an attempt journal's
@@ -45,7 +45,7 @@ class ConnectionPool {
     std::unique_ptr<pqxx::connection> replaced;    ///< the idle one whose place it takes, until closed
     std::string url;
     std::string user;  ///< its last borrower
-    std::uint64_t session = 0;
+    std::uint64_t session = 0;  ///< 0 until `complete` has set it up for its borrower
   };
 
  public:
@@ -96,7 +96,7 @@ class ConnectionPool {
  private:
   bool can_lend(std::size_t count, bool nested) const;
   std::vector<Entry> take(const std::string& user, const std::vector<std::string>& urls);
-  Loan complete(std::uint64_t id, bool nested, const std::string& user, std::vector<Entry> entries);
+  Loan complete(std::uint64_t id, bool nested, std::vector<Entry> entries);
   void give_back(Loan& loan);
   void close_all(std::vector<std::unique_ptr<pqxx::connection>> closing);
 

@@ -7,7 +7,7 @@ namespace projectord::postgres {
 namespace {
 // Sent as text on every connection: the extended protocol runs the COMMIT that SQL's PREPARE refuses, and a
 // COMMIT has no plan worth keeping.
-const Statement kCommit{"COMMIT", "COMMIT", false};
+const Statement kCommit{"COMMIT", "COMMIT", "", false};
 }  // namespace
 
 FailedBeforeCommit::FailedBeforeCommit(std::size_t index, const std::string& message, const std::string& statement,
@@ -24,7 +24,7 @@ void PipelinedCommit::do_commit() {
   try {
     // A pipeline cannot prepare: what it sends by name is prepared first (once per connection).
     for (const Queued& queued : queued_) {
-      if (queued.statement.prepared) conn().prepare_now(queued.statement.name);
+      if (queued.statement.prepared) conn().prepare_now(queued.statement.prepared_name);
     }
     StatementPipeline pipeline(*this);
     for (const Queued& queued : queued_) pipeline.send(queued.statement, queued.values);

@@ -60,7 +60,7 @@ void StatementPipeline::send(const Statement& statement, std::span<const std::op
   for (const std::optional<std::string>& value : values) pointers_.push_back(value ? value->c_str() : nullptr);
   const int count = static_cast<int>(pointers_.size());
   const int sent = statement.prepared
-                       ? PQsendQueryPrepared(connection_, statement.name.c_str(), count, pointers_.data(), nullptr,
+                       ? PQsendQueryPrepared(connection_, statement.prepared_name.c_str(), count, pointers_.data(), nullptr,
                                              nullptr, 0)
                        : PQsendQueryParams(connection_, statement.sql.c_str(), count, nullptr, pointers_.data(),
                                            nullptr, nullptr, 0);

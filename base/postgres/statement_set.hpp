@@ -5,6 +5,11 @@
 /// the next, so each execution sends the statement's text, unnamed (the extended protocol's unnamed statement,
 /// which lives for one execution).
 ///
+/// A statement is prepared under a name made of its text (`prepared_name`), not of the name it is added under:
+/// connections move between lanes (base/postgres/connection_pool.hpp), and libpqxx refuses to prepare a name
+/// again with another text, so two lanes' statements of one name and different texts (two handlers' inserts
+/// into their own tables) must not share a name on a connection, while the same text may stay prepared.
+///
 /// Contract: `add` every statement, then `prepare` once per connection, before the first execution on it;
 /// `exec` and `operator[]` name a statement that was added (any other name is a programming error, thrown as
 /// std::logic_error).
@@ -20,12 +25,16 @@
 
 namespace projectord::postgres {
 
-/// One statement as it is sent: by `name` when it is prepared on the connection, else as its `sql`.
+/// One statement as it is sent: by `prepared_name` when it is prepared on the connection, else as its `sql`.
 struct Statement {
   std::string name;
   std::string sql;
+  std::string prepared_name;
   bool prepared = false;
 };
+
+/// The name a statement of text `sql` is prepared under: the same for the same text in every component.
+std::string prepared_name(std::string_view sql);
 
 class StatementSet {
  public:
@@ -39,7 +48,7 @@ class StatementSet {
   template <class... Args>
   pqxx::result exec(pqxx::transaction_base& txn, std::string_view name, Args&&... args) const {
     const Statement& statement = (*this)[name];
-    return statement.prepared ? txn.exec_prepared(statement.name, std::forward<Args>(args)...)
+    return statement.prepared ? txn.exec_prepared(statement.prepared_name, std::forward<Args>(args)...)
                               : txn.exec_params(statement.sql, std::forward<Args>(args)...);
   }
 

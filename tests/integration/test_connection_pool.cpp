@@ -1,6 +1,7 @@
 // The lanes' connection pool (base/postgres/connection_pool.hpp) against a real PostgreSQL: the server never
-// sees more connections than the bound, a borrower gets back what it prepared, never what another had, a
-// waiting borrower calls on the holders and can be stopped, and a nested loan never waits on a long one.
+// sees more connections than the bound, a borrower gets back what it prepared, another borrower gets a
+// connection reset with what was prepared on it still valid, a waiting borrower calls on the holders and can
+// be stopped, and a nested loan never waits on a long one.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "base/postgres/connection_pool.hpp"
+#include "base/postgres/statement_set.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace std::chrono_literals;
@@ -79,7 +81,7 @@ TEST_CASE("borrowers of a pool never open more connections than its bound, whate
   CHECK(pool.open_connections() <= kBound);
 }
 
-TEST_CASE("a pool lends a borrower back what it prepared, and another borrower a connection of its own") {
+TEST_CASE("a pool lends a borrower back what it prepared, and another borrower, while the bound allows, a new connection") {
   TestDatabase db;
   ConnectionPool pool(3);
   std::uint64_t session = 0;
@@ -103,6 +105,50 @@ TEST_CASE("a pool lends a borrower back what it prepared, and another borrower a
   CHECK((*other)[0].session != session);
   CHECK_FALSE(prepared((*other)[0].connection, "users_upsert"));
   CHECK(pool.open_connections() == 2);
+}
+
+TEST_CASE("at its bound a pool lends the idle connection given back longest ago, reset, and what each borrower prepared stays valid") {
+  TestDatabase db;
+  ConnectionPool pool(2);
+  // Two borrowers' statements of one name and different texts, and a third's of the first's text.
+  const auto statements = [](const std::string& sql) {
+    projectord::postgres::StatementSet set;
+    set.add("upsert", sql);
+    return set;
+  };
+  projectord::postgres::StatementSet users = statements("SELECT 1");
+  projectord::postgres::StatementSet user_log = statements("SELECT 2");
+  projectord::postgres::StatementSet copy = statements("SELECT 1");
+  const auto run = [](projectord::postgres::Lent lent, projectord::postgres::StatementSet& set) {
+    set.prepare(lent.connection, projectord::postgres::Pooling::session);
+    pqxx::work txn(lent.connection);
+    const int got = set.exec(txn, "upsert")[0][0].as<int>();
+    txn.commit();
+    return got;
+  };
+  std::uint64_t first = 0;
+  {
+    auto loan = pool.borrow("users", {db.url()}, {});
+    REQUIRE(loan);
+    pqxx::nontransaction((*loan)[0].connection).exec0("SET application_name = 'users'");
+    CHECK(run((*loan)[0], users) == 1);
+    first = (*loan)[0].session;
+  }
+  {
+    auto loan = pool.borrow("user_log", {db.url()}, {});
+    REQUIRE(loan);
+    CHECK(pool.open_connections() == 2);
+  }
+  auto moved = pool.borrow("user_log_copy", {db.url()}, {});
+  REQUIRE(moved);
+  const projectord::postgres::Lent lent = (*moved)[0];
+  CHECK(pool.open_connections() == 2);
+  CHECK(lent.session != first);
+  CHECK(pqxx::nontransaction(lent.connection).exec1("SHOW application_name")[0].as<std::string>() == "");
+  CHECK(prepared(lent.connection, projectord::postgres::prepared_name("SELECT 1")));
+  CHECK(run(lent, user_log) == 2);
+  CHECK(run(lent, copy) == 1);
+  CHECK(run(lent, users) == 1);
 }
 
 TEST_CASE("a pool's borrower that must wait calls on the holders until a loan ends, and a stop ends its wait with nothing") {

@@ -106,7 +106,9 @@ bool every_scan_ran(const TestDatabase& db, const std::string& application) {
   reader.prepare(connection, projectord::postgres::Pooling::session);
   reader.read(connection, 0, 10, 0);  // libpqxx prepares the statement on its first use
   pqxx::nontransaction txn(connection);
-  for (const pqxx::row& line : txn.exec("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE projectord_read_cycle(0, 10, 0, " +
+  // The read cycle is the one statement the reader prepared; its name is made of its text.
+  const std::string cycle = txn.exec1("SELECT name FROM pg_prepared_statements")[0].c_str();
+  for (const pqxx::row& line : txn.exec("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE " + cycle + "(0, 10, 0, " +
                                         txn.quote(application) + ")")) {
     const std::string text = line[0].c_str();
     if (text.find("stored_events") != std::string::npos && text.find("never executed") != std::string::npos) {
