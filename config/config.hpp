@@ -111,6 +111,7 @@ struct PostgresSource {
   Duration hole_grace{500};
   Duration max_hole_wait{300000};
   Duration hole_recheck{600000};  ///< how long holes passed while live are re-read for late rows; 0 = never
+  bool share_reads = true;  ///< lanes near the same position share read cycles (sources/postgres/shared_reads.hpp)
   std::size_t batch_size = 5000;  ///< upper bound of one catch-up batch; live batches are as small as one event
   /// Largest payload fetched and decoded (also once inflated); a read's payload bytes stop it at 4x this.
   std::size_t max_event_bytes = std::size_t{16} << 20;

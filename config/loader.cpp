@@ -185,6 +185,7 @@ PostgresSource load_postgres_source(Section& s, const std::string& database_url)
   source.hole_grace = s.duration("hole_grace");
   source.max_hole_wait = s.duration("max_hole_wait");
   source.hole_recheck = s.duration("hole_recheck");
+  source.share_reads = s.flag("share_reads");
   source.batch_size = static_cast<std::size_t>(s.integer("batch_size"));
   source.max_event_bytes = static_cast<std::size_t>(s.integer("max_event_bytes"));
   // Without a preset (a bad one is reported already) every column would be reported missing.

@@ -150,6 +150,9 @@ const std::vector<Option> kOptions{
      .help = "Longest wait on a hole held open by a long transaction."},
     {.section = "sources.*", .key = "hole_recheck", .type = duration, .default_value = R"("10min")", .kinds = "postgres", .reloadable = true,
      .help = "How long holes passed while live are looked at again; a row that commits there later is applied then. 0: never."},
+    {.section = "sources.*", .key = "share_reads", .type = boolean, .default_value = "true", .kinds = "postgres", .reloadable = true,
+     .help = "Handlers at about the same position read and decode each batch once, together (partitioned handlers"
+             " read their own)."},
     // [sources.NAME] of kind redis
     {.section = "sources.*", .key = "stream", .type = string, .kinds = "redis", .reloadable = true,
      .help = "The stream key. Required."},

@@ -406,6 +406,7 @@ class Lane::Impl {
         const Source::Diagnostics diagnostics = source_->diagnostics();
         s.open_holes = diagnostics.open_holes;
         s.forced_hole_skips = diagnostics.forced_hole_skips;
+        s.shared_reads = diagnostics.shared_reads;
         s.oldest_hole_wait = diagnostics.oldest_hole_wait;
         s.blocking_xmin = diagnostics.blocking_xmin;
         s.lag_events = diagnostics.lag_events;

@@ -67,6 +67,7 @@ struct LaneStatus {
   std::int64_t failed_attempts = 0;  ///< an event's apply that failed (each retry counts) or its payload did not decode
   std::int64_t reconnects = 0;
   std::uint64_t forced_hole_skips = 0;
+  std::uint64_t shared_reads = 0;  ///< read cycles taken from another lane's read of the source
   bool swapped = false;  ///< a rebuild lane that ended by swapping its shadow in
   std::int64_t late_arrivals = 0;                 ///< rows found in holes after the lane had passed them
   std::size_t open_holes = 0;                     ///< positions passed as holes, still re-read for late rows

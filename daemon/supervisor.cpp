@@ -172,8 +172,21 @@ std::unique_ptr<Source> Supervisor::make_source(const config::Handler& handler, 
     if (rebuild) return std::make_unique<RedisRangeSource>(redis->second);
     return std::make_unique<RedisGroupSource>(redis->second, handler.name, clock_);
   }
-  return std::make_unique<PostgresTableSource>(config_.postgres_sources.at(handler.source), wakes_[handler.source],
-                                               clock_, config_.pooling, handler.partition);
+  const config::PostgresSource& source = config_.postgres_sources.at(handler.source);
+  return std::make_unique<PostgresTableSource>(source, wakes_[handler.source], clock_, config_.pooling,
+                                               handler.partition, handler.partition ? nullptr : shared_reads(source));
+}
+
+// The cycles the lanes of `source` share, or none when it shares none; lanes made before a reload that changed
+// the source keep the ones they had.
+std::shared_ptr<sources::SharedReads> Supervisor::shared_reads(const config::PostgresSource& source) {
+  if (!source.share_reads) return nullptr;
+  auto& [settings, reads] = shared_reads_[source.name];
+  if (reads == nullptr || settings != source) {
+    settings = source;
+    reads = std::make_shared<sources::SharedReads>(clock_);
+  }
+  return reads;
 }
 
 std::unique_ptr<LaneRun> Supervisor::launch(const config::Handler& handler,

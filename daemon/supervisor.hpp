@@ -16,6 +16,7 @@
 #include "base/postgres/connection_pool.hpp"
 #include "base/result.hpp"
 #include "base/wake_signal.hpp"
+#include "sources/postgres/shared_reads.hpp"
 #include "config/config.hpp"
 #include "daemon/checkpoint_waiters.hpp"
 #include "daemon/http/handler_status.hpp"
@@ -74,6 +75,7 @@ class Supervisor final : public http::DaemonView {
                                   std::unique_ptr<handlers::ProjectionHandler> projection, LaneOptions options);
   /// What a lane of `handler` reads: its source's live source, or the one a rebuild replays history from.
   std::unique_ptr<Source> make_source(const config::Handler& handler, bool rebuild);
+  std::shared_ptr<sources::SharedReads> shared_reads(const config::PostgresSource& source);
   void reconcile_listeners();
   void check_idle();
   /// admin() for one lane, and for every lane of a partitioned handler; with mutex_ held.
@@ -102,6 +104,8 @@ class Supervisor final : public http::DaemonView {
   /// it outlives them.
   std::unique_ptr<postgres::ConnectionPool> pool_;
   std::map<std::string, WakeSignal> wakes_;  ///< per source name; never erased (lanes hold references)
+  /// Per source name, with the settings its reads were shared for: a reload that changes them starts anew.
+  std::map<std::string, std::pair<config::PostgresSource, std::shared_ptr<sources::SharedReads>>> shared_reads_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;
   std::map<std::string, std::unique_ptr<Pending>> pending_;  ///< replacements waiting for the old lane to end
 

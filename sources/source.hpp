@@ -140,6 +140,8 @@ class Source {
     /// Events the source holds beyond the lane, when the source counts them (a Redis stream: its positions are
     /// entry ids, whose differences are no counts); else the lag is head - position.
     std::optional<std::int64_t> lag_events;
+    /// Read cycles taken from another lane's read of the source (sources/postgres/shared_reads.hpp).
+    std::uint64_t shared_reads = 0;
   };
   virtual Diagnostics diagnostics() const = 0;
 

@@ -1,9 +1,17 @@
 // bench-metrics: GET /metrics under load, and what that load costs dispatching. The daemon runs with many
 // handlers (100 by default) on one source; wrk hammers /metrics for a fixed time while the daemon is idle
 // (requests/s, latency), then the daemon catches up on N new events twice in the same run, once with no HTTP
-// load (the baseline) and once while wrk hammers /metrics; the ratio loaded / baseline is the cost.
+// load (the baseline) and once while wrk hammers /metrics; the ratio loaded / baseline is the cost. Last, what
+// shared reads give: catch-ups of N new events by a daemon with the source's share_reads off, then by one with
+// it on.
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -31,9 +39,14 @@ type each, every handler its own table) and, with the daemon running:
   wrk on GET /metrics for S seconds, daemon idle   (requests/s, latency p50/p99; target 5,000 requests/s)
   a catch-up of N new events, no HTTP load         (the baseline: events/s)
   a catch-up of N new events, wrk on /metrics      (events/s; target: >= 0.95 of the baseline)
-A catch-up is timed from the COMMIT of the N events to every handler's checkpoint at the head. Exits 1 when
-a check fails (a /metrics response that is not 200, a handler that does not reach the head, a read model
-that misses events), never because of a speed.
+A catch-up is timed from the COMMIT of the N events to every handler's checkpoint at the head. Then that
+daemon stops, and a daemon is started with the source's share_reads off, then one with it on; once each is at
+the head:
+  a catch-up of N new events, share_reads = false  (events/s, projectord's CPU and peak RSS: the baseline)
+  a catch-up of N new events, share_reads = true   (events/s, target >= 3x the baseline; peak RSS, target
+                                                    within 20 MB of the baseline's)
+Exits 1 when a check fails (a /metrics response that is not 200, a handler that does not reach the head, a
+read model that misses events), never because of a speed.
 
 options:
   --url CONNINFO       libpq conninfo or URI of a server where we may create databases (required)
@@ -48,6 +61,8 @@ options:
 
 constexpr double kTargetRequestsPerSecond = 5000;
 constexpr double kTargetDispatchRatio = 0.95;
+constexpr double kTargetSharingRatio = 3;
+constexpr double kSharingRssAllowanceMb = 20;
 constexpr auto kCatchUpTimeout = std::chrono::minutes(10);
 // wrk's own limit in the loaded phase: it is stopped as soon as the catch-up ends, long before this.
 constexpr auto kLoadedWrkLimit = std::chrono::seconds(3600);
@@ -92,6 +107,16 @@ Scrape scrape_metrics(unsigned short port) {
 
 std::string met(bool ok) { return ok ? "met" : "NOT MET"; }
 
+// The sum of the samples whose line starts with `prefix` (a metric's name and its label's brace).
+double metric_sum(unsigned short port, std::string_view prefix) {
+  std::istringstream body(projectord::testing::http_request("127.0.0.1", port, "GET", "/metrics").body);
+  double sum = 0;
+  for (std::string line; std::getline(body, line);) {
+    if (line.starts_with(prefix)) sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
 void print_wrk(const std::string& name, const bench::WrkResult& wrk) {
   std::cout << name << ": " << bench::fixed(wrk.requests_per_second(), 0) << " requests/s (" << wrk.requests << " in "
             << bench::fixed(wrk.seconds, 1) << " s), latency p50 " << bench::fixed(wrk.latency_p50_ms, 2) << " ms, p99 "
@@ -105,6 +130,95 @@ void print_catch_up(const std::string& name, const CatchUp& catch_up, std::int64
   std::cout << name << ": " << bench::fixed(rate, 0) << " events/s (" << events << " events to " << handlers
             << " handlers in " << bench::fixed(catch_up.seconds, 2) << " s; "
             << bench::fixed(rate * static_cast<double>(handlers), 0) << " handler-events/s)" << std::endl;
+}
+
+// The CPU time process `pid` has used so far (utime + stime of /proc/PID/stat, fields 14 and 15); 0 once it is
+// gone.
+double cpu_seconds_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  if (text.empty()) return 0;
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // past the command name, which may hold spaces
+  std::string field;
+  double ticks = 0;
+  for (int index = 3; fields >> field && index <= 15; ++index) {
+    if (index >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The CPU time of every PostgreSQL process on this machine (bench/run.sh's server is local): over a catch-up,
+// what the server spent, its idle neighbours adding next to nothing.
+double postgres_cpu_seconds() {
+  double seconds = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream comm(entry.path() / "comm");
+    std::string command;
+    if (std::getline(comm, command) && command == "postgres") seconds += cpu_seconds_of(std::stoi(name));
+  }
+  return seconds;
+}
+
+struct SharingRun {
+  CatchUp catch_up;
+  double shared_cycles = 0;  ///< the handlers' projectord_shared_reads_total, summed, after the catch-up
+  double cpu_seconds = 0;  ///< projectord's, during the catch-up
+  double server_cpu_seconds = 0;  ///< PostgreSQL's, during the catch-up
+  double peak_rss_mb = 0;  ///< projectord's, over its whole run
+};
+
+struct SharedReads {
+  SharingRun off;
+  SharingRun on;
+};
+
+void print_sharing_run(const std::string& name, const SharingRun& run, std::int64_t events, std::size_t handlers) {
+  print_catch_up(name, run.catch_up, events, handlers);
+  std::cout << "  projectord used " << bench::fixed(run.cpu_seconds, 1) << " CPU s in it ("
+            << bench::fixed(run.cpu_seconds / run.catch_up.seconds, 2) << " cores), PostgreSQL "
+            << bench::fixed(run.server_cpu_seconds, 1) << " ("
+            << bench::fixed(run.server_cpu_seconds / run.catch_up.seconds, 2) << " cores); projectord's peak RSS "
+            << bench::fixed(run.peak_rss_mb, 1) << " MiB; " << bench::fixed(run.shared_cycles, 0)
+            << " read cycles taken from another handler's read" << std::endl;
+}
+
+// A daemon started with the source's reads shared off, then one with them on, each timed on a catch-up of
+// `events` new events once it is at the head. Each rewrites the work directory's config.
+SharedReads compare_shared_reads(const std::string& binary, const std::string& url, const std::string& work_dir,
+                                 const bench::ProjectordOptions& options, pqxx::connection& connection,
+                                 projectord::examples::UserEventGenerator& generator, std::int64_t events,
+                                 unsigned short port, bench::Checks& checks) {
+  SharedReads result;
+  for (const bool sharing : {false, true}) {
+    bench::ProjectordOptions run_options = options;
+    run_options.extra_source_lines = std::string("share_reads = ") + (sharing ? "true" : "false") + "\n";
+    const bench::Projectord projectord(binary, url, work_dir, run_options);
+    bench::Child daemon(projectord.command({"run"}), projectord.env(), projectord.log_path());
+    SharingRun& run = sharing ? result.on : result.off;
+    // At the head already: this waits for the lanes to start.
+    if (!projectord.wait_until_caught_up(daemon, connection, kCatchUpTimeout)) {
+      throw std::runtime_error("projectord did not start its lanes at the head in 10 min:\n" +
+                               bench::tail_of(projectord.log_path()));
+    }
+    bench::settle(connection, {"stored_events"});
+    const double cpu_before = cpu_seconds_of(daemon.pid());
+    const double server_cpu_before = postgres_cpu_seconds();
+    run.catch_up = catch_up(connection, generator, events, projectord, daemon);
+    run.cpu_seconds = cpu_seconds_of(daemon.pid()) - cpu_before;
+    run.server_cpu_seconds = postgres_cpu_seconds() - server_cpu_before;
+    run.shared_cycles = metric_sum(port, "projectord_shared_reads_total{");
+    daemon.signal(SIGTERM);
+    const bench::ExitInfo exit = daemon.wait();
+    checks.expect(exit.exit_code == 0, std::string("projectord exits 0 on SIGTERM, share_reads = ") +
+                                           (sharing ? "true" : "false"),
+                  "exit " + std::to_string(exit.exit_code));
+    run.peak_rss_mb = exit.peak_rss_mb;
+    print_sharing_run(sharing ? "catch-up, shared reads" : "catch-up, each handler reading for itself (baseline)", run,
+                      events, options.handlers.size());
+  }
+  return result;
 }
 
 void check_wrk(bench::Checks& checks, const std::string& phase, const bench::WrkResult& wrk) {
@@ -197,6 +311,23 @@ int run(bench::Flags& flags) {
   bench::check_fleet(checks, connection, options.handlers);
 
   bench::Projectord::stop(daemon, checks);
+
+  const SharedReads shared =
+      compare_shared_reads(binary, url, work_dir.path(), options, connection, generator, events, port, checks);
+  checks.expect(shared.off.catch_up.reached_head && shared.on.catch_up.reached_head,
+                "every handler reached the head with shared reads off and on");
+  checks.expect(bench::query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
+                "projectord dead-lettered nothing with shared reads off or on");
+  bench::check_fleet(checks, connection, options.handlers);
+  const double sharing_ratio = shared.off.catch_up.seconds / shared.on.catch_up.seconds;
+  const double rss_growth = shared.on.peak_rss_mb - shared.off.peak_rss_mb;
+  std::cout << "summary: shared reads / each handler reading for itself: "
+            << bench::ratio(shared.off.catch_up.seconds, shared.on.catch_up.seconds) << " (target "
+            << bench::fixed(kTargetSharingRatio, 0) << "x: " << met(sharing_ratio >= kTargetSharingRatio)
+            << "), projectord CPU " << bench::ratio(shared.off.cpu_seconds, shared.on.cpu_seconds)
+            << " less, peak RSS " << bench::fixed(rss_growth, 1) << " MB more (target at most "
+            << bench::fixed(kSharingRssAllowanceMb, 0) << ": " << met(rss_growth <= kSharingRssAllowanceMb) << ")"
+            << std::endl;
   if (checks.failures() != 0) std::cout << "projectord log:\n" << bench::tail_of(projectord.log_path());
   return checks.failures() == 0 ? 0 : 1;
 }

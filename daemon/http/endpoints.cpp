@@ -102,6 +102,7 @@ boost::json::object describe(const HandlerStatus& handler, const LaneHealth& hea
                                 {"reconnects", s.reconnects},
                                 {"late_arrivals", s.late_arrivals},
                                 {"forced_hole_skips", s.forced_hole_skips},
+                                {"shared_reads", s.shared_reads},
                                 {"open_holes", s.open_holes},
                                 {"oldest_hole_wait_ms", s.oldest_hole_wait.count()},
                                 {"blocking_xmin", s.blocking_xmin}};

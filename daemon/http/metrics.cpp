@@ -133,6 +133,9 @@ std::string render_metrics(const std::vector<HandlerStatus>& handlers, const Hea
   families.push_back(per_handler(handlers, "projectord_forced_hole_skips_total",
                                  "Times max_hole_wait forced the settled bound past a transaction still open.",
                                  MetricType::Counter, [](const LaneStatus& s) { return s.forced_hole_skips; }));
+  families.push_back(per_handler(handlers, "projectord_shared_reads_total",
+                                 "Read cycles the handler took from another handler's read of the same source.",
+                                 MetricType::Counter, [](const LaneStatus& s) { return s.shared_reads; }));
   families.push_back(per_handler(handlers, "projectord_checkpoint_position", "Position of the handler's checkpoint.",
                                  MetricType::Gauge, [](const LaneStatus& s) { return s.position; }));
   families.push_back(per_handler(handlers, "projectord_head_position",

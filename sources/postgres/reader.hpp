@@ -87,10 +87,10 @@ class PostgresReader {
   std::vector<std::string> uninstall_trigger_sql() const;
 
   const config::PostgresSource& source() const { return source_; }
-
- private:
   /// Whether some rows of the table are not this reader's (a filter, a partition): their positions are no holes.
   bool filtered() const { return !source_.filter_column.empty() || partition_.has_value(); }
+
+ private:
   /// The read's conditions beyond the position, `AND ...`; the filter value is parameter $`parameter`.
   std::string filter_sql(int parameter) const;
   /// The statements that read rows, payloads measured as bytea or as text.

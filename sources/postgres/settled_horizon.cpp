@@ -15,8 +15,9 @@ SettledHorizon::SettledHorizon(config::CommitOrder order, config::Duration grace
                                const Clock& clock)
     : order_(order), grace_(grace), max_wait_(max_wait), clock_(clock) {}
 
-void SettledHorizon::observe(const SnapshotInfo& snapshot) {
+void SettledHorizon::observe(const SnapshotInfo& snapshot, Clock::time_point observed) {
   last_xmin_ = snapshot.xmin;
+  last_observed_ = observed;
   // Bounds only ever come from heads: a head below the bound is a table emptied or restored from an older
   // backup, whose new rows above the head are not settled yet.
   if (snapshot.head < bound_) {
@@ -27,15 +28,14 @@ void SettledHorizon::observe(const SnapshotInfo& snapshot) {
     bound_ = std::max(bound_, snapshot.head);
     return;
   }
-  const auto now = clock_.now();
   for (Candidate& candidate : pending_) {
-    if (now - candidate.seen < grace_) break;
+    if (observed - candidate.seen < grace_) break;
     if (!candidate.fence) candidate.fence = snapshot.xmax;
   }
   while (!pending_.empty()) {
     const Candidate& oldest = pending_.front();
     const bool writers_ended = oldest.fence && snapshot.xmin >= *oldest.fence;
-    const bool waited_too_long = now - oldest.seen >= max_wait_;
+    const bool waited_too_long = observed - oldest.seen >= max_wait_;
     if (!writers_ended && !waited_too_long) break;
     if (!writers_ended) ++forced_advances_;
     bound_ = std::max(bound_, oldest.head);
@@ -45,9 +45,9 @@ void SettledHorizon::observe(const SnapshotInfo& snapshot) {
   if (!pending_.empty()) {
     const Candidate& newest = pending_.back();
     if (newest.head >= snapshot.head) return;
-    if (now - newest.seen < grace_ / kCandidatesPerGrace || pending_.size() >= kMaxCandidates) return;
+    if (observed - newest.seen < grace_ / kCandidatesPerGrace || pending_.size() >= kMaxCandidates) return;
   }
-  pending_.push_back({.head = snapshot.head, .seen = now, .fence = std::nullopt});
+  pending_.push_back({.head = snapshot.head, .seen = observed, .fence = std::nullopt});
 }
 
 std::optional<SettledHorizon::Pending> SettledHorizon::oldest_pending() const {

@@ -32,8 +32,12 @@ class SettledHorizon {
  public:
   SettledHorizon(config::CommitOrder order, config::Duration grace, config::Duration max_wait, const Clock& clock);
 
-  /// Feeds the snapshot of one read cycle; may advance bound().
-  void observe(const SnapshotInfo& snapshot);
+  /// Feeds the snapshot of one read cycle, observed now; may advance bound().
+  void observe(const SnapshotInfo& snapshot) { observe(snapshot, clock_.now()); }
+  /// Feeds the snapshot of a cycle observed at `observed` (one another lane read), no earlier than the last.
+  void observe(const SnapshotInfo& snapshot, Clock::time_point observed);
+  /// When the last snapshot was observed: a cycle observed before it is too old to feed.
+  Clock::time_point last_observed() const { return last_observed_; }
 
   /// Every position <= bound() is settled.
   Position bound() const { return bound_; }
@@ -64,6 +68,7 @@ class SettledHorizon {
   const Clock& clock_;
   Position bound_ = 0;
   std::uint64_t last_xmin_ = 0;
+  Clock::time_point last_observed_{};
   std::deque<Candidate> pending_;
   std::uint64_t forced_advances_ = 0;
 };

@@ -27,19 +27,22 @@ std::int64_t unix_millis() {
 }  // namespace
 
 PostgresTableSource::PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock,
-                                         postgres::Pooling pooling, std::optional<config::Partition> partition)
+                                         postgres::Pooling pooling, std::optional<config::Partition> partition,
+                                         std::shared_ptr<sources::SharedReads> shared)
     : source_(std::move(source)),
       pooling_(pooling),
       wake_(wake),
       clock_(clock),
       reader_(source_, std::move(partition)),
-      horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_) {
+      horizon_(source_.commit_order, source_.hole_grace, source_.max_hole_wait, clock_),
+      shared_(std::move(shared)) {
   asked_generation_ = wake_.generation();
 }
 
 void PostgresTableSource::open(const std::string& session_name, checkpoints::HoleDeadlines holes) {
   session_name_ = session_name;
   holes_ = std::move(holes);
+  opened_ = clock_.now();
   if (lend_) return;
   own_.reset();
   own_.emplace(postgres::with_keepalives(source_.url));
@@ -64,31 +67,66 @@ SourceRow PostgresTableSource::decode(const sources::RawRow& row) const {
   return {row.position, std::move(*decoded)};
 }
 
-SourceBatch PostgresTableSource::read(Position after, std::size_t limit, std::stop_token /*stop*/) {
-  seen_generation_ = wake_.generation();
-  sources::ReadCycle cycle = reader_.read(connection(), after, limit, horizon_.bound());
+// Reads and decodes one cycle on the lane's connection.
+std::shared_ptr<sources::SharedCycle> PostgresTableSource::read_cycle(pqxx::connection& connection, Position after,
+                                                                      std::size_t limit) {
+  auto shared = std::make_shared<sources::SharedCycle>();
+  shared->wake_generation = wake_.generation();
+  shared->cycle = reader_.read(connection, after, limit, horizon_.bound());
+  shared->observed = clock_.now();
+  shared->reached_head = shared->cycle.rows.size() < limit && !shared->cycle.over_budget;
+  shared->decoded.reserve(shared->cycle.rows.size());
+  for (const sources::RawRow& row : shared->cycle.rows) shared->decoded.push_back(decode(row));
+  return shared;
+}
+
+SourceBatch PostgresTableSource::read(Position after, std::size_t limit, std::stop_token stop) {
+  // Borrowed before any wait for another lane's read: a lane that waits while it holds its connections never
+  // waits for a lane that waits for them.
+  pqxx::connection& reading = connection();
+  std::shared_ptr<sources::SharedCycle> own;  // a cycle no other lane sees: its rows are moved out
+  std::shared_ptr<const sources::SharedCycle> shared;
+  if (shared_) {
+    const sources::SharedReads::Ask ask{.after = after,
+                                        .limit = limit,
+                                        .settled = reader_.filtered() ? horizon_.bound() : 0,
+                                        .not_before = std::max(opened_, horizon_.last_observed()),
+                                        .wake_generation = wake_.generation()};
+    const auto served = shared_->serve(ask, [&] { return read_cycle(reading, after, limit); }, stop);
+    shared = served.cycle;
+    if (served.shared) ++shared_cycles_;
+  } else {
+    own = read_cycle(reading, after, limit);
+    shared = own;
+  }
+  const sources::ReadCycle& cycle = shared->cycle;
+  seen_generation_ = shared->wake_generation;
   const auto forced_before = horizon_.forced_advances();
-  horizon_.observe(cycle.snapshot);
+  horizon_.observe(cycle.snapshot, shared->observed);
   if (horizon_.forced_advances() != forced_before) forced_until_ = horizon_.bound();
   const Position settled = std::max(horizon_.bound(), cycle.contiguous_end);
 
-  const auto unsettled = std::find_if(cycle.rows.begin(), cycle.rows.end(),
-                                      [&](const sources::RawRow& row) { return row.position > settled; });
   SourceBatch batch;
   batch.head = cycle.snapshot.head;
-  batch.blocked = unsettled != cycle.rows.end();
-  batch.truncated = cycle.rows.size() == limit || cycle.over_budget;
+  batch.blocked = !cycle.rows.empty() && cycle.rows.back().position > settled;
+  batch.truncated = !shared->reached_head;
   // How far this batch covers: past the last row read when the read was cut at the limit, else up to the
   // settled bound (no more rows exist up to there in the snapshot).
   batch.to = (!batch.blocked && batch.truncated) ? cycle.rows.back().position : settled;
-  cycle.rows.erase(unsettled, cycle.rows.end());
   // Holes are noted live, and in a catch-up only where max_hole_wait forced the bound past an open
   // transaction (its rows may still commit); other catch-up holes are history.
   if (batch.to > cycle.contiguous_end && (!batch.truncated || cycle.contiguous_end < forced_until_)) {
     batch.to = note_passed_holes(cycle, batch.to);
   }
-  batch.rows.reserve(cycle.rows.size());
-  for (const sources::RawRow& row : cycle.rows) batch.rows.push_back(decode(row));
+  const auto covered = std::ranges::partition_point(cycle.rows, [&](const sources::RawRow& row) {
+                         return row.position <= batch.to;
+                       }) - cycle.rows.begin();
+  if (own) {
+    own->decoded.erase(own->decoded.begin() + covered, own->decoded.end());
+    batch.rows = std::move(own->decoded);
+  } else {
+    batch.rows.assign(shared->decoded.begin(), shared->decoded.begin() + covered);
+  }
   return batch;
 }
 
@@ -96,7 +134,7 @@ SourceBatch PostgresTableSource::read(Position after, std::size_t limit, std::st
 // snapshot: a row of this source that committed there in the meantime ends the batch before it (the next
 // read takes it in order); the others are remembered as holes, re-read for hole_recheck. Returns the
 // (possibly lowered) end of the batch.
-Position PostgresTableSource::note_passed_holes(sources::ReadCycle& cycle, Position to) {
+Position PostgresTableSource::note_passed_holes(const sources::ReadCycle& cycle, Position to) {
   if (source_.hole_recheck <= std::chrono::milliseconds::zero() || to - cycle.contiguous_end > kMaxHoleScan) {
     return to;
   }
@@ -113,7 +151,6 @@ Position PostgresTableSource::note_passed_holes(sources::ReadCycle& cycle, Posit
     expected = position + 1;
   }
   for (; expected <= to; ++expected) holes_.try_emplace(expected, deadline);
-  std::erase_if(cycle.rows, [&](const sources::RawRow& row) { return row.position > to; });
   return to;
 }
 
@@ -175,7 +212,8 @@ Source::Diagnostics PostgresTableSource::diagnostics() const {
           .forced_hole_skips = horizon_.forced_advances(),
           .oldest_hole_wait = pending ? pending->waited : std::chrono::milliseconds(0),
           .blocking_xmin = pending ? pending->blocking_xmin : 0,
-          .lag_events = std::nullopt};
+          .lag_events = std::nullopt,
+          .shared_reads = shared_cycles_};
 }
 
 }  // namespace projectord

@@ -13,6 +13,7 @@
 #include "sources/source.hpp"
 #include "sources/postgres/reader.hpp"
 #include "sources/postgres/settled_horizon.hpp"
+#include "sources/postgres/shared_reads.hpp"
 #include "base/wake_signal.hpp"
 
 namespace projectord {
@@ -20,10 +21,12 @@ namespace projectord {
 class PostgresTableSource final : public Source {
  public:
   /// `pooling`: how the connection to the source's url reaches the server ([database] pooling); `partition`:
-  /// the lane reads only that partition's streams.
+  /// the lane reads only that partition's streams; `shared`: the cycles it shares with the other lanes of
+  /// the source, or none: it reads every cycle itself.
   PostgresTableSource(config::PostgresSource source, WakeSignal& wake, const Clock& clock,
                       postgres::Pooling pooling = postgres::Pooling::session,
-                      std::optional<config::Partition> partition = std::nullopt);
+                      std::optional<config::Partition> partition = std::nullopt,
+                      std::shared_ptr<sources::SharedReads> shared = nullptr);
 
   std::optional<std::string> postgres_url() const override { return source_.url; }
   void read_on(std::function<postgres::Lent()> lend) override { lend_ = std::move(lend); }
@@ -49,7 +52,8 @@ class PostgresTableSource final : public Source {
 
  private:
   pqxx::connection& connection();
-  Position note_passed_holes(sources::ReadCycle& cycle, Position to);
+  std::shared_ptr<sources::SharedCycle> read_cycle(pqxx::connection& connection, Position after, std::size_t limit);
+  Position note_passed_holes(const sources::ReadCycle& cycle, Position to);
   std::chrono::milliseconds wait_time(bool blocked) const;
   SourceRow decode(const sources::RawRow& row) const;
 
@@ -59,6 +63,9 @@ class PostgresTableSource final : public Source {
   const Clock& clock_;
   sources::PostgresReader reader_;
   sources::SettledHorizon horizon_;
+  std::shared_ptr<sources::SharedReads> shared_;
+  std::uint64_t shared_cycles_ = 0;  ///< cycles taken from another lane's read
+  Clock::time_point opened_{};       ///< the session's start: no cycle read before it is taken
   std::function<postgres::Lent()> lend_;  ///< the lane's borrowed connection (Source::read_on), or none
   std::optional<pqxx::connection> own_;    ///< else the source's own
   std::uint64_t prepared_session_ = 0;     ///< the lent session the reader's statements are prepared on

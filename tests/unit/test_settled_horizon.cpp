@@ -107,3 +107,19 @@ TEST_CASE("a head below the bound (a table emptied or restored from an older bac
   horizon.observe({.xmin = 8, .xmax = 8, .head = 20});
   CHECK(horizon.bound() == 20);
 }
+
+TEST_CASE("a snapshot another lane read counts from when it was observed, not from when it is fed") {
+  FakeClock clock;
+  SettledHorizon horizon(CommitOrder::concurrent, 500ms, 5min, clock);
+  const auto start = clock.now();
+  horizon.observe({.xmin = 100, .xmax = 105, .head = 42}, start);
+  clock.advance(1s);
+  // Observed 300 ms after the head was seen: within the grace, so no fence, however late it is fed.
+  horizon.observe({.xmin = 105, .xmax = 106, .head = 42}, start + 300ms);
+  CHECK(horizon.last_observed() == start + 300ms);
+  CHECK(horizon.bound() == 0);
+  horizon.observe({.xmin = 105, .xmax = 107, .head = 42}, start + 600ms);  // the fence: 107
+  CHECK(horizon.bound() == 0);
+  horizon.observe({.xmin = 107, .xmax = 107, .head = 42}, start + 700ms);
+  CHECK(horizon.bound() == 42);
+}
