@@ -20,6 +20,28 @@ std::string demo_config(const std::string& suffix, const std::string& source_ext
          suffix + "]\nkind = \"event_log\"\ntable = \"user_event_log" + suffix + "\"\non_error = \"dead_letter\"\n";
 }
 
+std::string demo_copies(int copies, const std::string& source_extra) {
+  std::string config = demo_config("_0", source_extra);
+  for (int copy = 1; copy < copies; ++copy) {
+    const std::string more = demo_config("_" + std::to_string(copy));
+    config += more.substr(more.find("\n[handlers."));
+  }
+  return config;
+}
+
+std::int64_t inexact_copies(const TestDatabase& db, int copies) {
+  std::int64_t inexact = 0;
+  for (int copy = 0; copy < copies; ++copy) {
+    const std::string suffix = "_" + std::to_string(copy);
+    const bool log_exact = db.query_int("SELECT (count(*) = (SELECT max(id) FROM stored_events) AND"
+                                        " count(DISTINCT global_position) = count(*))::int FROM user_event_log" +
+                                        suffix) == 1;
+    const bool users_exact = copy == 0 || users_differences(db, "user_projection_0", "user_projection" + suffix) == 0;
+    if (!log_exact || !users_exact) ++inexact;
+  }
+  return inexact;
+}
+
 std::string closed_registrations_handler() {
   return "\n[handlers.registrations]\nkind = \"sql\"\ntypes = [\"UserRegistered\"]\non_error = \"dead_letter\"\n"
          "max_attempts = 1\nsetup = \"CREATE TABLE IF NOT EXISTS registrations (position bigint PRIMARY KEY,"
@@ -113,6 +135,10 @@ unsigned short http_port(const DaemonProcess& daemon) {
 }
 
 std::int64_t head(const TestDatabase& db) { return db.query_int("SELECT max(id) FROM stored_events"); }
+
+std::int64_t checkpoints_at_head(const TestDatabase& db) {
+  return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)");
+}
 
 std::int64_t logged_events(const TestDatabase& db) { return db.query_int("SELECT count(*) FROM user_event_log"); }
 

@@ -25,6 +25,14 @@ inline const std::string kWriter = PROJECTORD_DEMO_WRITER;
 std::string demo_config(const std::string& suffix = "", const std::string& source_extra = "",
                         const std::string& codec = "eventsourcing_json_zlib");
 
+/// The demo config with `copies` copies of its two handlers, suffixed _0, _1, ..., each copy with tables of its
+/// own; `source_extra` as demo_config's.
+std::string demo_copies(int copies, const std::string& source_extra = "");
+
+/// Copies of demo_copies' read models that are not exact: an event log that does not hold every event once, a
+/// users model that differs from copy _0's.
+std::int64_t inexact_copies(const TestDatabase& db, int copies);
+
 /// A `registrations` sql handler (dead_letter, max_attempts 1) of UserRegistered events whose table refuses
 /// every row until its constraint `closed` is dropped: each registration becomes a dead letter until then.
 std::string closed_registrations_handler();
@@ -62,6 +70,9 @@ unsigned short http_port(const DaemonProcess& daemon);
 
 /// The highest position in the demo store.
 std::int64_t head(const TestDatabase& db);
+
+/// Checkpoints at the demo store's highest position: the lanes at the head.
+std::int64_t checkpoints_at_head(const TestDatabase& db);
 
 /// Rows in the demo's event log table.
 std::int64_t logged_events(const TestDatabase& db);

@@ -15,10 +15,7 @@ namespace {
 // The demo config's two handlers.
 constexpr int kFailoverHandlers = 2;
 
-bool handlers_caught_up(const TestDatabase& db) {
-  return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)") ==
-         kFailoverHandlers;
-}
+bool handlers_caught_up(const TestDatabase& db) { return checkpoints_at_head(db) == kFailoverHandlers; }
 
 // Every event logged once, and the users model equal to one built by an uninterrupted run.
 void check_exact(const TestDatabase& db) {

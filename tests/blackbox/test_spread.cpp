@@ -37,10 +37,7 @@ std::string twelve_handlers(const WebhookReceiver& receiver) {
          "/events\"\npartitions = 2\nmax_attempts = " + std::to_string(kSpreadMaxAttempts) + "\n";
 }
 
-bool lanes_caught_up(const TestDatabase& db) {
-  return db.query_int("SELECT count(*) FROM projectord.checkpoints WHERE position = (SELECT max(id) FROM stored_events)") ==
-         kLanes;
-}
+bool lanes_caught_up(const TestDatabase& db) { return checkpoints_at_head(db) == kLanes; }
 
 // The lanes are spread over `daemons` as evenly as they go (each holds ⌊L/N⌋ or ⌈L/N⌉ of L lanes), and every
 // lane has caught up.

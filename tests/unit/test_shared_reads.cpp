@@ -29,168 +29,149 @@ SharedReads::Ask cycle_after(Position after, Clock::time_point not_before = {}, 
   return {.after = after, .limit = 100, .settled = 0, .not_before = not_before, .wake_generation = generation};
 }
 
+// A source's shared reads, asked on one thread by lanes whose reads are counted.
+struct CountedReads {
+  FakeClock clock;
+  SharedReads reads{clock};
+  int count = 0;
+  bool reached_head = false;     ///< what the next read finds
+  std::uint64_t generation = 0;  ///< the wake generation the next read starts at
+
+  SharedReads::Served serve(const SharedReads::Ask& ask) {
+    return reads.serve(
+        ask,
+        [this] {
+          ++count;
+          return cycle_read(clock, reached_head, generation);
+        },
+        {});
+  }
+};
+
 }  // namespace
 
 TEST_CASE("shared reads: a lane asking for the cycle another lane read gets that cycle without reading") {
-  FakeClock clock;
-  SharedReads reads(clock);
-  int count = 0;
-  const auto read = [&] {
-    ++count;
-    return cycle_read(clock, false);
-  };
-  const auto first = reads.serve(cycle_after(10), read, {});
-  clock.advance(5ms);
-  const auto second = reads.serve(cycle_after(10), read, {});
-  CHECK(count == 1);
+  CountedReads lanes;
+  const auto first = lanes.serve(cycle_after(10));
+  lanes.clock.advance(5ms);
+  const auto second = lanes.serve(cycle_after(10));
+  CHECK(lanes.count == 1);
   CHECK_FALSE(first.shared);
   CHECK(second.shared);
   CHECK(second.cycle == first.cycle);
 
   SECTION("other bounds are another read") {
-    CHECK_FALSE(reads.serve(cycle_after(20), read, {}).shared);
+    CHECK_FALSE(lanes.serve(cycle_after(20)).shared);
     SharedReads::Ask fewer = cycle_after(10);
     fewer.limit = 50;
-    CHECK_FALSE(reads.serve(fewer, read, {}).shared);
+    CHECK_FALSE(lanes.serve(fewer).shared);
     SharedReads::Ask other_bound = cycle_after(10);
     other_bound.settled = 7;
-    CHECK_FALSE(reads.serve(other_bound, read, {}).shared);
-    CHECK(count == 4);
+    CHECK_FALSE(lanes.serve(other_bound).shared);
+    CHECK(lanes.count == 4);
   }
 }
 
 TEST_CASE("shared reads: a cycle observed before the asking lane's last one is read again") {
-  FakeClock clock;
-  SharedReads reads(clock);
-  int count = 0;
-  const auto read = [&] {
-    ++count;
-    return cycle_read(clock, false);
-  };
-  const auto before = reads.serve(cycle_after(10), read, {});
-  clock.advance(1ms);
-  const auto again = reads.serve(cycle_after(10, clock.now()), read, {});
-  CHECK(count == 2);
+  CountedReads lanes;
+  const auto before = lanes.serve(cycle_after(10));
+  lanes.clock.advance(1ms);
+  const auto again = lanes.serve(cycle_after(10, lanes.clock.now()));
+  CHECK(lanes.count == 2);
   CHECK_FALSE(again.shared);
   CHECK(again.cycle != before.cycle);
   // The new one replaced it: a lane whose last cycle is as old is served the new one.
-  CHECK(reads.serve(cycle_after(10, clock.now()), read, {}).cycle == again.cycle);
+  CHECK(lanes.serve(cycle_after(10, lanes.clock.now())).cycle == again.cycle);
 }
 
 TEST_CASE("shared reads: a cycle that reached the head is shared only while no news came, and for a moment") {
-  FakeClock clock;
-  SharedReads reads(clock);
-  int count = 0;
-  std::uint64_t generation = 3;
-  const auto read = [&] {
-    ++count;
-    return cycle_read(clock, true, generation);
-  };
-  reads.serve(cycle_after(10, {}, 3), read, {});
-  CHECK(reads.serve(cycle_after(10, {}, 3), read, {}).shared);
-  CHECK(count == 1);
+  CountedReads lanes;
+  lanes.reached_head = true;
+  lanes.generation = 3;
+  lanes.serve(cycle_after(10, {}, 3));
+  CHECK(lanes.serve(cycle_after(10, {}, 3)).shared);
+  CHECK(lanes.count == 1);
 
-  generation = 4;  // a NOTIFY came
-  CHECK_FALSE(reads.serve(cycle_after(10, {}, 4), read, {}).shared);
-  CHECK(count == 2);
-  clock.advance(10ms);
-  CHECK(reads.serve(cycle_after(10, {}, 4), read, {}).shared);
-  clock.advance(1s);  // a source without LISTEN hears of no news: the head is read again
-  CHECK_FALSE(reads.serve(cycle_after(10, {}, 4), read, {}).shared);
-  CHECK(count == 3);
+  lanes.generation = 4;  // a NOTIFY came
+  CHECK_FALSE(lanes.serve(cycle_after(10, {}, 4)).shared);
+  CHECK(lanes.count == 2);
+  lanes.clock.advance(10ms);
+  CHECK(lanes.serve(cycle_after(10, {}, 4)).shared);
+  lanes.clock.advance(1s);  // a source without LISTEN hears of no news: the head is read again
+  CHECK_FALSE(lanes.serve(cycle_after(10, {}, 4)).shared);
+  CHECK(lanes.count == 3);
 }
 
 TEST_CASE("shared reads: a failed read goes to the lane that made it, and the next lane reads for itself") {
-  FakeClock clock;
-  SharedReads reads(clock);
-  CHECK_THROWS_AS(reads.serve(
+  CountedReads lanes;
+  CHECK_THROWS_AS(lanes.reads.serve(
                       cycle_after(10), [&]() -> std::shared_ptr<const SharedCycle> { throw std::runtime_error("down"); },
                       {}),
                   std::runtime_error);
-  int count = 0;
-  const auto served = reads.serve(
-      cycle_after(10),
-      [&] {
-        ++count;
-        return cycle_read(clock, false);
-      },
-      {});
-  CHECK(count == 1);
-  CHECK_FALSE(served.shared);
+  CHECK_FALSE(lanes.serve(cycle_after(10)).shared);
+  CHECK(lanes.count == 1);
 }
 
 TEST_CASE("shared reads: only the newest cycles are kept") {
-  FakeClock clock;
-  SharedReads reads(clock);
-  int count = 0;
-  const auto read = [&] {
-    ++count;
-    return cycle_read(clock, false);
-  };
-  for (Position after = 1; after <= 5; ++after) reads.serve(cycle_after(after * 100), read, {});
-  CHECK(reads.serve(cycle_after(500), read, {}).shared);
-  CHECK(reads.serve(cycle_after(200), read, {}).shared);
-  CHECK_FALSE(reads.serve(cycle_after(100), read, {}).shared);
-  CHECK(count == 6);
+  CountedReads lanes;
+  for (Position after = 1; after <= 5; ++after) lanes.serve(cycle_after(after * 100));
+  CHECK(lanes.serve(cycle_after(500)).shared);
+  CHECK(lanes.serve(cycle_after(200)).shared);
+  CHECK_FALSE(lanes.serve(cycle_after(100)).shared);
+  CHECK(lanes.count == 6);
 }
 
-TEST_CASE("shared reads: a lane that asks while another reads the same cycle waits for that read and shares it") {
-  FakeClock clock;
-  SharedReads reads(clock);
-  std::atomic<int> count = 0;
-  std::future<SharedReads::Served> waiter;
-  bool waiter_returned_early = false;
-  const auto first = reads.serve(
-      cycle_after(10),
-      [&] {
-        ++count;
-        waiter = std::async(std::launch::async, [&] {
-          return reads.serve(
-              cycle_after(10),
-              [&] {
-                ++count;
-                return cycle_read(clock, false);
-              },
-              {});
-        });
-        // A waiter that read for itself would be done long before this.
-        waiter_returned_early = waiter.wait_for(200ms) == std::future_status::ready;
-        return cycle_read(clock, false);
-      },
-      {});
-  const SharedReads::Served second = waiter.get();
-  CHECK_FALSE(waiter_returned_early);
-  CHECK(count == 1);
-  CHECK(second.shared);
-  CHECK(second.cycle == first.cycle);
-}
+namespace {
 
-TEST_CASE("shared reads: a lane waiting for another's read and asked to stop reads for itself at once") {
+// One lane reads the cycle after 10; during its read a second lane asks for the same cycle, on a thread of its
+// own, with `stop` (requested before the second lane asks when `stop_at_once`). The first lane's read ends
+// once the second lane is served or after `patience`.
+struct TwoLanes {
+  SharedReads::Served first;
+  SharedReads::Served second;
+  bool second_served_during_the_read = false;
+  int reads = 0;
+};
+
+TwoLanes second_asks_during_the_read(bool stop_at_once, std::chrono::milliseconds patience) {
   FakeClock clock;
   SharedReads reads(clock);
   std::atomic<int> count = 0;
   std::stop_source stop;
-  std::future<SharedReads::Served> waiter;
-  bool waiter_returned = false;
-  reads.serve(
+  std::future<SharedReads::Served> second;
+  TwoLanes lanes;
+  const auto read = [&] {
+    ++count;
+    return cycle_read(clock, false);
+  };
+  lanes.first = reads.serve(
       cycle_after(10),
       [&] {
-        ++count;
-        waiter = std::async(std::launch::async, [&] {
-          return reads.serve(
-              cycle_after(10),
-              [&] {
-                ++count;
-                return cycle_read(clock, false);
-              },
-              stop.get_token());
-        });
-        stop.request_stop();
-        waiter_returned = waiter.wait_for(10s) == std::future_status::ready;
-        return cycle_read(clock, false);
+        if (stop_at_once) stop.request_stop();
+        second = std::async(std::launch::async, [&] { return reads.serve(cycle_after(10), read, stop.get_token()); });
+        lanes.second_served_during_the_read = second.wait_for(patience) == std::future_status::ready;
+        return read();
       },
       {});
-  CHECK(waiter_returned);
-  CHECK_FALSE(waiter.get().shared);
-  CHECK(count == 2);
+  lanes.second = second.get();
+  lanes.reads = count;
+  return lanes;
+}
+
+}  // namespace
+
+TEST_CASE("shared reads: a lane that asks while another reads the same cycle waits for that read and shares it") {
+  // A second lane that read for itself would be served long before 200 ms.
+  const TwoLanes lanes = second_asks_during_the_read(false, 200ms);
+  CHECK_FALSE(lanes.second_served_during_the_read);
+  CHECK(lanes.reads == 1);
+  CHECK(lanes.second.shared);
+  CHECK(lanes.second.cycle == lanes.first.cycle);
+}
+
+TEST_CASE("shared reads: a lane waiting for another's read and asked to stop reads for itself at once") {
+  const TwoLanes lanes = second_asks_during_the_read(true, 10s);
+  CHECK(lanes.second_served_during_the_read);
+  CHECK_FALSE(lanes.second.shared);
+  CHECK(lanes.reads == 2);
 }
