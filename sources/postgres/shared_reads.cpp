@@ -19,8 +19,10 @@ bool SharedReads::Slot::same_bounds(const Ask& ask) const {
   return after == ask.after && limit == ask.limit && settled == ask.settled;
 }
 
+// Strictly after the lane's last observation: a lane that took a cycle (or read it) never takes it again, so a
+// blocked lane that reads again sees a newer snapshot, which is what settles its hole.
 bool SharedReads::fits(const SharedCycle& cycle, const Ask& ask) const {
-  if (cycle.observed < ask.not_before) return false;
+  if (cycle.observed <= ask.not_before) return false;
   if (!cycle.reached_head) return true;
   return cycle.wake_generation == ask.wake_generation && clock_.now() - cycle.observed <= kHeadShelfLife;
 }

@@ -4,12 +4,13 @@
 /// every row of the table for itself.
 ///
 /// A lane asks for the cycle after its position. It gets one another lane read, or is reading, with the same
-/// bounds when that read is one it could have made itself: its snapshot observed no earlier than the lane's
-/// own last one (a lane's settled horizon sees its snapshots in order) nor before the lane's session began (a
-/// lane that starts again, after a failure or the store going backwards, reads afresh); and, for a cycle that
-/// reached the source's head, read before no news (the source's wake generation unchanged since) and a moment
-/// ago. Else the lane reads, on its own connection, and leaves its cycle for the others. The newest few cycles
-/// are kept; a lane far behind the others reads on its own. Any thread.
+/// bounds when that read is one it could have made itself: its snapshot observed after the lane's own last one
+/// (a lane's settled horizon sees its snapshots in order, and a lane waiting for a hole to settle needs a newer
+/// one each time) and after the lane's session began (a lane that starts again, after a failure or the store
+/// going backwards, reads afresh); and, for a cycle that reached the source's head, read before no news (the
+/// source's wake generation unchanged since) and a moment ago. Else the lane reads, on its own connection, and
+/// leaves its cycle for the others. The newest few cycles are kept; a lane far behind the others reads on its
+/// own. Any thread.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>

@@ -25,7 +25,8 @@ std::shared_ptr<const SharedCycle> cycle_read(const FakeClock& clock, bool reach
   return cycle;
 }
 
-SharedReads::Ask cycle_after(Position after, Clock::time_point not_before = {}, std::uint64_t generation = 0) {
+SharedReads::Ask cycle_after(Position after, Clock::time_point not_before = Clock::time_point::min(),
+                              std::uint64_t generation = 0) {
   return {.after = after, .limit = 100, .settled = 0, .not_before = not_before, .wake_generation = generation};
 }
 
@@ -72,33 +73,39 @@ TEST_CASE("shared reads: a lane asking for the cycle another lane read gets that
   }
 }
 
-TEST_CASE("shared reads: a cycle observed before the asking lane's last one is read again") {
+TEST_CASE("shared reads: a cycle observed before the asking lane's last one, or the last one itself, is read again") {
   CountedReads lanes;
-  const auto before = lanes.serve(cycle_after(10));
+  const auto start = lanes.clock.now();
+  const auto before = lanes.serve(cycle_after(10, start - 1ms));
   lanes.clock.advance(1ms);
-  const auto again = lanes.serve(cycle_after(10, lanes.clock.now()));
+  const auto again = lanes.serve(cycle_after(10, lanes.clock.now() - 1ms));
   CHECK(lanes.count == 2);
   CHECK_FALSE(again.shared);
   CHECK(again.cycle != before.cycle);
-  // The new one replaced it: a lane whose last cycle is as old is served the new one.
-  CHECK(lanes.serve(cycle_after(10, lanes.clock.now())).cycle == again.cycle);
+  // The new one replaced it: a lane whose last cycle is older is served the new one.
+  CHECK(lanes.serve(cycle_after(10, start)).cycle == again.cycle);
+  // A lane blocked on a hole asks again after its wait: the cycle it took last would show it the same snapshot.
+  lanes.clock.advance(5ms);
+  const auto blocked = lanes.serve(cycle_after(10, again.cycle->observed));
+  CHECK_FALSE(blocked.shared);
+  CHECK(lanes.count == 3);
 }
 
 TEST_CASE("shared reads: a cycle that reached the head is shared only while no news came, and for a moment") {
   CountedReads lanes;
   lanes.reached_head = true;
   lanes.generation = 3;
-  lanes.serve(cycle_after(10, {}, 3));
-  CHECK(lanes.serve(cycle_after(10, {}, 3)).shared);
+  lanes.serve(cycle_after(10, Clock::time_point::min(), 3));
+  CHECK(lanes.serve(cycle_after(10, Clock::time_point::min(), 3)).shared);
   CHECK(lanes.count == 1);
 
   lanes.generation = 4;  // a NOTIFY came
-  CHECK_FALSE(lanes.serve(cycle_after(10, {}, 4)).shared);
+  CHECK_FALSE(lanes.serve(cycle_after(10, Clock::time_point::min(), 4)).shared);
   CHECK(lanes.count == 2);
   lanes.clock.advance(10ms);
-  CHECK(lanes.serve(cycle_after(10, {}, 4)).shared);
+  CHECK(lanes.serve(cycle_after(10, Clock::time_point::min(), 4)).shared);
   lanes.clock.advance(1s);  // a source without LISTEN hears of no news: the head is read again
-  CHECK_FALSE(lanes.serve(cycle_after(10, {}, 4)).shared);
+  CHECK_FALSE(lanes.serve(cycle_after(10, Clock::time_point::min(), 4)).shared);
   CHECK(lanes.count == 3);
 }
 
