@@ -32,9 +32,9 @@ class SettledHorizon {
  public:
   SettledHorizon(config::CommitOrder order, config::Duration grace, config::Duration max_wait, const Clock& clock);
 
-  /// Feeds the snapshot of one read cycle, observed now; may advance bound().
-  void observe(const SnapshotInfo& snapshot) { observe(snapshot, clock_.now()); }
-  /// Feeds the snapshot of a cycle observed at `observed` (one another lane read), no earlier than the last.
+  /// Feeds the snapshot of one read cycle, observed (its read ended) at `observed`, which is no earlier than the
+  /// last: the lane's own read, or one it took from another lane (sources/postgres/shared_reads.hpp). May
+  /// advance bound().
   void observe(const SnapshotInfo& snapshot, Clock::time_point observed);
   /// When the last snapshot was observed: a cycle observed before it is too old to feed.
   Clock::time_point last_observed() const { return last_observed_; }
