@@ -6,6 +6,13 @@
 
 namespace projectord::checkpoints {
 
+std::string partition_names_condition(std::string_view column, std::string_view suffix) {
+  const std::string c(column);
+  const std::string tail(suffix);
+  return "(" + c + " = $1 || '" + tail + "' OR (left(" + c + ", length($1) + 1) = $1 || '/' AND substr(" + c +
+         ", length($1) + 2) ~ '^[0-9]+" + tail + "$'))";
+}
+
 std::vector<std::string> partition_checkpoints(const std::string& handler, std::int64_t count) {
   if (count <= 1) return {handler};
   std::vector<std::string> names;
@@ -27,9 +34,8 @@ std::string text_array(const std::vector<std::string>& names) {
 // outlived checkpoints an operator deleted to start it over).
 std::optional<std::int64_t> recorded_count(pqxx::work& txn, const std::string& handler) {
   const pqxx::row found = txn.exec_params1(
-      "SELECT EXISTS (SELECT 1 FROM projectord.checkpoints WHERE (handler = $1 OR left(handler, length($1) + 1) ="
-      " $1 || '/') AND handler NOT LIKE '%:rebuild'),"
-      " (SELECT partitions FROM projectord.partitionings WHERE handler = $1)",
+      "SELECT EXISTS (SELECT 1 FROM projectord.checkpoints WHERE " + partition_names_condition("handler") +
+          "), (SELECT partitions FROM projectord.partitionings WHERE handler = $1)",
       handler);
   if (!found[0].as<bool>()) return std::nullopt;
   return found[1].is_null() ? 1 : found[1].as<std::int64_t>();

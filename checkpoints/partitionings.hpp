@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <pqxx/transaction>
 #include <string>
+#include <string_view>
 
 #include "base/result.hpp"
 #include "config/config.hpp"
@@ -19,6 +20,10 @@ namespace projectord::checkpoints {
 
 /// The checkpoint names of `handler` kept in `count` partitions: NAME/0 .. NAME/K-1, or NAME itself for one.
 std::vector<std::string> partition_checkpoints(const std::string& handler, std::int64_t count);
+
+/// An SQL condition on `column` that holds for handler $1's checkpoint (or lease) names in any partition count:
+/// NAME and NAME/INDEX, each followed by `suffix` (such as a rebuild's ":rebuild").
+std::string partition_names_condition(std::string_view column, std::string_view suffix = "");
 
 /// Records that `handler`'s checkpoints are kept in `count` partitions (one: no record).
 void record_partitioning(pqxx::work& txn, const std::string& handler, std::int64_t count);

@@ -14,15 +14,6 @@ namespace {
 // most 48 characters (config/loader.cpp), so both schema names stay within PostgreSQL's 63.
 std::string retired_schema(const std::string& handler) { return "projectord_o_" + handler; }
 
-// The condition on `column` that holds for handler $1's checkpoint (or lease) names in any partition count:
-// NAME and NAME/INDEX (daemon/partition_lanes), each followed by `suffix`.
-std::string names_of(std::string_view column, std::string_view suffix) {
-  const std::string c(column);
-  const std::string tail(suffix);
-  return "(" + c + " = $1 || '" + tail + "' OR (left(" + c + ", length($1) + 1) = $1 || '/' AND substr(" + c +
-         ", length($1) + 2) ~ '^[0-9]+" + tail + "$'))";
-}
-
 constexpr std::string_view kShadow = ":rebuild";
 
 }  // namespace
@@ -51,7 +42,9 @@ namespace {
 
 void clear_shadow(pqxx::work& txn, const std::string& handler) {
   txn.exec0("DROP SCHEMA IF EXISTS " + txn.quote_name(shadow_schema(handler)) + " CASCADE");
-  txn.exec_params0("DELETE FROM projectord.checkpoints WHERE " + names_of("handler", kShadow), handler);
+  txn.exec_params0(
+      "DELETE FROM projectord.checkpoints WHERE " + checkpoints::partition_names_condition("handler", kShadow),
+      handler);
 }
 
 }  // namespace
@@ -115,8 +108,8 @@ namespace {
 // process: this one's stopped for the swap) fails its next commit, and its next session loads the swapped
 // checkpoint.
 void hand_over_checkpoints(pqxx::work& txn, const std::string& handler, std::int64_t partitions) {
-  const std::string live = names_of("handler", "");
-  const std::string shadow = names_of("handler", kShadow);
+  const std::string live = checkpoints::partition_names_condition("handler");
+  const std::string shadow = checkpoints::partition_names_condition("handler", kShadow);
   const std::string live_name = "left(handler, -" + std::to_string(kShadow.size()) + ")";
   txn.exec_params0("DELETE FROM projectord.checkpoints WHERE " + live + " AND handler NOT IN (SELECT " + live_name +
                        " FROM projectord.checkpoints WHERE " + shadow + ")",
@@ -130,7 +123,9 @@ void hand_over_checkpoints(pqxx::work& txn, const std::string& handler, std::int
       " EXCLUDED.anchor_position, anchor_fingerprint = EXCLUDED.anchor_fingerprint, updated_at = now()",
       handler);
   txn.exec_params0("DELETE FROM projectord.checkpoints WHERE " + shadow, handler);
-  txn.exec_params0("UPDATE projectord.leases SET epoch = epoch + 1 WHERE " + names_of("name", ""), handler);
+  txn.exec_params0(
+      "UPDATE projectord.leases SET epoch = epoch + 1 WHERE " + checkpoints::partition_names_condition("name"),
+      handler);
   checkpoints::record_partitioning(txn, handler, partitions);
 }
 

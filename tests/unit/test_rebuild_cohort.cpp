@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <thread>
 
@@ -20,6 +21,14 @@ bool seen_waiting(const RebuildCohort& cohort, std::int64_t index) {
     std::this_thread::yield();
   }
   return true;
+}
+
+// A swap that succeeds, counting its runs in `swaps`.
+std::function<Result<void>()> counted_swap(std::atomic<int>& swaps) {
+  return [&swaps]() -> Result<void> {
+    ++swaps;
+    return {};
+  };
 }
 
 }  // namespace
@@ -40,10 +49,7 @@ TEST_CASE("a rebuild cohort's begin runs once, and again after one that threw") 
 TEST_CASE("the last member of a rebuild cohort to arrive swaps once for all, and the others get its outcome") {
   RebuildCohort cohort(3);
   std::atomic<int> swaps = 0;
-  const auto swap = [&]() -> Result<void> {
-    ++swaps;
-    return {};
-  };
+  const auto swap = counted_swap(swaps);
   std::optional<Result<void>> first;
   std::optional<Result<void>> second;
   std::jthread member0([&](std::stop_token stop) { first = cohort.arrive(0, stop, swap); });
@@ -81,10 +87,7 @@ TEST_CASE("a rebuild cohort's failed swap is every member's outcome") {
 TEST_CASE("a stopped member of a rebuild cohort leaves without a swap, and its next arrival counts again") {
   RebuildCohort cohort(2);
   std::atomic<int> swaps = 0;
-  const auto swap = [&]() -> Result<void> {
-    ++swaps;
-    return {};
-  };
+  const auto swap = counted_swap(swaps);
   std::optional<Result<void>> stopped = Result<void>{};
   {
     std::jthread member0([&](std::stop_token stop) { stopped = cohort.arrive(0, stop, swap); });
