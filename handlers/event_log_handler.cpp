@@ -16,11 +16,6 @@ namespace {
 
 constexpr const char* kInsert = "projectord_event_log_insert";
 
-// A transaction of at most this many events (a live one) sends them as statements on its COMMIT's round trip
-// (postgres::PipelinedCommit); more go by COPY, which writes rows faster than as many statements and whose two
-// round trips are small beside a catch-up's rows.
-constexpr std::size_t kMaxRowsOnCommit = 8;
-
 const std::vector<std::string>& columns() {
   static const std::vector<std::string> names = {"user_id",       "event_type",   "event_version",  "event_data",
                                                  "\"timestamp\"", "processed_at", "global_position"};
@@ -66,7 +61,7 @@ void EventLogHandler::on_connect(pqxx::connection& connection, postgres::Pooling
 
 void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
-  if (live != nullptr && events.size() <= kMaxRowsOnCommit) {
+  if (live != nullptr && events.size() <= postgres::kRowsOnCommit) {
     for (const Event& event : events) live->on_commit(statements_[kInsert], parameters_of(event));
     return;
   }

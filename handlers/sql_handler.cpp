@@ -6,6 +6,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "base/postgres/pipelined_commit.hpp"
 #include "base/postgres/statement_pipeline.hpp"
 #include "handlers/event_types.hpp"
 
@@ -63,20 +64,16 @@ void SqlHandler::on_connect(pqxx::connection& connection, postgres::Pooling pool
 
 namespace {
 
-// The failing statement's event and declaration, after the server's primary message (the first line: the
-// DETAIL lines after it are dropped from logs and dead letters, and setup hints read the object's name from
-// the start of that line).
-std::string naming_the_event(std::string message, const Event& event, std::size_t statement, const std::string& on) {
-  const std::size_t line_end = std::min(message.find('\n'), message.size());
-  message.insert(line_end, " (position " + std::to_string(event.position) + ", statement " +
-                               std::to_string(statement + 1) + " on " + on + ")");
-  return message;
+// What a failing statement ran for: its event and its declaration.
+std::string blame(const Event& event, std::size_t statement, const std::string& on) {
+  return "position " + std::to_string(event.position) + ", statement " + std::to_string(statement + 1) + " on " + on;
 }
 
 }  // namespace
 
 // The batch's statements are bound first, then sent in one pipeline: one round trip for the batch instead of
-// one per statement, in the caller's transaction and in the order of the events and of the declarations.
+// one per statement, in the caller's transaction and in the order of the events and of the declarations. A live
+// transaction of a few events sends them with its COMMIT instead (postgres::PipelinedCommit), in the same order.
 void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   struct Execution {
     const Event& event;
@@ -106,6 +103,15 @@ void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
     }
   }
   if (executions.empty()) return;
+  if (auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
+      live != nullptr && events.size() <= postgres::kRowsOnCommit) {
+    for (Execution& execution : executions) {
+      const Statement& statement = statements_[execution.statement];
+      live->on_commit(sent_[statement.key], std::move(execution.values),
+                      blame(execution.event, execution.statement, statement.on));
+    }
+    return;
+  }
   // A pipeline cannot prepare: a statement is prepared on the server before the first batch that uses it, so
   // a statement the server refuses fails only the events it is declared for.
   for (std::size_t i = 0; i < statements_.size(); ++i) {
@@ -119,7 +125,7 @@ void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   if (const std::optional<postgres::StatementPipeline::Failure> failure = pipeline.finish()) {
     const Execution& failed = executions[failure->index];
     const Statement& statement = statements_[failed.statement];
-    throw pqxx::sql_error(naming_the_event(failure->message, failed.event, failed.statement, statement.on),
+    throw pqxx::sql_error(postgres::blamed(failure->message, blame(failed.event, failed.statement, statement.on)),
                           statement.sql, failure->sqlstate.empty() ? nullptr : failure->sqlstate.c_str());
   }
 }

@@ -1,6 +1,9 @@
 #include "handlers/users_handler.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <pqxx/nontransaction>
@@ -11,6 +14,7 @@
 #include <utility>
 
 #include "base/postgres/identifier.hpp"
+#include "base/postgres/pipelined_commit.hpp"
 #include "handlers/django_tables.hpp"
 #include "handlers/event_path.hpp"
 #include "handlers/event_types.hpp"
@@ -146,6 +150,35 @@ constexpr std::size_t kBytesPerUser =
     (sizeof(void*) + sizeof(std::pair<const std::string, UserFold>) + sizeof(std::size_t) + 15) / 16 * 16 +
     2 * sizeof(void*) + 2 * sizeof(void*);
 
+// The columns a row that existed keeps or takes from the events, in the order of Changes' fields below
+// (kept_or_set) and of the one-user UPDATE's parameters.
+constexpr std::array<const char*, 7> kKeptOrSet = {"username", "email",     "first_name",    "last_name",
+                                                   "phone",    "is_active", "deactivated_at"};
+
+std::array<const Assign*, 7> kept_or_set(const Changes& row) {
+  return {&row.username, &row.email, &row.first_name, &row.last_name, &row.phone, &row.is_active, &row.deactivated_at};
+}
+
+// The UPDATE of rows that existed, up to its FROM or WHERE: each kept-or-set column from its flag and value,
+// then the version and position, in that order, as `value` names them ("username_set", "username", ...,
+// "version", "position").
+std::string update_existing_sql(const std::string& table, const std::function<std::string(const std::string&)>& value) {
+  std::string sql = "UPDATE " + table + " u SET ";
+  for (const std::string column : kKeptOrSet) {
+    const std::string set = value(column + "_set");
+    sql += column + " = CASE WHEN " + set + " THEN " + value(column) + " ELSE u." + column + " END, ";
+  }
+  const std::string version = value("version");
+  return sql + "current_version = " + version + ", last_event_processed = " + value("position") +
+         ", updated_at = now()";
+}
+
+constexpr const char* kInsertedColumns =
+    "user_id, username, email, first_name, last_name, phone, is_active, created_at, updated_at, deactivated_at,"
+    " current_version, last_event_processed";
+
+constexpr const char* kUpdateOne = "projectord_users_update_one";
+constexpr const char* kInsertOne = "projectord_users_insert_one";
 }  // namespace
 
 // Users folded so far in the current transaction, in order of first appearance (inserts keep position order).
@@ -168,21 +201,19 @@ UsersHandler::UsersHandler(std::string table, std::size_t memory_budget)
       stage_("projectord_users_stage"),
       pending_(std::make_unique<Pending>()) {
   const std::string t = postgres::quote_identifier(table_);
-  auto keep_or_set = [](const std::string& column, const std::string& stage_column) {
-    return column + " = CASE WHEN s.e_" + stage_column + "_set THEN s.e_" + stage_column + " ELSE u." + column + " END";
-  };
-  update_sql_ = "UPDATE " + t + " u SET " + keep_or_set("username", "username") + ", " + keep_or_set("email", "email") +
-                ", " + keep_or_set("first_name", "first_name") + ", " + keep_or_set("last_name", "last_name") + ", " +
-                keep_or_set("phone", "phone") + ", " + keep_or_set("is_active", "is_active") + ", " +
-                keep_or_set("deactivated_at", "deactivated_at") +
-                ", current_version = s.e_version, last_event_processed = s.e_position, updated_at = now() FROM " +
-                stage_ + " s WHERE s.e_touched AND u.user_id = s.user_id";
-  insert_sql_ = "INSERT INTO " + t +
-                " (user_id, username, email, first_name, last_name, phone, is_active, created_at, updated_at,"
-                " deactivated_at, current_version, last_event_processed)"
-                " SELECT s.user_id, s.f_username, s.f_email, s.f_first_name, s.f_last_name, s.f_phone, s.f_is_active,"
+  update_sql_ = update_existing_sql(t, [](const std::string& value) { return "s.e_" + value; }) + " FROM " + stage_ +
+                " s WHERE s.e_touched AND u.user_id = s.user_id";
+  insert_sql_ = "INSERT INTO " + t + " (" + kInsertedColumns +
+                ") SELECT s.user_id, s.f_username, s.f_email, s.f_first_name, s.f_last_name, s.f_phone, s.f_is_active,"
                 " s.f_created_at, now(), s.f_deactivated_at, s.f_version, s.f_position FROM " +
                 stage_ + " s WHERE s.f_created ORDER BY s.first_seen ON CONFLICT (user_id) DO NOTHING";
+  int parameter = 1;  // $1 is the user id
+  statements_.add(kUpdateOne, update_existing_sql(t, [&](const std::string&) {
+                                return "$" + std::to_string(++parameter);
+                              }) + " WHERE u.user_id = $1");
+  statements_.add(kInsertOne, "INSERT INTO " + t + " (" + kInsertedColumns +
+                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now(), $9, $10, $11)"
+                                  " ON CONFLICT (user_id) DO NOTHING");
 }
 
 std::vector<SetupStatement> UsersHandler::setup_sql() const { return user_projection_ddl(table_); }
@@ -208,6 +239,7 @@ std::string stage_ddl(const std::string& stage, const std::string& on_commit) {
 // On a session connection the stage lives as long as the connection, emptied at each commit; behind a
 // transaction pooler the next transaction may run on another server session, so each write creates its own.
 void UsersHandler::on_connect(pqxx::connection& connection, postgres::Pooling pooling) {
+  statements_.prepare(connection, pooling);
   stage_per_transaction_ = pooling == postgres::Pooling::transaction;
   if (stage_per_transaction_) return;
   pqxx::nontransaction txn(connection);
@@ -222,6 +254,8 @@ class UsersHandler::Writes final : public SealedWrites {
   void write(pqxx::work& txn) override;
 
  private:
+  void write_on_commit(postgres::PipelinedCommit& txn);
+
   const UsersHandler& handler_;  // its SQL text and stage, which change only between sessions
   std::unique_ptr<Pending> pending_;
 };
@@ -266,6 +300,11 @@ void UsersHandler::flush(pqxx::work& txn) {
 
 void UsersHandler::Writes::write(pqxx::work& txn) {
   if (pending_->folds.empty()) return;
+  if (auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
+      live != nullptr && pending_->folds.size() <= postgres::kRowsOnCommit) {
+    write_on_commit(*live);
+    return;
+  }
   if (handler_.stage_per_transaction_) txn.exec0(stage_ddl(handler_.stage_, "DROP"));
   {
     pqxx::stream_to copy(txn, handler_.stage_);
@@ -291,6 +330,35 @@ void UsersHandler::Writes::write(pqxx::work& txn) {
   // ANALYZE itself would take a tenth of the writer's time.
   txn.exec(handler_.update_sql_);
   txn.exec(handler_.insert_sql_);
+}
+
+// A live transaction's few users go as statements on its COMMIT's round trip: one UPDATE per user that existed
+// and one INSERT per user registered, as the staged UPDATE and INSERT would write them (the inserts in
+// registration order), without the stage's COPY and two statements planned for a handful of rows.
+void UsersHandler::Writes::write_on_commit(postgres::PipelinedCommit& txn) {
+  std::vector<const std::pair<const std::string, UserFold>*> registered;
+  for (const auto* user : pending_->order) {
+    const UserFold& fold = user->second;
+    if (fold.created) registered.push_back(user);
+    if (!fold.existing.touched) continue;
+    std::vector<Text> values{user->first};
+    for (const Assign* assign : kept_or_set(fold.existing)) {
+      values.emplace_back(flag(assign->set));
+      values.push_back(assign->value);
+    }
+    values.emplace_back(std::to_string(fold.existing.version));
+    values.emplace_back(std::to_string(fold.existing.position));
+    txn.on_commit(handler_.statements_[kUpdateOne], std::move(values));
+  }
+  std::ranges::sort(registered, {}, [](const auto* user) { return user->second.first_seen; });
+  for (const auto* user : registered) {
+    const Changes& n = user->second.fresh;
+    txn.on_commit(handler_.statements_[kInsertOne],
+                  {user->first, n.username.value, n.email.value, n.first_name.value, n.last_name.value, n.phone.value,
+                   n.is_active.value, n.created_at.value, n.deactivated_at.value, std::to_string(n.version),
+                   std::to_string(n.position)});
+  }
+  pending_.reset();
 }
 
 void UsersHandler::discard() { pending_ = std::make_unique<Pending>(); }

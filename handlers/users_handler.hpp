@@ -13,13 +13,16 @@
 /// transaction or not); `flush` (or the sealed writes) stages the folds with COPY and applies them with one UPDATE
 /// (rows that existed) and one INSERT ... ON CONFLICT (user_id) DO NOTHING (rows that did not: the guide's unique
 /// user_id tells them apart), so a user touched by many events in a catch-up is written once per transaction,
-/// and a catch-up's transaction folds until half of `fold_memory` is held (handlers::Folding).
+/// and a catch-up's transaction folds until half of `fold_memory` is held (handlers::Folding). A live
+/// transaction of a few users sends one UPDATE or INSERT per user with its COMMIT instead
+/// (postgres::PipelinedCommit).
 #include <cstddef>
 #include <memory>
 #include <string>
 
-#include "config/config.hpp"
+#include "base/postgres/statement_set.hpp"
 #include "base/result.hpp"
+#include "config/config.hpp"
 #include "handlers/projection_handler.hpp"
 
 namespace projectord::handlers {
@@ -54,6 +57,7 @@ class UsersHandler final : public ProjectionHandler, public Folding {
   bool stage_per_transaction_ = false;  ///< behind a transaction pooler: created ON COMMIT DROP by each write
   std::string update_sql_;
   std::string insert_sql_;
+  postgres::StatementSet statements_;  ///< one user's UPDATE and INSERT, for a live transaction's few users
   std::unique_ptr<Pending> pending_;
 };
 

@@ -14,8 +14,9 @@ FailedBeforeCommit::FailedBeforeCommit(std::size_t index, const std::string& mes
                                        const std::string& sqlstate)
     : pqxx::sql_error(message, statement, sqlstate.empty() ? nullptr : sqlstate.c_str()), index(index) {}
 
-std::size_t PipelinedCommit::on_commit(const Statement& statement, std::vector<std::optional<std::string>> values) {
-  queued_.push_back({statement, std::move(values)});
+std::size_t PipelinedCommit::on_commit(const Statement& statement, std::vector<std::optional<std::string>> values,
+                                       std::string blame) {
+  queued_.push_back({statement, std::move(values), std::move(blame)});
   return queued_.size() - 1;
 }
 
@@ -41,7 +42,10 @@ void PipelinedCommit::do_commit() {
   }
   // The server skipped the COMMIT: its transaction is aborted, waiting for the ROLLBACK.
   roll_back();
-  throw FailedBeforeCommit(failure->index, failure->message, queued_[failure->index].statement.name, failure->sqlstate);
+  const Queued& failed = queued_[failure->index];
+  throw FailedBeforeCommit(failure->index,
+                           failed.blame.empty() ? failure->message : blamed(failure->message, failed.blame),
+                           failed.statement.name, failure->sqlstate);
 }
 
 void PipelinedCommit::roll_back() noexcept {

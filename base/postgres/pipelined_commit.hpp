@@ -23,6 +23,11 @@
 
 namespace projectord::postgres {
 
+/// A handler queues its rows as statements on the commit when a transaction writes at most this many (a live
+/// one); more go by COPY, which writes rows faster than as many statements and whose extra round trips are
+/// small beside a catch-up's rows.
+constexpr std::size_t kRowsOnCommit = 8;
+
 /// A statement queued with `on_commit` failed; nothing of the transaction committed.
 struct FailedBeforeCommit : pqxx::sql_error {
   FailedBeforeCommit(std::size_t index, const std::string& message, const std::string& statement,
@@ -36,9 +41,11 @@ class PipelinedCommit final : public pqxx::work {
   explicit PipelinedCommit(pqxx::connection& connection)
       : pqxx::internal::namedclass("PipelinedCommit"), pqxx::work(connection) {}
 
-  /// Queues one execution of `statement` for the commit; an empty value is SQL NULL. Returns its place among
-  /// those queued (FailedBeforeCommit::index).
-  std::size_t on_commit(const Statement& statement, std::vector<std::optional<std::string>> values);
+  /// Queues one execution of `statement` for the commit; an empty value is SQL NULL. When it fails,
+  /// FailedBeforeCommit's message names `blame` (postgres::blamed), if given. Returns its place among those
+  /// queued (FailedBeforeCommit::index).
+  std::size_t on_commit(const Statement& statement, std::vector<std::optional<std::string>> values,
+                        std::string blame = {});
 
  private:
   void do_commit() override;
@@ -47,6 +54,7 @@ class PipelinedCommit final : public pqxx::work {
   struct Queued {
     Statement statement;
     std::vector<std::optional<std::string>> values;
+    std::string blame;
   };
   std::vector<Queued> queued_;
 };

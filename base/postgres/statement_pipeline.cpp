@@ -1,10 +1,17 @@
 #include "base/postgres/statement_pipeline.hpp"
 
+#include <algorithm>
 #include <pqxx/except>
 #include <pqxx/largeobject>
 #include <stdexcept>
 
 namespace projectord::postgres {
+
+std::string blamed(std::string message, const std::string& blame) {
+  const std::size_t line_end = std::min(message.find('\n'), message.size());
+  message.insert(line_end, " (" + blame + ")");
+  return message;
+}
 
 namespace {
 
@@ -57,7 +64,15 @@ StatementPipeline::~StatementPipeline() {
 
 void StatementPipeline::send(const Statement& statement, std::span<const std::optional<std::string>> values) {
   pointers_.clear();
-  for (const std::optional<std::string>& value : values) pointers_.push_back(value ? value->c_str() : nullptr);
+  for (const std::optional<std::string>& value : values) {
+    // libpq sends a text parameter up to its first NUL: the value would be stored cut short without a word.
+    if (value && value->find('\0') != std::string::npos) {
+      throw pqxx::data_exception("invalid byte sequence for encoding \"UTF8\": 0x00 in parameter $" +
+                                     std::to_string(pointers_.size() + 1) + " (PostgreSQL text cannot hold a NUL byte)",
+                                 statement.name, "22021");
+    }
+    pointers_.push_back(value ? value->c_str() : nullptr);
+  }
   const int count = static_cast<int>(pointers_.size());
   const int sent = statement.prepared
                        ? PQsendQueryPrepared(connection_, statement.prepared_name.c_str(), count, pointers_.data(), nullptr,

@@ -23,6 +23,10 @@
 
 namespace projectord::postgres {
 
+/// `message` with ` (blame)` (what the failed statement ran for, such as an event's position) at the end of its
+/// first line, the server's primary message: logs and dead letters keep that line, the DETAIL lines follow.
+std::string blamed(std::string message, const std::string& blame);
+
 class StatementPipeline {
  public:
   /// The first statement that failed: its index in the order sent, and the server's error as libpqxx reports
@@ -38,7 +42,8 @@ class StatementPipeline {
   StatementPipeline(const StatementPipeline&) = delete;
   StatementPipeline& operator=(const StatementPipeline&) = delete;
 
-  /// Queues one execution of `statement`, by its name or as its text; an empty value is SQL NULL.
+  /// Queues one execution of `statement`, by its name or as its text; an empty value is SQL NULL. A value
+  /// holding a NUL byte is thrown as pqxx::data_exception (SQLSTATE 22021, as the server refuses it in COPY data).
   void send(const Statement& statement, std::span<const std::optional<std::string>> values);
 
   /// Sends what is queued and reads every answer: the first failure, or none when every statement succeeded.

@@ -105,6 +105,28 @@ TEST_CASE("a statement queued for the commit that fails rolls the transaction ba
   CHECK(after.exec1("SELECT count(*) FROM pipelined_log")[0].as<int>() == 0);
 }
 
+TEST_CASE("a value holding a NUL byte fails the commit instead of being stored cut short") {
+  Target target;
+  target.db.exec("ALTER TABLE pipelined_log ADD COLUMN note text");
+  postgres::StatementSet statements;
+  statements.add("insert_note", "INSERT INTO pipelined_log VALUES ($1::bigint, $2)");
+  statements.prepare(*target.connection, postgres::Pooling::session);
+  auto txn = target.writing(1);
+  txn->on_commit(statements["insert_note"], {std::string("2"), std::string("cut\0short", 9)});
+  try {
+    txn->commit();
+    FAIL("the commit went through");
+  } catch (const pqxx::data_exception& failed) {
+    CHECK(failed.sqlstate() == "22021");
+    CHECK_THAT(failed.what(), Catch::Contains("0x00 in parameter $2"));
+  }
+  txn.reset();
+  CHECK(target.written() == 0);
+  auto next = target.writing(1);
+  target.checkpoint.commit_advance(*next, 0, 1, 1, {});
+  CHECK(target.written() == 1);
+}
+
 TEST_CASE("a COMMIT that fails is reported as the server's error and leaves the connection usable") {
   Target target;
   target.db.exec(

@@ -1,12 +1,14 @@
-// A sql handler sends a batch's statements in one libpq pipeline, inside the caller's transaction: the read
-// model it leaves, the event a failing statement is blamed on, the connection libpqxx gets back, and a lane
-// isolating a poison event in the middle of a pipelined catch-up. The handler keeps a running total per stream
-// and a history row per event that reads the total back, so a statement depends on the one before it.
+// A sql handler sends a batch's statements in one libpq pipeline, inside the caller's transaction, or a live
+// transaction's few with its COMMIT: the read model it leaves, the event a failing statement is blamed on, the
+// connection libpqxx gets back, and a lane isolating a poison event in the middle of a pipelined catch-up. The handler
+// keeps a running total per stream and a history row per event that reads the total back, so a statement depends on the
+// one before it.
 #include <catch2/catch.hpp>
 #include <map>
 #include <pqxx/pqxx>
 
 #include "base/postgres/errors.hpp"
+#include "base/postgres/pipelined_commit.hpp"
 #include "daemon/lane.hpp"
 #include "handlers/registry.hpp"
 #include "handlers/setup.hpp"
@@ -147,6 +149,50 @@ TEST_CASE("a statement failing in the middle of a pipeline names its event, and 
   next.exec("INSERT INTO totals_history VALUES (1000, 'marker', 0)");
   next.commit();
   CHECK(db.query_int("SELECT count(*) FROM totals_history") == 21);
+}
+
+TEST_CASE("a sql handler's live transactions send their statements with the COMMIT and leave the same read model") {
+  TestDatabase db;
+  auto connection = db.connect();
+  const std::vector<Event> events = counted_events(100);
+  auto live = ready_handler(*connection, running_totals_handler("live"));
+  auto single = ready_handler(*connection, running_totals_handler("single"));
+  for (std::size_t first = 0; first < events.size(); first += 4) {
+    projectord::postgres::PipelinedCommit txn(*connection);
+    live->apply(txn, std::span(events).subspan(first, 4));
+    // Nothing has gone out yet: the statements wait for the COMMIT's round trip.
+    CHECK(txn.exec1("SELECT count(*) FROM live_history")[0].as<std::int64_t>() ==
+          static_cast<std::int64_t>(first - first / 10));
+    txn.commit();
+  }
+  for (const Event& event : events) {
+    pqxx::work txn(*connection);
+    single->apply(txn, std::span(&event, 1));
+    txn.commit();
+  }
+  CHECK(db.query_int("SELECT count(*) FROM live_history") == 90);
+  CHECK(rows_differing(db, "live_totals", "single_totals") == 0);
+  CHECK(rows_differing(db, "live_history", "single_history") == 0);
+}
+
+TEST_CASE("a statement failing on a live transaction's COMMIT names its event, and nothing of it commits") {
+  TestDatabase db;
+  auto connection = db.connect();
+  auto projection = ready_handler(*connection, running_totals_handler("totals"));
+  std::vector<Event> events = counted_events(24);
+  events[22].data = {{"n", "x"}};  // position 23: its upsert cannot cast "x" to bigint
+
+  projectord::postgres::PipelinedCommit failing(*connection);
+  projection->apply(failing, std::span(events).subspan(20, 4));
+  try {
+    failing.commit();
+    FAIL("the transaction committed");
+  } catch (const projectord::postgres::FailedBeforeCommit& error) {
+    CHECK(error.sqlstate() == "22P02");
+    CHECK(error.index == 4);  // the events at positions 21 and 22 ran two statements each
+    CHECK(projectord::postgres::error_text(error).find("(position 23, statement 1 on Counted)") != std::string::npos);
+  }
+  CHECK(db.query_int("SELECT count(*) FROM totals_history") == 0);
 }
 
 TEST_CASE("a pipeline whose answers outgrow the socket buffers completes") {

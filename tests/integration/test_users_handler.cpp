@@ -1,10 +1,13 @@
 // The built-in users projection (handlers/users_handler.hpp) against a real PostgreSQL, transaction by
 // transaction: the folds of one transaction meet rows that earlier transactions wrote, which is where the
-// batch path (one UPDATE of the rows that existed, one INSERT of those that did not) can go wrong.
+// batch path (one UPDATE of the rows that existed, one INSERT of those that did not) can go wrong. Each test
+// runs the staged writes of a catch-up's transaction and the statements a live transaction sends with its
+// COMMIT.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
+#include "base/postgres/pipelined_commit.hpp"
 #include "handlers/registry.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -29,7 +32,9 @@ Event user_event(projectord::Position position, const std::string& user, std::in
 
 class UsersModel {
  public:
-  explicit UsersModel(const TestDatabase& db) : connection_(db.connect()) {
+  enum class Writes { staged, on_commit };
+
+  UsersModel(const TestDatabase& db, Writes writes) : connection_(db.connect()), writes_(writes) {
     projectord::config::Handler config;
     config.name = "users";
     config.kind = "users";
@@ -46,14 +51,20 @@ class UsersModel {
 
   /// One transaction, as a lane runs it: apply, flush, commit.
   void transaction(const std::vector<Event>& events) {
-    pqxx::work txn(*connection_);
-    handler_->apply(txn, events);
-    handler_->flush(txn);
-    txn.commit();
+    std::unique_ptr<pqxx::work> txn;
+    if (writes_ == Writes::on_commit) {
+      txn = std::make_unique<projectord::postgres::PipelinedCommit>(*connection_);
+    } else {
+      txn = std::make_unique<pqxx::work>(*connection_);
+    }
+    handler_->apply(*txn, events);
+    handler_->flush(*txn);
+    txn->commit();
   }
 
  private:
   std::unique_ptr<pqxx::connection> connection_;
+  Writes writes_;
   std::unique_ptr<projectord::handlers::ProjectionHandler> handler_;
 };
 
@@ -63,7 +74,8 @@ TEST_CASE(
     "in the users handler a registration of a user whose row an earlier transaction wrote overwrites it, no "
     "second row") {
   TestDatabase db;
-  UsersModel model(db);
+  const auto writes = GENERATE(UsersModel::Writes::staged, UsersModel::Writes::on_commit);
+  UsersModel model(db, writes);
   model.transaction({user_event(1, "ann", 1, "UserRegistered",
                                 R"({"username": "ann", "email": "ann@a.example", "first_name": "Ann"})")});
   model.transaction(
@@ -81,7 +93,8 @@ TEST_CASE(
     "in the users handler events before a user's registration change nothing, in the transaction that registers "
     "them too") {
   TestDatabase db;
-  UsersModel model(db);
+  const auto writes = GENERATE(UsersModel::Writes::staged, UsersModel::Writes::on_commit);
+  UsersModel model(db, writes);
   model.transaction({user_event(1, "bob", 1, "UserEmailChanged", R"({"new_email": "early@b.example"})")});
   CHECK(db.query_int("SELECT count(*) FROM user_projection") == 0);
 
@@ -91,4 +104,16 @@ TEST_CASE(
   CHECK(db.query_value("SELECT concat_ws('|', username, email, first_name, last_name, phone, is_active,"
                        " current_version, last_event_processed, deactivated_at AT TIME ZONE 'UTC')"
                        " FROM user_projection") == "bob|bob@b.example||||f|4|4|2026-12-04 10:00:00");
+}
+
+TEST_CASE("in the users handler a transaction's registrations are inserted in the order of the registrations") {
+  TestDatabase db;
+  const auto writes = GENERATE(UsersModel::Writes::staged, UsersModel::Writes::on_commit);
+  UsersModel model(db, writes);
+  model.transaction({user_event(1, "zed", 1, "UserProfileUpdated", R"({"phone": "1"})"),
+                     user_event(2, "ann", 1, "UserRegistered", R"({"username": "ann", "email": "ann@a.example"})"),
+                     user_event(3, "zed", 2, "UserRegistered", R"({"username": "zed", "email": "zed@z.example"})"),
+                     user_event(4, "ann", 2, "UserEmailChanged", R"({"new_email": "ann@b.example"})")});
+  CHECK(db.query_value("SELECT string_agg(concat_ws('|', user_id, email, phone, current_version), ',' ORDER BY id)"
+                       " FROM user_projection") == "ann|ann@b.example||2,zed|zed@z.example||2");
 }
