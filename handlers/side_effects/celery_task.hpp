@@ -24,6 +24,7 @@ class CeleryTask final : public SideEffect {
   static Result<std::unique_ptr<CeleryTask>> make(const config::Handler& handler);
 
   std::vector<DeliveryOutcome> deliver(std::span<const Event> events) override;
+  std::size_t sent_together() const override { return kRedisCommandsSentTogether; }
 
   /// The JSON message LPUSHed for `event` (exposed for tests).
   std::string message(const Event& event) const;

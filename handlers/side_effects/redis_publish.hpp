@@ -24,6 +24,7 @@ class RedisPublish final : public SideEffect {
   static Result<std::unique_ptr<RedisPublish>> make(const config::Handler& handler);
 
   std::vector<DeliveryOutcome> deliver(std::span<const Event> events) override;
+  std::size_t sent_together() const override { return kRedisCommandsSentTogether; }
 
  private:
   RedisPublish(std::string stream, std::int64_t maxlen, std::vector<std::pair<std::string, EventPath>> fields,

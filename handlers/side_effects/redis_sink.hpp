@@ -12,6 +12,10 @@
 
 namespace projectord::handlers {
 
+/// The events a Redis side effect counts as sent together: a call's commands go out in one write, a thousand
+/// of them in a few milliseconds.
+constexpr std::size_t kRedisCommandsSentTogether = 1024;
+
 class RedisSink {
  public:
   /// `url` as config takes it; `timeout` bounds the connect and the replies of one call together.

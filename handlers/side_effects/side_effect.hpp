@@ -31,6 +31,10 @@ class SideEffect {
   virtual ~SideEffect() = default;
   /// One outcome per event, in the same order.
   virtual std::vector<DeliveryOutcome> deliver(std::span<const Event> events) = 0;
+  /// How many events `deliver` sends at about the same time. The handler records an attempt for that many
+  /// before it sends them (SideEffectHandler), so a process killed in the middle of a long call has charged
+  /// an attempt to few events it never sent.
+  virtual std::size_t sent_together() const = 0;
 };
 
 /// The idempotency key of an event: "SOURCE:POSITION" (a Redis-fed source's position is its entry id).

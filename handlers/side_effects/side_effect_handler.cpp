@@ -4,15 +4,6 @@
 
 namespace projectord::handlers {
 
-namespace {
-
-// A process killed while a part's deliveries are out has charged an attempt to those of them not sent yet: a
-// record covers no more than a side effect sends at about the same time (a webhook's max_in_flight is 16 by
-// default), so that an event does not pile up attempts it never had while a kill keeps its checkpoint back.
-constexpr std::size_t kDeliveriesPerRecord = 64;
-
-}  // namespace
-
 void SideEffectHandler::count_attempts_in(AttemptLog& log) {
   log_ = &log;
   recorded_ = log.recorded();
@@ -62,9 +53,13 @@ void SideEffectHandler::apply(pqxx::work& /*txn*/, std::span<const Event> events
     to_deliver.push_back(event);
   }
   std::map<Position, DeliveryOutcome> failed_now;
-  for (std::size_t from = 0; from < to_deliver.size(); from += kDeliveriesPerRecord) {
+  // A record covers no more than the side effect sends at about the same time: a process killed while a part's
+  // deliveries are out has charged an attempt to those of them not sent yet, and an event must not pile up
+  // attempts it never had while kills keep its checkpoint back.
+  const std::size_t per_record = std::max<std::size_t>(effect_->sent_together(), 1);
+  for (std::size_t from = 0; from < to_deliver.size(); from += per_record) {
     const std::span<const Event> part =
-        std::span<const Event>(to_deliver).subspan(from, std::min(kDeliveriesPerRecord, to_deliver.size() - from));
+        std::span<const Event>(to_deliver).subspan(from, std::min(per_record, to_deliver.size() - from));
     record_attempts(events, part);
     const std::vector<DeliveryOutcome> outcomes = effect_->deliver(part);
     for (std::size_t i = 0; i < part.size(); ++i) {

@@ -41,6 +41,9 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+// sent_together: a record covers this many waves of max_in_flight requests (64 events at the default 16).
+constexpr std::size_t kWavesPerRecord = 4;
+
 // Where requests go, from the configured URL.
 struct Target {
   bool tls = false;
@@ -254,6 +257,8 @@ Result<std::unique_ptr<Webhook>> Webhook::make(const config::Handler& handler) {
 }
 
 Webhook::Webhook(std::unique_ptr<State> state) : state_(std::move(state)) {}
+std::size_t Webhook::sent_together() const { return kWavesPerRecord * state_->connections.size(); }
+
 Webhook::~Webhook() = default;
 
 std::vector<DeliveryOutcome> Webhook::deliver(std::span<const Event> events) {

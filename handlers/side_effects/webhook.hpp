@@ -28,6 +28,8 @@ class Webhook final : public SideEffect {
   ~Webhook() override;
 
   std::vector<DeliveryOutcome> deliver(std::span<const Event> events) override;
+  /// A few waves of max_in_flight requests.
+  std::size_t sent_together() const override;
 
  private:
   struct State;

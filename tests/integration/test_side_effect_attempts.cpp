@@ -56,6 +56,7 @@ struct TakingEffect final : handlers::SideEffect {
     calls.emplace_back(positions, log.records.size());
     return std::vector<handlers::DeliveryOutcome>(events.size());
   }
+  std::size_t sent_together() const override { return 64; }
 };
 
 std::vector<Event> events_at(std::initializer_list<projectord::Position> positions) {
@@ -139,7 +140,7 @@ TEST_CASE(
   CHECK(log.records.size() == 1);
 }
 
-TEST_CASE("a side effect handler sends a long call in parts of 64 events, each recorded before it is sent") {
+TEST_CASE("a side effect handler sends a long call in parts its side effect sends together, each recorded before it is sent") {
   TestDatabase db;
   const auto connection = db.connect();
   ListedLog log;

@@ -105,6 +105,11 @@ TEST_CASE("a webhook POSTs the event as JSON with its idempotency key and a sign
   CHECK(projectord::handlers::webhook_signature("other", timestamp, request.body) != got);
 }
 
+TEST_CASE("a webhook counts four waves of max_in_flight requests as sent together") {
+  CHECK(webhook("http://127.0.0.1:9/")->sent_together() == 64);
+  CHECK(webhook("http://127.0.0.1:9/", "", "", 2)->sent_together() == 8);
+}
+
 TEST_CASE("a 5xx is a retry whose error names the status but not the path or query, and the next call delivers") {
   WebhookReceiver receiver([](std::size_t index, const auto&) { return ScriptedResponse{index == 0 ? 503u : 200u}; });
   auto hook = webhook(url(receiver), "s3cret");
