@@ -61,7 +61,7 @@ void EventLogHandler::on_connect(pqxx::connection& connection, postgres::Pooling
 
 void EventLogHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
-  if (live != nullptr && events.size() <= postgres::kRowsOnCommit) {
+  if (live != nullptr && live->takes(events.size())) {
     for (const Event& event : events) live->on_commit(statements_[kInsert], parameters_of(event));
     return;
   }

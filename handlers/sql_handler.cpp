@@ -104,7 +104,7 @@ void SqlHandler::apply(pqxx::work& txn, std::span<const Event> events) {
   }
   if (executions.empty()) return;
   if (auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
-      live != nullptr && events.size() <= postgres::kRowsOnCommit) {
+      live != nullptr && live->takes(executions.size())) {
     for (Execution& execution : executions) {
       const Statement& statement = statements_[execution.statement];
       live->on_commit(sent_[statement.key], std::move(execution.values),

@@ -179,6 +179,7 @@ constexpr const char* kInsertedColumns =
 
 constexpr const char* kUpdateOne = "projectord_users_update_one";
 constexpr const char* kInsertOne = "projectord_users_insert_one";
+
 }  // namespace
 
 // Users folded so far in the current transaction, in order of first appearance (inserts keep position order).
@@ -301,7 +302,7 @@ void UsersHandler::flush(pqxx::work& txn) {
 void UsersHandler::Writes::write(pqxx::work& txn) {
   if (pending_->folds.empty()) return;
   if (auto* live = dynamic_cast<postgres::PipelinedCommit*>(&txn);
-      live != nullptr && pending_->folds.size() <= postgres::kRowsOnCommit) {
+      live != nullptr && live->takes(pending_->folds.size())) {
     write_on_commit(*live);
     return;
   }

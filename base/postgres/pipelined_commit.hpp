@@ -24,8 +24,8 @@
 namespace projectord::postgres {
 
 /// A handler queues its rows as statements on the commit when a transaction writes at most this many (a live
-/// one); more go by COPY, which writes rows faster than as many statements and whose extra round trips are
-/// small beside a catch-up's rows.
+/// one); more go by COPY or a pipeline of their own, which write rows faster than as many statements on the
+/// commit and whose extra round trips are small beside a catch-up's rows.
 constexpr std::size_t kRowsOnCommit = 8;
 
 /// A statement queued with `on_commit` failed; nothing of the transaction committed.
@@ -46,6 +46,10 @@ class PipelinedCommit final : public pqxx::work {
   /// queued (FailedBeforeCommit::index).
   std::size_t on_commit(const Statement& statement, std::vector<std::optional<std::string>> values,
                         std::string blame = {});
+
+  /// Whether a handler queues the `rows` it writes now on the commit: a few (kRowsOnCommit), or any number once
+  /// something is queued, so that what it writes later in the transaction stays after what it queued before.
+  bool takes(std::size_t rows) const { return rows <= kRowsOnCommit || !queued_.empty(); }
 
  private:
   void do_commit() override;

@@ -175,6 +175,28 @@ TEST_CASE("a sql handler's live transactions send their statements with the COMM
   CHECK(rows_differing(db, "live_history", "single_history") == 0);
 }
 
+TEST_CASE("in a live transaction a sql handler's batch after queued statements is queued behind them") {
+  TestDatabase db;
+  auto connection = db.connect();
+  const std::vector<Event> events = counted_events(100);
+  auto live = ready_handler(*connection, running_totals_handler("live"));
+  auto single = ready_handler(*connection, running_totals_handler("single"));
+  {
+    projectord::postgres::PipelinedCommit txn(*connection);
+    live->apply(txn, std::span(events).first(3));
+    live->apply(txn, std::span(events).subspan(3));  // many: a pipeline of its own would run before the first three
+    CHECK(txn.exec1("SELECT count(*) FROM live_history")[0].as<std::int64_t>() == 0);
+    txn.commit();
+  }
+  for (const Event& event : events) {
+    pqxx::work txn(*connection);
+    single->apply(txn, std::span(&event, 1));
+    txn.commit();
+  }
+  CHECK(rows_differing(db, "live_totals", "single_totals") == 0);
+  CHECK(rows_differing(db, "live_history", "single_history") == 0);
+}
+
 TEST_CASE("a statement failing on a live transaction's COMMIT names its event, and nothing of it commits") {
   TestDatabase db;
   auto connection = db.connect();
