@@ -2,7 +2,7 @@
 # Builds projectord and the benchmarks, starts a throwaway PostgreSQL 15 (fsync on, shared_buffers 1GB,
 # max_wal_size 4GB) and Redis, runs the benchmarks and stops the servers.
 #
-#   bench/run.sh [catchup|live|metrics|rebuild|redis|scale|all] [--events N] [--naive-events K] [--read-models users|users+log] [--fold-memory SIZE] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M] [--kills K] [--failover-rate F] [--scale-events E] [--webhook-latency-ms L] [--partition-events P] [--wide-events W] [--scale-part failover|throughput|webhook]
+#   bench/run.sh [catchup|live|metrics|rebuild|redis|scale|all] [--events N] [--naive-events K] [--read-models users|users+log] [--fold-memory SIZE] [--matrix-events M] [--matrix-rounds R] [--sql-events S] [--rate R] [--seconds S] [--metrics-events M] [--handlers H] [--wrk-seconds W] [--connections C] [--rebuild-events E] [--rebuild-rounds K] [--redis-entries N] [--webhook-events M] [--kills K] [--failover-rate F] [--failover-handlers H] [--scale-events E] [--webhook-latency-ms L] [--partition-events P] [--wide-events W] [--scale-part failover|throughput|webhook]
 #
 # bench-catchup runs three times: the demo's store (--events, --naive-events, --read-models and --fold-memory go
 # to it), the matrix of every store preset and codec (--store all --codec all, --matrix-events and
@@ -11,8 +11,9 @@
 # length) go to bench-live and bench-rebuild; bench-metrics gets --metrics-events as its --events, --handlers,
 # --wrk-seconds as its --seconds, and --connections; bench-rebuild gets --rebuild-events as its --events and
 # --rebuild-rounds as its --rounds; bench-redis gets --rate and --seconds too, --redis-entries as its --entries,
-# and --webhook-events; bench-scale gets --kills, --failover-rate as its --rate, --scale-events as its --events,
-# --webhook-latency-ms, --partition-events, --wide-events, and --scale-part as its --part (one part only).
+# and --webhook-events; bench-scale gets --kills, --failover-rate as its --rate, --failover-handlers,
+# --scale-events as its --events, --webhook-latency-ms, --partition-events, --wide-events, and --scale-part as
+# its --part (one part only).
 # Installs wrk (Debian package) when bench-metrics runs without it. BUILD_DIR (default: build, relative to the
 # repository, the same as scripts/test.sh) is the CMake build directory; only the daemon and the benchmark
 # programs are built.
@@ -74,6 +75,7 @@ while (($# > 0)); do
     --rebuild-rounds) rebuild_args+=(--rounds "$2") ;;
     --kills) scale_args+=(--kills "$2") ;;
     --failover-rate) scale_args+=(--rate "$2") ;;
+    --failover-handlers) scale_args+=("$1" "$2") ;;
     --scale-events) scale_args+=(--events "$2") ;;
     --webhook-latency-ms | --partition-events | --wide-events) scale_args+=("$1" "$2") ;;
     --scale-part) scale_args+=(--part "$2") ;;

@@ -26,19 +26,21 @@ double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Each of the two daemons holds one handler and stands by, seen within the last 5 s, for the other's: a kill
-// of either is then a failover, not a start.
-bool paired(pqxx::connection& connection, const std::vector<pid_t>& pids) {
+// The two daemons hold half the `handlers` each (one more for one of them when the count is odd) and stand by,
+// seen within the last 5 s, for each of the other's: a kill of either is then a failover, not a start.
+bool paired(pqxx::connection& connection, const std::vector<pid_t>& pids, std::int64_t handlers) {
   if (pids.size() != 2) return false;
   const auto leases = leases_by_pid(connection);
-  const auto holds_one = [&](pid_t pid) { return leases.contains(pid) && leases.at(pid) == 1; };
-  if (!holds_one(pids[0]) || !holds_one(pids[1])) return false;
+  const auto held = [&](pid_t pid) { return leases.contains(pid) ? leases.at(pid) : 0; };
+  const std::int64_t first = held(pids[0]);
+  const std::int64_t second = held(pids[1]);
+  if (first + second != handlers || first < handlers / 2 || second < handlers / 2) return false;
   const std::string live = std::to_string(pids[0]) + ", " + std::to_string(pids[1]);
   return query_int(connection,
                    "SELECT count(*) FROM projectord.lease_standbys s JOIN projectord.leases l USING (name)"
                    " WHERE s.pid <> l.pid AND s.pid IN (" +
                        live + ") AND l.pid IN (" + live +
-                       ") AND l.expires_at > now() AND s.seen_at > now() - interval '5 seconds'") == 2;
+                       ") AND l.expires_at > now() AND s.seen_at > now() - interval '5 seconds'") == handlers;
 }
 
 struct Takeover {
@@ -76,9 +78,19 @@ Takeover kill_owner(DaemonGroup& group, pqxx::connection& connection, const std:
 
 }  // namespace
 
-FailoverSeries run_failover(const Projectord& projectord, const std::string& url,
-                            examples::UserEventGenerator& generator, std::int64_t rate, std::int64_t kills,
-                            const std::string& handler, const std::string& work_dir, Checks& checks) {
+std::vector<HandlerConfig> failover_handlers(std::int64_t count) {
+  std::vector<HandlerConfig> handlers = demo_handlers();
+  for (std::int64_t index = 3; index <= count; ++index) {
+    const std::string n = std::to_string(index);
+    handlers.push_back({"user_log_" + n, "kind = \"event_log\"\ntable = \"user_event_log_" + n + "\"\n"});
+  }
+  return handlers;
+}
+
+FailoverSeries run_failover(const Projectord& projectord, const std::vector<HandlerConfig>& handlers,
+                            const std::string& url, examples::UserEventGenerator& generator, std::int64_t rate,
+                            std::int64_t kills, const std::string& handler, const std::string& work_dir,
+                            Checks& checks) {
   FailoverSeries series;
   series.handler = handler;
   series.kills = kills;
@@ -98,8 +110,10 @@ FailoverSeries run_failover(const Projectord& projectord, const std::string& url
   group.start();
   group.start();
   for (std::int64_t kill = 0; kill < kills; ++kill) {
-    if (!group.wait_until([&] { return paired(connection, group.pids()); }, kPairTimeout, "pairing up")) {
-      throw std::runtime_error("the two daemons did not take one handler each and stand by for the other's in 60 s");
+    if (!group.wait_until([&] { return paired(connection, group.pids(), static_cast<std::int64_t>(handlers.size())); },
+                          kPairTimeout, "pairing up")) {
+      throw std::runtime_error(
+          "the two daemons did not take half the handlers each and stand by for the other's in 60 s");
     }
     const Takeover takeover = kill_owner(group, connection, handler);
     if (!takeover.first_commit_ms) break;
@@ -116,7 +130,7 @@ FailoverSeries run_failover(const Projectord& projectord, const std::string& url
                 std::to_string(series.completed) + " of " + std::to_string(kills));
   const bool caught_up =
       group.wait_until([&] { return projectord.caught_up(connection); }, kFailoverCatchUpTimeout, "catching up");
-  checks.expect(caught_up, "failover: both handlers reached the head once the writer stopped");
+  checks.expect(caught_up, "failover: every handler reached the head once the writer stopped");
   const std::int64_t last_id = query_int(connection, "SELECT coalesce(max(id), 0) FROM stored_events");
   create_like(connection, "user_projection_reference", "user_projection");
   create_like(connection, "user_event_log_reference", "user_event_log");
@@ -125,6 +139,10 @@ FailoverSeries run_failover(const Projectord& projectord, const std::string& url
              kUserColumns);
   check_same(checks, connection, "failover: event log = set-based (each event once)", "user_event_log",
              "user_event_log_reference", kLogColumns);
+  for (std::size_t index = 3; index <= handlers.size(); ++index) {
+    check_same(checks, connection, "failover: " + handlers[index - 1].name + " = user_log",
+               "user_event_log_" + std::to_string(index), "user_event_log", kLogColumns);
+  }
   checks.expect(query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
                 "failover: projectord dead-lettered nothing");
   group.stop_all(checks, "failover");

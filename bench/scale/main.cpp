@@ -27,7 +27,7 @@ namespace {
 namespace bench = projectord::bench;
 
 constexpr std::string_view kUsage =
-    R"(usage: bench-scale --url CONNINFO --projectord PATH [--kills K] [--rate R] [--handler user_log|users]
+    R"(usage: bench-scale --url CONNINFO --projectord PATH [--kills K] [--rate R] [--handler user_log|users] [--failover-handlers H]
                    [--events N] [--order ascending|descending] [--webhook-latency-ms L]
                    [--partition-events E] [--wide-events W] [--part all|failover|throughput|webhook]
 
@@ -38,7 +38,9 @@ demo's two handlers (users, user_log) while a writer appends R events per second
 times: kill -9 of the process holding the lease of HANDLER, timed from the kill to the lease held by the other
 process and to that process's first checkpoint commit for the handler (polled every 20 ms); then the killed
 one is restarted and the two settle on one handler each before the next kill. Target: the first commit at
-most 5 s after the kill, every time (p50 and max printed).
+most 5 s after the kill, every time (p50 and max printed). With H handlers, event logs of their own tables
+join the two (user_log_3 ..), the processes settle on half of them each, and a kill leaves the survivor all H
+on its `max_connections` (10).
 
 Throughput, in a fresh database `bench_scale_throughput`: twelve handlers (six copies of users and
 user_log, each with tables of its own) catch up N events from empty read models with 1, 2 and 3 processes in
@@ -71,6 +73,7 @@ options:
   --kills K            kills in the failover series (default 20)
   --rate R             the failover writer's events per second (default 100)
   --handler NAME       the handler whose owner is killed: user_log or users (default user_log)
+  --failover-handlers H  handlers in the failover series (default 2)
   --events N           events in the throughput store (default 100000)
   --order ORDER        the process counts ascending (1, 2, 3; the default) or descending (3, 2, 1), to tell the
                        count's effect from the order's
@@ -123,16 +126,22 @@ void print_catch_up(const bench::SpreadCatchUp& run) {
 }
 
 void measure_failover(const std::string& server_url, const std::string& binary, std::int64_t kills, std::int64_t rate,
-                      const std::string& handler, const std::string& work_dir, bench::Checks& checks) {
+                      std::int64_t handlers, const std::string& handler, const std::string& work_dir,
+                      bench::Checks& checks) {
   const std::string failover_url = bench::fresh_database(server_url, "bench_scale_failover");
   pqxx::connection failover_connection(failover_url);
   bench::create_stored_events(failover_url, work_dir + "/demo-writer.log");
   projectord::examples::UserEventGenerator generator(bench::kSeed);
   bench::load_events(failover_connection, generator, kFailoverPreload);
-  const bench::Projectord two_handlers(binary, failover_url, work_dir + "/failover");
-  two_handlers.migrate();
-  const bench::FailoverSeries series =
-      bench::run_failover(two_handlers, failover_url, generator, rate, kills, handler, work_dir + "/failover", checks);
+  bench::ProjectordOptions options;
+  options.handlers = bench::failover_handlers(handlers);
+  const bench::Projectord projectord(binary, failover_url, work_dir + "/failover", options);
+  projectord.migrate();
+  const bench::FailoverSeries series = bench::run_failover(projectord, options.handlers, failover_url, generator, rate,
+                                                           kills, handler, work_dir + "/failover", checks);
+  std::cout << "failover: " << handlers
+            << " handlers on 2 processes, [database] max_connections = " << options.max_connections << " in each"
+            << std::endl;
   print_failover(series, rate);
   const double worst_ms = series.first_commit_ms.empty()
                               ? 0
@@ -227,6 +236,7 @@ int run(bench::Flags& flags) {
   const std::string binary = flags.required_text("--projectord");
   const std::int64_t kills = flags.positive("--kills", 20);
   const std::int64_t rate = flags.positive("--rate", 100);
+  const std::int64_t failover_handlers = flags.positive("--failover-handlers", 2);
   const std::string handler = flags.choice("--handler", {"user_log", "users"});
   const std::int64_t events = flags.positive("--events", 100'000);
   const bool descending = flags.choice("--order", {"ascending", "descending"}) == "descending";
@@ -244,7 +254,7 @@ int run(bench::Flags& flags) {
   }
   std::cout << "load average at the start: " << load_average() << std::endl;
   if (part == "all" || part == "failover") {
-    measure_failover(server_url, binary, kills, rate, handler, work_dir.path(), checks);
+    measure_failover(server_url, binary, kills, rate, failover_handlers, handler, work_dir.path(), checks);
   }
   if (part == "all" || part == "throughput") {
     measure_throughput(server_url, binary, events, descending, work_dir.path(), checks);

@@ -92,6 +92,22 @@ std::int64_t rows_differing(const TestDatabase& db, const std::string& left, con
                       right + " EXCEPT ALL TABLE " + left + ")) d");
 }
 
+// Rows that differ between the totals and history tables of the handlers named `left` and `right`.
+std::int64_t models_differing(const TestDatabase& db, const std::string& left, const std::string& right) {
+  return rows_differing(db, left + "_totals", right + "_totals") +
+         rows_differing(db, left + "_history", right + "_history");
+}
+
+// The reference a batched handler must equal: each event applied in a transaction of its own.
+void apply_one_by_one(pqxx::connection& connection, handlers::ProjectionHandler& handler,
+                      const std::vector<Event>& events) {
+  for (const Event& event : events) {
+    pqxx::work txn(connection);
+    handler.apply(txn, std::span(&event, 1));
+    txn.commit();
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a sql handler's batch of many events in one pipeline leaves the read model that one at a time does") {
@@ -105,15 +121,10 @@ TEST_CASE("a sql handler's batch of many events in one pipeline leaves the read 
     piped->apply(txn, events);
     txn.commit();
   }
-  for (const Event& event : events) {
-    pqxx::work txn(*connection);
-    single->apply(txn, std::span(&event, 1));
-    txn.commit();
-  }
+  apply_one_by_one(*connection, *single, events);
 
   CHECK(db.query_int("SELECT count(*) FROM piped_history") == 540);
-  CHECK(rows_differing(db, "piped_totals", "single_totals") == 0);
-  CHECK(rows_differing(db, "piped_history", "single_history") == 0);
+  CHECK(models_differing(db, "piped", "single") == 0);
   // Each history row read the total its own event's upsert had just written.
   std::map<std::string, std::int64_t> totals;
   for (const Event& event : events) {
@@ -165,14 +176,9 @@ TEST_CASE("a sql handler's live transactions send their statements with the COMM
           static_cast<std::int64_t>(first - first / 10));
     txn.commit();
   }
-  for (const Event& event : events) {
-    pqxx::work txn(*connection);
-    single->apply(txn, std::span(&event, 1));
-    txn.commit();
-  }
+  apply_one_by_one(*connection, *single, events);
   CHECK(db.query_int("SELECT count(*) FROM live_history") == 90);
-  CHECK(rows_differing(db, "live_totals", "single_totals") == 0);
-  CHECK(rows_differing(db, "live_history", "single_history") == 0);
+  CHECK(models_differing(db, "live", "single") == 0);
 }
 
 TEST_CASE("in a live transaction a sql handler's batch after queued statements is queued behind them") {
@@ -188,13 +194,8 @@ TEST_CASE("in a live transaction a sql handler's batch after queued statements i
     CHECK(txn.exec1("SELECT count(*) FROM live_history")[0].as<std::int64_t>() == 0);
     txn.commit();
   }
-  for (const Event& event : events) {
-    pqxx::work txn(*connection);
-    single->apply(txn, std::span(&event, 1));
-    txn.commit();
-  }
-  CHECK(rows_differing(db, "live_totals", "single_totals") == 0);
-  CHECK(rows_differing(db, "live_history", "single_history") == 0);
+  apply_one_by_one(*connection, *single, events);
+  CHECK(models_differing(db, "live", "single") == 0);
 }
 
 TEST_CASE("a statement failing on a live transaction's COMMIT names its event, and nothing of it commits") {
