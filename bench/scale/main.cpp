@@ -27,8 +27,8 @@ namespace {
 namespace bench = projectord::bench;
 
 constexpr std::string_view kUsage =
-    R"(usage: bench-scale --url CONNINFO --projectord PATH [--kills K] [--rate R] [--handler user_log|users] [--failover-handlers H]
-                   [--events N] [--order ascending|descending] [--webhook-latency-ms L]
+    R"(usage: bench-scale --url CONNINFO --projectord PATH [--kills K] [--rate R] [--handler user_log|users]
+                   [--failover-handlers H] [--events N] [--order ascending|descending] [--webhook-latency-ms L]
                    [--partition-events E] [--wide-events W] [--part all|failover|throughput|webhook]
 
 On the server CONNINFO points at:
