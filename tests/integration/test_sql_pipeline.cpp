@@ -98,33 +98,48 @@ std::int64_t models_differing(const TestDatabase& db, const std::string& left, c
          rows_differing(db, left + "_history", right + "_history");
 }
 
-// The reference a batched handler must equal: each event applied in a transaction of its own.
-void apply_one_by_one(pqxx::connection& connection, handlers::ProjectionHandler& handler,
-                      const std::vector<Event>& events) {
-  for (const Event& event : events) {
-    pqxx::work txn(connection);
-    handler.apply(txn, std::span(&event, 1));
-    txn.commit();
+// A running-totals handler named `name` under test over `count` events, and the reference it must equal beside
+// it: the same handler, named `single`, applying each event in a transaction of its own.
+struct AgainstOneByOne {
+  AgainstOneByOne(const std::string& name, int count)
+      : connection(db.connect()),
+        events(counted_events(count)),
+        tested(ready_handler(*connection, running_totals_handler(name))),
+        single(ready_handler(*connection, running_totals_handler("single"))),
+        name(name) {}
+
+  // Applies the reference, then counts the rows that differ from it.
+  std::int64_t differing() {
+    for (const Event& event : events) {
+      pqxx::work txn(*connection);
+      single->apply(txn, std::span(&event, 1));
+      txn.commit();
+    }
+    return models_differing(db, name, "single");
   }
-}
+
+  TestDatabase db;
+  std::unique_ptr<pqxx::connection> connection;
+  const std::vector<Event> events;
+  std::unique_ptr<handlers::ProjectionHandler> tested;
+  std::unique_ptr<handlers::ProjectionHandler> single;
+  std::string name;
+};
 
 }  // namespace
 
 TEST_CASE("a sql handler's batch of many events in one pipeline leaves the read model that one at a time does") {
-  TestDatabase db;
-  auto connection = db.connect();
-  const std::vector<Event> events = counted_events(600);
-  auto piped = ready_handler(*connection, running_totals_handler("piped"));
-  auto single = ready_handler(*connection, running_totals_handler("single"));
+  AgainstOneByOne models("piped", 600);
+  const TestDatabase& db = models.db;
+  const std::vector<Event>& events = models.events;
   {
-    pqxx::work txn(*connection);
-    piped->apply(txn, events);
+    pqxx::work txn(*models.connection);
+    models.tested->apply(txn, events);
     txn.commit();
   }
-  apply_one_by_one(*connection, *single, events);
 
   CHECK(db.query_int("SELECT count(*) FROM piped_history") == 540);
-  CHECK(models_differing(db, "piped", "single") == 0);
+  CHECK(models.differing() == 0);
   // Each history row read the total its own event's upsert had just written.
   std::map<std::string, std::int64_t> totals;
   for (const Event& event : events) {
@@ -163,39 +178,31 @@ TEST_CASE("a statement failing in the middle of a pipeline names its event, and 
 }
 
 TEST_CASE("a sql handler's live transactions send their statements with the COMMIT and leave the same read model") {
-  TestDatabase db;
-  auto connection = db.connect();
-  const std::vector<Event> events = counted_events(100);
-  auto live = ready_handler(*connection, running_totals_handler("live"));
-  auto single = ready_handler(*connection, running_totals_handler("single"));
+  AgainstOneByOne models("live", 100);
+  const std::vector<Event>& events = models.events;
   for (std::size_t first = 0; first < events.size(); first += 4) {
-    projectord::postgres::PipelinedCommit txn(*connection);
-    live->apply(txn, std::span(events).subspan(first, 4));
+    projectord::postgres::PipelinedCommit txn(*models.connection);
+    models.tested->apply(txn, std::span(events).subspan(first, 4));
     // Nothing has gone out yet: the statements wait for the COMMIT's round trip.
     CHECK(txn.exec1("SELECT count(*) FROM live_history")[0].as<std::int64_t>() ==
           static_cast<std::int64_t>(first - first / 10));
     txn.commit();
   }
-  apply_one_by_one(*connection, *single, events);
-  CHECK(db.query_int("SELECT count(*) FROM live_history") == 90);
-  CHECK(models_differing(db, "live", "single") == 0);
+  CHECK(models.db.query_int("SELECT count(*) FROM live_history") == 90);
+  CHECK(models.differing() == 0);
 }
 
 TEST_CASE("in a live transaction a sql handler's batch after queued statements is queued behind them") {
-  TestDatabase db;
-  auto connection = db.connect();
-  const std::vector<Event> events = counted_events(100);
-  auto live = ready_handler(*connection, running_totals_handler("live"));
-  auto single = ready_handler(*connection, running_totals_handler("single"));
+  AgainstOneByOne models("live", 100);
   {
-    projectord::postgres::PipelinedCommit txn(*connection);
-    live->apply(txn, std::span(events).first(3));
-    live->apply(txn, std::span(events).subspan(3));  // many: a pipeline of its own would run before the first three
+    projectord::postgres::PipelinedCommit txn(*models.connection);
+    models.tested->apply(txn, std::span(models.events).first(3));
+    models.tested->apply(
+        txn, std::span(models.events).subspan(3));  // many: a pipeline of its own would run before the first three
     CHECK(txn.exec1("SELECT count(*) FROM live_history")[0].as<std::int64_t>() == 0);
     txn.commit();
   }
-  apply_one_by_one(*connection, *single, events);
-  CHECK(models_differing(db, "live", "single") == 0);
+  CHECK(models.differing() == 0);
 }
 
 TEST_CASE("a statement failing on a live transaction's COMMIT names its event, and nothing of it commits") {
