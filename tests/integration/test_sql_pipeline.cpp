@@ -87,6 +87,12 @@ std::vector<Event> counted_events(int count) {
   return events;
 }
 
+// `events` with the one at position 23 made poison: its upsert cannot cast "x" to bigint.
+std::vector<Event> poisoned_at_23(std::vector<Event> events) {
+  events[22].data = {{"n", "x"}};
+  return events;
+}
+
 std::int64_t rows_differing(const TestDatabase& db, const std::string& left, const std::string& right) {
   return db.query_int("SELECT count(*) FROM ((TABLE " + left + " EXCEPT ALL TABLE " + right + ") UNION ALL (TABLE " +
                       right + " EXCEPT ALL TABLE " + left + ")) d");
@@ -154,8 +160,7 @@ TEST_CASE("a statement failing in the middle of a pipeline names its event, and 
   TestDatabase db;
   auto connection = db.connect();
   auto projection = ready_handler(*connection, running_totals_handler("totals"));
-  std::vector<Event> events = counted_events(50);
-  events[22].data = {{"n", "x"}};  // position 23: its upsert cannot cast "x" to bigint
+  const std::vector<Event> events = poisoned_at_23(counted_events(50));
 
   pqxx::work failing(*connection);
   try {
@@ -209,8 +214,7 @@ TEST_CASE("a statement failing on a live transaction's COMMIT names its event, a
   TestDatabase db;
   auto connection = db.connect();
   auto projection = ready_handler(*connection, running_totals_handler("totals"));
-  std::vector<Event> events = counted_events(24);
-  events[22].data = {{"n", "x"}};  // position 23: its upsert cannot cast "x" to bigint
+  const std::vector<Event> events = poisoned_at_23(counted_events(24));
 
   projectord::postgres::PipelinedCommit failing(*connection);
   projection->apply(failing, std::span(events).subspan(20, 4));
