@@ -54,13 +54,16 @@ struct LeaseStandby {
 struct LeaseTake {
   std::optional<std::int64_t> epoch;
   std::string since;                        ///< when taken: its acquired_at, timestamptz as text
+  std::int64_t ended_transactions = 0;      ///< when taken: an earlier holder's write transactions ended
   std::optional<LeaseHolder> holder;        ///< when not taken
   std::chrono::milliseconds expires_in{0};  ///< when not taken: until the holder's lease expires
 };
 
 /// Takes the lease on `name` for `length` when it is free (or `owner`'s already), raising its epoch; else
 /// notes `owner` as a standby of it. When `owner` holds its fair share and another live process below its
-/// share runs `name` too, a free lease is left to that one for `yield` before `owner` takes it. One transaction.
+/// share runs `name` too, a free lease is left to that one for `yield` before `owner` takes it. Taking it ends
+/// the write transactions still open in sessions named for the lease (an earlier holder's, stopped or cut off
+/// mid-transaction). One transaction.
 LeaseTake take_lease(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner,
                      std::chrono::milliseconds length, std::chrono::milliseconds yield = {});
 

@@ -228,11 +228,11 @@ class Lane::Impl {
   }
 
   // The target connection, set up for the lane whenever the pool lent it one it had not (new, or reset after
-  // another lane's use).
+  // another lane's use). Named for the lease: a process that takes the lease over ends what it left open.
   pqxx::connection& target() {
     const postgres::Lent lent = held().target();
     if (lent.session != target_session_) {
-      postgres::prepare_session(lent.connection, handler_.name);
+      postgres::prepare_session(lent.connection, checkpoint_.key());
       session_settings_.apply(lent.connection);
       if (statements_prepared_) prepare_statements(lent.connection);
       target_session_ = lent.session;

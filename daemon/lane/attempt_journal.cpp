@@ -9,7 +9,7 @@ namespace {
 
 // Every lane's journal borrows under this one name: they set nothing on the connection but its
 // application_name, so one lane's journal may take the connection another's had without a reset.
-constexpr const char* kJournal = "attempts";
+constexpr const char* kJournal = "attempt-journal";
 
 }  // namespace
 

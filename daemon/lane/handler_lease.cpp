@@ -27,6 +27,10 @@ std::unique_ptr<HandlerLease> HandlerLease::take(const std::function<pqxx::conne
         checkpoints::take_lease(connection(), checkpoint, keeper.owner(), timing.length, timing.yield());
     if (take.epoch) {
       if (told) spdlog::info("handler={} event=taking_over lease={} epoch={}", handler, checkpoint, *take.epoch);
+      if (take.ended_transactions > 0) {
+        spdlog::warn("handler={} event=ended_stale_transactions lease={} sessions={}", handler, checkpoint,
+                     take.ended_transactions);
+      }
       return std::unique_ptr<HandlerLease>(
           new HandlerLease(keeper, checkpoint, std::move(listener), *take.epoch, std::move(take.since)));
     }

@@ -85,7 +85,7 @@ void LeaseKeeper::keep_until(std::stop_token stop) {
     if (!connection) {
       auto opened = std::make_unique<pqxx::connection>(postgres::with_keepalives(target_url_) +
                                                        " connect_timeout=" + std::to_string(kConnectTimeout.count()));
-      postgres::prepare_session(*opened, "leases");
+      postgres::prepare_session(*opened, "lease-keeper");
       const std::lock_guard lock(socket_mutex);
       connection = std::move(opened);
       socket = connection->sock();

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <random>
+#include <thread>
 
 #include "tests/blackbox/daemon_fixture.hpp"
 
@@ -25,6 +27,14 @@ void check_exact(const TestDatabase& db) {
   REQUIRE(run_command({kBinary, "--config", reference, "run", "--exit-when-caught-up"}, env_for(db), 120s).exit_code ==
           0);
   CHECK(users_differences(db, "user_projection", "user_projection_ref") == 0);
+}
+
+// Write transactions of the demo handlers' lanes that wait on their client, as a stopped daemon's do.
+std::int64_t write_transactions_waiting_on_client(const TestDatabase& db) {
+  return db.query_int(
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('projectord:users',"
+      " 'projectord:user_log') AND backend_xid IS NOT NULL AND (state = 'idle in transaction' OR"
+      " wait_event = 'ClientRead')");
 }
 
 // The first daemon runs both handlers until the second joins; then each runs one and stands by for the other's.
@@ -106,6 +116,36 @@ TEST_CASE("a daemon stopped past its lease is taken over, and once it wakes it c
   REQUIRE(eventually([&] {
     return leases_held(db, pair.first) == 1 && leases_held(db, *pair.second) == 1 && handlers_caught_up(db);
   }, 60s));
+  check_exact(db);
+}
+
+// The rows a stopped daemon's open transaction wrote stay locked until that transaction ends: the process that
+// takes its lease ends it, or it would wait on those rows for as long as the daemon stays stopped.
+TEST_CASE("a daemon stopped inside a write transaction does not hold up the one that takes its handlers over") {
+  TestDatabase db;
+  write_events(db, 30);
+  const std::string config = migrated(db, "stopped-in-transaction.toml", demo_config());
+  DaemonProcess first({kBinary, "--config", config, "run"}, env_for(db));
+  REQUIRE(eventually([&] { return leases_held(db, first) == kFailoverHandlers && handlers_caught_up(db); }, 60s));
+
+  // Stopped at random moments of catch-ups until one stop finds a write transaction open.
+  std::minstd_rand random(Catch::rngSeed());
+  bool stopped_in_transaction = false;
+  for (int attempt = 0; attempt < 500 && !stopped_in_transaction; ++attempt) {
+    if (handlers_caught_up(db)) write_events(db, 3000, 100);
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 20000));  // a random moment, not a wait
+    first.signal(SIGSTOP);
+    stopped_in_transaction = eventually([&] { return write_transactions_waiting_on_client(db) > 0; }, 200ms, 10ms);
+    if (!stopped_in_transaction) first.signal(SIGCONT);
+  }
+  REQUIRE(stopped_in_transaction);
+
+  auto second = start_daemon(db, config);
+  write_events(db, 30);
+  REQUIRE(eventually([&] { return leases_held(db, *second) == kFailoverHandlers && handlers_caught_up(db); }, 60s));
+  CHECK(write_transactions_waiting_on_client(db) == 0);
+
+  first.signal(SIGCONT);
   check_exact(db);
 }
 
