@@ -90,13 +90,14 @@ LeaseTake take_lease(pqxx::connection& connection, const std::string& name, cons
     take.since = taken[0][1].c_str();
     // A holder stopped or cut off inside a write transaction keeps its row locks for as long as its session
     // lasts, and this owner's first batch would wait on them. With the lease taken, such a transaction can only
-    // fail its commit's epoch check: it is ended now. Its session bears the lane's name (the lease's); only
-    // sessions this role may signal are ended.
+    // fail its commit's epoch check: it is ended now. Its session is in this database and bears the lane's name
+    // (the lease's); only sessions this role may signal are ended.
     take.ended_transactions =
         txn.exec_params1(
                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-               " WHERE application_name = left('projectord:' || $1, 63) AND backend_xid IS NOT NULL"
-               " AND pid <> pg_backend_pid() AND pg_has_role(usesysid, 'USAGE')",
+               " WHERE datname = current_database() AND application_name = left('projectord:' || $1, 63)"
+               " AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+               " AND pg_has_role(usesysid, 'USAGE')",
                name)[0]
             .as<std::int64_t>();
     // The standby rows of processes long gone go too: nothing else removes them.

@@ -62,8 +62,8 @@ struct LeaseTake {
 /// Takes the lease on `name` for `length` when it is free (or `owner`'s already), raising its epoch; else
 /// notes `owner` as a standby of it. When `owner` holds its fair share and another live process below its
 /// share runs `name` too, a free lease is left to that one for `yield` before `owner` takes it. Taking it ends
-/// the write transactions still open in sessions named for the lease (an earlier holder's, stopped or cut off
-/// mid-transaction). One transaction.
+/// the write transactions still open in this database's sessions named for the lease (an earlier holder's,
+/// stopped or cut off mid-transaction). One transaction.
 LeaseTake take_lease(pqxx::connection& connection, const std::string& name, const LeaseOwner& owner,
                      std::chrono::milliseconds length, std::chrono::milliseconds yield = {});
 

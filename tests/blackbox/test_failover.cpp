@@ -32,9 +32,9 @@ void check_exact(const TestDatabase& db) {
 // Write transactions of the demo handlers' lanes that wait on their client, as a stopped daemon's do.
 std::int64_t write_transactions_waiting_on_client(const TestDatabase& db) {
   return db.query_int(
-      "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('projectord:users',"
-      " 'projectord:user_log') AND backend_xid IS NOT NULL AND (state = 'idle in transaction' OR"
-      " wait_event = 'ClientRead')");
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name IN"
+      " ('projectord:users', 'projectord:user_log') AND backend_xid IS NOT NULL AND (state = 'idle in transaction'"
+      " OR wait_event = 'ClientRead')");
 }
 
 // The first daemon runs both handlers until the second joins; then each runs one and stands by for the other's.

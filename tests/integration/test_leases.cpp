@@ -134,24 +134,28 @@ TEST_CASE("taking a lease over ends the write transactions left open under its n
   CHECK(take_lease(*schema.connection, "users", kFirst, 60s).ended_transactions == 0);
   // Sessions as a stopped holder leaves them: named as projectord names a lane's (or another part's), in a
   // transaction that wrote row `row`, or (0) in one that did not.
-  const auto session = [&](const std::string& name, int row) {
-    auto connection = schema.db.connect();
+  const auto session = [&](const std::string& name, int row, const TestDatabase& database) {
+    auto connection = database.connect();
     pqxx::nontransaction(*connection).exec_params("SELECT set_config('application_name', $1, false)", name);
     auto txn = std::make_unique<pqxx::work>(*connection);
     if (row != 0) txn->exec_params("INSERT INTO read_model VALUES ($1)", row);
     return std::pair(std::move(connection), std::move(txn));
   };
-  auto stale = session("projectord:users", 1);
-  auto reading = session("projectord:users", 0);
-  auto other_lane = session("projectord:user_log", 2);
-  auto reader = session("projectord:users:read", 3);
+  auto stale = session("projectord:users", 1, schema.db);
+  auto reading = session("projectord:users", 0, schema.db);
+  auto other_lane = session("projectord:user_log", 2, schema.db);
+  auto reader = session("projectord:users:read", 3, schema.db);
+  // Another database's lane of the same name (another deployment on the server).
+  TestDatabase elsewhere;
+  elsewhere.exec("CREATE TABLE read_model (id int PRIMARY KEY)");
+  auto other_database = session("projectord:users", 1, elsewhere);
 
   schema.expire("users");
   CHECK(take_lease(*schema.connection, "users", kSecond, 60s).ended_transactions == 1);
   CHECK_THROWS(stale.second->exec("SELECT 1"));
   // Its row is free: the new holder's write does not wait on it.
   schema.db.exec("SET lock_timeout = '10s'; INSERT INTO read_model VALUES (1)");
-  for (auto* kept : {&reading, &other_lane, &reader}) CHECK_NOTHROW(kept->second->exec("SELECT 1"));
+  for (auto* kept : {&reading, &other_lane, &reader, &other_database}) CHECK_NOTHROW(kept->second->exec("SELECT 1"));
 }
 
 TEST_CASE("a checkpoint fenced by the lease's epoch moves, and one fenced by a stale epoch does not") {
