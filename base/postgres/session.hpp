@@ -1,11 +1,11 @@
 #pragma once
 /// Session settings every projectord connection gets: an application_name that names the process part
 /// using it ("projectord:users", "projectord:listen:shop"), so operators find it in pg_stat_activity, and
-/// UTC for timestamps read as text. A lane's write sessions bear its lease's name alone (a handler's, a
-/// partition's NAME/p, a rebuild's NAME:rebuild): a process taking the lease over finds them by it
-/// (checkpoints/leases.hpp); every other part's name has a character handler names cannot have. Both are set for the
-/// session: a transaction pooler (pgbouncer) keeps these two for each client and sets them on whichever server session
-/// it hands the client.
+/// UTC for timestamps read as text. Both are set for the session: a transaction pooler (pgbouncer) keeps
+/// these two for each client and sets them on whichever server session it hands the client. A lane's write
+/// sessions bear its lease's name alone (a handler's, a partition's NAME/p, a rebuild's NAME:rebuild): a
+/// process taking the lease over finds them by it (checkpoints/leases.hpp). Every other part's name has a
+/// character that handler names cannot have.
 ///
 /// The other settings a connection's transactions need (a lane's synchronous_commit, a rebuild's search_path)
 /// go through SessionSettings, which keeps them where the pooling lets them live.
