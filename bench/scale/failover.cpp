@@ -22,6 +22,9 @@ constexpr auto kFailoverCatchUpTimeout = std::chrono::minutes(5);
 // The writer has no end of its own: the series stops it.
 constexpr std::int64_t kWriterSeconds = 24 * 3600;
 
+// The table of failover_handlers' event log number `index` (3 and up): the demo's own is user_event_log.
+std::string extra_log_table(std::size_t index) { return "user_event_log_" + std::to_string(index); }
+
 double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -81,8 +84,9 @@ Takeover kill_owner(DaemonGroup& group, pqxx::connection& connection, const std:
 std::vector<HandlerConfig> failover_handlers(std::int64_t count) {
   std::vector<HandlerConfig> handlers = demo_handlers();
   for (std::int64_t index = 3; index <= count; ++index) {
-    const std::string n = std::to_string(index);
-    handlers.push_back({"user_log_" + n, "kind = \"event_log\"\ntable = \"user_event_log_" + n + "\"\n"});
+    const auto n = static_cast<std::size_t>(index);
+    handlers.push_back(
+        {"user_log_" + std::to_string(n), "kind = \"event_log\"\ntable = \"" + extra_log_table(n) + "\"\n"});
   }
   return handlers;
 }
@@ -140,8 +144,8 @@ FailoverSeries run_failover(const Projectord& projectord, const std::vector<Hand
   check_same(checks, connection, "failover: event log = set-based (each event once)", "user_event_log",
              "user_event_log_reference", kLogColumns);
   for (std::size_t index = 3; index <= handlers.size(); ++index) {
-    check_same(checks, connection, "failover: " + handlers[index - 1].name + " = user_log",
-               "user_event_log_" + std::to_string(index), "user_event_log", kLogColumns);
+    check_same(checks, connection, "failover: " + handlers[index - 1].name + " = user_log", extra_log_table(index),
+               "user_event_log", kLogColumns);
   }
   checks.expect(query_int(connection, "SELECT count(*) FROM projectord.dead_letters") == 0,
                 "failover: projectord dead-lettered nothing");

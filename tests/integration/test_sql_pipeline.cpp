@@ -202,8 +202,8 @@ TEST_CASE("in a live transaction a sql handler's batch after queued statements i
   {
     projectord::postgres::PipelinedCommit txn(*models.connection);
     models.tested->apply(txn, std::span(models.events).first(3));
-    models.tested->apply(
-        txn, std::span(models.events).subspan(3));  // many: a pipeline of its own would run before the first three
+    // Many events: on a pipeline of its own this batch would run before the first three.
+    models.tested->apply(txn, std::span(models.events).subspan(3));
     CHECK(txn.exec1("SELECT count(*) FROM live_history")[0].as<std::int64_t>() == 0);
     txn.commit();
   }
